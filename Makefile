@@ -1,0 +1,27 @@
+# The two commands the README promises: `make run` and `make test`.
+SWIFT ?= swift
+RELEASE_BIN := .build/release/batchwise
+
+.PHONY: run test deps build release bench clean
+
+deps:
+	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product batchwise
+
+# The main job: the seed experiment on built-in data, with its chart written here.
+run: release
+	$(RELEASE_BIN) experiment --plot seed-experiment.svg
+
+test: deps
+	./scripts/run-tests.sh
+
+bench: release
+	./Benchmarks/run-all.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Modules depend one way (see docs/ARCHITECTURE.md):
+// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training -> Batchwise -> BatchwiseCLI
+let package = Package(
+    name: "Batchwise",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Batchwise", targets: ["Batchwise"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Training", targets: ["Training"]),
+        .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
+        .target(name: "Training", dependencies: ["Datasets", "Tensors", "HDF5"]),
+        .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training"]),
+        .executableTarget(
+            name: "BatchwiseCLI",
+            dependencies: [
+                "Batchwise",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+// `import Batchwise` brings every public module of the package.
+@_exported import HDF5
+@_exported import Tensors
+@_exported import Datasets
+@_exported import Training

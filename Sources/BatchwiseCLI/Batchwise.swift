@@ -1,0 +1,11 @@
+import ArgumentParser
+import Batchwise
+
+@main
+struct BatchwiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batchwise",
+        abstract: "Seeded datasets, HDF5 checkpoints and a BatchNormalization-aware trainer.",
+        subcommands: []
+    )
+}

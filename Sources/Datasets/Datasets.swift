@@ -1,0 +1,1 @@
+// The Datasets module: lazy, seeded, resumable input pipelines. See Dataset.swift.

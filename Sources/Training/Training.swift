@@ -1,0 +1,1 @@
+// The Training module: layers, losses, optimizers and the trainer.
