@@ -106,21 +106,21 @@ struct BenchHDF5Command: ParsableCommand {
                         try batchRate(chunked, rows: rows, cache: .libraryDefault, seed: 4, budget: slowBudget), "batches/s"))
 
         let plain = directory.appendingPathComponent("plain.bin")
-        let bytes = data.withUnsafeBytes { Data($0) }
+        let byteCount = data.count * MemoryLayout<Float>.size
         let plainWrite = try Self.seconds {
             _ = FileManager.default.createFile(atPath: plain.path, contents: nil)
             let handle = try FileHandle(forWritingTo: plain)
-            try handle.write(contentsOf: bytes)
+            try data.withUnsafeBytes { try Self.transfer(handle.fileDescriptor, UnsafeMutableRawPointer(mutating: $0.baseAddress!), byteCount, write: true) }
             try handle.close()
         }
         results.append(("plain file write", megabytes / plainWrite, "MB/s"))
-        var readBytes = 0
+        var readBack = [Float](repeating: 0, count: data.count)
         let plainRead = try Self.seconds {
             let handle = try FileHandle(forReadingFrom: plain)
-            readBytes = try handle.readToEnd()?.count ?? 0
+            try readBack.withUnsafeMutableBytes { try Self.transfer(handle.fileDescriptor, $0.baseAddress!, byteCount, write: false) }
             try handle.close()
         }
-        guard readBytes == bytes.count else { throw ValidationError("plain read returned \(readBytes) bytes") }
+        guard readBack == data else { throw ValidationError("plain read returned different bytes") }
         results.append(("plain file read", megabytes / plainRead, "MB/s"))
         return results
     }
@@ -143,6 +143,17 @@ struct BenchHDF5Command: ParsableCommand {
         let rate = Double(done) / elapsed
         try file.close()
         return rate
+    }
+
+    /// dd-like: 4 MiB read(2)/write(2) calls until `count` bytes are done.
+    static func transfer(_ descriptor: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, write: Bool) throws {
+        var offset = 0
+        while offset < count {
+            let length = min(4 << 20, count - offset)
+            let done = write ? Foundation.write(descriptor, base + offset, length) : Foundation.read(descriptor, base + offset, length)
+            guard done > 0 else { throw ValidationError("plain \(write ? "write" : "read") failed at byte \(offset)") }
+            offset += done
+        }
     }
 
     static func makeData(rows: Int) -> [Float] {
