@@ -6,16 +6,19 @@ extension Tensor where Scalar: BLASScalar {
     /// try x.addingRowVector(Tensor([10, 20]))   // [[11, 22], [13, 24]]
     /// ```
     /// - Throws: ``TensorError`` when `self` is not `[N, C]` or `vector` is not `[C]`.
+    @inlinable
     public func addingRowVector(_ vector: Tensor) throws(TensorError) -> Tensor {
         try broadcastingRowVector(vector, operation: "addingRowVector", +)
     }
 
     /// Multiplies every row of an `[N, C]` tensor by a row vector of shape `[C]`.
+    @inlinable
     public func multiplyingRowVector(_ vector: Tensor) throws(TensorError) -> Tensor {
         try broadcastingRowVector(vector, operation: "multiplyingRowVector", *)
     }
 
     /// Subtracts a row vector of shape `[C]` from every row of an `[N, C]` tensor.
+    @inlinable
     public func subtractingRowVector(_ vector: Tensor) throws(TensorError) -> Tensor {
         try broadcastingRowVector(vector, operation: "subtractingRowVector", -)
     }

@@ -32,28 +32,36 @@ extension Tensor where Scalar: BLASScalar {
     }
 
     /// Elementwise sum of two tensors of the same shape.
+    @inlinable
     public static func + (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor {
         try lhs.zipWith(rhs, operation: "+", +)
     }
     /// Elementwise difference of two tensors of the same shape.
+    @inlinable
     public static func - (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor {
         try lhs.zipWith(rhs, operation: "-", -)
     }
     /// Elementwise (Hadamard) product of two tensors of the same shape.
+    @inlinable
     public static func * (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor {
         try lhs.zipWith(rhs, operation: "*", *)
     }
     /// Elementwise quotient of two tensors of the same shape.
+    @inlinable
     public static func / (lhs: Tensor, rhs: Tensor) throws(TensorError) -> Tensor {
         try lhs.zipWith(rhs, operation: "/", /)
     }
     /// Every scalar multiplied by `rhs`.
+    @inlinable
     public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 * rhs } }
     /// Every scalar multiplied by `lhs`.
+    @inlinable
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
     /// `rhs` added to every scalar.
+    @inlinable
     public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 + rhs } }
     /// `rhs` subtracted from every scalar.
+    @inlinable
     public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 - rhs } }
 
     /// Adds `alpha · other` to this tensor in place (BLAS axpy's contract, plain loop).
@@ -71,6 +79,7 @@ extension Tensor where Scalar: BLASScalar {
     }
 
     /// The largest absolute value (0 for an empty tensor); handy for tolerances.
+    @inlinable
     public var maxAbsolute: Scalar {
         withUnsafeBufferPointer { buffer in
             var best: Scalar = 0

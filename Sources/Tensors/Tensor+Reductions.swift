@@ -7,6 +7,7 @@ extension Tensor where Scalar: BLASScalar {
     /// try x.meanAlongBatch()      // [2, 3]
     /// try x.varianceAlongBatch()  // [1, 1]  (biased: divides by N, as Keras BN)
     /// ```
+    @inlinable
     public func sumAlongBatch() throws(TensorError) -> Tensor {
         guard rank == 2 else { throw .rankMismatch(operation: "sumAlongBatch", expected: 2, found: shape) }
         let columns = shape[1]
@@ -24,12 +25,14 @@ extension Tensor where Scalar: BLASScalar {
     }
 
     /// The column means of an `[N, C]` tensor (NaN columns when N is 0).
+    @inlinable
     public func meanAlongBatch() throws(TensorError) -> Tensor {
         let n = Scalar(shape.first ?? 0)
         return try sumAlongBatch().map { $0 / n }
     }
 
     /// The biased (divide by N) column variances of an `[N, C]` tensor: `mean((x - mean)²)`.
+    @inlinable
     public func varianceAlongBatch() throws(TensorError) -> Tensor {
         let mean = try meanAlongBatch()
         let centered = try subtractingRowVector(mean)
@@ -37,10 +40,12 @@ extension Tensor where Scalar: BLASScalar {
     }
 
     /// The sum of all scalars.
+    @inlinable
     public func sum() -> Scalar {
         withUnsafeBufferPointer { buffer in buffer.reduce(0, +) }
     }
 
     /// The mean of all scalars.
+    @inlinable
     public func mean() -> Scalar { sum() / Scalar(scalarCount) }
 }

@@ -20,7 +20,7 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
             switch self {
             case .linear: break
             case .relu:
-                for i in x.indices where x[i] < 0 { x[i] = 0 }
+                for i in x.indices { x[i] = x[i] < 0 ? 0 : x[i] }   // a select, so it vectorizes
             case .sigmoid:
                 for i in x.indices { x[i] = 1 / (1 + S.exponential(-x[i])) }
             case .tanh:
@@ -53,7 +53,7 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
                 switch self {
                 case .linear: break
                 case .relu:
-                    for i in g.indices where !(y[i] > 0) { g[i] = 0 }
+                    for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
                 case .sigmoid:
                     for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
                 case .tanh:

@@ -47,4 +47,20 @@ func seedModel(seed: UInt64 = 18) throws -> Sequential {
             try model(Tensor(zeros: [4, 3]), mode: .inference)
         }
     }
+
+    @Test func emptyModelsAndEmptyTrainingBatchesAreTypedErrors() throws {
+        #expect(throws: TrainingError.invalidArgument(layer: "sequential", message: "a Sequential model needs at least one layer")) {
+            try Sequential(inputFeatures: 2, [])
+        }
+        var model = try seedModel()
+        #expect(throws: TrainingError.invalidArgument(layer: "batch_normalization", message: "batch statistics of an empty batch are undefined")) {
+            try model.lossAndGradients(x: Tensor(zeros: [0, 1]), y: Tensor(zeros: [0, 1]), loss: .binaryCrossentropy)
+        }
+        #expect(try model(Tensor(zeros: [0, 1]), mode: .inference).shape == [0, 1])
+    }
+
+    @Test func errorsDescribeLayerAndShapes() {
+        let error = TrainingError.shapeMismatch(layer: "dense_1", expected: [-1, 8], found: [32, 3])
+        #expect(error.localizedDescription == "layer 'dense_1': expected shape [N, 8], found [32, 3]")
+    }
 }

@@ -82,14 +82,14 @@ public struct BatchNormalization: Layer {
     }
 
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkBuiltInput(input)
+        try checkBuiltInput(input, mode: mode)
         let (mean, inverseStd) = statisticsFor(input, mode: mode)
         return BatchNormMath.normalize(input, mean: mean, inverseStd: inverseStd,
                                        gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkBuiltInput(input)
+        try checkBuiltInput(input, mode: mode)
         let useBatch = usesBatchStatistics(in: mode)
         let mean: [Float], inverseStd: [Float]
         if useBatch {
@@ -167,12 +167,15 @@ public struct BatchNormalization: Layer {
         if center, let betaGradient { try update(&beta, betaGradient) }
     }
 
-    private func checkBuiltInput(_ input: Tensor<Float>) throws {
+    private func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
         guard let inputFeatures else {
             throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (use it in a Sequential)")
         }
         guard input.rank == 2, input.shape[1] == inputFeatures else {
             throw TrainingError.shapeMismatch(layer: name, expected: [-1, inputFeatures], found: input.shape)
+        }
+        guard input.shape[0] > 0 || !usesBatchStatistics(in: mode) else {
+            throw TrainingError.invalidArgument(layer: name, message: "batch statistics of an empty batch are undefined")
         }
     }
 

@@ -36,6 +36,9 @@ public struct Sequential: Sendable {
         guard inputFeatures > 0 else {
             throw TrainingError.invalidArgument(layer: name, message: "input width must be positive, got \(inputFeatures)")
         }
+        guard !layers.isEmpty else {
+            throw TrainingError.invalidArgument(layer: name, message: "a Sequential model needs at least one layer")
+        }
         self.name = name
         self.inputFeatures = inputFeatures
         var built: [any Layer] = []
