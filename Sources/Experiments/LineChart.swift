@@ -38,7 +38,7 @@ public struct LineChart: Sendable {
 
     /// The chart as an `<svg>` element of the given size, placed at (`x`, `y`) when embedded.
     public func svg(width: Double, height: Double, x: Double = 0, y: Double = 0) -> String {
-        let left = 60.0, right = 150.0, top = 36.0, bottom = 48.0
+        let left = 60.0, right = 160.0, top = 36.0, bottom = 48.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }
         let ys = series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)

@@ -70,6 +70,12 @@ struct ProgressDisplay {
         }
     }
 
+    /// A line outside the bar (why training stopped, for instance).
+    func note(_ text: String) {
+        if case .quiet = style { return }
+        write(text + "\n")
+    }
+
     private func barLine(step: Int, now: UInt64, logs: [(String, Double)], finished: Bool = false) -> String {
         let elapsed = Double(now &- epochStart) / 1e9
         let width = 30
