@@ -57,7 +57,9 @@ extension HDF5Dataset {
             let unique: [T]
             // Per-run reads pay off only when decompressed chunks stay cached between runs;
             // otherwise one union read decompresses each chunk once per call.
-            if chunkShape != nil && cachesWholeChunks {
+            if let direct = try readRunsDirectLocked(T.self, shape: shape, runs: runs) {
+                unique = direct
+            } else if chunkShape != nil && cachesWholeChunks {
                 unique = try readRunsLocked(T.self, shape: shape, runs: runs)
             } else {
                 let (fileSpace, memorySpace) = try rowSpaces(shape: shape, runs: runs)

@@ -122,7 +122,8 @@ extension HDF5File {
             }
             let dataset = HDF5Dataset(file: self, path: target, id: id, elementType: layout.elementType,
                                       chunkShape: layout.chunkShape, filters: layout.filters, isExtendible: layout.isExtendible,
-                                      cachesWholeChunks: cacheBytes >= layout.chunkBytes)
+                                      cachesWholeChunks: cacheBytes >= layout.chunkBytes,
+                                      directOffset: HDF5Dataset.directReadOffset(file: self, fileID: fileID, datasetID: id, layout: layout))
             register(dataset)
             return dataset
         } catch {
