@@ -32,11 +32,13 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
         .target(name: "Training", dependencies: ["Datasets", "Tensors", "HDF5"]),
+        .target(name: "Experiments", dependencies: ["Datasets", "Training", "Tensors"]),
         .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training"]),
         .executableTarget(
             name: "BatchwiseCLI",
             dependencies: [
                 "Batchwise",
+                "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,77 @@
+import Tensors
+
+/// An elementwise (or, for softmax, per-row) activation function, as used by ``Dense`` and
+/// ``ActivationLayer``.
+///
+/// ```swift
+/// let dense = Dense(units: 4, activation: .softmax)
+/// var z = try Tensor<Float>(shape: [1, 3], scalars: [1000, 1000, 999])
+/// Activation.softmax.apply(inPlace: &z)     // [0.4223, 0.4223, 0.1554], no overflow
+/// ```
+public enum Activation: String, Sendable, Hashable, CaseIterable {
+    case linear, relu, sigmoid, tanh, softmax
+
+    /// Applies the activation to an `[N, C]` tensor in place; softmax works on each row
+    /// after subtracting its maximum, so large logits do not overflow.
+    public func apply<S: BLASScalar>(inPlace values: inout Tensor<S>) {
+        if self == .linear { return }
+        let columns = values.shape.last ?? 1
+        values.withUnsafeMutableBufferPointer { x in
+            switch self {
+            case .linear: break
+            case .relu:
+                for i in x.indices { x[i] = x[i] < 0 ? 0 : x[i] }   // a select, so it vectorizes
+            case .sigmoid:
+                for i in x.indices { x[i] = 1 / (1 + S.exponential(-x[i])) }
+            case .tanh:
+                for i in x.indices { x[i] = S.hyperbolicTangent(x[i]) }
+            case .softmax:
+                guard columns > 0 else { return }
+                var offset = 0
+                while offset < x.count {
+                    var top = x[offset]
+                    for c in 1..<columns where x[offset + c] > top { top = x[offset + c] }
+                    var total: S = 0
+                    for c in 0..<columns {
+                        let e = S.exponential(x[offset + c] - top)
+                        x[offset + c] = e
+                        total += e
+                    }
+                    for c in 0..<columns { x[offset + c] /= total }
+                    offset += columns
+                }
+            }
+        }
+    }
+
+    /// Turns `gradient` (∂L/∂output) into ∂L/∂input in place, given the activation's output.
+    public func backward<S: BLASScalar>(output: Tensor<S>, gradient: inout Tensor<S>) {
+        if self == .linear { return }
+        let columns = output.shape.last ?? 1
+        output.withUnsafeBufferPointer { y in
+            gradient.withUnsafeMutableBufferPointer { g in
+                switch self {
+                case .linear: break
+                case .relu:
+                    for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
+                case .sigmoid:
+                    for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
+                case .tanh:
+                    for i in g.indices { g[i] *= 1 - y[i] * y[i] }
+                case .softmax:
+                    guard columns > 0 else { return }
+                    var offset = 0
+                    while offset < g.count {
+                        var dot: S = 0
+                        for c in 0..<columns { dot += g[offset + c] * y[offset + c] }
+                        for c in 0..<columns { g[offset + c] = y[offset + c] * (g[offset + c] - dot) }
+                        offset += columns
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Keras spelling (`"relu"`, `"softmax"`, ...).
+    public var kerasName: String { rawValue }
+}
