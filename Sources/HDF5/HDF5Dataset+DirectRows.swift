@@ -16,6 +16,13 @@ extension HDF5Dataset {
     /// The byte offset of the raw data if direct reads are safe for this dataset. Inside the lock.
     static func directReadOffset(file: HDF5File, fileID: hid_t, datasetID: hid_t, layout: DatasetLayout) -> UInt64? {
         guard file.mode == .readOnly, layout.chunkShape == nil, layout.filters.isEmpty else { return nil }
+        // A read-only open of a file this process also has open for writing shares the
+        // writer's caches; the intent reveals it.
+        var intent: UInt32 = 0
+        guard H5Fget_intent(fileID, &intent) >= 0, intent & bw_H5F_ACC_RDWR() == 0 else {
+            H5Eclear2(bw_H5E_DEFAULT())
+            return nil
+        }
         let fapl = H5Fget_access_plist(fileID)
         guard fapl >= 0 else { H5Eclear2(bw_H5E_DEFAULT()); return nil }
         defer { H5Pclose(fapl) }

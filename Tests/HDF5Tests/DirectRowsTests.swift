@@ -37,4 +37,18 @@ struct DirectRowsTests {
             #expect(try never.readRows(at: [3, 0], as: Float.self).values == [0, 0, 0, 0])
         }
     }
+
+    @Test func aReadOnlyOpenSharingAWritersFileSeesTheUnflushedRows() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("shared.h5")
+            let writer = try HDF5File.create(at: url)
+            try writer.write([Float](repeating: 0, count: 8), shape: [4, 2], to: "x")
+            try writer.flush()
+            try writer.dataset(at: "x").writeRows([Float(7), 8], startingAt: 3)  // may sit in libhdf5's caches
+            let reader = try HDF5File.open(at: url, mode: .readOnly)
+            let x = try reader.dataset(at: "x")
+            #expect(x.directOffset == nil)
+            #expect(try x.readRows(at: [3], as: Float.self).values == [7, 8])
+        }
+    }
 }
