@@ -23,22 +23,37 @@ struct BenchLayersCommand: ParsableCommand {
     @Flag(help: "Measure Batchwise only.")
     var noPeer = false
 
+    @Option(help: "Run one workload only (seed_model or mlp); implies --no-peer.")
+    var only: String?
+
     struct Row: Codable {
         var workload: String
         var batchwise: Double
         var peer: Double?
         var unit: String
         var ratio: Double?
+
+        init(workload: String, batchwise: Double, unit: String) {
+            self.workload = workload
+            self.batchwise = batchwise
+            self.unit = unit
+        }
     }
 
     func run() throws {
-        let seed = try LayersWorkload.seedModel()
-        let mlp = try LayersWorkload.mlp()
-        var rows = [
-            Row(workload: "seed_model", batchwise: try seed.stepsPerSecond(seconds: seconds), peer: nil, unit: "steps/s"),
-            Row(workload: "mlp", batchwise: try mlp.stepsPerSecond(seconds: seconds) * 128, peer: nil, unit: "samples/s"),
-        ]
-        if !noPeer, let peer = try runPeer() {
+        guard only == nil || ["seed_model", "mlp"].contains(only!) else {
+            throw ValidationError("--only takes seed_model or mlp, got \(only!)")
+        }
+        var rows: [Row] = []
+        if only == nil || only == "seed_model" {
+            let seed = try LayersWorkload.seedModel()
+            rows.append(Row(workload: "seed_model", batchwise: try seed.stepsPerSecond(seconds: seconds), unit: "steps/s"))
+        }
+        if only == nil || only == "mlp" {
+            let mlp = try LayersWorkload.mlp()
+            rows.append(Row(workload: "mlp", batchwise: try mlp.stepsPerSecond(seconds: seconds) * 128, unit: "samples/s"))
+        }
+        if !noPeer, only == nil, let peer = try runPeer() {
             for i in rows.indices {
                 if let value = (peer[rows[i].workload] as? [String: Any])?["value"] as? Double {
                     rows[i].peer = value

@@ -152,10 +152,8 @@ public struct Dense: Layer {
         guard dz.shape == [input.shape[0], units] else {
             throw TrainingError.shapeMismatch(layer: name, expected: [input.shape[0], units], found: dz.shape)
         }
-        let result = DenseMath.backward(x: input, kernel: kernel, dz: dz, wantsParameters: isTrainable,
-                                        wantsBias: useBias, wantsInput: needsInputGradient)
-        kernelGradient = result.kernel
-        biasGradient = result.bias
-        return result.input
+        return DenseMath.backward(x: input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
+                                  biasGradient: &biasGradient, wantsParameters: isTrainable,
+                                  wantsBias: useBias, wantsInput: needsInputGradient)
     }
 }
