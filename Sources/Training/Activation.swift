@@ -20,7 +20,8 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
             switch self {
             case .linear: break
             case .relu:
-                for i in x.indices { x[i] = x[i] < 0 ? 0 : x[i] }   // a select, so it vectorizes
+                guard let p = x.baseAddress else { return }
+                VectorLoops.relu(p, count: x.count)
             case .sigmoid:
                 for i in x.indices { x[i] = 1 / (1 + S.exponential(-x[i])) }
             case .tanh:
@@ -53,7 +54,8 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
                 switch self {
                 case .linear: break
                 case .relu:
-                    for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
+                    guard let gp = g.baseAddress, let yp = y.baseAddress else { return }
+                    VectorLoops.reluBackward(gp, output: yp, count: g.count)
                 case .sigmoid:
                     for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
                 case .tanh:
