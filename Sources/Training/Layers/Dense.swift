@@ -70,8 +70,7 @@ public struct Dense: Layer {
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
         let z = try logitsUnchecked(input)
-        var y = z
-        activation.apply(inPlace: &y)
+        let y = activation.applied(to: z)
         cachedInput = input
         cachedLogits = z
         cachedOutput = y
