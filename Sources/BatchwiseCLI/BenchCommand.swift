@@ -1,11 +1,10 @@
 import ArgumentParser
 
-/// `batchwise bench <area>`: release-build throughput benchmarks, each compared with its
-/// Python peer in the same invocation.
+/// `batchwise bench <area>`: release-build benchmarks against Python peers.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks against the Python (tf.data / Keras / h5py) peers.",
-        subcommands: [BenchLayersCommand.self]
+        abstract: "Benchmarks, each compared with its Python peer in the same run.",
+        subcommands: [BenchHDF5Command.self, BenchLayersCommand.self]
     )
 }

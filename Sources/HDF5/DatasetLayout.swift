@@ -10,7 +10,15 @@ struct DatasetLayout {
     var elementSize: Int
 
     var chunkBytes: Int { (chunkShape ?? []).reduce(elementSize, *) }
-    var datasetBytes: Int { shape.reduce(elementSize, *) }
+    /// Bytes of all chunks the current extent touches (edge chunks count in full, as the
+    /// cache stores them whole); the plain array size if contiguous.
+    var datasetBytes: Int { Self.storageBytes(shape: shape, chunkShape: chunkShape, elementSize: elementSize) }
+
+    static func storageBytes(shape: [Int], chunkShape: [Int]?, elementSize: Int) -> Int {
+        guard let chunkShape, chunkShape.count == shape.count else { return shape.reduce(elementSize, *) }
+        let chunkCount = zip(shape, chunkShape).reduce(1) { count, pair in count * ((pair.0 + pair.1 - 1) / pair.1) }
+        return chunkCount * chunkShape.reduce(elementSize, *)
+    }
 
     init(datasetID: hid_t, call: HDF5Call) throws {
         let type = try call.check(H5Dget_type(datasetID), "get datatype")

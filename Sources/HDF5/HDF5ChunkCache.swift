@@ -9,8 +9,8 @@
 /// let ds = try file.dataset(at: "images", chunkCache: .bytes(64 << 20))
 /// ```
 public enum HDF5ChunkCache: Sendable, Equatable {
-    /// Room for every chunk of the dataset at open time (at least 4 chunks), capped at
-    /// `automaticLimitBytes` but never below one chunk.
+    /// Room for every chunk of the dataset at open time (edge chunks counted whole; at least
+    /// 4 chunks), capped at `automaticLimitBytes` but never below one chunk.
     case automatic
     /// libhdf5's default (1 MiB, 521 slots, or whatever the file access list says).
     case libraryDefault

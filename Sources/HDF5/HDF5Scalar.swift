@@ -58,7 +58,7 @@ enum ScalarBuffer {
                 try fill(count == 0 ? nil : UnsafeMutableRawPointer(buffer.baseAddress))
                 initialized = count
             }
-            return bytes.map { $0 != 0 } as! [T]
+            return unsafeBitCast(bytes.map { $0 != 0 }, to: [T].self)
         }
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             try fill(count == 0 ? nil : UnsafeMutableRawPointer(buffer.baseAddress))
@@ -70,8 +70,9 @@ enum ScalarBuffer {
     static func withBytes<T: HDF5Scalar, R>(
         of values: [T], _ body: (UnsafeRawPointer?) throws -> R
     ) rethrows -> R {
-        if let bools = values as? [Bool] {
-            let bytes = bools.map { Int8($0 ? 1 : 0) }
+        // Compare metatypes: `values as? [Bool]` would walk every element of a large array.
+        if T.self == Bool.self {
+            let bytes = unsafeBitCast(values, to: [Bool].self).map { Int8($0 ? 1 : 0) }
             return try bytes.withUnsafeBytes { try body($0.baseAddress) }
         }
         return try values.withUnsafeBytes { try body($0.baseAddress) }

@@ -87,4 +87,12 @@ struct DatasetRowsTests {
         #expect(HDF5ChunkCache.libraryDefault.parameters(chunkBytes: 1, datasetBytes: 1) == nil)
         #expect(HDF5ChunkCache.prime(atLeast: 1700) == 1709)
     }
+
+    @Test func cacheSizingCountsPartialEdgeChunksWhole() {
+        // 16384 rows in 768-row chunks is 22 chunks, not 21.33: a cache of the array size thrashes.
+        let bytes = DatasetLayout.storageBytes(shape: [16384, 1024], chunkShape: [768, 1024], elementSize: 4)
+        #expect(bytes == 22 * 768 * 1024 * 4)
+        #expect(DatasetLayout.storageBytes(shape: [10, 4], chunkShape: nil, elementSize: 8) == 320)
+        #expect(DatasetLayout.storageBytes(shape: [0, 4], chunkShape: [2, 4], elementSize: 8) == 0)
+    }
 }

@@ -95,6 +95,12 @@ struct H5pyInteropTests {
         #expect((object?["children"] as? [Any])?.count == 6)
         #expect(try JSONDecoder().decode(HDF5Node.self, from: json) == tree)
 
+        let ordered = tree.jsonText()
+        #expect(ordered.hasPrefix("{\n  \"path\": \"/\",\n  \"kind\": \"group\",\n  \"attributes\": {"))
+        let reparsed = try JSONDecoder().decode(HDF5Node.self, from: Data(ordered.utf8))
+        #expect(reparsed == tree)
+        #expect(try JSONDecoder().decode(HDF5Node.self, from: Data(tree.jsonText(indent: nil).utf8)) == tree)
+
         let text = tree.renderedText()
         #expect(text.contains("gzip_shuffle  float32 [100, 8]  chunks [10, 8]  shuffle, gzip(4)"))
         #expect(text.contains("@title = \"h5py fixture ✓\""))

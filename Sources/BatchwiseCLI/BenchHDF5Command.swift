@@ -1,0 +1,224 @@
+import ArgumentParser
+import Batchwise
+import Foundation
+
+/// `batchwise bench hdf5`: HDF5 write/read throughput and random-batch rate against h5py
+/// (Benchmarks/peers/hdf5_peer.py, same data and layouts) and plain file I/O.
+struct BenchHDF5Command: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hdf5",
+        abstract: "Write/read a float32 array contiguous and chunked+gzip, read random 128-row batches; compare with h5py."
+    )
+
+    @Flag(name: .long, help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: "Array size in MiB (rows of 1024 float32).")
+    var sizeMB = 256
+
+    @Option(name: .long, help: "Random batches per workload.")
+    var batches = 500
+
+    @Option(name: .long, help: "Seconds allowed for the slow library-default-cache workloads.")
+    var slowBudget = 8.0
+
+    @Flag(name: .long, help: "Skip the h5py peer.")
+    var noPeer = false
+
+    @Option(name: .long, help: "Path of hdf5_peer.py (default: Benchmarks/peers/hdf5_peer.py).")
+    var peerScript: String?
+
+    static let columns = 1024
+    static let chunkRows = 768  // 3 MiB chunks
+    static let batchRows = 128
+
+    struct Row: Codable {
+        var workload: String
+        var batchwise: Double?
+        var peer: Double?
+        var unit: String
+        var ratio: Double?
+    }
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("batchwise-bench-hdf5-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let ours = try measure(in: directory)
+        let (peerName, theirs) = noPeer ? ("none", [:]) : runPeer(in: directory)
+        let rows = ours.map { workload, value, unit in
+            let peer = theirs[workload]
+            return Row(workload: workload, batchwise: value, peer: peer, unit: unit,
+                       ratio: value.flatMap { value in peer.map { value / $0 } })
+        }
+        if json {
+            struct Report: Codable {
+                var benchmark = "hdf5"
+                var sizeMB: Int
+                var hdf5: String
+                var peer: String
+                var rows: [Row]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let report = Report(sizeMB: sizeMB, hdf5: HDF5Library.version, peer: peerName, rows: rows)
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("batchwise bench hdf5: \(sizeMB) MiB float32, libhdf5 \(HDF5Library.version); peer: \(peerName)")
+            print(Self.table(rows))
+        }
+    }
+
+    // MARK: - Batchwise side
+
+    private func measure(in directory: URL) throws -> [(String, Double?, String)] {
+        let rows = sizeMB * 256
+        let megabytes = Double(rows * Self.columns * 4) / 1e6
+        let data = Self.makeData(rows: rows)
+        let shape = [rows, Self.columns]
+        let contiguous = directory.appendingPathComponent("contiguous.h5")
+        let chunked = directory.appendingPathComponent("gzip.h5")
+        let gzip = HDF5DatasetOptions.compressed(level: 4, chunkShape: [Self.chunkRows, Self.columns])
+        var results: [(String, Double?, String)] = []
+
+        for (label, url, options) in [("contiguous", contiguous, HDF5DatasetOptions.contiguous), ("chunked+gzip", chunked, gzip)] {
+            let writeSeconds = try Self.seconds {
+                let file = try HDF5File.create(at: url)
+                try file.write(data, shape: shape, to: "x", options: options)
+                try file.close()
+            }
+            results.append(("write \(label)", megabytes / writeSeconds, "MB/s"))
+            var back: [Float] = []
+            let readSeconds = try Self.seconds { back = try HDF5File.open(at: url).read("x", as: Float.self).values }
+            guard back == data else { throw ValidationError("read \(label) returned different values") }
+            results.append(("read \(label)", megabytes / readSeconds, "MB/s"))
+        }
+
+        results.append(("random 128-row batches, contiguous",
+                        try batchRate(contiguous, rows: rows, cache: .automatic, seed: 1, budget: 30), "batches/s"))
+        results.append(("random 128-row batches, chunked+gzip",
+                        try batchRate(chunked, rows: rows, cache: .automatic, seed: 2, budget: 30), "batches/s"))
+        results.append(("random 128-row batches, chunked+gzip, sized cache",
+                        try batchRate(chunked, rows: rows, cache: .bytes((sizeMB + 4) << 20), seed: 3, budget: 30), "batches/s"))
+        results.append(("random 128-row batches, chunked+gzip, libhdf5 default cache",
+                        try batchRate(chunked, rows: rows, cache: .libraryDefault, seed: 4, budget: slowBudget), "batches/s"))
+
+        let plain = directory.appendingPathComponent("plain.bin")
+        let byteCount = data.count * MemoryLayout<Float>.size
+        let plainWrite = try Self.seconds {
+            _ = FileManager.default.createFile(atPath: plain.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: plain)
+            try data.withUnsafeBytes { try Self.transfer(handle.fileDescriptor, UnsafeMutableRawPointer(mutating: $0.baseAddress!), byteCount, write: true) }
+            try handle.close()
+        }
+        results.append(("plain file write", megabytes / plainWrite, "MB/s"))
+        var readBack = [Float](repeating: 0, count: data.count)
+        let plainRead = try Self.seconds {
+            let handle = try FileHandle(forReadingFrom: plain)
+            try readBack.withUnsafeMutableBytes { try Self.transfer(handle.fileDescriptor, $0.baseAddress!, byteCount, write: false) }
+            try handle.close()
+        }
+        guard readBack == data else { throw ValidationError("plain read returned different bytes") }
+        results.append(("plain file read", megabytes / plainRead, "MB/s"))
+        return results
+    }
+
+    /// Batches per second over up to `batches` batches (cache warm-up included).
+    private func batchRate(_ url: URL, rows: Int, cache: HDF5ChunkCache, seed: UInt64, budget: Double) throws -> Double {
+        let file = try HDF5File.open(at: url)
+        let dataset = try file.dataset(at: "x", chunkCache: cache)
+        var generator = SplitMix64(seed: seed)
+        var done = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        while done < batches && (done == 0 || elapsed < budget) {
+            var picked = Set<Int>()
+            while picked.count < Self.batchRows { picked.insert(generator.nextIndex(below: rows)) }
+            let batch = try dataset.readRows(at: picked.sorted(), as: Float.self)
+            guard batch.shape == [Self.batchRows, Self.columns] else { throw ValidationError("bad batch shape \(batch.shape)") }
+            done += 1
+        }
+        let rate = Double(done) / elapsed
+        try file.close()
+        return rate
+    }
+
+    /// dd-like: 4 MiB read(2)/write(2) calls until `count` bytes are done.
+    static func transfer(_ descriptor: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, write: Bool) throws {
+        var offset = 0
+        while offset < count {
+            let length = min(4 << 20, count - offset)
+            let done = write ? Foundation.write(descriptor, base + offset, length) : Foundation.read(descriptor, base + offset, length)
+            guard done > 0 else { throw ValidationError("plain \(write ? "write" : "read") failed at byte \(offset)") }
+            offset += done
+        }
+    }
+
+    static func makeData(rows: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * columns) { buffer, count in
+            for row in 0..<rows {
+                for column in 0..<columns {
+                    let bits = ((UInt64(row) &* 2_654_435_761 &+ UInt64(column) &* 40503) >> 7) & 0xFFFF
+                    buffer[row * columns + column] = Float(bits) / 65536
+                }
+            }
+            count = rows * columns
+        }
+    }
+
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    // MARK: - Peer
+
+    private func runPeer(in directory: URL) -> (String, [String: Double]) {
+        let script = peerScript ?? Self.defaultPeerScript()
+        guard FileManager.default.fileExists(atPath: script) else { return ("unavailable (no \(script))", [:]) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--size-mb", "\(sizeMB)", "--dir", directory.path,
+                             "--batches", "\(batches)", "--slow-batch-budget", "\(slowBudget)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return ("unavailable (python3: \(error))", [:]) }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        struct PeerReport: Decodable { var peer: String; var hdf5: String; var results: [String: Double] }
+        guard process.terminationStatus == 0, let report = try? JSONDecoder().decode(PeerReport.self, from: data) else {
+            return ("unavailable (python3 with h5py failed, status \(process.terminationStatus))", [:])
+        }
+        return ("\(report.peer) (bundled libhdf5 \(report.hdf5))", report.results)
+    }
+
+    private static func defaultPeerScript() -> String {
+        let relative = "Benchmarks/peers/hdf5_peer.py"
+        let fromWorkingDirectory = FileManager.default.currentDirectoryPath + "/" + relative
+        if FileManager.default.fileExists(atPath: fromWorkingDirectory) { return fromWorkingDirectory }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(relative).path
+    }
+
+    // MARK: - Table
+
+    static func table(_ rows: [Row]) -> String {
+        func number(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "-" }
+        func ratio(_ value: Double?) -> String { value.map { String(format: "%.2fx", $0) } ?? "-" }
+        let width = max(8, rows.map(\.workload.count).max() ?? 8)
+        func pad(_ text: String, _ count: Int, left: Bool = false) -> String {
+            let space = String(repeating: " ", count: max(0, count - text.count))
+            return left ? text + space : space + text
+        }
+        var lines = [pad("workload", width, left: true) + pad("batchwise", 12) + pad("peer", 12) + "  " + pad("unit", 10, left: true) + pad("ratio", 9)]
+        for row in rows {
+            lines.append(pad(row.workload, width, left: true) + pad(number(row.batchwise), 12) + pad(number(row.peer), 12)
+                         + "  " + pad(row.unit, 10, left: true) + pad(ratio(row.ratio), 9))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
