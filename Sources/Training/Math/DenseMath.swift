@@ -21,8 +21,7 @@ enum DenseMath {
             z = try! Tensor(shape: [n, units], scalars: seeded)
             Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
         } else {
-            z = Tensor(zeros: [n, units])
-            Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: false, into: &z)
+            z = Tensor.product(x, kernel)
         }
         return z
     }
@@ -36,20 +35,20 @@ enum DenseMath {
         wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
     ) -> Tensor<S>? {
         if wantsParameters {
-            var dk = kernelGradient ?? Tensor<S>(zeros: kernel.shape)
-            kernelGradient = nil
-            if dk.shape != kernel.shape { dk = Tensor<S>(zeros: kernel.shape) }
-            Tensor.matmul(x, dz, transposeA: true, transposeB: false, accumulate: false, into: &dk)
-            kernelGradient = dk
+            if var dk = kernelGradient, dk.shape == kernel.shape {
+                kernelGradient = nil   // drop our reference so the write below needs no copy
+                Tensor.matmul(x, dz, transposeA: true, transposeB: false, accumulate: false, into: &dk)
+                kernelGradient = dk
+            } else {
+                kernelGradient = Tensor.product(x, dz, transposeA: true)
+            }
             biasGradient = wantsBias ? try! dz.sumAlongBatch() : nil
         } else {
             kernelGradient = nil
             biasGradient = nil
         }
         guard wantsInput else { return nil }
-        var dx = Tensor<S>(zeros: x.shape)
-        Tensor.matmul(dz, kernel, transposeA: false, transposeB: true, accumulate: false, into: &dx)
-        return dx
+        return Tensor.product(dz, kernel, transposeB: true)
     }
 
     /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.
