@@ -52,6 +52,7 @@ public struct Adam: Optimizer {
         }
         try model.updateTrainableVariables { index, value, gradient in
             try SGD.checkShape(value, gradient)
+            try SGD.checkSlot(moments, index, value, store)
             value.withUnsafeMutableBufferPointer { w in
                 gradient.withUnsafeBufferPointer { g in
                     guard !w.isEmpty else { return }
