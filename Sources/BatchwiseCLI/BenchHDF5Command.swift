@@ -20,7 +20,10 @@ struct BenchHDF5Command: ParsableCommand {
     var batches = 500
 
     @Option(name: .long, help: "Seconds allowed for the slow library-default-cache workloads.")
-    var slowBudget = 8.0
+    var slowBudget = 5.0
+
+    @Option(name: .long, help: "Rounds, alternating Batchwise and the peer; the best of each is reported.")
+    var rounds = 3
 
     @Flag(name: .long, help: "Skip the h5py peer.")
     var noPeer = false
@@ -46,8 +49,22 @@ struct BenchHDF5Command: ParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let ours = try measure(in: directory)
-        let (peerName, theirs) = noPeer ? ("none", [:]) : runPeer(in: directory)
+        // The machine is shared: alternate the two sides so both see the same background load,
+        // and report each side's best round (the least disturbed one).
+        var ours: [(String, Double?, String)] = []
+        var theirs: [String: Double] = [:]
+        var peerName = "none"
+        for _ in 0..<max(1, rounds) {
+            let round = try measure(in: directory)
+            ours = ours.isEmpty ? round : zip(ours, round).map { old, new in
+                (old.0, Swift.max(old.1 ?? 0, new.1 ?? 0), old.2)
+            }
+            if !noPeer {
+                let (name, results) = runPeer(in: directory)
+                peerName = name
+                theirs.merge(results) { Swift.max($0, $1) }
+            }
+        }
         let rows = ours.map { workload, value, unit in
             let peer = theirs[workload]
             return Row(workload: workload, batchwise: value, peer: peer, unit: unit,
@@ -81,30 +98,46 @@ struct BenchHDF5Command: ParsableCommand {
         let contiguous = directory.appendingPathComponent("contiguous.h5")
         let chunked = directory.appendingPathComponent("gzip.h5")
         let gzip = HDF5DatasetOptions.compressed(level: 4, chunkShape: [Self.chunkRows, Self.columns])
-        var results: [(String, Double?, String)] = []
+        var best: [String: Double] = [:]
+        func record(_ workload: String, _ value: Double) { best[workload] = max(best[workload] ?? 0, value) }
 
-        for (label, url, options) in [("contiguous", contiguous, HDF5DatasetOptions.contiguous), ("chunked+gzip", chunked, gzip)] {
-            let writeSeconds = try Self.seconds {
-                let file = try HDF5File.create(at: url)
-                try file.write(data, shape: shape, to: "x", options: options)
-                try file.close()
+        do {
+            for (label, url, options) in [("contiguous", contiguous, HDF5DatasetOptions.contiguous), ("chunked+gzip", chunked, gzip)] {
+                let writeSeconds = try Self.seconds {
+                    let file = try HDF5File.create(at: url)
+                    try file.write(data, shape: shape, to: "x", options: options)
+                    try file.close()
+                }
+                record("write \(label)", megabytes / writeSeconds)
+                var back: [Float] = []
+                let readSeconds = try Self.seconds { back = try HDF5File.open(at: url).read("x", as: Float.self).values }
+                guard back == data else { throw ValidationError("read \(label) returned different values") }
+                record("read \(label)", megabytes / readSeconds)
             }
-            results.append(("write \(label)", megabytes / writeSeconds, "MB/s"))
-            var back: [Float] = []
-            let readSeconds = try Self.seconds { back = try HDF5File.open(at: url).read("x", as: Float.self).values }
-            guard back == data else { throw ValidationError("read \(label) returned different values") }
-            results.append(("read \(label)", megabytes / readSeconds, "MB/s"))
+            let (write, read) = try plainFileRates(data, in: directory, megabytes: megabytes)
+            record("plain file write", write)
+            record("plain file read", read)
         }
+        var results: [(String, Double?, String)] = ["write contiguous", "read contiguous", "write chunked+gzip", "read chunked+gzip"]
+            .map { ($0, best[$0], "MB/s") }
 
-        results.append(("random 128-row batches, contiguous",
-                        try batchRate(contiguous, rows: rows, cache: .automatic, seed: 1, budget: 30), "batches/s"))
-        results.append(("random 128-row batches, chunked+gzip",
-                        try batchRate(chunked, rows: rows, cache: .automatic, seed: 2, budget: 30), "batches/s"))
+        func bestRate(_ url: URL, _ cache: HDF5ChunkCache, seed: UInt64) throws -> Double {
+            try batchRate(url, rows: rows, cache: cache, seed: seed, budget: 30)
+        }
+        results.append(("random 128-row batches, contiguous", try bestRate(contiguous, .automatic, seed: 10), "batches/s"))
+        results.append(("random 128-row batches, chunked+gzip", try bestRate(chunked, .automatic, seed: 20), "batches/s"))
         results.append(("random 128-row batches, chunked+gzip, sized cache",
-                        try batchRate(chunked, rows: rows, cache: .bytes((sizeMB + 4) << 20), seed: 3, budget: 30), "batches/s"))
+                        try bestRate(chunked, .bytes((sizeMB + 4) << 20), seed: 30), "batches/s"))
         results.append(("random 128-row batches, chunked+gzip, libhdf5 default cache",
                         try batchRate(chunked, rows: rows, cache: .libraryDefault, seed: 4, budget: slowBudget), "batches/s"))
 
+        results.append(("plain file write", best["plain file write"], "MB/s"))
+        results.append(("plain file read", best["plain file read"], "MB/s"))
+        return results
+    }
+
+    /// dd-like plain file write and read of the same bytes (MB/s each).
+    private func plainFileRates(_ data: [Float], in directory: URL, megabytes: Double) throws -> (Double, Double) {
         let plain = directory.appendingPathComponent("plain.bin")
         let byteCount = data.count * MemoryLayout<Float>.size
         let plainWrite = try Self.seconds {
@@ -113,16 +146,19 @@ struct BenchHDF5Command: ParsableCommand {
             try data.withUnsafeBytes { try Self.transfer(handle.fileDescriptor, UnsafeMutableRawPointer(mutating: $0.baseAddress!), byteCount, write: true) }
             try handle.close()
         }
-        results.append(("plain file write", megabytes / plainWrite, "MB/s"))
-        var readBack = [Float](repeating: 0, count: data.count)
+        var readBack: [Float] = []
         let plainRead = try Self.seconds {
+            // A fresh buffer, as the HDF5 whole reads (and Python's f.read()) allocate one.
             let handle = try FileHandle(forReadingFrom: plain)
-            try readBack.withUnsafeMutableBytes { try Self.transfer(handle.fileDescriptor, $0.baseAddress!, byteCount, write: false) }
+            readBack = try [Float](unsafeUninitializedCapacity: data.count) { buffer, count in
+                Self.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))  // as the HDF5 module does
+                try Self.transfer(handle.fileDescriptor, UnsafeMutableRawPointer(buffer.baseAddress!), byteCount, write: false)
+                count = data.count
+            }
             try handle.close()
         }
         guard readBack == data else { throw ValidationError("plain read returned different bytes") }
-        results.append(("plain file read", megabytes / plainRead, "MB/s"))
-        return results
+        return (megabytes / plainWrite, megabytes / plainRead)
     }
 
     /// Batches per second over up to `batches` batches (cache warm-up included).
@@ -143,6 +179,15 @@ struct BenchHDF5Command: ParsableCommand {
         let rate = Double(done) / elapsed
         try file.close()
         return rate
+    }
+
+    static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        let huge = 2 << 20
+        let start = (Int(bitPattern: buffer.baseAddress!) + huge - 1) / huge * huge
+        let end = (Int(bitPattern: buffer.baseAddress!) + buffer.count) / huge * huge
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+        #endif
     }
 
     /// dd-like: 4 MiB read(2)/write(2) calls until `count` bytes are done.
@@ -182,7 +227,7 @@ struct BenchHDF5Command: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "--size-mb", "\(sizeMB)", "--dir", directory.path,
-                             "--batches", "\(batches)", "--slow-batch-budget", "\(slowBudget)"]
+                             "--batches", "\(batches)", "--repeats", "1", "--slow-batch-budget", "\(slowBudget)"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
