@@ -35,14 +35,6 @@ struct BenchHDF5Command: ParsableCommand {
     static let chunkRows = 768  // 3 MiB chunks
     static let batchRows = 128
 
-    struct Row: Codable {
-        var workload: String
-        var batchwise: Double?
-        var peer: Double?
-        var unit: String
-        var ratio: Double?
-    }
-
     func run() throws {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("batchwise-bench-hdf5-\(getpid())")
@@ -68,8 +60,7 @@ struct BenchHDF5Command: ParsableCommand {
         }
         let rows = ours.map { workload, value, unit in
             let peer = theirs[workload]
-            return Row(workload: workload, batchwise: value, peer: peer, unit: unit,
-                       ratio: value.flatMap { value in peer.map { value / $0 } })
+            return BenchRow(workload: workload, batchwise: value, peer: peer, unit: unit)
         }
         if json {
             struct Report: Codable {
@@ -77,7 +68,7 @@ struct BenchHDF5Command: ParsableCommand {
                 var sizeMB: Int
                 var hdf5: String
                 var peer: String
-                var rows: [Row]
+                var rows: [BenchRow]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -85,7 +76,7 @@ struct BenchHDF5Command: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("batchwise bench hdf5: \(sizeMB) MiB float32, libhdf5 \(HDF5Library.version); peer: \(peerName)")
-            print(Self.table(rows))
+            print(BenchReport.table(rows))
         }
     }
 
@@ -226,48 +217,14 @@ struct BenchHDF5Command: ParsableCommand {
     // MARK: - Peer
 
     private func runPeer(in directory: URL) -> (String, [String: Double]) {
-        let script = peerScript ?? Self.defaultPeerScript()
-        guard FileManager.default.fileExists(atPath: script) else { return ("unavailable (no \(script))", [:]) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--size-mb", "\(sizeMB)", "--dir", directory.path,
-                             "--batches", "\(batches)", "--repeats", "1", "--slow-batch-budget", "\(slowBudget)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return ("unavailable (python3: \(error))", [:]) }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let relative = peerScript ?? "Benchmarks/peers/hdf5_peer.py"
         struct PeerReport: Decodable { var peer: String; var hdf5: String; var results: [String: Double] }
-        guard process.terminationStatus == 0, let report = try? JSONDecoder().decode(PeerReport.self, from: data) else {
-            return ("unavailable (python3 with h5py failed, status \(process.terminationStatus))", [:])
+        guard let data = PeerScript.output(relative, arguments: [
+            "--size-mb", "\(sizeMB)", "--dir", directory.path, "--batches", "\(batches)", "--repeats", "1",
+            "--slow-batch-budget", "\(slowBudget)",
+        ]), let report = try? JSONDecoder().decode(PeerReport.self, from: data) else {
+            return ("unavailable (python3 with h5py failed or missing)", [:])
         }
         return ("\(report.peer) (bundled libhdf5 \(report.hdf5))", report.results)
-    }
-
-    private static func defaultPeerScript() -> String {
-        let relative = "Benchmarks/peers/hdf5_peer.py"
-        let fromWorkingDirectory = FileManager.default.currentDirectoryPath + "/" + relative
-        if FileManager.default.fileExists(atPath: fromWorkingDirectory) { return fromWorkingDirectory }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(relative).path
-    }
-
-    // MARK: - Table
-
-    static func table(_ rows: [Row]) -> String {
-        func number(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "-" }
-        func ratio(_ value: Double?) -> String { value.map { String(format: "%.2fx", $0) } ?? "-" }
-        let width = max(8, rows.map(\.workload.count).max() ?? 8)
-        func pad(_ text: String, _ count: Int, left: Bool = false) -> String {
-            let space = String(repeating: " ", count: max(0, count - text.count))
-            return left ? text + space : space + text
-        }
-        var lines = [pad("workload", width, left: true) + pad("batchwise", 12) + pad("peer", 12) + "  " + pad("unit", 10, left: true) + pad("ratio", 9)]
-        for row in rows {
-            lines.append(pad(row.workload, width, left: true) + pad(number(row.batchwise), 12) + pad(number(row.peer), 12)
-                         + "  " + pad(row.unit, 10, left: true) + pad(ratio(row.ratio), 9))
-        }
-        return lines.joined(separator: "\n")
     }
 }
