@@ -88,12 +88,22 @@ struct NativeCheckpointWriter {
         try file.createGroup("/history/logs")
         try file.write(snapshot.history.epochs.map(Int64.init), to: "/history/epochs")
         for name in snapshot.history.names {
+            try checkLogName(name, in: "/history/logs")
             try file.write(snapshot.history[name] ?? [], to: "/history/logs/\(name)")
         }
         try file.createGroup("/running_sums")
         for name in snapshot.runningSums.keys.sorted() {
+            try checkLogName(name, in: "/running_sums")
             let sum = snapshot.runningSums[name]!
             try file.write([sum.total, sum.weight], to: "/running_sums/\(name)")
+        }
+    }
+
+    /// Log names become HDF5 link names, so they must be one non-empty path component.
+    private func checkLogName(_ name: String, in group: String) throws {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw CheckpointError.invalidCheckpoint(file: file.path, object: group,
+                                                    reason: "log name '\(name)' cannot be an HDF5 link name")
         }
     }
 
