@@ -94,3 +94,18 @@ struct KerasLoadTests {
         #expect(loaded.model.layers.map(\.typeName) == ["Flatten", "Dense", "ActivationLayer", "ReLU", "Dense", "Softmax"])
     }
 }
+
+@Suite("Committed Batchwise-written Keras files (checked by Keras, see batchwise-written-check.log)")
+struct KerasWrittenSampleTests {
+    @Test("the Batchwise-written seed_model .keras and .weights.h5 still load and predict like Keras")
+    func writtenSamples() throws {
+        let reference = try KerasFixtures.reference("seed_model")
+        let loaded = try KerasModelFile.load(KerasFixtures.url("batchwise_written_seed_model.keras"))
+        try expectPredictions(loaded.model, reference, "batchwise_written_seed_model.keras")
+        let keras = try KerasModelFile.load(KerasFixtures.url("seed_model.keras"))
+        #expect(loaded.optimizerState == keras.optimizerState)
+        var model = try KerasModelConfig.model(fromJSON: reference.modelJSON, file: "json")
+        try KerasModelFile.loadWeights(KerasFixtures.url("batchwise_written_seed_model.weights.h5"), into: &model)
+        try expectPredictions(model, reference, "batchwise_written_seed_model.weights.h5")
+    }
+}
