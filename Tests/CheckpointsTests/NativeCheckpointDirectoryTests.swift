@@ -29,7 +29,7 @@ import Training
         let dead = ".ckpt-5.h5.tmp-2147483646-abc"
         let live = ".ckpt-6.h5.tmp-\(getpid())-abc"
         for name in [dead, live] {
-            FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data([0]))
+            _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data([0]))
         }
         let directory = try CheckpointDirectory(url: folder, keepLast: 2, optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false))
         try directory.save(try snapshot(globalStep: 7))

@@ -155,3 +155,22 @@ import Training
         }
     }
 }
+
+@Suite struct NativeArchitectureTests {
+    @Test func aCheckpointRebuildsItsOwnModelFromTheStoredKerasConfig() throws {
+        let box = SnapshotBox()
+        var trainer = try NativeFixtures.trainer()
+        try trainer.fit(NativeFixtures.pipeline(repeating: false), epochs: 1,
+                        callbacks: [CheckpointCallback(frequency: .everyEpoch) { box.append($0) }], progress: .quiet)
+        let snapshot = try #require(box.values.first)
+        let url = try NativeFixtures.folder().appendingPathComponent("g.h5")
+        try NativeCheckpoint.save(snapshot, optimizer: try OptimizerConfig(trainer.optimizer), to: url)
+        let loaded = try NativeCheckpoint.load(from: url)
+        #expect(loaded.architecture == (try KerasModelConfig.json(for: snapshot.model)))
+        #expect(loaded.snapshot.model.layers.map(\.typeName) == snapshot.model.layers.map(\.typeName))
+        #expect(NativeFixtures.bits(loaded.snapshot.model) == NativeFixtures.bits(snapshot.model))
+        #expect(loaded.snapshot.model.randomStates == snapshot.model.randomStates)
+        let x = try NativeFixtures.data(rows: 9, seed: 3).0
+        #expect(try loaded.snapshot.model(x, mode: .inference) == (try snapshot.model(x, mode: .inference)))
+    }
+}
