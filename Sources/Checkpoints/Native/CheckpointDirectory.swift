@@ -21,15 +21,18 @@ public struct CheckpointDirectory: Sendable {
     public let url: URL
     public let keepLast: Int
     public let optimizer: OptimizerConfig
+    /// Recorded in every file so that resuming needs no loss argument.
+    public let loss: Loss?
 
     /// Creates the folder if needed.
-    public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig) throws {
+    public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig, loss: Loss? = nil) throws {
         guard keepLast >= 1 else {
             throw CheckpointError.unsupported(file: url.path, what: "keepLast must be at least 1, got \(keepLast)")
         }
         self.url = url
         self.keepLast = keepLast
         self.optimizer = optimizer
+        self.loss = loss
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -46,7 +49,7 @@ public struct CheckpointDirectory: Sendable {
     @discardableResult
     public func save(_ snapshot: TrainingSnapshot) throws -> URL {
         let target = fileURL(globalStep: snapshot.globalStep)
-        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target)
+        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss)
         try prune()
         return target
     }

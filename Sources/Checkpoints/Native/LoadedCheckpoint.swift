@@ -15,6 +15,8 @@ public struct LoadedCheckpoint: Sendable {
     public var snapshot: TrainingSnapshot
     /// The optimizer's kind and hyper-parameters.
     public var optimizer: OptimizerConfig
+    /// The training loss, when the saver recorded it (root `loss` attribute).
+    public var loss: Loss?
     /// The stored Keras model configuration JSON, if the file has one.
     public var architecture: String?
     /// Root attributes `batchwise_version` and `created` (ISO 8601 UTC).

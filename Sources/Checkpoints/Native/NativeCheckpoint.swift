@@ -44,12 +44,14 @@ public enum NativeCheckpoint {
     /// - Parameter architecture: the model's Keras configuration JSON; by default from
     ///   `KerasModelConfig.json(for:)`. When that is unavailable the file has no `model_config`
     ///   and can only be loaded into a given model.
+    /// - Parameter loss: stored as the root `loss` attribute (Keras name) so that a resume
+    ///   needs no `--loss`.
     public static func save(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, to url: URL,
-                            architecture: String? = nil, created: Date = Date()) throws {
+                            loss: Loss? = nil, architecture: String? = nil, created: Date = Date()) throws {
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
         do {
             try HDF5File.atomicWrite(to: url) { file in
-                try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer,
+                try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }
         } catch let error as CheckpointError {
@@ -60,7 +62,16 @@ public enum NativeCheckpoint {
         }
     }
 
-    /// Reads a checkpoint written by ``save(_:optimizer:to:architecture:created:)``.
+    /// Whether `url` is an HDF5 file whose root `format` attribute names a Batchwise checkpoint
+    /// (Keras legacy `.h5` files also carry a root `model_config`, so that alone is not enough).
+    public static func isNativeCheckpoint(_ url: URL) throws -> Bool {
+        guard let file = try? HDF5File.open(at: url, locking: .bestEffort) else { return false }
+        defer { try? file.close() }
+        guard try file.hasAttribute("format") else { return false }
+        return (try? file.readAttribute("format", as: String.self)) == formatName
+    }
+
+    /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:)``.
     /// - Parameters:
     ///   - model: the model to load into; `nil` builds it from the stored architecture
     ///     (`KerasModelConfig.model(fromJSON:file:)`).

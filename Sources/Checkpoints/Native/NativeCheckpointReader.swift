@@ -63,7 +63,8 @@ struct NativeCheckpointReader {
             stepInEpoch: Int(try attribute("step_in_epoch", of: "/") as Int64),
             globalStep: Int(try attribute("global_step", of: "/") as Int64),
             history: try history(), runningSums: try runningSums())
-        return LoadedCheckpoint(snapshot: snapshot, optimizer: try optimizerConfig(), architecture: architecture,
+        return LoadedCheckpoint(snapshot: snapshot, optimizer: try optimizerConfig(), loss: try storedLoss(),
+                                architecture: architecture,
                                 batchwiseVersion: try attribute("batchwise_version", of: "/"),
                                 created: try attribute("created", of: "/"),
                                 skipped: mode == .partial ? comparison.differences : [])
@@ -160,6 +161,16 @@ struct NativeCheckpointReader {
             sums[child.name] = RunningSum(total: pair[0], weight: pair[1])
         }
         return sums
+    }
+
+    private func storedLoss() throws -> Loss? {
+        guard try file.hasAttribute("loss") else { return nil }
+        let kerasName: String = try attribute("loss", of: "/")
+        guard let kind = Loss.Kind(rawValue: kerasName) else {
+            throw CheckpointError.unsupported(file: name, what: "loss '\(kerasName)'")
+        }
+        let logits: Int8 = try file.hasAttribute("loss_from_logits") ? try attribute("loss_from_logits", of: "/") : 0
+        return Loss(kind, fromLogits: logits != 0)
     }
 
     private func optimizerConfig() throws -> OptimizerConfig {

@@ -13,9 +13,13 @@ import Training
 struct NativeCheckpointWriter {
     let file: HDF5File
 
-    func write(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, architecture: String?,
+    func write(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, loss: Loss? = nil, architecture: String?,
                created: Date = Date()) throws {
         try writeMetadata(architecture: architecture, created: created)
+        if let loss {
+            try file.setAttribute("loss", loss.kerasName)
+            try file.setAttribute("loss_from_logits", Int8(loss.fromLogits ? 1 : 0))
+        }
         try writeModel(snapshot.model)
         try writeOptimizer(optimizer, state: snapshot.optimizerState)
         try writeProgress(snapshot)

@@ -45,3 +45,13 @@ public enum OptimizerConfig: Sendable, Equatable {
         return optimizer
     }
 }
+
+extension OptimizerConfig {
+    /// The same configuration with another learning rate.
+    public func withLearningRate(_ learningRate: Float) -> OptimizerConfig {
+        switch self {
+        case let .sgd(_, momentum, nesterov): .sgd(learningRate: learningRate, momentum: momentum, nesterov: nesterov)
+        case let .adam(_, beta1, beta2, epsilon): .adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        }
+    }
+}
