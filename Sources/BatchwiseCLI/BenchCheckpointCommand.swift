@@ -15,11 +15,13 @@ struct BenchCheckpointCommand: ParsableCommand {
     @Flag(help: "Print JSON rows instead of a table.") var json = false
     @Option(help: "Timed repetitions; the median is reported.") var repetitions = 7
     @Flag(help: "Measure Batchwise only.") var noPeer = false
+    @Flag(help: "Also print (stderr) the time spent producing the architecture JSON.") var breakdown = false
+    @Option(help: "Folder for the Batchwise files (default: the temporary directory, as the peer).") var folder: String?
 
     func run() throws {
         let snapshot = try Self.snapshot()
         let config = OptimizerConfig.adam(learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
-        let folder = FileManager.default.temporaryDirectory
+        let folder = (folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory)
             .appendingPathComponent("batchwise-bench-checkpoint-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -38,6 +40,10 @@ struct BenchCheckpointCommand: ParsableCommand {
                 try NativeCheckpoint.save(snapshot, optimizer: config, to: url, loss: .sparseCategoricalCrossentropy)
             })
             loads.append(try Self.seconds { _ = try NativeCheckpoint.load(from: url) })
+        }
+        if breakdown {
+            let json = Self.median(try (0..<repetitions).map { _ in try Self.seconds { _ = try KerasModelConfig.json(for: snapshot.model) } })
+            FileHandle.standardError.write(Data("architecture JSON: \(json) s\n".utf8))
         }
         let peer = noPeer ? nil : PeerScript.run("Benchmarks/peers/checkpoint_peer.py",
                                                  arguments: ["--repetitions", "\(repetitions)"])
