@@ -23,9 +23,14 @@ public struct CheckpointDirectory: Sendable {
     public let optimizer: OptimizerConfig
     /// Recorded in every file so that resuming needs no loss argument.
     public let loss: Loss?
+    /// The architecture JSON written in every file; `nil` derives it from each snapshot's
+    /// model. The structure does not change during a run, so passing it once saves the
+    /// JSON work (a few ms) on every save.
+    public let architecture: String?
 
     /// Creates the folder if needed.
-    public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig, loss: Loss? = nil) throws {
+    public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig, loss: Loss? = nil,
+                architecture: String? = nil) throws {
         guard keepLast >= 1 else {
             throw CheckpointError.unsupported(file: url.path, what: "keepLast must be at least 1, got \(keepLast)")
         }
@@ -33,6 +38,7 @@ public struct CheckpointDirectory: Sendable {
         self.keepLast = keepLast
         self.optimizer = optimizer
         self.loss = loss
+        self.architecture = architecture
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -49,7 +55,7 @@ public struct CheckpointDirectory: Sendable {
     @discardableResult
     public func save(_ snapshot: TrainingSnapshot) throws -> URL {
         let target = fileURL(globalStep: snapshot.globalStep)
-        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss)
+        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss, architecture: architecture)
         try prune()
         return target
     }

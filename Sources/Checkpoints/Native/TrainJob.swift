@@ -60,9 +60,12 @@ public struct TrainJob: Sendable {
         let last = LastSnapshot()
         var callbacks: [any TrainingCallback] = [CheckpointCallback(frequency: .everyEpoch) { last.set($0) }]
         if let checkpoint {
+            // The structure is fixed for the run: describe it once, not at every save.
+            let architecture = try? KerasModelConfig.json(for: start.model)
             let frequency: CheckpointCallback.Frequency = every.map { .everySteps($0) } ?? .everyEpoch
             callbacks.append(CheckpointCallback(frequency: frequency) { snapshot in
-                try NativeCheckpoint.save(snapshot, optimizer: optimizerConfig, to: checkpoint, loss: lossValue)
+                try NativeCheckpoint.save(snapshot, optimizer: optimizerConfig, to: checkpoint, loss: lossValue,
+                                          architecture: architecture)
             })
         }
         var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
