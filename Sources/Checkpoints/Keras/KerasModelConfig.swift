@@ -1,20 +1,66 @@
+import Foundation
 import Training
 
 /// Converts between a ``Sequential`` model and Keras 3's model configuration JSON (the
 /// `config.json` of a `.keras` archive). Native checkpoints store the architecture in the
 /// same format, so a reader who knows Keras knows Batchwise's files.
 ///
-/// (Interface agreed between the checkpoint and Keras-interop work; the Keras-interop
-/// branch provides the implementation.)
+/// Reading accepts Keras 3 `config.json` / `model.to_json()` and legacy tf.keras
+/// `model_config`, as `Sequential` or as a functional model that is one chain of
+/// InputLayer, Dense, BatchNormalization, Dropout, Activation, ReLU, Softmax and Flatten.
+/// Anything that would compute differently is refused with the layer, class and option.
+///
+/// ```swift
+/// let json = try KerasModelConfig.json(for: model)
+/// let twin = try KerasModelConfig.model(fromJSON: json, file: "config.json")
+/// // twin has model's architecture and layer names, with fresh weights
+/// ```
 public enum KerasModelConfig {
     /// The Keras 3 `config.json` object (as a JSON string) describing `model`.
     public static func json(for model: Sequential) throws -> String {
-        throw CheckpointError.unsupported(file: "", what: "model configuration JSON is not implemented yet")
+        try serialize(object(for: model, compileConfig: nil))
     }
 
     /// Builds a model (with freshly initialized variables) from a Keras 3 `config.json` or
     /// legacy `model_config` JSON string. `file` names the source in errors.
     public static func model(fromJSON json: String, file: String) throws -> Sequential {
-        throw CheckpointError.unsupported(file: file, what: "model configuration JSON is not implemented yet")
+        try model(from: KerasJSON.parse(json, file: file), file: file)
+    }
+
+    // MARK: Internals shared with the file loaders
+
+    static func model(from root: KerasJSON, file: String) throws -> Sequential {
+        guard root.isObject else { throw root.fail("expected a JSON object") }
+        let graph = try KerasModelGraph(root)
+        let decoder = KerasLayerDecoder(file: file)
+        let layers = try graph.entries.map { try decoder.layer(for: $0) }
+        do {
+            return try Sequential(inputFeatures: graph.inputFeatures, layers, name: graph.modelName)
+        } catch let error as TrainingError {
+            throw CheckpointError.invalidModelConfig(file: file, path: "$.config.layers", message: error.localizedDescription)
+        }
+    }
+
+    /// The `config.json` object; `compileConfig` is added when the model is saved compiled.
+    static func object(for model: Sequential, compileConfig: [String: Any]?) throws -> [String: Any] {
+        var layers: [[String: Any]] = [KerasLayerEncoder.inputLayer(width: model.inputFeatures)]
+        var width = model.inputFeatures
+        for layer in model.layers {
+            layers.append(try KerasLayerEncoder.entry(for: layer, inputWidth: width))
+            width = layer.outputFeatures(forInput: width)
+        }
+        var root: [String: Any] = [
+            "module": "keras", "class_name": "Sequential", "registered_name": NSNull(),
+            "config": ["name": model.name, "trainable": true, "dtype": KerasLayerEncoder.dtypePolicy(),
+                       "layers": layers, "build_input_shape": [NSNull(), model.inputFeatures]] as [String: Any],
+            "build_config": ["input_shape": [NSNull(), model.inputFeatures]],
+        ]
+        if let compileConfig { root["compile_config"] = compileConfig }
+        return root
+    }
+
+    static func serialize(_ object: [String: Any]) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 }

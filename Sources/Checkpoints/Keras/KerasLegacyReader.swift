@@ -1,0 +1,90 @@
+import Foundation
+import HDF5
+import Tensors
+import Training
+
+/// Reads tf.keras (Keras 2) HDF5 files: the full-model `.h5` (`model_config` attribute,
+/// `/model_weights/<layer>/...`, `/optimizer_weights`) and weights-only files (the same
+/// layer groups at the root). Each layer group's `weight_names` attribute gives the
+/// variable datasets in the layer's order.
+struct KerasLegacyReader {
+    let assigner: KerasVariableAssigner
+    var file: HDF5File { assigner.file }
+    var displayName: String { assigner.displayName }
+
+    init(file: HDF5File, displayName: String) {
+        assigner = KerasVariableAssigner(file: file, displayName: displayName)
+    }
+
+    /// Where the layer groups live: `/model_weights` in a full-model file, else the root.
+    var weightsRoot: String {
+        get throws { try file.exists("/model_weights") ? "/model_weights" : "/" }
+    }
+
+    func loadWeights(into model: inout Sequential) throws {
+        let root = try weightsRoot
+        let stored = try assigner.stringList("layer_names", of: root)
+        let storedSet = Set(stored)
+        for index in model.layers.indices {
+            let layer = model.layers[index]
+            let group = root == "/" ? "/\(layer.name)" : "\(root)/\(layer.name)"
+            guard storedSet.contains(layer.name), try file.exists(group) else {
+                if layer.variables.isEmpty { continue }
+                throw CheckpointError.missingObject(
+                    file: displayName, path: group,
+                    message: "no weights for layer '\(layer.name)' (\(layer.typeName)); the file has \(stored.joined(separator: ", "))")
+            }
+            let names = try assigner.stringList("weight_names", of: group)
+            let expected = layer.variables
+            if names.count == expected.count {
+                for (weightName, variable) in zip(names, expected) where Self.localName(weightName) != variable.name {
+                    throw CheckpointError.invalidFile(
+                        file: displayName,
+                        message: "\(group): weight '\(weightName)' is in the place of '\(variable.name)' of layer '\(layer.name)'")
+                }
+            }
+            try assigner.assign(names.map { "\(group)/\($0)" }, group: group, layerIndex: index, in: &model)
+        }
+    }
+
+    /// `"dense/kernel:0"` → `"kernel"`.
+    static func localName(_ weightName: String) -> String {
+        let last = weightName.split(separator: "/").last.map(String.init) ?? weightName
+        return last.split(separator: ":").first.map(String.init) ?? last
+    }
+
+    /// Optimizer state from `/optimizer_weights` (names like `Adam/m/dense/kernel:0`), or nil.
+    func optimizerState(for model: Sequential) throws -> OptimizerState? {
+        let group = "/optimizer_weights"
+        guard try file.exists(group) else { return nil }
+        let names = try assigner.stringList("weight_names", of: group)
+        let shapes = Dictionary(model.trainableVariables.map { ($0.name, $0.value.shape) }, uniquingKeysWith: { a, _ in a })
+        var state = OptimizerState()
+        for name in names {
+            let path = "\(group)/\(name)"
+            let parts = name.split(separator: "/").map(String.init)
+            if parts.last?.hasPrefix("iteration") == true {
+                state.iterations = try file.read(path, as: Int64.self).values.first ?? 0
+                continue
+            }
+            guard parts.count >= 4 else { continue }
+            let slot: String
+            switch parts[1] {
+            case "m": slot = "momentum"
+            case "v": slot = "velocity"
+            default: continue
+            }
+            let variable = parts[2..<(parts.count - 1)].joined(separator: "/") + "/" + Self.localName(parts[parts.count - 1])
+            guard let shape = shapes[variable] else {
+                throw CheckpointError.invalidFile(file: displayName, message: "\(path): the model has no trainable variable '\(variable)'")
+            }
+            let value = try assigner.readTensor(path)
+            guard value.shape == shape else {
+                throw CheckpointError.variableShapeMismatch(file: displayName, path: path, layer: "optimizer",
+                                                            variable: "\(variable)/\(slot)", expected: shape, found: value.shape)
+            }
+            state.slots["\(variable)/\(slot)"] = value
+        }
+        return state
+    }
+}

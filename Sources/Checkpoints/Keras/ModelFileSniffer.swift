@@ -1,0 +1,32 @@
+import Foundation
+
+/// Recognizes model files by their first bytes, so formats are chosen by content rather
+/// than trusting names (a third format plugs in with its own magic or layout check).
+///
+/// ```swift
+/// if try ModelFileSniffer.magic(of: url) == .zip { /* a .keras archive */ }
+/// ```
+public enum ModelFileSniffer {
+    /// The container kind a file's first bytes announce.
+    public enum Magic: Sendable, Equatable {
+        case zip, hdf5, other
+    }
+
+    public static func magic(of url: URL) throws -> Magic {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CheckpointError.invalidFile(file: url.path, message: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw CheckpointError.invalidFile(file: url.path, message: "is a directory") }
+        let handle: FileHandle
+        do { handle = try FileHandle(forReadingFrom: url) } catch {
+            throw CheckpointError.invalidFile(file: url.path, message: "cannot be read: \(error.localizedDescription)")
+        }
+        defer { try? handle.close() }
+        let bytes = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .zip }
+        if bytes == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] { return .hdf5 }
+        if bytes.isEmpty { throw CheckpointError.invalidFile(file: url.path, message: "the file is empty") }
+        return .other
+    }
+}

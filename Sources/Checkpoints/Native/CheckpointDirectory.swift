@@ -1,0 +1,118 @@
+import Foundation
+import Training
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A folder of native checkpoints named `ckpt-<globalStep>.h5`, keeping the last `keepLast`.
+///
+/// Each save is atomic (see ``NativeCheckpoint``); afterwards older checkpoints beyond
+/// `keepLast` are deleted, and so are temporary files left by crashed saves (those whose
+/// writing process no longer exists).
+///
+/// ```swift
+/// let checkpoints = try CheckpointDirectory(url: runFolder, keepLast: 3, optimizer: OptimizerConfig(adam))
+/// try trainer.fit(data, epochs: 10, callbacks: [checkpoints.callback(frequency: .everySteps(500))])
+/// let resumed = try NativeCheckpoint.load(from: checkpoints.latest!)
+/// ```
+public struct CheckpointDirectory: Sendable {
+    public let url: URL
+    public let keepLast: Int
+    public let optimizer: OptimizerConfig
+    /// Recorded in every file so that resuming needs no loss argument.
+    public let loss: Loss?
+    /// The architecture JSON written in every file; `nil` derives it from each snapshot's
+    /// model. The structure does not change during a run, so passing it once saves the
+    /// JSON work (a few ms) on every save.
+    public let architecture: String?
+
+    /// Creates the folder if needed.
+    public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig, loss: Loss? = nil,
+                architecture: String? = nil) throws {
+        guard keepLast >= 1 else {
+            throw CheckpointError.unsupported(file: url.path, what: "keepLast must be at least 1, got \(keepLast)")
+        }
+        self.url = url
+        self.keepLast = keepLast
+        self.optimizer = optimizer
+        self.loss = loss
+        self.architecture = architecture
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: url.path, object: "", reason: "cannot create folder: \(error.localizedDescription)")
+        }
+    }
+
+    /// The file a snapshot at `globalStep` is written to.
+    public func fileURL(globalStep: Int) -> URL {
+        url.appendingPathComponent("ckpt-\(globalStep).h5")
+    }
+
+    /// Writes `snapshot` atomically, then prunes. Returns the file written.
+    @discardableResult
+    public func save(_ snapshot: TrainingSnapshot) throws -> URL {
+        let target = fileURL(globalStep: snapshot.globalStep)
+        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss, architecture: architecture)
+        try prune()
+        return target
+    }
+
+    /// The checkpoints present, oldest first (by global step).
+    public func checkpoints() throws -> [(globalStep: Int, url: URL)] {
+        try names().compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("ckpt-"), name.hasSuffix(".h5"),
+                  let step = Int(name.dropFirst(5).dropLast(3)) else { return nil }
+            return (step, url.appendingPathComponent(name))
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// The newest checkpoint, if any.
+    public var latest: URL? { (try? checkpoints())?.last?.url }
+
+    /// A ``CheckpointCallback`` that saves here on `frequency`.
+    public func callback(frequency: CheckpointCallback.Frequency) -> CheckpointCallback {
+        let directory = self
+        return CheckpointCallback(frequency: frequency) { snapshot in try directory.save(snapshot) }
+    }
+
+    /// Deletes checkpoints beyond the newest `keepLast` and temporaries of dead writers.
+    public func prune() throws {
+        let all = try checkpoints()
+        for old in all.dropLast(keepLast) { try remove(old.url) }
+        for name in try names() where name.hasPrefix(".ckpt-") && name.contains(".h5.tmp-") {
+            if let pid = Self.writerPID(temporaryName: name), !Self.processExists(pid) {
+                try remove(url.appendingPathComponent(name))
+            }
+        }
+    }
+
+    private func names() throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: url.path)
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: url.path, object: "", reason: "cannot list folder: \(error.localizedDescription)")
+        }
+    }
+
+    private func remove(_ file: URL) throws {
+        do {
+            try FileManager.default.removeItem(at: file)
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: file.path, object: "", reason: "cannot delete: \(error.localizedDescription)")
+        }
+    }
+
+    /// `.ckpt-7.h5.tmp-<pid>-<unique>` → pid (the HDF5 module's atomic-write naming).
+    static func writerPID(temporaryName name: String) -> Int32? {
+        guard let range = name.range(of: ".tmp-") else { return nil }
+        return Int32(name[range.upperBound...].prefix { $0 != "-" })
+    }
+
+    /// Whether a process with `pid` exists (EPERM means it exists but is not ours).
+    static func processExists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Datasets
+import HDF5
+import Tensors
+import Training
+
+/// Reads the layout ``NativeCheckpointWriter`` writes, comparing the file with the model
+/// first so that a strict load reports every difference at once.
+///
+/// ```swift
+/// let loaded = try NativeCheckpointReader(file: file).read(into: model, mode: .strict)
+/// ```
+struct NativeCheckpointReader {
+    let file: HDF5File
+    private var name: String { file.path }
+
+    func read(into given: Sequential?, mode: NativeCheckpoint.LoadMode) throws -> LoadedCheckpoint {
+        let format: String = try attribute("format", of: "/")
+        guard format == NativeCheckpoint.formatName else {
+            throw CheckpointError.invalidCheckpoint(file: name, object: "/", reason: "format is '\(format)', not '\(NativeCheckpoint.formatName)'")
+        }
+        let version: Int64 = try attribute("format_version", of: "/")
+        guard version <= NativeCheckpoint.formatVersion else {
+            throw CheckpointError.unsupported(file: name, what: "format_version \(version) is newer than \(NativeCheckpoint.formatVersion)")
+        }
+        let architecture: String? = try file.hasAttribute("model_config") ? try attribute("model_config", of: "/") : nil
+        var model: Sequential
+        if let given {
+            model = given
+        } else if let architecture {
+            model = try KerasModelConfig.model(fromJSON: architecture, file: name)
+        } else {
+            throw CheckpointError.invalidCheckpoint(
+                file: name, object: "/", reason: "no model_config attribute; pass the model to load into")
+        }
+
+        let found = try storedVariables()
+        let foundSlots = try storedTensors(under: "/optimizer/slots")
+        let foundRNG = try storedRandomStates()
+        var comparison = VariableComparison()
+        comparison.compare(expected: model.variables.map { ($0.name, $0.value.shape) }, found: found, what: "variable")
+        let trainable = Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.shape) })
+        comparison.compareSlots(found: foundSlots, trainable: trainable)
+        comparison.compareRandomStates(expected: Set(model.randomStates.keys), found: Set(foundRNG.keys))
+        if mode == .strict, !comparison.differences.isEmpty {
+            throw CheckpointError.variableMismatch(file: name, differences: comparison.differences)
+        }
+
+        for (variable, _) in model.variables.map({ ($0.name, $0.value.shape) }) where comparison.loadable.contains(variable) {
+            try model.setVariable(variable, to: try tensor(at: "/model/\(variable)"))
+        }
+        for (layer, state) in foundRNG where model.randomStates[layer] != nil {
+            try model.setRandomState(state, forLayer: layer)
+        }
+        var slots: [String: Tensor<Float>] = [:]
+        for key in foundSlots.keys where comparison.loadableSlots.contains(key) {
+            slots[key] = try tensor(at: "/optimizer/slots/\(key)")
+        }
+        let iterations = try file.read("/optimizer/iterations", as: Int64.self).values.first ?? 0
+        let snapshot = TrainingSnapshot(
+            model: model, optimizerState: OptimizerState(iterations: iterations, slots: slots),
+            iteratorState: try iteratorState(), epoch: Int(try attribute("epoch", of: "/") as Int64),
+            stepInEpoch: Int(try attribute("step_in_epoch", of: "/") as Int64),
+            globalStep: Int(try attribute("global_step", of: "/") as Int64),
+            history: try history(), runningSums: try runningSums())
+        return LoadedCheckpoint(snapshot: snapshot, optimizer: try optimizerConfig(), loss: try storedLoss(),
+                                architecture: architecture,
+                                batchwiseVersion: try attribute("batchwise_version", of: "/"),
+                                created: try attribute("created", of: "/"),
+                                skipped: mode == .partial ? comparison.differences : [])
+    }
+
+    /// `"<layer>/<variable>"` → (element type, shape) for every dataset under /model.
+    private func storedVariables() throws -> [String: (HDF5ElementType, [Int])] {
+        guard try file.exists("/model") else {
+            throw CheckpointError.invalidCheckpoint(file: name, object: "/model", reason: "missing group")
+        }
+        return try storedTensors(under: "/model")
+    }
+
+    /// Every dataset below `root`, keyed by its path relative to `root`.
+    private func storedTensors(under root: String) throws -> [String: (HDF5ElementType, [Int])] {
+        var out: [String: (HDF5ElementType, [Int])] = [:]
+        guard try file.exists(root) else { return out }
+        func walk(_ relative: String) throws {
+            for child in try file.children(of: relative.isEmpty ? root : "\(root)/\(relative)") {
+                let path = relative.isEmpty ? child.name : "\(relative)/\(child.name)"
+                switch child.kind {
+                case .group: try walk(path)
+                case .dataset:
+                    let dataset = try file.dataset(at: "\(root)/\(path)")
+                    out[path] = (dataset.elementType, try dataset.shape)
+                    try dataset.close()
+                default: break
+                }
+            }
+        }
+        try walk("")
+        return out
+    }
+
+    private func storedRandomStates() throws -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for child in try file.children(of: "/model") where child.kind == .group {
+            let group = "/model/\(child.name)"
+            if try file.hasAttribute("rng_state", of: group) {
+                out[child.name] = try attribute("rng_state", of: group)
+            }
+        }
+        return out
+    }
+
+    private func tensor(at path: String) throws -> Tensor<Float> {
+        let array = try file.read(path, as: Float.self)
+        do {
+            return try Tensor(shape: array.shape, scalars: array.values)
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: name, object: path, reason: "\(error)")
+        }
+    }
+
+    private func iteratorState() throws -> IteratorState? {
+        guard try file.exists("/iterator_state") else { return nil }
+        let bytes = try file.read("/iterator_state", as: UInt8.self).values
+        do {
+            return try IteratorState(encoded: Data(bytes))
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: name, object: "/iterator_state", reason: error.localizedDescription)
+        }
+    }
+
+    private func history() throws -> History {
+        var history = History()
+        guard try file.exists("/history/epochs") else { return history }
+        let epochs = try file.read("/history/epochs", as: Int64.self).values
+        var series: [String: [Double]] = [:]
+        for child in try file.children(of: "/history/logs") where child.kind == .dataset {
+            let values = try file.read("/history/logs/\(child.name)", as: Double.self).values
+            guard values.count == epochs.count else {
+                throw CheckpointError.invalidCheckpoint(
+                    file: name, object: "/history/logs/\(child.name)",
+                    reason: "\(values.count) values for \(epochs.count) epochs")
+            }
+            series[child.name] = values
+        }
+        for (index, epoch) in epochs.enumerated() {
+            history.record(epoch: Int(epoch), logs: series.mapValues { $0[index] })
+        }
+        return history
+    }
+
+    private func runningSums() throws -> [String: RunningSum] {
+        var sums: [String: RunningSum] = [:]
+        guard try file.exists("/running_sums") else { return sums }
+        for child in try file.children(of: "/running_sums") where child.kind == .dataset {
+            let pair = try file.read("/running_sums/\(child.name)", as: Double.self).values
+            guard pair.count == 2 else {
+                throw CheckpointError.invalidCheckpoint(file: name, object: "/running_sums/\(child.name)",
+                                                        reason: "expected [total, weight], found \(pair.count) values")
+            }
+            sums[child.name] = RunningSum(total: pair[0], weight: pair[1])
+        }
+        return sums
+    }
+
+    private func storedLoss() throws -> Loss? {
+        guard try file.hasAttribute("loss") else { return nil }
+        let kerasName: String = try attribute("loss", of: "/")
+        guard let kind = Loss.Kind(rawValue: kerasName) else {
+            throw CheckpointError.unsupported(file: name, what: "loss '\(kerasName)'")
+        }
+        let logits: Int8 = try file.hasAttribute("loss_from_logits") ? try attribute("loss_from_logits", of: "/") : 0
+        return Loss(kind, fromLogits: logits != 0)
+    }
+
+    private func optimizerConfig() throws -> OptimizerConfig {
+        let kind: String = try attribute("kind", of: "/optimizer")
+        let learningRate: Float = try attribute("learning_rate", of: "/optimizer")
+        switch kind {
+        case "sgd":
+            return .sgd(learningRate: learningRate, momentum: try attribute("momentum", of: "/optimizer"),
+                        nesterov: (try attribute("nesterov", of: "/optimizer") as Int8) != 0)
+        case "adam":
+            return .adam(learningRate: learningRate, beta1: try attribute("beta_1", of: "/optimizer"),
+                         beta2: try attribute("beta_2", of: "/optimizer"), epsilon: try attribute("epsilon", of: "/optimizer"))
+        default:
+            throw CheckpointError.unsupported(file: name, what: "optimizer kind '\(kind)'")
+        }
+    }
+
+    /// An attribute, with a checkpoint error naming it when it is missing or of another type.
+    private func attribute<V: HDF5AttributeValue>(_ attribute: String, of path: String) throws -> V {
+        do {
+            return try file.readAttribute(attribute, of: path, as: V.self)
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: name, object: path,
+                                                    reason: "attribute '\(attribute)': \(error.localizedDescription)")
+        }
+    }
+}

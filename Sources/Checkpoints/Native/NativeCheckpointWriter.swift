@@ -1,0 +1,117 @@
+import Foundation
+import HDF5
+import Tensors
+import Training
+
+/// Writes a ``TrainingSnapshot`` into an open (temporary) HDF5 file in the layout of
+/// docs/checkpoint-format.md. Paths are built from Keras-style names, so `dense_1/kernel`
+/// is stored at `/model/dense_1/kernel`.
+///
+/// ```swift
+/// try HDF5File.atomicWrite(to: url) { try NativeCheckpointWriter(file: $0).write(snapshot, optimizer: config, architecture: nil) }
+/// ```
+struct NativeCheckpointWriter {
+    let file: HDF5File
+
+    func write(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, loss: Loss? = nil, architecture: String?,
+               created: Date = Date()) throws {
+        try writeMetadata(architecture: architecture, created: created)
+        if let loss {
+            try file.setAttribute("loss", loss.kerasName)
+            try file.setAttribute("loss_from_logits", Int8(loss.fromLogits ? 1 : 0))
+        }
+        try writeModel(snapshot.model)
+        try writeOptimizer(optimizer, state: snapshot.optimizerState)
+        try writeProgress(snapshot)
+    }
+
+    private func writeMetadata(architecture: String?, created: Date) throws {
+        try file.setAttribute("format", NativeCheckpoint.formatName)
+        try file.setAttribute("format_version", NativeCheckpoint.formatVersion)
+        try file.setAttribute("batchwise_version", NativeCheckpoint.batchwiseVersion)
+        try file.setAttribute("created", created.formatted(.iso8601))
+        try file.setAttribute("bn_momentum_convention", NativeCheckpoint.batchNormMomentumConvention)
+        try file.setAttribute("bn_variance_convention", NativeCheckpoint.batchNormVarianceConvention)
+        if let architecture { try file.setAttribute("model_config", architecture) }
+    }
+
+    private func writeModel(_ model: Sequential) throws {
+        try file.createGroup("/model")
+        try file.setAttribute("name", model.name, on: "/model")
+        try file.setAttribute("input_features", Int64(model.inputFeatures), on: "/model")
+        try file.setAttribute("layer_names", model.layers.map(\.name), on: "/model")
+        for layer in model.layers {
+            let group = "/model/\(layer.name)"
+            try file.createGroup(group)
+            try file.setAttribute("class_name", layer.typeName, on: group)
+            try file.setAttribute("trainable", Int8(layer.isTrainable ? 1 : 0), on: group)
+            for variable in layer.variables {
+                try writeTensor(variable.value, to: "\(group)/\(variable.name)")
+            }
+            if let bn = layer as? BatchNormalization {
+                try file.setAttribute("momentum", bn.momentum, on: group)
+                try file.setAttribute("epsilon", bn.epsilon, on: group)
+            }
+            if let dropout = layer as? Dropout {
+                try file.setAttribute("rate", dropout.rate, on: group)
+                try file.setAttribute("rng_state", dropout.rngState, on: group)
+                if let seed = dropout.seed { try file.setAttribute("seed", seed, on: group) }
+            }
+        }
+    }
+
+    private func writeOptimizer(_ config: OptimizerConfig, state: OptimizerState) throws {
+        try file.createGroup("/optimizer")
+        try file.setAttribute("kind", config.kind, on: "/optimizer")
+        switch config {
+        case let .sgd(learningRate, momentum, nesterov):
+            try file.setAttribute("learning_rate", learningRate, on: "/optimizer")
+            try file.setAttribute("momentum", momentum, on: "/optimizer")
+            try file.setAttribute("nesterov", Int8(nesterov ? 1 : 0), on: "/optimizer")
+        case let .adam(learningRate, beta1, beta2, epsilon):
+            try file.setAttribute("learning_rate", learningRate, on: "/optimizer")
+            try file.setAttribute("beta_1", beta1, on: "/optimizer")
+            try file.setAttribute("beta_2", beta2, on: "/optimizer")
+            try file.setAttribute("epsilon", epsilon, on: "/optimizer")
+        }
+        try file.write([state.iterations], shape: [], to: "/optimizer/iterations")
+        try file.createGroup("/optimizer/slots")
+        for key in state.slots.keys.sorted() {
+            try writeTensor(state.slots[key]!, to: "/optimizer/slots/\(key)")
+        }
+    }
+
+    private func writeProgress(_ snapshot: TrainingSnapshot) throws {
+        try file.setAttribute("epoch", Int64(snapshot.epoch))
+        try file.setAttribute("step_in_epoch", Int64(snapshot.stepInEpoch))
+        try file.setAttribute("global_step", Int64(snapshot.globalStep))
+        if let state = snapshot.iteratorState {
+            try file.write([UInt8](try state.encoded()), to: "/iterator_state")
+            try file.setAttribute("encoding", "IteratorState JSON (UTF-8 bytes)", on: "/iterator_state")
+        }
+        try file.createGroup("/history/logs")
+        try file.write(snapshot.history.epochs.map(Int64.init), to: "/history/epochs")
+        for name in snapshot.history.names {
+            try checkLogName(name, in: "/history/logs")
+            try file.write(snapshot.history[name] ?? [], to: "/history/logs/\(name)")
+        }
+        try file.createGroup("/running_sums")
+        for name in snapshot.runningSums.keys.sorted() {
+            try checkLogName(name, in: "/running_sums")
+            let sum = snapshot.runningSums[name]!
+            try file.write([sum.total, sum.weight], to: "/running_sums/\(name)")
+        }
+    }
+
+    /// Log names become HDF5 link names, so they must be one non-empty path component.
+    private func checkLogName(_ name: String, in group: String) throws {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw CheckpointError.invalidCheckpoint(file: file.path, object: group,
+                                                    reason: "log name '\(name)' cannot be an HDF5 link name")
+        }
+    }
+
+    private func writeTensor(_ tensor: Tensor<Float>, to path: String) throws {
+        try file.write(tensor.scalars, shape: tensor.shape, to: path)
+    }
+}

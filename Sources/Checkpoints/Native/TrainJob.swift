@@ -1,0 +1,171 @@
+import Foundation
+import Datasets
+import HDF5
+import Training
+
+/// `batchwise train` as a library call: fine-tune a model file or resume a native checkpoint
+/// on HDF5 data, checkpointing on the way, and save the result in the format its extension
+/// names (`.h5` native checkpoint, `.keras`, `.weights.h5`).
+///
+/// `epochs` is the TOTAL (Keras `initial_epoch` semantics): resuming a checkpoint taken
+/// after epoch 2 with `epochs: 5` trains epochs 3 to 5.
+///
+/// ```swift
+/// var job = TrainJob(data: dataURL, save: URL(fileURLWithPath: "out.h5"))
+/// job.model = URL(fileURLWithPath: "model.keras"); job.loss = "binary_crossentropy"; job.optimizer = "adam"
+/// let history = try job.run(progress: .automatic)
+/// ```
+public struct TrainJob: Sendable {
+    /// A `.keras` / legacy `.h5` model or a native checkpoint to fine-tune.
+    public var model: URL?
+    /// A native checkpoint to continue exactly (pipeline position, optimizer, history).
+    public var resume: URL?
+    public var data: URL
+    public var x = "/x"
+    public var y = "/y"
+    /// A Keras loss name; defaults to the loss recorded in the model file or checkpoint.
+    public var loss: String?
+    /// `"sgd"` or `"adam"`; defaults to the model file's optimizer. Not allowed with `resume`.
+    public var optimizer: String?
+    public var learningRate: Float?
+    public var momentum: Double?
+    public var epochs = 1
+    public var batchSize = 32
+    /// `nil` shuffles the whole training set (Keras `fit`); 0 keeps the order.
+    public var shuffleBuffer: Int?
+    public var seed: UInt64 = 0
+    public var validationSplit = 0.0
+    public var save: URL
+    /// A native checkpoint rewritten atomically every `every` steps (every epoch when nil).
+    public var checkpoint: URL?
+    public var every: Int?
+
+    public init(data: URL, save: URL) {
+        self.data = data
+        self.save = save
+    }
+
+    /// Runs the job and returns the full history (including epochs before a resume).
+    @discardableResult
+    public func run(progress: ProgressStyle = .automatic) throws -> History {
+        var start = try startingPoint()
+        let lossValue = try resolvedLoss(fileLoss: start.loss)
+        let optimizerConfig = try resolvedOptimizer(&start)
+        let trainingData = try TrainingData(file: data, x: x, y: y,
+                                            sparseTargets: lossValue.kind == .sparseCategoricalCrossentropy)
+        let (train, validation) = try trainingData.pipelines(
+            batchSize: batchSize, shuffleBuffer: shuffleBuffer == 0 ? nil : (shuffleBuffer ?? trainingData.rows),
+            seed: seed, validationSplit: validationSplit)
+
+        let last = LastSnapshot()
+        var callbacks: [any TrainingCallback] = [CheckpointCallback(frequency: .everyEpoch) { last.set($0) }]
+        if let checkpoint {
+            // The structure is fixed for the run: describe it once, not at every save.
+            let architecture = try? KerasModelConfig.json(for: start.model)
+            let frequency: CheckpointCallback.Frequency = every.map { .everySteps($0) } ?? .everyEpoch
+            callbacks.append(CheckpointCallback(frequency: frequency) { snapshot in
+                try NativeCheckpoint.save(snapshot, optimizer: optimizerConfig, to: checkpoint, loss: lossValue,
+                                          architecture: architecture)
+            })
+        }
+        var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
+                              loss: lossValue)
+        let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
+                                      progress: progress, resumingFrom: start.snapshot)
+        try saveResult(trainer: trainer, final: last.value ?? start.snapshot, optimizer: optimizerConfig, loss: lossValue)
+        return history
+    }
+
+    /// The model, optimizer state and (for resumes) snapshot to start from.
+    private struct Start {
+        var model: Sequential
+        var optimizerState = OptimizerState()
+        var fileOptimizer: OptimizerConfig?
+        var loss: Loss?
+        var snapshot: TrainingSnapshot?
+    }
+
+    private func startingPoint() throws -> Start {
+        if let resume {
+            if optimizer != nil || learningRate != nil || momentum != nil {
+                throw CheckpointError.unsupported(file: resume.path, what: "--resume restores the optimizer; drop --optimizer, --learning-rate and --momentum")
+            }
+            let given = try model.map { try Self.loadModel($0).model }
+            let loaded = try NativeCheckpoint.load(from: resume, into: given)
+            return Start(model: loaded.snapshot.model, optimizerState: loaded.snapshot.optimizerState,
+                         fileOptimizer: loaded.optimizer, loss: loaded.loss, snapshot: loaded.snapshot)
+        }
+        guard let model else {
+            throw CheckpointError.unsupported(file: "", what: "give --model FILE to fine-tune or --resume CHECKPOINT to continue")
+        }
+        return try Self.loadModel(model)
+    }
+
+    /// A native checkpoint (by its `format` attribute) or any Keras model file.
+    private static func loadModel(_ url: URL) throws -> Start {
+        if try NativeCheckpoint.isNativeCheckpoint(url) {
+            let loaded = try NativeCheckpoint.load(from: url)
+            // Fine-tuning starts a new run: weights and optimizer state carry over, position does not.
+            return Start(model: loaded.snapshot.model, optimizerState: loaded.snapshot.optimizerState,
+                         fileOptimizer: loaded.optimizer, loss: loaded.loss)
+        }
+        let loaded = try KerasModelFile.load(url)
+        return Start(model: loaded.model, optimizerState: loaded.optimizerState ?? OptimizerState(),
+                     fileOptimizer: try loaded.optimizer.map(OptimizerConfig.init), loss: loaded.loss)
+    }
+
+    private func resolvedLoss(fileLoss: Loss?) throws -> Loss {
+        if let loss {
+            guard let kind = Loss.Kind(rawValue: loss) else {
+                throw CheckpointError.unsupported(
+                    file: "", what: "unknown loss '\(loss)' (use \(Loss.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return Loss(kind)
+        }
+        guard let fileLoss else {
+            throw CheckpointError.unsupported(file: (resume ?? model)?.path ?? "", what: "the model file names no loss; give --loss")
+        }
+        return fileLoss
+    }
+
+    /// The command line's optimizer (fresh state) or the file's (with its state).
+    private func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
+        guard let optimizer else {
+            guard var config = start.fileOptimizer else {
+                throw CheckpointError.unsupported(file: model?.path ?? "", what: "the model file has no optimizer; give --optimizer sgd|adam")
+            }
+            if let learningRate { config = config.withLearningRate(learningRate) }
+            return config
+        }
+        start.optimizerState = OptimizerState()
+        switch optimizer {
+        case "sgd": return .sgd(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: false)
+        case "adam":
+            if momentum != nil { throw CheckpointError.unsupported(file: "", what: "--momentum applies to sgd only") }
+            return .adam(learningRate: learningRate ?? 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+        default: throw CheckpointError.unsupported(file: "", what: "unknown optimizer '\(optimizer)' (use sgd or adam)")
+        }
+    }
+
+    private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {
+        let name = save.lastPathComponent.lowercased()
+        if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") {
+            try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: save)
+        } else if name.hasSuffix(".h5") {
+            guard let final else {
+                throw CheckpointError.unsupported(file: save.path, what: "no epoch ran, so there is nothing to save")
+            }
+            try NativeCheckpoint.save(final, optimizer: optimizer, to: save, loss: loss)
+        } else {
+            throw CheckpointError.unsupported(file: save.path, what: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
+        }
+    }
+}
+
+/// The newest end-of-epoch snapshot, written from a callback.
+private final class LastSnapshot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: TrainingSnapshot?
+    func set(_ snapshot: TrainingSnapshot) { lock.withLock { stored = snapshot } }
+    var value: TrainingSnapshot? { lock.withLock { stored } }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Datasets
+import HDF5
+import Tensors
+import Training
+
+/// Features and targets read from an HDF5 file, and the input pipeline built from them:
+/// Slices → shuffle → batch → map to Float → prefetch, with Keras's `validation_split`
+/// (the LAST fraction of the rows, taken before shuffling).
+///
+/// ```swift
+/// let data = try TrainingData(file: url, x: "/x", y: "/y", sparseTargets: false)
+/// let (train, validation) = try data.pipelines(batchSize: 32, shuffleBuffer: 1024, seed: 0, validationSplit: 0.2)
+/// ```
+public struct TrainingData: Sendable {
+    /// Features as stored (float32 or float64), `[rows, features]`.
+    public enum Features: Sendable {
+        case float32(Tensor<Float>)
+        case float64(Tensor<Double>)
+
+        var shape: [Int] {
+            switch self {
+            case let .float32(t): t.shape
+            case let .float64(t): t.shape
+            }
+        }
+    }
+
+    public let features: Features
+    /// Targets of any numeric stored type, held as float64 (exact for every float32 and int32).
+    public let targets: Tensor<Double>
+    public var rows: Int { features.shape[0] }
+
+    /// Reads `x` and `y` from `url`. One-dimensional `y` becomes `[rows, 1]` unless the targets
+    /// are sparse class indices.
+    public init(file url: URL, x: String, y: String, sparseTargets: Bool) throws {
+        let file: HDF5File
+        do { file = try HDF5File.open(at: url, locking: .bestEffort) } catch {
+            throw CheckpointError.invalidFile(file: url.path, message: "cannot open the data: \(error.localizedDescription)")
+        }
+        defer { try? file.close() }
+        do {
+            let xType = try file.dataset(at: x).elementType
+            switch xType {
+            case .float32:
+                let a = try file.read(x, as: Float.self)
+                features = .float32(try Tensor(shape: a.shape, scalars: a.values))
+            case .float64:
+                let a = try file.read(x, as: Double.self)
+                features = .float64(try Tensor(shape: a.shape, scalars: a.values))
+            default:
+                throw CheckpointError.unsupported(file: url.path, what: "\(x): features must be float32 or float64, found \(xType)")
+            }
+            var target = try Self.readNumeric(file, y, url: url)
+            if target.rank == 1, !sparseTargets { target = try Tensor(shape: [target.shape[0], 1], scalars: target.scalars) }
+            targets = target
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw CheckpointError.invalidFile(file: url.path, message: error.localizedDescription)
+        }
+        guard features.shape.count == 2 else {
+            throw CheckpointError.unsupported(file: url.path, what: "\(x): features must be [rows, features], found \(features.shape)")
+        }
+        guard targets.shape.first == rows else {
+            throw CheckpointError.invalidFile(file: url.path, message: "\(x) has \(rows) rows but \(y) has \(targets.shape.first ?? 0)")
+        }
+    }
+
+    private static func readNumeric(_ file: HDF5File, _ path: String, url: URL) throws -> Tensor<Double> {
+        func read<T: HDF5Scalar & BinaryInteger>(_ type: T.Type) throws -> Tensor<Double> {
+            let a = try file.read(path, as: T.self)
+            return try Tensor(shape: a.shape, scalars: a.values.map { Double($0) })
+        }
+        switch try file.dataset(at: path).elementType {
+        case .float32:
+            let a = try file.read(path, as: Float.self)
+            return try Tensor(shape: a.shape, scalars: a.values.map(Double.init))
+        case .float64:
+            let a = try file.read(path, as: Double.self)
+            return try Tensor(shape: a.shape, scalars: a.values)
+        case .int8: return try read(Int8.self)
+        case .int16: return try read(Int16.self)
+        case .int32: return try read(Int32.self)
+        case .int64: return try read(Int64.self)
+        case .uint8: return try read(UInt8.self)
+        case .uint16: return try read(UInt16.self)
+        case .uint32: return try read(UInt32.self)
+        case .uint64: return try read(UInt64.self)
+        case .bool:
+            let a = try file.read(path, as: Bool.self)
+            return try Tensor(shape: a.shape, scalars: a.values.map { $0 ? 1 : 0 })
+        case let other:
+            throw CheckpointError.unsupported(file: url.path, what: "\(path): targets must be numeric, found \(other)")
+        }
+    }
+
+    /// The training pipeline and, with a positive `validationSplit`, the validation one.
+    /// - Parameter shuffleBuffer: `nil` keeps the order.
+    public func pipelines(batchSize: Int, shuffleBuffer: Int?, seed: UInt64, validationSplit: Double,
+                          prefetch: Int = 2) throws -> (train: AnyDataset<Trainer.Batch>, validation: AnyDataset<Trainer.Batch>?) {
+        guard batchSize > 0 else { throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)") }
+        guard (0..<1).contains(validationSplit) else {
+            throw CheckpointError.unsupported(file: "", what: "validation split must be in [0, 1), got \(validationSplit)")
+        }
+        let validationRows = Int(Double(rows) * validationSplit)
+        let trainRows = rows - validationRows
+        guard trainRows > 0 else { throw CheckpointError.unsupported(file: "", what: "no training rows left after the validation split") }
+        switch features {
+        case let .float32(x):
+            return try Self.pipelines(x, targets, trainRows: trainRows, batchSize: batchSize, shuffleBuffer: shuffleBuffer,
+                                      seed: seed, prefetch: prefetch)
+        case let .float64(x):
+            return try Self.pipelines(x, targets, trainRows: trainRows, batchSize: batchSize, shuffleBuffer: shuffleBuffer,
+                                      seed: seed, prefetch: prefetch)
+        }
+    }
+
+    private static func pipelines<A: TensorScalar & BinaryFloatingPoint>(
+        _ x: Tensor<A>, _ y: Tensor<Double>, trainRows: Int, batchSize: Int, shuffleBuffer: Int?, seed: UInt64, prefetch: Int
+    ) throws -> (train: AnyDataset<Trainer.Batch>, validation: AnyDataset<Trainer.Batch>?) {
+        let toFloat: @Sendable ((Tensor<A>, Tensor<Double>)) -> Trainer.Batch = {
+            (Tensor<Float>(converting: $0.0), Tensor<Float>(converting: $0.1))
+        }
+        let slices = try Slices(x.rows(0..<trainRows), y.rows(0..<trainRows))
+        let train: AnyDataset<Trainer.Batch>
+        if let shuffleBuffer {
+            train = slices.shuffle(bufferSize: shuffleBuffer, seed: seed).batch(batchSize).map(toFloat)
+                .prefetch(prefetch).eraseToAnyDataset()
+        } else {
+            train = slices.batch(batchSize).map(toFloat).prefetch(prefetch).eraseToAnyDataset()
+        }
+        guard trainRows < x.rowCount else { return (train, nil) }
+        let validation = try Slices(x.rows(trainRows..<x.rowCount), y.rows(trainRows..<x.rowCount))
+            .batch(batchSize).map(toFloat).eraseToAnyDataset()
+        return (train, validation)
+    }
+}

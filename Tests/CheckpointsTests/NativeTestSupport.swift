@@ -1,0 +1,68 @@
+import Foundation
+import Datasets
+import Tensors
+import Training
+@testable import Checkpoints
+
+/// Shared fixtures for the native-checkpoint tests: a small BN + Dropout model, a shuffled,
+/// prefetched pipeline over Gaussian data and helpers to compare runs bit for bit.
+enum NativeFixtures {
+    static func model(seed: UInt64 = 7, hidden: Int = 6) throws -> Sequential {
+        try Sequential(inputFeatures: 3, [
+            Dense(units: hidden), BatchNormalization(momentum: 0.9), ActivationLayer(.relu),
+            Dropout(rate: 0.25), Dense(units: 1, activation: .sigmoid),
+        ], seed: seed)
+    }
+
+    /// `rows` points in 3-D, labelled by the sign of a fixed linear function (plus noise).
+    static func data(rows: Int, seed: UInt64) throws -> (Tensor<Float>, Tensor<Float>) {
+        var rng = SplitMix64(seed: seed)
+        var x: [Float] = []
+        var y: [Float] = []
+        for _ in 0..<rows {
+            let p = (0..<3).map { _ in Float(rng.nextNormal()) }
+            x += p
+            y.append(p[0] - 0.5 * p[1] + 0.3 * p[2] + Float(rng.nextNormal()) * 0.3 > 0 ? 1 : 0)
+        }
+        return (try Tensor(shape: [rows, 3], scalars: x), try Tensor(shape: [rows, 1], scalars: y))
+    }
+
+    /// Slices → shuffle → (repeat) → batch → map → prefetch.
+    static func pipeline(rows: Int = 100, repeating: Bool) throws -> AnyDataset<Trainer.Batch> {
+        let (x, y) = try data(rows: rows, seed: 11)
+        let shuffled = try Slices(x, y).shuffle(bufferSize: 32, seed: 5)
+        if repeating {
+            return shuffled.repeat().batch(16).map { ($0.0, $0.1) }.prefetch(2).eraseToAnyDataset()
+        }
+        return shuffled.batch(16).map { ($0.0, $0.1) }.prefetch(2).eraseToAnyDataset()
+    }
+
+    static func trainer(seed: UInt64 = 7) throws -> Trainer {
+        Trainer(model: try model(seed: seed), optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy)
+    }
+
+    /// Every variable's bit patterns by name, so that equality means bitwise equality.
+    static func bits(_ model: Sequential) -> [String: [UInt32]] {
+        Dictionary(uniqueKeysWithValues: model.variables.map { ($0.name, $0.value.scalars.map(\.bitPattern)) })
+    }
+
+    static func bits(_ state: OptimizerState) -> [String: [UInt32]] {
+        state.slots.mapValues { $0.scalars.map(\.bitPattern) }
+    }
+
+    /// A fresh empty folder under the system temporary directory.
+    static func folder(_ label: String = #function) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bw-native-\(label.filter(\.isLetter))-\(ProcessInfo.processInfo.globallyUniqueString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// Collects snapshots handed to a checkpoint callback.
+final class SnapshotBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [TrainingSnapshot] = []
+    func append(_ snapshot: TrainingSnapshot) { lock.withLock { stored.append(snapshot) } }
+    var values: [TrainingSnapshot] { lock.withLock { stored } }
+}
