@@ -1,0 +1,51 @@
+import Foundation
+
+/// Why a dataset could not produce an element or restore a state. Every case names the
+/// source or stage involved and, where there is one, the element index.
+///
+/// ```swift
+/// do { _ = try Slices(x, y) } catch let error as DatasetError { print(error.localizedDescription) }
+/// ```
+public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
+    /// A source failed to read element `index`.
+    case sourceFailed(source: String, index: Int, underlying: any Error)
+    /// A user function (map, filter, generator) threw on element `index`.
+    case functionFailed(stage: String, index: Int, underlying: any Error)
+    /// Two elements that must share a shape do not (batching, zipping slices).
+    case shapeMismatch(stage: String, index: Int, expected: [Int], found: [Int])
+    /// Arrays given to one source disagree in length.
+    case lengthMismatch(source: String, expected: Int, found: Int)
+    /// An argument is out of range (a batch size of 0, a shard index >= count, ...).
+    case invalidArgument(stage: String, reason: String)
+    /// A saved state does not belong to this pipeline.
+    case incompatibleState(expected: String, found: String)
+    /// A state could not be decoded.
+    case undecodableState(reason: String)
+    /// The operation needs a finite dataset.
+    case infiniteDataset(operation: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .sourceFailed(source, index, underlying):
+            return "\(source): reading element \(index) failed: \(Self.describe(underlying))"
+        case let .functionFailed(stage, index, underlying):
+            return "\(stage): the function threw on element \(index): \(Self.describe(underlying))"
+        case let .shapeMismatch(stage, index, expected, found):
+            return "\(stage): element \(index) has shape \(found), expected \(expected) like the first element"
+        case let .lengthMismatch(source, expected, found):
+            return "\(source): the tensors disagree in length: \(expected) rows against \(found)"
+        case let .invalidArgument(stage, reason):
+            return "\(stage): \(reason)"
+        case let .incompatibleState(expected, found):
+            return "cannot resume: the saved state is for '\(found)' but this pipeline stage is '\(expected)'"
+        case let .undecodableState(reason):
+            return "cannot decode the iterator state: \(reason)"
+        case let .infiniteDataset(operation):
+            return "\(operation) needs a finite dataset (use take(_:) or a limit)"
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+    }
+}

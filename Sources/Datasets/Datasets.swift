@@ -1,1 +1,0 @@
-// The Datasets module: lazy, seeded, resumable input pipelines. See Dataset.swift.

@@ -1,0 +1,129 @@
+import Tensors
+
+/// The rows of in-memory tensors (or the elements of an array) as a dataset: tf.data's
+/// `from_tensor_slices`.
+///
+/// The common case is a `(features, labels)` pair whose leading dimensions agree; each element
+/// is one row of each, so features `[N, d]` with labels `[N]` yield `([d], [])` elements and
+/// labels `[N, 1]` yield `([d], [1])` elements.
+///
+/// ```swift
+/// let x = try Tensor<Double>(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
+/// let y = Tensor<Int64>([0, 1, 0])
+/// let pairs = try Slices(x, y)          // 3 elements: ([1, 2], 0), ([3, 4], 1), ([5, 6], 0)
+/// let rows = try Slices(x)              // 3 elements of shape [2]
+/// let words = Slices(["a", "b", "c"])   // any Sendable array
+/// ```
+public struct Slices<Element>: Dataset, Sendable {
+    /// The number of elements.
+    public let count: Int
+    /// The name used in errors.
+    public let name: String
+    @usableFromInline let fetch: @Sendable (Int) -> Element
+
+    /// A dataset of `count` elements produced by `fetch(index)`; `fetch` must be a pure
+    /// function of the index (it is called again when a state is restored).
+    public init(count: Int, name: String = "slices", fetch: @escaping @Sendable (Int) -> Element) {
+        self.count = Swift.max(0, count)
+        self.name = name
+        self.fetch = fetch
+    }
+
+    /// The elements of an array.
+    public init(_ elements: [Element]) where Element: Sendable {
+        self.init(count: elements.count, name: "slices(array)") { elements[$0] }
+    }
+
+    public var cardinality: Cardinality { .finite(count) }
+
+    public func makeIterator(epoch: UInt64) -> Iterator { Iterator(dataset: self, position: 0) }
+
+    public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
+        try state.expect("slices", counters: 1)
+        let position = state.counters[0]
+        guard position >= 0 && position <= count else {
+            throw DatasetError.incompatibleState(expected: "slices of \(count) elements",
+                                                 found: "slices at position \(position)")
+        }
+        return Iterator(dataset: self, position: position)
+    }
+
+    /// Iterates the slices in order.
+    public struct Iterator: DatasetIterator {
+        let dataset: Slices
+        var position: Int
+
+        public mutating func next() -> Element? {
+            guard position < dataset.count else { return nil }
+            defer { position += 1 }
+            return dataset.fetch(position)
+        }
+
+        /// `counters`: [position].
+        public var state: IteratorState { IteratorState(kind: "slices", counters: [position]) }
+    }
+}
+
+extension Slices {
+    /// The rows of `tensor` along its leading dimension.
+    /// - Throws: ``DatasetError/invalidArgument(stage:reason:)`` for a scalar tensor.
+    public init<A>(_ tensor: Tensor<A>) throws where Element == Tensor<A> {
+        let reader = try RowReader(tensor, source: "slices")
+        self.init(count: reader.rows, name: "slices\(tensor.shape)") { reader.row($0) }
+    }
+
+    /// Pairs of rows of `features` and `labels`, which must have the same leading dimension.
+    /// - Throws: ``DatasetError/lengthMismatch(source:expected:found:)`` when the row counts differ.
+    public init<A, B>(_ features: Tensor<A>, _ labels: Tensor<B>) throws
+    where Element == (Tensor<A>, Tensor<B>) {
+        let name = "slices(features \(features.shape), labels \(labels.shape))"
+        let x = try RowReader(features, source: name)
+        let y = try RowReader(labels, source: name)
+        guard x.rows == y.rows else {
+            throw DatasetError.lengthMismatch(source: name, expected: x.rows, found: y.rows)
+        }
+        self.init(count: x.rows, name: name) { (x.row($0), y.row($0)) }
+    }
+}
+
+/// Copies rows out of a tensor without re-deriving the row shape each time (the shape array is
+/// shared by every row, so a row costs one allocation).
+struct RowReader<Scalar: TensorScalar>: Sendable {
+    let tensor: Tensor<Scalar>
+    let rows: Int
+    let width: Int
+    let rowShape: [Int]
+
+    init(_ tensor: Tensor<Scalar>, source: String) throws {
+        guard tensor.rank >= 1 else {
+            throw DatasetError.invalidArgument(
+                stage: source, reason: "cannot slice a scalar tensor (shape []); give it a leading dimension")
+        }
+        self.tensor = tensor
+        self.rows = tensor.rowCount
+        self.rowShape = tensor.rowShape
+        self.width = tensor.rowScalarCount
+    }
+
+    func row(_ index: Int) -> Tensor<Scalar> {
+        let width = self.width
+        let scalars = tensor.withUnsafeBufferPointer { source in
+            [Scalar](unsafeUninitializedCapacity: width) { buffer, initialized in
+                if width > 0 {
+                    _ = buffer.initialize(from: source[(index * width)..<((index + 1) * width)])
+                }
+                initialized = width
+            }
+        }
+        return Tensor(validatedShape: rowShape, scalars: scalars)
+    }
+}
+
+extension Tensor {
+    /// A tensor whose scalar count the caller has already matched to `shape`.
+    init(validatedShape shape: [Int], scalars: [Scalar]) {
+        do { self = try Tensor(shape: shape, scalars: scalars) } catch {
+            preconditionFailure("internal error: \(error)")
+        }
+    }
+}
