@@ -102,3 +102,41 @@ import Tensors
                                  cuts: [0, 2, 9, 30])
     }
 }
+
+@Suite struct CacheAndAsyncTests {
+    @Test func cacheStoresOnlyACompleteFirstPass() throws {
+        let calls = PullCounter()
+        let cached = RangeDataset(0..<4).map { v -> Int in calls.increment(); return v }.cache()
+        #expect(try cached.repeat(2).collect() == [0, 1, 2, 3, 0, 1, 2, 3])
+        #expect(calls.count == 4)          // tf.data: 4 calls over 2 epochs, 8 without cache
+
+        let partialCalls = PullCounter()
+        let partial = RangeDataset(0..<4).map { v -> Int in partialCalls.increment(); return v }.cache()
+        _ = try partial.take(2).collect()
+        _ = try partial.collect()
+        #expect(partialCalls.count == 6)   // tf.data: the partial pass is not cached
+    }
+
+    @Test func shuffleAfterCacheStillReshuffles() throws {
+        let out = try RangeDataset(0..<20).cache().shuffle(bufferSize: 20, seed: 1).repeat(2).collect()
+        #expect(Array(out[0..<20]) != Array(out[20...]))
+        #expect(out[20...].sorted() == Array(0..<20))
+    }
+
+    @Test func cacheResumesWhileFillingAndWhileReading() throws {
+        try expectResumesExactly(RangeDataset(0..<6).cache().repeat(3), total: 18, cuts: [2, 6, 9, 17])
+        // As in a new process: the state is restored into a dataset whose cache is empty.
+        let first = RangeDataset(0..<6).cache().repeat(3)
+        var it = first.makeIterator()
+        let head = try pull(&it, 9)
+        let fresh = RangeDataset(0..<6).cache().repeat(3)
+        var resumed = try fresh.makeIterator(resumingFrom: IteratorState(encoded: it.state.encoded()))
+        #expect(head + (try pull(&resumed, 9)) == (0..<3).flatMap { _ in Array(0..<6) })
+    }
+
+    @Test func asyncViewYieldsThePass() async throws {
+        var seen: [Int] = []
+        for try await v in RangeDataset(0..<10).shuffle(bufferSize: 4, seed: 2).async { seen.append(v) }
+        #expect(seen == (try RangeDataset(0..<10).shuffle(bufferSize: 4, seed: 2).collect()))
+    }
+}
