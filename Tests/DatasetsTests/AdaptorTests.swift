@@ -140,3 +140,27 @@ import Tensors
         #expect(seen == (try RangeDataset(0..<10).shuffle(bufferSize: 4, seed: 2).collect()))
     }
 }
+
+@Suite struct ParallelMapTests {
+    @Test func parallelMapKeepsOrderAndMatchesMap() throws {
+        let serial = try RangeDataset(0..<500).map { $0 * $0 }.collect()
+        let parallel = try RangeDataset(0..<500).map(parallelism: 2) { v -> Int in
+            if v % 7 == 0 { usleep(200) }     // uneven work would reorder an unordered map
+            return v * v
+        }.collect()
+        #expect(parallel == serial)
+    }
+
+    @Test func parallelMapErrorsNameTheElementAndStateResumes() throws {
+        var it = RangeDataset(0..<10).map(parallelism: 2) { v -> Int in
+            if v == 4 { throw Boom(at: v) }
+            return v
+        }.makeIterator()
+        #expect(try pull(&it, 4) == [0, 1, 2, 3])
+        do { _ = try it.next(); Issue.record("expected an error") } catch let DatasetError.functionFailed(_, index, _) {
+            #expect(index == 4)
+        }
+        try expectResumesExactly(RangeDataset(0..<40).map(parallelism: 2, stateInterval: 3) { $0 + 1 },
+                                 total: 40, cuts: [0, 1, 5, 17, 40])
+    }
+}
