@@ -12,10 +12,12 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(
@@ -32,11 +34,18 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
         .target(name: "Training", dependencies: ["Datasets", "Tensors", "HDF5"]),
-        .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training"]),
+        .target(
+            name: "Checkpoints",
+            dependencies: ["HDF5", "Tensors", "Datasets", "Training",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        .target(name: "Experiments", dependencies: ["Datasets", "Training", "Tensors"]),
+        .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints"]),
         .executableTarget(
             name: "BatchwiseCLI",
             dependencies: [
                 "Batchwise",
+                "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +53,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
     ],
     swiftLanguageModes: [.v6]
 )

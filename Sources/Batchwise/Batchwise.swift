@@ -3,3 +3,4 @@
 @_exported import Tensors
 @_exported import Datasets
 @_exported import Training
+@_exported import Checkpoints

@@ -24,6 +24,8 @@ BW_HID_CONSTANT(H5P_LINK_CREATE)
 BW_HID_CONSTANT(H5P_GROUP_CREATE)
 BW_HID_CONSTANT(H5P_ATTRIBUTE_CREATE)
 
+BW_HID_CONSTANT(H5FD_SEC2)
+
 BW_HID_CONSTANT(H5T_NATIVE_FLOAT)
 BW_HID_CONSTANT(H5T_NATIVE_DOUBLE)
 BW_HID_CONSTANT(H5T_NATIVE_INT8)
@@ -55,5 +57,15 @@ BW_UINT_CONSTANT(H5F_OBJ_ALL)
 
 static inline __attribute__((always_inline)) size_t bw_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline __attribute__((always_inline)) hsize_t bw_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+
+// Frees the strings a variable-length read allocated. H5Dvlen_reclaim was renamed
+// H5Treclaim in 1.12; 1.10 (Debian 12) only has the old name.
+static inline herr_t bw_vlen_reclaim(hid_t type_id, hid_t space_id, void *buf) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Treclaim(type_id, space_id, H5P_DEFAULT, buf);
+#else
+    return H5Dvlen_reclaim(type_id, space_id, H5P_DEFAULT, buf);
+#endif
+}
 
 #endif

@@ -36,13 +36,15 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable, Hashable {
     }
 
     /// A tensor of the given shape with every element equal to `value`.
+    /// (Inlinable so layers get a specialized fill instead of a per-element generic copy.)
+    @inlinable
     public init(repeating value: Scalar, shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
-        self.shape = shape
-        self.storage = Array(repeating: value, count: shape.reduce(1, *))
+        self.init(uncheckedShape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
     }
 
     /// A tensor of zeros (`false` for `Bool`).
+    @inlinable
     public init(zeros shape: [Int]) { self.init(repeating: .zero, shape: shape) }
 
     /// A rank-0 tensor.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `batchwise bench <area>`: release-build benchmarks against Python peers.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks, each compared with its Python peer in the same run.",
+        subcommands: [BenchHDF5Command.self, BenchLayersCommand.self, BenchTrainCommand.self]
+    )
+}

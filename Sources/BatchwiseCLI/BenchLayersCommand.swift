@@ -1,0 +1,121 @@
+import ArgumentParser
+import Batchwise
+import Foundation
+
+/// `batchwise bench layers [--json]`: forward + backward + Adam update throughput of the seed
+/// model (batch 32, steps/s) and of a 784-256-256-10 BN MLP (batch 128, samples/s), next to
+/// Keras `train_on_batch` on the same workloads (Benchmarks/peers/layers_peer.py).
+struct BenchLayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "layers",
+        abstract: "Training-step throughput of Batchwise layers vs Keras train_on_batch."
+    )
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Timed seconds per workload (Swift and peer alike).")
+    var seconds: Double = 3
+
+    @Option(help: "The Keras peer script; skipped when missing.")
+    var peerScript = "Benchmarks/peers/layers_peer.py"
+
+    @Flag(help: "Measure Batchwise only.")
+    var noPeer = false
+
+    @Option(help: "Run one workload only (seed_model or mlp); implies --no-peer.")
+    var only: String?
+
+    func run() throws {
+        guard only == nil || ["seed_model", "mlp"].contains(only!) else {
+            throw ValidationError("--only takes seed_model or mlp, got \(only!)")
+        }
+        let workloads = only.map { [$0] } ?? ["seed_model", "mlp"]
+        var measured = try workloads.map { ($0, try measure($0)) }
+        var peer: [String: Any]?
+        if !noPeer, only == nil {
+            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
+            // The machine is shared: measuring Batchwise again after the peer and averaging
+            // brackets the peer's time window, so load drift does not favour either side.
+            if peer != nil {
+                measured = try measured.map { workload, first in (workload, (first + (try measure(workload))) / 2) }
+            }
+        }
+        let rows = measured.map { workload, value in
+            BenchRow(workload: workload, batchwise: value, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
+        }
+        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+    }
+
+    private func unit(of workload: String) -> String { workload == "mlp" ? "samples/s" : "steps/s" }
+
+    /// Steps/s for the seed model, samples/s for the MLP (batch 128).
+    private func measure(_ workload: String) throws -> Double {
+        if workload == "mlp" { return try LayersWorkload.mlp().stepsPerSecond(seconds: seconds) * 128 }
+        return try LayersWorkload.seedModel().stepsPerSecond(seconds: seconds)
+    }
+}
+
+/// One benchmark workload: a model, an optimizer and 8 pre-built batches cycled through.
+struct LayersWorkload {
+    var model: Sequential
+    var optimizer: Adam
+    var batches: [(x: Tensor<Float>, y: Tensor<Float>)]
+    var loss: Loss
+
+    static func seedModel() throws -> LayersWorkload {
+        let model = try Sequential(inputFeatures: 1, [
+            BatchNormalization(), Dense(units: 8, activation: .sigmoid),
+            BatchNormalization(), Dense(units: 1, activation: .sigmoid),
+        ], seed: 0)
+        var rng = SplitMix64(seed: 0)
+        let batches = try (0..<8).map { _ -> (x: Tensor<Float>, y: Tensor<Float>) in
+            let x = (0..<32).map { _ in Float(rng.nextNormal()) }
+            return (try Tensor(shape: [32, 1], scalars: x), try Tensor(shape: [32, 1], scalars: x.map { $0 > 0 ? 1 : 0 }))
+        }
+        return LayersWorkload(model: model, optimizer: Adam(), batches: batches, loss: .binaryCrossentropy)
+    }
+
+    static func mlp() throws -> LayersWorkload {
+        let model = try Sequential(inputFeatures: 784, [
+            Dense(units: 256), BatchNormalization(), ActivationLayer(.relu),
+            Dense(units: 256), BatchNormalization(), ActivationLayer(.relu),
+            Dense(units: 10, activation: .softmax),
+        ], seed: 0)
+        var rng = SplitMix64(seed: 1)
+        let batches = try (0..<8).map { _ -> (x: Tensor<Float>, y: Tensor<Float>) in
+            let x = (0..<(128 * 784)).map { _ in Float(rng.nextNormal()) }
+            let y = (0..<128).map { _ in Float(rng.nextIndex(below: 10)) }
+            return (try Tensor(shape: [128, 784], scalars: x), Tensor(y))
+        }
+        return LayersWorkload(model: model, optimizer: Adam(), batches: batches, loss: .sparseCategoricalCrossentropy)
+    }
+
+    /// Warms up for 20 steps, then counts steps for `seconds` of wall time.
+    func stepsPerSecond(seconds: Double) throws -> Double {
+        var model = self.model
+        var optimizer = self.optimizer
+        var lastLoss: Float = 0
+        for step in 0..<20 {
+            let batch = batches[step % batches.count]
+            lastLoss = try model.lossAndGradients(x: batch.x, y: batch.y, loss: loss).loss
+            try optimizer.apply(to: &model)
+        }
+        var steps = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        var elapsed = 0.0
+        while elapsed < seconds {
+            for _ in 0..<16 {
+                let batch = batches[steps % batches.count]
+                lastLoss = try model.lossAndGradients(x: batch.x, y: batch.y, loss: loss).loss
+                try optimizer.apply(to: &model)
+                steps += 1
+            }
+            let d = clock.now - start
+            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        guard lastLoss.isFinite else { throw ValidationError("non-finite loss in the benchmark") }
+        return Double(steps) / elapsed
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Batchwise
+import Foundation
+
+/// `batchwise inspect FILE [--json]`: the tree of groups, datasets and attributes.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file."
+    )
+
+    @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text.")
+    var json = false
+
+    @Argument(help: "The HDF5 file to inspect.")
+    var file: String
+
+    func run() throws {
+        do {
+            let tree = try Self.describe(URL(fileURLWithPath: file))
+            if json {
+                print(tree.jsonText())
+            } else {
+                print(tree.renderedText())
+            }
+        } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            let oneLine = message.replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("batchwise inspect: \(oneLine)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Friendly messages for the common non-HDF5 cases before libhdf5 sees the file.
+    private static func describe(_ url: URL) throws -> HDF5Node {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw InspectError("\(url.path): no such file")
+        }
+        guard !isDirectory.boolValue else { throw InspectError("\(url.path) is a directory, not an HDF5 file") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size > 0 else { throw InspectError("\(url.path) is empty, not an HDF5 file") }
+        let file = try HDF5File.open(at: url, mode: .readOnly, locking: .bestEffort)
+        let tree = try file.treeDescription()
+        try file.close()
+        return tree
+    }
+}
+
+private struct InspectError: LocalizedError {
+    let errorDescription: String?
+    init(_ message: String) { errorDescription = message }
+}

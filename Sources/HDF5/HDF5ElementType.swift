@@ -1,0 +1,185 @@
+import CHDF5
+
+/// The element type of a dataset or attribute, spelled the way numpy spells dtypes.
+///
+/// ```swift
+/// let type = try file.dataset(at: "x").elementType
+/// if type == .float32 { print(type.numpyName) }   // "float32"
+/// ```
+public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
+    case float16, float32, float64
+    case int8, int16, int32, int64
+    case uint8, uint16, uint32, uint64
+    /// h5py's convention: an enum over int8 with FALSE = 0, TRUE = 1.
+    case bool
+    /// Fixed- or variable-length strings.
+    case string
+    /// Anything else (compound, reference, opaque...), with a short description.
+    case other(String)
+
+    /// numpy's name: "float32", "int64", "uint8", "bool", "string", ...
+    public var numpyName: String {
+        switch self {
+        case .float16: "float16"
+        case .float32: "float32"
+        case .float64: "float64"
+        case .int8: "int8"
+        case .int16: "int16"
+        case .int32: "int32"
+        case .int64: "int64"
+        case .uint8: "uint8"
+        case .uint16: "uint16"
+        case .uint32: "uint32"
+        case .uint64: "uint64"
+        case .bool: "bool"
+        case .string: "string"
+        case .other(let name): name
+        }
+    }
+
+    public var description: String { numpyName }
+
+    /// Size in bytes of one element in memory (nil for strings and unknown types).
+    public var byteSize: Int? {
+        switch self {
+        case .int8, .uint8, .bool: 1
+        case .float16, .int16, .uint16: 2
+        case .float32, .int32, .uint32: 4
+        case .float64, .int64, .uint64: 8
+        case .string, .other: nil
+        }
+    }
+
+    var isFloatingPoint: Bool { self == .float16 || self == .float32 || self == .float64 }
+    var isSignedInteger: Bool { [.int8, .int16, .int32, .int64].contains(self) }
+    var isUnsignedInteger: Bool { [.uint8, .uint16, .uint32, .uint64].contains(self) }
+
+    /// Whether values stored as `self` convert to `target` without loss (what reads allow).
+    func convertsLosslessly(to target: HDF5ElementType) -> Bool {
+        if self == target { return true }
+        guard let size = byteSize, let targetSize = target.byteSize else { return false }
+        if isFloatingPoint { return target.isFloatingPoint && targetSize >= size }
+        if isSignedInteger { return target.isSignedInteger && targetSize >= size }
+        if isUnsignedInteger {
+            return (target.isUnsignedInteger && targetSize >= size) || (target.isSignedInteger && targetSize > size)
+        }
+        return false
+    }
+
+    /// Classifies a libhdf5 datatype id. Call inside the lock.
+    static func classify(_ type: hid_t) -> HDF5ElementType {
+        let size = H5Tget_size(type)
+        switch H5Tget_class(type) {
+        case H5T_FLOAT:
+            switch size {
+            case 2: return .float16
+            case 4: return .float32
+            case 8: return .float64
+            default: return .other("float\(size * 8)")
+            }
+        case H5T_INTEGER:
+            let unsigned = H5Tget_sign(type) == H5T_SGN_NONE
+            switch (size, unsigned) {
+            case (1, false): return .int8
+            case (2, false): return .int16
+            case (4, false): return .int32
+            case (8, false): return .int64
+            case (1, true): return .uint8
+            case (2, true): return .uint16
+            case (4, true): return .uint32
+            case (8, true): return .uint64
+            default: return .other("int\(size * 8)")
+            }
+        case H5T_ENUM:
+            if isBoolEnum(type) { return .bool }
+            let base = H5Tget_super(type)
+            defer { if base >= 0 { H5Tclose(base) } }
+            return base >= 0 ? classify(base) : .other("enum")
+        case H5T_STRING: return .string
+        case H5T_COMPOUND: return .other("compound")
+        case H5T_REFERENCE: return .other("reference")
+        case H5T_OPAQUE: return .other("opaque")
+        case H5T_ARRAY: return .other("array")
+        case H5T_VLEN: return .other("vlen")
+        case H5T_BITFIELD: return .other("bitfield")
+        default: return .other("unknown")
+        }
+    }
+
+    /// h5py writes numpy bools as enum(int8){FALSE: 0, TRUE: 1}.
+    private static func isBoolEnum(_ type: hid_t) -> Bool {
+        guard H5Tget_size(type) == 1, H5Tget_nmembers(type) == 2 else { return false }
+        var names: [String: Int8] = [:]
+        for index in 0..<UInt32(2) {
+            guard let cName = H5Tget_member_name(type, index) else { return false }
+            let name = String(cString: cName)
+            H5free_memory(cName)
+            var value: Int8 = -1
+            guard H5Tget_member_value(type, index, &value) >= 0 else { return false }
+            names[name] = value
+        }
+        return names == ["FALSE": 0, "TRUE": 1]
+    }
+
+    /// A native in-memory datatype for this element type. Call inside the lock.
+    func memoryType() -> HDF5TypeID? {
+        switch self {
+        case .float32: return HDF5TypeID(bw_H5T_NATIVE_FLOAT(), owned: false)
+        case .float64: return HDF5TypeID(bw_H5T_NATIVE_DOUBLE(), owned: false)
+        case .int8: return HDF5TypeID(bw_H5T_NATIVE_INT8(), owned: false)
+        case .int16: return HDF5TypeID(bw_H5T_NATIVE_INT16(), owned: false)
+        case .int32: return HDF5TypeID(bw_H5T_NATIVE_INT32(), owned: false)
+        case .int64: return HDF5TypeID(bw_H5T_NATIVE_INT64(), owned: false)
+        case .uint8: return HDF5TypeID(bw_H5T_NATIVE_UINT8(), owned: false)
+        case .uint16: return HDF5TypeID(bw_H5T_NATIVE_UINT16(), owned: false)
+        case .uint32: return HDF5TypeID(bw_H5T_NATIVE_UINT32(), owned: false)
+        case .uint64: return HDF5TypeID(bw_H5T_NATIVE_UINT64(), owned: false)
+        case .bool: return Self.boolEnumType(base: bw_H5T_NATIVE_INT8())
+        case .float16, .string, .other: return nil
+        }
+    }
+
+    /// The little-endian type written to files (what h5py writes on x86 and ARM).
+    func fileType() -> HDF5TypeID? {
+        switch self {
+        case .float32: return HDF5TypeID(bw_H5T_IEEE_F32LE(), owned: false)
+        case .float64: return HDF5TypeID(bw_H5T_IEEE_F64LE(), owned: false)
+        case .int8: return HDF5TypeID(bw_H5T_STD_I8LE(), owned: false)
+        case .int16: return HDF5TypeID(bw_H5T_STD_I16LE(), owned: false)
+        case .int32: return HDF5TypeID(bw_H5T_STD_I32LE(), owned: false)
+        case .int64: return HDF5TypeID(bw_H5T_STD_I64LE(), owned: false)
+        case .uint8: return HDF5TypeID(bw_H5T_STD_U8LE(), owned: false)
+        case .uint16: return HDF5TypeID(bw_H5T_STD_U16LE(), owned: false)
+        case .uint32: return HDF5TypeID(bw_H5T_STD_U32LE(), owned: false)
+        case .uint64: return HDF5TypeID(bw_H5T_STD_U64LE(), owned: false)
+        case .bool: return Self.boolEnumType(base: bw_H5T_STD_I8LE())
+        case .float16, .string, .other: return nil
+        }
+    }
+
+    private static func boolEnumType(base: hid_t) -> HDF5TypeID? {
+        let type = H5Tenum_create(base)
+        guard type >= 0 else { return nil }
+        var no: Int8 = 0, yes: Int8 = 1
+        guard H5Tenum_insert(type, "FALSE", &no) >= 0, H5Tenum_insert(type, "TRUE", &yes) >= 0 else {
+            H5Tclose(type)
+            return nil
+        }
+        return HDF5TypeID(type, owned: true)
+    }
+}
+
+/// A datatype id that is closed after use only if this module created it.
+struct HDF5TypeID {
+    let id: hid_t
+    let owned: Bool
+
+    init(_ id: hid_t, owned: Bool) {
+        self.id = id
+        self.owned = owned
+    }
+
+    func close() {
+        if owned { H5Tclose(id) }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Everything that can go wrong in the HDF5 module, naming the file and object involved.
+///
+/// Library failures carry the message read from libhdf5's error stack (outermost API
+/// description, then the innermost cause, e.g. an errno text); nothing is printed to stderr.
+///
+/// ```swift
+/// do { _ = try HDF5File.open(at: URL(fileURLWithPath: "missing.h5")) }
+/// catch let error as HDF5Error { print(error.localizedDescription) }
+/// // HDF5 open failed for missing.h5: unable to open file (... 'No such file or directory' ...)
+/// ```
+public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
+    /// libhdf5 reported a failure for `operation`; `object` is "" for file-level operations.
+    case library(operation: String, file: String, object: String, message: String)
+    /// No group, dataset or attribute exists at the path.
+    case notFound(file: String, object: String)
+    /// The object exists but is not of the kind asked for (e.g. a group opened as a dataset).
+    case wrongKind(file: String, object: String, expected: String, actual: String)
+    /// The stored element type cannot be read losslessly as the requested Swift type.
+    case elementTypeMismatch(file: String, object: String, stored: String, requested: String)
+    /// Shapes or element counts do not agree.
+    case shapeMismatch(file: String, object: String, expected: [Int], actual: [Int])
+    /// An argument was invalid (bad row range, bad chunk shape, empty path...).
+    case invalidArgument(file: String, object: String, reason: String)
+    /// The file (or the object, via its file) was already closed.
+    case closed(file: String, object: String)
+    /// An operating-system call (fsync, rename...) failed during an atomic write.
+    case system(operation: String, file: String, errno: Int32, message: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .library(operation, file, object, message):
+            return "HDF5 \(operation) failed for \(Self.place(file, object)): \(message)"
+        case let .notFound(file, object):
+            return "HDF5: no object at \(Self.place(file, object))"
+        case let .wrongKind(file, object, expected, actual):
+            return "HDF5: \(Self.place(file, object)) is a \(actual), not a \(expected)"
+        case let .elementTypeMismatch(file, object, stored, requested):
+            return "HDF5: \(Self.place(file, object)) stores \(stored), which cannot be read as \(requested)"
+        case let .shapeMismatch(file, object, expected, actual):
+            return "HDF5: shape mismatch at \(Self.place(file, object)): expected \(expected), got \(actual)"
+        case let .invalidArgument(file, object, reason):
+            return "HDF5: invalid argument for \(Self.place(file, object)): \(reason)"
+        case let .closed(file, object):
+            return "HDF5: \(Self.place(file, object)) used after its file was closed"
+        case let .system(operation, file, errno, message):
+            return "HDF5 \(operation) failed for \(file): errno \(errno) (\(message))"
+        }
+    }
+
+    private static func place(_ file: String, _ object: String) -> String {
+        object.isEmpty ? file : "\(file):\(object)"
+    }
+}

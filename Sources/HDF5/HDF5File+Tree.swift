@@ -1,0 +1,54 @@
+import CHDF5
+
+/// Walking the whole file into an `HDF5Node` tree.
+extension HDF5File {
+    /// The tree below `path` (default: the whole file), with all attributes decoded.
+    public func treeDescription(from path: String = "/") throws -> HDF5Node {
+        try HDF5Library.withLock {
+            let target = HDF5Path.normalize(path)
+            guard let kind = try objectKindLocked(target) else { throw HDF5Error.notFound(file: self.path, object: target) }
+            return try nodeLocked(target, kind: kind)
+        }
+    }
+
+    private func nodeLocked(_ target: String, kind: HDF5ObjectKind) throws -> HDF5Node {
+        let fileID = try requireOpen(target)
+        let call = HDF5Call(file: path, object: target)
+        var node = HDF5Node(path: target, kind: kind)
+        let object = try call.check(H5Oopen(fileID, target, bw_H5P_DEFAULT()), "open object")
+        defer { H5Oclose(object) }
+        for name in try Self.attributeNamesLocked(object, call: call) {
+            node.attributes[name] = try Self.attributeJSON(AttributeIO(objectID: object, name: name, call: call))
+        }
+        switch kind {
+        case .group:
+            node.children = try linkNamesLocked(target).map { name in
+                let childPath = HDF5Path.join(target, name)
+                return try nodeLocked(childPath, kind: objectKindLocked(childPath) ?? .other)
+            }
+        case .dataset:
+            let layout = try DatasetLayout(datasetID: object, call: call)
+            node.shape = layout.shape
+            node.dtype = layout.elementType.numpyName
+            node.chunks = layout.chunkShape
+            node.filters = layout.filters.map(\.description)
+        case .other:
+            break
+        }
+        return node
+    }
+
+    private static func attributeJSON(_ io: AttributeIO) throws -> HDF5AttributeJSON {
+        let (type, shape) = try io.describe()
+        let values: [HDF5AttributeJSON]
+        switch type {
+        case .string: values = try io.readStrings().map { .string($0) }
+        case .float16, .float32, .float64: values = try io.readNumeric(Double.self).map { .double($0) }
+        case .int8, .int16, .int32, .int64: values = try io.readNumeric(Int64.self).map { .int($0) }
+        case .uint8, .uint16, .uint32, .uint64: values = try io.readNumeric(UInt64.self).map { .uint($0) }
+        case .bool: values = try io.readNumeric(Bool.self).map { .bool($0) }
+        case .other(let name): return .unsupported(name)
+        }
+        return shape.isEmpty && values.count == 1 ? values[0] : .array(values)
+    }
+}

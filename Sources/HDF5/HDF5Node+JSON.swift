@@ -1,0 +1,76 @@
+/// Deterministic JSON for `batchwise inspect --json`: keys in a fixed, readable order
+/// (path, kind, shape, dtype, chunks, filters, attributes, children), attributes sorted.
+/// (JSONEncoder's key order is unspecified on Linux.)
+extension HDF5Node {
+    /// The node as one JSON object; `indent` nil gives a single line.
+    public func jsonText(indent: String? = "  ") -> String {
+        var out = ""
+        write(into: &out, indent: indent, depth: 0)
+        return out
+    }
+
+    private func write(into out: inout String, indent: String?, depth: Int) {
+        var fields: [(String, String)] = [("path", Self.quote(path)), ("kind", Self.quote(kind.rawValue))]
+        if let shape { fields.append(("shape", "[" + shape.map(String.init).joined(separator: ", ") + "]")) }
+        if let dtype { fields.append(("dtype", Self.quote(dtype))) }
+        if kind == .dataset {
+            fields.append(("chunks", chunks.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" } ?? "null"))
+            fields.append(("filters", "[" + (filters ?? []).map(Self.quote).joined(separator: ", ") + "]"))
+        }
+        let attributeFields = attributes.keys.sorted().map { (Self.quote($0), Self.json(attributes[$0]!)) }
+        fields.append(("attributes", Self.object(attributeFields, indent: indent, depth: depth + 1)))
+        if let children {
+            let items = children.map { child -> String in
+                var text = ""
+                child.write(into: &text, indent: indent, depth: depth + 2)
+                return text
+            }
+            fields.append(("children", Self.array(items, indent: indent, depth: depth + 1)))
+        }
+        out += Self.object(fields.map { (Self.quote($0.0), $0.1) }, indent: indent, depth: depth)
+    }
+
+    private static func object(_ fields: [(String, String)], indent: String?, depth: Int) -> String {
+        if fields.isEmpty { return "{}" }
+        guard let indent else { return "{" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "}" }
+        let inner = String(repeating: indent, count: depth + 1)
+        let outer = String(repeating: indent, count: depth)
+        return "{\n" + fields.map { inner + "\($0.0): \($0.1)" }.joined(separator: ",\n") + "\n" + outer + "}"
+    }
+
+    private static func array(_ items: [String], indent: String?, depth: Int) -> String {
+        if items.isEmpty { return "[]" }
+        guard let indent else { return "[" + items.joined(separator: ", ") + "]" }
+        let inner = String(repeating: indent, count: depth + 1)
+        let outer = String(repeating: indent, count: depth)
+        return "[\n" + items.map { inner + $0 }.joined(separator: ",\n") + "\n" + outer + "]"
+    }
+
+    static func json(_ value: HDF5AttributeJSON) -> String {
+        switch value {
+        case .string(let text): quote(text)
+        case .int(let number): "\(number)"
+        case .uint(let number): "\(number)"
+        case .double(let number): number.isFinite ? "\(number)" : quote("\(number)")
+        case .bool(let flag): flag ? "true" : "false"
+        case .array(let items): "[" + items.map(json).joined(separator: ", ") + "]"
+        case .unsupported(let type): quote("<\(type)>")
+        }
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,59 @@
+import CBLAS
+
+/// A floating-point scalar that BLAS multiplies: `Float` (sgemm) and `Double` (dgemm).
+///
+/// Layers are written against this protocol so the same code runs in `Float` for training
+/// and in `Double` for finite-difference gradient checks.
+///
+/// ```swift
+/// let c = try Tensor<Double>.matmul(a, b, transposeA: true)   // aᵀ·b through dgemm
+/// ```
+public protocol BLASScalar: TensorScalar, BinaryFloatingPoint {
+    /// `c = alpha · op(a) · op(b) + beta · c` on row-major buffers; `op` transposes when asked.
+    /// `m × k` times `k × n` gives `m × n`; `lda`, `ldb`, `ldc` are the row strides as stored.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// `exp`, `log`, `log1p` and `sqrt` without going through Foundation generics.
+    static func exponential(_ x: Self) -> Self
+    static func logarithm(_ x: Self) -> Self
+    static func logarithmOnePlus(_ x: Self) -> Self
+    static func hyperbolicTangent(_ x: Self) -> Self
+}
+
+extension Float: BLASScalar {
+    @inlinable @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                    beta, c, Int32(ldc))
+    }
+    @inlinable public static func exponential(_ x: Float) -> Float { _expf(x) }
+    @inlinable public static func logarithm(_ x: Float) -> Float { _logf(x) }
+    @inlinable public static func logarithmOnePlus(_ x: Float) -> Float { _log1pf(x) }
+    @inlinable public static func hyperbolicTangent(_ x: Float) -> Float { _tanhf(x) }
+}
+
+extension Double: BLASScalar {
+    @inlinable @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                    beta, c, Int32(ldc))
+    }
+    @inlinable public static func exponential(_ x: Double) -> Double { _exp(x) }
+    @inlinable public static func logarithm(_ x: Double) -> Double { _log(x) }
+    @inlinable public static func logarithmOnePlus(_ x: Double) -> Double { _log1p(x) }
+    @inlinable public static func hyperbolicTangent(_ x: Double) -> Double { _tanh(x) }
+}

@@ -1,0 +1,101 @@
+import Tensors
+
+/// An elementwise (or, for softmax, per-row) activation function, as used by ``Dense`` and
+/// ``ActivationLayer``.
+///
+/// ```swift
+/// let dense = Dense(units: 4, activation: .softmax)
+/// var z = try Tensor<Float>(shape: [1, 3], scalars: [1000, 1000, 999])
+/// Activation.softmax.apply(inPlace: &z)     // [0.4223, 0.4223, 0.1554], no overflow
+/// ```
+public enum Activation: String, Sendable, Hashable, CaseIterable {
+    case linear, relu, sigmoid, tanh, softmax
+
+    /// Applies the activation to an `[N, C]` tensor in place; softmax works on each row
+    /// after subtracting its maximum, so large logits do not overflow.
+    public func apply<S: BLASScalar>(inPlace values: inout Tensor<S>) {
+        if self == .linear { return }
+        if self == .relu {
+            values = applied(to: values)
+            return
+        }
+        let columns = values.shape.last ?? 1
+        values.withUnsafeMutableBufferPointer { x in
+            switch self {
+            case .linear: break
+            case .relu:
+                break   // handled out of place above
+            case .sigmoid:
+                for i in x.indices { x[i] = 1 / (1 + S.exponential(-x[i])) }
+            case .tanh:
+                for i in x.indices { x[i] = S.hyperbolicTangent(x[i]) }
+            case .softmax:
+                guard columns > 0 else { return }
+                var offset = 0
+                while offset < x.count {
+                    var top = x[offset]
+                    for c in 1..<columns where x[offset + c] > top { top = x[offset + c] }
+                    var total: S = 0
+                    for c in 0..<columns {
+                        let e = S.exponential(x[offset + c] - top)
+                        x[offset + c] = e
+                        total += e
+                    }
+                    for c in 0..<columns { x[offset + c] /= total }
+                    offset += columns
+                }
+            }
+        }
+    }
+
+    /// The activation of an `[N, C]` tensor as a new tensor (one pass, no copy of the input).
+    public func applied<S: BLASScalar>(to values: Tensor<S>) -> Tensor<S> {
+        guard self == .relu else {
+            var out = values
+            apply(inPlace: &out)
+            return out
+        }
+        let count = values.scalarCount
+        let scalars = values.withUnsafeBufferPointer { x in
+            [S](unsafeUninitializedCapacity: count) { out, initialized in
+                if let source = x.baseAddress, let target = out.baseAddress {
+                    VectorLoops.relu(source, into: target, count: count)
+                }
+                initialized = count
+            }
+        }
+        return try! Tensor(shape: values.shape, scalars: scalars)
+    }
+
+    /// Turns `gradient` (∂L/∂output) into ∂L/∂input in place, given the activation's output.
+    public func backward<S: BLASScalar>(output: Tensor<S>, gradient: inout Tensor<S>) {
+        if self == .linear { return }
+        let columns = output.shape.last ?? 1
+        output.withUnsafeBufferPointer { y in
+            gradient.withUnsafeMutableBufferPointer { g in
+                switch self {
+                case .linear: break
+                case .relu:
+                    guard let gp = g.baseAddress, let yp = y.baseAddress else { return }
+                    VectorLoops.reluBackward(gp, output: yp, count: g.count)
+                case .sigmoid:
+                    for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
+                case .tanh:
+                    for i in g.indices { g[i] *= 1 - y[i] * y[i] }
+                case .softmax:
+                    guard columns > 0 else { return }
+                    var offset = 0
+                    while offset < g.count {
+                        var dot: S = 0
+                        for c in 0..<columns { dot += g[offset + c] * y[offset + c] }
+                        for c in 0..<columns { g[offset + c] = y[offset + c] * (g[offset + c] - dot) }
+                        offset += columns
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Keras spelling (`"relu"`, `"softmax"`, ...).
+    public var kerasName: String { rawValue }
+}

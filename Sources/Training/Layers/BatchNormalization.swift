@@ -1,0 +1,202 @@
+import Tensors
+
+/// Batch normalization over the features of `[N, C]` inputs (Keras `axis=-1`), with
+/// Keras's exact math: batch mean and BIASED variance in training mode, moving statistics
+/// `moving = momentum·moving + (1 − momentum)·batch` updated by the training-mode forward,
+/// moving statistics in inference mode.
+///
+/// Which statistics are used is explicit (``BatchNormStatistics``); a frozen layer
+/// (`isTrainable = false`) runs in inference mode and never updates its moving statistics.
+///
+/// ```swift
+/// let bn = BatchNormalization(momentum: 0.9, epsilon: 1e-5)
+/// let alwaysBatch = BatchNormalization(statistics: .batch)   // never touches moving stats
+/// ```
+public struct BatchNormalization: Layer {
+    public static let namePrefix = "batch_normalization"
+    public var name: String
+    public var isTrainable = true
+    public let momentum: Double
+    public let epsilon: Double
+    /// Whether a learned offset `beta` is added.
+    public let center: Bool
+    /// Whether a learned factor `gamma` multiplies.
+    public let scale: Bool
+    /// Which statistics normalize the input.
+    public var statistics: BatchNormStatistics
+    public private(set) var inputFeatures: Int?
+    public private(set) var gamma = Tensor<Float>(zeros: [0])
+    public private(set) var beta = Tensor<Float>(zeros: [0])
+    public private(set) var movingMean = Tensor<Float>(zeros: [0])
+    public private(set) var movingVariance = Tensor<Float>(zeros: [0])
+
+    private var cachedInput: Tensor<Float>?
+    private var cachedMean: [Float] = []
+    private var cachedInverseStd: [Float] = []
+    private var cachedUsedBatchStatistics = false
+    private var gammaGradient: Tensor<Float>?
+    private var betaGradient: Tensor<Float>?
+
+    public init(momentum: Double = 0.99, epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
+                statistics: BatchNormStatistics = .followMode, name: String? = nil) {
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.statistics = statistics
+        self.name = name ?? ""
+    }
+
+    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+
+    public mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
+        guard inputFeatures > 0 else {
+            throw TrainingError.invalidArgument(layer: name, message: "input width must be positive, got \(inputFeatures)")
+        }
+        if let built = self.inputFeatures {
+            guard built == inputFeatures else {
+                throw TrainingError.shapeMismatch(layer: name, expected: [-1, built], found: [-1, inputFeatures])
+            }
+            return inputFeatures
+        }
+        self.inputFeatures = inputFeatures
+        gamma = scale ? Tensor(repeating: 1, shape: [inputFeatures]) : Tensor(zeros: [0])
+        beta = center ? Tensor(zeros: [inputFeatures]) : Tensor(zeros: [0])
+        movingMean = Tensor(zeros: [inputFeatures])
+        movingVariance = Tensor(repeating: 1, shape: [inputFeatures])
+        return inputFeatures
+    }
+
+    /// Whether this layer normalizes with the batch's statistics in `mode`.
+    public func usesBatchStatistics(in mode: ExecutionMode) -> Bool {
+        switch statistics {
+        case .batch: return true
+        case .moving: return false
+        case .followMode: return mode == .training && isTrainable
+        }
+    }
+
+    /// Whether a stateful forward in `mode` updates the moving statistics.
+    public func updatesMovingStatistics(in mode: ExecutionMode) -> Bool {
+        statistics == .followMode && mode == .training && isTrainable
+    }
+
+    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+        try checkBuiltInput(input, mode: mode)
+        let (mean, inverseStd) = statisticsFor(input, mode: mode)
+        return BatchNormMath.normalize(input, mean: mean, inverseStd: inverseStd,
+                                       gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+    }
+
+    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+        try checkBuiltInput(input, mode: mode)
+        let useBatch = usesBatchStatistics(in: mode)
+        let mean: [Float], inverseStd: [Float]
+        if useBatch {
+            let moments = BatchNormMath.moments(input)
+            mean = moments.mean
+            inverseStd = BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon))
+            if updatesMovingStatistics(in: mode) { updateMoving(mean: moments.mean, variance: moments.variance) }
+        } else {
+            mean = movingMean.scalars
+            inverseStd = BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon))
+        }
+        cachedInput = input
+        cachedMean = mean
+        cachedInverseStd = inverseStd
+        cachedUsedBatchStatistics = useBatch
+        return BatchNormMath.normalize(input, mean: mean, inverseStd: inverseStd,
+                                       gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+    }
+
+    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard let input = cachedInput else { throw TrainingError.missingGradients(layer: name) }
+        guard upstream.shape == input.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: input.shape, found: upstream.shape)
+        }
+        let result = BatchNormMath.backward(
+            x: input, upstream: upstream, mean: cachedMean, inverseStd: cachedInverseStd,
+            gamma: scale ? gamma.scalars : nil, batchStatistics: cachedUsedBatchStatistics,
+            wantsInput: needsInputGradient)
+        if isTrainable {
+            gammaGradient = scale ? Tensor(result.gamma) : nil
+            betaGradient = center ? Tensor(result.beta) : nil
+        }
+        return result.input
+    }
+
+    public var variables: [NamedVariable] {
+        var out: [NamedVariable] = []
+        if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
+        if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
+        out.append(NamedVariable(name: "moving_mean", value: movingMean, isTrainable: false))
+        out.append(NamedVariable(name: "moving_variance", value: movingVariance, isTrainable: false))
+        return out
+    }
+
+    public var gradients: [NamedVariable] {
+        var out: [NamedVariable] = []
+        if let gammaGradient { out.append(NamedVariable(name: "gamma", value: gammaGradient, isTrainable: true)) }
+        if let betaGradient { out.append(NamedVariable(name: "beta", value: betaGradient, isTrainable: true)) }
+        return out
+    }
+
+    public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
+        let expected = [inputFeatures ?? 0]
+        guard value.shape == expected || !(["gamma", "beta", "moving_mean", "moving_variance"].contains(localName)) else {
+            throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: expected, found: value.shape)
+        }
+        switch localName {
+        case "gamma" where scale: gamma = value
+        case "beta" where center: beta = value
+        case "moving_mean": movingMean = value
+        case "moving_variance": movingVariance = value
+        default:
+            throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
+        }
+    }
+
+    public mutating func updateTrainableVariables(
+        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
+    ) throws {
+        guard isTrainable, scale || center else { return }
+        guard !scale || gammaGradient != nil, !center || betaGradient != nil else {
+            throw TrainingError.missingGradients(layer: name)
+        }
+        if scale, let gammaGradient { try update(&gamma, gammaGradient) }
+        if center, let betaGradient { try update(&beta, betaGradient) }
+    }
+
+    private func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
+        guard let inputFeatures else {
+            throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (use it in a Sequential)")
+        }
+        guard input.rank == 2, input.shape[1] == inputFeatures else {
+            throw TrainingError.shapeMismatch(layer: name, expected: [-1, inputFeatures], found: input.shape)
+        }
+        guard input.shape[0] > 0 || !usesBatchStatistics(in: mode) else {
+            throw TrainingError.invalidArgument(layer: name, message: "batch statistics of an empty batch are undefined")
+        }
+    }
+
+    private func statisticsFor(_ input: Tensor<Float>, mode: ExecutionMode) -> (mean: [Float], inverseStd: [Float]) {
+        if usesBatchStatistics(in: mode) {
+            let moments = BatchNormMath.moments(input)
+            return (moments.mean, BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)))
+        }
+        return (movingMean.scalars, BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)))
+    }
+
+    /// Keras computes `moving * momentum + batch * (1 - momentum)` in float32 with
+    /// `1 - momentum` evaluated in double first.
+    private mutating func updateMoving(mean: [Float], variance: [Float]) {
+        let keep = Float(momentum)
+        let take = Float(1 - momentum)
+        movingMean.withUnsafeMutableBufferPointer { m in
+            for j in m.indices { m[j] = m[j] * keep + mean[j] * take }
+        }
+        movingVariance.withUnsafeMutableBufferPointer { v in
+            for j in v.indices { v[j] = v[j] * keep + variance[j] * take }
+        }
+    }
+}

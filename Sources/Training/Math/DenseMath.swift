@@ -1,0 +1,61 @@
+import Tensors
+
+/// The affine map of ``Dense``, generic so gradient checks can run it in `Double`.
+enum DenseMath {
+    /// `z = x · kernel + bias` for x `[N, in]`, kernel `[in, out]`, bias `[out]`.
+    static func affine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S> {
+        let n = x.shape[0], units = kernel.shape[1]
+        var z: Tensor<S>
+        if let bias {
+            // Seeding the output rows with the bias lets gemm add the product in one pass.
+            var seeded = [S](repeating: 0, count: n * units)
+            bias.withUnsafeBufferPointer { b in
+                seeded.withUnsafeMutableBufferPointer { out in
+                    var offset = 0
+                    for _ in 0..<n {
+                        for c in 0..<units { out[offset + c] = b[c] }
+                        offset += units
+                    }
+                }
+            }
+            z = try! Tensor(shape: [n, units], scalars: seeded)
+            Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
+        } else {
+            z = Tensor.product(x, kernel)
+        }
+        return z
+    }
+
+    /// Gradients of the affine map from ∂L/∂z: ∂kernel = xᵀ·dz and ∂bias = Σ dz are written
+    /// into the given buffers (reused when they already have the right shape and are not
+    /// shared, so steady-state training allocates no gradient storage); returns ∂x = dz·kernelᵀ.
+    static func backward<S: BLASScalar>(
+        x: Tensor<S>, kernel: Tensor<S>, dz: Tensor<S>,
+        kernelGradient: inout Tensor<S>?, biasGradient: inout Tensor<S>?,
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
+    ) -> Tensor<S>? {
+        if wantsParameters {
+            if var dk = kernelGradient, dk.shape == kernel.shape {
+                kernelGradient = nil   // drop our reference so the write below needs no copy
+                Tensor.matmul(x, dz, transposeA: true, transposeB: false, accumulate: false, into: &dk)
+                kernelGradient = dk
+            } else {
+                kernelGradient = Tensor.product(x, dz, transposeA: true)
+            }
+            biasGradient = wantsBias ? try! dz.sumAlongBatch() : nil
+        } else {
+            kernelGradient = nil
+            biasGradient = nil
+        }
+        guard wantsInput else { return nil }
+        return Tensor.product(dz, kernel, transposeB: true)
+    }
+
+    /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.
+    static func glorotUniform(fanIn: Int, fanOut: Int, seed: UInt64) -> Tensor<Float> {
+        var rng = SplitMix64(seed: seed)
+        let limit = (6.0 / Double(fanIn + fanOut)).squareRoot()
+        let values = (0..<(fanIn * fanOut)).map { _ in Float((2 * rng.nextUniform() - 1) * limit) }
+        return try! Tensor(shape: [fanIn, fanOut], scalars: values)
+    }
+}

@@ -1,0 +1,27 @@
+/// A weighted running mean, as Keras's loss tracker: `update(value: loss, weight: batchSize)`.
+///
+/// ```swift
+/// var loss = MeanMetric(name: "loss")
+/// loss.update(value: 0.5, weight: 32)
+/// loss.update(value: 0.2, weight: 8)
+/// loss.result     // (0.5·32 + 0.2·8) / 40 = 0.44
+/// ```
+public struct MeanMetric: Sendable, Equatable {
+    public let name: String
+    public private(set) var total = 0.0
+    public private(set) var count = 0.0
+
+    public init(name: String = "mean") { self.name = name }
+
+    public mutating func update(value: Double, weight: Double = 1) {
+        total += value * weight
+        count += weight
+    }
+
+    public var result: Double { count == 0 ? 0 : total / count }
+
+    public mutating func reset() {
+        total = 0
+        count = 0
+    }
+}

@@ -1,0 +1,87 @@
+import Datasets
+import Tensors
+
+extension Sequential {
+    /// A copy whose BatchNormalization layers' moving statistics are re-estimated from
+    /// unlabeled data: the exact population mean and (biased) variance of each layer's input
+    /// over *all* of `data`, not an exponential average. Every other weight is unchanged.
+    ///
+    /// This is test-time adaptation ("AdaBN"): inference stays deterministic and independent
+    /// of batch size, yet is normalized for the distribution the data comes from — the fix
+    /// for a model whose test inputs are shifted from its training inputs.
+    ///
+    /// Layers are re-estimated in order, each from inputs computed in inference mode with the
+    /// layers before it already re-estimated, so later layers see what inference will feed
+    /// them. Batch composition does not matter; sums are accumulated in `Double`.
+    ///
+    /// ```swift
+    /// let adapted = try model.recalibratingBatchNormalization(on: Slices(xTest).batch(256))
+    /// let p = try adapted(xTest, mode: .inference)
+    /// ```
+    /// - Throws: ``TrainerError/emptyDataset(argument:)`` when `data` yields no rows.
+    public func recalibratingBatchNormalization<D: Dataset>(on data: D) throws -> Sequential
+        where D.Element == Tensor<Float> {
+        var model = self
+        for index in model.layers.indices where model.layers[index] is BatchNormalization {
+            let prefix = Array(model.layers[..<index])
+            var sum: [Double] = []
+            var sumOfSquares: [Double] = []
+            var rows = 0
+            var iterator = data.makeIterator()
+            // Two accumulators per feature: shift by the first batch's mean so the
+            // sum-of-squares formula does not cancel catastrophically for large means.
+            var shift: [Double] = []
+            while var h = try iterator.next() {
+                try model.checkInput(h)
+                for layer in prefix { h = try layer(h, mode: .inference) }
+                let width = h.shape[1]
+                if shift.isEmpty {
+                    shift = Self.columnMeans(h)
+                    sum = [Double](repeating: 0, count: width)
+                    sumOfSquares = sum
+                }
+                h.withUnsafeBufferPointer { buffer in
+                    for row in 0..<h.rowCount {
+                        for column in 0..<width {
+                            let centred = Double(buffer[row * width + column]) - shift[column]
+                            sum[column] += centred
+                            sumOfSquares[column] += centred * centred
+                        }
+                    }
+                }
+                rows += h.rowCount
+            }
+            guard rows > 0 else { throw TrainerError.emptyDataset(argument: "recalibration data") }
+            let n = Double(rows)
+            let mean = sum.indices.map { Float(shift[$0] + sum[$0] / n) }
+            let variance = sum.indices.map { Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n))) }
+            let name = model.layers[index].name
+            try model.setVariable("\(name)/moving_mean", to: Tensor(mean))
+            try model.setVariable("\(name)/moving_variance", to: Tensor(variance))
+        }
+        return model
+    }
+
+    /// Re-estimates from the rows of an in-memory tensor (see the dataset version).
+    public func recalibratingBatchNormalization(on x: Tensor<Float>, batchSize: Int = 1024) throws -> Sequential {
+        guard batchSize > 0 else {
+            throw TrainerError.invalidArgument(name: "batchSize", message: "must be positive, got \(batchSize)")
+        }
+        try checkInput(x)
+        let batches = stride(from: 0, to: x.rowCount, by: batchSize).map { start in
+            try! x.rows(start..<Swift.min(start + batchSize, x.rowCount))
+        }
+        return try recalibratingBatchNormalization(on: Slices(batches))
+    }
+
+    private static func columnMeans(_ h: Tensor<Float>) -> [Double] {
+        let width = h.shape[1]
+        var means = [Double](repeating: 0, count: width)
+        h.withUnsafeBufferPointer { buffer in
+            for row in 0..<h.rowCount {
+                for column in 0..<width { means[column] += Double(buffer[row * width + column]) }
+            }
+        }
+        return means.map { $0 / Double(h.rowCount) }
+    }
+}

@@ -1,0 +1,67 @@
+/// Stops training when a monitored quantity has stopped improving, as Keras's
+/// `EarlyStopping` does, and can hand back the best model seen.
+///
+/// ```swift
+/// let stop = EarlyStopping(monitor: "val_loss", patience: 5, restoreBest: true)
+/// try trainer.fit(data, epochs: 100, validationData: val, callbacks: [stop])
+/// ```
+public struct EarlyStopping: TrainingCallback {
+    /// Whether smaller or larger values are better.
+    public enum Direction: Sendable {
+        case minimize, maximize
+        /// `minimize` for names containing "loss", otherwise `maximize` (Keras's "auto").
+        static func automatic(for monitor: String) -> Direction {
+            monitor.contains("loss") ? .minimize : .maximize
+        }
+    }
+
+    public let monitor: String
+    public let patience: Int
+    public let minDelta: Double
+    public let direction: Direction
+    public let restoreBest: Bool
+    /// The best value seen and the epoch it was seen in.
+    public private(set) var best: (value: Double, epoch: Int)?
+    private var wait = 0
+    private var bestModel: Sequential?
+
+    public init(monitor: String = "val_loss", patience: Int = 0, minDelta: Double = 0,
+                direction: Direction? = nil, restoreBest: Bool = false) {
+        self.monitor = monitor
+        self.patience = max(0, patience)
+        self.minDelta = abs(minDelta)
+        self.direction = direction ?? .automatic(for: monitor)
+        self.restoreBest = restoreBest
+    }
+
+    private func improves(_ value: Double, on reference: Double) -> Bool {
+        switch direction {
+        case .minimize: return value < reference - minDelta
+        case .maximize: return value > reference + minDelta
+        }
+    }
+
+    public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+        throws -> CallbackDecision {
+        guard let value = event.logs[monitor] else {
+            throw TrainerError.unknownMonitor(callback: "EarlyStopping", name: monitor,
+                                              available: event.logs.keys.sorted())
+        }
+        wait += 1
+        if best == nil || improves(value, on: best!.value) {
+            best = (value, event.epoch)
+            wait = 0
+            if restoreBest { bestModel = event.model }
+            return .proceed
+        }
+        if wait >= patience && event.epoch > 0 {
+            return .stop(reason: "early stopping: \(monitor) did not improve for \(wait) epochs "
+                + "(best \(best!.value) at epoch \(best!.epoch + 1))")
+        }
+        return .proceed
+    }
+
+    public mutating func trainingDidEnd(model: Sequential) -> Sequential? {
+        restoreBest ? bestModel : nil
+    }
+}

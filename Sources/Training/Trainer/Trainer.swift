@@ -1,0 +1,213 @@
+import Datasets
+import Tensors
+
+/// Trains a ``Sequential`` model on a dataset of `(features, targets)` batches, evaluates it
+/// and predicts with it — with the execution mode of every call explicit.
+///
+/// `fit` runs the model in `.training` mode (BatchNormalization normalizes with batch
+/// statistics and updates its moving ones, Dropout drops). `evaluate` and `predict` run in
+/// `.inference` mode unless you pass another. Which statistics BatchNormalization uses is part
+/// of the model (``Sequential/withBatchNormStatistics(_:)``), so a choice made there is
+/// honoured by all three.
+///
+/// ```swift
+/// let train = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
+///     .map { (Tensor<Float>($0.0), Tensor<Float>($0.1)) }.prefetch(2)
+/// var trainer = Trainer(model: model, optimizer: Adam(), loss: .binaryCrossentropy)
+/// let history = try trainer.fit(train, epochs: 10, stepsPerEpoch: 313,
+///                               validationData: validation, progress: .automatic)
+/// let accuracy = try trainer.evaluate(test)["accuracy"]
+/// let p = try trainer.predict(xTest, batchSize: 32)
+/// ```
+public struct Trainer: Sendable {
+    /// A batch: features `[N, inputs]` and targets.
+    public typealias Batch = (Tensor<Float>, Tensor<Float>)
+
+    /// The model being trained; read it after `fit`.
+    public var model: Sequential
+    /// The optimizer and its state.
+    public var optimizer: any Optimizer
+    /// The training loss.
+    public let loss: Loss
+    /// Metric templates; each reported under its ``Metric/name`` (and `val_` + name).
+    public let metrics: [any Metric]
+    /// Why the last `fit` stopped early, if it did.
+    public private(set) var stopReason: String?
+
+    /// - Parameter metrics: `nil` picks Keras's "accuracy" for the loss and output width.
+    public init(model: Sequential, optimizer: any Optimizer, loss: Loss, metrics: [any Metric]? = nil) {
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics ?? (loss.kind == .meanSquaredError ? []
+            : [AccuracyResolution.metric(outputFeatures: model.outputFeatures, loss: loss)])
+    }
+
+    /// Trains for `epochs` epochs.
+    ///
+    /// With `stepsPerEpoch`, one iterator runs across all epochs and is not restarted between
+    /// them (Keras's behaviour; use it with `repeat()`); if the data runs out, training stops
+    /// and ``stopReason`` says so. Without it, each epoch is one full pass, iterated with the
+    /// epoch number so that shuffles reshuffle. Validation restarts every epoch.
+    ///
+    /// - Parameters:
+    ///   - resumingFrom: a snapshot taken by a ``CheckpointCallback``; training continues at
+    ///     its epoch and step, with its model, optimizer state, pipeline position and history,
+    ///     up to the same total `epochs`.
+    /// - Returns: the history of every epoch, including those before a resume.
+    @discardableResult
+    public mutating func fit<Train: Dataset>(
+        _ data: Train, epochs: Int, stepsPerEpoch: Int? = nil,
+        validationData: AnyDataset<Batch>? = nil, validationSteps: Int? = nil,
+        callbacks: [any TrainingCallback] = [], progress: ProgressStyle = .automatic,
+        resumingFrom snapshot: TrainingSnapshot? = nil
+    ) throws -> History where Train.Element == Batch {
+        guard epochs >= 0 else { throw TrainerError.invalidArgument(name: "epochs", message: "must be >= 0, got \(epochs)") }
+        if let steps = stepsPerEpoch, steps <= 0 {
+            throw TrainerError.invalidArgument(name: "stepsPerEpoch", message: "must be positive, got \(steps)")
+        }
+        if stepsPerEpoch == nil, data.cardinality.count == nil {
+            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+        }
+        if let validationData, validationSteps == nil, validationData.cardinality.count == nil {
+            throw TrainerError.stepsRequired(argument: "validationData", cardinality: "\(validationData.cardinality)")
+        }
+        var run = try FitRun(trainer: self, data: data, stepsPerEpoch: stepsPerEpoch, snapshot: snapshot)
+        if let snapshot {
+            model = snapshot.model
+            optimizer.state = snapshot.optimizerState
+        }
+        stopReason = nil
+        var callbacks = callbacks
+        var display = ProgressDisplay(style: progress)
+        let stepsShown = stepsPerEpoch ?? data.cardinality.count
+
+        epochLoop: while run.epoch < epochs {
+            display.beginEpoch(run.epoch, of: epochs, steps: stepsShown)
+            while stepsPerEpoch.map({ run.stepInEpoch < $0 }) ?? true {
+                guard let (x, y) = try run.nextBatch() else {
+                    if stepsPerEpoch != nil {
+                        stopReason = "the training data ran out at epoch \(run.epoch + 1), step \(run.stepInEpoch + 1)"
+                            + " (use repeat() with stepsPerEpoch)"
+                    }
+                    break
+                }
+                let (batchLoss, predictions) = try model.lossAndGradients(x: x, y: y, loss: loss, mode: .training)
+                try optimizer.apply(to: &model)
+                try run.record(loss: batchLoss, predictions: predictions, targets: y, metrics: metrics)
+                run.stepInEpoch += 1
+                run.globalStep += 1
+                display.step(run.stepInEpoch) { run.runningLogs(metrics) }
+                let event = StepEvent(epoch: run.epoch, step: run.stepInEpoch, globalStep: run.globalStep, loss: batchLoss)
+                for i in callbacks.indices {
+                    let decision = try callbacks[i].stepDidEnd(event) { run.snapshot(of: self) }
+                    if case let .stop(reason) = decision { stopReason = reason }
+                }
+                if stopReason != nil { break }
+            }
+            if stopReason != nil && run.stepInEpoch == 0 { break epochLoop }
+            if run.stepInEpoch == 0 { throw TrainerError.emptyDataset(argument: "data") }
+
+            var logs = run.epochLogs(metrics)
+            if let validationData, stopReason == nil {
+                let validation = try evaluate(validationData, steps: validationSteps, epoch: UInt64(run.epoch))
+                for (name, value) in validation { logs["val_" + name] = value }
+            }
+            display.endEpoch(run.epoch, stepsRun: run.stepInEpoch, logs: Self.ordered(logs))
+            run.finishEpoch(logs: logs)
+            let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model)
+            for i in callbacks.indices {
+                let decision = try callbacks[i].epochDidEnd(event) { run.snapshot(of: self) }
+                if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
+            }
+            if stopReason != nil { break }
+        }
+        for i in callbacks.indices {
+            if let replacement = callbacks[i].trainingDidEnd(model: model) { model = replacement }
+        }
+        if let stopReason, progress != .quiet {
+            display.note(stopReason)
+        }
+        return run.history
+    }
+
+    /// The loss and metrics over a dataset, in `mode` (inference by default). Nothing in the
+    /// model changes.
+    /// - Parameter steps: how many batches to use; required for infinite datasets.
+    public func evaluate<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference,
+                                     epoch: UInt64 = 0) throws -> [String: Double] where D.Element == Batch {
+        if steps == nil, data.cardinality.count == nil {
+            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+        }
+        var iterator = data.makeIterator(epoch: epoch)
+        var lossSum = RunningSum()
+        var metricSums = [RunningSum](repeating: RunningSum(), count: metrics.count)
+        var taken = 0
+        while steps.map({ taken < $0 }) ?? true, let (x, y) = try iterator.next() {
+            let (batchLoss, predictions) = try model.loss(x: x, y: y, loss: loss, mode: mode)
+            let weight = Double(x.rowCount)
+            lossSum.add(Double(batchLoss), weight: weight)
+            for (i, template) in metrics.enumerated() {
+                var metric = template
+                metric.reset()
+                try metric.update(predictions: predictions, targets: y)
+                metricSums[i].add(metric.result, weight: weight)
+            }
+            taken += 1
+        }
+        guard taken > 0 else { throw TrainerError.emptyDataset(argument: "data") }
+        var logs = ["loss": lossSum.mean]
+        for (i, metric) in metrics.enumerated() { logs[metric.name] = metricSums[i].mean }
+        return logs
+    }
+
+    /// The model's outputs for every batch of a dataset of feature batches, stacked, in
+    /// `mode` (inference by default). Nothing in the model changes.
+    public func predict<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference)
+        throws -> Tensor<Float> where D.Element == Tensor<Float> {
+        if steps == nil, data.cardinality.count == nil {
+            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+        }
+        var iterator = data.makeIterator()
+        var outputs: [Tensor<Float>] = []
+        while steps.map({ outputs.count < $0 }) ?? true, let x = try iterator.next() {
+            outputs.append(try model(x, mode: mode))
+        }
+        guard !outputs.isEmpty else { throw TrainerError.emptyDataset(argument: "data") }
+        return try Tensor.concatenatingRows(outputs)
+    }
+
+    /// The model's outputs for the rows of `x`, computed in batches of `batchSize` rows —
+    /// which matters when BatchNormalization uses batch statistics.
+    public func predict(_ x: Tensor<Float>, batchSize: Int = 32, mode: ExecutionMode = .inference) throws -> Tensor<Float> {
+        try model.predict(x, batchSize: batchSize, mode: mode)
+    }
+
+    /// Keras's log order: loss, metrics, then the validation versions.
+    static func ordered(_ logs: [String: Double]) -> [(String, Double)] {
+        func rank(_ key: String) -> (Int, String) {
+            let validation = key.hasPrefix("val_") ? 2 : 0
+            let isLoss = key == "loss" || key == "val_loss"
+            return (validation + (isLoss ? 0 : 1), key)
+        }
+        return logs.sorted { rank($0.key) < rank($1.key) }.map { ($0.key, $0.value) }
+    }
+}
+
+extension Sequential {
+    /// The outputs for the rows of `x` in batches of `batchSize` rows (the last may be short).
+    public func predict(_ x: Tensor<Float>, batchSize: Int = 32, mode: ExecutionMode = .inference) throws -> Tensor<Float> {
+        guard batchSize > 0 else {
+            throw TrainerError.invalidArgument(name: "batchSize", message: "must be positive, got \(batchSize)")
+        }
+        guard x.rank == 2, x.rowCount > 0 else { return try self(x, mode: mode) }
+        var outputs: [Tensor<Float>] = []
+        var start = 0
+        while start < x.rowCount {
+            let end = Swift.min(start + batchSize, x.rowCount)
+            outputs.append(try self(x.rows(start..<end), mode: mode))
+            start = end
+        }
+        return try Tensor.concatenatingRows(outputs)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Why `fit`, `evaluate` or `predict` refused to run. Cases name the argument at fault.
+public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
+    /// An infinite (or unknown-length) dataset was given without a step count.
+    case stepsRequired(argument: String, cardinality: String)
+    /// A count argument is not positive.
+    case invalidArgument(name: String, message: String)
+    /// A callback monitors a log name that `fit` does not produce.
+    case unknownMonitor(callback: String, name: String, available: [String])
+    /// A dataset produced no batches at all.
+    case emptyDataset(argument: String)
+    /// A snapshot does not fit the model or pipeline it is resumed into.
+    case incompatibleSnapshot(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .stepsRequired(argument, cardinality):
+            return "\(argument) has \(cardinality) length: pass \(argument == "validationData" ? "validationSteps" : "stepsPerEpoch")"
+        case let .invalidArgument(name, message):
+            return "\(name): \(message)"
+        case let .unknownMonitor(callback, name, available):
+            return "\(callback) monitors '\(name)', but the logs are \(available.joined(separator: ", "))"
+        case let .emptyDataset(argument):
+            return "\(argument) produced no batches"
+        case let .incompatibleSnapshot(message):
+            return "cannot resume: \(message)"
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Tensors
+
+/// Something `fit` consults after every step and every epoch: early stopping, NaN guards,
+/// hooks and checkpoints are all callbacks.
+///
+/// Callbacks are values; `fit` keeps its own copies and calls them in order. A callback
+/// that needs the full training state (to save a checkpoint) calls the `snapshot` closure,
+/// so nobody pays for building a snapshot unless it is used.
+///
+/// ```swift
+/// struct PrintEveryEpoch: TrainingCallback {
+///     mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+///         throws -> CallbackDecision {
+///         print(event.epoch, event.logs["loss"] ?? 0)
+///         return .proceed
+///     }
+/// }
+/// ```
+public protocol TrainingCallback: Sendable {
+    /// Called after each optimizer step.
+    mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision
+    /// Called after each epoch, once validation has run.
+    mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision
+    /// Called once when training ends (normally or stopped); may hand back a model to keep
+    /// instead of the last one (early stopping's "restore best").
+    mutating func trainingDidEnd(model: Sequential) -> Sequential?
+}
+
+extension TrainingCallback {
+    public mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot)
+        throws -> CallbackDecision { .proceed }
+    public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+        throws -> CallbackDecision { .proceed }
+    public mutating func trainingDidEnd(model: Sequential) -> Sequential? { nil }
+}
+
+/// What a callback tells `fit` to do next.
+public enum CallbackDecision: Sendable, Equatable {
+    /// Keep training.
+    case proceed
+    /// Stop after this step or epoch; the reason is kept in ``History/stopReason``-style
+    /// reporting by the trainer.
+    case stop(reason: String)
+}
+
+/// The end of one optimizer step.
+public struct StepEvent: Sendable {
+    /// Zero-based epoch.
+    public let epoch: Int
+    /// One-based step within the epoch.
+    public let step: Int
+    /// Steps completed since training began (over all epochs and resumes).
+    public let globalStep: Int
+    /// This step's batch loss.
+    public let loss: Float
+}
+
+/// The end of one epoch.
+public struct EpochEvent: Sendable {
+    /// Zero-based epoch that just finished.
+    public let epoch: Int
+    /// The epoch's logs (`loss`, metrics, `val_...`).
+    public let logs: [String: Double]
+    /// The model after the epoch.
+    public let model: Sequential
+}

@@ -1,0 +1,64 @@
+import Datasets
+import Tensors
+
+/// Everything needed to continue a `fit` exactly where it stood: the model (weights, moving
+/// statistics and Dropout generator states), the optimizer's state, the input pipeline's
+/// iterator state, the position (epoch, step) and the history so far, including the running
+/// sums of the unfinished epoch.
+///
+/// A checkpoint file is this value written to disk; `Trainer.fit(..., resumingFrom:)`
+/// continues from it and produces bit-for-bit the run that was never interrupted.
+///
+/// ```swift
+/// var saved: TrainingSnapshot?
+/// let hook = CheckpointCallback(frequency: .everyEpoch) { saved = $0 }   // (sketch)
+/// ...
+/// var resumed = Trainer(model: saved!.model, optimizer: Adam(), loss: .binaryCrossentropy)
+/// try resumed.fit(data, epochs: 5, stepsPerEpoch: 313, resumingFrom: saved!)
+/// ```
+public struct TrainingSnapshot: Sendable {
+    /// The model, including moving statistics and Dropout generator states.
+    public var model: Sequential
+    /// The optimizer's slots and step counter.
+    public var optimizerState: OptimizerState
+    /// The training iterator's position; `nil` when the next epoch starts a fresh pass.
+    public var iteratorState: IteratorState?
+    /// The zero-based epoch in progress (or the next one, when `stepInEpoch` is 0).
+    public var epoch: Int
+    /// Steps already taken in `epoch`.
+    public var stepInEpoch: Int
+    /// Steps taken since training began.
+    public var globalStep: Int
+    /// The completed epochs' logs.
+    public var history: History
+    /// Running (weighted sum, weight) pairs of the unfinished epoch, by log name.
+    public var runningSums: [String: RunningSum]
+
+    public init(model: Sequential, optimizerState: OptimizerState, iteratorState: IteratorState?,
+                epoch: Int, stepInEpoch: Int, globalStep: Int, history: History,
+                runningSums: [String: RunningSum] = [:]) {
+        self.model = model
+        self.optimizerState = optimizerState
+        self.iteratorState = iteratorState
+        self.epoch = epoch
+        self.stepInEpoch = stepInEpoch
+        self.globalStep = globalStep
+        self.history = history
+        self.runningSums = runningSums
+    }
+}
+
+/// A weighted running mean's numerator and denominator, kept exactly for resumption.
+public struct RunningSum: Sendable, Equatable, Codable {
+    public var total: Double
+    public var weight: Double
+    public init(total: Double = 0, weight: Double = 0) {
+        self.total = total
+        self.weight = weight
+    }
+    public mutating func add(_ value: Double, weight: Double) {
+        total += value * weight
+        self.weight += weight
+    }
+    public var mean: Double { weight == 0 ? 0 : total / weight }
+}

@@ -1,0 +1,30 @@
+import Testing
+@testable import Experiments
+
+@Suite struct SHA256Tests {
+    // FIPS 180-4 / NIST example vectors.
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func matchesTheStandardTestVectors(input: String, expected: String) {
+        var hash = SHA256()
+        hash.update(Array(input.utf8))
+        #expect(hash.finalize().hexString == expected)
+    }
+
+    @Test func aMillionAsMatchesTheLongVector() {
+        var hash = SHA256()
+        hash.update([UInt8](repeating: 0x61, count: 1_000_000))
+        #expect(hash.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func floatDigestsDistinguishSignedZero() {
+        var a = SHA256(), b = SHA256()
+        a.update(floats: [0.0])
+        b.update(floats: [-0.0])
+        #expect(a.finalize() != b.finalize())
+    }
+}

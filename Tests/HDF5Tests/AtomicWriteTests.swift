@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import HDF5
+
+@Suite("Atomic writes publish complete files or nothing")
+struct AtomicWriteTests {
+    struct Boom: Error {}
+
+    private func leftovers(in dir: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
+    }
+
+    @Test func aSuccessfulWritePublishesTheFileAndLeavesNoTemporary() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("ckpt.h5")
+            let seenName = try HDF5File.atomicWrite(to: url) { file -> String in
+                try file.write([Float(1), 2, 3], to: "w")
+                try file.setAttribute("epoch", Int64(3))
+                return file.url.lastPathComponent
+            }
+            #expect(seenName.hasPrefix(".ckpt.h5.tmp-\(getpid())-"))
+            let file = try HDF5File.open(at: url)
+            #expect(try file.read("w", as: Float.self).values == [1, 2, 3])
+            #expect(try file.readAttribute("epoch", as: Int64.self) == 3)
+            #expect(try leftovers(in: dir).isEmpty)
+        }
+    }
+
+    @Test func aThrowingBodyKeepsThePreviousFileAndRemovesTheTemporary() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("ckpt.h5")
+            try HDF5File.atomicWrite(to: url) { try $0.write([Int64(1)], to: "version") }
+            #expect(throws: Boom.self) {
+                try HDF5File.atomicWrite(to: url) { file in
+                    try file.write([Int64(2)], to: "version")
+                    throw Boom()
+                }
+            }
+            #expect(try HDF5File.open(at: url).read("version", as: Int64.self).values == [1])
+            #expect(try leftovers(in: dir).isEmpty)
+        }
+    }
+
+    @Test func anHDF5ErrorInsideTheBodyAlsoLeavesNoTrace() throws {
+        try withTemporaryDirectory { (dir: URL) throws in
+            let url = dir.appendingPathComponent("new.h5")
+            #expect(throws: HDF5Error.self) {
+                try HDF5File.atomicWrite(to: url) { file in
+                    try file.write([Float(1), 2], shape: [3], to: "bad")
+                }
+            }
+            #expect(!FileManager.default.fileExists(atPath: url.path))
+            #expect(try leftovers(in: dir).isEmpty)
+        }
+    }
+
+    @Test func aMissingDirectoryIsATypedError() {
+        let url = URL(fileURLWithPath: "/nonexistent-\(getpid())/x.h5")
+        #expect(throws: HDF5Error.self) { try HDF5File.atomicWrite(to: url) { _ in } }
+    }
+}

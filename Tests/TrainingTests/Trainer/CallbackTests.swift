@@ -1,0 +1,72 @@
+import Testing
+import Tensors
+@testable import Training
+
+@Suite struct CallbackTests {
+    private func event(_ epoch: Int, _ logs: [String: Double], model: Sequential) -> EpochEvent {
+        EpochEvent(epoch: epoch, logs: logs, model: model)
+    }
+
+    private func noSnapshot() throws -> TrainingSnapshot { throw TrainerError.emptyDataset(argument: "unused") }
+
+    @Test func earlyStoppingWaitsPatienceEpochsWithoutImprovement() throws {
+        let model = try TrainerFixtures.seedModel()
+        var stop = EarlyStopping(monitor: "val_loss", patience: 2)
+        let losses = [1.0, 0.8, 0.85, 0.9]
+        var decisions: [CallbackDecision] = []
+        for (epoch, loss) in losses.enumerated() {
+            decisions.append(try stop.epochDidEnd(event(epoch, ["val_loss": loss], model: model), snapshot: noSnapshot))
+        }
+        #expect(decisions[0...2].allSatisfy { $0 == .proceed })
+        guard case let .stop(reason) = decisions[3] else { Issue.record("expected a stop at epoch 4"); return }
+        #expect(reason.contains("val_loss did not improve for 2 epochs"))
+        #expect(stop.best?.epoch == 1)
+    }
+
+    @Test func earlyStoppingMaximizesAccuracyAndRestoresTheBestModel() throws {
+        let worse = try TrainerFixtures.seedModel(seed: 1)
+        let best = try TrainerFixtures.seedModel(seed: 2)
+        var stop = EarlyStopping(monitor: "val_accuracy", patience: 1, restoreBest: true)
+        _ = try stop.epochDidEnd(event(0, ["val_accuracy": 0.5], model: worse), snapshot: noSnapshot)
+        _ = try stop.epochDidEnd(event(1, ["val_accuracy": 0.9], model: best), snapshot: noSnapshot)
+        let decision = try stop.epochDidEnd(event(2, ["val_accuracy": 0.7], model: worse), snapshot: noSnapshot)
+        #expect(decision != .proceed)
+        let restoredModel = stop.trainingDidEnd(model: worse)
+        let restored = try #require(restoredModel)
+        #expect(TrainerFixtures.bits(restored) == TrainerFixtures.bits(best))
+    }
+
+    @Test func monitoringAnUnknownLogIsAnErrorListingTheLogs() throws {
+        var stop = EarlyStopping(monitor: "val_los")
+        #expect(throws: TrainerError.unknownMonitor(callback: "EarlyStopping", name: "val_los",
+                                                     available: ["loss", "val_loss"])) {
+            try stop.epochDidEnd(event(0, ["loss": 1, "val_loss": 1], model: try TrainerFixtures.seedModel()),
+                                 snapshot: noSnapshot)
+        }
+    }
+
+    @Test func earlyStoppingEndsFitAndKeepsTheReason() throws {
+        let data = TrainerFixtures.gaussian(rows: 64, seed: 1)
+        var trainer = Trainer(model: try TrainerFixtures.seedModel(), optimizer: SGD(learningRate: 0),
+                              loss: .binaryCrossentropy)
+        // A zero learning rate never improves the training loss after epoch 1.
+        let history = try trainer.fit(try TrainerFixtures.pipeline(data, seed: 1), epochs: 10, stepsPerEpoch: 2,
+                                      callbacks: [EarlyStopping(monitor: "accuracy", patience: 1, minDelta: 0.5)],
+                                      progress: .quiet)
+        #expect(history.epochs == [0, 1])
+        #expect(trainer.stopReason?.hasPrefix("early stopping") == true)
+    }
+
+    @Test func checkpointOnBestSavesOnlyOnImprovement() throws {
+        let saves = Recorder<Int>()
+        var checkpoint = CheckpointCallback(frequency: .best(monitor: "val_loss")) { saves.append($0.epoch) }
+        let model = try TrainerFixtures.seedModel()
+        for (epoch, loss) in [0.9, 0.5, 0.7, 0.4].enumerated() {
+            _ = try checkpoint.epochDidEnd(event(epoch, ["val_loss": loss], model: model)) {
+                TrainingSnapshot(model: model, optimizerState: OptimizerState(), iteratorState: nil,
+                                 epoch: epoch, stepInEpoch: 0, globalStep: 0, history: History())
+            }
+        }
+        #expect(saves.values == [0, 1, 3])
+    }
+}
