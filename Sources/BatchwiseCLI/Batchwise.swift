@@ -6,6 +6,6 @@ struct BatchwiseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchwise",
         abstract: "Seeded datasets, HDF5 checkpoints and a BatchNormalization-aware trainer.",
-        subcommands: [ExperimentCommand.self, InspectCommand.self, BenchCommand.self]
+        subcommands: [ExperimentCommand.self, InspectCommand.self, PredictCommand.self, BenchCommand.self]
     )
 }

@@ -44,7 +44,7 @@ public enum KerasModelFile {
         case let other:
             throw CheckpointError.invalidFile(
                 file: url.path,
-                message: "a \(other.rawValue) file holds weights only; build the model and use KerasModelFile.loadWeights(_:into:)")
+                message: "a \(other.rawValue) file holds weights only, no architecture: load it into a model with KerasModelFile.loadWeights, or use a .keras or full-model .h5 file")
         }
     }
 
