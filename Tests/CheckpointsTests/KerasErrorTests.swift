@@ -163,3 +163,19 @@ struct KerasErrorTests {
         #expect(throws: CheckpointError.self) { try KerasModelFile.load(directory.appendingPathComponent("absent.keras")) }
     }
 }
+
+@Suite("Legacy weights into differently named models")
+struct KerasLegacyPositionalTests {
+    @Test("legacy weights-only files load by layer order when the names differ, as tf.keras's load_weights does")
+    func positionalLegacyWeights() throws {
+        let reference = try KerasFixtures.reference("seed_model")
+        let keras = try KerasModelConfig.model(fromJSON: reference.modelJSON, file: "json")
+        var renamed = try Sequential(inputFeatures: 1, [
+            BatchNormalization(name: "bn_a"), Dense(units: 8, activation: .sigmoid, name: "hidden"),
+            BatchNormalization(name: "bn_b"), Dense(units: 1, activation: .sigmoid, name: "out"),
+        ])
+        #expect(renamed.layers.map(\.name) != keras.layers.map(\.name))
+        try KerasModelFile.loadWeights(KerasFixtures.url("seed_model.legacy-weights.h5"), into: &renamed)
+        try expectPredictions(renamed, reference, "renamed model")
+    }
+}

@@ -125,7 +125,8 @@ public enum KerasModelFile {
             // Like Keras: without a compile_config the /optimizer group is not restored.
             var optimizer = KerasCompileConfig.optimizer(from: compile?["optimizer"])
             var state: OptimizerState?
-            if compile?["optimizer"] != nil, let saved = try reader.optimizerState(for: model) {
+            // Slots are only mapped for optimizers Batchwise has; others load without state.
+            if optimizer != nil, let saved = try reader.optimizerState(for: model) {
                 state = saved.state
                 optimizer?.state = saved.state
                 optimizer?.learningRate = saved.learningRate
