@@ -96,7 +96,7 @@ extension Dataset {
 }
 
 /// `Tensor.stacking`, with a mismatch reported as the dataset element that broke it.
-@inlinable @usableFromInline
+@inlinable
 func stackChecked<A>(_ tensors: [Tensor<A>], firstIndex: Int) throws -> Tensor<A> {
     let shape = tensors[0].shape
     for (offset, tensor) in tensors.enumerated() where tensor.shape != shape {
