@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean
+.PHONY: run test deps build release bench clean examples
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -19,6 +19,10 @@ run: release
 
 test: deps
 	./scripts/run-tests.sh
+
+# Builds and runs Examples/ and the downstream package Examples/Downstream.
+examples: deps
+	./scripts/run-examples.sh
 
 bench: release
 	./Benchmarks/run-all.sh
