@@ -7,7 +7,7 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file.",
-        discussion: "For a Keras model (.keras archive, legacy .h5 with model_config) the model summary comes first, then the tree of its weights file."
+        discussion: "For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first, then the tree of its weights."
     )
 
     @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text.")
@@ -47,6 +47,12 @@ struct InspectCommand: ParsableCommand {
     /// The summary and weights tree of a Keras model file, nil for other files (and for
     /// Keras weights-only files, which have no architecture: they print as plain HDF5).
     private static func describeKerasModel(_ url: URL) throws -> (summary: String, weights: HDF5Node)? {
+        if FileManager.default.fileExists(atPath: url.path), (try? NativeCheckpoint.isNativeCheckpoint(url)) == true {
+            let checkpoint = try NativeCheckpoint.load(from: url)
+            let header = "Batchwise checkpoint: epoch \(checkpoint.snapshot.epoch), step \(checkpoint.snapshot.stepInEpoch), "
+                + "global step \(checkpoint.snapshot.globalStep)\n"
+            return (header + checkpoint.snapshot.model.summary(), try describe(url))
+        }
         guard FileManager.default.fileExists(atPath: url.path),
               let format = try? KerasModelFile.format(of: url),
               format == .kerasArchive || format == .legacyModel else { return nil }
