@@ -20,6 +20,7 @@ run() {
 }
 run SeedPipeline "$SWIFT" run SeedPipeline
 run KerasPredict "$SWIFT" run KerasPredict
+run DigitsClassifier "$SWIFT" run DigitsClassifier
 run Downstream "$SWIFT" run --package-path Examples/Downstream
 if [ "${#failed[@]}" -ne 0 ]; then
   echo "make examples: FAILED: ${failed[*]}"
