@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean examples
+.PHONY: run test deps build release bench clean examples docs
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -23,6 +23,10 @@ test: deps
 # Builds and runs Examples/ and the downstream package Examples/Downstream.
 examples: deps
 	./scripts/run-examples.sh
+
+# DocC for every public module, one combined site in docs-build/ (fails on any warning).
+docs: deps
+	./scripts/build-docs.sh
 
 bench: release
 	./Benchmarks/run-all.sh

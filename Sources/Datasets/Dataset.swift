@@ -19,7 +19,7 @@
 /// - **Iteration throws.** Sources do I/O, so ``DatasetIterator/next()`` is `throws`; errors are
 ///   ``DatasetError`` values naming the source or stage and the element index. Swift's
 ///   `IteratorProtocol` cannot throw, so a dataset is not a `Sequence`: loop with
-///   `while let x = try it.next()`, with ``forEach(_:)``, or asynchronously with
+///   `while let x = try it.next()`, with ``forEach(epoch:_:)-(_,(Self.Element)->Void)``, or asynchronously with
 ///   `for try await x in dataset.async`.
 /// - **State is a value.** ``DatasetIterator/state`` captures where an iterator is (positions,
 ///   generator states, the source ordinals sitting in a shuffle buffer, the epoch) as a small

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// The producer starts at the first `next()` and stops when the pass ends, when it fails (the
 /// error reaches the consumer after the elements produced before it), or when the iterator is
-/// dropped (it finishes at most the element it is computing). The iterator ``state`` is that of
+/// dropped (it finishes at most the element it is computing). The iterator's `state` is that of
 /// the elements already delivered, not of the producer's lookahead: it is a snapshot of the base
 /// taken every `stateInterval` elements plus the number to skip after it.
 ///

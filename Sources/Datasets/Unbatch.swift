@@ -1,7 +1,7 @@
 import Tensors
 
 /// The rows of each element of a batched dataset, one by one: tf.data's `unbatch`, the
-/// inverse of ``Dataset/batch(_:dropRemainder:)`` for tensors and `(features, labels)` pairs.
+/// inverse of ``Dataset/batch(_:dropRemainder:)->Batched<Self,Tensor<A>>`` for tensors and `(features, labels)` pairs.
 ///
 /// The iterator state is the base's state *before* the current batch plus the offset in it,
 /// so a resume re-reads at most one batch. Capturing that state costs one base-state capture

@@ -18,7 +18,7 @@ public struct ShiftedGaussianData: Sendable {
     /// 1 where `x > shift`, else 0; shape `[count, 1]`.
     public let labels: Tensor<Double>
 
-    /// Draws `count` rows from the stream `(seed, stream)` of ``SplitMix64``, so every set is
+    /// Draws `count` rows from the stream `(seed, stream)` of ``/Tensors/SplitMix64``, so every set is
     /// reproducible and independent of the others.
     public init(count: Int, shift: Double, seed: UInt64, stream: UInt64) {
         var rng = SplitMix64(seed: SplitMix64.derivedSeed(seed, stream))

@@ -1,7 +1,7 @@
 import Foundation
 import Training
 
-/// Converts between a ``Sequential`` model and Keras 3's model configuration JSON (the
+/// Converts between a ``/Training/Sequential`` model and Keras 3's model configuration JSON (the
 /// `config.json` of a `.keras` archive). Native checkpoints store the architecture in the
 /// same format, so a reader who knows Keras knows Batchwise's files.
 ///

@@ -72,7 +72,7 @@ public struct CheckpointDirectory: Sendable {
     /// The newest checkpoint, if any.
     public var latest: URL? { (try? checkpoints())?.last?.url }
 
-    /// A ``CheckpointCallback`` that saves here on `frequency`.
+    /// A ``/Training/CheckpointCallback`` that saves here on `frequency`.
     public func callback(frequency: CheckpointCallback.Frequency) -> CheckpointCallback {
         let directory = self
         return CheckpointCallback(frequency: frequency) { snapshot in try directory.save(snapshot) }

@@ -39,13 +39,21 @@ public enum NativeCheckpoint {
     }
 
     /// Writes `snapshot` atomically to `url`.
-    /// - Parameter optimizer: the optimizer's kind and hyper-parameters (its state comes from
-    ///   the snapshot).
-    /// - Parameter architecture: the model's Keras configuration JSON; by default from
-    ///   `KerasModelConfig.json(for:)`. When that is unavailable the file has no `model_config`
-    ///   and can only be loaded into a given model.
-    /// - Parameter loss: stored as the root `loss` attribute (Keras name) so that a resume
-    ///   needs no `--loss`.
+    ///
+    /// The file appears complete or not at all: it is written beside `url` under a temporary
+    /// name and renamed over it, so a crash mid-save never destroys the previous checkpoint.
+    /// - Parameters:
+    ///   - snapshot: the model, optimizer state, pipeline position, counters and history.
+    ///   - optimizer: the optimizer's kind and hyper-parameters (its state comes from
+    ///     the snapshot).
+    ///   - url: the checkpoint file; an existing file is replaced.
+    ///   - loss: stored as the root `loss` attribute (Keras name) so that a resume
+    ///     needs no `--loss`.
+    ///   - architecture: the model's Keras configuration JSON; by default from
+    ///     `KerasModelConfig.json(for:)`. When that is unavailable the file has no `model_config`
+    ///     and can only be loaded into a given model.
+    ///   - created: the timestamp stored in the `created` attribute; fixed in tests that compare
+    ///     files byte for byte.
     public static func save(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, to url: URL,
                             loss: Loss? = nil, architecture: String? = nil, created: Date = Date()) throws {
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
@@ -73,6 +81,7 @@ public enum NativeCheckpoint {
 
     /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:)``.
     /// - Parameters:
+    ///   - url: a file written by this method's counterpart or by `batchwise train`.
     ///   - model: the model to load into; `nil` builds it from the stored architecture
     ///     (`KerasModelConfig.model(fromJSON:file:)`).
     ///   - mode: `.strict` (default) or `.partial`.

@@ -3,7 +3,7 @@ import HDF5
 import Tensors
 import Training
 
-/// Writes a ``TrainingSnapshot`` into an open (temporary) HDF5 file in the layout of
+/// Writes a ``/Training/TrainingSnapshot`` into an open (temporary) HDF5 file in the layout of
 /// docs/checkpoint-format.md. Paths are built from Keras-style names, so `dense_1/kernel`
 /// is stored at `/model/dense_1/kernel`.
 ///

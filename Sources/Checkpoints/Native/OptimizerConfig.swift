@@ -1,7 +1,7 @@
 import Training
 
 /// An optimizer's kind and hyper-parameters — what a checkpoint needs, besides the
-/// ``OptimizerState``, to rebuild the optimizer in another process.
+/// ``/Training/OptimizerState``, to rebuild the optimizer in another process.
 ///
 /// ```swift
 /// let config = try OptimizerConfig(Adam(learningRate: 1e-3))

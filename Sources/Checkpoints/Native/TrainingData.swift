@@ -96,7 +96,13 @@ public struct TrainingData: Sendable {
     }
 
     /// The training pipeline and, with a positive `validationSplit`, the validation one.
-    /// - Parameter shuffleBuffer: `nil` keeps the order.
+    /// - Parameters:
+    ///   - batchSize: rows per batch; the last batch of a pass may be smaller.
+    ///   - shuffleBuffer: `nil` keeps the order.
+    ///   - seed: seeds the shuffle, so two runs with the same seed see the same batches.
+    ///   - validationSplit: the fraction of rows, taken from the end as Keras does, held out
+    ///     for validation; `0` means no validation pipeline.
+    ///   - prefetch: batches prepared ahead of the trainer.
     public func pipelines(batchSize: Int, shuffleBuffer: Int?, seed: UInt64, validationSplit: Double,
                           prefetch: Int = 2) throws -> (train: AnyDataset<Trainer.Batch>, validation: AnyDataset<Trainer.Batch>?) {
         guard batchSize > 0 else { throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)") }

@@ -1,7 +1,7 @@
 import Foundation
 import Training
 
-/// One model-file format that can produce a ready ``Sequential``. ``ModelFiles`` asks each
+/// One model-file format that can produce a ready ``/Training/Sequential``. ``ModelFiles`` asks each
 /// registered loader in turn; adding a format means adding a type to
 /// ``ModelFiles/loaders``.
 ///

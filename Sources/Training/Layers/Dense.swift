@@ -1,7 +1,7 @@
 import Tensors
 
 /// A fully connected layer: `y = activation(x · kernel + bias)` with a Keras-layout kernel
-/// `[in, out]`, Glorot-uniform initialized from a seeded ``SplitMix64`` and a zero bias.
+/// `[in, out]`, Glorot-uniform initialized from a seeded ``/Tensors/SplitMix64`` and a zero bias.
 ///
 /// ```swift
 /// let model = try Sequential(inputFeatures: 4, [
@@ -31,6 +31,11 @@ public struct Dense: Layer {
     private var biasGradient: Tensor<Float>?
 
     /// - Parameters:
+    ///   - units: the output width.
+    ///   - activation: applied after the affine map; `.linear` (the default) leaves it out.
+    ///   - useBias: `false` drops the bias variable, as Keras's `use_bias=False` does.
+    ///   - name: the layer's name in checkpoints and summaries; `nil` lets ``Sequential``
+    ///     name it like Keras (`dense`, `dense_1`, ...).
     ///   - inputSize: builds the layer at once (otherwise ``Sequential`` builds it).
     ///   - seed: kernel initializer seed; two layers built with the same seed and shape are equal.
     public init(units: Int, activation: Activation = .linear, useBias: Bool = true,

@@ -3,7 +3,7 @@ import Tensors
 /// Inverted dropout: in training mode each value is zeroed with probability `rate` and the
 /// survivors are multiplied by `1 / (1 − rate)`; in inference mode it is the identity.
 ///
-/// Masks come from a seeded ``SplitMix64`` whose state (``rngState``) can be saved and
+/// Masks come from a seeded ``/Tensors/SplitMix64`` whose state (``rngState``) can be saved and
 /// restored, so a resumed run draws the same masks.
 ///
 /// ```swift

@@ -29,7 +29,11 @@ public struct Sequential: Sendable {
     public internal(set) var layers: [any Layer]
 
     /// Builds the layers in order.
-    /// - Parameter seed: derives initializer and dropout seeds for layers not given their own.
+    /// - Parameters:
+    ///   - inputFeatures: the width of every input row; fixes the first layer's input size.
+    ///   - layers: the layers, unbuilt or built; their names must be unique once assigned.
+    ///   - seed: derives initializer and dropout seeds for layers not given their own.
+    ///   - name: the model's name in ``summary()`` and in saved Keras configs.
     /// - Throws: ``TrainingError`` when a layer cannot take the previous layer's width or
     ///   two layers share a name.
     public init(inputFeatures: Int, _ layers: [any Layer], seed: UInt64 = 0, name: String = "sequential") throws {

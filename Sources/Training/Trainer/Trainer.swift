@@ -34,7 +34,11 @@ public struct Trainer: Sendable {
     /// Why the last `fit` stopped early, if it did.
     public private(set) var stopReason: String?
 
-    /// - Parameter metrics: `nil` picks Keras's "accuracy" for the loss and output width.
+    /// - Parameters:
+    ///   - model: the starting model; ``model`` holds the trained one afterwards.
+    ///   - optimizer: its state (moments, step count) lives inside the trainer from then on.
+    ///   - loss: the loss `fit` minimises and `evaluate` reports as `"loss"`.
+    ///   - metrics: `nil` picks Keras's "accuracy" for the loss and output width.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, metrics: [any Metric]? = nil) {
         self.model = model
         self.optimizer = optimizer
@@ -51,7 +55,14 @@ public struct Trainer: Sendable {
     /// epoch number so that shuffles reshuffle. Validation restarts every epoch.
     ///
     /// - Parameters:
-    ///   - resumingFrom: a snapshot taken by a ``CheckpointCallback``; training continues at
+    ///   - data: `(features, targets)` batches; an infinite one (`repeat()`) needs `stepsPerEpoch`.
+    ///   - epochs: the total number of epochs, counting those before a resume.
+    ///   - stepsPerEpoch: batches per epoch; `nil` means one full pass of `data`.
+    ///   - validationData: scored in inference mode after every epoch, reported as `val_*`.
+    ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
+    ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
+    ///   - progress: how much to print; `.quiet` for tests and libraries.
+    ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
     ///     up to the same total `epochs`.
     /// - Returns: the history of every epoch, including those before a resume.
@@ -133,7 +144,13 @@ public struct Trainer: Sendable {
 
     /// The loss and metrics over a dataset, in `mode` (inference by default). Nothing in the
     /// model changes.
-    /// - Parameter steps: how many batches to use; required for infinite datasets.
+    /// - Parameters:
+    ///   - data: `(features, targets)` batches.
+    ///   - steps: how many batches to use; required for infinite datasets.
+    ///   - mode: `.training` scores with batch statistics and Dropout on, without updating
+    ///     anything, for comparing the two modes.
+    ///   - epoch: the epoch handed to `data`'s iterator, so a reshuffling pipeline can be
+    ///     scored on a chosen pass.
     public func evaluate<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference,
                                      epoch: UInt64 = 0) throws -> [String: Double] where D.Element == Batch {
         if steps == nil, data.cardinality.count == nil {

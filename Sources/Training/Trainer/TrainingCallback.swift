@@ -38,8 +38,8 @@ extension TrainingCallback {
 public enum CallbackDecision: Sendable, Equatable {
     /// Keep training.
     case proceed
-    /// Stop after this step or epoch; the reason is kept in ``History/stopReason``-style
-    /// reporting by the trainer.
+    /// Stop after this step or epoch; the trainer reports the reason in
+    /// ``Trainer/stopReason``.
     case stop(reason: String)
 }
 
