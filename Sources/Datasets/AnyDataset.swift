@@ -8,6 +8,7 @@
 public struct AnyDataset<Element>: Dataset {
     private let makeFresh: @Sendable (UInt64) -> AnyDatasetIterator<Element>
     private let makeResumed: @Sendable (IteratorState) throws -> AnyDatasetIterator<Element>
+    /// The erased dataset's cardinality, captured when it was erased.
     public let cardinality: Cardinality
 
     /// Erases the type of `base`.
@@ -36,6 +37,7 @@ public struct AnyDataset<Element>: Dataset {
 public struct AnyDatasetIterator<Element>: DatasetIterator {
     private let box: AnyIteratorBox<Element>
 
+    /// Erases the type of `base`; the copy owns it from now on, so advance only the erased one.
     public init<I: DatasetIterator>(_ base: I) where I.Element == Element {
         box = IteratorBox(base)
     }

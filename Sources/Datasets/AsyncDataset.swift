@@ -6,7 +6,9 @@
 /// ```
 public struct AsyncDataset<Base: Dataset>: AsyncSequence {
     public typealias Element = Base.Element
+    /// The dataset iterated.
     public let base: Base
+    /// The epoch the pass is made for (shuffles reshuffle per epoch).
     public let epoch: UInt64
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeIterator(epoch: epoch)) }

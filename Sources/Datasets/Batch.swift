@@ -9,8 +9,11 @@ import Tensors
 /// let (x, y) = try Slices(features, labels).batch(32).makeIterator().next()!   // [32, d], [32]
 /// ```
 public struct Batched<Base: Dataset, Element>: Dataset {
+    /// The dataset whose elements are grouped.
     public let base: Base
+    /// Elements per batch; the last batch of a pass may be smaller.
     public let size: Int
+    /// Whether a last, short batch is dropped, so that every batch has `size` rows.
     public let dropRemainder: Bool
     @usableFromInline let stack: @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element
 

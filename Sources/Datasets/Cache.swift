@@ -13,6 +13,7 @@ import Foundation
 /// ```
 public struct Cached<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset whose first pass is recorded.
     public let base: Base
     let store = CacheStore<Base.Element>()
 

@@ -5,7 +5,9 @@
 /// ```
 public struct Concatenated<First: Dataset, Second: Dataset>: Dataset where First.Element == Second.Element {
     public typealias Element = First.Element
+    /// The dataset yielded first, to its end.
     public let first: First
+    /// The dataset yielded after `first` ends.
     public let second: Second
 
     public var cardinality: Cardinality {

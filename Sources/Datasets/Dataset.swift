@@ -27,7 +27,7 @@
 ///   process or another one. For `prefetch` and parallel `map` the state describes the elements
 ///   already handed to the consumer, never the producer's lookahead.
 /// - **Order is never changed by concurrency.** `prefetch` and `map(parallelism:)` run work on
-///   Dispatch queues but deliver elements in order (unless you ask for `ordered: false`).
+///   Dispatch queues but always deliver elements in the order of the pipeline without them.
 ///
 /// ```swift
 /// let x = try Tensor<Double>(shape: [4, 1], scalars: [0, 1, 2, 3])

@@ -5,6 +5,7 @@
 /// ```
 public struct Enumerated<Base: Dataset>: Dataset {
     public typealias Element = (Int, Base.Element)
+    /// The dataset whose elements are numbered.
     public let base: Base
 
     public var cardinality: Cardinality { base.cardinality }

@@ -5,6 +5,7 @@
 /// ```
 public struct Filtered<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset whose elements are tested.
     public let base: Base
     let isIncluded: @Sendable (Base.Element) throws -> Bool
 

@@ -14,6 +14,7 @@
 public struct GeneratorDataset<Element>: Dataset {
     /// The name used in errors.
     public let name: String
+    /// What the creator declared: the trainer needs `stepsPerEpoch` unless it is finite.
     public let cardinality: Cardinality
     let generate: @Sendable (Int) throws -> Element?
 

@@ -16,7 +16,9 @@ import Tensors
 /// ```
 public struct HDF5Rows<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendable {
     public typealias Element = Tensor<Scalar>
+    /// The HDF5 file, opened read-only by each iterator.
     public let file: URL
+    /// The dataset's path inside the file, e.g. `/train/x`.
     public let path: String
     /// Rows along the leading dimension.
     public let rows: Int

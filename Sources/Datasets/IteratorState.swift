@@ -25,6 +25,7 @@ public struct IteratorState: Codable, Sendable, Hashable {
     /// The states of the stages below.
     public var children: [IteratorState]
 
+    /// A state node; adaptors build these in their `state`, and custom datasets can too (check them back with `kind` before resuming).
     public init(kind: String, counters: [Int] = [], seeds: [UInt64] = [], indices: [Int] = [],
                 children: [IteratorState] = []) {
         self.kind = kind

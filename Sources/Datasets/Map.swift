@@ -5,6 +5,7 @@
 /// let floats = try Slices(x, y).map { (x, y) in (x.converted(to: Float.self), y.converted(to: Float.self)) }
 /// ```
 public struct Mapped<Base: Dataset, Element>: Dataset {
+    /// The dataset whose elements are transformed.
     public let base: Base
     let transform: @Sendable (Base.Element) throws -> Element
 

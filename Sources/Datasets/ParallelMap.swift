@@ -10,8 +10,11 @@ import Foundation
 /// let decoded = files.map(parallelism: 2) { try decode($0) }.prefetch(2)
 /// ```
 public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Base.Element: Sendable {
+    /// The dataset whose elements are transformed.
     public let base: Base
+    /// How many elements are transformed at once, on Dispatch's concurrent queue.
     public let parallelism: Int
+    /// Elements between snapshots of the base's state; a resume replays at most this many.
     public let stateInterval: Int
     let transform: @Sendable (Base.Element) throws -> Element
 

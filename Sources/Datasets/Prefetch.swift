@@ -16,7 +16,9 @@ import Synchronization
 /// ```
 public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
     public typealias Element = Base.Element
+    /// The dataset produced ahead.
     public let base: Base
+    /// How many elements the producer may run ahead of the consumer.
     public let bufferSize: Int
     /// Base elements between state snapshots (a restore replays at most this many plus the buffer).
     public let stateInterval: Int

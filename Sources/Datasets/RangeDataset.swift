@@ -7,6 +7,7 @@ public struct RangeDataset: Dataset {
     /// The integers yielded.
     public let range: Range<Int>
 
+    /// The integers of `range`, in order; mostly for tests and examples.
     public init(_ range: Range<Int>) { self.range = range }
 
     public var cardinality: Cardinality { .finite(range.count) }

@@ -12,6 +12,7 @@ import Tensors
 /// ```
 public struct Repeated<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset passed over again.
     public let base: Base
     /// The number of passes; `nil` repeats forever.
     public let count: Int?

@@ -5,8 +5,11 @@
 /// ```
 public struct Sharded<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset split between workers.
     public let base: Base
+    /// The number of shards (workers).
     public let count: Int
+    /// This shard's index, in `0..<count`: it yields elements `index`, `index + count`, ...
     public let index: Int
 
     public var cardinality: Cardinality {

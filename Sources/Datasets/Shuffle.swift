@@ -20,11 +20,14 @@ import Tensors
 /// ```
 public struct Shuffled<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset whose order is shuffled.
     public let base: Base
+    /// Elements held for sampling: the shuffle is uniform only when it covers the whole dataset.
     public let bufferSize: Int
     /// The seed (drawn from the system generator once, when the dataset was built, if none was
     /// given; read it here to reproduce a run).
     public let seed: UInt64
+    /// Whether each epoch draws a new order (from a seed derived from `seed` and the epoch).
     public let reshuffleEachIteration: Bool
 
     public var cardinality: Cardinality { base.cardinality }

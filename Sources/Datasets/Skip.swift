@@ -6,7 +6,9 @@
 /// ```
 public struct Skipped<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset whose first elements are dropped.
     public let base: Base
+    /// How many elements are dropped at the start of each pass.
     public let count: Int
 
     public var cardinality: Cardinality {

@@ -6,7 +6,9 @@
 /// ```
 public struct Taken<Base: Dataset>: Dataset {
     public typealias Element = Base.Element
+    /// The dataset cut short.
     public let base: Base
+    /// The most elements one pass yields.
     public let count: Int
 
     public var cardinality: Cardinality {

@@ -11,6 +11,7 @@ import Tensors
 /// let rows = try Slices(x, y).batch(32).map(augment).unbatch()   // rows again, in order
 /// ```
 public struct Unbatched<Base: Dataset, Element>: Dataset {
+    /// The batched dataset split into rows.
     public let base: Base
     let split: @Sendable (Base.Element) throws -> [Element]
 

@@ -5,7 +5,9 @@
 /// ```
 public struct Zipped<First: Dataset, Second: Dataset>: Dataset {
     public typealias Element = (First.Element, Second.Element)
+    /// The dataset giving each pair's first element.
     public let first: First
+    /// The dataset giving each pair's second element; the pass ends when either ends.
     public let second: Second
 
     public var cardinality: Cardinality {

@@ -10,21 +10,29 @@ import Foundation
 public struct LineChart: Sendable {
     /// One line of the chart.
     public struct Series: Sendable {
+        /// The legend label.
         public var name: String
+        /// The points, drawn in order and joined by straight segments.
         public var points: [(x: Double, y: Double)]
+        /// A series from its points.
         public init(name: String, points: [(x: Double, y: Double)]) {
             self.name = name
             self.points = points
         }
     }
 
+    /// The title above the plot.
     public var title: String
+    /// The x axis label.
     public var xLabel: String
+    /// The y axis label.
     public var yLabel: String
     /// Fixed y range; when `nil` the range is fitted to the data.
     public var yRange: ClosedRange<Double>?
+    /// The series, in the order added (and legend order).
     public private(set) var series: [Series] = []
 
+    /// An empty chart; add series with ``add(_:)``.
     public init(title: String, xLabel: String, yLabel: String, yRange: ClosedRange<Double>? = nil) {
         self.title = title
         self.xLabel = xLabel
@@ -32,6 +40,7 @@ public struct LineChart: Sendable {
         self.yRange = yRange
     }
 
+    /// Adds one series, drawn in the next palette colour.
     public mutating func add(_ line: Series) { series.append(line) }
 
     private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]

@@ -15,6 +15,7 @@ public struct SHA256: Sendable {
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
+    /// A hash of no bytes yet.
     public init() {}
 
     /// Feeds bytes into the hash.
@@ -58,6 +59,7 @@ public struct SHA256: Sendable {
 
     /// A finished digest.
     public struct Digest: Sendable, Equatable {
+        /// The 32 digest bytes.
         public let bytes: [UInt8]
         /// Lower-case hexadecimal, 64 characters.
         public var hexString: String {

@@ -19,57 +19,80 @@ import Training
 ///
 /// ```swift
 /// let result = try SeedExperiment(configuration: .init(seed: 18)).run(progress: .quiet)
-/// result.inferenceAccuracy       // about 0.5: the net is right for N(0,1), the data moved
-/// result.recalibratedAccuracy    // close to the batch-statistics numbers, deterministically
+/// result.accuracies.inference     // about 0.5: the net is right for N(0,1), the data moved
+/// result.accuracies.recalibrated  // close to the batch-statistics numbers, deterministically
 /// ```
 public struct SeedExperiment: Sendable {
     /// Everything that defines a run; the defaults are the original question's.
     public struct Configuration: Sendable, Codable, Equatable {
+        /// Seeds the data, the initial weights and the shuffle.
         public var seed: UInt64 = 18
+        /// Training epochs.
         public var epochs = 10
+        /// Batches per epoch (313 × 32 ≈ one pass over 10,000 rows).
         public var stepsPerEpoch = 313
+        /// Rows per training batch, and per test batch in the batch-statistics mode.
         public var batchSize = 32
+        /// How far the test distribution's mean is moved from the training one's.
         public var shift = 2.0
+        /// Rows of x ~ N(0, 1) to train on.
         public var trainingRows = 10_000
+        /// Rows from the training distribution used for validation.
         public var validationRows = 100
+        /// Rows of x ~ N(shift, 1) scored in each mode.
         public var testRows = 100
         /// Unlabeled rows from the shifted distribution used to re-calibrate (never the test rows).
         public var recalibrationRows = 1_000
+        /// The shuffle buffer of the training pipeline.
         public var shuffleBuffer = 10_000
+        /// The shifts at which every mode is scored again for the sweep.
         public var sweepShifts: [Double] = [0, 0.5, 1, 1.5, 2, 3]
+        /// The original question's configuration with another seed.
         public init(seed: UInt64 = 18) { self.seed = seed }
     }
 
     /// Test accuracy under each way of choosing BatchNormalization's statistics.
     public struct Accuracies: Sendable, Codable, Equatable {
+        /// Accuracy with the moving statistics (ordinary inference).
         public var inference: Double
+        /// Accuracy with each test batch's own statistics.
         public var batchStatistics: Double
+        /// Accuracy with the whole test set normalized as one batch.
         public var fullBatchStatistics: Double
+        /// Accuracy after re-calibrating on unlabeled shifted rows.
         public var recalibrated: Double
     }
 
     /// One row of the shift sweep.
     public struct SweepRow: Sendable, Codable, Equatable {
+        /// The test distribution's shift.
         public var shift: Double
+        /// The four modes' accuracies at that shift.
         public var accuracies: Accuracies
     }
 
     /// What a run produced.
     public struct Result: Sendable {
+        /// The configuration that produced the result.
         public var configuration: Configuration
         /// At the configured shift.
         public var accuracies: Accuracies
+        /// The four modes at every shift of ``Configuration/sweepShifts``.
         public var sweep: [SweepRow]
+        /// The training history (loss, accuracy, validation).
         public var history: History
         /// SHA-256 of every final variable (name, shape and float bits), for reproducibility.
         public var weightsSHA256: String
+        /// The trained model.
         public var model: Sequential
         /// Wall time of `fit`, in seconds.
         public var fitSeconds: Double
     }
 
+    /// What the next ``run(progress:)`` does.
     public var configuration: Configuration
 
+    /// An experiment; the default configuration is the original question's.
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
 
     /// Builds the data and the model, trains, and measures every mode at every shift.

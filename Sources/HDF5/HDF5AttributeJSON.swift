@@ -5,15 +5,22 @@
 /// if case .string(let version)? = tree.attributes["keras_version"] { print(version) }
 /// ```
 public indirect enum HDF5AttributeJSON: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// A string attribute (fixed or variable length, UTF-8 or ASCII).
     case string(String)
+    /// A signed integer attribute of any width.
     case int(Int64)
+    /// An unsigned integer attribute of any width.
     case uint(UInt64)
+    /// A floating-point attribute; non-finite values encode as the strings numpy prints.
     case double(Double)
+    /// A boolean attribute stored the h5py way (an int8 enum).
     case bool(Bool)
+    /// An array attribute, element by element (nested for multi-dimensional attributes).
     case array([HDF5AttributeJSON])
     /// A type this module does not decode (compound, reference...), with its description.
     case unsupported(String)
 
+    /// Encodes the bare value (not a tagged object), so the JSON reads like h5py's `attrs`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -29,6 +36,7 @@ public indirect enum HDF5AttributeJSON: Codable, Equatable, Sendable, CustomStri
         }
     }
 
+    /// Decodes a bare JSON value, trying bool, integer, double, string and array in turn.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(Bool.self) { self = .bool(value) }

@@ -18,6 +18,7 @@ public struct HDF5DatasetOptions: Sendable, Equatable {
     /// Make the first dimension unlimited so rows can be appended.
     public var extendible: Bool
 
+    /// Options for ``HDF5File/createDataset(_:of:shape:options:)``; the defaults give contiguous, unfiltered storage.
     public init(chunkShape: [Int]? = nil, gzipLevel: Int? = nil, shuffle: Bool = false, extendible: Bool = false) {
         self.chunkShape = chunkShape
         self.gzipLevel = gzipLevel

@@ -7,8 +7,11 @@ import CHDF5
 /// if type == .float32 { print(type.numpyName) }   // "float32"
 /// ```
 public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
+    /// IEEE floating point of 16, 32 and 64 bits (numpy's `float16`, `float32`, `float64`).
     case float16, float32, float64
+    /// Signed integers of 8 to 64 bits.
     case int8, int16, int32, int64
+    /// Unsigned integers of 8 to 64 bits.
     case uint8, uint16, uint32, uint64
     /// h5py's convention: an enum over int8 with FALSE = 0, TRUE = 1.
     case bool

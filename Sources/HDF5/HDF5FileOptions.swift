@@ -6,7 +6,9 @@ import CHDF5
 /// let file = try HDF5File.open(at: url, mode: .readWrite)
 /// ```
 public enum HDF5OpenMode: Sendable {
+    /// Reads only; several processes may open the file at once.
     case readOnly
+    /// Reads and writes; libhdf5 allows one writer per file.
     case readWrite
 }
 

@@ -8,8 +8,11 @@
 /// let json = try JSONEncoder().encode(tree)   // {"path":"/","kind":"group",...}
 /// ```
 public struct HDF5Node: Codable, Equatable, Sendable {
+    /// The object's absolute path, e.g. `/model/dense/kernel`.
     public var path: String
+    /// Whether the object is a group or a dataset.
     public var kind: HDF5ObjectKind
+    /// Every attribute of the object, by name.
     public var attributes: [String: HDF5AttributeJSON]
     /// Groups only: the children in name order.
     public var children: [HDF5Node]?
@@ -22,6 +25,7 @@ public struct HDF5Node: Codable, Equatable, Sendable {
     /// Datasets only: the filter pipeline, e.g. ["shuffle", "gzip(4)"].
     public var filters: [String]?
 
+    /// A node as ``HDF5File/treeDescription(from:)`` builds it; the optional fields apply to groups or datasets only.
     public init(path: String, kind: HDF5ObjectKind, attributes: [String: HDF5AttributeJSON] = [:],
                 children: [HDF5Node]? = nil, shape: [Int]? = nil, dtype: String? = nil,
                 chunks: [Int]? = nil, filters: [String]? = nil) {
@@ -49,6 +53,7 @@ public struct HDF5Node: Codable, Equatable, Sendable {
         init?(intValue: Int) { nil }
     }
 
+    /// Encodes with the keys of `batchwise inspect --json`, leaving out the fields that do not apply to the node's kind.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(path, forKey: .path)
@@ -65,6 +70,7 @@ public struct HDF5Node: Codable, Equatable, Sendable {
         try container.encodeIfPresent(children, forKey: .children)
     }
 
+    /// Decodes the JSON written by ``encode(to:)``.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         path = try container.decode(String.self, forKey: .path)

@@ -15,10 +15,14 @@ public protocol BLASScalar: TensorScalar, BinaryFloatingPoint {
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// `exp`, `log`, `log1p` and `sqrt` without going through Foundation generics.
+    /// `exp(x)` from the C library, so that `Float` is not widened to `Double` on the way
+    /// (Foundation's generic math would be slower and round differently).
     static func exponential(_ x: Self) -> Self
+    /// `log(x)`, the natural logarithm.
     static func logarithm(_ x: Self) -> Self
+    /// `log(1 + x)`, accurate for small `x` (the crossentropies need it near probability 1).
     static func logarithmOnePlus(_ x: Self) -> Self
+    /// `tanh(x)`.
     static func hyperbolicTangent(_ x: Self) -> Self
 }
 

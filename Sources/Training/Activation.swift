@@ -9,6 +9,7 @@ import Tensors
 /// Activation.softmax.apply(inPlace: &z)     // [0.4223, 0.4223, 0.1554], no overflow
 /// ```
 public enum Activation: String, Sendable, Hashable, CaseIterable {
+    /// Keras's `linear` (identity), `relu`, `sigmoid`, `tanh` and `softmax` (over the features of each row).
     case linear, relu, sigmoid, tanh, softmax
 
     /// Applies the activation to an `[N, C]` tensor in place; softmax works on each row

@@ -14,6 +14,7 @@ public struct NamedVariable: Sendable, Equatable {
     /// Whether optimizers update it (moving statistics and frozen layers' variables are not).
     public var isTrainable: Bool
 
+    /// A variable as a model reports it; checkpoints and Keras files match variables by `name`.
     public init(name: String, value: Tensor<Float>, isTrainable: Bool) {
         self.name = name
         self.value = value

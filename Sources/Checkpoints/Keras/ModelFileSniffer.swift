@@ -9,9 +9,12 @@ import Foundation
 public enum ModelFileSniffer {
     /// The container kind a file's first bytes announce.
     public enum Magic: Sendable, Equatable {
+        /// A zip archive (`.keras`), an HDF5 file (native checkpoint, `.weights.h5`, legacy `.h5`), or neither.
         case zip, hdf5, other
     }
 
+    /// The container kind announced by the first bytes of `url`.
+    /// - Throws: ``CheckpointError/invalidFile(file:message:)`` when the file is missing or a folder.
     public static func magic(of url: URL) throws -> Magic {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {

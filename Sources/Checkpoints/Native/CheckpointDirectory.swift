@@ -18,8 +18,11 @@ import Darwin
 /// let resumed = try NativeCheckpoint.load(from: checkpoints.latest!)
 /// ```
 public struct CheckpointDirectory: Sendable {
+    /// The folder holding `ckpt-<globalStep>.h5` files.
     public let url: URL
+    /// How many of the newest checkpoints are kept; older ones are deleted after each save.
     public let keepLast: Int
+    /// The optimizer's kind and hyper-parameters, recorded in every file.
     public let optimizer: OptimizerConfig
     /// Recorded in every file so that resuming needs no loss argument.
     public let loss: Loss?

@@ -21,6 +21,7 @@ public struct LoadedCheckpoint: Sendable {
     public var architecture: String?
     /// Root attributes `batchwise_version` and `created` (ISO 8601 UTC).
     public var batchwiseVersion: String
+    /// When the file was written, ISO 8601 UTC.
     public var created: String
     /// Differences skipped by a `.partial` load (empty for strict loads).
     public var skipped: [String]

@@ -26,6 +26,7 @@ public enum NativeCheckpoint {
     /// The BatchNormalization conventions stored next to the statistics, because frameworks
     /// disagree (PyTorch's momentum is Keras's 1 − momentum; PyTorch keeps the unbiased variance).
     public static let batchNormMomentumConvention = "moving = momentum*moving + (1-momentum)*batch"
+    /// The variance convention stored beside the moving variance.
     public static let batchNormVarianceConvention = "biased (divide by N)"
 
     /// How ``load(from:into:mode:)`` treats differences between the file and the model.

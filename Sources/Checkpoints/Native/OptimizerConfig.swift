@@ -8,7 +8,9 @@ import Training
 /// var optimizer = config.makeOptimizer(state: snapshot.optimizerState)   // an Adam, restored
 /// ```
 public enum OptimizerConfig: Sendable, Equatable {
+    /// Stochastic gradient descent, with optional (Nesterov) momentum.
     case sgd(learningRate: Float, momentum: Double, nesterov: Bool)
+    /// Adam with Keras's defaults unless stated.
     case adam(learningRate: Float, beta1: Double, beta2: Double, epsilon: Double)
 
     /// The configuration of `optimizer`.

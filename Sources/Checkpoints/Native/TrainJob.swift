@@ -20,26 +20,38 @@ public struct TrainJob: Sendable {
     public var model: URL?
     /// A native checkpoint to continue exactly (pipeline position, optimizer, history).
     public var resume: URL?
+    /// The HDF5 file with the training rows.
     public var data: URL
+    /// The features dataset's path in `data`, `[rows, features]`.
     public var x = "/x"
+    /// The targets dataset's path in `data`, one row per feature row.
     public var y = "/y"
     /// A Keras loss name; defaults to the loss recorded in the model file or checkpoint.
     public var loss: String?
     /// `"sgd"` or `"adam"`; defaults to the model file's optimizer. Not allowed with `resume`.
     public var optimizer: String?
+    /// Overrides the learning rate of the model file's or checkpoint's optimizer.
     public var learningRate: Float?
+    /// SGD momentum; only with `optimizer = "sgd"`.
     public var momentum: Double?
+    /// The total number of epochs, counting those before a resume.
     public var epochs = 1
+    /// Rows per batch.
     public var batchSize = 32
     /// `nil` shuffles the whole training set (Keras `fit`); 0 keeps the order.
     public var shuffleBuffer: Int?
+    /// Seeds the shuffle (and the model's initializers when it is built here).
     public var seed: UInt64 = 0
+    /// The fraction of rows, from the end, held out for validation.
     public var validationSplit = 0.0
+    /// Where the final checkpoint or model is written; the extension chooses the format.
     public var save: URL
     /// A native checkpoint rewritten atomically every `every` steps (every epoch when nil).
     public var checkpoint: URL?
+    /// Steps between checkpoints written to `checkpoint`.
     public var every: Int?
 
+    /// A job with every option at its default; set the rest as properties before ``run(progress:)``.
     public init(data: URL, save: URL) {
         self.data = data
         self.save = save

@@ -15,7 +15,9 @@ import Training
 public struct TrainingData: Sendable {
     /// Features as stored (float32 or float64), `[rows, features]`.
     public enum Features: Sendable {
+        /// Features stored as float32, used as they are.
         case float32(Tensor<Float>)
+        /// Features stored as float64, converted to float32 per batch.
         case float64(Tensor<Double>)
 
         var shape: [Int] {
@@ -26,9 +28,11 @@ public struct TrainingData: Sendable {
         }
     }
 
+    /// The features as stored.
     public let features: Features
     /// Targets of any numeric stored type, held as float64 (exact for every float32 and int32).
     public let targets: Tensor<Double>
+    /// The number of rows.
     public var rows: Int { features.shape[0] }
 
     /// Reads `x` and `y` from `url`. One-dimensional `y` becomes `[rows, 1]` unless the targets

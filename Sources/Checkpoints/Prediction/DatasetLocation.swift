@@ -6,9 +6,12 @@ import Foundation
 /// let input = try DatasetLocation(parsing: "data.h5:/x")   // file data.h5, dataset /x
 /// ```
 public struct DatasetLocation: Sendable, Equatable, CustomStringConvertible {
+    /// The HDF5 file.
     public var file: URL
+    /// The dataset's path inside the file.
     public var path: String
 
+    /// A location from its parts.
     public init(file: URL, path: String) {
         self.file = file
         self.path = path

@@ -23,8 +23,10 @@ public protocol ModelFileLoader: Sendable {
 
 /// Keras `.keras` archives and legacy tf.keras full-model `.h5` files.
 public enum KerasModelFileLoader: ModelFileLoader {
+    /// Used in error messages that list the formats tried.
     public static let formatName = "Keras model"
 
+    /// True for zip archives and for HDF5 files with a Keras `model_config`.
     public static func canLoad(_ url: URL) throws -> Bool {
         switch try ModelFileSniffer.magic(of: url) {
         case .zip: return true
@@ -33,6 +35,7 @@ public enum KerasModelFileLoader: ModelFileLoader {
         }
     }
 
+    /// The model of a `.keras` archive or legacy `.h5` file, without its optimizer.
     public static func loadModel(_ url: URL) throws -> Sequential { try KerasModelFile.load(url).model }
 }
 
@@ -45,6 +48,8 @@ public enum ModelFiles {
     /// Known loaders; the first whose ``ModelFileLoader/canLoad(_:)`` is true loads the file.
     public static let loaders: [any ModelFileLoader.Type] = [NativeCheckpointModelLoader.self, KerasModelFileLoader.self]
 
+    /// The model in `url`, loaded by the first of ``loaders`` that recognizes the file.
+    /// - Throws: ``CheckpointError/invalidFile(file:message:)`` naming the formats tried when none does.
     public static func loadModel(_ url: URL) throws -> Sequential {
         for loader in loaders {
             let recognized = try loader.canLoad(url)

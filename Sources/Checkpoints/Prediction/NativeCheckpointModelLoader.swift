@@ -4,13 +4,16 @@ import Training
 /// Native Batchwise checkpoints (``NativeCheckpoint``) as model files for `predict`:
 /// the model is rebuilt from the stored architecture and every variable loaded strictly.
 public enum NativeCheckpointModelLoader: ModelFileLoader {
+    /// Used in error messages that list the formats tried.
     public static let formatName = "Batchwise checkpoint"
 
+    /// True for HDF5 files whose root `format` attribute is `batchwise-checkpoint`.
     public static func canLoad(_ url: URL) throws -> Bool {
         guard case .hdf5 = try ModelFileSniffer.magic(of: url) else { return false }
         return (try? NativeCheckpoint.isNativeCheckpoint(url)) == true
     }
 
+    /// The model rebuilt from the checkpoint's stored architecture, with its weights.
     public static func loadModel(_ url: URL) throws -> Sequential {
         try NativeCheckpoint.load(from: url).snapshot.model
     }

@@ -10,11 +10,13 @@ public struct ActivationLayer: Layer {
     public static let namePrefix = "activation"
     public var name: String
     public var isTrainable = true
+    /// The function applied to every element (softmax: to every row).
     public let activation: Activation
     public private(set) var inputFeatures: Int?
     private var cachedOutput: Tensor<Float>?
     private var cachedInput: Tensor<Float>?
 
+    /// An activation as its own layer (Keras `Activation(...)`), named `activation`, `activation_1`, ... unless `name` is given.
     public init(_ activation: Activation, name: String? = nil) {
         self.activation = activation
         self.name = name ?? ""

@@ -16,7 +16,9 @@ public struct BatchNormalization: Layer {
     public static let namePrefix = "batch_normalization"
     public var name: String
     public var isTrainable = true
+    /// How slowly the moving statistics follow the batches (Keras's convention; PyTorch's momentum is 1 − this).
     public let momentum: Double
+    /// Added to the variance before the square root, so constant features do not divide by zero.
     public let epsilon: Double
     /// Whether a learned offset `beta` is added.
     public let center: Bool
@@ -25,9 +27,13 @@ public struct BatchNormalization: Layer {
     /// Which statistics normalize the input.
     public var statistics: BatchNormStatistics
     public private(set) var inputFeatures: Int?
+    /// The learned scale `[features]` (ones when `scale` is false).
     public private(set) var gamma = Tensor<Float>(zeros: [0])
+    /// The learned offset `[features]` (zeros when `center` is false).
     public private(set) var beta = Tensor<Float>(zeros: [0])
+    /// The moving mean `[features]` that inference normalizes with.
     public private(set) var movingMean = Tensor<Float>(zeros: [0])
+    /// The moving (biased) variance `[features]` that inference normalizes with.
     public private(set) var movingVariance = Tensor<Float>(zeros: [0])
 
     private var cachedInput: Tensor<Float>?
@@ -37,6 +43,7 @@ public struct BatchNormalization: Layer {
     private var gammaGradient: Tensor<Float>?
     private var betaGradient: Tensor<Float>?
 
+    /// Keras 3's defaults: momentum 0.99, epsilon 0.001, with gamma and beta; `statistics: .followMode` normalizes like Keras.
     public init(momentum: Double = 0.99, epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
                 statistics: BatchNormStatistics = .followMode, name: String? = nil) {
         self.momentum = momentum

@@ -13,8 +13,11 @@ public struct Dense: Layer {
     public static let namePrefix = "dense"
     public var name: String
     public var isTrainable = true
+    /// The output width.
     public let units: Int
+    /// Applied after the affine map; with a sigmoid or softmax output the loss uses the logits instead, as Keras does.
     public let activation: Activation
+    /// Whether a bias vector is added.
     public let useBias: Bool
     /// The seed of the kernel initializer; `nil` takes one derived from the model's seed.
     public let seed: UInt64?

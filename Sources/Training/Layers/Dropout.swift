@@ -14,6 +14,7 @@ public struct Dropout: Layer {
     public static let namePrefix = "dropout"
     public var name: String
     public var isTrainable = true
+    /// The fraction of inputs zeroed in training mode, in `[0, 1)`.
     public let rate: Double
     /// The mask generator's seed; `nil` takes one derived from the model's seed.
     public let seed: UInt64?
@@ -25,6 +26,7 @@ public struct Dropout: Layer {
     var forcedMask: Tensor<Float>?
     private var cachedMask: Tensor<Float>?
 
+    /// A dropout layer; give `seed` to fix its masks independently of the model's seed.
     public init(rate: Double, seed: UInt64? = nil, name: String? = nil) {
         precondition(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
         self.rate = rate

@@ -13,6 +13,7 @@ public struct Flatten: Layer {
     public var isTrainable = true
     public private(set) var inputFeatures: Int?
 
+    /// A flatten layer; named `flatten`, `flatten_1`, ... unless `name` is given.
     public init(name: String? = nil) { self.name = name ?? "" }
 
     public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }

@@ -7,7 +7,9 @@ import Tensors
 /// ```
 public struct ReLU: _ActivationShorthand {
     public static let namePrefix = "re_lu"
+    /// The activation layer every requirement forwards to (an implementation detail).
     public var _base: ActivationLayer
 
+    /// A ReLU layer; named `re_lu`, `re_lu_1`, ... unless `name` is given.
     public init(name: String? = nil) { _base = ActivationLayer(.relu, name: name) }
 }

@@ -7,7 +7,9 @@ import Tensors
 /// ```
 public struct Softmax: _ActivationShorthand {
     public static let namePrefix = "softmax"
+    /// The activation layer every requirement forwards to (an implementation detail).
     public var _base: ActivationLayer
 
+    /// A softmax layer over each row's features; named `softmax`, `softmax_1`, ... unless `name` is given.
     public init(name: String? = nil) { _base = ActivationLayer(.softmax, name: name) }
 }

@@ -15,27 +15,40 @@ import Tensors
 public struct Loss: Sendable, Hashable {
     /// The loss family.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// `-(y·log p + (1 − y)·log(1 − p))`, for sigmoid outputs and 0/1 targets.
         case binaryCrossentropy = "binary_crossentropy"
+        /// `-Σ y·log p`, for softmax outputs and one-hot targets.
         case categoricalCrossentropy = "categorical_crossentropy"
+        /// `-log p[label]`, for softmax outputs and integer class targets of shape `[N]` or `[N, 1]`.
         case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
+        /// `mean((p − y)²)` over every element.
         case meanSquaredError = "mean_squared_error"
     }
 
+    /// The loss family.
     public var kind: Kind
     /// Whether predictions are logits rather than probabilities (crossentropies only).
     public var fromLogits: Bool
 
+    /// A loss; `fromLogits: true` when the model outputs raw scores rather than probabilities.
     public init(_ kind: Kind, fromLogits: Bool = false) {
         self.kind = kind
         self.fromLogits = fromLogits && kind != .meanSquaredError
     }
 
+    /// Binary crossentropy on probabilities (a sigmoid output).
     public static let binaryCrossentropy = Loss(.binaryCrossentropy)
+    /// Categorical crossentropy on probabilities with one-hot targets.
     public static let categoricalCrossentropy = Loss(.categoricalCrossentropy)
+    /// Sparse categorical crossentropy on probabilities with integer class targets.
     public static let sparseCategoricalCrossentropy = Loss(.sparseCategoricalCrossentropy)
+    /// Mean squared error.
     public static let meanSquaredError = Loss(.meanSquaredError)
+    /// Binary crossentropy; `fromLogits: true` for a model without a final sigmoid.
     public static func binaryCrossentropy(fromLogits: Bool) -> Loss { Loss(.binaryCrossentropy, fromLogits: fromLogits) }
+    /// Categorical crossentropy; `fromLogits: true` for a model without a final softmax.
     public static func categoricalCrossentropy(fromLogits: Bool) -> Loss { Loss(.categoricalCrossentropy, fromLogits: fromLogits) }
+    /// Sparse categorical crossentropy; `fromLogits: true` for a model without a final softmax.
     public static func sparseCategoricalCrossentropy(fromLogits: Bool) -> Loss {
         Loss(.sparseCategoricalCrossentropy, fromLogits: fromLogits)
     }

@@ -12,9 +12,11 @@ import Tensors
 /// ```
 public struct BinaryAccuracy: Metric {
     public let name: String
+    /// Predictions above it count as 1 (Keras's default 0.5).
     public let threshold: Float
     private var tracker = MeanMetric()
 
+    /// Reported under `name`, and `val_` + `name` for validation.
     public init(name: String = "accuracy", threshold: Float = 0.5) {
         self.name = name
         self.threshold = threshold

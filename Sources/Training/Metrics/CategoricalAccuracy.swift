@@ -11,6 +11,7 @@ public struct CategoricalAccuracy: Metric {
     public let name: String
     private var tracker = MeanMetric()
 
+    /// Reported under `name`, and `val_` + `name` for validation.
     public init(name: String = "accuracy") { self.name = name }
 
     public mutating func update(predictions: Tensor<Float>, targets: Tensor<Float>) throws {

@@ -8,11 +8,15 @@
 /// ```
 public struct MeanMetric: Sendable, Equatable {
     public let name: String
+    /// The weighted sum of the values so far.
     public private(set) var total = 0.0
+    /// The total weight so far.
     public private(set) var count = 0.0
 
+    /// An empty mean, reported under `name`.
     public init(name: String = "mean") { self.name = name }
 
+    /// Adds `value` with `weight` (a batch's size, so the mean is over rows, not batches).
     public mutating func update(value: Double, weight: Double = 1) {
         total += value * weight
         count += weight

@@ -12,12 +12,16 @@ import Tensors
 /// ```
 public struct Adam: Optimizer {
     public var learningRate: Float
+    /// Decay of the first-moment (mean gradient) average.
     public let beta1: Double
+    /// Decay of the second-moment (squared gradient) average.
     public let beta2: Double
+    /// Added to the root of the second moment so that tiny gradients do not blow up the step.
     public let epsilon: Double
     public private(set) var iterations: Int64 = 0
     private var store = SlotStore(slotNames: ["momentum", "velocity"])
 
+    /// Adam with Keras 3's defaults; its state starts empty and its slots are created on the first step.
     public init(learningRate: Float = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
         self.learningRate = learningRate
         self.beta1 = beta1

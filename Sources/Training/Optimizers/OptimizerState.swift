@@ -14,6 +14,7 @@ public struct OptimizerState: Sendable, Equatable {
     /// Slot tensors by `"<variable>/<slot>"`.
     public var slots: [String: Tensor<Float>]
 
+    /// A state to restore with ``Optimizer/state``; usually from a checkpoint rather than built by hand.
     public init(iterations: Int64 = 0, slots: [String: Tensor<Float>] = [:]) {
         self.iterations = iterations
         self.slots = slots

@@ -9,11 +9,14 @@ import Tensors
 /// ```
 public struct SGD: Optimizer {
     public var learningRate: Float
+    /// The velocity decay; 0 is plain gradient descent and keeps no slots.
     public let momentum: Double
+    /// Whether the step looks ahead along the velocity (Keras's `nesterov`).
     public let nesterov: Bool
     public private(set) var iterations: Int64 = 0
     private var store = SlotStore(slotNames: ["momentum"])
 
+    /// SGD with Keras 3's defaults (learning rate 0.01, no momentum).
     public init(learningRate: Float = 0.01, momentum: Double = 0, nesterov: Bool = false) {
         self.learningRate = learningRate
         self.momentum = momentum

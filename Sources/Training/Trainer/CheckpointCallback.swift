@@ -12,15 +12,20 @@
 public struct CheckpointCallback: TrainingCallback {
     /// When to save.
     public enum Frequency: Sendable {
+        /// After every `n` optimizer steps, counted over the whole run (mid-epoch checkpoints).
         case everySteps(Int)
+        /// At the end of every epoch, after validation.
         case everyEpoch
+        /// At the end of an epoch whose `monitor` log improved on every earlier one (`direction` `nil`: minimize names with "loss", maximize the rest).
         case best(monitor: String, direction: EarlyStopping.Direction? = nil)
     }
 
+    /// When snapshots are taken.
     public let frequency: Frequency
     private let save: @Sendable (TrainingSnapshot) throws -> Void
     private var best: Double?
 
+    /// Calls `save` with a snapshot at each point `frequency` names; an error from `save` stops `fit` and reaches its caller.
     public init(frequency: Frequency, save: @escaping @Sendable (TrainingSnapshot) throws -> Void) {
         self.frequency = frequency
         self.save = save

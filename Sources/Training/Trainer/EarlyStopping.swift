@@ -8,6 +8,7 @@
 public struct EarlyStopping: TrainingCallback {
     /// Whether smaller or larger values are better.
     public enum Direction: Sendable {
+        /// Smaller is better (losses) or larger is better (accuracies).
         case minimize, maximize
         /// `minimize` for names containing "loss", otherwise `maximize` (Keras's "auto").
         static func automatic(for monitor: String) -> Direction {
@@ -15,16 +16,22 @@ public struct EarlyStopping: TrainingCallback {
         }
     }
 
+    /// The log watched, e.g. `"val_loss"` or `"val_accuracy"`.
     public let monitor: String
+    /// Epochs without improvement tolerated before stopping.
     public let patience: Int
+    /// The least change that counts as an improvement.
     public let minDelta: Double
+    /// Whether smaller or larger values of `monitor` are better.
     public let direction: Direction
+    /// Whether the model is reset to its best epoch's weights when training ends.
     public let restoreBest: Bool
     /// The best value seen and the epoch it was seen in.
     public private(set) var best: (value: Double, epoch: Int)?
     private var wait = 0
     private var bestModel: Sequential?
 
+    /// Keras's `EarlyStopping`; `direction` `nil` minimizes names containing "loss" and maximizes the rest.
     public init(monitor: String = "val_loss", patience: Int = 0, minDelta: Double = 0,
                 direction: Direction? = nil, restoreBest: Bool = false) {
         self.monitor = monitor

@@ -6,6 +6,7 @@
 public struct EpochHook: TrainingCallback {
     private let body: @Sendable (EpochEvent) throws -> Void
 
+    /// A callback that runs `body` after every epoch and never stops training (throw to abort).
     public init(_ body: @escaping @Sendable (EpochEvent) throws -> Void) { self.body = body }
 
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)

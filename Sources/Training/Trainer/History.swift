@@ -13,6 +13,7 @@ public struct History: Sendable, Equatable, Codable {
     /// The epochs that ran (zero-based), in order.
     public private(set) var epochs: [Int] = []
 
+    /// An empty history, before the first epoch.
     public init() {}
 
     /// The series for one quantity, or `nil` if it was never logged.

@@ -6,6 +6,7 @@
 /// trainer.stopReason   // "loss became nan at epoch 3, step 17"
 /// ```
 public struct TerminateOnNonFiniteLoss: TrainingCallback {
+    /// Keras's `TerminateOnNaN`; it has no settings.
     public init() {}
 
     public mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot)

@@ -34,6 +34,7 @@ public struct TrainingSnapshot: Sendable {
     /// Running (weighted sum, weight) pairs of the unfinished epoch, by log name.
     public var runningSums: [String: RunningSum]
 
+    /// A snapshot; ``CheckpointCallback`` builds them during `fit`, and code that saves a finished model builds one by hand.
     public init(model: Sequential, optimizerState: OptimizerState, iteratorState: IteratorState?,
                 epoch: Int, stepInEpoch: Int, globalStep: Int, history: History,
                 runningSums: [String: RunningSum] = [:]) {
@@ -50,15 +51,20 @@ public struct TrainingSnapshot: Sendable {
 
 /// A weighted running mean's numerator and denominator, kept exactly for resumption.
 public struct RunningSum: Sendable, Equatable, Codable {
+    /// The weighted sum of the values so far.
     public var total: Double
+    /// The total weight so far.
     public var weight: Double
+    /// A sum to continue from, as a checkpoint stored it.
     public init(total: Double = 0, weight: Double = 0) {
         self.total = total
         self.weight = weight
     }
+    /// Adds `value` counted `weight` times.
     public mutating func add(_ value: Double, weight: Double) {
         total += value * weight
         self.weight += weight
     }
+    /// The weighted mean, 0 before any value.
     public var mean: Double { weight == 0 ? 0 : total / weight }
 }
