@@ -39,6 +39,7 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// The file is not a readable archive / HDF5 file of the expected format.
     case invalidFile(file: String, message: String)
 
+    /// One line (or one line per difference) naming the file and the object.
     public var errorDescription: String? {
         switch self {
         case let .unsupported(file, what):

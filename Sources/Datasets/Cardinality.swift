@@ -19,6 +19,7 @@ public enum Cardinality: Sendable, Hashable, Codable, CustomStringConvertible {
         return nil
     }
 
+    /// `infinite`, `unknown` or the count, as error messages print it.
     public var description: String {
         switch self {
         case let .finite(n): return "\(n)"

@@ -24,6 +24,7 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     /// The operation needs a finite dataset.
     case infiniteDataset(operation: String)
 
+    /// One line naming the stage or source and the element index.
     public var errorDescription: String? {
         switch self {
         case let .sourceFailed(source, index, underlying):

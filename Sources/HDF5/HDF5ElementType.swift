@@ -40,6 +40,7 @@ public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The numpy name, so messages read like h5py's (`float32`, `int64`, `bool`, ...).
     public var description: String { numpyName }
 
     /// Size in bytes of one element in memory (nil for strings and unknown types).

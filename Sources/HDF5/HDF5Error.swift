@@ -28,6 +28,7 @@ public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
     /// An operating-system call (fsync, rename...) failed during an atomic write.
     case system(operation: String, file: String, errno: Int32, message: String)
 
+    /// One line naming the file, the object path and libhdf5's own message, for logs and command-line output.
     public var errorDescription: String? {
         switch self {
         case let .library(operation, file, object, message):

@@ -11,6 +11,7 @@ public enum HDF5Filter: Hashable, Sendable, CustomStringConvertible {
     /// Any other filter, by name or number (e.g. "fletcher32", "lzf").
     case other(String)
 
+    /// The filter as `h5dump` and ``HDF5Node`` list it, e.g. `gzip(4)`.
     public var description: String {
         switch self {
         case .gzip(let level): "gzip(\(level))"

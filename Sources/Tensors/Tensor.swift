@@ -99,6 +99,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable, Hashable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first scalars, short enough for a log line.
     public var description: String {
         let preview = scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")
         let more = scalars.count > 8 ? ", ..." : ""

@@ -15,6 +15,7 @@ public enum TensorError: Error, Equatable, Sendable, LocalizedError {
     /// There is nothing to stack.
     case emptyStack
 
+    /// One line naming the operation and the shapes involved.
     public var errorDescription: String? {
         switch self {
         case let .scalarCountMismatch(shape, count):

@@ -27,6 +27,7 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
     /// A lower-level tensor operation failed.
     case tensor(TensorError)
 
+    /// One line naming the layer or variable and the shapes involved.
     public var errorDescription: String? {
         switch self {
         case let .shapeMismatch(layer, expected, found):

@@ -27,5 +27,6 @@ public struct DatasetLocation: Sendable, Equatable, CustomStringConvertible {
         guard path.count > 1 else { throw CheckpointError.invalidFile(file: text, message: "the dataset path is empty") }
     }
 
+    /// `FILE:/path`, the form ``init(parsing:)`` reads.
     public var description: String { "\(file.path):\(path)" }
 }

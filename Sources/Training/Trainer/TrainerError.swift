@@ -13,6 +13,7 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// A snapshot does not fit the model or pipeline it is resumed into.
     case incompatibleSnapshot(String)
 
+    /// One line naming the argument and what was wrong with it.
     public var errorDescription: String? {
         switch self {
         case let .stepsRequired(argument, cardinality):
