@@ -58,7 +58,8 @@ public struct Trainer: Sendable {
     ///   - data: `(features, targets)` batches; an infinite one (`repeat()`) needs `stepsPerEpoch`.
     ///   - epochs: the total number of epochs, counting those before a resume.
     ///   - stepsPerEpoch: batches per epoch; `nil` means one full pass of `data`.
-    ///   - validationData: scored in inference mode after every epoch, reported as `val_*`.
+    ///   - validationData: scored in inference mode after every epoch, reported as `val_*`;
+    ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
     ///   - progress: how much to print; `.quiet` for tests and libraries.
@@ -69,7 +70,7 @@ public struct Trainer: Sendable {
     @discardableResult
     public mutating func fit<Train: Dataset>(
         _ data: Train, epochs: Int, stepsPerEpoch: Int? = nil,
-        validationData: AnyDataset<Batch>? = nil, validationSteps: Int? = nil,
+        validationData: (any Dataset<Batch>)? = nil, validationSteps: Int? = nil,
         callbacks: [any TrainingCallback] = [], progress: ProgressStyle = .automatic,
         resumingFrom snapshot: TrainingSnapshot? = nil
     ) throws -> History where Train.Element == Batch {
