@@ -6,8 +6,9 @@
 # searched for warnings too, because the compiler builds the symbol graphs first and its
 # warnings would not stop DocC.
 #
-# View it: `swift package --disable-sandbox preview-documentation --target Batchwise`, or
-# serve docs-build/Batchwise.doccarchive with any static web server.
+# View it by serving the archive with any static web server, e.g.
+#   python3 -m http.server -d docs-build/Batchwise.doccarchive 8000
+# and opening http://localhost:8000/documentation/batchwise/
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
