@@ -8,7 +8,7 @@
 #
 # View it by serving the archive with any static web server, e.g.
 #   python3 -m http.server -d docs-build/Batchwise.doccarchive 8000
-# and opening http://localhost:8000/documentation/batchwise/
+# and opening http://localhost:8000/documentation/
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}

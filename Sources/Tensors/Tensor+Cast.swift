@@ -1,5 +1,10 @@
 /// A scalar that converts to and from `Double` exactly enough for element-type casts
 /// (every ``TensorScalar`` except `Bool`).
+///
+/// ```swift
+/// let labels = Tensor<Int64>([0, 1, 1])
+/// let targets = Tensor<Float>(converting: labels)     // [0.0, 1.0, 1.0]
+/// ```
 public protocol NumericTensorScalar: TensorScalar {
     /// The value as a `Double`.
     var doubleValue: Double { get }

@@ -1,6 +1,11 @@
 import Foundation
 
 /// Why a tensor operation refused its input. Every case names the shapes involved.
+///
+/// ```swift
+/// do { _ = try Tensor<Float>(shape: [2, 3], scalars: [1, 2]) }
+/// catch let error as TensorError { print(error.localizedDescription) }  // names [2, 3] and 2
+/// ```
 public enum TensorError: Error, Equatable, Sendable, LocalizedError {
     /// The scalar count does not match the product of the shape.
     case scalarCountMismatch(shape: [Int], count: Int)

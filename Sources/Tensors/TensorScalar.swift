@@ -3,6 +3,11 @@
 ///
 /// The set is closed on purpose: every element type has a fixed size and a numpy/HDF5
 /// spelling (``dtypeName``), so tensors move into files and between tools unchanged.
+///
+/// ```swift
+/// let mask = Tensor<Bool>(repeating: true, shape: [4])
+/// print(Float.dtypeName, Bool.dtypeName)              // "float32 bool"
+/// ```
 public protocol TensorScalar: Sendable, Equatable, Hashable {
     /// The value a freshly allocated tensor is filled with.
     static var zero: Self { get }

@@ -22,6 +22,10 @@ public protocol ModelFileLoader: Sendable {
 }
 
 /// Keras `.keras` archives and legacy tf.keras full-model `.h5` files.
+///
+/// ```swift
+/// let model = try KerasModelFileLoader.loadModel(URL(fileURLWithPath: "model.keras"))
+/// ```
 public enum KerasModelFileLoader: ModelFileLoader {
     /// Used in error messages that list the formats tried.
     public static let formatName = "Keras model"

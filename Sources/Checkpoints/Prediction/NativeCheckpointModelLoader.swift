@@ -3,6 +3,12 @@ import Training
 
 /// Native Batchwise checkpoints (``NativeCheckpoint``) as model files for `predict`:
 /// the model is rebuilt from the stored architecture and every variable loaded strictly.
+///
+/// ```swift
+/// if try NativeCheckpointModelLoader.canLoad(url) {
+///     let model = try NativeCheckpointModelLoader.loadModel(url)
+/// }
+/// ```
 public enum NativeCheckpointModelLoader: ModelFileLoader {
     /// Used in error messages that list the formats tried.
     public static let formatName = "Batchwise checkpoint"

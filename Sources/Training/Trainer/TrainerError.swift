@@ -1,6 +1,12 @@
 import Foundation
 
 /// Why `fit`, `evaluate` or `predict` refused to run. Cases name the argument at fault.
+///
+/// ```swift
+/// // An infinite pipeline without stepsPerEpoch:
+/// try trainer.fit(Slices(x, y).repeat().batch(32), epochs: 1)
+/// // throws TrainerError.stepsRequired(argument: "data", cardinality: "infinite")
+/// ```
 public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// An infinite (or unknown-length) dataset was given without a step count.
     case stepsRequired(argument: String, cardinality: String)

@@ -35,6 +35,13 @@ extension TrainingCallback {
 }
 
 /// What a callback tells `fit` to do next.
+///
+/// ```swift
+/// mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+///     throws -> CallbackDecision {
+///     (event.logs["val_accuracy"] ?? 0) > 0.99 ? .stop(reason: "good enough") : .proceed
+/// }
+/// ```
 public enum CallbackDecision: Sendable, Equatable {
     /// Keep training.
     case proceed
@@ -43,7 +50,11 @@ public enum CallbackDecision: Sendable, Equatable {
     case stop(reason: String)
 }
 
-/// The end of one optimizer step.
+/// The end of one optimizer step, as ``TrainingCallback/stepDidEnd(_:snapshot:)`` sees it.
+///
+/// ```swift
+/// if event.globalStep % 100 == 0 { print("step", event.globalStep, "loss", event.loss) }
+/// ```
 public struct StepEvent: Sendable {
     /// Zero-based epoch.
     public let epoch: Int
@@ -55,7 +66,12 @@ public struct StepEvent: Sendable {
     public let loss: Float
 }
 
-/// The end of one epoch.
+/// The end of one epoch, after validation, as ``TrainingCallback/epochDidEnd(_:snapshot:)``
+/// and ``EpochHook`` see it.
+///
+/// ```swift
+/// let log = EpochHook { event in print(event.epoch + 1, event.logs["val_loss"] ?? .nan) }
+/// ```
 public struct EpochEvent: Sendable {
     /// Zero-based epoch that just finished.
     public let epoch: Int

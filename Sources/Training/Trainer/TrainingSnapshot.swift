@@ -49,7 +49,14 @@ public struct TrainingSnapshot: Sendable {
     }
 }
 
-/// A weighted running mean's numerator and denominator, kept exactly for resumption.
+/// A weighted running mean's numerator and denominator, kept exactly for resumption: a mean
+/// alone could not be continued with the same result.
+///
+/// ```swift
+/// var loss = RunningSum()
+/// loss.add(0.5, weight: 32); loss.add(0.3, weight: 8)
+/// loss.mean                                         // 0.46
+/// ```
 public struct RunningSum: Sendable, Equatable, Codable {
     /// The weighted sum of the values so far.
     public var total: Double
