@@ -4,7 +4,7 @@ import Training
 
 /// Batchwise's own checkpoint: ONE HDF5 file holding everything a `fit` needs to continue
 /// exactly — architecture, variables, optimizer, RNG states, pipeline position, epoch/step,
-/// history — laid out for h5py readers (see docs/checkpoint-format.md).
+/// history — laid out for h5py readers (layout: <doc:CheckpointFileLayout>).
 ///
 /// Saving is atomic (temporary file, checked close, fsync, rename, directory fsync); loading
 /// is strict unless asked otherwise.
