@@ -11,11 +11,13 @@ public struct AsyncDataset<Base: Dataset>: AsyncSequence {
     /// The epoch the pass is made for (shuffles reshuffle per epoch).
     public let epoch: UInt64
 
+    /// A fresh pass over ``base`` for ``epoch``.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeIterator(epoch: epoch)) }
 
     /// Wraps one pass.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.Iterator
+        /// The next element, computed synchronously on the calling task.
         public mutating func next() async throws -> Base.Element? { try base.next() }
     }
 }

@@ -27,6 +27,8 @@ public struct HDF5Rows<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendable {
     /// Rows read from the file per HDF5 call.
     public let chunkRows: Int
 
+    /// Opens the dataset once to read its shape and type, so a wrong path or type fails here
+    /// rather than at the first `next()`; iterators reopen the file read-only.
     /// - Throws: ``DatasetError/sourceFailed(source:index:underlying:)`` naming the file and
     ///   path when the file cannot be opened, the path is not a dataset, the dataset is a
     ///   scalar, or its element type cannot be read as `Scalar`.

@@ -24,6 +24,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable, Codable {
     /// A generator that continues from a saved ``state``.
     public init(state: UInt64) { self.state = state }
 
+    /// The next 64 random bits: Steele, Lea and Flood's SplitMix64 (add the golden-ratio
+    /// increment, then mix), fixed here so a seed gives the same stream on every platform.
     @inlinable
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -33,6 +33,8 @@ public struct Dense: Layer {
     private var kernelGradient: Tensor<Float>?
     private var biasGradient: Tensor<Float>?
 
+    /// A dense layer; its input width is fixed when ``Sequential`` builds it (or now, with
+    /// `inputSize`).
     /// - Parameters:
     ///   - units: the output width.
     ///   - activation: applied after the affine map; `.linear` (the default) leaves it out.

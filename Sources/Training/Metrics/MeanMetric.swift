@@ -7,6 +7,7 @@
 /// loss.result     // (0.5·32 + 0.2·8) / 40 = 0.44
 /// ```
 public struct MeanMetric: Sendable, Equatable {
+    /// The name the mean is reported under.
     public let name: String
     /// The weighted sum of the values so far.
     public private(set) var total = 0.0
@@ -22,8 +23,10 @@ public struct MeanMetric: Sendable, Equatable {
         count += weight
     }
 
+    /// The weighted mean so far, 0 before any value.
     public var result: Double { count == 0 ? 0 : total / count }
 
+    /// Forgets every value, for the next epoch.
     public mutating func reset() {
         total = 0
         count = 0

@@ -34,6 +34,8 @@ public struct Trainer: Sendable {
     /// Why the last `fit` stopped early, if it did.
     public private(set) var stopReason: String?
 
+    /// A trainer holding its own copy of `model` and `optimizer`; the original values are
+    /// never changed.
     /// - Parameters:
     ///   - model: the starting model; ``model`` holds the trained one afterwards.
     ///   - optimizer: its state (moments, step count) lives inside the trainer from then on.
