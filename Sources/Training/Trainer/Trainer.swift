@@ -12,7 +12,7 @@ import Tensors
 ///
 /// ```swift
 /// let train = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
-///     .map { (Tensor<Float>($0.0), Tensor<Float>($0.1)) }.prefetch(2)
+///     .map { (Tensor<Float>(converting: $0.0), Tensor<Float>(converting: $0.1)) }.prefetch(2)
 /// var trainer = Trainer(model: model, optimizer: Adam(), loss: .binaryCrossentropy)
 /// let history = try trainer.fit(train, epochs: 10, stepsPerEpoch: 313,
 ///                               validationData: validation, progress: .automatic)
