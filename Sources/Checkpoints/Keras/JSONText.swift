@@ -25,35 +25,27 @@ enum JSONText {
     }
 
     private static func write(_ value: Any, path: String, into output: inout String) throws {
-        // Exact types first: on Linux a Swift `Bool` or `Int` also matches `as NSNumber`,
-        // and a parsed JSON number (an `NSNumber`) also matches `as Bool`.
-        switch value {
-        case let string as String:
-            writeString(string, into: &output)
-        case let bool as Bool where type(of: value) == Bool.self:
-            output += bool ? "true" : "false"
-        case let int as Int where type(of: value) == Int.self:
-            output += String(int)
-        case let int as Int64 where type(of: value) == Int64.self:
-            output += String(int)
-        case let int as Int32 where type(of: value) == Int32.self:
-            output += String(int)
-        case let float as Float where type(of: value) == Float.self:
+        // Exact types first, without casts: on Linux a Swift `Bool` or `Int` also matches
+        // `as NSNumber`, a parsed JSON number (an `NSNumber`) also matches `as Bool`, and
+        // casting a Swift collection to a class bridges the whole collection first.
+        let valueType = type(of: value)
+        if valueType == String.self {
+            writeString(value as! String, into: &output)
+        } else if valueType == Bool.self {
+            output += (value as! Bool) ? "true" : "false"
+        } else if valueType == Int.self {
+            output += String(value as! Int)
+        } else if valueType == Int64.self {
+            output += String(value as! Int64)
+        } else if valueType == Int32.self {
+            output += String(value as! Int32)
+        } else if valueType == Float.self {
+            let float = value as! Float
             try writeNumber(float.isFinite, float.description, path: path, into: &output)
-        case let double as Double where type(of: value) == Double.self:
+        } else if valueType == Double.self {
+            let double = value as! Double
             try writeNumber(double.isFinite, double.description, path: path, into: &output)
-        case let number as NSNumber:
-            try writeNumber(number, path: path, into: &output)
-        case is NSNull:
-            output += "null"
-        case let array as [Any]:
-            output += "["
-            for (index, element) in array.enumerated() {
-                if index > 0 { output += "," }
-                try write(element, path: "\(path)[\(index)]", into: &output)
-            }
-            output += "]"
-        case let object as [String: Any]:
+        } else if let object = value as? [String: Any] {
             output += "{"
             for (index, key) in object.keys.sorted().enumerated() {
                 if index > 0 { output += "," }
@@ -62,8 +54,21 @@ enum JSONText {
                 try write(object[key]!, path: "\(path).\(key)", into: &output)
             }
             output += "}"
-        default:
-            throw UnsupportedValue(path: path, type: String(describing: type(of: value)))
+        } else if let array = value as? [Any] {
+            output += "["
+            for (index, element) in array.enumerated() {
+                if index > 0 { output += "," }
+                try write(element, path: "\(path)[\(index)]", into: &output)
+            }
+            output += "]"
+        } else if let string = value as? String {
+            writeString(string, into: &output)
+        } else if value is NSNull {
+            output += "null"
+        } else if let number = value as? NSNumber {
+            try writeNumber(number, path: path, into: &output)
+        } else {
+            throw UnsupportedValue(path: path, type: String(describing: valueType))
         }
     }
 
