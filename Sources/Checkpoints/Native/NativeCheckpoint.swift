@@ -55,11 +55,15 @@ public enum NativeCheckpoint {
     ///     and can only be loaded into a given model.
     ///   - created: the timestamp stored in the `created` attribute; fixed in tests that compare
     ///     files byte for byte.
+    ///   - durability: `.synced` (default) fsyncs the file and its folder, so the
+    ///     checkpoint survives a power cut; `.processCrashSafe` skips the fsyncs (still atomic
+    ///     for readers and killed processes) for frequent, replaceable saves.
     public static func save(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, to url: URL,
-                            loss: Loss? = nil, architecture: String? = nil, created: Date = Date()) throws {
+                            loss: Loss? = nil, architecture: String? = nil, created: Date = Date(),
+                            durability: HDF5Durability = .synced) throws {
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
         do {
-            try HDF5File.atomicWrite(to: url) { file in
+            try HDF5File.atomicWrite(to: url, durability: durability) { file in
                 try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }
@@ -80,7 +84,7 @@ public enum NativeCheckpoint {
         return (try? file.readAttribute("format", as: String.self)) == formatName
     }
 
-    /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:)``.
+    /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:durability:)``.
     /// - Parameters:
     ///   - url: a file written by this method's counterpart or by `batchwise train`.
     ///   - model: the model to load into; `nil` builds it from the stored architecture
