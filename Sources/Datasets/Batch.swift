@@ -13,14 +13,27 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     public let size: Int
     public let dropRemainder: Bool
     @usableFromInline let stack: @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element
+    /// For tensor batches, a batch *is* a stacked base element: when the base is a shuffle /
+    /// repeat of tensor `Slices`, rows are gathered by index straight into the batch (see
+    /// `RowIndices`) and this turns the gathered value into the batch type.
+    @usableFromInline let fromStacked: (@Sendable (Base.Element) -> Element)?
 
     @usableFromInline
     init(base: Base, size: Int, dropRemainder: Bool,
+         fromStacked: (@Sendable (Base.Element) -> Element)? = nil,
          stack: @escaping @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element) {
         self.base = base
         self.size = size
         self.dropRemainder = dropRemainder
+        self.fromStacked = fromStacked
         self.stack = stack
+    }
+
+    /// The index order and row gatherer for the fast path, when the base has them.
+    private var gatherPlan: (indices: RowIndices, gather: @Sendable (UnsafeBufferPointer<Int>) -> Base.Element)? {
+        guard fromStacked != nil, let indexed = base as? any RowIndexed, let indices = indexed.rowIndices,
+              let gather = indexed.rowGatherer(as: Base.Element.self) else { return nil }
+        return (indices, gather)
     }
 
     public var cardinality: Cardinality {
@@ -33,11 +46,20 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     }
 
     public func makeIterator(epoch: UInt64) -> Iterator {
-        Iterator(dataset: self, base: base.makeIterator(epoch: epoch), batches: 0)
+        if let plan = gatherPlan {
+            return Iterator(dataset: self, rows: Rows(indices: plan.indices.makeIterator(epoch: epoch), gather: plan.gather),
+                            batches: 0)
+        }
+        return Iterator(dataset: self, base: base.makeIterator(epoch: epoch), batches: 0)
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
         try state.expect("batch", counters: 1, children: 1)
+        if let plan = gatherPlan {
+            return Iterator(dataset: self, rows: Rows(indices: try plan.indices.makeIterator(resumingFrom: state.children[0]),
+                                                      gather: plan.gather),
+                            batches: state.counters[0])
+        }
         return Iterator(dataset: self, base: try base.makeIterator(resumingFrom: state.children[0]),
                         batches: state.counters[0])
     }
@@ -45,17 +67,31 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     /// Pulls `size` elements per batch.
     public struct Iterator: DatasetIterator {
         let dataset: Batched
-        var base: Base.Iterator
+        /// Exactly one of `base` (element by element) and `rows` (gather by index) is set.
+        var base: Base.Iterator?
+        var rows: Rows?
         var batches: Int
+
+        init(dataset: Batched, base: Base.Iterator? = nil, rows: Rows? = nil, batches: Int) {
+            self.dataset = dataset
+            self.base = base
+            self.rows = rows
+            self.batches = batches
+        }
 
         public mutating func next() throws -> Element? {
             let size = dataset.size
             guard size >= 1 else {
                 throw DatasetError.invalidArgument(stage: "batch", reason: "the batch size must be >= 1, got \(size)")
             }
+            if rows != nil {
+                guard let stacked = try rows!.next(size, dropRemainder: dataset.dropRemainder) else { return nil }
+                batches += 1
+                return dataset.fromStacked!(stacked)
+            }
             var pending: [Base.Element] = []
             pending.reserveCapacity(size)
-            while pending.count < size, let element = try base.next() { pending.append(element) }
+            while pending.count < size, let element = try base!.next() { pending.append(element) }
             guard !pending.isEmpty, pending.count == size || !dataset.dropRemainder else { return nil }
             defer { batches += 1 }
             return try dataset.stack(pending, batches * size)
@@ -63,7 +99,23 @@ public struct Batched<Base: Dataset, Element>: Dataset {
 
         /// `counters`: [batches delivered]; `children`: [base].
         public var state: IteratorState {
-            IteratorState(kind: "batch", counters: [batches], children: [base.state])
+            IteratorState(kind: "batch", counters: [batches], children: [rows?.indices.state ?? base!.state])
+        }
+    }
+
+    /// The fast path: the base's row order as indices, and the gatherer of its source.
+    struct Rows {
+        var indices: RowIndices.Iterator
+        let gather: @Sendable (UnsafeBufferPointer<Int>) -> Base.Element
+        var scratch: [Int] = []
+
+        /// Pulls up to `size` indices (as many as the element path would pull) and gathers them.
+        mutating func next(_ size: Int, dropRemainder: Bool) throws -> Base.Element? {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.reserveCapacity(size)
+            while scratch.count < size, let index = try indices.next() { scratch.append(index) }
+            guard !scratch.isEmpty, scratch.count == size || !dropRemainder else { return nil }
+            return scratch.withUnsafeBufferPointer { gather($0) }
         }
     }
 }
@@ -79,7 +131,7 @@ extension Dataset {
     @inlinable
     public func batch<A>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, Tensor<A>>
     where Element == Tensor<A> {
-        Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
             try stackChecked(elements, firstIndex: first)
         }
     }
@@ -88,7 +140,7 @@ extension Dataset {
     @inlinable
     public func batch<A, B>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, (Tensor<A>, Tensor<B>)>
     where Element == (Tensor<A>, Tensor<B>) {
-        Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
             (try stackChecked(elements.map { $0.0 }, firstIndex: first),
              try stackChecked(elements.map { $0.1 }, firstIndex: first))
         }
