@@ -34,10 +34,30 @@ struct RowIndices: Dataset, Sendable {
         }
     }
 
+    /// The common shapes as statically typed chains: no existential between the stages.
+    fileprivate typealias ShuffledRows = Shuffled<Slices<Int>>
+    fileprivate typealias RepeatedShuffledRows = Repeated<Shuffled<Slices<Int>>>
+
+    private static func rows(_ count: Int) -> Slices<Int> { Slices(count: count) { $0 } }
+
+    private var repeatedShuffledRows: RepeatedShuffledRows? {
+        guard case let .repeat(inner, repeats) = node, case let .shuffle(source, bufferSize, seed, reshuffle) = inner.node,
+              case let .slices(count) = source.node else { return nil }
+        return Repeated(base: Shuffled(base: Self.rows(count), bufferSize: bufferSize, seed: seed,
+                                       reshuffleEachIteration: reshuffle), count: repeats)
+    }
+
+    private var shuffledRows: ShuffledRows? {
+        guard case let .shuffle(source, bufferSize, seed, reshuffle) = node, case let .slices(count) = source.node else { return nil }
+        return Shuffled(base: Self.rows(count), bufferSize: bufferSize, seed: seed, reshuffleEachIteration: reshuffle)
+    }
+
     func makeIterator(epoch: UInt64) -> Iterator {
+        if let typed = repeatedShuffledRows { return Iterator(repeatedShuffled: typed.makeIterator(epoch: epoch)) }
+        if let typed = shuffledRows { return Iterator(shuffled: typed.makeIterator(epoch: epoch)) }
         switch node {
         case let .slices(count):
-            return Iterator(SliceIndexIterator(inner: Slices(count: count) { $0 }.makeIterator(epoch: epoch)))
+            return Iterator(SliceIndexIterator(inner: Self.rows(count).makeIterator(epoch: epoch)))
         case let .shuffle(base, bufferSize, seed, reshuffle):
             return Iterator(ShuffleIndexIterator(inner: shuffled(base, bufferSize, seed, reshuffle).makeIterator(epoch: epoch)))
         case let .repeat(base, count):
@@ -46,9 +66,11 @@ struct RowIndices: Dataset, Sendable {
     }
 
     func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
+        if let typed = repeatedShuffledRows { return Iterator(repeatedShuffled: try typed.makeIterator(resumingFrom: state)) }
+        if let typed = shuffledRows { return Iterator(shuffled: try typed.makeIterator(resumingFrom: state)) }
         switch node {
         case let .slices(count):
-            return Iterator(SliceIndexIterator(inner: try Slices(count: count) { $0 }.makeIterator(resumingFrom: state)))
+            return Iterator(SliceIndexIterator(inner: try Self.rows(count).makeIterator(resumingFrom: state)))
         case let .shuffle(base, bufferSize, seed, reshuffle):
             return Iterator(ShuffleIndexIterator(
                 inner: try shuffled(base, bufferSize, seed, reshuffle).makeIterator(resumingFrom: state)))
@@ -57,12 +79,23 @@ struct RowIndices: Dataset, Sendable {
         }
     }
 
-    /// One stage's index iterator behind an existential (one indirect call per index and stage).
+    /// The index iterator: a typed chain for the common shapes, else one existential per stage.
     struct Iterator: DatasetIterator {
-        var inner: any DatasetIterator<Int>
-        init(_ inner: some DatasetIterator<Int>) { self.inner = inner }
-        mutating func next() throws -> Int? { try inner.next() }
-        var state: IteratorState { inner.state }
+        private var repeatedShuffled: RepeatedShuffledRows.Iterator?
+        private var shuffled: ShuffledRows.Iterator?
+        private var general: (any DatasetIterator<Int>)?
+
+        init(_ inner: some DatasetIterator<Int>) { general = inner }
+        fileprivate init(repeatedShuffled: RepeatedShuffledRows.Iterator) { self.repeatedShuffled = repeatedShuffled }
+        fileprivate init(shuffled: ShuffledRows.Iterator) { self.shuffled = shuffled }
+
+        mutating func next() throws -> Int? {
+            if repeatedShuffled != nil { return try repeatedShuffled!.next() }
+            if shuffled != nil { return try shuffled!.next() }
+            return try general!.next()
+        }
+
+        var state: IteratorState { repeatedShuffled?.state ?? shuffled?.state ?? general!.state }
     }
 
     // Concrete wrappers: calling the generic iterators with concrete types here is what makes
