@@ -47,8 +47,8 @@ public struct Batched<Base: Dataset, Element>: Dataset {
 
     public func makeIterator(epoch: UInt64) -> Iterator {
         if let plan = gatherPlan {
-            return Iterator(dataset: self, rows: Rows(indices: plan.indices.makeIterator(epoch: epoch), gather: plan.gather),
-                            batches: 0)
+            return Iterator(dataset: self, rows: IndexBatcher(indices: plan.indices.makeIterator(epoch: epoch)),
+                            gather: plan.gather, batches: 0)
         }
         return Iterator(dataset: self, base: base.makeIterator(epoch: epoch), batches: 0)
     }
@@ -56,9 +56,8 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
         try state.expect("batch", counters: 1, children: 1)
         if let plan = gatherPlan {
-            return Iterator(dataset: self, rows: Rows(indices: try plan.indices.makeIterator(resumingFrom: state.children[0]),
-                                                      gather: plan.gather),
-                            batches: state.counters[0])
+            return Iterator(dataset: self, rows: IndexBatcher(indices: try plan.indices.makeIterator(resumingFrom: state.children[0])),
+                            gather: plan.gather, batches: state.counters[0])
         }
         return Iterator(dataset: self, base: try base.makeIterator(resumingFrom: state.children[0]),
                         batches: state.counters[0])
@@ -69,13 +68,16 @@ public struct Batched<Base: Dataset, Element>: Dataset {
         let dataset: Batched
         /// Exactly one of `base` (element by element) and `rows` (gather by index) is set.
         var base: Base.Iterator?
-        var rows: Rows?
+        var rows: IndexBatcher?
+        let gather: (@Sendable (UnsafeBufferPointer<Int>) -> Base.Element)?
         var batches: Int
 
-        init(dataset: Batched, base: Base.Iterator? = nil, rows: Rows? = nil, batches: Int) {
+        init(dataset: Batched, base: Base.Iterator? = nil, rows: IndexBatcher? = nil,
+             gather: (@Sendable (UnsafeBufferPointer<Int>) -> Base.Element)? = nil, batches: Int) {
             self.dataset = dataset
             self.base = base
             self.rows = rows
+            self.gather = gather
             self.batches = batches
         }
 
@@ -85,9 +87,9 @@ public struct Batched<Base: Dataset, Element>: Dataset {
                 throw DatasetError.invalidArgument(stage: "batch", reason: "the batch size must be >= 1, got \(size)")
             }
             if rows != nil {
-                guard let stacked = try rows!.next(size, dropRemainder: dataset.dropRemainder) else { return nil }
+                guard try rows!.fill(size, dropRemainder: dataset.dropRemainder) else { return nil }
                 batches += 1
-                return dataset.fromStacked!(stacked)
+                return dataset.fromStacked!(rows!.scratch.withUnsafeBufferPointer { gather!($0) })
             }
             var pending: [Base.Element] = []
             pending.reserveCapacity(size)
@@ -102,21 +104,23 @@ public struct Batched<Base: Dataset, Element>: Dataset {
             IteratorState(kind: "batch", counters: [batches], children: [rows?.indices.state ?? base!.state])
         }
     }
+}
 
-    /// The fast path: the base's row order as indices, and the gatherer of its source.
-    struct Rows {
-        var indices: RowIndices.Iterator
-        let gather: @Sendable (UnsafeBufferPointer<Int>) -> Base.Element
-        var scratch: [Int] = []
+/// The fast path's index side: pulls each batch's source-row indices. Not generic, so the
+/// per-index loop runs specialized code with no generic-metadata lookups.
+struct IndexBatcher {
+    var indices: RowIndices.Iterator
+    var scratch: [Int] = []
 
-        /// Pulls up to `size` indices (as many as the element path would pull) and gathers them.
-        mutating func next(_ size: Int, dropRemainder: Bool) throws -> Base.Element? {
-            scratch.removeAll(keepingCapacity: true)
-            scratch.reserveCapacity(size)
-            while scratch.count < size, let index = try indices.next() { scratch.append(index) }
-            guard !scratch.isEmpty, scratch.count == size || !dropRemainder else { return nil }
-            return scratch.withUnsafeBufferPointer { gather($0) }
-        }
+    init(indices: RowIndices.Iterator) { self.indices = indices }
+
+    /// Pulls up to `size` indices into `scratch` (as many as the element path would pull);
+    /// `false` when there is no batch to make.
+    mutating func fill(_ size: Int, dropRemainder: Bool) throws -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.reserveCapacity(size)
+        while scratch.count < size, let index = try indices.next() { scratch.append(index) }
+        return !scratch.isEmpty && (scratch.count == size || !dropRemainder)
     }
 }
 
