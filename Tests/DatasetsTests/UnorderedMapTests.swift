@@ -88,7 +88,7 @@ final class CallCounter: Sendable {
     @Test(arguments: [0, 1, 3, 8, 20, 39, 40])
     func resumeLosesAndRepeatsNothing(cut: Int) throws {
         let dataset = RangeDataset(0..<40).map(parallelism: 2, ordered: false, stateInterval: 4) { v -> Int in
-            if v % 10 == 0 { usleep(60_000) }      // 0, 10, 20, 30 lag behind their neighbours
+            if v % 10 == 0 { usleep(150_000) }      // 0, 10, 20, 30 lag behind their neighbours
             return v
         }
         var first = dataset.makeIterator()
@@ -105,7 +105,7 @@ final class CallCounter: Sendable {
 
     @Test func anOrderedMapRejectsAnUnorderedState() throws {
         let unordered = RangeDataset(0..<10).map(parallelism: 2, ordered: false) { v -> Int in
-            if v == 0 { usleep(100_000) }
+            if v == 0 { usleep(200_000) }
             return v
         }
         var it = unordered.makeIterator()
