@@ -16,14 +16,27 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     /// Whether a last, short batch is dropped, so that every batch has `size` rows.
     public let dropRemainder: Bool
     @usableFromInline let stack: @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element
+    /// For tensor batches, a batch *is* a stacked base element: when the base is a shuffle /
+    /// repeat of tensor `Slices`, rows are gathered by index straight into the batch (see
+    /// `RowIndices`) and this turns the gathered value into the batch type.
+    @usableFromInline let fromStacked: (@Sendable (Base.Element) -> Element)?
 
     @usableFromInline
     init(base: Base, size: Int, dropRemainder: Bool,
+         fromStacked: (@Sendable (Base.Element) -> Element)? = nil,
          stack: @escaping @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element) {
         self.base = base
         self.size = size
         self.dropRemainder = dropRemainder
+        self.fromStacked = fromStacked
         self.stack = stack
+    }
+
+    /// The index order and row gatherer for the fast path, when the base has them.
+    private var gatherPlan: (indices: RowIndices, gather: @Sendable (UnsafeBufferPointer<Int>) -> Base.Element)? {
+        guard fromStacked != nil, let indexed = base as? any RowIndexed, let indices = indexed.rowIndices,
+              let gather = indexed.rowGatherer(as: Base.Element.self) else { return nil }
+        return (indices, gather)
     }
 
     public var cardinality: Cardinality {
@@ -36,11 +49,19 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     }
 
     public func makeIterator(epoch: UInt64) -> Iterator {
-        Iterator(dataset: self, base: base.makeIterator(epoch: epoch), batches: 0)
+        if let plan = gatherPlan {
+            return Iterator(dataset: self, rows: IndexBatcher(indices: plan.indices.makeIterator(epoch: epoch)),
+                            gather: plan.gather, batches: 0)
+        }
+        return Iterator(dataset: self, base: base.makeIterator(epoch: epoch), batches: 0)
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
         try state.expect("batch", counters: 1, children: 1)
+        if let plan = gatherPlan {
+            return Iterator(dataset: self, rows: IndexBatcher(indices: try plan.indices.makeIterator(resumingFrom: state.children[0])),
+                            gather: plan.gather, batches: state.counters[0])
+        }
         return Iterator(dataset: self, base: try base.makeIterator(resumingFrom: state.children[0]),
                         batches: state.counters[0])
     }
@@ -48,17 +69,34 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     /// Pulls `size` elements per batch.
     public struct Iterator: DatasetIterator {
         let dataset: Batched
-        var base: Base.Iterator
+        /// Exactly one of `base` (element by element) and `rows` (gather by index) is set.
+        var base: Base.Iterator?
+        var rows: IndexBatcher?
+        let gather: (@Sendable (UnsafeBufferPointer<Int>) -> Base.Element)?
         var batches: Int
+
+        init(dataset: Batched, base: Base.Iterator? = nil, rows: IndexBatcher? = nil,
+             gather: (@Sendable (UnsafeBufferPointer<Int>) -> Base.Element)? = nil, batches: Int) {
+            self.dataset = dataset
+            self.base = base
+            self.rows = rows
+            self.gather = gather
+            self.batches = batches
+        }
 
         public mutating func next() throws -> Element? {
             let size = dataset.size
             guard size >= 1 else {
                 throw DatasetError.invalidArgument(stage: "batch", reason: "the batch size must be >= 1, got \(size)")
             }
+            if rows != nil {
+                guard try rows!.fill(size, dropRemainder: dataset.dropRemainder) else { return nil }
+                batches += 1
+                return dataset.fromStacked!(rows!.scratch.withUnsafeBufferPointer { gather!($0) })
+            }
             var pending: [Base.Element] = []
             pending.reserveCapacity(size)
-            while pending.count < size, let element = try base.next() { pending.append(element) }
+            while pending.count < size, let element = try base!.next() { pending.append(element) }
             guard !pending.isEmpty, pending.count == size || !dataset.dropRemainder else { return nil }
             defer { batches += 1 }
             return try dataset.stack(pending, batches * size)
@@ -66,8 +104,26 @@ public struct Batched<Base: Dataset, Element>: Dataset {
 
         /// `counters`: [batches delivered]; `children`: [base].
         public var state: IteratorState {
-            IteratorState(kind: "batch", counters: [batches], children: [base.state])
+            IteratorState(kind: "batch", counters: [batches], children: [rows?.indices.state ?? base!.state])
         }
+    }
+}
+
+/// The fast path's index side: pulls each batch's source-row indices. Not generic, so the
+/// per-index loop runs specialized code with no generic-metadata lookups.
+struct IndexBatcher {
+    var indices: RowIndices.Iterator
+    var scratch: [Int] = []
+
+    init(indices: RowIndices.Iterator) { self.indices = indices }
+
+    /// Pulls up to `size` indices into `scratch` (as many as the element path would pull);
+    /// `false` when there is no batch to make.
+    mutating func fill(_ size: Int, dropRemainder: Bool) throws -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.reserveCapacity(size)
+        while scratch.count < size, let index = try indices.next() { scratch.append(index) }
+        return !scratch.isEmpty && (scratch.count == size || !dropRemainder)
     }
 }
 
@@ -82,7 +138,7 @@ extension Dataset {
     @inlinable
     public func batch<A>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, Tensor<A>>
     where Element == Tensor<A> {
-        Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
             try stackChecked(elements, firstIndex: first)
         }
     }
@@ -91,7 +147,7 @@ extension Dataset {
     @inlinable
     public func batch<A, B>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, (Tensor<A>, Tensor<B>)>
     where Element == (Tensor<A>, Tensor<B>) {
-        Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
             (try stackChecked(elements.map { $0.0 }, firstIndex: first),
              try stackChecked(elements.map { $0.1 }, firstIndex: first))
         }

@@ -2,34 +2,54 @@
 /// the sequence must give the same elements every time for passes and restored states to agree
 /// (a restore re-creates the sequence's iterator and skips the elements already delivered).
 ///
+/// Nothing is iterated when the dataset is built, so an infinite sequence is fine. Lazy
+/// adaptors such as `lazy.map` hold a non-`Sendable` closure: build those inside the
+/// `@Sendable` factory closure. Passing `(1...).lazy.map { ... }` directly would make Swift
+/// pick the eager `Sequence.map` (the only `Sendable` candidate), which never returns on an
+/// infinite range.
+///
 /// ```swift
-/// let squares = SequenceDataset((1...).lazy.map { $0 * $0 })      // infinite, cardinality .unknown
+/// let squares = SequenceDataset(cardinality: .infinite) { (1...).lazy.map { $0 * $0 } }
 /// try squares.take(3).collect()                                   // [1, 4, 9]
 /// ```
-public struct SequenceDataset<Base: Sequence & Sendable>: Dataset {
-    /// The wrapped sequence.
-    public let base: Base
+public struct SequenceDataset<Base: Sequence>: Dataset {
+    /// Makes the sequence for each pass (it is built afresh, never stored between passes, so
+    /// a non-`Sendable` lazy sequence is never shared between threads).
+    private let makeSequence: @Sendable () -> Base
     /// The cardinality, when the caller knows it (a `Collection` always does).
     public let cardinality: Cardinality
 
+    /// The wrapped sequence (a fresh copy from the factory).
+    public var base: Base { makeSequence() }
+
     /// Wraps a sequence whose length is unknown (or infinite; say so with `cardinality`).
-    public init(_ base: Base, cardinality: Cardinality = .unknown) {
-        self.base = base
+    public init(_ base: Base, cardinality: Cardinality = .unknown) where Base: Sendable {
+        self.makeSequence = { base }
         self.cardinality = cardinality
     }
 
     /// Wraps a collection (its count is the cardinality).
-    public init(_ base: Base) where Base: Collection {
-        self.base = base
+    public init(_ base: Base) where Base: Collection & Sendable {
+        self.makeSequence = { base }
         self.cardinality = .finite(base.count)
     }
 
-    public func makeIterator(epoch: UInt64) -> Iterator { Iterator(base: base.makeIterator(), position: 0) }
+    /// Wraps the sequence `makeSequence` returns, called once per pass and per restore; use it
+    /// for sequences that are not `Sendable` (lazy adaptors, `sequence(state:next:)` with a
+    /// class state). It must return the same elements every time.
+    public init(cardinality: Cardinality = .unknown, _ makeSequence: @escaping @Sendable () -> Base) {
+        self.makeSequence = makeSequence
+        self.cardinality = cardinality
+    }
+
+    public func makeIterator(epoch: UInt64) -> Iterator {
+        Iterator(base: makeSequence().makeIterator(), position: 0)
+    }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
         try state.expect("sequence", counters: 1)
         var iterator = makeIterator()
-        for _ in 0..<state.counters[0] {
+        for _ in 0..<Swift.max(0, state.counters[0]) {
             if iterator.next() == nil {
                 throw DatasetError.incompatibleState(
                     expected: "a sequence of at least \(state.counters[0]) elements",

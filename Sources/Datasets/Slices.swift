@@ -20,13 +20,23 @@ public struct Slices<Element>: Dataset, Sendable {
     /// The name used in errors.
     public let name: String
     @usableFromInline let fetch: @Sendable (Int) -> Element
+    /// Stacks the rows at the given indices into one element with a leading batch dimension
+    /// (tensor sources only); `batch` uses it to skip per-row tensors (see `RowIndices`).
+    @usableFromInline let gather: (@Sendable (UnsafeBufferPointer<Int>) -> Element)?
 
     /// A dataset of `count` elements produced by `fetch(index)`; `fetch` must be a pure
     /// function of the index (it is called again when a state is restored).
     public init(count: Int, name: String = "slices", fetch: @escaping @Sendable (Int) -> Element) {
+        self.init(count: count, name: name, fetch: fetch, gather: nil)
+    }
+
+    @usableFromInline
+    init(count: Int, name: String, fetch: @escaping @Sendable (Int) -> Element,
+         gather: (@Sendable (UnsafeBufferPointer<Int>) -> Element)?) {
         self.count = Swift.max(0, count)
         self.name = name
         self.fetch = fetch
+        self.gather = gather
     }
 
     /// The elements of an array.
@@ -70,7 +80,8 @@ extension Slices {
     @inlinable
     public init<A>(_ tensor: Tensor<A>) throws where Element == Tensor<A> {
         let reader = try RowReader(tensor, source: "slices")
-        self.init(count: reader.rows, name: "slices\(tensor.shape)") { reader.row($0) }
+        self.init(count: reader.rows, name: "slices\(tensor.shape)", fetch: { reader.row($0) },
+                  gather: { reader.gather($0) })
     }
 
     /// Pairs of rows of `features` and `labels`, which must have the same leading dimension.
@@ -84,7 +95,8 @@ extension Slices {
         guard x.rows == y.rows else {
             throw DatasetError.lengthMismatch(source: name, expected: x.rows, found: y.rows)
         }
-        self.init(count: x.rows, name: name) { (x.row($0), y.row($0)) }
+        self.init(count: x.rows, name: name, fetch: { (x.row($0), y.row($0)) },
+                  gather: { (x.gather($0), y.gather($0)) })
     }
 }
 
@@ -121,6 +133,28 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
             }
         }
         return Tensor(validatedShape: rowShape, scalars: scalars)
+    }
+
+    /// The rows at `indices` (all in range by construction), stacked: one allocation and one
+    /// copy per row, straight into the batch buffer.
+    @inlinable
+    func gather(_ indices: UnsafeBufferPointer<Int>) -> Tensor<Scalar> {
+        let width = self.width, total = indices.count * width
+        let scalars = tensor.withUnsafeBufferPointer { source in
+            [Scalar](unsafeUninitializedCapacity: total) { buffer, initialized in
+                if total > 0, let from = source.baseAddress, let to = buffer.baseAddress {
+                    if width == 1 {
+                        for (k, index) in indices.enumerated() { (to + k).initialize(to: from[index]) }
+                    } else {
+                        for (k, index) in indices.enumerated() {
+                            (to + k * width).initialize(from: from + index * width, count: width)
+                        }
+                    }
+                }
+                initialized = total
+            }
+        }
+        return Tensor(validatedShape: [indices.count] + rowShape, scalars: scalars)
     }
 }
 
