@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean examples
+.PHONY: run test deps build release bench clean examples test-sanitize
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -27,5 +27,9 @@ examples: deps
 bench: release
 	./Benchmarks/run-all.sh
 
+# Datasets, HDF5 and Training tests under Thread and Address Sanitizer (.build-tsan, .build-asan).
+test-sanitize: deps
+	./scripts/run-sanitized-tests.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan .build-asan
