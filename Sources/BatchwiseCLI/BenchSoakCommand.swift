@@ -26,6 +26,8 @@ struct BenchSoakCommand: ParsableCommand {
     @Option(help: "Seconds before the baseline sample (default: 10% of the run, at most 60).") var warmupSeconds: Double?
     @Option(help: "Allowed growth of resident memory after warm-up, in percent.") var limitPercent = 5.0
     @Option(help: "Checkpoint folder (default: a fresh temporary folder, removed afterwards).") var folder: String?
+    @Flag(help: "Iterate one finite pass per epoch (a new iterator and prefetch thread each epoch) instead of one repeated pipeline.")
+    var iteratorPerEpoch = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -40,8 +42,8 @@ struct BenchSoakCommand: ParsableCommand {
         let seed: UInt64 = 18
         let train = ShiftedGaussianData(count: 10_000, shift: 0, seed: seed, stream: 1)
         let validation = ShiftedGaussianData(count: 100, shift: 0, seed: seed, stream: 2)
-        let pipeline = try Slices(train.features, train.labels)
-            .shuffle(bufferSize: 10_000, seed: seed).repeat().batch(32)
+        let shuffled = try Slices(train.features, train.labels).shuffle(bufferSize: 10_000, seed: seed)
+        let pipeline = (iteratorPerEpoch ? shuffled.repeat(1) : shuffled.repeat()).batch(32)
             .map { (Tensor<Float>(converting: $0.0), Tensor<Float>(converting: $0.1)) }
             .prefetch(2)
         let validationBatches = try Slices(Tensor<Float>(converting: validation.features),
@@ -61,7 +63,8 @@ struct BenchSoakCommand: ParsableCommand {
                                                   loss: .binaryCrossentropy)
         let recorder = SoakRecorder(duration: seconds, interval: sampleSeconds)
         recorder.sample(step: 0)
-        try trainer.fit(pipeline, epochs: Int.max / 2, stepsPerEpoch: 313, validationData: validationBatches,
+        try trainer.fit(pipeline, epochs: Int.max / 2, stepsPerEpoch: iteratorPerEpoch ? nil : 313,
+                        validationData: validationBatches,
                         callbacks: [checkpoints.callback(frequency: .everySteps(checkpointEvery)),
                                     SoakClock(recorder: recorder)],
                         progress: .quiet)
@@ -90,6 +93,7 @@ final class SoakRecorder: @unchecked Sendable {
         var seconds: Double
         var step: Int
         var residentMiB: Double
+        var threads: Int
     }
     let duration: Double
     let interval: Double
@@ -121,7 +125,8 @@ final class SoakRecorder: @unchecked Sendable {
     }
 
     func sample(step: Int) {
-        samples.append(Sample(seconds: elapsed, step: step, residentMiB: Self.residentMiB()))
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+        samples.append(Sample(seconds: elapsed, step: step, residentMiB: Self.residentMiB(), threads: threads))
     }
 
     /// Resident set size from /proc/self/statm (pages), in MiB; 0 where unavailable.

@@ -59,9 +59,9 @@ struct SoakReport: Codable {
         var lines = [String(format: "soak: %.0f s, %d steps, a checkpoint every %d steps (%d saved, %d kept, newest reloads at step %@)",
                             seconds, steps, checkpointEvery, checkpointsSaved, checkpointFilesKept,
                             lastCheckpointStep.map(String.init) ?? "-")]
-        lines.append("   seconds      step   resident MiB")
+        lines.append("   seconds      step   resident MiB  threads")
         for sample in samples {
-            lines.append(String(format: "%10.1f %9d %14.1f", sample.seconds, sample.step, sample.residentMiB))
+            lines.append(String(format: "%10.1f %9d %14.1f %8d", sample.seconds, sample.step, sample.residentMiB, sample.threads))
         }
         lines.append(String(format: "resident after %.0f s warm-up %.1f MiB, at the end %.1f MiB, peak %.1f MiB: growth %+.2f%% (limit %.0f%%) %@",
                             warmupSeconds, baselineMiB, finalMiB, peakMiB, growthPercent, limitPercent, verdict))
