@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean examples docs
+.PHONY: run test deps build release bench clean examples docs test-sanitize soak fuzz
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -31,5 +31,13 @@ docs: deps
 bench: release
 	./Benchmarks/run-all.sh
 
+# Datasets, HDF5 and Training tests under Thread and Address Sanitizer (.build-tsan, .build-asan).
+test-sanitize: deps
+	./scripts/run-sanitized-tests.sh
+
+# Trains for 10 minutes (release) with checkpoints, sampling resident memory; fails on >5% growth.
+soak: release
+	$(RELEASE_BIN) bench soak --minutes 10
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan .build-asan

@@ -1,8 +1,8 @@
-import Dispatch
+import Foundation
 import Synchronization
 
-/// A base dataset whose elements are produced ahead of the consumer on a Dispatch queue, into a
-/// buffer of at most `bufferSize` elements. Values and order are unchanged.
+/// A base dataset whose elements are produced ahead of the consumer on a background thread, into
+/// a buffer of at most `bufferSize` elements. Values and order are unchanged.
 ///
 /// The producer starts at the first `next()` and stops when the pass ends, when it fails (the
 /// error reaches the consumer after the elements produced before it), or when the iterator is
@@ -91,7 +91,13 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             let producer = Producer(iterator: pending.take()!, pulled: pulledBefore,
                                     interval: 0, buffer: buffer)
             livePrefetchProducers.add(1, ordering: .relaxed)
-            DispatchQueue.global(qos: .userInitiated).async { producer.run() }
+            // A thread of its own, not a Dispatch worker: a producer parks whenever its buffer is
+            // full, and parked workers count against Dispatch's small pool (about 16 threads on
+            // 2 cores), so a few dozen live prefetch iterators starved any new one forever.
+            let thread = Thread { producer.run() }
+            thread.name = "batchwise.prefetch"
+            thread.qualityOfService = .userInitiated
+            thread.start()
         }
     }
 
