@@ -1,6 +1,12 @@
 import Foundation
 
 /// Why `fit`, `evaluate` or `predict` refused to run. Cases name the argument at fault.
+///
+/// ```swift
+/// do { try trainer.fit(data, epochs: 3, callbacks: [TerminateOnNonFiniteLoss(action: .throwError)]) }
+/// catch let error as TrainerError { print(error.localizedDescription) }
+/// // "loss became nan at epoch 1, step 3: batch row 1, feature column 0 is nan"
+/// ```
 public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// An infinite (or unknown-length) dataset was given without a step count.
     case stepsRequired(argument: String, cardinality: String)
@@ -12,6 +18,11 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     case emptyDataset(argument: String)
     /// A snapshot does not fit the model or pipeline it is resumed into.
     case incompatibleSnapshot(String)
+    /// A step's loss was NaN or infinite (thrown by ``TerminateOnNonFiniteLoss`` with
+    /// `.throwError`). `epoch` and `step` are one-based; `cause` says which batch row and
+    /// column first held a non-finite feature or target, or that the batch was finite and
+    /// the model itself diverged.
+    case nonFiniteLoss(epoch: Int, step: Int, loss: Float, cause: NonFiniteCause)
 
     public var errorDescription: String? {
         switch self {
@@ -25,6 +36,8 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
             return "\(argument) produced no batches"
         case let .incompatibleSnapshot(message):
             return "cannot resume: \(message)"
+        case let .nonFiniteLoss(epoch, step, loss, cause):
+            return "loss became \(loss) at epoch \(epoch), step \(step): \(cause)"
         }
     }
 }
