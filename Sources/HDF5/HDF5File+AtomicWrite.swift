@@ -13,6 +13,7 @@ extension HDF5File {
     /// its close status checked (close degree SEMI makes a leaked handle fail here instead of
     /// publishing a truncated file), fsynced, renamed over `url`, and the directory fsynced.
     /// On any error the temporary file is removed and `url` is untouched.
+    /// `durability: .processCrashSafe` skips both fsyncs (see ``HDF5Durability``).
     ///
     /// ```swift
     /// try HDF5File.atomicWrite(to: checkpointURL) { file in
@@ -22,7 +23,8 @@ extension HDF5File {
     /// ```
     @discardableResult
     public static func atomicWrite<T>(
-        to url: URL, locking: HDF5FileLocking = .disabled, body: (HDF5File) throws -> T
+        to url: URL, locking: HDF5FileLocking = .disabled, durability: HDF5Durability = .synced,
+        body: (HDF5File) throws -> T
     ) throws -> T {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(uniqueSuffix())")
@@ -37,9 +39,9 @@ extension HDF5File {
                 throw error
             }
             try file.close()
-            try fsyncPath(temporary.path, directory: false)
+            if durability == .synced { try fsyncPath(temporary.path, directory: false) }
             guard rename(temporary.path, url.path) == 0 else { throw systemError("rename", url.path) }
-            try fsyncPath(directory.path, directory: true)
+            if durability == .synced { try fsyncPath(directory.path, directory: true) }
             return result
         } catch {
             unlink(temporary.path)

@@ -61,7 +61,7 @@ extension HDF5File {
             guard shape.reduce(1, *) == values.count else {
                 throw HDF5Error.shapeMismatch(file: self.path, object: target, expected: shape, actual: [values.count])
             }
-            if try objectKindLocked(target) != nil { try remove(target) }
+            if try linkExistsLocked(target) { try remove(target) }
             let dataset = try createDataset(target, of: T.self, shape: shape, options: options)
             try dataset.write(values)
             return dataset

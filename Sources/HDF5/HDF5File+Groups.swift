@@ -64,6 +64,20 @@ extension HDF5File {
     }
 
     /// nil if nothing is there. Call inside the lock.
+    /// Whether a link exists at `target` — cheaper than ``objectKindLocked(_:)``, which also
+    /// opens the object; enough for "replace if present". Call inside the lock.
+    func linkExistsLocked(_ target: String) throws -> Bool {
+        let fileID = try requireOpen(target)
+        if target == "/" { return true }
+        let call = HDF5Call(file: path, object: target)
+        var prefix = ""
+        for component in HDF5Path.components(target) {
+            prefix += "/" + component
+            guard try call.isTrue(H5Lexists(fileID, prefix, bw_H5P_DEFAULT()), "test link") else { return false }
+        }
+        return true
+    }
+
     func objectKindLocked(_ target: String) throws -> HDF5ObjectKind? {
         let fileID = try requireOpen(target)
         let call = HDF5Call(file: path, object: target)

@@ -26,11 +26,13 @@ public final class HDF5File: @unchecked Sendable {
     /// Datasets opened from this file and still alive, closed with the file.
     private var openDatasets: [ObjectIdentifier: WeakDataset] = [:]
 
-    /// The path used in error messages.
-    public var path: String { url.path }
+    /// The path used in error messages. Stored, because `URL.path` is recomputed on every
+    /// call and every object access names the file in its error context.
+    public let path: String
 
     private init(url: URL, mode: HDF5OpenMode, id: hid_t) {
         self.url = url
+        self.path = url.path
         self.mode = mode
         self.id = id
     }

@@ -10,10 +10,11 @@ struct AtomicWriteTests {
         try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
     }
 
-    @Test func aSuccessfulWritePublishesTheFileAndLeavesNoTemporary() throws {
+    @Test(arguments: [HDF5Durability.synced, .processCrashSafe])
+    func aSuccessfulWritePublishesTheFileAndLeavesNoTemporary(durability: HDF5Durability) throws {
         try withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("ckpt.h5")
-            let seenName = try HDF5File.atomicWrite(to: url) { file -> String in
+            let seenName = try HDF5File.atomicWrite(to: url, durability: durability) { file -> String in
                 try file.write([Float(1), 2, 3], to: "w")
                 try file.setAttribute("epoch", Int64(3))
                 return file.url.lastPathComponent
@@ -26,12 +27,13 @@ struct AtomicWriteTests {
         }
     }
 
-    @Test func aThrowingBodyKeepsThePreviousFileAndRemovesTheTemporary() throws {
+    @Test(arguments: [HDF5Durability.synced, .processCrashSafe])
+    func aThrowingBodyKeepsThePreviousFileAndRemovesTheTemporary(durability: HDF5Durability) throws {
         try withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("ckpt.h5")
-            try HDF5File.atomicWrite(to: url) { try $0.write([Int64(1)], to: "version") }
+            try HDF5File.atomicWrite(to: url, durability: durability) { try $0.write([Int64(1)], to: "version") }
             #expect(throws: Boom.self) {
-                try HDF5File.atomicWrite(to: url) { file in
+                try HDF5File.atomicWrite(to: url, durability: durability) { file in
                     try file.write([Int64(2)], to: "version")
                     throw Boom()
                 }

@@ -89,7 +89,10 @@ public enum KerasModelConfig {
     }
 
     static func serialize(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        do {
+            return try JSONText.serialize(object)
+        } catch let error as JSONText.UnsupportedValue {
+            throw CheckpointError.invalidModelConfig(file: "", path: error.path, message: error.description)
+        }
     }
 }

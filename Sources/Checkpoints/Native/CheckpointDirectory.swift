@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import Training
 #if canImport(Glibc)
 import Glibc
@@ -27,10 +28,14 @@ public struct CheckpointDirectory: Sendable {
     /// model. The structure does not change during a run, so passing it once saves the
     /// JSON work (a few ms) on every save.
     public let architecture: String?
+    /// Whether each save is fsynced (see ``HDF5Durability``). With frequent saves and
+    /// `keepLast` > 1, `.processCrashSafe` avoids an fsync stall per save at the price of
+    /// possibly losing the newest files (never the folder's consistency) on a power cut.
+    public let durability: HDF5Durability
 
     /// Creates the folder if needed.
     public init(url: URL, keepLast: Int = 3, optimizer: OptimizerConfig, loss: Loss? = nil,
-                architecture: String? = nil) throws {
+                architecture: String? = nil, durability: HDF5Durability = .synced) throws {
         guard keepLast >= 1 else {
             throw CheckpointError.unsupported(file: url.path, what: "keepLast must be at least 1, got \(keepLast)")
         }
@@ -39,6 +44,7 @@ public struct CheckpointDirectory: Sendable {
         self.optimizer = optimizer
         self.loss = loss
         self.architecture = architecture
+        self.durability = durability
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -55,7 +61,8 @@ public struct CheckpointDirectory: Sendable {
     @discardableResult
     public func save(_ snapshot: TrainingSnapshot) throws -> URL {
         let target = fileURL(globalStep: snapshot.globalStep)
-        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss, architecture: architecture)
+        try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: target, loss: loss, architecture: architecture,
+                                  durability: durability)
         try prune()
         return target
     }

@@ -46,11 +46,15 @@ public enum NativeCheckpoint {
     ///   and can only be loaded into a given model.
     /// - Parameter loss: stored as the root `loss` attribute (Keras name) so that a resume
     ///   needs no `--loss`.
+    /// - Parameter durability: `.synced` (default) fsyncs the file and its folder, so the
+    ///   checkpoint survives a power cut; `.processCrashSafe` skips the fsyncs (still atomic
+    ///   for readers and killed processes) for frequent, replaceable saves.
     public static func save(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, to url: URL,
-                            loss: Loss? = nil, architecture: String? = nil, created: Date = Date()) throws {
+                            loss: Loss? = nil, architecture: String? = nil, created: Date = Date(),
+                            durability: HDF5Durability = .synced) throws {
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
         do {
-            try HDF5File.atomicWrite(to: url) { file in
+            try HDF5File.atomicWrite(to: url, durability: durability) { file in
                 try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }
