@@ -109,4 +109,22 @@ import Training
         guard case let .invalidModelConfig(file, _, message) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(file == url.path + "@model_config" && message.contains("nest deeper"))
     }
+
+    @Test("a native checkpoint whose architecture asks for 10^10 parameters is refused before allocation")
+    func nativeArchitectureParameterCap() throws {
+        let folder = try NativeFixtures.folder()
+        let url = folder.appendingPathComponent("run.h5")
+        let start = TrainingSnapshot(model: try NativeFixtures.model(seed: 3), optimizerState: OptimizerState(),
+                                     iteratorState: nil, epoch: 0, stepInEpoch: 0, globalStep: 0, history: History())
+        try NativeCheckpoint.save(start, optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false), to: url,
+                                  loss: .binaryCrossentropy)
+        #expect(throws: Never.self) { try NativeCheckpoint.load(from: url) }
+        let file = try HDF5File.open(at: url, mode: .readWrite)
+        try file.setAttribute("model_config", sequential(input: "[null, 100000]",
+                                                         #"{"class_name": "Dense", "config": {"name": "huge", "units": 100000}}"#))
+        try file.close()
+        let error = #expect(throws: CheckpointError.self) { try NativeCheckpoint.load(from: url) }
+        guard case let .invalidModelConfig(name, path, message) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(name == url.path && path == "$.config.layers[1].config" && message.contains("layer 'huge' (Dense)"))
+    }
 }
