@@ -28,6 +28,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Re-estimate BatchNormalization moving statistics on this dataset (FILE.h5:/path) before predicting.")
     var recalibrateOn: String?
 
+    @Flag(help: "Predict rows holding NaN or infinity instead of refusing the input (their outputs are NaN; in batch-statistics mode, their whole batch's). By default the first such value is an error naming its row and column.")
+    var allowNonFinite = false
+
     func run() throws {
         do {
             guard let mode = ModelPrediction.Mode(rawValue: mode) else {
@@ -37,7 +40,7 @@ struct PredictCommand: ParsableCommand {
             let y = try ModelPrediction.run(
                 model: URL(fileURLWithPath: model), input: try DatasetLocation(parsing: input),
                 output: try DatasetLocation(parsing: output), mode: mode, batchSize: batchSize,
-                recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) })
+                recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) }, allowNonFinite: allowNonFinite)
             print("wrote \(y.shape) to \(output)")
         } catch {
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"

@@ -13,7 +13,13 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a model or resume a native checkpoint on HDF5 data."
+        abstract: "Fine-tune a model or resume a native checkpoint on HDF5 data.",
+        discussion: """
+        The data is checked before training: an empty dataset, features that are not [rows, model inputs], \
+        targets not shaped for the loss, a sparse label outside 0..<classes, or any NaN/infinity in features \
+        or targets is an error naming the file, dataset, row and column. A loss that becomes NaN or infinite \
+        stops training with an error (nothing is saved; the last --checkpoint stays intact).
+        """
     )
 
     @Option(help: "Model to fine-tune (.keras, legacy .h5, or a native checkpoint).")

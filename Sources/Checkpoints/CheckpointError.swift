@@ -39,6 +39,11 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// The file is not a readable archive / HDF5 file of the expected format.
     case invalidFile(file: String, message: String)
 
+    /// A data file (training features or targets, prediction inputs) cannot be used with the
+    /// model: no rows, a NaN or infinity, a label outside the model's classes, or a shape the
+    /// model cannot take. `row` and `column` locate the first offending value when there is one.
+    case invalidData(file: String, path: String, row: Int?, column: Int?, message: String)
+
     /// One line (or one line per difference) naming the file and the object.
     public var errorDescription: String? {
         switch self {
@@ -64,6 +69,9 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
             return "\(file): \(path): layer '\(layer)' has \(expected) variables, the file holds \(found)"
         case let .invalidFile(file, message):
             return "\(file): \(message)"
+        case let .invalidData(file, path, row, column, message):
+            let position = [row.map { "row \($0)" }, column.map { "column \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            return "\(file): \(path)" + (position.isEmpty ? "" : " " + position) + ": \(message)"
         }
     }
 }

@@ -20,8 +20,8 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
     case missingGradients(layer: String)
     /// Targets do not fit the predictions for this loss or metric.
     case targetsMismatch(loss: String, predictions: [Int], targets: [Int])
-    /// A sparse label is not an integer in `0..<classes`.
-    case invalidLabel(loss: String, label: Float, classes: Int)
+    /// A sparse label is not an integer in `0..<classes`; `row` is its row in the batch.
+    case invalidLabel(loss: String, row: Int, label: Float, classes: Int)
     /// Restored optimizer state does not fit the model's variables.
     case optimizerStateMismatch(variable: String, message: String)
     /// A lower-level tensor operation failed.
@@ -40,8 +40,8 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
             return "layer '\(layer)' has no gradients yet: call lossAndGradients before an optimizer step"
         case let .targetsMismatch(loss, predictions, targets):
             return "\(loss): targets of shape \(targets) do not fit predictions of shape \(predictions)"
-        case let .invalidLabel(loss, label, classes):
-            return "\(loss): label \(label) is not an integer class index in 0..<\(classes)"
+        case let .invalidLabel(loss, row, label, classes):
+            return "\(loss): batch row \(row): label \(label) is not an integer class index in 0..<\(classes)"
         case let .optimizerStateMismatch(variable, message):
             return "optimizer state for '\(variable)': \(message)"
         case let .tensor(error):

@@ -112,7 +112,8 @@ struct KerasErrorTests {
             try FileManager.default.copyItem(at: weights, to: $0)
         }
         let error = #expect(throws: CheckpointError.self) { try KerasModelFile.load(url) }
-        #expect(error == .invalidModelConfig(file: url.path + "/config.json", path: "$", message: "not valid JSON"))
+        #expect(error == .invalidModelConfig(file: url.path + "/config.json", path: "$",
+                                             message: "not valid JSON: Unexpected end of file during JSON parse."))
     }
 
     /// A writable copy of a fixture in a fresh temporary directory.

@@ -74,7 +74,7 @@ struct KerasPredictionTests {
         let error = #expect(throws: CheckpointError.self) {
             try ModelPrediction.run(model: KerasFixtures.url("softmax_classifier.keras"), input: wrongWidth, output: out)
         }
-        #expect(error?.localizedDescription.contains("/inputs has shape [16, 1]") == true)
+        #expect(error?.localizedDescription.contains("/inputs: features have shape [16, 1]; the model takes [rows, ") == true)
         #expect(!FileManager.default.fileExists(atPath: out.file.path))
         #expect(throws: CheckpointError.self) {
             try ModelPrediction.run(model: KerasFixtures.url("seed_model.weights.h5"), input: wrongWidth, output: out)

@@ -64,11 +64,30 @@ import Tensors
 
     @Test func labelsOutsideTheClassRangeAreTypedErrors() {
         let p = Tensor<Float>([0.5, 0.5]).reshapedRow()
-        #expect(throws: TrainingError.invalidLabel(loss: "sparse_categorical_crossentropy", label: 2, classes: 2)) {
+        #expect(throws: TrainingError.invalidLabel(loss: "sparse_categorical_crossentropy", row: 0, label: 2, classes: 2)) {
             try Loss.sparseCategoricalCrossentropy.value(predictions: p, targets: Tensor([2]))
         }
         #expect(throws: TrainingError.targetsMismatch(loss: "mean_squared_error", predictions: [1, 2], targets: [3])) {
             try Loss.meanSquaredError.value(predictions: p, targets: Tensor([1, 2, 3]))
+        }
+    }
+
+    @Test("a bad sparse label is refused naming its batch row, the label and the class count",
+          arguments: [(Float(-1), 1), (3, 2), (0.5, 1), (.nan, 2), (.infinity, 0)])
+    func badSparseLabelNamesItsRow(label: Float, row: Int) throws {
+        let p = try Tensor<Float>(shape: [3, 3], scalars: [Float](repeating: 1.0 / 3, count: 9))
+        var labels: [Float] = [0, 1, 2]
+        labels[row] = label
+        for loss in [Loss.sparseCategoricalCrossentropy, .sparseCategoricalCrossentropy(fromLogits: true)] {
+            let error = #expect(throws: TrainingError.self) {
+                try loss.valueAndGradient(predictions: p, targets: Tensor(labels))
+            }
+            guard case let .invalidLabel(name, foundRow, foundLabel, classes) = error else {
+                Issue.record("got \(String(describing: error))"); continue
+            }
+            #expect(name == "sparse_categorical_crossentropy" && foundRow == row && classes == 3)
+            #expect(foundLabel == label || (label.isNaN && foundLabel.isNaN))
+            #expect(error?.localizedDescription.contains("batch row \(row)") == true)
         }
     }
 }

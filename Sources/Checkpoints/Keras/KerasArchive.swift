@@ -41,8 +41,16 @@ enum KerasArchive {
             throw CheckpointError.missingObject(file: file, path: member, message: "the archive has no such member")
         }
         var data = Data()
+        // The header's size can lie (a zip bomb): count what actually comes out.
+        struct TooLarge: Error {}
         do {
-            _ = try archive.extract(entry) { data.append($0) }
+            _ = try archive.extract(entry) { chunk in
+                guard data.count + chunk.count <= JSONLimits.maximumBytes else { throw TooLarge() }
+                data.append(chunk)
+            }
+        } catch is TooLarge {
+            throw CheckpointError.invalidModelConfig(
+                file: file + "/" + member, path: "$", message: "the member is larger than \(JSONLimits.maximumBytes) bytes")
         } catch {
             throw CheckpointError.invalidFile(file: file, message: "cannot extract \(member): \(error)")
         }

@@ -8,9 +8,13 @@ struct KerasJSON {
     let file: String
 
     static func parse(_ text: String, file: String) throws -> KerasJSON {
-        guard let data = text.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
-            throw CheckpointError.invalidModelConfig(file: file, path: "$", message: "not valid JSON")
+        try JSONLimits.check(text, file: file)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw CheckpointError.invalidModelConfig(file: file, path: "$", message: "not valid JSON" + (detail.map { ": \($0)" } ?? ""))
         }
         return KerasJSON(value: object, path: "$", file: file)
     }
@@ -42,12 +46,19 @@ struct KerasJSON {
     }
 
     func string() throws -> String {
-        guard let text = value as? String else { throw fail("expected a string") }
+        guard let text = value as? String else { throw fail("expected a string, found \(self.text)") }
         return text
     }
 
+    /// JSON `true`/`false` arrive as NSNumber too; they are not numbers here (and numbers
+    /// are not booleans), so `"units": true` is a type error rather than 1.
+    private var isBoolean: Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
+    }
+
     func number() throws -> Double {
-        guard let number = value as? NSNumber else { throw fail("expected a number") }
+        guard let number = value as? NSNumber, !isBoolean else { throw fail("expected a number, found \(text)") }
         return number.doubleValue
     }
 
@@ -58,14 +69,15 @@ struct KerasJSON {
     }
 
     func bool() throws -> Bool {
-        if let flag = value as? Bool { return flag }
-        throw fail("expected true or false")
+        if isBoolean, let flag = value as? Bool { return flag }
+        throw fail("expected true or false, found \(text)")
     }
 
     /// A short rendering for error messages.
     var text: String {
         if let string = value as? String { return string }
         if isNull { return "null" }
+        if isBoolean, let flag = value as? Bool { return flag ? "true" : "false" }
         if JSONSerialization.isValidJSONObject(value),
            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]),
            let rendered = String(data: data, encoding: .utf8) {

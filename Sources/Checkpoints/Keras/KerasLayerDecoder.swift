@@ -9,7 +9,17 @@ struct KerasLayerDecoder {
 
     static let supportedClasses = ["Dense", "BatchNormalization", "Dropout", "Activation", "ReLU", "Softmax", "Flatten"]
 
+    /// Type errors deep in a layer's config are prefixed with the layer's name and class.
     func layer(for entry: KerasModelGraph.Entry) throws -> any Layer {
+        do {
+            return try decode(entry)
+        } catch let CheckpointError.invalidModelConfig(file, path, message) where !message.hasPrefix("layer '") {
+            throw CheckpointError.invalidModelConfig(file: file, path: path,
+                                                     message: "layer '\(entry.name)' (\(entry.className)): \(message)")
+        }
+    }
+
+    private func decode(_ entry: KerasModelGraph.Entry) throws -> any Layer {
         let c = entry.config
         try checkDType(entry)
         try refuseNonNull(entry, ["activity_regularizer"])

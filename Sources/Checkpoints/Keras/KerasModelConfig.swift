@@ -32,12 +32,41 @@ public enum KerasModelConfig {
     static func model(from root: KerasJSON, file: String) throws -> Sequential {
         guard root.isObject else { throw root.fail("expected a JSON object") }
         let graph = try KerasModelGraph(root)
+        guard graph.entries.count <= JSONLimits.maximumLayers else {
+            throw root.fail("the model has \(graph.entries.count) layers; the limit is \(JSONLimits.maximumLayers)")
+        }
         let decoder = KerasLayerDecoder(file: file)
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
+        try checkParameterCount(layers, entries: graph.entries, inputFeatures: graph.inputFeatures, file: file)
         do {
             return try Sequential(inputFeatures: graph.inputFeatures, layers, name: graph.modelName)
         } catch let error as TrainingError {
             throw CheckpointError.invalidModelConfig(file: file, path: "$.config.layers", message: error.localizedDescription)
+        }
+    }
+
+    /// Counts the variables the layers will allocate, from the widths alone, and refuses the
+    /// model at the first layer that takes the total past ``JSONLimits/maximumParameters``.
+    private static func checkParameterCount(_ layers: [any Layer], entries: [KerasModelGraph.Entry],
+                                            inputFeatures: Int, file: String) throws {
+        var width = inputFeatures
+        var total = 0
+        for (layer, entry) in zip(layers, entries) {
+            let next = layer.outputFeatures(forInput: width)
+            var count = 0
+            if let dense = layer as? Dense {
+                count = width * dense.units + (dense.useBias ? dense.units : 0)   // widths ≤ 1e8: no overflow
+            } else if layer is BatchNormalization {
+                count = 4 * width
+            }
+            total += count
+            guard total <= JSONLimits.maximumParameters else {
+                throw CheckpointError.invalidModelConfig(
+                    file: file, path: entry.config.path,
+                    message: "layer '\(entry.name)' (\(entry.className)) on \(width) inputs needs \(count) parameters, "
+                        + "\(total) in all; the limit is \(JSONLimits.maximumParameters)")
+            }
+            width = next
         }
     }
 

@@ -65,12 +65,15 @@ public struct TrainJob: Sendable {
         let optimizerConfig = try resolvedOptimizer(&start)
         let trainingData = try TrainingData(file: data, x: x, y: y,
                                             sparseTargets: lossValue.kind == .sparseCategoricalCrossentropy)
+        try trainingData.validate(for: start.model, loss: lossValue)
         let (train, validation) = try trainingData.pipelines(
             batchSize: batchSize, shuffleBuffer: shuffleBuffer == 0 ? nil : (shuffleBuffer ?? trainingData.rows),
             seed: seed, validationSplit: validationSplit)
 
         let last = LastSnapshot()
-        var callbacks: [any TrainingCallback] = [CheckpointCallback(frequency: .everyEpoch) { last.set($0) }]
+        // The guard comes first so that no checkpoint is written with non-finite weights.
+        var callbacks: [any TrainingCallback] = [TerminateOnNonFiniteLoss(action: .throwError),
+                                                 CheckpointCallback(frequency: .everyEpoch) { last.set($0) }]
         if let checkpoint {
             // The structure is fixed for the run: describe it once, not at every save.
             let architecture = try? KerasModelConfig.json(for: start.model)

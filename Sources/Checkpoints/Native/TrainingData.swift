@@ -30,6 +30,10 @@ public struct TrainingData: Sendable {
 
     /// The features as stored.
     public let features: Features
+    /// Where the data came from, for error messages.
+    public let file: URL
+    public let xPath: String
+    public let yPath: String
     /// Targets of any numeric stored type, held as float64 (exact for every float32 and int32).
     public let targets: Tensor<Double>
     /// The number of rows.
@@ -38,6 +42,9 @@ public struct TrainingData: Sendable {
     /// Reads `x` and `y` from `url`. One-dimensional `y` becomes `[rows, 1]` unless the targets
     /// are sparse class indices.
     public init(file url: URL, x: String, y: String, sparseTargets: Bool) throws {
+        file = url
+        xPath = x
+        yPath = y
         let file: HDF5File
         do { file = try HDF5File.open(at: url, locking: .bestEffort) } catch {
             throw CheckpointError.invalidFile(file: url.path, message: "cannot open the data: \(error.localizedDescription)")
@@ -69,6 +76,44 @@ public struct TrainingData: Sendable {
         guard targets.shape.first == rows else {
             throw CheckpointError.invalidFile(file: url.path, message: "\(x) has \(rows) rows but \(y) has \(targets.shape.first ?? 0)")
         }
+    }
+
+    /// Refuses data the model cannot train on (policies in docs/reliability/data-and-configs.md):
+    /// no rows; features not `[rows, model.inputFeatures]`; targets not shaped for `loss`;
+    /// a sparse label that is not an integer in `0..<model.outputFeatures`; any NaN or
+    /// infinity (after conversion to float32) in features or targets. Errors are
+    /// ``CheckpointError/invalidData(file:path:row:column:message:)`` naming the row and column.
+    public func validate(for model: Sequential, loss: Loss) throws {
+        let name = file.path
+        try DataChecks.requireRows(features.shape, file: name, path: xPath)
+        try DataChecks.requireFeatures(features.shape, width: model.inputFeatures, file: name, path: xPath)
+        try DataChecks.requireTargets(targets.shape, rows: rows, outputs: model.outputFeatures, loss: loss,
+                                      file: name, path: yPath)
+        switch features {
+        case let .float32(t): try DataChecks.requireFinite(t.scalars, shape: t.shape, file: name, path: xPath, what: "feature")
+        case let .float64(t): try DataChecks.requireFinite(t.scalars, shape: t.shape, file: name, path: xPath, what: "feature")
+        }
+        try DataChecks.requireFinite(targets.scalars, shape: targets.shape, file: name, path: yPath, what: "target")
+        if loss.kind == .sparseCategoricalCrossentropy {
+            try DataChecks.requireClassIndices(targets.scalars, classes: model.outputFeatures, file: name, path: yPath)
+        }
+    }
+
+    /// Keras 3's `validation_split`: the first `floor(rows × (1 − split))` rows train, the rest
+    /// validate, and a split leaving either side empty is an error.
+    public func splitPoint(validationSplit: Double) throws -> Int {
+        guard (0..<1).contains(validationSplit) else {
+            throw CheckpointError.unsupported(file: "", what: "validation split must be in [0, 1), got \(validationSplit)")
+        }
+        guard validationSplit > 0 else { return rows }
+        let trainRows = Int((Double(rows) * (1 - validationSplit)).rounded(.down))
+        guard trainRows > 0, trainRows < rows else {
+            throw CheckpointError.invalidData(
+                file: file.path, path: xPath, row: nil, column: nil,
+                message: "validation split \(validationSplit) of \(rows) rows leaves \(trainRows) training and "
+                    + "\(rows - trainRows) validation rows; both need at least one")
+        }
+        return trainRows
     }
 
     private static func readNumeric(_ file: HDF5File, _ path: String, url: URL) throws -> Tensor<Double> {
@@ -110,12 +155,11 @@ public struct TrainingData: Sendable {
     public func pipelines(batchSize: Int, shuffleBuffer: Int?, seed: UInt64, validationSplit: Double,
                           prefetch: Int = 2) throws -> (train: AnyDataset<Trainer.Batch>, validation: AnyDataset<Trainer.Batch>?) {
         guard batchSize > 0 else { throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)") }
-        guard (0..<1).contains(validationSplit) else {
-            throw CheckpointError.unsupported(file: "", what: "validation split must be in [0, 1), got \(validationSplit)")
+        guard rows > 0 else {
+            throw CheckpointError.invalidData(file: file.path, path: xPath, row: nil, column: nil,
+                                              message: "the dataset is empty (shape \(features.shape)); there is nothing to train on")
         }
-        let validationRows = Int(Double(rows) * validationSplit)
-        let trainRows = rows - validationRows
-        guard trainRows > 0 else { throw CheckpointError.unsupported(file: "", what: "no training rows left after the validation split") }
+        let trainRows = try splitPoint(validationSplit: validationSplit)
         switch features {
         case let .float32(x):
             return try Self.pipelines(x, targets, trainRows: trainRows, batchSize: batchSize, shuffleBuffer: shuffleBuffer,

@@ -41,12 +41,17 @@ public enum ModelPrediction {
 
     /// Loads the model (any registered format), optionally re-estimates its BN moving
     /// statistics on `recalibrateOn`, predicts `input` and writes `output` atomically.
+    ///
+    /// - Parameter allowNonFinite: by default a NaN or infinity in `input` is an error naming
+    ///   its row and column; with `true` such rows are predicted anyway (their outputs are
+    ///   NaN; in `.batchStatistics` mode so is every row of their batch). Recalibration data
+    ///   must always be finite: one NaN would poison every moving statistic.
     @discardableResult
     public static func run(model modelURL: URL, input: DatasetLocation, output: DatasetLocation,
                            mode: Mode = .inference, batchSize: Int = 32,
-                           recalibrateOn: DatasetLocation? = nil) throws -> Tensor<Float> {
+                           recalibrateOn: DatasetLocation? = nil, allowNonFinite: Bool = false) throws -> Tensor<Float> {
         var model = try ModelFiles.loadModel(modelURL)
-        let x = try readMatrix(input, width: model.inputFeatures)
+        let x = try readMatrix(input, width: model.inputFeatures, allowNonFinite: allowNonFinite)
         if let recalibrateOn {
             let data = try readMatrix(recalibrateOn, width: model.inputFeatures)
             model = try model.recalibratingBatchNormalization(on: data, batchSize: max(batchSize, 1))
@@ -56,18 +61,20 @@ public enum ModelPrediction {
         return y
     }
 
-    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type).
-    public static func readMatrix(_ location: DatasetLocation, width: Int) throws -> Tensor<Float> {
+    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type), with at least
+    /// one row and (unless `allowNonFinite`) no NaN or infinity.
+    public static func readMatrix(_ location: DatasetLocation, width: Int, allowNonFinite: Bool = false) throws -> Tensor<Float> {
         let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
         defer { try? file.close() }
         guard try file.exists(location.path), try file.kind(of: location.path) == .dataset else {
             throw CheckpointError.missingObject(file: location.file.path, path: location.path, message: "no such dataset")
         }
         let array = try file.read(location.path, as: Float.self)
-        guard array.shape.count == 2, array.shape[1] == width else {
-            throw CheckpointError.invalidFile(
-                file: location.file.path,
-                message: "\(location.path) has shape \(array.shape); the model takes [rows, \(width)]")
+        let name = location.file.path
+        try DataChecks.requireFeatures(array.shape, width: width, file: name, path: location.path)
+        try DataChecks.requireRows(array.shape, file: name, path: location.path)
+        if !allowNonFinite {
+            try DataChecks.requireFinite(array.values, shape: array.shape, file: name, path: location.path, what: "input")
         }
         return try Tensor(shape: array.shape, scalars: array.values)
     }

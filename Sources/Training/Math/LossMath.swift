@@ -17,7 +17,7 @@ enum LossMath {
             var labels = [Int](repeating: 0, count: n)
             for (i, raw) in y.scalars.enumerated() {
                 guard raw >= 0, raw < S(c), raw.rounded() == raw else {
-                    throw TrainingError.invalidLabel(loss: loss.kerasName, label: Float(raw), classes: c)
+                    throw TrainingError.invalidLabel(loss: loss.kerasName, row: i, label: Float(raw), classes: c)
                 }
                 labels[i] = Int(raw)
             }

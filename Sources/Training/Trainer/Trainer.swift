@@ -112,7 +112,8 @@ public struct Trainer: Sendable {
                 run.stepInEpoch += 1
                 run.globalStep += 1
                 display.step(run.stepInEpoch) { run.runningLogs(metrics) }
-                let event = StepEvent(epoch: run.epoch, step: run.stepInEpoch, globalStep: run.globalStep, loss: batchLoss)
+                let event = StepEvent(epoch: run.epoch, step: run.stepInEpoch, globalStep: run.globalStep, loss: batchLoss,
+                                      inputs: x, targets: y)
                 for i in callbacks.indices {
                     let decision = try callbacks[i].stepDidEnd(event) { run.snapshot(of: self) }
                     if case let .stop(reason) = decision { stopReason = reason }

@@ -6,6 +6,9 @@ import Foundation
 /// // An infinite pipeline without stepsPerEpoch:
 /// try trainer.fit(Slices(x, y).repeat().batch(32), epochs: 1)
 /// // throws TrainerError.stepsRequired(argument: "data", cardinality: "infinite")
+/// do { try trainer.fit(data, epochs: 3, callbacks: [TerminateOnNonFiniteLoss(action: .throwError)]) }
+/// catch let error as TrainerError { print(error.localizedDescription) }
+/// // "loss became nan at epoch 1, step 3: batch row 1, feature column 0 is nan"
 /// ```
 public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// An infinite (or unknown-length) dataset was given without a step count.
@@ -18,6 +21,11 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     case emptyDataset(argument: String)
     /// A snapshot does not fit the model or pipeline it is resumed into.
     case incompatibleSnapshot(String)
+    /// A step's loss was NaN or infinite (thrown by ``TerminateOnNonFiniteLoss`` with
+    /// `.throwError`). `epoch` and `step` are one-based; `cause` says which batch row and
+    /// column first held a non-finite feature or target, or that the batch was finite and
+    /// the model itself diverged.
+    case nonFiniteLoss(epoch: Int, step: Int, loss: Float, cause: NonFiniteCause)
 
     /// One line naming the argument and what was wrong with it.
     public var errorDescription: String? {
@@ -32,6 +40,8 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
             return "\(argument) produced no batches"
         case let .incompatibleSnapshot(message):
             return "cannot resume: \(message)"
+        case let .nonFiniteLoss(epoch, step, loss, cause):
+            return "loss became \(loss) at epoch \(epoch), step \(step): \(cause)"
         }
     }
 }

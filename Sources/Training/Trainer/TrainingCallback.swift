@@ -64,6 +64,10 @@ public struct StepEvent: Sendable {
     public let globalStep: Int
     /// This step's batch loss.
     public let loss: Float
+    /// The batch's features and targets (shared storage, not copies), so that a callback can
+    /// say which row made the loss non-finite.
+    public let inputs: Tensor<Float>
+    public let targets: Tensor<Float>
 }
 
 /// The end of one epoch, after validation, as ``TrainingCallback/epochDidEnd(_:snapshot:)``
