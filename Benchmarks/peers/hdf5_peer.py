@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--size-mb", type=int, default=256)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--batches", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slow-batch-budget", type=float, default=8.0,
                         help="seconds to spend on the (slow) default-cache gzip random batches")
     args = parser.parse_args()
@@ -69,32 +70,64 @@ def main():
         with h5py.File(path, "r") as f:
             return f["x"][()]
 
-    seconds, _ = timed(lambda: write(contiguous))
-    results["write contiguous"] = mb / seconds
-    seconds, back = timed(lambda: read(contiguous))
-    assert np.array_equal(back, data)
-    results["read contiguous"] = mb / seconds
-    seconds, _ = timed(lambda: write(chunked, chunks=(CHUNK_ROWS, COLUMNS), compression="gzip", compression_opts=4, shuffle=True))
-    results["write chunked+gzip"] = mb / seconds
-    seconds, back = timed(lambda: read(chunked))
-    assert np.array_equal(back, data)
-    results["read chunked+gzip"] = mb / seconds
-    del back
+    def best(name, value):
+        results[name] = max(results.get(name, 0.0), value)
 
-    results["random 128-row batches, contiguous"] = random_batches(contiguous, rows, args.batches, 30, 1)
+    # Best of --repeats, like the Swift side: the machine is shared.
+    for _ in range(args.repeats):
+        # Remove last round's files outside the timing (as the Swift side does): truncating a
+        # file whose pages are still being written back would bill the writeback to the write.
+        fresh(contiguous)
+        fresh(chunked)
+        seconds, _ = timed(lambda: write(contiguous))
+        best("write contiguous", mb / seconds)
+        seconds, back = timed(lambda: read(contiguous))
+        assert np.array_equal(back, data)
+        best("read contiguous", mb / seconds)
+        seconds, _ = timed(lambda: write(chunked, chunks=(CHUNK_ROWS, COLUMNS), compression="gzip", compression_opts=4, shuffle=True))
+        best("write chunked+gzip", mb / seconds)
+        seconds, back = timed(lambda: read(chunked))
+        assert np.array_equal(back, data)
+        best("read chunked+gzip", mb / seconds)
+        del back
+        plain_rates(args.dir, data, mb, best)
+
+    results["random 128-row batches, contiguous"] = max(
+        random_batches(contiguous, rows, args.batches, 30, 10 + i) for i in range(args.repeats))
     results["random 128-row batches, chunked+gzip"] = random_batches(chunked, rows, args.batches, args.slow_batch_budget, 2)
-    results["random 128-row batches, chunked+gzip, sized cache"] = random_batches(
-        chunked, rows, args.batches, 30, 3, rdcc_nbytes=mb_to_bytes(args.size_mb) + (4 << 20), rdcc_nslots=100003)
-
-    plain = os.path.join(args.dir, "peer_plain.bin")
-    raw = data.tobytes()
-    seconds, _ = timed(lambda: open(plain, "wb").write(raw))
-    results["plain file write"] = mb / seconds
-    seconds, got = timed(lambda: open(plain, "rb").read())
-    assert len(got) == len(raw)
-    results["plain file read"] = mb / seconds
+    # h5py's default *is* libhdf5's default cache (1 MiB), so the same figure fills both rows.
+    results["random 128-row batches, chunked+gzip, libhdf5 default cache"] = results["random 128-row batches, chunked+gzip"]
+    results["random 128-row batches, chunked+gzip, sized cache"] = max(
+        random_batches(chunked, rows, args.batches, 30, 30 + i,
+                       rdcc_nbytes=mb_to_bytes(args.size_mb) + (4 << 20), rdcc_nslots=100003)
+        for i in range(args.repeats))
 
     print(json.dumps({"peer": "h5py " + h5py.__version__, "hdf5": h5py.version.hdf5_version, "results": results}))
+
+
+def fresh(path):
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def plain_rates(directory, data, mb, best):
+    plain = os.path.join(directory, "peer_plain.bin")
+    raw = data.tobytes()
+    fresh(plain)
+
+    def write():
+        with open(plain, "wb") as out:
+            out.write(raw)
+
+    def read():
+        with open(plain, "rb") as inp:
+            return inp.read()
+
+    seconds, _ = timed(write)
+    best("plain file write", mb / seconds)
+    seconds, got = timed(read)
+    assert got == raw
+    best("plain file read", mb / seconds)
 
 
 def mb_to_bytes(size_mb):

@@ -23,69 +23,36 @@ struct BenchLayersCommand: ParsableCommand {
     @Flag(help: "Measure Batchwise only.")
     var noPeer = false
 
-    struct Row: Codable {
-        var workload: String
-        var batchwise: Double
-        var peer: Double?
-        var unit: String
-        var ratio: Double?
-    }
+    @Option(help: "Run one workload only (seed_model or mlp); implies --no-peer.")
+    var only: String?
 
     func run() throws {
-        let seed = try LayersWorkload.seedModel()
-        let mlp = try LayersWorkload.mlp()
-        var rows = [
-            Row(workload: "seed_model", batchwise: try seed.stepsPerSecond(seconds: seconds), peer: nil, unit: "steps/s"),
-            Row(workload: "mlp", batchwise: try mlp.stepsPerSecond(seconds: seconds) * 128, peer: nil, unit: "samples/s"),
-        ]
-        if !noPeer, let peer = try runPeer() {
-            for i in rows.indices {
-                if let value = (peer[rows[i].workload] as? [String: Any])?["value"] as? Double {
-                    rows[i].peer = value
-                    rows[i].ratio = rows[i].batchwise / value
-                }
+        guard only == nil || ["seed_model", "mlp"].contains(only!) else {
+            throw ValidationError("--only takes seed_model or mlp, got \(only!)")
+        }
+        let workloads = only.map { [$0] } ?? ["seed_model", "mlp"]
+        var measured = try workloads.map { ($0, try measure($0)) }
+        var peer: [String: Any]?
+        if !noPeer, only == nil {
+            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
+            // The machine is shared: measuring Batchwise again after the peer and averaging
+            // brackets the peer's time window, so load drift does not favour either side.
+            if peer != nil {
+                measured = try measured.map { workload, first in (workload, (first + (try measure(workload))) / 2) }
             }
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-        } else {
-            print("workload     batchwise        peer (Keras)     unit        ratio")
-            for row in rows {
-                let peer = row.peer.map { String(format: "%14.1f", $0) } ?? "             -"
-                let ratio = row.ratio.map { String(format: "%8.1fx", $0) } ?? "        -"
-                print(row.workload.padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + String(format: " %14.1f  ", row.batchwise) + peer
-                      + "   " + row.unit.padding(toLength: 10, withPad: " ", startingAt: 0) + ratio)
-            }
+        let rows = measured.map { workload, value in
+            BenchRow(workload: workload, batchwise: value, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
         }
+        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
-    /// Runs the peer with python3; nil (with a note on stderr) when it is missing or fails.
-    private func runPeer() throws -> [String: Any]? {
-        guard FileManager.default.fileExists(atPath: peerScript) else {
-            FileHandle.standardError.write(Data("peer script \(peerScript) not found; measuring Batchwise only\n".utf8))
-            return nil
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", peerScript, "--seconds", String(seconds)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TF_CPP_MIN_LOG_LEVEL"] = "2"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            FileHandle.standardError.write(Data("peer script failed (status \(process.terminationStatus))\n".utf8))
-            return nil
-        }
-        return object
+    private func unit(of workload: String) -> String { workload == "mlp" ? "samples/s" : "steps/s" }
+
+    /// Steps/s for the seed model, samples/s for the MLP (batch 128).
+    private func measure(_ workload: String) throws -> Double {
+        if workload == "mlp" { return try LayersWorkload.mlp().stepsPerSecond(seconds: seconds) * 128 }
+        return try LayersWorkload.seedModel().stepsPerSecond(seconds: seconds)
     }
 }
 

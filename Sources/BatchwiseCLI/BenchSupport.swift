@@ -67,6 +67,16 @@ enum PeerScript {
     /// The parsed JSON object, or `nil` with a note on stderr when python3, its modules or
     /// the script are missing or fail.
     static func run(_ relative: String, arguments: [String] = []) -> [String: Any]? {
+        guard let data = output(relative, arguments: arguments) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            note("peer \(relative) printed something other than one JSON object")
+            return nil
+        }
+        return object
+    }
+
+    /// The script's standard output, or `nil` with a note on stderr when it cannot run or fails.
+    static func output(_ relative: String, arguments: [String] = []) -> Data? {
         guard let path = locate(relative) else {
             note("peer script \(relative) not found; measuring Batchwise only")
             return nil
@@ -86,12 +96,11 @@ enum PeerScript {
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard process.terminationStatus == 0 else {
             note("peer \(relative) failed (exit status \(process.terminationStatus)); is its Python package installed?")
             return nil
         }
-        return object
+        return data
     }
 
     /// `object[workload]["value"]` as a number, the shape every peer prints.

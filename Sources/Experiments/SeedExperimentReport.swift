@@ -65,8 +65,13 @@ extension SeedExperiment.Result {
     /// Two charts side by side: accuracy against test shift (one line per mode), and the
     /// training and validation curves per epoch.
     public func svg() -> String {
+        let lowest = sweep.flatMap { row in
+            [row.accuracies.inference, row.accuracies.batchStatistics,
+             row.accuracies.fullBatchStatistics, row.accuracies.recalibrated]
+        }.min() ?? 0.4
         var sweepChart = LineChart(title: "Test accuracy vs shift of the test inputs",
-                                   xLabel: "shift of x ~ N(shift, 1)", yLabel: "accuracy", yRange: 0.4...1)
+                                   xLabel: "shift of x ~ N(shift, 1)", yLabel: "accuracy",
+                                   yRange: Swift.min(0.4, (lowest * 10).rounded(.down) / 10)...1)
         let names = ["inference (moving)", "batch stats (\(configuration.batchSize))", "batch stats (all)",
                      "re-calibrated"]
         let pick: [(SeedExperiment.Accuracies) -> Double] = [

@@ -25,11 +25,15 @@ public final class HDF5Dataset: @unchecked Sendable {
     public let filters: [HDF5Filter]
     /// Whether the first dimension can grow (`append`).
     public let isExtendible: Bool
+    /// Whether the chunk cache can hold at least one chunk (chunked datasets only).
+    let cachesWholeChunks: Bool
+    /// Raw-data offset when rows may be pread directly (see HDF5Dataset+DirectRows).
+    let directOffset: UInt64?
     /// Guarded by HDF5Library's lock; -1 once closed.
     private var id: hid_t
 
     init(file: HDF5File, path: String, id: hid_t, elementType: HDF5ElementType,
-         chunkShape: [Int]?, filters: [HDF5Filter], isExtendible: Bool) {
+         chunkShape: [Int]?, filters: [HDF5Filter], isExtendible: Bool, cachesWholeChunks: Bool, directOffset: UInt64?) {
         self.file = file
         self.path = path
         self.id = id
@@ -37,6 +41,8 @@ public final class HDF5Dataset: @unchecked Sendable {
         self.chunkShape = chunkShape
         self.filters = filters
         self.isExtendible = isExtendible
+        self.cachesWholeChunks = cachesWholeChunks
+        self.directOffset = directOffset
     }
 
     deinit {

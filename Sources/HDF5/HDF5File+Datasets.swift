@@ -100,7 +100,7 @@ extension HDF5File {
         var id = try call.check(H5Dopen2(fileID, target, bw_H5P_DEFAULT()), "open dataset")
         do {
             let layout = try DatasetLayout(datasetID: id, call: call)
-            if let chunks = layout.chunkShape,
+            if layout.chunkShape != nil,
                let cache = chunkCache.parameters(chunkBytes: layout.chunkBytes, datasetBytes: layout.datasetBytes) {
                 // The cache is fixed at open time, so reopen with a sized access list.
                 let dapl = try call.check(H5Pcreate(bw_H5P_DATASET_ACCESS()), "create dataset access list")
@@ -109,10 +109,21 @@ extension HDF5File {
                 H5Dclose(id)
                 id = -1
                 id = try call.check(H5Dopen2(fileID, target, dapl), "open dataset")
-                _ = chunks
+            }
+            var cacheBytes = chunkCache.parameters(chunkBytes: layout.chunkBytes, datasetBytes: layout.datasetBytes)?.bytes ?? 0
+            if layout.chunkShape != nil && chunkCache == .libraryDefault {
+                // The dataset inherits the file's raw-data chunk cache size.
+                let fapl = try call.check(H5Fget_access_plist(fileID), "get file access list")
+                defer { H5Pclose(fapl) }
+                var metadataSlots: Int32 = 0
+                var slots = 0
+                var w0 = 0.0
+                try call.check(H5Pget_cache(fapl, &metadataSlots, &slots, &cacheBytes, &w0), "get chunk cache")
             }
             let dataset = HDF5Dataset(file: self, path: target, id: id, elementType: layout.elementType,
-                                      chunkShape: layout.chunkShape, filters: layout.filters, isExtendible: layout.isExtendible)
+                                      chunkShape: layout.chunkShape, filters: layout.filters, isExtendible: layout.isExtendible,
+                                      cachesWholeChunks: cacheBytes >= layout.chunkBytes,
+                                      directOffset: HDF5Dataset.directReadOffset(file: self, fileID: fileID, datasetID: id, layout: layout))
             register(dataset)
             return dataset
         } catch {

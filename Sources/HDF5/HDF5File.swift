@@ -79,19 +79,16 @@ public final class HDF5File: @unchecked Sendable {
     public var isOpen: Bool { HDF5Library.withLock { id >= 0 } }
 
     /// Closes the datasets opened from this file, flushes and closes it. Idempotent.
-    /// Throws if libhdf5 fails to close (e.g. a handle opened outside this module is still open).
+    /// Throws if libhdf5 fails to close (e.g. a handle opened outside this module is still
+    /// open); the file then stays open and `close()` can be retried.
     public func close() throws {
         try HDF5Library.withLock {
             guard id >= 0 else { return }
             for dataset in openDatasets.values.compactMap(\.dataset) { dataset.closeID() }
             openDatasets.removeAll()
-            let result = H5Fclose(id)
-            if result < 0 {
-                let error = HDF5Call(file: path, object: "").failure("close")
-                // The id stays valid after a failed SEMI close; release what we can and give up on it.
-                id = -1
-                throw error
-            }
+            // A failed SEMI close leaves the file open and its id valid: keep it, so that
+            // closing the leaked handle and calling close() again finishes the job.
+            try HDF5Call(file: path, object: "").check(H5Fclose(id), "close")
             id = -1
         }
     }

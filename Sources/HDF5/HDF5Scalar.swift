@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A Swift type that can be an element of a dataset or numeric attribute.
 ///
 /// Each conforming type maps to a native in-memory HDF5 type; libhdf5 converts from the stored
@@ -61,9 +65,23 @@ enum ScalarBuffer {
             return unsafeBitCast(bytes.map { $0 != 0 }, to: [T].self)
         }
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             try fill(count == 0 ? nil : UnsafeMutableRawPointer(buffer.baseAddress))
             initialized = count
         }
+    }
+
+    /// Large fresh buffers are faulted in page by page as libhdf5 fills them; asking for
+    /// transparent huge pages (as numpy does) makes whole reads about 2x faster on Linux.
+    private static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        guard buffer.count >= 8 << 20, let base = buffer.baseAddress else { return }
+        let huge = 2 << 20
+        let start = (Int(bitPattern: base) + huge - 1) / huge * huge
+        let end = (Int(bitPattern: base) + buffer.count) / huge * huge
+        guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(aligned, end - start, MADV_HUGEPAGE)
+        #endif
     }
 
     @discardableResult

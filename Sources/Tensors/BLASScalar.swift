@@ -8,7 +8,7 @@ import CBLAS
 /// ```swift
 /// let c = try Tensor<Double>.matmul(a, b, transposeA: true)   // aᵀ·b through dgemm
 /// ```
-public protocol BLASScalar: TensorScalar, BinaryFloatingPoint, Comparable {
+public protocol BLASScalar: TensorScalar, BinaryFloatingPoint {
     /// `c = alpha · op(a) · op(b) + beta · c` on row-major buffers; `op` transposes when asked.
     /// `m × k` times `k × n` gives `m × n`; `lda`, `ldb`, `ldc` are the row strides as stored.
     static func gemm(

@@ -14,7 +14,6 @@ extension Tensor where Scalar: BLASScalar {
     ) throws(TensorError) -> Tensor {
         guard a.rank == 2 else { throw .rankMismatch(operation: "matmul", expected: 2, found: a.shape) }
         guard b.rank == 2 else { throw .rankMismatch(operation: "matmul", expected: 2, found: b.shape) }
-        let m = transposeA ? a.shape[1] : a.shape[0]
         let k = transposeA ? a.shape[0] : a.shape[1]
         let kb = transposeB ? b.shape[1] : b.shape[0]
         let n = transposeB ? b.shape[0] : b.shape[1]
@@ -22,9 +21,28 @@ extension Tensor where Scalar: BLASScalar {
             throw .shapeMismatch(operation: "matmul inner dimension",
                                  expected: transposeB ? [n, k] : [k, n], found: b.shape)
         }
-        var out = Tensor(zeros: [m, n])
-        matmul(a, b, transposeA: transposeA, transposeB: transposeB, accumulate: false, into: &out)
-        return out
+        return product(a, b, transposeA: transposeA, transposeB: transposeB)
+    }
+
+    /// `op(a) · op(b)` for shapes already known to agree, into fresh storage that gemm fills
+    /// (with beta 0 BLAS never reads the output, so it is not zeroed first).
+    @inlinable
+    public static func product(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        let m = transposeA ? a.shape[1] : a.shape[0]
+        let k = transposeA ? a.shape[0] : a.shape[1]
+        let n = transposeB ? b.shape[0] : b.shape[1]
+        guard m > 0, n > 0, k > 0 else { return Tensor(zeros: [m, n]) }
+        let scalars = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                [Scalar](unsafeUninitializedCapacity: m * n) { pc, initialized in
+                    Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                alpha: 1, a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
+                                beta: 0, c: pc.baseAddress!, ldc: n)
+                    initialized = m * n
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [m, n], scalars: scalars)
     }
 
     /// Writes `op(a) · op(b)` into `out` (adding to it when `accumulate`), reusing its storage.

@@ -15,12 +15,16 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
     /// after subtracting its maximum, so large logits do not overflow.
     public func apply<S: BLASScalar>(inPlace values: inout Tensor<S>) {
         if self == .linear { return }
+        if self == .relu {
+            values = applied(to: values)
+            return
+        }
         let columns = values.shape.last ?? 1
         values.withUnsafeMutableBufferPointer { x in
             switch self {
             case .linear: break
             case .relu:
-                for i in x.indices { x[i] = x[i] < 0 ? 0 : x[i] }   // a select, so it vectorizes
+                break   // handled out of place above
             case .sigmoid:
                 for i in x.indices { x[i] = 1 / (1 + S.exponential(-x[i])) }
             case .tanh:
@@ -44,6 +48,25 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The activation of an `[N, C]` tensor as a new tensor (one pass, no copy of the input).
+    public func applied<S: BLASScalar>(to values: Tensor<S>) -> Tensor<S> {
+        guard self == .relu else {
+            var out = values
+            apply(inPlace: &out)
+            return out
+        }
+        let count = values.scalarCount
+        let scalars = values.withUnsafeBufferPointer { x in
+            [S](unsafeUninitializedCapacity: count) { out, initialized in
+                if let source = x.baseAddress, let target = out.baseAddress {
+                    VectorLoops.relu(source, into: target, count: count)
+                }
+                initialized = count
+            }
+        }
+        return try! Tensor(shape: values.shape, scalars: scalars)
+    }
+
     /// Turns `gradient` (∂L/∂output) into ∂L/∂input in place, given the activation's output.
     public func backward<S: BLASScalar>(output: Tensor<S>, gradient: inout Tensor<S>) {
         if self == .linear { return }
@@ -53,7 +76,8 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
                 switch self {
                 case .linear: break
                 case .relu:
-                    for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
+                    guard let gp = g.baseAddress, let yp = y.baseAddress else { return }
+                    VectorLoops.reluBackward(gp, output: yp, count: g.count)
                 case .sigmoid:
                     for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
                 case .tanh:

@@ -28,6 +28,28 @@ struct DatasetRowsTests {
             #expect(picked.values == [27, 28, 29, 0, 1, 2, 12, 13, 14, 15, 16, 17, 0, 1, 2])
             #expect(throws: HDF5Error.self) { try dataset.readRows(at: [10], as: Int64.self) }
             #expect(HDF5Dataset.runs(of: [1, 2, 3, 7, 9, 10]) == [1..<4, 7..<8, 9..<11])
+            // Contiguous datasets take the single-selection path; bools the byte path.
+            let plain = try file.write((0..<30).map { Int32($0) }, shape: [10, 3], to: "plain")
+            #expect(try plain.readRows(at: [9, 0, 4, 5, 0], as: Int64.self).values == [27, 28, 29, 0, 1, 2, 12, 13, 14, 15, 16, 17, 0, 1, 2])
+            let flags = try file.write((0..<12).map { $0 % 3 == 0 }, shape: [6, 2], to: "flags", options: HDF5DatasetOptions(chunkShape: [2, 2]))
+            #expect(try flags.readRows(at: [5, 0, 1], as: Bool.self).values == [false, false, true, false, false, true])
+        }
+    }
+
+    @Test func randomRowsAgreeWhetherOrNotTheChunkCacheHoldsAChunk() throws {
+        try withTemporaryDirectory { dir in
+            let file = try HDF5File.create(at: dir.appendingPathComponent("cache.h5"))
+            let values = (0..<(600 * 1024)).map { Float($0 % 1000) }
+            // 300 x 1024 float32 chunks are 1.2 MB, bigger than libhdf5's 1 MiB default cache.
+            try file.write(values, shape: [600, 1024], to: "x", options: .compressed(level: 1, chunkShape: [300, 1024]))
+            let sized = try file.dataset(at: "x")
+            let small = try file.dataset(at: "x", chunkCache: .libraryDefault)
+            #expect(sized.cachesWholeChunks)
+            #expect(!small.cachesWholeChunks)
+            let rows = [599, 3, 4, 5, 300, 299, 3]
+            let expected = rows.flatMap { values[($0 * 1024)..<(($0 + 1) * 1024)] }
+            #expect(try sized.readRows(at: rows, as: Float.self).values == expected)
+            #expect(try small.readRows(at: rows, as: Float.self).values == expected)
         }
     }
 

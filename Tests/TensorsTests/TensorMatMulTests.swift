@@ -59,4 +59,9 @@ private func transposed(_ a: [Double], rows: Int, columns: Int) -> [Double] {
             try Tensor.matmul(Tensor<Float>([1, 2, 3]), b)
         }
     }
+
+    @Test func emptyInnerDimensionGivesZerosAndEmptyRowsGiveEmptyResults() throws {
+        #expect(try Tensor.matmul(Tensor<Float>(zeros: [2, 0]), Tensor<Float>(zeros: [0, 3])) == Tensor(zeros: [2, 3]))
+        #expect(try Tensor.matmul(Tensor<Float>(zeros: [0, 4]), Tensor<Float>(zeros: [4, 3])).shape == [0, 3])
+    }
 }

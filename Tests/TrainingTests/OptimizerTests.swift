@@ -121,5 +121,15 @@ import Tensors
         #expect(try model.variable("dense/kernel") == before)
         #expect(model.trainableVariableNames == ["dense_1/kernel", "dense_1/bias"])
     }
-}
 
+    @Test func optimizerReusedOnAnotherModelIsATypedError() throws {
+        var model = try Self.model()
+        var adam = Adam()
+        _ = try Self.run(&adam, model: &model, steps: 1)
+        var other = try Sequential(inputFeatures: 2, [Dense(units: 5), Dense(units: 1)])
+        try other.lossAndGradients(x: Self.x, y: Self.y, loss: .meanSquaredError)
+        #expect(throws: TrainingError.optimizerStateMismatch(variable: "dense/kernel", message: "this optimizer was built for another model's variables")) {
+            try adam.apply(to: &other)
+        }
+    }
+}

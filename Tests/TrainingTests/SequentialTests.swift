@@ -63,4 +63,17 @@ func seedModel(seed: UInt64 = 18) throws -> Sequential {
         let error = TrainingError.shapeMismatch(layer: "dense_1", expected: [-1, 8], found: [32, 3])
         #expect(error.localizedDescription == "layer 'dense_1': expected shape [N, 8], found [32, 3]")
     }
+
+    @Test func updateLayerEditsOneLayerAndRefusesRenames() throws {
+        var model = try seedModel()
+        try model.updateLayer(named: "batch_normalization_1", as: BatchNormalization.self) { $0.statistics = .moving }
+        #expect((model.layers[2] as? BatchNormalization)?.statistics == .moving)
+        #expect((model.layers[0] as? BatchNormalization)?.statistics == .followMode)
+        #expect(throws: TrainingError.invalidArgument(layer: "dense", message: "is a Dense, not a BatchNormalization")) {
+            try model.updateLayer(named: "dense", as: BatchNormalization.self) { _ in }
+        }
+        #expect(throws: TrainingError.self) {
+            try model.updateLayer(named: "dense", as: Dense.self) { $0.name = "other" }
+        }
+    }
 }

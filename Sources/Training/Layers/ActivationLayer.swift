@@ -29,9 +29,7 @@ public struct ActivationLayer: Layer {
 
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
         try checkInput(input)
-        var y = input
-        activation.apply(inPlace: &y)
-        return y
+        return activation.applied(to: input)
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {

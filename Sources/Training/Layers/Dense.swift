@@ -70,8 +70,7 @@ public struct Dense: Layer {
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
         let z = try logitsUnchecked(input)
-        var y = z
-        activation.apply(inPlace: &y)
+        let y = activation.applied(to: z)
         cachedInput = input
         cachedLogits = z
         cachedOutput = y
@@ -152,10 +151,8 @@ public struct Dense: Layer {
         guard dz.shape == [input.shape[0], units] else {
             throw TrainingError.shapeMismatch(layer: name, expected: [input.shape[0], units], found: dz.shape)
         }
-        let result = DenseMath.backward(x: input, kernel: kernel, dz: dz, wantsParameters: isTrainable,
-                                        wantsBias: useBias, wantsInput: needsInputGradient)
-        kernelGradient = result.kernel
-        biasGradient = result.bias
-        return result.input
+        return DenseMath.backward(x: input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
+                                  biasGradient: &biasGradient, wantsParameters: isTrainable,
+                                  wantsBias: useBias, wantsInput: needsInputGradient)
     }
 }

@@ -21,32 +21,34 @@ enum DenseMath {
             z = try! Tensor(shape: [n, units], scalars: seeded)
             Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
         } else {
-            z = Tensor(zeros: [n, units])
-            Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: false, into: &z)
+            z = Tensor.product(x, kernel)
         }
         return z
     }
 
-    /// Gradients of the affine map from ∂L/∂z: (∂kernel = xᵀ·dz, ∂bias = Σ dz, ∂x = dz·kernelᵀ).
+    /// Gradients of the affine map from ∂L/∂z: ∂kernel = xᵀ·dz and ∂bias = Σ dz are written
+    /// into the given buffers (reused when they already have the right shape and are not
+    /// shared, so steady-state training allocates no gradient storage); returns ∂x = dz·kernelᵀ.
     static func backward<S: BLASScalar>(
-        x: Tensor<S>, kernel: Tensor<S>, dz: Tensor<S>, wantsParameters: Bool, wantsBias: Bool,
-        wantsInput: Bool
-    ) -> (kernel: Tensor<S>?, bias: Tensor<S>?, input: Tensor<S>?) {
-        var dKernel: Tensor<S>?
-        var dBias: Tensor<S>?
-        var dInput: Tensor<S>?
+        x: Tensor<S>, kernel: Tensor<S>, dz: Tensor<S>,
+        kernelGradient: inout Tensor<S>?, biasGradient: inout Tensor<S>?,
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
+    ) -> Tensor<S>? {
         if wantsParameters {
-            var dk = Tensor<S>(zeros: kernel.shape)
-            Tensor.matmul(x, dz, transposeA: true, transposeB: false, accumulate: false, into: &dk)
-            dKernel = dk
-            if wantsBias { dBias = try! dz.sumAlongBatch() }
+            if var dk = kernelGradient, dk.shape == kernel.shape {
+                kernelGradient = nil   // drop our reference so the write below needs no copy
+                Tensor.matmul(x, dz, transposeA: true, transposeB: false, accumulate: false, into: &dk)
+                kernelGradient = dk
+            } else {
+                kernelGradient = Tensor.product(x, dz, transposeA: true)
+            }
+            biasGradient = wantsBias ? try! dz.sumAlongBatch() : nil
+        } else {
+            kernelGradient = nil
+            biasGradient = nil
         }
-        if wantsInput {
-            var dx = Tensor<S>(zeros: x.shape)
-            Tensor.matmul(dz, kernel, transposeA: false, transposeB: true, accumulate: false, into: &dx)
-            dInput = dx
-        }
-        return (dKernel, dBias, dInput)
+        guard wantsInput else { return nil }
+        return Tensor.product(dz, kernel, transposeB: true)
     }
 
     /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.

@@ -144,6 +144,24 @@ public struct Sequential: Sendable {
         return copy
     }
 
+    /// Edits one layer in place, for example to reset a BatchNormalization's statistics:
+    /// `try model.updateLayer(named: "batch_normalization", as: BatchNormalization.self) { $0.statistics = .batch }`.
+    /// The layer must keep its name and input width.
+    public mutating func updateLayer<L: Layer>(named layerName: String, as type: L.Type, _ body: (inout L) throws -> Void) throws {
+        guard let index = layers.firstIndex(where: { $0.name == layerName }) else {
+            throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
+        }
+        guard var layer = layers[index] as? L else {
+            throw TrainingError.invalidArgument(layer: layerName, message: "is a \(layers[index].typeName), not a \(L.self)")
+        }
+        let inputWidth = layer.inputFeatures
+        try body(&layer)
+        guard layer.name == layerName, layer.inputFeatures == inputWidth else {
+            throw TrainingError.invalidArgument(layer: layerName, message: "an update may not rename or rebuild the layer")
+        }
+        layers[index] = layer
+    }
+
     /// Dropout generator states by layer name (for checkpoints).
     public var randomStates: [String: UInt64] {
         var out: [String: UInt64] = [:]

@@ -52,15 +52,15 @@ public struct Adam: Optimizer {
         }
         try model.updateTrainableVariables { index, value, gradient in
             try SGD.checkShape(value, gradient)
+            try SGD.checkSlot(moments, index, value, store)
             value.withUnsafeMutableBufferPointer { w in
                 gradient.withUnsafeBufferPointer { g in
+                    guard !w.isEmpty else { return }
                     moments[index].withUnsafeMutableBufferPointer { m in
                         velocities[index].withUnsafeMutableBufferPointer { v in
-                            for i in w.indices {
-                                m[i] += (g[i] - m[i]) * oneMinusBeta1
-                                v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2
-                                w[i] -= (m[i] * alpha) / (v[i].squareRoot() + eps)
-                            }
+                            AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!,
+                                            v: v.baseAddress!, count: w.count, alpha: alpha,
+                                            oneMinusBeta1: oneMinusBeta1, oneMinusBeta2: oneMinusBeta2, epsilon: eps)
                         }
                     }
                 }

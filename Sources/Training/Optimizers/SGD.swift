@@ -47,6 +47,7 @@ public struct SGD: Optimizer {
             defer { store.put(velocities, slot: 0) }
             try model.updateTrainableVariables { index, value, gradient in
                 try Self.checkShape(value, gradient)
+                try Self.checkSlot(velocities, index, value, store)
                 value.withUnsafeMutableBufferPointer { w in
                     gradient.withUnsafeBufferPointer { g in
                         velocities[index].withUnsafeMutableBufferPointer { v in
@@ -60,6 +61,15 @@ public struct SGD: Optimizer {
             }
         }
         iterations += 1
+    }
+
+    /// Catches an optimizer reused on a model with other variables (slots are by position).
+    static func checkSlot(_ slots: [Tensor<Float>], _ index: Int, _ value: Tensor<Float>, _ store: SlotStore) throws {
+        guard index < slots.count, slots[index].shape == value.shape else {
+            let name = index < store.variableNames.count ? store.variableNames[index] : "#\(index)"
+            throw TrainingError.optimizerStateMismatch(
+                variable: name, message: "this optimizer was built for another model's variables")
+        }
     }
 
     static func checkShape(_ value: Tensor<Float>, _ gradient: Tensor<Float>) throws {
