@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean
+.PHONY: run test deps build release bench clean fuzz
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -19,6 +19,10 @@ run: release
 
 test: deps
 	./scripts/run-tests.sh
+
+# The long fuzz campaign (make test runs 200 cases); see docs/RELIABILITY.md.
+fuzz: deps
+	BATCHWISE_FUZZ_CASES=5000 $(SWIFT) test --filter Fuzz
 
 bench: release
 	./Benchmarks/run-all.sh

@@ -1,0 +1,161 @@
+import Foundation
+import HDF5
+import Testing
+import Tensors
+import Training
+@testable import Checkpoints
+
+/// Seeded mutants (bit flips, truncation, insertion, deletion, overwrite) of real files fed to
+/// every reader a user can point at a file: the HDF5 tree description (`batchwise inspect`),
+/// the Keras loaders and the native checkpoint loader. The readers run in the
+/// `CheckpointFuzzHelper` child process, because libhdf5 itself can crash on crafted files.
+///
+/// `BATCHWISE_FUZZ_CASES` (default 200) sets the number of cases; `BATCHWISE_FUZZ_SEED`
+/// (default 0x5EED) the master seed; case `i` uses `SplitMix64.derivedSeed(seed, i)`.
+@Suite(.serialized) struct FuzzTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let seedModel = repository.appendingPathComponent("fixtures/keras-models/seed_model.keras")
+
+    static var caseCount: Int {
+        ProcessInfo.processInfo.environment["BATCHWISE_FUZZ_CASES"].flatMap(Int.init) ?? 200
+    }
+    static var masterSeed: UInt64 {
+        ProcessInfo.processInfo.environment["BATCHWISE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED
+    }
+
+    struct Base {
+        let name: String
+        let fileExtension: String
+        let bytes: [UInt8]
+    }
+
+    struct Campaign {
+        var cases = 0
+        var clean = 0
+        var crashes: [String] = []
+        var hangs: [String] = []
+        var noisy: [String] = []
+        var outcomes: [String: Int] = [:]
+        var seconds = 0.0
+    }
+
+    static func bases(folder: URL) throws -> [Base] {
+        func fixture(_ path: String) throws -> [UInt8] {
+            [UInt8](try Data(contentsOf: repository.appendingPathComponent(path)))
+        }
+        // A native checkpoint written here, so the fuzzed layout is the current writer's.
+        let checkpoint = folder.appendingPathComponent("base-native.h5")
+        var trainer = try NativeFixtures.trainer()
+        let box = SnapshotBox()
+        try trainer.fit(NativeFixtures.pipeline(repeating: true), epochs: 1, stepsPerEpoch: 3,
+                        callbacks: [CheckpointCallback(frequency: .everySteps(3)) { box.append($0) }], progress: .quiet)
+        try NativeCheckpoint.save(try #require(box.values.first), optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
+                                  to: checkpoint, loss: .binaryCrossentropy)
+        return [
+            Base(name: "native", fileExtension: "h5", bytes: [UInt8](try Data(contentsOf: checkpoint))),
+            Base(name: "weights.h5", fileExtension: "weights.h5", bytes: try fixture("fixtures/keras-models/seed_model.weights.h5")),
+            Base(name: "legacy.h5", fileExtension: "h5", bytes: try fixture("fixtures/keras-models/seed_model.h5")),
+            Base(name: "keras-zip", fileExtension: "keras", bytes: try fixture("fixtures/keras-models/seed_model.keras")),
+            Base(name: "config.json", fileExtension: "json", bytes: try fixture("fixtures/keras-models/seed_model.config.json")),
+        ]
+    }
+
+    /// Writes every mutant, then runs the helper over them in batches; a batch that dies
+    /// (signal, watchdog) names its unfinished case and the next batch starts after it.
+    static func campaign(helper: URL) throws -> Campaign {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bases = try bases(folder: folder)
+        var labels: [String] = []
+        var files: [String] = []
+        for index in 0..<caseCount {
+            let seed = SplitMix64.derivedSeed(masterSeed, UInt64(index))
+            var rng = SplitMix64(seed: seed)
+            let base = bases[rng.nextIndex(below: bases.count)]
+            let mutation = FuzzMutation.random(length: base.bytes.count, using: &rng)
+            let url = folder.appendingPathComponent("\(index).\(base.fileExtension)")
+            try Data(mutation.apply(to: base.bytes)).write(to: url)
+            labels.append("case \(index) (master seed \(masterSeed), case seed \(seed), base \(base.name), \(mutation))")
+            files.append(url.path)
+        }
+        var result = Campaign(cases: caseCount)
+        let started = Date()
+        var next = 0
+        while next < files.count {
+            let batch = Array(files[next..<min(next + 100, files.count)])
+            let run = try ChildProcess.run(helper, [seedModel.path] + batch, deadline: 30 + 0.5 * Double(batch.count))
+            var current: Int?
+            var noise = ""
+            var finished = next - 1
+            for line in run.stderr.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("BEGIN "), let index = Int(line.dropFirst(6)) {
+                    current = index
+                    noise = ""
+                } else if line.hasPrefix("END "), let index = current {
+                    for field in line.split(separator: " ").dropFirst(2) { result.outcomes[String(field), default: 0] += 1 }
+                    if noise.isEmpty { result.clean += 1 } else { result.noisy.append(labels[index] + ": " + noise.prefix(400)) }
+                    finished = index
+                    current = nil
+                } else if !line.isEmpty {
+                    noise += line + "\n"
+                }
+            }
+            if let stuck = current {
+                if run.timedOut {
+                    result.hangs.append(labels[stuck])
+                } else {
+                    result.crashes.append(labels[stuck] + ": signal \(run.signal.map(String.init) ?? "none"), exit \(run.status)")
+                }
+                finished = stuck
+            } else if run.signal != nil || run.status != 0 {
+                Issue.record("helper failed outside a case: status \(run.status) \(run.stderr.suffix(400))")
+                break
+            }
+            next = finished + 1
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        let summary = result.outcomes.sorted { $0.key < $1.key }.map { "  \($0.key) × \($0.value)" }.joined(separator: "\n")
+        print("""
+            fuzz: \(result.clean)/\(result.cases) cases clean, \(result.crashes.count) crashed, \(result.hangs.count) hung, \
+            \(result.noisy.count) printed to stderr, in \(String(format: "%.1f", result.seconds)) s
+            \(summary)
+            \(result.crashes.map { "  CRASH " + $0 }.joined(separator: "\n"))
+            """)
+        return result
+    }
+
+    /// What runs in `make test`: no hang, no stderr output, every case accounted for. libhdf5
+    /// crashes are counted and named (see the disabled test below), not failed here.
+    @Test(.timeLimit(.minutes(30)))
+    func everyMutantThrowsOrLoadsWithoutHangOrStderrOutput() throws {
+        guard let helper = ChildProcess.built("CheckpointFuzzHelper") else {
+            Issue.record("CheckpointFuzzHelper was not built next to the tests; run `swift build` first")
+            return
+        }
+        let result = try Self.campaign(helper: helper)
+        #expect(result.hangs.isEmpty, "\(result.hangs)")
+        #expect(result.noisy.isEmpty, "\(result.noisy)")
+        #expect(result.clean + result.crashes.count + result.hangs.count + result.noisy.count == result.cases)
+    }
+
+    @Test(.disabled("libhdf5 1.10.8 SIGSEGVs in H5Aiterate2 -> H5A__attr_release_table -> H5A__close on some corrupted attribute tables (e.g. case 21 of master seed 0x5EED: legacy .h5 overwritten at byte 1110); see docs/RELIABILITY.md"))
+    func noMutantCrashesTheReaders() throws {
+        let helper = try #require(ChildProcess.built("CheckpointFuzzHelper"))
+        let result = try Self.campaign(helper: helper)
+        #expect(result.crashes.isEmpty, "\(result.crashes)")
+    }
+
+    @Test func theMutatorIsDeterministicAndChangesTheInput() {
+        let input = [UInt8](0..<200)
+        var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
+        var changed = 0
+        for _ in 0..<100 {
+            let m1 = FuzzMutation.random(length: input.count, using: &a)
+            let m2 = FuzzMutation.random(length: input.count, using: &b)
+            #expect(m1.apply(to: input) == m2.apply(to: input))
+            if m1.apply(to: input) != input { changed += 1 }
+        }
+        #expect(changed >= 95)   // a flip pair on the same bit or an identical overwrite may cancel
+    }
+}
