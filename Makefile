@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 
-.PHONY: run test deps build release bench clean fuzz
+.PHONY: run test deps build release bench clean examples fuzz
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -23,6 +23,10 @@ test: deps
 # The long fuzz campaign (make test runs 200 cases); see docs/RELIABILITY.md.
 fuzz: deps
 	BATCHWISE_FUZZ_CASES=5000 $(SWIFT) test --filter Fuzz
+
+# Builds and runs Examples/ and the downstream package Examples/Downstream.
+examples: deps
+	./scripts/run-examples.sh
 
 bench: release
 	./Benchmarks/run-all.sh

@@ -16,4 +16,11 @@ if [ -z "$summary" ]; then
   echo "make test: no Swift Testing summary found; treating as failure"
   exit 1
 fi
+echo "make test: tests passed; building and running the examples"
+# The examples run only after the suite passes, so CI (make test) also checks that they
+# build and behave; their failure fails the run.
+if ! ./scripts/run-examples.sh; then
+  echo "make test: FAILED (examples)"
+  exit 1
+fi
 echo "make test: passed"

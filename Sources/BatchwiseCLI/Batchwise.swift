@@ -6,6 +6,8 @@ struct BatchwiseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchwise",
         abstract: "Seeded datasets, HDF5 checkpoints and a BatchNormalization-aware trainer.",
-        subcommands: [ExperimentCommand.self, InspectCommand.self, BenchCommand.self, TrainCommand.self]
+        subcommands: [
+            ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self,
+        ]
     )
 }

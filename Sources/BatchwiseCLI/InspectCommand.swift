@@ -6,7 +6,8 @@ import Foundation
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file."
+        abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file.",
+        discussion: "For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first, then the tree of its weights."
     )
 
     @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text.")
@@ -17,7 +18,19 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let tree = try Self.describe(URL(fileURLWithPath: file))
+            let url = URL(fileURLWithPath: file)
+            if let model = try Self.describeKerasModel(url) {
+                if json {
+                    let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
+                    print("{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}")
+                } else {
+                    print(model.summary)
+                    print("")
+                    print(model.weights.renderedText())
+                }
+                return
+            }
+            let tree = try Self.describe(url)
             if json {
                 print(tree.jsonText())
             } else {
@@ -29,6 +42,21 @@ struct InspectCommand: ParsableCommand {
             FileHandle.standardError.write(Data("batchwise inspect: \(oneLine)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// The summary and weights tree of a Keras model file, nil for other files (and for
+    /// Keras weights-only files, which have no architecture: they print as plain HDF5).
+    private static func describeKerasModel(_ url: URL) throws -> (summary: String, weights: HDF5Node)? {
+        if FileManager.default.fileExists(atPath: url.path), (try? NativeCheckpoint.isNativeCheckpoint(url)) == true {
+            let checkpoint = try NativeCheckpoint.load(from: url)
+            let header = "Batchwise checkpoint: epoch \(checkpoint.snapshot.epoch), step \(checkpoint.snapshot.stepInEpoch), "
+                + "global step \(checkpoint.snapshot.globalStep)\n"
+            return (header + checkpoint.snapshot.model.summary(), try describe(url))
+        }
+        guard FileManager.default.fileExists(atPath: url.path),
+              let format = try? KerasModelFile.format(of: url),
+              format == .kerasArchive || format == .legacyModel else { return nil }
+        return try KerasModelFile.describe(url)
     }
 
     /// Friendly messages for the common non-HDF5 cases before libhdf5 sees the file.

@@ -12,7 +12,16 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     public let base: Base
     public let size: Int
     public let dropRemainder: Bool
-    let stack: @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element
+    @usableFromInline let stack: @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element
+
+    @usableFromInline
+    init(base: Base, size: Int, dropRemainder: Bool,
+         stack: @escaping @Sendable ([Base.Element], _ firstIndex: Int) throws -> Element) {
+        self.base = base
+        self.size = size
+        self.dropRemainder = dropRemainder
+        self.stack = stack
+    }
 
     public var cardinality: Cardinality {
         guard size > 0 else { return .unknown }
@@ -61,12 +70,13 @@ public struct Batched<Base: Dataset, Element>: Dataset {
 
 extension Dataset {
     /// Groups elements into arrays of `size` (chosen only when no tensor overload applies).
-    @_disfavoredOverload
+    @_disfavoredOverload @inlinable
     public func batch(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, [Element]> {
         Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, _ in elements }
     }
 
     /// Stacks tensors into one tensor with a leading batch dimension.
+    @inlinable
     public func batch<A>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, Tensor<A>>
     where Element == Tensor<A> {
         Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
@@ -75,6 +85,7 @@ extension Dataset {
     }
 
     /// Stacks `(features, label)` pairs into `(features batch, labels batch)`.
+    @inlinable
     public func batch<A, B>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, (Tensor<A>, Tensor<B>)>
     where Element == (Tensor<A>, Tensor<B>) {
         Batched(base: self, size: size, dropRemainder: dropRemainder) { elements, first in
@@ -85,6 +96,7 @@ extension Dataset {
 }
 
 /// `Tensor.stacking`, with a mismatch reported as the dataset element that broke it.
+@inlinable
 func stackChecked<A>(_ tensors: [Tensor<A>], firstIndex: Int) throws -> Tensor<A> {
     let shape = tensors[0].shape
     for (offset, tensor) in tensors.enumerated() where tensor.shape != shape {

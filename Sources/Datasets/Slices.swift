@@ -67,6 +67,7 @@ public struct Slices<Element>: Dataset, Sendable {
 extension Slices {
     /// The rows of `tensor` along its leading dimension.
     /// - Throws: ``DatasetError/invalidArgument(stage:reason:)`` for a scalar tensor.
+    @inlinable
     public init<A>(_ tensor: Tensor<A>) throws where Element == Tensor<A> {
         let reader = try RowReader(tensor, source: "slices")
         self.init(count: reader.rows, name: "slices\(tensor.shape)") { reader.row($0) }
@@ -74,6 +75,7 @@ extension Slices {
 
     /// Pairs of rows of `features` and `labels`, which must have the same leading dimension.
     /// - Throws: ``DatasetError/lengthMismatch(source:expected:found:)`` when the row counts differ.
+    @inlinable
     public init<A, B>(_ features: Tensor<A>, _ labels: Tensor<B>) throws
     where Element == (Tensor<A>, Tensor<B>) {
         let name = "slices(features \(features.shape), labels \(labels.shape))"
@@ -88,12 +90,14 @@ extension Slices {
 
 /// Copies rows out of a tensor without re-deriving the row shape each time (the shape array is
 /// shared by every row, so a row costs one allocation).
+@usableFromInline
 struct RowReader<Scalar: TensorScalar>: Sendable {
-    let tensor: Tensor<Scalar>
-    let rows: Int
-    let width: Int
-    let rowShape: [Int]
+    @usableFromInline let tensor: Tensor<Scalar>
+    @usableFromInline let rows: Int
+    @usableFromInline let width: Int
+    @usableFromInline let rowShape: [Int]
 
+    @usableFromInline
     init(_ tensor: Tensor<Scalar>, source: String) throws {
         guard tensor.rank >= 1 else {
             throw DatasetError.invalidArgument(
@@ -105,6 +109,7 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
         self.width = tensor.rowScalarCount
     }
 
+    @inlinable
     func row(_ index: Int) -> Tensor<Scalar> {
         let width = self.width
         let scalars = tensor.withUnsafeBufferPointer { source in
@@ -121,6 +126,7 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
 
 extension Tensor {
     /// A tensor whose scalar count the caller has already matched to `shape`.
+    @inlinable
     init(validatedShape shape: [Int], scalars: [Scalar]) {
         do { self = try Tensor(shape: shape, scalars: scalars) } catch {
             preconditionFailure("internal error: \(error)")

@@ -54,6 +54,7 @@ extension Tensor {
     /// ```
     /// - Throws: ``TensorError/shapeMismatch(operation:expected:found:)`` naming the first
     ///   shape and the first one that differs, or ``TensorError/emptyStack``.
+    @inlinable
     public static func stacking(_ tensors: [Tensor]) throws(TensorError) -> Tensor {
         guard let first = tensors.first else { throw .emptyStack }
         var out = [Scalar]()

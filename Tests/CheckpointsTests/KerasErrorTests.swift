@@ -45,6 +45,19 @@ struct KerasErrorTests {
         let model = try KerasModelConfig.model(fromJSON: Self.legacy(), file: "t.json")
         #expect(model.layers.map(\.name) == ["dense", "bn"])
         #expect(model.inputFeatures == 3 && model.outputFeatures == 4)
+        // Old tf.keras Sequential configs put batch_input_shape on the first real layer.
+        let noInputLayer = """
+        {"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 6], "dtype": "float32"}}]}}
+        """
+        let old = try KerasModelConfig.model(fromJSON: noInputLayer, file: "t.json")
+        #expect(old.inputFeatures == 6 && old.layers.map(\.name) == ["d"])
+        let rank3 = noInputLayer.replacingOccurrences(of: "[null, 6]", with: "[null, 2, 3]")
+        #expect(throws: CheckpointError.self) { try KerasModelConfig.model(fromJSON: rank3, file: "t.json") }
+        let half = noInputLayer.replacingOccurrences(of: #""dtype": "float32""#, with: #""dtype": "float16""#)
+        #expect(throws: CheckpointError.unsupportedLayer(file: "t.json", layer: "d", className: "Dense", option: "dtype", value: "float16")) {
+            try KerasModelConfig.model(fromJSON: half, file: "t.json")
+        }
     }
 
     @Test("absurd unit counts are invalid configs naming the JSON path", arguments: ["0", "-3", "1000000000"])
@@ -161,5 +174,21 @@ struct KerasErrorTests {
         // An HDF5 file that is not a Keras file (the io reference data).
         #expect(throws: CheckpointError.self) { try KerasModelFile.load(KerasFixtures.url("seed_model.io.h5")) }
         #expect(throws: CheckpointError.self) { try KerasModelFile.load(directory.appendingPathComponent("absent.keras")) }
+    }
+}
+
+@Suite("Legacy weights into differently named models")
+struct KerasLegacyPositionalTests {
+    @Test("legacy weights-only files load by layer order when the names differ, as tf.keras's load_weights does")
+    func positionalLegacyWeights() throws {
+        let reference = try KerasFixtures.reference("seed_model")
+        let keras = try KerasModelConfig.model(fromJSON: reference.modelJSON, file: "json")
+        var renamed = try Sequential(inputFeatures: 1, [
+            BatchNormalization(name: "bn_a"), Dense(units: 8, activation: .sigmoid, name: "hidden"),
+            BatchNormalization(name: "bn_b"), Dense(units: 1, activation: .sigmoid, name: "out"),
+        ])
+        #expect(renamed.layers.map(\.name) != keras.layers.map(\.name))
+        try KerasModelFile.loadWeights(KerasFixtures.url("seed_model.legacy-weights.h5"), into: &renamed)
+        try expectPredictions(renamed, reference, "renamed model")
     }
 }

@@ -106,3 +106,54 @@ struct KerasSaveTests {
         #expect(throws: CheckpointError.self) { try KerasModelFile.save(small, to: directory.appendingPathComponent("m.bin")) }
     }
 }
+
+@Suite("A model trained in Swift, saved for Keras")
+struct KerasSwiftTrainedExportTests {
+    /// Every supported layer and option, trained three SGD-Nesterov steps so no variable is at its initial value.
+    static func trainedModel() throws -> (Sequential, SGD, Tensor<Float>) {
+        var model = try Sequential(inputFeatures: 5, [
+            Flatten(), Dense(units: 7, activation: .tanh, useBias: false),
+            BatchNormalization(momentum: 0.8, epsilon: 1e-4, center: false), Dropout(rate: 0.25),
+            ActivationLayer(.sigmoid), Dense(units: 6, activation: .relu), ReLU(),
+            BatchNormalization(), Dense(units: 3), Softmax(),
+        ], seed: 5, name: "swift_mixed")
+        var rng = SplitMix64(seed: 77)
+        let x = try Tensor<Float>(shape: [16, 5], scalars: (0..<80).map { _ in rng.nextUniformFloat() * 4 - 2 })
+        let y = try Tensor<Float>(shape: [16], scalars: (0..<16).map { Float($0 % 3) })
+        var sgd = SGD(learningRate: 0.05, momentum: 0.9, nesterov: true)
+        for _ in 0..<3 {
+            _ = try model.lossAndGradients(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+            try sgd.apply(to: &model)
+        }
+        return (model, sgd, x)
+    }
+
+    @Test("save → load of a Swift-trained model is exact in both formats (and exports files for the Keras checker)")
+    func swiftTrainedRoundTrip() throws {
+        let (model, sgd, x) = try Self.trainedModel()
+        let directory = try KerasFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = KerasSaveTests.exportDirectory ?? directory
+        let archive = target.appendingPathComponent("swift_mixed.keras")
+        let weights = target.appendingPathComponent("swift_mixed.weights.h5")
+        try KerasModelFile.save(model, optimizer: sgd, loss: .sparseCategoricalCrossentropy, to: archive)
+        try KerasModelFile.save(model, optimizer: sgd, to: weights)
+        let back = try KerasModelFile.load(archive)
+        #expect(back.model.variables == model.variables)
+        #expect(back.optimizerState == sgd.state && back.optimizerState?.iterations == 3)
+        let backSGD = try #require(back.optimizer as? SGD)
+        #expect(backSGD.nesterov && backSGD.momentum == 0.9 && backSGD.learningRate == 0.05)
+        var fresh = try KerasModelConfig.model(fromJSON: try KerasModelConfig.json(for: model), file: "json")
+        try KerasModelFile.loadWeights(weights, into: &fresh)
+        #expect(fresh.variables == model.variables)
+        // The reference the Python checker compares Keras's predictions with: Swift's own.
+        try HDF5File.atomicWrite(to: target.appendingPathComponent("swift_mixed.io.h5")) { file in
+            try file.write(x.scalars, shape: x.shape, to: "/inputs")
+            let inference = try model(x, mode: .inference)
+            let batch = try model.withBatchNormStatistics(.batch)(x, mode: .inference)
+            try file.write(inference.scalars, shape: inference.shape, to: "/outputs_inference")
+            try file.write(batch.scalars, shape: batch.shape, to: "/outputs_batch_statistics")
+            try file.setAttribute("model_json", try KerasModelConfig.json(for: model))
+        }
+    }
+}

@@ -24,11 +24,11 @@ struct KerasLegacyReader {
     func loadWeights(into model: inout Sequential) throws {
         let root = try weightsRoot
         let stored = try assigner.stringList("layer_names", of: root)
-        let storedSet = Set(stored)
+        let groups = try groupsByLayer(model, root: root, stored: stored)
         for index in model.layers.indices {
             let layer = model.layers[index]
-            let group = root == "/" ? "/\(layer.name)" : "\(root)/\(layer.name)"
-            guard storedSet.contains(layer.name), try file.exists(group) else {
+            let group = groups[layer.name] ?? (root == "/" ? "/\(layer.name)" : "\(root)/\(layer.name)")
+            guard groups[layer.name] != nil, try file.exists(group) else {
                 if layer.variables.isEmpty { continue }
                 throw CheckpointError.missingObject(
                     file: displayName, path: group,
@@ -45,6 +45,20 @@ struct KerasLegacyReader {
             }
             try assigner.assign(names.map { "\(group)/\($0)" }, group: group, layerIndex: index, in: &model)
         }
+    }
+
+    /// The group holding each model layer's weights: by name, or, when the names differ
+    /// (a model built elsewhere), like tf.keras's `load_weights`: the layers that have
+    /// weights, in order, paired with the stored layers that have weights.
+    private func groupsByLayer(_ model: Sequential, root: String, stored: [String]) throws -> [String: String] {
+        func path(_ name: String) -> String { root == "/" ? "/\(name)" : "\(root)/\(name)" }
+        let weighted = model.layers.filter { !$0.variables.isEmpty }.map(\.name)
+        if Set(weighted).isSubset(of: Set(stored)) {
+            return Dictionary(uniqueKeysWithValues: stored.map { ($0, path($0)) })
+        }
+        let storedWeighted = try stored.filter { try file.exists(path($0)) && !assigner.stringList("weight_names", of: path($0)).isEmpty }
+        guard storedWeighted.count == weighted.count else { return Dictionary(uniqueKeysWithValues: stored.map { ($0, path($0)) }) }
+        return Dictionary(uniqueKeysWithValues: zip(weighted, storedWeighted.map(path)))
     }
 
     /// `"dense/kernel:0"` → `"kernel"`.

@@ -44,7 +44,7 @@ public enum KerasModelFile {
         case let other:
             throw CheckpointError.invalidFile(
                 file: url.path,
-                message: "a \(other.rawValue) file holds weights only; build the model and use KerasModelFile.loadWeights(_:into:)")
+                message: "a \(other.rawValue) file holds weights only, no architecture: load it into a model with KerasModelFile.loadWeights, or use a .keras or full-model .h5 file")
         }
     }
 
@@ -98,6 +98,9 @@ public enum KerasModelFile {
         guard magic == .hdf5 else {
             throw CheckpointError.invalidFile(file: url.path, message: "neither a .keras (zip) archive nor an HDF5 file")
         }
+        if try NativeCheckpoint.isNativeCheckpoint(url) {
+            throw CheckpointError.invalidFile(file: url.path, message: "a Batchwise checkpoint, not a Keras file (load it with NativeCheckpoint.load)")
+        }
         return try withHDF5(url) { file in
             if try file.hasAttribute("model_config") { return .legacyModel }
             if try file.exists("/layers") { return .kerasWeights }
@@ -125,7 +128,8 @@ public enum KerasModelFile {
             // Like Keras: without a compile_config the /optimizer group is not restored.
             var optimizer = KerasCompileConfig.optimizer(from: compile?["optimizer"])
             var state: OptimizerState?
-            if compile?["optimizer"] != nil, let saved = try reader.optimizerState(for: model) {
+            // Slots are only mapped for optimizers Batchwise has; others load without state.
+            if optimizer != nil, let saved = try reader.optimizerState(for: model) {
                 state = saved.state
                 optimizer?.state = saved.state
                 optimizer?.learningRate = saved.learningRate

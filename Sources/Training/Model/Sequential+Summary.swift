@@ -13,7 +13,9 @@ extension Sequential {
     ///  Total params: 61 (244.00 B)
     /// ```
     public func summary() -> String {
-        let widths = (40, 23, 14)
+        // The first column grows to fit the longest "name (Type)", so the table never breaks.
+        let longest = layers.map { "\($0.name) (\($0.typeName))".count + 1 }.max() ?? 0
+        let widths = (max(40, longest), 23, 14)
         func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, w - s.count))
             return right ? fill + s : s + fill

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Batchwise
+import Foundation
+
+/// `batchwise predict --model FILE --input DATA.h5:/x --output OUT.h5:/y [...]`: batch
+/// prediction with a Keras (`.keras`, legacy `.h5`) model, written atomically to HDF5.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predict with a saved model (.keras, legacy Keras .h5) and write the outputs to an HDF5 dataset."
+    )
+
+    @Option(help: "The model file (.keras archive or legacy tf.keras .h5).")
+    var model: String
+
+    @Option(help: "The input dataset, FILE.h5:/path, shaped [rows, features].")
+    var input: String
+
+    @Option(help: "Where to write the outputs, FILE.h5:/path (the file is created or updated atomically).")
+    var output: String
+
+    @Option(help: "inference: BatchNormalization uses its moving statistics; batch-statistics: each batch uses its own (Dropout stays off).")
+    var mode: String = "inference"
+
+    @Option(help: "Rows per forward pass (in batch-statistics mode this is the batch whose statistics are used).")
+    var batchSize: Int = 32
+
+    @Option(help: "Re-estimate BatchNormalization moving statistics on this dataset (FILE.h5:/path) before predicting.")
+    var recalibrateOn: String?
+
+    func run() throws {
+        do {
+            guard let mode = ModelPrediction.Mode(rawValue: mode) else {
+                throw ValidationFailure("--mode must be inference or batch-statistics, got '\(mode)'")
+            }
+            guard batchSize > 0 else { throw ValidationFailure("--batch-size must be positive, got \(batchSize)") }
+            let y = try ModelPrediction.run(
+                model: URL(fileURLWithPath: model), input: try DatasetLocation(parsing: input),
+                output: try DatasetLocation(parsing: output), mode: mode, batchSize: batchSize,
+                recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) })
+            print("wrote \(y.shape) to \(output)")
+        } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            FileHandle.standardError.write(Data("batchwise predict: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+private struct ValidationFailure: LocalizedError {
+    let errorDescription: String?
+    init(_ message: String) { errorDescription = message }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Training
+
+/// One model-file format that can produce a ready ``Sequential``. ``ModelFiles`` asks each
+/// registered loader in turn; adding a format means adding a type to
+/// ``ModelFiles/loaders``.
+///
+/// ```swift
+/// struct MyFormatLoader: ModelFileLoader {
+///     static let formatName = "my format"
+///     static func canLoad(_ url: URL) throws -> Bool { url.pathExtension == "mine" }
+///     static func loadModel(_ url: URL) throws -> Sequential { ... }
+/// }
+/// ```
+public protocol ModelFileLoader: Sendable {
+    /// A short name for messages.
+    static var formatName: String { get }
+    /// Whether this loader recognizes the file (by content where possible).
+    static func canLoad(_ url: URL) throws -> Bool
+    /// The model with its weights.
+    static func loadModel(_ url: URL) throws -> Sequential
+}
+
+/// Keras `.keras` archives and legacy tf.keras full-model `.h5` files.
+public enum KerasModelFileLoader: ModelFileLoader {
+    public static let formatName = "Keras model"
+
+    public static func canLoad(_ url: URL) throws -> Bool {
+        switch try ModelFileSniffer.magic(of: url) {
+        case .zip: return true
+        case .hdf5: return (try? KerasModelFile.format(of: url)) != nil
+        case .other: return false
+        }
+    }
+
+    public static func loadModel(_ url: URL) throws -> Sequential { try KerasModelFile.load(url).model }
+}
+
+/// The registry of model-file formats, in the order they are tried.
+///
+/// ```swift
+/// let model = try ModelFiles.loadModel(URL(fileURLWithPath: "model.keras"))
+/// ```
+public enum ModelFiles {
+    /// Known loaders; the first whose ``ModelFileLoader/canLoad(_:)`` is true loads the file.
+    public static let loaders: [any ModelFileLoader.Type] = [NativeCheckpointModelLoader.self, KerasModelFileLoader.self]
+
+    public static func loadModel(_ url: URL) throws -> Sequential {
+        for loader in loaders {
+            let recognized = try loader.canLoad(url)
+            if recognized { return try loader.loadModel(url) }
+        }
+        throw CheckpointError.invalidFile(
+            file: url.path,
+            message: "not a model file Batchwise can load (formats: \(loaders.map { $0.formatName }.joined(separator: ", ")))")
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HDF5
+import Tensors
+import Training
+
+/// Batch prediction from a model file into an HDF5 dataset: what `batchwise predict` does,
+/// as a library call.
+///
+/// ```swift
+/// try ModelPrediction.run(model: URL(fileURLWithPath: "m.keras"),
+///                         input: try DatasetLocation(parsing: "data.h5:/x"),
+///                         output: try DatasetLocation(parsing: "out.h5:/y"),
+///                         mode: .batchStatistics, batchSize: 32)
+/// ```
+public enum ModelPrediction {
+    /// Which statistics BatchNormalization layers use while predicting.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Moving statistics (Keras `model.predict`, `training=False`).
+        case inference
+        /// Each batch normalizes with its own mean and variance; Dropout stays off.
+        case batchStatistics = "batch-statistics"
+    }
+
+    /// Predicts `x` in batches of `batchSize` (the batch matters in `.batchStatistics` mode:
+    /// each batch uses its own statistics, as Keras does with `training=True`).
+    public static func predict(_ model: Sequential, _ x: Tensor<Float>, mode: Mode, batchSize: Int) throws -> Tensor<Float> {
+        guard batchSize > 0 else {
+            throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)")
+        }
+        let runner = mode == .batchStatistics ? model.withBatchNormStatistics(.batch) : model
+        guard x.rowCount > 0 else { return try runner(x, mode: .inference) }
+        var parts: [Tensor<Float>] = []
+        var start = 0
+        while start < x.rowCount {
+            let end = min(start + batchSize, x.rowCount)
+            parts.append(try runner(try x.rows(start..<end), mode: .inference))
+            start = end
+        }
+        return parts.count == 1 ? parts[0] : try Tensor.concatenatingRows(parts)
+    }
+
+    /// Loads the model (any registered format), optionally re-estimates its BN moving
+    /// statistics on `recalibrateOn`, predicts `input` and writes `output` atomically.
+    @discardableResult
+    public static func run(model modelURL: URL, input: DatasetLocation, output: DatasetLocation,
+                           mode: Mode = .inference, batchSize: Int = 32,
+                           recalibrateOn: DatasetLocation? = nil) throws -> Tensor<Float> {
+        var model = try ModelFiles.loadModel(modelURL)
+        let x = try readMatrix(input, width: model.inputFeatures)
+        if let recalibrateOn {
+            let data = try readMatrix(recalibrateOn, width: model.inputFeatures)
+            model = try model.recalibratingBatchNormalization(on: data, batchSize: max(batchSize, 1))
+        }
+        let y = try predict(model, x, mode: mode, batchSize: batchSize)
+        try write(y, to: output)
+        return y
+    }
+
+    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type).
+    public static func readMatrix(_ location: DatasetLocation, width: Int) throws -> Tensor<Float> {
+        let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
+        defer { try? file.close() }
+        guard try file.exists(location.path), try file.kind(of: location.path) == .dataset else {
+            throw CheckpointError.missingObject(file: location.file.path, path: location.path, message: "no such dataset")
+        }
+        let array = try file.read(location.path, as: Float.self)
+        guard array.shape.count == 2, array.shape[1] == width else {
+            throw CheckpointError.invalidFile(
+                file: location.file.path,
+                message: "\(location.path) has shape \(array.shape); the model takes [rows, \(width)]")
+        }
+        return try Tensor(shape: array.shape, scalars: array.values)
+    }
+
+    /// Writes `values` at `location`: a new file is created atomically; an existing file is
+    /// copied, updated and renamed back, so readers never see a half-written file and the
+    /// file's other objects are kept.
+    public static func write(_ values: Tensor<Float>, to location: DatasetLocation) throws {
+        let url = location.file
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            try HDF5File.atomicWrite(to: url) { try $0.write(values.scalars, shape: values.shape, to: location.path) }
+            return
+        }
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        try FileManager.default.copyItem(at: url, to: temporary)
+        let file = try HDF5File.open(at: temporary, mode: .readWrite, locking: .disabled)
+        do {
+            try file.write(values.scalars, shape: values.shape, to: location.path)
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+        let handle = try FileHandle(forUpdating: temporary)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CheckpointError.invalidFile(file: url.path, message: "cannot replace the output file: errno \(errno)")
+        }
+    }
+}
