@@ -28,8 +28,11 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Re-estimate BatchNormalization moving statistics on this dataset (FILE.h5:/path) before predicting.")
     var recalibrateOn: String?
 
+    @OptionGroup var isolation: IsolationOptions
+
     func run() throws {
         do {
+            try IsolatedProbe.check(["model", "--file", model], file: model, options: isolation)
             guard let mode = ModelPrediction.Mode(rawValue: mode) else {
                 throw ValidationFailure("--mode must be inference or batch-statistics, got '\(mode)'")
             }

@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "No progress output.")
     var quiet = false
+    @OptionGroup var isolation: IsolationOptions
 
     func run() throws {
         var job = TrainJob(data: URL(fileURLWithPath: data), save: URL(fileURLWithPath: save))
@@ -73,6 +74,11 @@ struct TrainCommand: ParsableCommand {
         job.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
         job.every = every
         do {
+            if model != nil || resume != nil {
+                let files = [model, resume].compactMap { $0 }
+                try IsolatedProbe.check(["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []),
+                                        file: files.joined(separator: " and "), options: isolation)
+            }
             try job.run(progress: quiet ? .quiet : .automatic)
         } catch {
             FileHandle.standardError.write(Data(("batchwise train: " + error.localizedDescription
