@@ -88,14 +88,18 @@ struct ChildProcess {
     var signal: Int32?
     var timedOut: Bool
     var stderr: String
+    /// Empty unless `captureStandardOutput`.
+    var stdout = ""
 
-    static func run(_ executable: URL, _ arguments: [String], deadline seconds: Double) throws -> ChildProcess {
+    static func run(_ executable: URL, _ arguments: [String], deadline seconds: Double,
+                    captureStandardOutput: Bool = false) throws -> ChildProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         let errors = Pipe()
+        let output = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = captureStandardOutput ? output : FileHandle.nullDevice
         try process.run()
         let pid = process.processIdentifier
         let fired = LockedFlag()
@@ -104,12 +108,19 @@ struct ChildProcess {
             kill(pid, SIGKILL)
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
+        // Drain stdout on another thread so a full pipe cannot stall the child while we read stderr.
+        let collected = LockedData()
+        let reader = DispatchGroup()
+        if captureStandardOutput {
+            DispatchQueue.global().async(group: reader) { collected.set(output.fileHandleForReading.readDataToEndOfFile()) }
+        }
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        reader.wait()
         watchdog.cancel()
         let bySignal = process.terminationReason == .uncaughtSignal
         return ChildProcess(status: process.terminationStatus, signal: bySignal ? process.terminationStatus : nil,
-                            timedOut: fired.value, stderr: text)
+                            timedOut: fired.value, stderr: text, stdout: String(decoding: collected.value, as: UTF8.self))
     }
 
     /// An executable built next to the test bundle, else in .build/debug.
@@ -126,4 +137,11 @@ final class LockedFlag: @unchecked Sendable {
     private var flag = false
     func set() { lock.withLock { flag = true } }
     var value: Bool { lock.withLock { flag } }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var value: Data { lock.withLock { data } }
 }
