@@ -92,10 +92,13 @@ struct ChildProcess {
     var stdout = ""
 
     static func run(_ executable: URL, _ arguments: [String], deadline seconds: Double,
-                    captureStandardOutput: Bool = false) throws -> ChildProcess {
+                    captureStandardOutput: Bool = false, environment: [String: String] = [:]) throws -> ChildProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let errors = Pipe()
         let output = Pipe()
         process.standardError = errors
