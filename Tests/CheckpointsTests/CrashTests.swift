@@ -32,7 +32,9 @@ import Glibc
                 "--learning-rate", "0.01", "--data", data.path, "--x", "/features", "--y", "/labels",
                 "--batch-size", "16", "--seed", "9", "--epochs", "\(epochs)", "--quiet",
                 "--save", folder.appendingPathComponent("final.h5").path,
-                "--checkpoint", checkpoint.path, "--every", "1"]
+                "--checkpoint", checkpoint.path, "--every", "1",
+                // The isolated model probe would shift every kill away from the saves.
+                "--no-isolation"]
     }
 
     static func temporaries(in folder: URL) throws -> [String] {
@@ -99,8 +101,10 @@ import Glibc
         }
         print("crash: \(Self.kills) SIGKILLs, \(midSave) landed mid-save (temporary present), \(loads) checkpoints loaded, "
               + "steps \(steps.min() ?? 0)...\(steps.max() ?? 0), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        // The kills must actually hit saves, or this test proves nothing about them.
-        #expect(midSave >= Self.kills / 10, "only \(midSave) of \(Self.kills) kills landed during a save")
+        // The kills must actually hit saves, or this test proves nothing about them. Saves are
+        // staged in memory, so the temporary exists only while the image is written and
+        // fsynced: fewer kills find it than with libhdf5 writing the file (45-48 of 50).
+        #expect(midSave >= max(1, Self.kills / 25), "only \(midSave) of \(Self.kills) kills landed while a temporary existed")
     }
 
     /// `train --checkpoint FILE` saves through `NativeCheckpoint.save`, which removes the

@@ -55,7 +55,7 @@ public enum NativeCheckpoint {
         // effort: a save must not fail because an old leftover cannot be deleted.
         _ = try? HDF5File.removeStaleTemporaries(of: url)
         do {
-            try HDF5File.atomicWrite(to: url) { file in
+            try HDF5File.atomicWrite(to: url, inMemory: true) { file in
                 try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }
