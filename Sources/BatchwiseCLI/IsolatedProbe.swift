@@ -103,6 +103,10 @@ enum IsolatedProbe {
 }
 
 /// `--no-isolation` and `--isolation-timeout`, shared by the commands that read user files.
+///
+/// ```swift
+/// @OptionGroup var isolation: IsolationOptions   // in a ParsableCommand
+/// ```
 struct IsolationOptions: ParsableArguments {
     @Flag(help: "Read the file in this process only, without first probing it in a child process (saves the probe's time; a corrupted file can then crash batchwise).")
     var noIsolation = false
@@ -111,6 +115,11 @@ struct IsolationOptions: ParsableArguments {
     var isolationTimeout: Double = 60
 }
 
+/// Why the probe refused a file, printed as the command's one-line error.
+///
+/// ```swift
+/// throw ProbeFailure(errorDescription: "libhdf5 crashed (signal 11, SIGSEGV) while reading m.h5; ...")
+/// ```
 struct ProbeFailure: LocalizedError {
     let errorDescription: String?
 }
