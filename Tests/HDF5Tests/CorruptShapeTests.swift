@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CHDF5
 @testable import HDF5
 
 /// Corrupted dataspaces (found by the fuzz campaign, docs/RELIABILITY.md): sizes computed from
@@ -93,6 +94,34 @@ struct CorruptShapeTests {
             #expect(try file.read("zeros", as: Double.self).values == [Double](repeating: 0, count: 60_000))
             let chunked = try file.read("chunked", as: Float.self).values
             #expect(chunked.count == 64_000 && chunked[3 * 64] == 2 && chunked.filter { $0 != 0 }.count == 64)
+        }
+    }
+}
+
+/// A hard link back to an ancestor group (fuzz case 2825 made one) must not recurse forever.
+@Suite("Group cycles")
+struct GroupCycleTests {
+    @Test func aLinkToAnAncestorIsATypedErrorAndSharedGroupsStillDescribe() throws {
+        try withTemporaryDirectory { dir in
+            let file = try HDF5File.create(at: dir.appendingPathComponent("cycle.h5"))
+            try file.createGroup("a/b")
+            try file.createGroup("shared")
+            HDF5Library.withLock {
+                // Legal sharing: one group under two names, no cycle.
+                _ = H5Lcreate_hard(file.id, "/shared", file.id, "/a/alias", bw_H5P_DEFAULT(), bw_H5P_DEFAULT())
+            }
+            let tree = try file.treeDescription()
+            #expect(tree.renderedText().contains("alias"))
+            HDF5Library.withLock {
+                _ = H5Lcreate_hard(file.id, "/a", file.id, "/a/b/loop", bw_H5P_DEFAULT(), bw_H5P_DEFAULT())
+            }
+            do {
+                _ = try file.treeDescription()
+                Issue.record("described a cyclic group graph")
+            } catch let HDF5Error.invalidArgument(_, object, reason) {
+                #expect(object == "/a/b/loop")
+                #expect(reason.contains("cycle"))
+            }
         }
     }
 }
