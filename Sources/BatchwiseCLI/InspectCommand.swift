@@ -20,8 +20,14 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try IsolatedProbe.check(["inspect", "--file", file], file: file, options: isolation)
-            print(try Self.render(URL(fileURLWithPath: file), json: json))
+            if isolation.noIsolation {
+                print(try Self.render(URL(fileURLWithPath: file), json: json))
+            } else {
+                // The child reads the file and renders; this process never opens it.
+                let result = try IsolatedProbe.run(["inspect", "--file", file] + (json ? ["--json"] : []), file: file, options: isolation)
+                guard result.status == 0 else { throw ProbeFailure(errorDescription: result.message.isEmpty ? "cannot read \(file)" : result.message) }
+                FileHandle.standardOutput.write(result.standardOutput)
+            }
         } catch {
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             let oneLine = message.replacingOccurrences(of: "\n", with: " ")

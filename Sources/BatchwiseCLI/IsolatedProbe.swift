@@ -6,23 +6,41 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads a user's file once in a child process (`batchwise probe-file ...`) before the
-/// command reads it for real, because libhdf5 1.10 itself crashes (SIGSEGV) or loops forever
-/// on some corrupted files (docs/RELIABILITY.md). The child runs the very loader the command
-/// will run; if it dies by a signal or overruns `timeout`, the command reports the file as
-/// unreadable instead of crashing or hanging. A child that exits (with or without an error)
-/// means the in-process read is safe: it repeats the same deterministic calls.
+/// Reads a user's file in a child process (`batchwise probe-file ...`), because libhdf5 1.10
+/// itself crashes (SIGSEGV) or loops forever on some corrupted files (docs/RELIABILITY.md).
+/// If the child dies by a signal or overruns `timeout`, the command reports the file as
+/// unreadable instead of crashing or hanging.
+///
+/// The child does the whole hostile read, so the parent's libhdf5 never sees the file:
+/// `inspect` prints the child's output; `predict` loads a clean copy of the model that the
+/// child wrote (Batchwise-written, hence well-formed). `train` still re-reads its files after
+/// a successful probe: the same calls usually end the same way, but some libhdf5 crashes
+/// depend on memory layout (fuzz case 2035), see docs/RELIABILITY.md.
 ///
 /// ```swift
-/// try IsolatedProbe.check(["inspect", path], file: path, options: isolation)
+/// let result = try IsolatedProbe.run(["inspect", "--file", path], file: path, options: isolation)
 /// ```
 enum IsolatedProbe {
-    static func check(_ probeArguments: [String], file: String, options: IsolationOptions) throws {
-        guard !options.noIsolation else { return }
-        let outcome = try run(["probe-file"] + probeArguments, timeout: options.isolationTimeout)
-        switch outcome {
-        case .exited:
-            return
+    /// What a child that ended on its own produced.
+    struct Result {
+        var status: Int32
+        var standardOutput: Data
+        /// The child's one-line error when `status` is 1.
+        var message: String
+    }
+
+    /// Runs `probe-file` with `probeArguments`; throws ``ProbeFailure`` if it crashed or hung.
+    static func run(_ probeArguments: [String], file: String, options: IsolationOptions) throws -> Result {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("batchwise-probe-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("stdout"), errors = folder.appendingPathComponent("stderr")
+        switch try spawn(["probe-file"] + probeArguments, stdout: output.path, stderr: errors.path, timeout: options.isolationTimeout) {
+        case let .exited(status):
+            let message = String(decoding: (try? Data(contentsOf: errors)) ?? Data(), as: UTF8.self)
+            return Result(status: status, standardOutput: (try? Data(contentsOf: output)) ?? Data(),
+                          message: message.trimmingCharacters(in: .whitespacesAndNewlines))
         case let .signaled(signal):
             throw ProbeFailure(errorDescription: "libhdf5 crashed (signal \(signal), \(signalName(signal))) while reading \(file); "
                 + "the file is probably corrupted (--no-isolation reads it in this process)")
@@ -39,14 +57,15 @@ enum IsolatedProbe {
         case timedOut
     }
 
-    /// Runs this executable with `arguments`, stdout and stderr discarded, killing it after `timeout` seconds.
-    static func run(_ arguments: [String], timeout: Double) throws -> Outcome {
+    /// Runs this executable with `arguments`, stdout and stderr to the given files, killing
+    /// it after `timeout` seconds.
+    static func spawn(_ arguments: [String], stdout: String, stderr: String, timeout: Double) throws -> Outcome {
         let executable = selfExecutable()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         // No crash backtrace in the child: nobody reads it, and symbolication costs time.
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"

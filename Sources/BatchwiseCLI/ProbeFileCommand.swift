@@ -3,8 +3,11 @@ import Batchwise
 import Foundation
 
 /// `batchwise probe-file inspect|model|train ...` (hidden): the child half of
-/// ``IsolatedProbe``. It runs the same loader as the real command and prints nothing; its
-/// exit status is 0 (read) or 1 (typed error). A crash or hang here is what the parent detects.
+/// ``IsolatedProbe``, doing the hostile read so that a libhdf5 crash or hang kills this
+/// process, not the user's command. `inspect` prints what `batchwise inspect` would;
+/// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train`
+/// loads the model/resume files. Exit status 0 (done), 1 (typed error, one line on stderr),
+/// 3 (model loaded but the copy could not be written: the parent reads the original).
 struct ProbeFileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe-file",
@@ -21,13 +24,26 @@ struct ProbeFileCommand: ParsableCommand {
     @Option(help: "train --resume checkpoint.")
     var resume: String?
 
+    @Option(help: "model: where to write a clean .keras copy of the loaded model.")
+    var copyTo: String?
+
+    @Flag(help: "inspect: JSON output.")
+    var json = false
+
     func run() throws {
         do {
             switch kind {
             case "inspect":
-                _ = try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: false)
+                print(try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: json))
             case "model":
-                _ = try ModelFiles.loadModel(URL(fileURLWithPath: try required(file)))
+                let model = try ModelFiles.loadModel(URL(fileURLWithPath: try required(file)))
+                if let copyTo {
+                    do {
+                        try KerasModelFile.save(model, to: URL(fileURLWithPath: copyTo))
+                    } catch {
+                        throw ExitCode(3)
+                    }
+                }
             case "train":
                 var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), save: URL(fileURLWithPath: "/dev/null"))
                 job.model = file.map { URL(fileURLWithPath: $0) }
@@ -39,6 +55,8 @@ struct ProbeFileCommand: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit
         } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            FileHandle.standardError.write(Data((message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
             throw ExitCode(1)
         }
     }

@@ -76,8 +76,12 @@ struct TrainCommand: ParsableCommand {
         do {
             if model != nil || resume != nil {
                 let files = [model, resume].compactMap { $0 }
-                try IsolatedProbe.check(["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []),
-                                        file: files.joined(separator: " and "), options: isolation)
+                if !isolation.noIsolation {
+                    // Probe only: training needs the optimizer state and position too, which a
+                    // clean copy would have to carry; the files are re-read here afterwards.
+                    _ = try IsolatedProbe.run(["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []),
+                                              file: files.joined(separator: " and "), options: isolation)
+                }
             }
             try job.run(progress: quiet ? .quiet : .automatic)
         } catch {

@@ -83,6 +83,44 @@ import Glibc
         #expect(seconds >= 1.5 && seconds < 10, "took \(seconds) s")
     }
 
+    /// Case 2035 (two bit flips in the legacy .h5) crashes libhdf5 in some runs and not in
+    /// others (the crash depends on memory layout). Re-reading in the parent after a lucky
+    /// probe crashed the CLI in the first 5000-case campaign; the parent must never read it.
+    @Test(.timeLimit(.minutes(2)))
+    func aCrashThatDependsOnMemoryLayoutNeverReachesTheCommand() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let hostile = try Self.mutant(case: 2035, baseIndex: 2, fixture: "seed_model.h5", in: folder)
+        var endings: [String: Int] = [:]
+        for _ in 0..<8 {
+            for arguments in [["inspect", hostile.path], try Self.predictArguments(model: hostile, folder: folder)] {
+                let run = try Self.batchwise(arguments)
+                #expect(run.signal == nil && !run.timedOut, "\(arguments[0]) died: \(run.stderr.prefix(300))")
+                #expect(run.status == 0 || run.stderr.split(separator: "\n").count == 1, "\(run.stderr.prefix(300))")
+                endings["\(arguments[0]) \(run.status)", default: 0] += 1
+            }
+        }
+        print("case 2035 through the CLI, 8 runs each: \(endings.sorted { $0.key < $1.key })")
+    }
+
+    @Test func predictingFromTheProbesCleanCopyGivesBitIdenticalOutputs() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("in.h5")
+        try HDF5File.atomicWrite(to: input) { try $0.write((0..<8).map { Float($0) / 2 - 2 }, shape: [8, 1], to: "x") }
+        for fixture in ["seed_model.keras", "seed_model.h5"] {
+            var outputs: [[UInt32]] = []
+            for extra in [[], ["--no-isolation"]] {
+                let output = folder.appendingPathComponent("out-\(fixture)-\(extra.count).h5")
+                let run = try Self.batchwise(["predict", "--model", Self.models.appendingPathComponent(fixture).path,
+                                              "--input", input.path + ":/x", "--output", output.path + ":/y"] + extra)
+                #expect(run.status == 0, "\(run.stderr)")
+                outputs.append(try HDF5File.open(at: output).read("y", as: Float.self).values.map(\.bitPattern))
+            }
+            #expect(outputs[0].count == 8 && outputs[0] == outputs[1], "\(fixture)")
+        }
+    }
+
     @Test func theProbeChangesNothingForAGoodFile() throws {
         for fixture in ["seed_model.keras", "seed_model.weights.h5", "seed_model.h5"] {
             let url = Self.models.appendingPathComponent(fixture)
