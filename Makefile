@@ -20,6 +20,10 @@ run: release
 test: deps
 	./scripts/run-tests.sh
 
+# The long fuzz campaign (make test runs 200 cases); see docs/RELIABILITY.md.
+fuzz: deps
+	BATCHWISE_FUZZ_CASES=5000 BATCHWISE_FUZZ_CLI_CASES=5000 $(SWIFT) test --filter Fuzz
+
 # Builds and runs Examples/ and the downstream package Examples/Downstream.
 examples: deps
 	./scripts/run-examples.sh

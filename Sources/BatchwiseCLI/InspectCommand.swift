@@ -16,25 +16,17 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "The HDF5 file to inspect.")
     var file: String
 
+    @OptionGroup var isolation: IsolationOptions
+
     func run() throws {
         do {
-            let url = URL(fileURLWithPath: file)
-            if let model = try Self.describeKerasModel(url) {
-                if json {
-                    let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-                    print("{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}")
-                } else {
-                    print(model.summary)
-                    print("")
-                    print(model.weights.renderedText())
-                }
-                return
-            }
-            let tree = try Self.describe(url)
-            if json {
-                print(tree.jsonText())
+            if isolation.noIsolation {
+                print(try Self.render(URL(fileURLWithPath: file), json: json))
             } else {
-                print(tree.renderedText())
+                // The child reads the file and renders; this process never opens it.
+                let result = try IsolatedProbe.run(["inspect", "--file", file] + (json ? ["--json"] : []), file: file, options: isolation)
+                guard result.status == 0 else { throw ProbeFailure(errorDescription: result.message.isEmpty ? "cannot read \(file)" : result.message) }
+                FileHandle.standardOutput.write(result.standardOutput)
             }
         } catch {
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
@@ -42,6 +34,19 @@ struct InspectCommand: ParsableCommand {
             FileHandle.standardError.write(Data("batchwise inspect: \(oneLine)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// Everything `inspect` prints; also what the isolated probe (`probe-file inspect`) reads.
+    static func render(_ url: URL, json: Bool) throws -> String {
+        if let model = try describeKerasModel(url) {
+            if json {
+                let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
+                return "{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}"
+            }
+            return model.summary + "\n\n" + model.weights.renderedText()
+        }
+        let tree = try describe(url)
+        return json ? tree.jsonText() : tree.renderedText()
     }
 
     /// The summary and weights tree of a Keras model file, nil for other files (and for

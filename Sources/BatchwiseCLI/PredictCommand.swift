@@ -31,14 +31,30 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Predict rows holding NaN or infinity instead of refusing the input (their outputs are NaN; in batch-statistics mode, their whole batch's). By default the first such value is an error naming its row and column.")
     var allowNonFinite = false
 
+    @OptionGroup var isolation: IsolationOptions
+
     func run() throws {
         do {
+            // The child loads the model and writes a clean copy; this process loads only that.
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-model-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            var modelURL = URL(fileURLWithPath: model)
+            if !isolation.noIsolation {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let copy = folder.appendingPathComponent("model.keras")
+                let result = try IsolatedProbe.run(["model", "--file", model, "--copy-to", copy.path], file: model, options: isolation)
+                switch result.status {
+                case 0: modelURL = copy
+                case 1: throw ValidationFailure(result.message.isEmpty ? "cannot load \(model)" : result.message)
+                default: break   // loaded, but no copy: read the original
+                }
+            }
             guard let mode = ModelPrediction.Mode(rawValue: mode) else {
                 throw ValidationFailure("--mode must be inference or batch-statistics, got '\(mode)'")
             }
             guard batchSize > 0 else { throw ValidationFailure("--batch-size must be positive, got \(batchSize)") }
             let y = try ModelPrediction.run(
-                model: URL(fileURLWithPath: model), input: try DatasetLocation(parsing: input),
+                model: modelURL, input: try DatasetLocation(parsing: input),
                 output: try DatasetLocation(parsing: output), mode: mode, batchSize: batchSize,
                 recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) }, allowNonFinite: allowNonFinite)
             print("wrote \(y.shape) to \(output)")

@@ -60,6 +60,7 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Flag(help: "No progress output.")
     var quiet = false
+    @OptionGroup var isolation: IsolationOptions
 
     func run() throws {
         var job = TrainJob(data: URL(fileURLWithPath: data), save: URL(fileURLWithPath: save))
@@ -79,6 +80,15 @@ struct TrainCommand: ParsableCommand {
         job.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
         job.every = every
         do {
+            if model != nil || resume != nil {
+                let files = [model, resume].compactMap { $0 }
+                if !isolation.noIsolation {
+                    // Probe only: training needs the optimizer state and position too, which a
+                    // clean copy would have to carry; the files are re-read here afterwards.
+                    _ = try IsolatedProbe.run(["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []),
+                                              file: files.joined(separator: " and "), options: isolation)
+                }
+            }
             try job.run(progress: quiet ? .quiet : .automatic)
         } catch {
             FileHandle.standardError.write(Data(("batchwise train: " + error.localizedDescription

@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -76,7 +77,7 @@ struct AttributeIO {
             let rank = Int(try call.check(H5Sget_simple_extent_ndims(space), "get attribute rank"))
             var dims = [hsize_t](repeating: 0, count: rank)
             if rank > 0 { try call.check(H5Sget_simple_extent_dims(space, &dims, nil), "get attribute dimensions") }
-            return (HDF5ElementType.classify(type), dims.map { Int($0) })
+            return (HDF5ElementType.classify(type), try DatasetLayout.dimensions(dims, call: call))
         }
     }
 
@@ -88,7 +89,7 @@ struct AttributeIO {
                                                     stored: stored.numpyName, requested: "\(T.self)")
             }
             defer { memoryType.close() }
-            let count = Int(H5Sget_simple_extent_npoints(space))
+            let count = try checkedCount(space, elementBytes: MemoryLayout<T>.stride)
             return try ScalarBuffer.makeArray(T.self, count: count) { buffer in
                 guard let buffer else { return }
                 try call.check(H5Aread(attribute, memoryType.id, buffer), "read attribute \(name)")
@@ -103,7 +104,7 @@ struct AttributeIO {
                 throw HDF5Error.elementTypeMismatch(file: call.file, object: "\(call.object)@\(name)",
                                                     stored: HDF5ElementType.classify(type).numpyName, requested: "String")
             }
-            let count = Int(H5Sget_simple_extent_npoints(space))
+            let count = try checkedCount(space, elementBytes: max(H5Tget_size(type), MemoryLayout<UnsafeRawPointer>.stride))
             if try call.isTrue(H5Tis_variable_str(type), "inspect string type") {
                 let memoryType = try call.check(H5Tcopy(bw_H5T_C_S1()), "copy string type")
                 defer { H5Tclose(memoryType) }
@@ -125,6 +126,20 @@ struct AttributeIO {
                 return String(decoding: slice, as: UTF8.self)
             }
         }
+    }
+
+    /// The attribute's element count, refusing counts a corrupted dataspace made up: the
+    /// buffer (count × `elementBytes`) must not overflow or exceed physical memory.
+    private func checkedCount(_ space: hid_t, elementBytes: Int) throws -> Int {
+        let points = H5Sget_simple_extent_npoints(space)
+        guard points >= 0 else { throw call.failure("count attribute \(name) elements") }
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard let count = Int(exactly: points), let bytes = DatasetLayout.checkedProduct([count], max(elementBytes, 1)),
+              UInt64(bytes) <= memory else {
+            throw HDF5Error.implausibleSize(file: call.file, object: "\(call.object)@\(name)", shape: ["\(points) elements"],
+                                            reason: "\(points) elements of \(elementBytes) bytes do not fit in memory; the file is probably corrupted")
+        }
+        return count
     }
 
     private func withOpenAttribute<R>(_ body: (_ attribute: hid_t, _ type: hid_t, _ space: hid_t) throws -> R) throws -> R {

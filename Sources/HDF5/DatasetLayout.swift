@@ -9,15 +9,42 @@ struct DatasetLayout {
     var filters: [HDF5Filter]
     var elementSize: Int
 
-    var chunkBytes: Int { (chunkShape ?? []).reduce(elementSize, *) }
+    /// Bytes of one chunk (the element size when contiguous).
+    var chunkBytes: Int
     /// Bytes of all chunks the current extent touches (edge chunks count in full, as the
     /// cache stores them whole); the plain array size if contiguous.
-    var datasetBytes: Int { Self.storageBytes(shape: shape, chunkShape: chunkShape, elementSize: elementSize) }
+    var datasetBytes: Int
 
-    static func storageBytes(shape: [Int], chunkShape: [Int]?, elementSize: Int) -> Int {
-        guard let chunkShape, chunkShape.count == shape.count else { return shape.reduce(elementSize, *) }
-        let chunkCount = zip(shape, chunkShape).reduce(1) { count, pair in count * ((pair.0 + pair.1 - 1) / pair.1) }
-        return chunkCount * chunkShape.reduce(elementSize, *)
+    /// `nil` when the product overflows `Int`: only a corrupted dataspace gets there, and it
+    /// must become a typed error rather than a trap.
+    static func storageBytes(shape: [Int], chunkShape: [Int]?, elementSize: Int) -> Int? {
+        guard let chunkShape, chunkShape.count == shape.count else { return checkedProduct(shape, elementSize) }
+        guard chunkShape.allSatisfy({ $0 > 0 }), let chunk = checkedProduct(chunkShape, elementSize) else { return nil }
+        let chunksPerDimension = zip(shape, chunkShape).map { extent, size in extent / size + (extent % size == 0 ? 0 : 1) }
+        return checkedProduct(chunksPerDimension, chunk)
+    }
+
+    /// `initial` times every factor, or nil on overflow or a negative factor.
+    static func checkedProduct(_ factors: [Int], _ initial: Int = 1) -> Int? {
+        var product = initial
+        for factor in factors {
+            guard factor >= 0 else { return nil }
+            let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            product = result
+        }
+        return product
+    }
+
+    /// Dimensions as `Int`, throwing (instead of trapping) on values beyond `Int.max`.
+    static func dimensions(_ values: [hsize_t], call: HDF5Call) throws -> [Int] {
+        try values.map { value in
+            guard let dimension = Int(exactly: value) else {
+                throw HDF5Error.implausibleSize(file: call.file, object: call.object, shape: values.map { "\($0)" },
+                                                reason: "dimension \(value) does not fit in a 64-bit signed integer")
+            }
+            return dimension
+        }
     }
 
     init(datasetID: hid_t, call: HDF5Call) throws {
@@ -32,7 +59,7 @@ struct DatasetLayout {
         var current = [hsize_t](repeating: 0, count: rank)
         var maximum = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { try call.check(H5Sget_simple_extent_dims(space, &current, &maximum), "get dimensions") }
-        shape = current.map { Int($0) }
+        shape = try Self.dimensions(current, call: call)
         isExtendible = rank > 0 && maximum[0] == bw_H5S_UNLIMITED()
 
         let dcpl = try call.check(H5Dget_create_plist(datasetID), "get creation property list")
@@ -40,11 +67,19 @@ struct DatasetLayout {
         if H5Pget_layout(dcpl) == H5D_CHUNKED {
             var chunks = [hsize_t](repeating: 0, count: max(rank, 1))
             let chunkRank = try call.check(H5Pget_chunk(dcpl, Int32(chunks.count), &chunks), "get chunk shape")
-            chunkShape = chunks.prefix(Int(chunkRank)).map { Int($0) }
+            chunkShape = try Self.dimensions(Array(chunks.prefix(Int(chunkRank))), call: call)
         } else {
             chunkShape = nil
         }
         filters = try Self.filters(of: dcpl, call: call)
+        guard let chunk = Self.checkedProduct(chunkShape ?? [], elementSize),
+              let total = Self.storageBytes(shape: shape, chunkShape: chunkShape, elementSize: elementSize) else {
+            throw HDF5Error.implausibleSize(
+                file: call.file, object: call.object, shape: shape.map(String.init),
+                reason: "\(elementSize)-byte elements\(chunkShape.map { " in chunks of \($0)" } ?? "") need more bytes than a 64-bit size can count; the file is probably corrupted")
+        }
+        chunkBytes = chunk
+        datasetBytes = total
     }
 
     private static func filters(of dcpl: hid_t, call: HDF5Call) throws -> [HDF5Filter] {

@@ -49,6 +49,7 @@ extension HDF5Dataset {
         let rowSize = shape.dropFirst().reduce(1, *)
         let rowBytes = rowSize * H5Tget_size(storedType)
         let total = runs.reduce(0) { $0 + $1.count } * rowSize
+        try checkReadSize(T.self, count: total, datasetID: datasetID)
         return try ScalarBuffer.makeArray(T.self, count: total) { buffer in
             guard let buffer else { return }
             var written = 0

@@ -7,7 +7,10 @@ extension HDF5Dataset {
         try HDF5Library.withLock {
             try checkReadable(T.self)
             let shape = try currentShapeLocked()
-            let count = shape.reduce(1, *)
+            guard let count = DatasetLayout.checkedProduct(shape) else {
+                throw HDF5Error.implausibleSize(file: file.path, object: path, shape: shape.map(String.init),
+                                                reason: "the element count overflows a 64-bit integer")
+            }
             let all = bw_H5S_ALL()
             return HDF5Array(shape: shape, values: try readLocked(T.self, count: count, memorySpace: all, fileSpace: all))
         }
@@ -174,6 +177,7 @@ extension HDF5Dataset {
         let dims = shape.map { hsize_t($0) }
         let fileSpace = try call.check(H5Screate_simple(Int32(dims.count), dims, nil), "create dataspace")
         defer { H5Sclose(fileSpace) }
+        try checkReadSize(T.self, count: total, datasetID: datasetID)
         return try ScalarBuffer.makeArray(T.self, count: total) { buffer in
             guard let buffer else { return }
             var offset = 0

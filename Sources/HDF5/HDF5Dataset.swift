@@ -86,7 +86,14 @@ public final class HDF5Dataset: @unchecked Sendable {
 
     /// Total number of elements (1 for a scalar).
     public var count: Int {
-        get throws { try shape.reduce(1, *) }
+        get throws {
+            let shape = try shape
+            guard let count = DatasetLayout.checkedProduct(shape) else {
+                throw HDF5Error.implausibleSize(file: file.path, object: path, shape: shape.map(String.init),
+                                                reason: "the element count overflows a 64-bit integer")
+            }
+            return count
+        }
     }
 
     func currentShapeLocked() throws -> [Int] {
@@ -101,7 +108,7 @@ public final class HDF5Dataset: @unchecked Sendable {
         var maximum = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { try call.check(H5Sget_simple_extent_dims(space, &current, &maximum), "get dimensions") }
         let unlimited = bw_H5S_UNLIMITED()
-        return (current.map { Int($0) }, maximum.map { $0 == unlimited ? nil : Int($0) })
+        return (try DatasetLayout.dimensions(current, call: call), maximum.map { $0 == unlimited ? nil : Int(exactly: $0) })
     }
 
     /// Throws unless `T` can hold the stored type without loss.
@@ -127,6 +134,7 @@ public final class HDF5Dataset: @unchecked Sendable {
             throw HDF5Error.elementTypeMismatch(file: file.path, object: path, stored: elementType.numpyName, requested: "\(T.self)")
         }
         defer { memoryType.close() }
+        try checkReadSize(T.self, count: count, datasetID: datasetID)
         return try ScalarBuffer.makeArray(T.self, count: count) { buffer in
             guard let buffer else { return }
             try call.check(H5Dread(datasetID, memoryType.id, memorySpace, fileSpace, bw_H5P_DEFAULT(), buffer), "read")

@@ -25,6 +25,10 @@ public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
     case invalidArgument(file: String, object: String, reason: String)
     /// The file (or the object, via its file) was already closed.
     case closed(file: String, object: String)
+    /// A dataset's stored shape describes more data than can exist: its byte size overflows,
+    /// exceeds what the file holds for it, or exceeds this machine's memory. `shape` is given
+    /// as text because a corrupted dimension may not fit in `Int`.
+    case implausibleSize(file: String, object: String, shape: [String], reason: String)
     /// An operating-system call (fsync, rename...) failed during an atomic write.
     case system(operation: String, file: String, errno: Int32, message: String)
 
@@ -45,6 +49,8 @@ public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
             return "HDF5: invalid argument for \(Self.place(file, object)): \(reason)"
         case let .closed(file, object):
             return "HDF5: \(Self.place(file, object)) used after its file was closed"
+        case let .implausibleSize(file, object, shape, reason):
+            return "HDF5: \(Self.place(file, object)) claims shape [\(shape.joined(separator: ", "))]: \(reason)"
         case let .system(operation, file, errno, message):
             return "HDF5 \(operation) failed for \(file): errno \(errno) (\(message))"
         }

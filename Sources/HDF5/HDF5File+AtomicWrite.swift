@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,22 +16,30 @@ extension HDF5File {
     /// On any error the temporary file is removed and `url` is untouched.
     /// `durability: .processCrashSafe` skips both fsyncs (see ``HDF5Durability``).
     ///
+    /// `inMemory` builds the file in memory and writes its image with plain `write(2)`
+    /// calls: a full disk (ENOSPC) or a file-size limit (EFBIG) then fails those writes
+    /// cleanly. libhdf5 1.10.8 does not survive them itself: a flush that fails while closing
+    /// leaves its file object half destroyed, and the library's exit handler then segfaults.
+    /// Use it for files that fit in memory (checkpoints, model weights).
+    ///
     /// ```swift
-    /// try HDF5File.atomicWrite(to: checkpointURL) { file in
+    /// try HDF5File.atomicWrite(to: checkpointURL, inMemory: true) { file in
     ///     try file.write(weights, shape: [4, 3], to: "dense/kernel")
     ///     try file.setAttribute("epoch", Int64(12))
     /// }
     /// ```
     @discardableResult
     public static func atomicWrite<T>(
-        to url: URL, locking: HDF5FileLocking = .disabled, durability: HDF5Durability = .synced,
-        body: (HDF5File) throws -> T
+        to url: URL, locking: HDF5FileLocking = .disabled, inMemory: Bool = false,
+        durability: HDF5Durability = .synced, body: (HDF5File) throws -> T
     ) throws -> T {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(uniqueSuffix())")
         do {
             // The temporary name is private to this writer, so OS locking buys nothing by default.
-            let file = try HDF5File.create(at: temporary, ifExists: .fail, locking: locking)
+            let file = inMemory
+                ? try HDF5File.createInMemory(label: temporary)
+                : try HDF5File.create(at: temporary, ifExists: .fail, locking: locking)
             let result: T
             do {
                 result = try body(file)
@@ -38,8 +47,13 @@ extension HDF5File {
                 try? file.close()
                 throw error
             }
-            try file.close()
-            if durability == .synced { try fsyncPath(temporary.path, directory: false) }
+            if inMemory {
+                let image = try file.closeReturningImage()
+                try writeNewFile(temporary.path, image, sync: durability == .synced)
+            } else {
+                try file.close()
+                if durability == .synced { try fsyncPath(temporary.path, directory: false) }
+            }
             guard rename(temporary.path, url.path) == 0 else { throw systemError("rename", url.path) }
             if durability == .synced { try fsyncPath(directory.path, directory: true) }
             return result
@@ -47,6 +61,45 @@ extension HDF5File {
             unlink(temporary.path)
             throw error
         }
+    }
+
+    /// Flushes, copies out the file image and closes (an in-memory file: nothing touches disk).
+    func closeReturningImage() throws -> [UInt8] {
+        let image: [UInt8] = try HDF5Library.withLock {
+            let fileID = try requireOpen("")
+            let call = HDF5Call(file: path, object: "")
+            try call.check(H5Fflush(fileID, H5F_SCOPE_GLOBAL), "flush")
+            let size = H5Fget_file_image(fileID, nil, 0)
+            guard size > 0 else { throw call.failure("get file image size") }
+            var bytes = [UInt8](repeating: 0, count: size)
+            let copied = H5Fget_file_image(fileID, &bytes, size)
+            guard copied == size else { throw call.failure("get file image") }
+            return bytes
+        }
+        try close()
+        return image
+    }
+
+    /// Creates `path` (which must not exist), writes `bytes`, fsyncs (if `sync`) and closes it.
+    private static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws {
+        let descriptor = posixOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else { throw systemError("create", path) }
+        var closed = false
+        defer { if !closed { posixClose(descriptor) } }
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = posixWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw systemError("write", path)
+                }
+                done += count
+            }
+        }
+        if sync { guard fsync(descriptor) == 0 else { throw systemError("fsync", path) } }
+        closed = true
+        guard posixClose(descriptor) == 0 else { throw systemError("close", path) }
     }
 
     private static func fsyncPath(_ path: String, directory: Bool) throws {
@@ -85,5 +138,6 @@ final class AtomicWriteCounter: @unchecked Sendable {
 }
 
 // `open`/`close` alone would resolve to HDF5File's methods inside the extension.
-private func posixOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
-private func posixClose(_ descriptor: Int32) { close(descriptor) }
+private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 { open(path, flags, mode) }
+@discardableResult private func posixClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
+private func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(descriptor, bytes, count) }

@@ -7,16 +7,33 @@ extension HDF5File {
         try HDF5Library.withLock {
             let target = HDF5Path.normalize(path)
             guard let kind = try objectKindLocked(target) else { throw HDF5Error.notFound(file: self.path, object: target) }
-            return try nodeLocked(target, kind: kind)
+            return try nodeLocked(target, kind: kind, ancestors: [])
         }
     }
 
-    private func nodeLocked(_ target: String, kind: HDF5ObjectKind) throws -> HDF5Node {
+    /// Deeper nesting than this is refused rather than risking the stack (no real file nests
+    /// groups anywhere near it).
+    static let maximumTreeDepth = 200
+
+    /// `ancestors` holds the object addresses of the groups above `target`: a corrupted (or
+    /// odd but legal) hard link back to one of them would otherwise recurse until the stack
+    /// overflows, which fuzzing found (case 2825).
+    private func nodeLocked(_ target: String, kind: HDF5ObjectKind, ancestors: Set<haddr_t>) throws -> HDF5Node {
         let fileID = try requireOpen(target)
         let call = HDF5Call(file: path, object: target)
         var node = HDF5Node(path: target, kind: kind)
         let object = try call.check(H5Oopen(fileID, target, bw_H5P_DEFAULT()), "open object")
         defer { H5Oclose(object) }
+        var info = H5O_info_t()
+        try call.check(H5Oget_info2(object, &info, UInt32(H5O_INFO_BASIC)), "get object info")
+        guard !ancestors.contains(info.addr) else {
+            throw HDF5Error.invalidArgument(file: path, object: target,
+                                            reason: "this group links back to a group above it (a cycle); the tree cannot be described")
+        }
+        guard ancestors.count < Self.maximumTreeDepth else {
+            throw HDF5Error.invalidArgument(file: path, object: target,
+                                            reason: "groups nest deeper than \(Self.maximumTreeDepth) levels; the file is probably corrupted")
+        }
         for name in try Self.attributeNamesLocked(object, call: call) {
             node.attributes[name] = try Self.attributeJSON(AttributeIO(objectID: object, name: name, call: call))
         }
@@ -24,7 +41,7 @@ extension HDF5File {
         case .group:
             node.children = try linkNamesLocked(target).map { name in
                 let childPath = HDF5Path.join(target, name)
-                return try nodeLocked(childPath, kind: objectKindLocked(childPath) ?? .other)
+                return try nodeLocked(childPath, kind: objectKindLocked(childPath) ?? .other, ancestors: ancestors.union([info.addr]))
             }
         case .dataset:
             let layout = try DatasetLayout(datasetID: object, call: call)

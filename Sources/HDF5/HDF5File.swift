@@ -51,6 +51,20 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
+    /// A new file that lives in memory only (libhdf5's core driver, no backing store); `url`
+    /// is its name in messages. ``atomicWrite(to:locking:inMemory:body:)`` writes its image
+    /// to disk itself, so that libhdf5 never meets a disk error.
+    static func createInMemory(label url: URL) throws -> HDF5File {
+        try HDF5Library.withLock {
+            let call = HDF5Call(file: url.path, object: "")
+            let fapl = try makeAccessList(locking: .libraryDefault, call: call)
+            defer { H5Pclose(fapl) }
+            try call.check(H5Pset_fapl_core(fapl, 1 << 20, false), "select the in-memory driver")
+            let id = try call.check(H5Fcreate(url.path, bw_H5F_ACC_EXCL(), bw_H5P_DEFAULT(), fapl), "create in memory")
+            return HDF5File(url: url, mode: .readWrite, id: id)
+        }
+    }
+
     /// Opens an existing file.
     public static func open(
         at url: URL, mode: HDF5OpenMode = .readOnly, locking: HDF5FileLocking = .libraryDefault
@@ -81,17 +95,27 @@ public final class HDF5File: @unchecked Sendable {
     public var isOpen: Bool { HDF5Library.withLock { id >= 0 } }
 
     /// Closes the datasets opened from this file, flushes and closes it. Idempotent.
-    /// Throws if libhdf5 fails to close (e.g. a handle opened outside this module is still
-    /// open); the file then stays open and `close()` can be retried.
+    /// Throws if a handle opened outside this module is still open; the file then stays open
+    /// and `close()` can be retried. Throws too if the final flush fails (disk full); the
+    /// handle is then gone for good (libhdf5 cannot close it twice) and the file is unusable.
     public func close() throws {
         try HDF5Library.withLock {
             guard id >= 0 else { return }
             for dataset in openDatasets.values.compactMap(\.dataset) { dataset.closeID() }
             openDatasets.removeAll()
-            // A failed SEMI close leaves the file open and its id valid: keep it, so that
-            // closing the leaked handle and calling close() again finishes the job.
-            try HDF5Call(file: path, object: "").check(H5Fclose(id), "close")
+            let call = HDF5Call(file: path, object: "")
+            // Close degree SEMI refuses while objects opened through this id are still open;
+            // that refusal leaves the file intact, so check it here and keep the id for a retry.
+            let objects = H5Fget_obj_count(id, UInt32(H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL))
+            if objects > 0 {
+                throw HDF5Error.library(operation: "close", file: path, object: "",
+                                        message: "\(objects) object(s) opened through this file are still open (close degree SEMI)")
+            }
+            // Any other failure (a flush hitting ENOSPC or EFBIG) leaves libhdf5 1.10.8's file
+            // half torn down, and closing that id again segfaults in H5F__close: forget it.
+            let result = H5Fclose(id)
             id = -1
+            try call.check(result, "close")
         }
     }
 

@@ -74,14 +74,14 @@ public enum KerasModelFile {
     public static func save(_ model: Sequential, optimizer: (any Optimizer)? = nil, loss: Loss? = nil, to url: URL) throws {
         let name = url.lastPathComponent.lowercased()
         if name.hasSuffix(".weights.h5") {
-            try HDF5File.atomicWrite(to: url) { try KerasWeightsWriter.write(model, optimizer: optimizer, to: $0) }
+            try HDF5File.atomicWrite(to: url, inMemory: true) { try KerasWeightsWriter.write(model, optimizer: optimizer, to: $0) }
         } else if name.hasSuffix(".keras") {
             let compile = optimizer == nil && loss == nil ? nil : try KerasCompileConfig.object(optimizer: optimizer, loss: loss)
             let config = try KerasModelConfig.serialize(KerasModelConfig.object(for: model, compileConfig: compile))
             let metadata = try KerasModelConfig.serialize(["keras_version": "3.15.1", "date_saved": savedDate()])
             try KerasArchive.write(to: url, config: config, metadata: metadata) { weightsURL in
                 // Keras ignores /optimizer without a compile_config; keep the file consistent.
-                try HDF5File.atomicWrite(to: weightsURL) {
+                try HDF5File.atomicWrite(to: weightsURL, inMemory: true) {
                     try KerasWeightsWriter.write(model, optimizer: compile == nil ? nil : optimizer, to: $0)
                 }
             }

@@ -1,11 +1,6 @@
 import Foundation
 import HDF5
 import Training
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A folder of native checkpoints named `ckpt-<globalStep>.h5`, keeping the last `keepLast`.
 ///
@@ -92,10 +87,11 @@ public struct CheckpointDirectory: Sendable {
     public func prune() throws {
         let all = try checkpoints()
         for old in all.dropLast(keepLast) { try remove(old.url) }
-        for name in try names() where name.hasPrefix(".ckpt-") && name.contains(".h5.tmp-") {
-            if let pid = Self.writerPID(temporaryName: name), !Self.processExists(pid) {
-                try remove(url.appendingPathComponent(name))
-            }
+        do {
+            // The same rule `NativeCheckpoint.save` applies to its own target, for every name here.
+            try HDF5File.removeStaleTemporaries(in: url) { $0.hasPrefix(".ckpt-") && $0.contains(".h5.tmp-") }
+        } catch {
+            throw CheckpointError.invalidCheckpoint(file: url.path, object: "", reason: "cannot remove stale temporaries: \(error.localizedDescription)")
         }
     }
 
@@ -115,14 +111,4 @@ public struct CheckpointDirectory: Sendable {
         }
     }
 
-    /// `.ckpt-7.h5.tmp-<pid>-<unique>` → pid (the HDF5 module's atomic-write naming).
-    static func writerPID(temporaryName name: String) -> Int32? {
-        guard let range = name.range(of: ".tmp-") else { return nil }
-        return Int32(name[range.upperBound...].prefix { $0 != "-" })
-    }
-
-    /// Whether a process with `pid` exists (EPERM means it exists but is not ours).
-    static func processExists(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
-    }
 }

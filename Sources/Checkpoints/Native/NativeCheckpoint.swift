@@ -6,8 +6,9 @@ import Training
 /// exactly — architecture, variables, optimizer, RNG states, pipeline position, epoch/step,
 /// history — laid out for h5py readers (layout: <doc:CheckpointFileLayout>).
 ///
-/// Saving is atomic (temporary file, checked close, fsync, rename, directory fsync); loading
-/// is strict unless asked otherwise.
+/// Saving is atomic (temporary file, checked close, fsync, rename, directory fsync) and first
+/// removes temporaries that killed saves of the same file left behind; loading is strict
+/// unless asked otherwise.
 ///
 /// ```swift
 /// try NativeCheckpoint.save(snapshot, optimizer: OptimizerConfig(adam), to: url)
@@ -62,8 +63,12 @@ public enum NativeCheckpoint {
                             loss: Loss? = nil, architecture: String? = nil, created: Date = Date(),
                             durability: HDF5Durability = .synced) throws {
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
+        // Temporaries of earlier saves that were killed (`.NAME.tmp-<deadpid>-*`) would stay
+        // forever otherwise; removing them first also frees their space for this save. Best
+        // effort: a save must not fail because an old leftover cannot be deleted.
+        _ = try? HDF5File.removeStaleTemporaries(of: url)
         do {
-            try HDF5File.atomicWrite(to: url, durability: durability) { file in
+            try HDF5File.atomicWrite(to: url, inMemory: true, durability: durability) { file in
                 try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }

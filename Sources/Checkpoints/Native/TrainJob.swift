@@ -91,6 +91,12 @@ public struct TrainJob: Sendable {
         return history
     }
 
+    /// Loads `model` / `resume` exactly as ``run(progress:)`` does and discards the result:
+    /// what the CLI's isolated probe runs in a child process before training.
+    public func loadModelFiles() throws {
+        _ = try startingPoint()
+    }
+
     /// The model, optimizer state and (for resumes) snapshot to start from.
     private struct Start {
         var model: Sequential

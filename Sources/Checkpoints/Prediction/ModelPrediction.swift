@@ -85,7 +85,7 @@ public enum ModelPrediction {
     public static func write(_ values: Tensor<Float>, to location: DatasetLocation) throws {
         let url = location.file
         guard FileManager.default.fileExists(atPath: url.path) else {
-            try HDF5File.atomicWrite(to: url) { try $0.write(values.scalars, shape: values.shape, to: location.path) }
+            try HDF5File.atomicWrite(to: url, inMemory: true) { try $0.write(values.scalars, shape: values.shape, to: location.path) }
             return
         }
         let temporary = url.deletingLastPathComponent()

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Batchwise
+import Foundation
+
+/// `batchwise probe-file inspect|model|train ...` (hidden): the child half of
+/// ``IsolatedProbe``, doing the hostile read so that a libhdf5 crash or hang kills this
+/// process, not the user's command. `inspect` prints what `batchwise inspect` would;
+/// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train`
+/// loads the model/resume files. Exit status 0 (done), 1 (typed error, one line on stderr),
+/// 3 (model loaded but the copy could not be written: the parent reads the original).
+struct ProbeFileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe-file",
+        abstract: "Internal: read a file as inspect/predict/train would, in an isolated child process.",
+        shouldDisplay: false
+    )
+
+    @Argument(help: "inspect, model or train.")
+    var kind: String
+
+    @Option(help: "The file to read (inspect, model; train --model).")
+    var file: String?
+
+    @Option(help: "train --resume checkpoint.")
+    var resume: String?
+
+    @Option(help: "model: where to write a clean .keras copy of the loaded model.")
+    var copyTo: String?
+
+    @Flag(help: "inspect: JSON output.")
+    var json = false
+
+    func run() throws {
+        do {
+            switch kind {
+            case "inspect":
+                print(try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: json))
+            case "model":
+                let model = try ModelFiles.loadModel(URL(fileURLWithPath: try required(file)))
+                if let copyTo {
+                    do {
+                        try KerasModelFile.save(model, to: URL(fileURLWithPath: copyTo))
+                    } catch {
+                        throw ExitCode(3)
+                    }
+                }
+            case "train":
+                var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), save: URL(fileURLWithPath: "/dev/null"))
+                job.model = file.map { URL(fileURLWithPath: $0) }
+                job.resume = resume.map { URL(fileURLWithPath: $0) }
+                try job.loadModelFiles()
+            default:
+                throw ExitCode(2)
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            FileHandle.standardError.write(Data((message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func required(_ value: String?) throws -> String {
+        guard let value else { throw ExitCode(2) }
+        return value
+    }
+}
