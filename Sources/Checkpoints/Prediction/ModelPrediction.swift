@@ -42,10 +42,20 @@ public enum ModelPrediction {
     /// Loads the model (any registered format), optionally re-estimates its BN moving
     /// statistics on `recalibrateOn`, predicts `input` and writes `output` atomically.
     ///
-    /// - Parameter allowNonFinite: by default a NaN or infinity in `input` is an error naming
-    ///   its row and column; with `true` such rows are predicted anyway (their outputs are
-    ///   NaN; in `.batchStatistics` mode so is every row of their batch). Recalibration data
-    ///   must always be finite: one NaN would poison every moving statistic.
+    /// - Parameters:
+    ///   - modelURL: a native checkpoint, `.keras`, Keras `.weights.h5`/legacy `.h5` file.
+    ///   - input: the HDF5 dataset of rows to predict (`[rows, features]`).
+    ///   - output: where the predictions are written (the file is replaced atomically when new).
+    ///   - mode: `.inference` (moving statistics) or `.batchStatistics`.
+    ///   - batchSize: rows per forward pass; in `.batchStatistics` mode also the group whose
+    ///     statistics each row is normalised with.
+    ///   - recalibrateOn: unlabeled rows whose exact mean and variance replace every BN layer's
+    ///     moving statistics before predicting.
+    ///   - allowNonFinite: by default a NaN or infinity in `input` is an error naming
+    ///     its row and column; with `true` such rows are predicted anyway (their outputs are
+    ///     NaN; in `.batchStatistics` mode so is every row of their batch). Recalibration data
+    ///     must always be finite: one NaN would poison every moving statistic.
+    /// - Returns: the predictions that were written.
     @discardableResult
     public static func run(model modelURL: URL, input: DatasetLocation, output: DatasetLocation,
                            mode: Mode = .inference, batchSize: Int = 32,
