@@ -58,7 +58,8 @@ extension HDF5Node {
         }
     }
 
-    static func quote(_ text: String) -> String {
+    /// A JSON string literal for `text` (also used by the Checkpoints module's config writer).
+    package static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

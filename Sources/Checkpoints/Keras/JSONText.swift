@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 
 /// Serializes the `[String: Any]` trees that describe Keras configs, with keys sorted so the
 /// same model always gives the same bytes.
@@ -93,21 +94,6 @@ enum JSONText {
     }
 
     private static func writeString(_ string: String, into output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
+        output += HDF5Node.quote(string)
     }
 }
