@@ -68,4 +68,36 @@ static inline herr_t bw_vlen_reclaim(hid_t type_id, hid_t space_id, void *buf) {
 #endif
 }
 
+
+// Swaps two paths atomically (Linux renameat2(RENAME_EXCHANGE), macOS renamex_np(RENAME_SWAP)).
+// HDF5File.atomicWrite uses it for saves without fsync: a plain rename over an existing file
+// makes ext4 (auto_da_alloc) write the new file's blocks out inside the rename call.
+// Returns -1 with errno set (ENOSYS/EINVAL where unsupported) on failure.
+#if defined(__linux__)
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int bw_rename_exchange(const char *from, const char *to) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 2 /* RENAME_EXCHANGE */);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+#elif defined(__APPLE__)
+#include <stdio.h>
+static inline int bw_rename_exchange(const char *from, const char *to) {
+    return renamex_np(from, to, RENAME_SWAP);
+}
+#else
+#include <errno.h>
+static inline int bw_rename_exchange(const char *from, const char *to) {
+    (void)from; (void)to;
+    errno = ENOSYS;
+    return -1;
+}
+#endif
+
 #endif

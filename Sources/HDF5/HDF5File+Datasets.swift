@@ -44,8 +44,9 @@ extension HDF5File {
             defer { H5Pclose(lcpl) }
             try call.check(H5Pset_create_intermediate_group(lcpl, 1), "set intermediate group creation")
             let id = try call.check(H5Dcreate2(fileID, target, fileType.id, space, lcpl, dcpl, bw_H5P_DEFAULT()), "create dataset")
-            H5Dclose(id)
-            return try openDatasetLocked(target, chunkCache: .automatic)
+            // Wrapping the new id (rather than closing and reopening by name) saves a path walk
+            // per dataset, which dominated checkpoint saves.
+            return try datasetLocked(openID: id, target: target, chunkCache: .automatic)
         }
     }
 
@@ -92,12 +93,33 @@ extension HDF5File {
 
     func openDatasetLocked(_ target: String, chunkCache: HDF5ChunkCache) throws -> HDF5Dataset {
         let fileID = try requireOpen(target)
+        // Common case first: one H5Oopen. Only when it fails or finds something else does the
+        // slower component-by-component walk run, to name what is wrong (missing vs wrong kind).
+        if target != "/" {
+            let object = H5Oopen(fileID, target, bw_H5P_DEFAULT())
+            if object >= 0 {
+                if H5Iget_type(object) == H5I_DATASET {
+                    return try datasetLocked(openID: object, target: target, chunkCache: chunkCache)
+                }
+                H5Oclose(object)
+            }
+            H5Eclear2(bw_H5E_DEFAULT())
+        }
         let call = HDF5Call(file: path, object: target)
         guard let kind = try objectKindLocked(target) else { throw HDF5Error.notFound(file: path, object: target) }
         guard kind == .dataset else {
             throw HDF5Error.wrongKind(file: path, object: target, expected: "dataset", actual: kind.rawValue)
         }
-        var id = try call.check(H5Dopen2(fileID, target, bw_H5P_DEFAULT()), "open dataset")
+        let id = try call.check(H5Dopen2(fileID, target, bw_H5P_DEFAULT()), "open dataset")
+        return try datasetLocked(openID: id, target: target, chunkCache: chunkCache)
+    }
+
+    /// Wraps an open dataset id (taking ownership: it is closed on error), reopening it with a
+    /// sized chunk cache when `chunkCache` asks for one.
+    private func datasetLocked(openID: hid_t, target: String, chunkCache: HDF5ChunkCache) throws -> HDF5Dataset {
+        let fileID = try requireOpen(target)
+        let call = HDF5Call(file: path, object: target)
+        var id = openID
         do {
             let layout = try DatasetLayout(datasetID: id, call: call)
             if layout.chunkShape != nil,

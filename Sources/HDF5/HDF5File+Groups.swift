@@ -69,6 +69,11 @@ extension HDF5File {
     func linkExistsLocked(_ target: String) throws -> Bool {
         let fileID = try requireOpen(target)
         if target == "/" { return true }
+        // One call answers when every intermediate group exists; it fails (rather than saying
+        // false) when one is missing, and only then is the path walked component by component.
+        let direct = H5Lexists(fileID, target, bw_H5P_DEFAULT())
+        if direct >= 0 { return direct > 0 }
+        H5Eclear2(bw_H5E_DEFAULT())
         let call = HDF5Call(file: path, object: target)
         var prefix = ""
         for component in HDF5Path.components(target) {
@@ -82,6 +87,14 @@ extension HDF5File {
         let fileID = try requireOpen(target)
         let call = HDF5Call(file: path, object: target)
         if target == "/" { return .group }
+        // Common case first: one H5Oopen resolves the whole path. Only if it fails is the path
+        // walked, to tell "nothing there" (nil) from a library failure (thrown).
+        let direct = H5Oopen(fileID, target, bw_H5P_DEFAULT())
+        if direct >= 0 {
+            defer { H5Oclose(direct) }
+            return Self.kind(ofOpenObject: direct)
+        }
+        H5Eclear2(bw_H5E_DEFAULT())
         // H5Lexists fails (rather than returning false) when an intermediate link is missing.
         var prefix = ""
         for component in HDF5Path.components(target) {
@@ -91,6 +104,10 @@ extension HDF5File {
         guard try call.isTrue(H5Oexists_by_name(fileID, target, bw_H5P_DEFAULT()), "test object") else { return nil }
         let object = try call.check(H5Oopen(fileID, target, bw_H5P_DEFAULT()), "open object")
         defer { H5Oclose(object) }
+        return Self.kind(ofOpenObject: object)
+    }
+
+    private static func kind(ofOpenObject object: hid_t) -> HDF5ObjectKind {
         switch H5Iget_type(object) {
         case H5I_GROUP: return .group
         case H5I_DATASET: return .dataset

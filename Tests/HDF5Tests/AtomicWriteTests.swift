@@ -43,6 +43,52 @@ struct AtomicWriteTests {
         }
     }
 
+    // `.processCrashSafe` publishes by swapping names and unlinking the old file (no ext4
+    // flush); both publish paths must leave exactly the new file, and a reader that still has
+    // the old file open keeps reading the old contents.
+    @Test(arguments: [HDF5Durability.synced, .processCrashSafe], [false, true])
+    func replacingAFileLeavesOnlyTheNewOneAndOpenReadersKeepTheOld(durability: HDF5Durability, inMemory: Bool) throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("ckpt.h5")
+            try HDF5File.atomicWrite(to: url, inMemory: inMemory, durability: durability) { try $0.write([Int64(1)], to: "version") }
+            let reader = try HDF5File.open(at: url)
+            try HDF5File.atomicWrite(to: url, inMemory: inMemory, durability: durability) { try $0.write([Int64(2)], to: "version") }
+            #expect(try reader.read("version", as: Int64.self).values == [1])
+            try reader.close()
+            #expect(try HDF5File.open(at: url).read("version", as: Int64.self).values == [2])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["ckpt.h5"])
+        }
+    }
+
+    @Test(arguments: [HDF5Durability.synced, .processCrashSafe])
+    func aFolderAtTheTargetIsAnErrorAndIsNotMovedAside(durability: HDF5Durability) throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("ckpt.h5")
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+            try Data("keep".utf8).write(to: url.appendingPathComponent("inside.txt"))
+            #expect(throws: HDF5Error.self) {
+                try HDF5File.atomicWrite(to: url, inMemory: true, durability: durability) { try $0.write([Int64(1)], to: "v") }
+            }
+            #expect(try String(contentsOf: url.appendingPathComponent("inside.txt"), encoding: .utf8) == "keep")
+            #expect(try leftovers(in: dir).isEmpty)
+        }
+    }
+
+    @Test(arguments: [HDF5Durability.synced, .processCrashSafe])
+    func aSymbolicLinkAtTheTargetIsReplacedAndWhatItPointsToIsUntouched(durability: HDF5Durability) throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("ckpt.h5")
+            let pointee = dir.appendingPathComponent("elsewhere.txt")
+            try Data("old".utf8).write(to: pointee)
+            try FileManager.default.createSymbolicLink(at: url, withDestinationURL: pointee)
+            try HDF5File.atomicWrite(to: url, inMemory: true, durability: durability) { try $0.write([Int64(5)], to: "v") }
+            #expect(try HDF5File.open(at: url).read("v", as: Int64.self).values == [5])
+            #expect(try String(contentsOf: pointee, encoding: .utf8) == "old")
+            let kind = try FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType
+            #expect(kind == .typeRegular)
+        }
+    }
+
     @Test func anHDF5ErrorInsideTheBodyAlsoLeavesNoTrace() throws {
         try withTemporaryDirectory { (dir: URL) throws in
             let url = dir.appendingPathComponent("new.h5")
