@@ -62,8 +62,16 @@ extension HDF5File {
             guard shape.reduce(1, *) == values.count else {
                 throw HDF5Error.shapeMismatch(file: self.path, object: target, expected: shape, actual: [values.count])
             }
-            if try linkExistsLocked(target) { try remove(target) }
-            let dataset = try createDataset(target, of: T.self, shape: shape, options: options)
+            let dataset: HDF5Dataset
+            do {
+                // Creating first and looking for an old link only when that fails keeps the
+                // common case (a new name) to one libhdf5 call.
+                dataset = try createDataset(target, of: T.self, shape: shape, options: options)
+            } catch let failure as HDF5Error {
+                guard case .library = failure, try linkExistsLocked(target) else { throw failure }
+                try remove(target)
+                dataset = try createDataset(target, of: T.self, shape: shape, options: options)
+            }
             try dataset.write(values)
             return dataset
         }

@@ -8,12 +8,18 @@ extension HDF5File {
             let target = HDF5Path.normalize(path)
             let fileID = try requireOpen(target)
             guard target != "/" else { return }
-            if try objectKindLocked(target) == .group { return }
             let call = HDF5Call(file: self.path, object: target)
             let lcpl = try call.check(H5Pcreate(bw_H5P_LINK_CREATE()), "create link property list")
             defer { H5Pclose(lcpl) }
             try call.check(H5Pset_create_intermediate_group(lcpl, 1), "set intermediate group creation")
-            let group = try call.check(H5Gcreate2(fileID, target, lcpl, bw_H5P_DEFAULT(), bw_H5P_DEFAULT()), "create group")
+            // Try to create first: a new group (the usual case) then costs one call, and only
+            // a failure pays for finding out whether the group was already there.
+            let group = H5Gcreate2(fileID, target, lcpl, bw_H5P_DEFAULT(), bw_H5P_DEFAULT())
+            guard group >= 0 else {
+                let failure = call.failure("create group")
+                if try objectKindLocked(target) == .group { return }
+                throw failure
+            }
             try call.check(H5Gclose(group), "close group")
         }
     }
