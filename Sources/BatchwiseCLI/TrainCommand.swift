@@ -56,6 +56,8 @@ struct TrainCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Checkpoint every N steps (default: every epoch).")
     var every: Int?
+    @Flag(help: "Skip the fsyncs of --checkpoint saves: still atomic if the process dies, not on power loss.")
+    var noCheckpointFsync = false
     @Option(help: "Native checkpoint to resume exactly.")
     var resume: String?
     @Flag(help: "No progress output.")
@@ -79,6 +81,7 @@ struct TrainCommand: ParsableCommand {
         job.validationSplit = validationSplit
         job.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
         job.every = every
+        job.checkpointDurability = noCheckpointFsync ? .processCrashSafe : .synced
         do {
             if model != nil || resume != nil {
                 let files = [model, resume].compactMap { $0 }

@@ -20,7 +20,8 @@ import Training
     /// Runs `batchwise` with `arguments`; returns (status, stderr).
     static func run(_ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
-        process.executableURL = try #require(executable())
+        guard let executable = Self.executable() else { throw CocoaError(.fileNoSuchFile) }
+        process.executableURL = executable
         process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors

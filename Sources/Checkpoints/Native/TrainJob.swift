@@ -50,6 +50,9 @@ public struct TrainJob: Sendable {
     public var checkpoint: URL?
     /// Steps between checkpoints written to `checkpoint`.
     public var every: Int?
+    /// Whether each save to `checkpoint` is fsynced (the default) or only atomic for readers and
+    /// killed processes (`.processCrashSafe`, for frequent saves); the final `save` is always synced.
+    public var checkpointDurability: HDF5Durability = .synced
 
     /// A job with every option at its default; set the rest as properties before ``run(progress:)``.
     public init(data: URL, save: URL) {
@@ -80,7 +83,7 @@ public struct TrainJob: Sendable {
             let frequency: CheckpointCallback.Frequency = every.map { .everySteps($0) } ?? .everyEpoch
             callbacks.append(CheckpointCallback(frequency: frequency) { snapshot in
                 try NativeCheckpoint.save(snapshot, optimizer: optimizerConfig, to: checkpoint, loss: lossValue,
-                                          architecture: architecture)
+                                          architecture: architecture, durability: checkpointDurability)
             })
         }
         var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
