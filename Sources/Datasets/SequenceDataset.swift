@@ -4,9 +4,10 @@
 ///
 /// Nothing is iterated when the dataset is built, so an infinite sequence is fine. Lazy
 /// adaptors such as `lazy.map` hold a non-`Sendable` closure: build those inside the
-/// `@Sendable` factory closure. Passing `(1...).lazy.map { ... }` directly would make Swift
-/// pick the eager `Sequence.map` (the only `Sendable` candidate), which never returns on an
-/// infinite range.
+/// `@Sendable` factory closure. Passed directly, a lazy `map`/`filter` over a collection is
+/// materialized into an array, and over any other sequence (such as `(1...)`) it is refused:
+/// the call is deprecated and throws, because Swift would otherwise pick the eager
+/// `Sequence.map`, which never returns on an infinite range.
 ///
 /// ```swift
 /// let squares = SequenceDataset(cardinality: .infinite) { (1...).lazy.map { $0 * $0 } }

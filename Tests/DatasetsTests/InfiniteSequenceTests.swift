@@ -64,3 +64,24 @@ final class CountingNaturals: Sequence, Sendable {
         #expect(naturals.produced.load(ordering: .relaxed) < 1_000)
     }
 }
+
+/// The hang that used to happen when a lazy `map`/`filter` over an infinite range was passed
+/// straight to `SequenceDataset` (Swift chose the eager `map`): such calls now resolve to
+/// refusing overloads. Deprecated, because calling those overloads is deprecated on purpose.
+@Suite struct LazyAdaptorOverloadTests {
+    // Without the overloads this would hang; the time limit turns that into a failure.
+    @available(*, deprecated, message: "calls the deliberately deprecated refusing overloads")
+    @Test(.timeLimit(.minutes(1))) func aLazyMapOrFilterOverAnInfiniteRangeIsRefusedInsteadOfRunningForever() {
+        #expect(throws: DatasetError.self) { _ = try SequenceDataset((1...).lazy.map { $0 * 2 }) }
+        #expect(throws: DatasetError.self) { _ = try SequenceDataset((1...).lazy.filter { $0 > 2 }, cardinality: .infinite) }
+        #expect(throws: DatasetError.self) { _ = try SequenceDataset((1...).lazy.filter { $0 > 2 }.map { $0 + 1 }) }
+    }
+
+    @Test func aLazyMapOrFilterOverACollectionIsMaterialized() throws {
+        let doubled = SequenceDataset((1...5).lazy.map { $0 * 2 })
+        #expect(doubled.cardinality == .finite(5))
+        #expect(try doubled.collect() == [2, 4, 6, 8, 10])
+        let large = SequenceDataset((1...6).lazy.filter { $0 > 3 })
+        #expect(try large.collect() == [4, 5, 6])
+    }
+}
