@@ -13,7 +13,7 @@ enum KerasWeightsWriter {
             try file.createGroup(group)
             try file.setAttribute("name", layer.name, on: group)
             for (index, variable) in layer.variables.enumerated() {
-                try file.write(variable.value.scalars, shape: variable.value.shape, to: "\(group)/\(index)")
+                try file.writeUnretained(variable.value.scalars, shape: variable.value.shape, to: "\(group)/\(index)")
             }
         }
         try file.createGroup("/vars")
@@ -24,14 +24,14 @@ enum KerasWeightsWriter {
         let (name, slotNames) = try KerasCompileConfig.kerasIdentity(of: optimizer)
         try file.setAttribute("name", name, on: group)
         let state = optimizer.state
-        try file.write([state.iterations], shape: [], to: "\(group)/0")
-        try file.write([optimizer.learningRate], shape: [], to: "\(group)/1")
+        try file.writeUnretained([state.iterations], shape: [], to: "\(group)/0")
+        try file.writeUnretained([optimizer.learningRate], shape: [], to: "\(group)/1")
         var position = 2
         for variable in model.trainableVariables {
             for slot in slotNames {
                 // An optimizer that has not stepped yet has no slots; Keras expects zeros.
                 let value = state.slots["\(variable.name)/\(slot)"] ?? Tensor(zeros: variable.value.shape)
-                try file.write(value.scalars, shape: value.shape, to: "\(group)/\(position)")
+                try file.writeUnretained(value.scalars, shape: value.shape, to: "\(group)/\(position)")
                 position += 1
             }
         }

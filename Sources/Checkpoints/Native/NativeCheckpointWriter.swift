@@ -74,7 +74,7 @@ struct NativeCheckpointWriter {
             try file.setAttribute("beta_2", beta2, on: "/optimizer")
             try file.setAttribute("epsilon", epsilon, on: "/optimizer")
         }
-        try file.write([state.iterations], shape: [], to: "/optimizer/iterations")
+        try file.writeUnretained([state.iterations], shape: [], to: "/optimizer/iterations")
         try file.createGroup("/optimizer/slots")
         for key in state.slots.keys.sorted() {
             try writeTensor(state.slots[key]!, to: "/optimizer/slots/\(key)")
@@ -86,20 +86,20 @@ struct NativeCheckpointWriter {
         try file.setAttribute("step_in_epoch", Int64(snapshot.stepInEpoch))
         try file.setAttribute("global_step", Int64(snapshot.globalStep))
         if let state = snapshot.iteratorState {
-            try file.write([UInt8](try state.encoded()), to: "/iterator_state")
+            try file.writeUnretained([UInt8](try state.encoded()), to: "/iterator_state")
             try file.setAttribute("encoding", "IteratorState JSON (UTF-8 bytes)", on: "/iterator_state")
         }
         try file.createGroup("/history/logs")
-        try file.write(snapshot.history.epochs.map(Int64.init), to: "/history/epochs")
+        try file.writeUnretained(snapshot.history.epochs.map(Int64.init), to: "/history/epochs")
         for name in snapshot.history.names {
             try checkLogName(name, in: "/history/logs")
-            try file.write(snapshot.history[name] ?? [], to: "/history/logs/\(name)")
+            try file.writeUnretained(snapshot.history[name] ?? [], to: "/history/logs/\(name)")
         }
         try file.createGroup("/running_sums")
         for name in snapshot.runningSums.keys.sorted() {
             try checkLogName(name, in: "/running_sums")
             let sum = snapshot.runningSums[name]!
-            try file.write([sum.total, sum.weight], to: "/running_sums/\(name)")
+            try file.writeUnretained([sum.total, sum.weight], to: "/running_sums/\(name)")
         }
     }
 
@@ -112,6 +112,6 @@ struct NativeCheckpointWriter {
     }
 
     private func writeTensor(_ tensor: Tensor<Float>, to path: String) throws {
-        try file.write(tensor.scalars, shape: tensor.shape, to: path)
+        try file.writeUnretained(tensor.scalars, shape: tensor.shape, to: path)
     }
 }
