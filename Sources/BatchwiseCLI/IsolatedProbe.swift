@@ -13,9 +13,10 @@ import Darwin
 ///
 /// The child does the whole hostile read, so the parent's libhdf5 never sees the file:
 /// `inspect` prints the child's output; `predict` loads a clean copy of the model that the
-/// child wrote (Batchwise-written, hence well-formed). `train` still re-reads its files after
-/// a successful probe: the same calls usually end the same way, but some libhdf5 crashes
-/// depend on memory layout (fuzz case 2035), see docs/RELIABILITY.md.
+/// child wrote (Batchwise-written, hence well-formed); `train` starts from the child's
+/// `PreparedStart` copy of its model / `--resume` checkpoint. Re-reading the original after a
+/// clean probe would not do: some libhdf5 crashes depend on memory layout (fuzz case 2035).
+/// Data files (`--input`, `--data`) are still read in process (docs/RELIABILITY.md).
 ///
 /// ```swift
 /// let result = try IsolatedProbe.run(["inspect", "--file", path], file: path, options: isolation)

@@ -5,9 +5,10 @@ import Foundation
 /// `batchwise probe-file inspect|model|train ...` (hidden): the child half of
 /// ``IsolatedProbe``, doing the hostile read so that a libhdf5 crash or hang kills this
 /// process, not the user's command. `inspect` prints what `batchwise inspect` would;
-/// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train`
-/// loads the model/resume files. Exit status 0 (done), 1 (typed error, one line on stderr),
-/// 3 (model loaded but the copy could not be written: the parent reads the original).
+/// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train
+/// --copy-to X.h5` loads the model/resume files and writes the training start (`PreparedStart`).
+/// Exit status 0 (done), 1 (typed error, one line on stderr), 3 (loaded but the copy could
+/// not be written: the parent reads the original).
 struct ProbeFileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe-file",
@@ -24,7 +25,7 @@ struct ProbeFileCommand: ParsableCommand {
     @Option(help: "train --resume checkpoint.")
     var resume: String?
 
-    @Option(help: "model: where to write a clean .keras copy of the loaded model.")
+    @Option(help: "model: where to write a clean .keras copy of the loaded model; train: where to write the prepared start (.h5).")
     var copyTo: String?
 
     @Flag(help: "inspect: JSON output.")
@@ -48,7 +49,14 @@ struct ProbeFileCommand: ParsableCommand {
                 var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), save: URL(fileURLWithPath: "/dev/null"))
                 job.model = file.map { URL(fileURLWithPath: $0) }
                 job.resume = resume.map { URL(fileURLWithPath: $0) }
-                try job.loadModelFiles()
+                let start = try job.loadStartingPoint()
+                if let copyTo {
+                    do {
+                        try start.write(to: URL(fileURLWithPath: copyTo))
+                    } catch {
+                        throw ExitCode(3)
+                    }
+                }
             default:
                 throw ExitCode(2)
             }

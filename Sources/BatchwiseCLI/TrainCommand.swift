@@ -82,14 +82,23 @@ struct TrainCommand: ParsableCommand {
         job.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
         job.every = every
         job.checkpointDurability = noCheckpointFsync ? .processCrashSafe : .synced
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-start-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         do {
-            if model != nil || resume != nil {
+            if model != nil || resume != nil, !isolation.noIsolation {
+                // The child reads the user's model/checkpoint and writes what training starts
+                // from (model, optimizer state, position) as a Batchwise-written checkpoint;
+                // this process reads only that copy.
                 let files = [model, resume].compactMap { $0 }
-                if !isolation.noIsolation {
-                    // Probe only: training needs the optimizer state and position too, which a
-                    // clean copy would have to carry; the files are re-read here afterwards.
-                    _ = try IsolatedProbe.run(["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []),
-                                              file: files.joined(separator: " and "), options: isolation)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let copy = folder.appendingPathComponent("start.h5")
+                let result = try IsolatedProbe.run(
+                    ["train"] + (model.map { ["--file", $0] } ?? []) + (resume.map { ["--resume", $0] } ?? []) + ["--copy-to", copy.path],
+                    file: files.joined(separator: " and "), options: isolation)
+                switch result.status {
+                case 0: job.preparedStart = copy
+                case 1: throw TrainFailure(errorDescription: result.message.isEmpty ? "cannot load \(files.joined(separator: " and "))" : result.message)
+                default: break   // loaded, but no copy: read the originals here
                 }
             }
             try job.run(progress: quiet ? .quiet : .automatic)
@@ -99,4 +108,8 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+private struct TrainFailure: LocalizedError {
+    let errorDescription: String?
 }

@@ -91,9 +91,16 @@ import Glibc
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let hostile = try Self.mutant(case: 2035, baseIndex: 2, fixture: "seed_model.h5", in: folder)
+        let data = folder.appendingPathComponent("train.h5")
+        try HDF5File.atomicWrite(to: data) { file in
+            try file.write((0..<8).map { Float($0) / 4 - 1 }, shape: [8, 1], to: "x")
+            try file.write((0..<8).map { Float($0 % 2) }, shape: [8, 1], to: "y")
+        }
+        let train = ["train", "--model", hostile.path, "--data", data.path, "--loss", "binary_crossentropy",
+                     "--optimizer", "sgd", "--quiet", "--save", folder.appendingPathComponent("trained.h5").path]
         var endings: [String: Int] = [:]
         for _ in 0..<8 {
-            for arguments in [["inspect", hostile.path], try Self.predictArguments(model: hostile, folder: folder)] {
+            for arguments in [["inspect", hostile.path], try Self.predictArguments(model: hostile, folder: folder), train] {
                 let run = try Self.batchwise(arguments)
                 #expect(run.signal == nil && !run.timedOut, "\(arguments[0]) died: \(run.stderr.prefix(300))")
                 #expect(run.status == 0 || run.stderr.split(separator: "\n").count == 1, "\(run.stderr.prefix(300))")
@@ -119,6 +126,48 @@ import Glibc
             }
             #expect(outputs[0].count == 8 && outputs[0] == outputs[1], "\(fixture)")
         }
+    }
+
+    /// `train` starts from the child's `PreparedStart` copy, never from the user's files: the
+    /// copy must carry everything, so isolated and in-process runs end bit for bit alike, both
+    /// fine-tuning a `.keras` model and resuming a native checkpoint mid-run.
+    @Test(.timeLimit(.minutes(3)))
+    func trainingFromTheProbesCleanStartIsBitIdenticalToReadingTheFiles() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func run(_ arguments: [String], isolated: Bool) throws -> LoadedCheckpoint {
+            let result = try Self.batchwise(arguments.filter { $0 != "--no-isolation" } + (isolated ? [] : ["--no-isolation"]))
+            #expect(result.status == 0, "\(result.stderr)")
+            let save = try #require(arguments.firstIndex(of: "--save")).advanced(by: 1)
+            return try NativeCheckpoint.load(from: URL(fileURLWithPath: arguments[save]))
+        }
+        func expectSame(_ runs: [LoadedCheckpoint], _ what: String) {
+            #expect(NativeFixtures.bits(runs[0].snapshot.model) == NativeFixtures.bits(runs[1].snapshot.model), "\(what): weights")
+            #expect(NativeFixtures.bits(runs[0].snapshot.optimizerState) == NativeFixtures.bits(runs[1].snapshot.optimizerState),
+                    "\(what): optimizer state")
+            #expect(runs[0].snapshot.optimizerState.iterations == runs[1].snapshot.optimizerState.iterations)
+            #expect(runs[0].snapshot.history == runs[1].snapshot.history, "\(what): history")
+            #expect(runs[0].snapshot.globalStep == runs[1].snapshot.globalStep && runs[0].snapshot.globalStep > 0)
+        }
+        let checkpoint = folder.appendingPathComponent("mid-run.h5")
+        var fineTuned: [LoadedCheckpoint] = []
+        for isolated in [true, false] {
+            var arguments = try CrashTests.trainArguments(folder, checkpoint: checkpoint, epochs: 2)
+            arguments[try #require(arguments.firstIndex(of: "--save")) + 1] = folder.appendingPathComponent("tuned-\(isolated).h5").path
+            fineTuned.append(try run(arguments, isolated: isolated))
+        }
+        expectSame(fineTuned, "fine-tuning a .keras model")
+
+        // --every 1 left the last step's checkpoint: resume it to 4 epochs both ways.
+        var resumed: [LoadedCheckpoint] = []
+        for isolated in [true, false] {
+            let data = folder.appendingPathComponent("d.h5").path
+            resumed.append(try run(["train", "--resume", checkpoint.path, "--data", data, "--x", "/features", "--y", "/labels",
+                                    "--batch-size", "16", "--seed", "9", "--epochs", "4", "--quiet",
+                                    "--save", folder.appendingPathComponent("resumed-\(isolated).h5").path], isolated: isolated))
+        }
+        expectSame(resumed, "resuming a native checkpoint")
+        #expect(resumed[0].snapshot.epoch == 4)
     }
 
     @Test func theProbeChangesNothingForAGoodFile() throws {

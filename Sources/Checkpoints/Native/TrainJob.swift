@@ -50,6 +50,10 @@ public struct TrainJob: Sendable {
     public var checkpoint: URL?
     /// Steps between checkpoints written to `checkpoint`.
     public var every: Int?
+    /// A Batchwise-written copy of the starting point (``PreparedStart``), read instead of
+    /// `model` / `resume`: `batchwise train` has a child process read the user's files and
+    /// write this copy, so that libhdf5 in the training process never parses them.
+    package var preparedStart: URL?
     /// Whether each save to `checkpoint` is fsynced (the default) or only atomic for readers and
     /// killed processes (`.processCrashSafe`, for frequent saves); the final `save` is always synced.
     public var checkpointDurability: HDF5Durability = .synced
@@ -100,8 +104,14 @@ public struct TrainJob: Sendable {
         _ = try startingPoint()
     }
 
+    /// Loads `model` / `resume` exactly as ``run(progress:)`` does, as a value that can be
+    /// written to a clean file (``PreparedStart/write(to:)``) for ``preparedStart``.
+    package func loadStartingPoint() throws -> PreparedStart {
+        PreparedStart(start: try startingPoint())
+    }
+
     /// The model, optimizer state and (for resumes) snapshot to start from.
-    private struct Start {
+    struct Start {
         var model: Sequential
         var optimizerState = OptimizerState()
         var fileOptimizer: OptimizerConfig?
@@ -110,10 +120,11 @@ public struct TrainJob: Sendable {
     }
 
     private func startingPoint() throws -> Start {
+        if let resume, optimizer != nil || learningRate != nil || momentum != nil {
+            throw CheckpointError.unsupported(file: resume.path, what: "--resume restores the optimizer; drop --optimizer, --learning-rate and --momentum")
+        }
+        if let preparedStart { return try PreparedStart.read(from: preparedStart).start }
         if let resume {
-            if optimizer != nil || learningRate != nil || momentum != nil {
-                throw CheckpointError.unsupported(file: resume.path, what: "--resume restores the optimizer; drop --optimizer, --learning-rate and --momentum")
-            }
             let given = try model.map { try Self.loadModel($0).model }
             let loaded = try NativeCheckpoint.load(from: resume, into: given)
             return Start(model: loaded.snapshot.model, optimizerState: loaded.snapshot.optimizerState,
