@@ -4,7 +4,8 @@
 # (gitignored), so that articles can link across modules (<doc:/documentation/Datasets/Dataset>).
 # Fails on any warning about this package: DocC runs with --warnings-as-errors, and the log is
 # searched for warnings too, because the compiler builds the symbol graphs first and its
-# warnings would not stop DocC.
+# warnings would not stop DocC. Then every public symbol must have a doc comment
+# (scripts/check-doc-coverage.swift over `swift package dump-symbol-graph`).
 #
 # View it by serving the archive with any static web server, e.g.
 #   python3 -m http.server -d docs-build/Batchwise.doccarchive 8000
@@ -30,6 +31,14 @@ warnings=$(grep -E "(warning|error|Error):" "$log" \
 if [ $code -ne 0 ] || [ -n "$warnings" ] || [ ! -f "$OUT/Batchwise.doccarchive/index.html" ]; then
   echo "$warnings" | head -60
   echo "make docs: FAILED (exit code $code, $((SECONDS - start)) s); full log: $log"
+  exit 1
+fi
+# DocC never complains about a symbol with no comment at all; this check does.
+"$SWIFT" package dump-symbol-graph --minimum-access-level public >"$OUT/symbol-graph.log" 2>&1 || {
+  tail -n 30 "$OUT/symbol-graph.log"; echo "make docs: FAILED (could not dump the symbol graphs)"; exit 1; }
+graphs=$(sed -n 's/^Files written to //p' "$OUT/symbol-graph.log" | tail -n 1)
+if ! "$SWIFT" scripts/check-doc-coverage.swift "${graphs:-.build/symbolgraph}" Sources; then
+  echo "make docs: FAILED (public symbols without a doc comment, listed above)"
   exit 1
 fi
 echo "make docs: ${#MODULES[@]} catalogs built without warnings in $((SECONDS - start)) s: $OUT/Batchwise.doccarchive"

@@ -32,7 +32,9 @@ public struct TrainingData: Sendable {
     public let features: Features
     /// Where the data came from, for error messages.
     public let file: URL
+    /// The features dataset's path inside `file`, named in errors about feature rows.
     public let xPath: String
+    /// The targets dataset's path inside `file`, named in errors about labels.
     public let yPath: String
     /// Targets of any numeric stored type, held as float64 (exact for every float32 and int32).
     public let targets: Tensor<Double>

@@ -64,9 +64,10 @@ public struct StepEvent: Sendable {
     public let globalStep: Int
     /// This step's batch loss.
     public let loss: Float
-    /// The batch's features and targets (shared storage, not copies), so that a callback can
-    /// say which row made the loss non-finite.
+    /// The batch's features (shared storage, not a copy), so that a callback can say which
+    /// row made the loss non-finite.
     public let inputs: Tensor<Float>
+    /// The batch's targets, row for row with ``inputs``.
     public let targets: Tensor<Float>
 }
 
