@@ -52,7 +52,7 @@ struct InspectCommand: ParsableCommand {
     /// The summary and weights tree of a Keras model file, nil for other files (and for
     /// Keras weights-only files, which have no architecture: they print as plain HDF5).
     private static func describeKerasModel(_ url: URL) throws -> (summary: String, weights: HDF5Node)? {
-        if FileManager.default.fileExists(atPath: url.path), (try? NativeCheckpoint.isNativeCheckpoint(url)) == true {
+        if FileManager.default.fileExists(atPath: url.path), (try? NativeCheckpoint.isCheckpoint(at: url)) == true {
             let checkpoint = try NativeCheckpoint.load(from: url)
             let header = "Batchwise checkpoint: epoch \(checkpoint.snapshot.epoch), step \(checkpoint.snapshot.stepInEpoch), "
                 + "global step \(checkpoint.snapshot.globalStep)\n"

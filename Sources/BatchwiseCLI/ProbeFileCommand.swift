@@ -46,7 +46,7 @@ struct ProbeFileCommand: ParsableCommand {
                     }
                 }
             case "train":
-                var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), save: URL(fileURLWithPath: "/dev/null"))
+                var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), output: URL(fileURLWithPath: "/dev/null"))
                 job.model = file.map { URL(fileURLWithPath: $0) }
                 job.resume = resume.map { URL(fileURLWithPath: $0) }
                 let start = try job.loadStartingPoint()

@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var isolation: IsolationOptions
 
     func run() throws {
-        var job = TrainJob(data: URL(fileURLWithPath: data), save: URL(fileURLWithPath: save))
+        var job = TrainJob(data: URL(fileURLWithPath: data), output: URL(fileURLWithPath: save))
         job.model = model.map { URL(fileURLWithPath: $0) }
         job.resume = resume.map { URL(fileURLWithPath: $0) }
         job.x = x
@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
         job.seed = seed
         job.validationSplit = validationSplit
         job.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
-        job.every = every
+        job.checkpointInterval = every
         job.checkpointDurability = noCheckpointFsync ? .processCrashSafe : .synced
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-start-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -33,7 +33,7 @@ import Training
     static let goodX: [Double] = (0..<24).map { Double($0 % 5) - 2 }
 
     private func job(_ folder: URL, data: URL, model: String = "m.keras", loss: String = "binary_crossentropy") -> TrainJob {
-        var job = TrainJob(data: data, save: folder.appendingPathComponent("out-\(UUID().uuidString).h5"))
+        var job = TrainJob(data: data, output: folder.appendingPathComponent("out-\(UUID().uuidString).h5"))
         job.model = folder.appendingPathComponent(model)
         job.loss = loss
         job.optimizer = "sgd"
@@ -157,7 +157,7 @@ import Training
         let error = #expect(throws: TrainerError.self) { try diverging.run(progress: .quiet) }
         guard case let .nonFiniteLoss(_, _, _, cause) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(cause == .model)
-        #expect(!FileManager.default.fileExists(atPath: diverging.save.path))
+        #expect(!FileManager.default.fileExists(atPath: diverging.output.path))
     }
 
     // MARK: predict

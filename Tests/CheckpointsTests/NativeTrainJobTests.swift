@@ -19,7 +19,7 @@ import Training
                                      iteratorState: nil, epoch: 0, stepInEpoch: 0, globalStep: 0, history: History())
         try NativeCheckpoint.save(start, optimizer: .sgd(learningRate: 0.05, momentum: 0.9, nesterov: false),
                                   to: folder.appendingPathComponent("start.h5"), loss: .binaryCrossentropy)
-        var job = TrainJob(data: folder.appendingPathComponent("d.h5"), save: folder.appendingPathComponent("out.h5"))
+        var job = TrainJob(data: folder.appendingPathComponent("d.h5"), output: folder.appendingPathComponent("out.h5"))
         job.model = folder.appendingPathComponent("start.h5")
         job.epochs = 2
         job.batchSize = 8
@@ -30,7 +30,7 @@ import Training
         var (folder, job) = try setUp()
         let history = try job.run(progress: .quiet)   // loss and optimizer (SGD, momentum) from the file
         #expect(history.epochs == [0, 1])
-        job.save = folder.appendingPathComponent("out.keras")
+        job.output = folder.appendingPathComponent("out.keras")
         try job.run(progress: .quiet)
         let native = try NativeCheckpoint.load(from: folder.appendingPathComponent("out.h5"))
         let keras = try KerasModelFile.load(folder.appendingPathComponent("out.keras"))
@@ -44,7 +44,7 @@ import Training
     @Test func resumingAtTheTotalTrainsNothingMore() throws {
         let (folder, job) = try setUp()
         try job.run(progress: .quiet)
-        var again = TrainJob(data: job.data, save: folder.appendingPathComponent("again.h5"))
+        var again = TrainJob(data: job.data, output: folder.appendingPathComponent("again.h5"))
         again.resume = folder.appendingPathComponent("out.h5")
         again.epochs = 2
         again.batchSize = 8

@@ -25,7 +25,7 @@ import Training
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (checkpoint, _) = try Self.sources(in: folder)
-        var job = TrainJob(data: folder, save: folder)
+        var job = TrainJob(data: folder, output: folder)
         job.resume = checkpoint
         let original = try job.loadStartingPoint().start
         let copy = folder.appendingPathComponent("start.h5")
@@ -50,7 +50,7 @@ import Training
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (_, keras) = try Self.sources(in: folder)
-        var job = TrainJob(data: folder, save: folder)
+        var job = TrainJob(data: folder, output: folder)
         job.model = keras
         let original = try job.loadStartingPoint().start
         let copy = folder.appendingPathComponent("start.h5")

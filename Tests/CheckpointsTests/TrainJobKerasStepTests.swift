@@ -38,7 +38,7 @@ import Training
         try data.write(y.scalars, shape: y.shape, to: "y")
         try data.close()
 
-        var job = TrainJob(data: folder.appendingPathComponent("data.h5"), save: folder.appendingPathComponent("out.h5"))
+        var job = TrainJob(data: folder.appendingPathComponent("data.h5"), output: folder.appendingPathComponent("out.h5"))
         job.model = modelURL
         job.loss = "binary_crossentropy"
         job.optimizer = "sgd"
@@ -48,7 +48,7 @@ import Training
         job.epochs = 1
         try job.run(progress: .quiet)
 
-        let trained = try NativeCheckpoint.load(from: job.save).snapshot.model
+        let trained = try NativeCheckpoint.load(from: job.output).snapshot.model
         #expect(trained.variables.count == 12)
         for variable in trained.variables {
             let expected = try tensor("seed_model/after_sgd/\(variable.name)")

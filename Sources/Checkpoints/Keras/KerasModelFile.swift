@@ -98,7 +98,7 @@ public enum KerasModelFile {
         guard magic == .hdf5 else {
             throw CheckpointError.invalidFile(file: url.path, message: "neither a .keras (zip) archive nor an HDF5 file")
         }
-        if try NativeCheckpoint.isNativeCheckpoint(url) {
+        if try NativeCheckpoint.isCheckpoint(at: url) {
             throw CheckpointError.invalidFile(file: url.path, message: "a Batchwise checkpoint, not a Keras file (load it with NativeCheckpoint.load)")
         }
         return try withHDF5(url) { file in

@@ -82,11 +82,17 @@ public enum NativeCheckpoint {
 
     /// Whether `url` is an HDF5 file whose root `format` attribute names a Batchwise checkpoint
     /// (Keras legacy `.h5` files also carry a root `model_config`, so that alone is not enough).
-    public static func isNativeCheckpoint(_ url: URL) throws -> Bool {
+    public static func isCheckpoint(at url: URL) throws -> Bool {
         guard let file = try? HDF5File.open(at: url, locking: .bestEffort) else { return false }
         defer { try? file.close() }
         guard try file.hasAttribute("format") else { return false }
         return (try? file.readAttribute("format", as: String.self)) == formatName
+    }
+
+    /// Renamed ``isCheckpoint(at:)``.
+    @available(*, deprecated, renamed: "isCheckpoint(at:)")
+    public static func isNativeCheckpoint(_ url: URL) throws -> Bool {
+        try isCheckpoint(at: url)
     }
 
     /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:durability:)``.

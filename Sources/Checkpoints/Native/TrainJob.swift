@@ -11,7 +11,7 @@ import Training
 /// after epoch 2 with `epochs: 5` trains epochs 3 to 5.
 ///
 /// ```swift
-/// var job = TrainJob(data: dataURL, save: URL(fileURLWithPath: "out.h5"))
+/// var job = TrainJob(data: dataURL, output: URL(fileURLWithPath: "out.h5"))
 /// job.model = URL(fileURLWithPath: "model.keras"); job.loss = "binary_crossentropy"; job.optimizer = "adam"
 /// let history = try job.run(progress: .automatic)
 /// ```
@@ -45,23 +45,43 @@ public struct TrainJob: Sendable {
     /// The fraction of rows, from the end, held out for validation.
     public var validationSplit = 0.0
     /// Where the final checkpoint or model is written; the extension chooses the format.
-    public var save: URL
-    /// A native checkpoint rewritten atomically every `every` steps (every epoch when nil).
+    public var output: URL
+    /// A native checkpoint rewritten atomically every `checkpointInterval` steps.
     public var checkpoint: URL?
-    /// Steps between checkpoints written to `checkpoint`.
-    public var every: Int?
+    /// Steps between checkpoints written to `checkpoint` (every epoch when nil).
+    public var checkpointInterval: Int?
     /// A Batchwise-written copy of the starting point (``PreparedStart``), read instead of
     /// `model` / `resume`: `batchwise train` has a child process read the user's files and
     /// write this copy, so that libhdf5 in the training process never parses them.
     package var preparedStart: URL?
     /// Whether each save to `checkpoint` is fsynced (the default) or only atomic for readers and
-    /// killed processes (`.processCrashSafe`, for frequent saves); the final `save` is always synced.
+    /// killed processes (`.processCrashSafe`, for frequent saves); the final `output` is always synced.
     public var checkpointDurability: HDF5Durability = .synced
 
     /// A job with every option at its default; set the rest as properties before ``run(progress:)``.
-    public init(data: URL, save: URL) {
+    public init(data: URL, output: URL) {
         self.data = data
-        self.save = save
+        self.output = output
+    }
+
+    /// Renamed ``init(data:output:)``.
+    @available(*, deprecated, renamed: "init(data:output:)")
+    public init(data: URL, save: URL) {
+        self.init(data: data, output: save)
+    }
+
+    /// Renamed ``output``: a URL property read as a verb.
+    @available(*, deprecated, renamed: "output")
+    public var save: URL {
+        get { output }
+        set { output = newValue }
+    }
+
+    /// Renamed ``checkpointInterval``.
+    @available(*, deprecated, renamed: "checkpointInterval")
+    public var every: Int? {
+        get { checkpointInterval }
+        set { checkpointInterval = newValue }
     }
 
     /// Runs the job and returns the full history (including epochs before a resume).
@@ -84,7 +104,7 @@ public struct TrainJob: Sendable {
         if let checkpoint {
             // The structure is fixed for the run: describe it once, not at every save.
             let architecture = try? KerasModelConfig.json(for: start.model)
-            let frequency: CheckpointCallback.Frequency = every.map { .everySteps($0) } ?? .everyEpoch
+            let frequency: CheckpointCallback.Frequency = checkpointInterval.map { .everySteps($0) } ?? .everyEpoch
             callbacks.append(CheckpointCallback(frequency: frequency) { snapshot in
                 try NativeCheckpoint.save(snapshot, optimizer: optimizerConfig, to: checkpoint, loss: lossValue,
                                           architecture: architecture, durability: checkpointDurability)
@@ -138,7 +158,7 @@ public struct TrainJob: Sendable {
 
     /// A native checkpoint (by its `format` attribute) or any Keras model file.
     private static func loadModel(_ url: URL) throws -> Start {
-        if try NativeCheckpoint.isNativeCheckpoint(url) {
+        if try NativeCheckpoint.isCheckpoint(at: url) {
             let loaded = try NativeCheckpoint.load(from: url)
             // Fine-tuning starts a new run: weights and optimizer state carry over, position does not.
             return Start(model: loaded.snapshot.model, optimizerState: loaded.snapshot.optimizerState,
@@ -183,16 +203,16 @@ public struct TrainJob: Sendable {
     }
 
     private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {
-        let name = save.lastPathComponent.lowercased()
+        let name = output.lastPathComponent.lowercased()
         if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") {
-            try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: save)
+            try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: output)
         } else if name.hasSuffix(".h5") {
             guard let final else {
-                throw CheckpointError.unsupported(file: save.path, what: "no epoch ran, so there is nothing to save")
+                throw CheckpointError.unsupported(file: output.path, what: "no epoch ran, so there is nothing to save")
             }
-            try NativeCheckpoint.save(final, optimizer: optimizer, to: save, loss: loss)
+            try NativeCheckpoint.save(final, optimizer: optimizer, to: output, loss: loss)
         } else {
-            throw CheckpointError.unsupported(file: save.path, what: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
+            throw CheckpointError.unsupported(file: output.path, what: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
         }
     }
 }
