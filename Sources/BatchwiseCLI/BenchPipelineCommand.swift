@@ -14,18 +14,18 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist or map.") var only: String?
 
     func run() throws {
+        if let only { return try profile(only) }
         var rng = SplitMix64(seed: 0)
-        let x = try Tensor<Double>(shape: [10_000, 1], scalars: (0..<10_000).map { _ in rng.nextNormal() })
-        let y = try Tensor<Int64>(shape: [10_000], scalars: x.scalars.map { $0 > 0 ? 1 : 0 })
+        let (x, y) = try Self.seedData(&rng)
         let seedPipeline = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2)
         var seedRate = try Self.rate(seedPipeline, seconds: seconds)
         // The same without prefetch: the pipeline's own cost, without the thread hand-off.
         let seedInline = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
 
-        let mx = try Tensor<Float>(shape: [60_000, 784], scalars: (0..<(60_000 * 784)).map { _ in rng.nextUniformFloat() })
-        let my = try Tensor<Int64>(shape: [60_000], scalars: (0..<60_000).map { _ in Int64(rng.nextIndex(below: 10)) })
+        let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
         var mnistRate = try Self.rate(mnist, seconds: seconds) * 128
         let mnistInline = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128),
@@ -43,20 +43,7 @@ struct BenchPipelineCommand: ParsableCommand {
             return
         }
 
-        // Serial baseline: the map and the consumer's work on one thread, no overlap.
-        let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
-            Self.busy(milliseconds: 1)
-            return value
-        }
-        let serialRate = try Self.rate(serial, seconds: seconds) { Self.busy(milliseconds: 1) }
-        var mapRates: [Double] = []
-        for workers in [1, 2] {
-            let mapped = RangeDataset(0..<(1 << 30)).map(parallelism: workers) { value -> Int in
-                Self.busy(milliseconds: 1)
-                return value
-            }.prefetch(2)
-            mapRates.append(try Self.rate(mapped, seconds: seconds) { Self.busy(milliseconds: 1) })
-        }
+        let (serialRate, mapRates) = try Self.mapRates(seconds: seconds)
 
         let start = DispatchTime.now().uptimeNanoseconds
         var first = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 3).batch(32).makeIterator()
@@ -87,6 +74,65 @@ struct BenchPipelineCommand: ParsableCommand {
                      lowerIsBetter: true),
         ]
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+    }
+
+    /// One workload alone, Batchwise only, so that `perf record` sees nothing else.
+    func profile(_ workload: String) throws {
+        var rng = SplitMix64(seed: 0)
+        var rows: [BenchRow] = []
+        switch workload {
+        case "seed":
+            let (x, y) = try Self.seedData(&rng)
+            let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2), seconds: seconds)
+            rows.append(BenchRow(workload: "seed_pipeline", batchwise: rate, peer: nil, unit: "batches/s"))
+        case "mnist":
+            let (mx, my) = try Self.mnistData(&rng)
+            let rate = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2),
+                                     seconds: seconds) * 128
+            rows.append(BenchRow(workload: "mnist_pipeline", batchwise: rate, peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: rate * Double(784 * 4 + 8) / 1e6,
+                                 peer: nil, unit: "MB/s"))
+            rows.append(BenchRow(workload: "memcpy_bandwidth", batchwise: Self.memcpyBandwidth(bytes: 256 << 20), peer: nil, unit: "MB/s"))
+        case "map":
+            let (serial, parallel) = try Self.mapRates(seconds: seconds)
+            rows.append(BenchRow(workload: "map_1ms_serial", batchwise: serial, peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_1ms_2_workers", batchwise: parallel[1], peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: parallel[1] / serial, peer: nil, unit: "x"))
+        default:
+            throw ValidationError("--only takes seed, mnist or map, not \(workload)")
+        }
+        print(BenchReport.table(rows))
+    }
+
+    /// The seed pipeline's source: 10,000 x 1 float64 features and 0/1 labels.
+    static func seedData(_ rng: inout SplitMix64) throws -> (Tensor<Double>, Tensor<Int64>) {
+        let x = try Tensor<Double>(shape: [10_000, 1], scalars: (0..<10_000).map { _ in rng.nextNormal() })
+        return (x, try Tensor<Int64>(shape: [10_000], scalars: x.scalars.map { $0 > 0 ? 1 : 0 }))
+    }
+
+    /// The MNIST-size source: 60,000 x 784 float32 features and labels 0..<10.
+    static func mnistData(_ rng: inout SplitMix64) throws -> (Tensor<Float>, Tensor<Int64>) {
+        let x = try Tensor<Float>(shape: [60_000, 784], scalars: (0..<(60_000 * 784)).map { _ in rng.nextUniformFloat() })
+        return (x, try Tensor<Int64>(shape: [60_000], scalars: (0..<60_000).map { _ in Int64(rng.nextIndex(below: 10)) }))
+    }
+
+    /// The 1 ms map: the serial rate (map and consumer work on one thread, no overlap), then the
+    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element.
+    static func mapRates(seconds: Double) throws -> (serial: Double, parallel: [Double]) {
+        let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
+            busy(milliseconds: 1)
+            return value
+        }
+        let serialRate = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
+        var mapRates: [Double] = []
+        for workers in [1, 2] {
+            let mapped = RangeDataset(0..<(1 << 30)).map(parallelism: workers) { value -> Int in
+                busy(milliseconds: 1)
+                return value
+            }.prefetch(2)
+            mapRates.append(try rate(mapped, seconds: seconds) { busy(milliseconds: 1) })
+        }
+        return (serialRate, mapRates)
     }
 
     /// Elements per second pulled from a fresh iterator after one warm-up element; `consume`
