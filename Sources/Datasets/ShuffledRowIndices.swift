@@ -76,9 +76,12 @@ struct ShuffledRowIndices: Dataset {
                 }
             }
             guard !rows.isEmpty else { return nil }
+            // `Shuffled`'s swap with the last slot and removal, as one move.
             let slot = rng.nextIndex(below: rows.count)
-            rows.swapAt(slot, rows.count - 1)
-            return rows.removeLast()
+            let row = rows[slot]
+            rows[slot] = rows[rows.count - 1]
+            rows.removeLast()
+            return row
         }
 
         /// Exactly `Shuffled.Iterator.state`, with the slices position equal to `pulled`.
