@@ -1,6 +1,7 @@
 import ArgumentParser
 import Batchwise
 import Foundation
+import Synchronization
 
 /// `batchwise bench pipeline`: the Datasets workloads of issue 3 beside tf.data
 /// (Benchmarks/peers/pipeline_peer.py) in the same invocation: the seed pipeline, an
@@ -14,22 +15,23 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist or map.") var only: String?
 
     func run() throws {
+        if let only { return try profile(only) }
         var rng = SplitMix64(seed: 0)
-        let x = try Tensor<Double>(shape: [10_000, 1], scalars: (0..<10_000).map { _ in rng.nextNormal() })
-        let y = try Tensor<Int64>(shape: [10_000], scalars: x.scalars.map { $0 > 0 ? 1 : 0 })
+        let (x, y) = try Self.seedData(&rng)
         let seedPipeline = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2)
         var seedRate = try Self.rate(seedPipeline, seconds: seconds)
         // The same without prefetch: the pipeline's own cost, without the thread hand-off.
         let seedInline = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
 
-        let mx = try Tensor<Float>(shape: [60_000, 784], scalars: (0..<(60_000 * 784)).map { _ in rng.nextUniformFloat() })
-        let my = try Tensor<Int64>(shape: [60_000], scalars: (0..<60_000).map { _ in Int64(rng.nextIndex(below: 10)) })
+        let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
         var mnistRate = try Self.rate(mnist, seconds: seconds) * 128
         let mnistInline = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128),
                                         seconds: seconds) * 128
+        var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
         let memcpy = Self.memcpyBandwidth(bytes: 256 << 20)
         if pipelinesOnly {
             print(BenchReport.table([
@@ -37,26 +39,13 @@ struct BenchPipelineCommand: ParsableCommand {
                 BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: seedInline, peer: nil, unit: "batches/s"),
                 BenchRow(workload: "mnist_pipeline", batchwise: mnistRate, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
-                BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * Double(784 * 4 + 8) / 1e6, peer: nil, unit: "MB/s"),
-                BenchRow(workload: "memcpy_bandwidth", batchwise: memcpy, peer: nil, unit: "MB/s"),
-            ]))
+                BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * Self.bytesPerElement / 1e6, peer: nil, unit: "MB/s"),
+            ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)))
             return
         }
 
-        // Serial baseline: the map and the consumer's work on one thread, no overlap.
-        let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
-            Self.busy(milliseconds: 1)
-            return value
-        }
-        let serialRate = try Self.rate(serial, seconds: seconds) { Self.busy(milliseconds: 1) }
-        var mapRates: [Double] = []
-        for workers in [1, 2] {
-            let mapped = RangeDataset(0..<(1 << 30)).map(parallelism: workers) { value -> Int in
-                Self.busy(milliseconds: 1)
-                return value
-            }.prefetch(2)
-            mapRates.append(try Self.rate(mapped, seconds: seconds) { Self.busy(milliseconds: 1) })
-        }
+        let cores = Self.coresAvailable(seconds: 0.5)
+        let (serialRate, mapRates) = try Self.mapRates(seconds: seconds)
 
         let start = DispatchTime.now().uptimeNanoseconds
         var first = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 3).batch(32).makeIterator()
@@ -69,8 +58,9 @@ struct BenchPipelineCommand: ParsableCommand {
             // and averaging brackets the peer's time window, so load drift favours neither side.
             seedRate = (seedRate + (try Self.rate(seedPipeline, seconds: seconds))) / 2
             mnistRate = (mnistRate + (try Self.rate(mnist, seconds: seconds)) * 128) / 2
+            sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
-        let bytesPerElement = Double(784 * 4 + 8)
+        let bytesPerElement = Self.bytesPerElement
         let rows = [
             BenchRow(workload: "seed_pipeline", batchwise: seedRate, peer: PeerScript.value(peer, "seed_pipeline"), unit: "batches/s"),
             BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: seedInline, peer: nil, unit: "batches/s"),
@@ -78,7 +68,8 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * bytesPerElement / 1e6,
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
-            BenchRow(workload: "memcpy_bandwidth", batchwise: memcpy, peer: nil, unit: "MB/s"),
+        ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy) + [
+            BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
             BenchRow(workload: "map_1ms_1_worker", batchwise: mapRates[0], peer: PeerScript.value(peer, "map_1ms_1_worker"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_serial", batchwise: serialRate, peer: nil, unit: "elements/s"),
@@ -87,6 +78,69 @@ struct BenchPipelineCommand: ParsableCommand {
                      lowerIsBetter: true),
         ]
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+    }
+
+    /// One workload alone, Batchwise only, so that `perf record` sees nothing else.
+    func profile(_ workload: String) throws {
+        var rng = SplitMix64(seed: 0)
+        var rows: [BenchRow] = []
+        switch workload {
+        case "seed":
+            let (x, y) = try Self.seedData(&rng)
+            let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2), seconds: seconds)
+            rows.append(BenchRow(workload: "seed_pipeline", batchwise: rate, peer: nil, unit: "batches/s"))
+        case "mnist":
+            let (mx, my) = try Self.mnistData(&rng)
+            let rate = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2),
+                                     seconds: seconds) * 128
+            rows.append(BenchRow(workload: "mnist_pipeline", batchwise: rate, peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: rate * Self.bytesPerElement / 1e6,
+                                 peer: nil, unit: "MB/s"))
+            rows += Self.memcpyRows(mnistRate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
+                                    best: Self.memcpyBandwidth(bytes: 256 << 20))
+        case "map":
+            rows.append(BenchRow(workload: "cores_available", batchwise: Self.coresAvailable(seconds: 0.5), peer: nil, unit: "cores"))
+            let (serial, parallel) = try Self.mapRates(seconds: seconds)
+            rows.append(BenchRow(workload: "map_1ms_serial", batchwise: serial, peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_1ms_2_workers", batchwise: parallel[1], peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: parallel[1] / serial, peer: nil, unit: "x"))
+        default:
+            throw ValidationError("--only takes seed, mnist or map, not \(workload)")
+        }
+        print(BenchReport.table(rows))
+    }
+
+    /// The seed pipeline's source: 10,000 x 1 float64 features and 0/1 labels.
+    static func seedData(_ rng: inout SplitMix64) throws -> (Tensor<Double>, Tensor<Int64>) {
+        let x = try Tensor<Double>(shape: [10_000, 1], scalars: (0..<10_000).map { _ in rng.nextNormal() })
+        return (x, try Tensor<Int64>(shape: [10_000], scalars: x.scalars.map { $0 > 0 ? 1 : 0 }))
+    }
+
+    /// The MNIST-size source: 60,000 x 784 float32 features and labels 0..<10.
+    static func mnistData(_ rng: inout SplitMix64) throws -> (Tensor<Float>, Tensor<Int64>) {
+        let x = try Tensor<Float>(shape: [60_000, 784], scalars: (0..<(60_000 * 784)).map { _ in rng.nextUniformFloat() })
+        return (x, try Tensor<Int64>(shape: [60_000], scalars: (0..<60_000).map { _ in Int64(rng.nextIndex(below: 10)) }))
+    }
+
+    /// The 1 ms map: the serial rate (map and consumer work on one thread, no overlap), then the
+    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element.
+    static func mapRates(seconds: Double) throws -> (serial: Double, parallel: [Double]) {
+        let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
+            busy(milliseconds: 1)
+            return value
+        }
+        let serialBefore = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
+        var mapRates: [Double] = []
+        for workers in [1, 2] {
+            let mapped = RangeDataset(0..<(1 << 30)).map(parallelism: workers) { value -> Int in
+                busy(milliseconds: 1)
+                return value
+            }.prefetch(2)
+            mapRates.append(try rate(mapped, seconds: seconds) { busy(milliseconds: 1) })
+        }
+        // Serial again after the parallel runs, averaged, so load drift favours neither side.
+        let serialAfter = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
+        return ((serialBefore + serialAfter) / 2, mapRates)
     }
 
     /// Elements per second pulled from a fresh iterator after one warm-up element; `consume`
@@ -110,6 +164,61 @@ struct BenchPipelineCommand: ParsableCommand {
     static func busy(milliseconds: Double) {
         let end = DispatchTime.now().uptimeNanoseconds + UInt64(milliseconds * 1e6)
         while DispatchTime.now().uptimeNanoseconds < end {}
+    }
+
+    /// Bytes one MNIST-size element moves: a 784-float row and an 8-byte label.
+    static let bytesPerElement = Double(784 * 4 + 8)
+    /// The MNIST-size features: the pipeline's source, and the size of the sustained memcpy.
+    static let mnistBytes = 60_000 * 784 * 4
+
+    /// The MNIST pipeline's bandwidth as a share of both memcpy figures.
+    static func memcpyRows(mnistRate: Double, sustained: Double, best: Double) -> [BenchRow] {
+        let moved = mnistRate * bytesPerElement / 1e6
+        return [
+            BenchRow(workload: "memcpy_bandwidth", batchwise: best, peer: nil, unit: "MB/s"),
+            BenchRow(workload: "memcpy_bandwidth_sustained", batchwise: sustained, peer: nil, unit: "MB/s"),
+            BenchRow(workload: "mnist_share_of_memcpy", batchwise: 100 * moved / best, peer: nil, unit: "%"),
+            BenchRow(workload: "mnist_share_of_memcpy_sustained", batchwise: 100 * moved / sustained, peer: nil, unit: "%"),
+        ]
+    }
+
+    /// Plain memcpy measured the way the pipelines are: copies of `bytes` (the MNIST source's
+    /// size) repeated for `seconds`, bytes over wall time, so a loaded machine slows both alike.
+    /// ``memcpyBandwidth(bytes:)``, the best of five single copies, mostly escapes the load.
+    static func sustainedMemcpyBandwidth(bytes: Int, seconds: Double) -> Double {
+        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { source.deallocate(); target.deallocate() }
+        memset(source, 1, bytes)
+        memcpy(target, source, bytes)  // fault the pages in outside the timing
+        let start = DispatchTime.now().uptimeNanoseconds
+        var copied = 0, elapsed = 0.0
+        while elapsed < seconds {
+            memcpy(target, source, bytes)
+            copied += bytes
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        return Double(copied) / elapsed / 1e6
+    }
+
+    /// The CPU this process can get now: two threads spin for `seconds`; their CPU time over the
+    /// wall time (2 on an idle 2-core machine). The 2-worker map needs both cores.
+    static func coresAvailable(seconds: Double) -> Double {
+        let total = Mutex<Double>(0)
+        let group = DispatchGroup()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<2 {
+            group.enter()
+            Thread {
+                busy(milliseconds: seconds * 1000)
+                var used = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used)
+                total.withLock { $0 += Double(used.tv_sec) + Double(used.tv_nsec) / 1e9 }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return total.withLock { $0 } / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
     static func memcpyBandwidth(bytes: Int) -> Double {

@@ -34,22 +34,21 @@ struct RowIndices: Dataset, Sendable {
         }
     }
 
-    /// The common shapes as statically typed chains: no existential between the stages.
-    fileprivate typealias ShuffledRows = Shuffled<Slices<Int>>
-    fileprivate typealias RepeatedShuffledRows = Repeated<Shuffled<Slices<Int>>>
+    /// The common shapes as statically typed chains: no existential between the stages, and
+    /// the shuffle keeps one buffer (see ``ShuffledRowIndices``).
+    fileprivate typealias ShuffledRows = ShuffledRowIndices
+    fileprivate typealias RepeatedShuffledRows = Repeated<ShuffledRowIndices>
 
     private static func rows(_ count: Int) -> Slices<Int> { Slices(count: count) { $0 } }
 
     private var repeatedShuffledRows: RepeatedShuffledRows? {
-        guard case let .repeat(inner, repeats) = node, case let .shuffle(source, bufferSize, seed, reshuffle) = inner.node,
-              case let .slices(count) = source.node else { return nil }
-        return Repeated(base: Shuffled(base: Self.rows(count), bufferSize: bufferSize, seed: seed,
-                                       reshuffleEachIteration: reshuffle), count: repeats)
+        guard case let .repeat(inner, repeats) = node, let shuffled = inner.shuffledRows else { return nil }
+        return Repeated(base: shuffled, count: repeats)
     }
 
     private var shuffledRows: ShuffledRows? {
         guard case let .shuffle(source, bufferSize, seed, reshuffle) = node, case let .slices(count) = source.node else { return nil }
-        return Shuffled(base: Self.rows(count), bufferSize: bufferSize, seed: seed, reshuffleEachIteration: reshuffle)
+        return ShuffledRowIndices(count: count, bufferSize: bufferSize, seed: seed, reshuffleEachIteration: reshuffle)
     }
 
     func makeIterator(epoch: UInt64) -> Iterator {

@@ -135,8 +135,8 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
         return Tensor(validatedShape: rowShape, scalars: scalars)
     }
 
-    /// The rows at `indices` (all in range by construction), stacked: one allocation and one
-    /// copy per row, straight into the batch buffer.
+    /// The rows at `indices` (all in range by construction), stacked: one allocation, and the rows
+    /// copied straight into the batch buffer.
     @inlinable
     func gather(_ indices: UnsafeBufferPointer<Int>) -> Tensor<Scalar> {
         let width = self.width, total = indices.count * width
@@ -145,10 +145,14 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
                 if total > 0, let from = source.baseAddress, let to = buffer.baseAddress {
                     if width == 1 {
                         for (k, index) in indices.enumerated() { (to + k).initialize(to: from[index]) }
-                    } else {
+                    } else if !_isPOD(Scalar.self) {
                         for (k, index) in indices.enumerated() {
                             (to + k * width).initialize(from: from + index * width, count: width)
                         }
+                    } else {
+                        // Trivial scalars (every numeric type): a byte copy initializes them.
+                        gatherRows(from: UnsafeRawPointer(from), rowBytes: width * MemoryLayout<Scalar>.stride,
+                                   indices: indices, into: UnsafeMutableRawPointer(to))
                     }
                 }
                 initialized = total

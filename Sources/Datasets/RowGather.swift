@@ -1,0 +1,59 @@
+/// Copies the rows at `indices` (each `rowBytes` long, all in range) of `source` to consecutive
+/// rows of `target`: the copy behind `batch` over a shuffle of tensor `Slices`.
+///
+/// Rows picked at random from a large array are each a new stream for the hardware prefetcher,
+/// and one `memcpy` per row waits out every row's first cache misses in turn. Copying a group of
+/// eight rows together, 64 bytes of each in turn, keeps eight streams in flight. On the 2-core
+/// development machine (AMD EPYC) this moved 3,136-byte MNIST rows about 1.3x as fast as a
+/// `memcpy` per row; groups of 4 and 12 were slower, 16 much slower. Short rows fit a cache line
+/// or two, where a plain copy per row is as good.
+///
+/// ```swift
+/// [7, 2].withUnsafeBufferPointer {     // rows 7 and 2 of `source` become rows 0 and 1 of `batch`
+///     gatherRows(from: source, rowBytes: 3_136, indices: $0, into: batch)
+/// }
+/// ```
+@usableFromInline
+func gatherRows(from source: UnsafeRawPointer, rowBytes: Int, indices: UnsafeBufferPointer<Int>,
+                into target: UnsafeMutableRawPointer) {
+    guard rowBytes >= interleavedRowBytes else {
+        for (k, index) in indices.enumerated() {
+            (target + k * rowBytes).copyMemory(from: source + index * rowBytes, byteCount: rowBytes)
+        }
+        return
+    }
+    let body = rowBytes & ~63
+    withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: gatherGroup) { rows in
+        var first = 0
+        while first < indices.count {
+            let count = Swift.min(gatherGroup, indices.count - first)
+            for j in 0..<count { rows[j] = source + indices[first + j] * rowBytes }
+            let out = target + first * rowBytes
+            var offset = 0
+            while offset < body {
+                for j in 0..<count { copyLine(to: out + j * rowBytes + offset, from: rows[j] + offset) }
+                offset += 64
+            }
+            if body < rowBytes {
+                for j in 0..<count {
+                    (out + j * rowBytes + body).copyMemory(from: rows[j] + body, byteCount: rowBytes - body)
+                }
+            }
+            first += count
+        }
+    }
+}
+
+/// Rows copied together (see ``gatherRows(from:rowBytes:indices:into:)``).
+let gatherGroup = 8
+/// Below this row length the gather copies row by row.
+let interleavedRowBytes = 256
+
+/// One 64-byte cache line, unaligned on both sides.
+@inline(__always)
+private func copyLine(to target: UnsafeMutableRawPointer, from source: UnsafeRawPointer) {
+    let low = source.loadUnaligned(as: SIMD4<UInt64>.self)
+    let high = source.loadUnaligned(fromByteOffset: 32, as: SIMD4<UInt64>.self)
+    target.storeBytes(of: low, as: SIMD4<UInt64>.self)
+    target.storeBytes(of: high, toByteOffset: 32, as: SIMD4<UInt64>.self)
+}
