@@ -48,7 +48,8 @@ extension HDF5File {
                 throw error
             }
             if inMemory {
-                try file.publishImage(toNewFile: temporary.path, sync: durability == .synced)
+                let image = try file.closeReturningImage()
+                try writeNewFile(temporary.path, image, sync: durability == .synced)
             } else {
                 try file.close()
                 if durability == .synced { try fsyncPath(temporary.path, directory: false) }
@@ -64,6 +65,49 @@ extension HDF5File {
             unlink(temporary.path)
             throw error
         }
+    }
+
+    /// Flushes, copies out the file image and closes (an in-memory file: nothing touches disk).
+    func closeReturningImage() throws -> [UInt8] {
+        let image: [UInt8] = try HDF5Library.withLock {
+            let fileID = try requireOpen("")
+            let call = HDF5Call(file: path, object: "")
+            try call.check(H5Fflush(fileID, H5F_SCOPE_GLOBAL), "flush")
+            let size = H5Fget_file_image(fileID, nil, 0)
+            guard size > 0 else { throw call.failure("get file image size") }
+            // Uninitialised: zero-filling megabytes that libhdf5 overwrites at once is pure cost.
+            var copied = -1
+            let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                copied = H5Fget_file_image(fileID, buffer.baseAddress, size)
+                count = copied == size ? size : 0
+            }
+            guard copied == size else { throw call.failure("get file image") }
+            return bytes
+        }
+        try close()
+        return image
+    }
+
+    /// Creates `path` (which must not exist), writes `bytes`, fsyncs (if `sync`) and closes it.
+    private static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws {
+        let descriptor = posixOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else { throw systemError("create", path) }
+        var closed = false
+        defer { if !closed { posixClose(descriptor) } }
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = posixWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw systemError("write", path)
+                }
+                done += count
+            }
+        }
+        if sync { guard fsync(descriptor) == 0 else { throw systemError("fsync", path) } }
+        closed = true
+        guard posixClose(descriptor) == 0 else { throw systemError("close", path) }
     }
 
     /// Publishes `temporary` at `target` without the flush that ext4 (`auto_da_alloc`) performs
@@ -93,6 +137,11 @@ extension HDF5File {
         guard fsync(descriptor) == 0 else { throw systemError("fsync", path) }
     }
 
+    private static func systemError(_ operation: String, _ path: String) -> HDF5Error {
+        let code = errno
+        return .system(operation: operation, file: path, errno: code, message: String(cString: strerror(code)))
+    }
+
     /// Unique within the process (counter) and across processes and restarts (pid + clock);
     /// not a random generator, so it does not compete with the project's seeded RNG.
     private static func uniqueSuffix() -> String {
@@ -115,3 +164,8 @@ final class AtomicWriteCounter: @unchecked Sendable {
         }
     }
 }
+
+// `open`/`close` alone would resolve to HDF5File's methods inside the extension.
+private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 { open(path, flags, mode) }
+@discardableResult private func posixClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
+private func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(descriptor, bytes, count) }
