@@ -185,7 +185,7 @@ public struct TrainJob: Sendable {
     }
 
     /// The command line's optimizer (fresh state) or the file's (with its state); for a resume,
-    /// always the checkpoint's (see ``resumedOptimizer(_:)``).
+    /// always the checkpoint's (`resumedOptimizer`).
     private func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
         if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
         guard let optimizer else {

@@ -24,11 +24,11 @@ public protocol TrainingCallback: Sendable {
     /// Called once when training ends (normally or stopped); may hand back a model to keep
     /// instead of the last one (early stopping's "restore best").
     mutating func trainingDidEnd(model: Sequential) -> Sequential?
-    /// Called once when training stops before its last epoch is done — a callback returned
-    /// `.stop` after a step or an epoch, or the data ran out — with the exact position it stopped
-    /// at: `snapshot()` returns that position (mid-epoch: the epoch, the steps taken in it, the pipeline's
-    /// position and the running sums). A stop inside an epoch is reported here before that
-    /// epoch's partial logs reach ``epochDidEnd(_:snapshot:)``; ``CheckpointCallback`` saves here.
+    /// Called once when training stops early — a callback returned `.stop` after a step or an
+    /// epoch, or the data ran out — with the exact position it stopped at; `snapshot()` returns
+    /// that position (mid-epoch: the epoch, the steps taken in it, the pipeline's position and
+    /// the running sums). A stop inside an epoch is reported here before that epoch's partial
+    /// logs reach ``epochDidEnd(_:snapshot:)``; ``CheckpointCallback`` saves here.
     mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws
 }
 

@@ -36,6 +36,15 @@ import Tensors
         return try Slices(x, y).batch(8).eraseToAnyDataset()
     }
 
+    /// A fresh trainer (so a resume takes everything from the snapshot) fitted for all epochs.
+    private func run(_ train: AnyDataset<Trainer.Batch>, stepsPerEpoch: Int?, callbacks: [any TrainingCallback] = [],
+                     resumingFrom snapshot: TrainingSnapshot? = nil) throws -> (Trainer, History) {
+        var trainer = try makeTrainer()
+        let history = try trainer.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch, validationData: validation(),
+                                      callbacks: callbacks, progress: .quiet, resumingFrom: snapshot)
+        return (trainer, history)
+    }
+
     private func expectSameRun(_ resumed: Trainer, _ straight: Trainer, _ resumedHistory: History,
                                _ straightHistory: History, _ label: String) {
         #expect(TrainerFixtures.bits(resumed.model) == TrainerFixtures.bits(straight.model), "\(label)")
@@ -47,59 +56,43 @@ import Tensors
     @Test(arguments: [false, true])
     func stoppingAtEveryStepThenResumingFromTheLastEpochCheckpointIsTheUninterruptedRun(continuous: Bool) throws {
         let (train, stepsPerEpoch) = try data(continuous: continuous)
-        var straight = try makeTrainer()
-        let straightHistory = try straight.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch,
-                                               validationData: validation(), progress: .quiet)
+        let (straight, straightHistory) = try run(train, stepsPerEpoch: stepsPerEpoch)
         for stop in 1...(Self.epochs * Self.stepsPerEpoch) {
             let saved = Recorder<TrainingSnapshot>()
-            var first = try makeTrainer()
-            try first.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch, validationData: validation(),
-                          callbacks: [StopAfterStep(globalStep: stop),
-                                      CheckpointCallback(frequency: .everyEpoch) { saved.append($0) }],
-                          progress: .quiet)
+            _ = try run(train, stepsPerEpoch: stepsPerEpoch,
+                        callbacks: [StopAfterStep(globalStep: stop), CheckpointCallback(frequency: .everyEpoch) { saved.append($0) }])
             let latest = try #require(saved.values.last)
             #expect(latest.globalStep == stop, "stop at \(stop): the last checkpoint must be the stop's position")
             #expect(latest.epoch == (stop - 1) / Self.stepsPerEpoch)
             #expect(latest.stepInEpoch == (stop - 1) % Self.stepsPerEpoch + 1)
 
-            var resumed = try makeTrainer()   // fresh weights and optimizer: everything comes from the snapshot
-            let history = try resumed.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch,
-                                          validationData: validation(), progress: .quiet, resumingFrom: latest)
+            let (resumed, history) = try run(train, stepsPerEpoch: stepsPerEpoch, resumingFrom: latest)
             expectSameRun(resumed, straight, history, straightHistory, "stop at step \(stop)")
         }
     }
 
     @Test func aStopAfterAnEpochEndsSavesThatBoundaryWhateverTheFrequency() throws {
         let (train, stepsPerEpoch) = try data(continuous: true)
-        var straight = try makeTrainer()
-        let straightHistory = try straight.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch,
-                                               validationData: validation(), progress: .quiet)
+        let (straight, straightHistory) = try run(train, stepsPerEpoch: stepsPerEpoch)
         let saved = Recorder<TrainingSnapshot>()
-        var first = try makeTrainer()
         // Nothing is ever an improvement of 1e9, so early stopping ends training after the second epoch.
-        try first.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch, validationData: validation(),
-                      callbacks: [EarlyStopping(monitor: "val_loss", patience: 0, minDelta: 1e9),
-                                  CheckpointCallback(frequency: .everySteps(3)) { saved.append($0) }],
-                      progress: .quiet)
+        let (first, _) = try run(train, stepsPerEpoch: stepsPerEpoch,
+                                 callbacks: [EarlyStopping(monitor: "val_loss", patience: 0, minDelta: 1e9),
+                                             CheckpointCallback(frequency: .everySteps(3)) { saved.append($0) }])
         #expect(first.stopReason?.hasPrefix("early stopping") == true)
         #expect(saved.values.map(\.globalStep) == [3, 6, 8])
         let latest = try #require(saved.values.last)
         #expect(latest.epoch == 2 && latest.stepInEpoch == 0)
 
-        var resumed = try makeTrainer()
-        let history = try resumed.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch,
-                                      validationData: validation(), progress: .quiet, resumingFrom: latest)
+        let (resumed, history) = try run(train, stepsPerEpoch: stepsPerEpoch, resumingFrom: latest)
         expectSameRun(resumed, straight, history, straightHistory, "early stop after epoch 2")
     }
 
     @Test func aMidEpochStopDoesNotFeedAPartialEpochToEarlyStopping() throws {
         let (train, stepsPerEpoch) = try data(continuous: true)
-        var trainer = try makeTrainer()
         // The stopped epoch has no validation logs; monitoring val_loss must not turn the stop into an error.
-        let history = try trainer.fit(train, epochs: Self.epochs, stepsPerEpoch: stepsPerEpoch,
-                                      validationData: validation(),
-                                      callbacks: [StopAfterStep(globalStep: 6), EarlyStopping(monitor: "val_loss", patience: 5)],
-                                      progress: .quiet)
+        let (trainer, history) = try run(train, stepsPerEpoch: stepsPerEpoch,
+                                         callbacks: [StopAfterStep(globalStep: 6), EarlyStopping(monitor: "val_loss", patience: 5)])
         #expect(trainer.stopReason == "stop requested at step 6")
         #expect(history.epochs == [0, 1])   // the stopped epoch's partial logs are still reported
         #expect(history["val_loss"]?.count == 1)
