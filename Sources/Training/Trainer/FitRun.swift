@@ -24,6 +24,9 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
                 "the snapshot's model has variables \(snapshot.model.variables.map(\.name)), "
                 + "the trainer's has \(trainer.model.variables.map(\.name))")
         }
+        if let saved = snapshot.optimizerIdentity, saved != trainer.optimizer.identity {
+            throw TrainerError.optimizerMismatch(saved: saved, given: trainer.optimizer.identity)
+        }
         epoch = snapshot.epoch
         stepInEpoch = snapshot.stepInEpoch
         globalStep = snapshot.globalStep
@@ -73,6 +76,7 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
     func snapshot(of trainer: Trainer) -> TrainingSnapshot {
         TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state,
                          iteratorState: iterator?.state, epoch: epoch, stepInEpoch: stepInEpoch,
-                         globalStep: globalStep, history: history, runningSums: sums)
+                         globalStep: globalStep, history: history, runningSums: sums,
+                         optimizerIdentity: trainer.optimizer.identity)
     }
 }

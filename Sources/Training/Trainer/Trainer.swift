@@ -64,6 +64,10 @@ public struct Trainer: Sendable {
     ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
+    ///     A stop is then announced to each with the exact position it happened at
+    ///     (``TrainingCallback/trainingDidStop(_:snapshot:)``), where ``CheckpointCallback``
+    ///     writes a final checkpoint; an epoch cut short still reaches `epochDidEnd` with its
+    ///     partial logs, marked ``EpochEvent/isComplete`` `false`, and is recorded in the history.
     ///   - progress: how much to print; `.quiet` for tests and libraries.
     ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
@@ -120,7 +124,11 @@ public struct Trainer: Sendable {
                 }
                 if stopReason != nil { break }
             }
-            if stopReason != nil && run.stepInEpoch == 0 { break epochLoop }
+            if let stopReason {
+                // The exact position, before the partial epoch is closed: what a resume needs.
+                try announceStop(stopReason, run: run, to: &callbacks)
+                if run.stepInEpoch == 0 { break epochLoop }
+            }
             if run.stepInEpoch == 0 { throw TrainerError.emptyDataset(argument: "data") }
 
             var logs = run.epochLogs(metrics)
@@ -129,13 +137,17 @@ public struct Trainer: Sendable {
                 for (name, value) in validation { logs["val_" + name] = value }
             }
             display.endEpoch(run.epoch, stepsRun: run.stepInEpoch, logs: Self.ordered(logs))
+            let isComplete = stopReason == nil
             run.finishEpoch(logs: logs)
-            let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model)
+            let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model, isComplete: isComplete)
             for i in callbacks.indices {
                 let decision = try callbacks[i].epochDidEnd(event) { run.snapshot(of: self) }
                 if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
             }
-            if stopReason != nil { break }
+            if let stopReason {
+                if isComplete { try announceStop(stopReason, run: run, to: &callbacks) }
+                break
+            }
         }
         for i in callbacks.indices {
             if let replacement = callbacks[i].trainingDidEnd(model: model) { model = replacement }
@@ -144,6 +156,15 @@ public struct Trainer: Sendable {
             display.note(stopReason)
         }
         return run.history
+    }
+
+    /// Tells every callback where training stopped (``TrainingCallback/trainingDidStop(_:snapshot:)``).
+    private func announceStop<Train: Dataset>(_ reason: String, run: FitRun<Train>,
+                                              to callbacks: inout [any TrainingCallback]) throws {
+        let event = StopEvent(epoch: run.epoch, stepInEpoch: run.stepInEpoch, globalStep: run.globalStep, reason: reason)
+        for i in callbacks.indices {
+            try callbacks[i].trainingDidStop(event) { run.snapshot(of: self) }
+        }
     }
 
     /// The loss and metrics over a dataset, in `mode` (inference by default). Nothing in the

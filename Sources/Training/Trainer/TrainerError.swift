@@ -26,6 +26,9 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// column first held a non-finite feature or target, or that the batch was finite and
     /// the model itself diverged.
     case nonFiniteLoss(epoch: Int, step: Int, loss: Float, cause: NonFiniteCause)
+    /// A snapshot's optimizer state belongs to another optimizer than the trainer's: another
+    /// kind, or a hyper-parameter that changes results (the learning rate may differ).
+    case optimizerMismatch(saved: OptimizerIdentity, given: OptimizerIdentity)
 
     /// One line naming the argument and what was wrong with it.
     public var errorDescription: String? {
@@ -42,6 +45,9 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
             return "cannot resume: \(message)"
         case let .nonFiniteLoss(epoch, step, loss, cause):
             return "loss became \(loss) at epoch \(epoch), step \(step): \(cause)"
+        case let .optimizerMismatch(saved, given):
+            return "cannot resume: the snapshot's optimizer state is from \(saved), the trainer's optimizer is "
+                + "\(given); resume with \(saved) (only the learning rate may differ)"
         }
     }
 }
