@@ -22,6 +22,9 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
     case targetsMismatch(loss: String, predictions: [Int], targets: [Int])
     /// A sparse label is not an integer in `0..<classes`; `row` is its row in the batch.
     case invalidLabel(loss: String, row: Int, label: Float, classes: Int)
+    /// An integer class label (given to the integer-label `fit` or `evaluate`) is negative
+    /// or not below the number of classes; `row` is its row in the batch.
+    case invalidClassLabel(loss: String, row: Int, label: Int64, classes: Int)
     /// Restored optimizer state does not fit the model's variables.
     case optimizerStateMismatch(variable: String, message: String)
     /// A lower-level tensor operation failed.
@@ -42,6 +45,8 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
             return "\(loss): targets of shape \(targets) do not fit predictions of shape \(predictions)"
         case let .invalidLabel(loss, row, label, classes):
             return "\(loss): batch row \(row): label \(label) is not an integer class index in 0..<\(classes)"
+        case let .invalidClassLabel(loss, row, label, classes):
+            return "\(loss): batch row \(row): label \(label) is not a class index in 0..<\(classes)"
         case let .optimizerStateMismatch(variable, message):
             return "optimizer state for '\(variable)': \(message)"
         case let .tensor(error):

@@ -26,6 +26,9 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
     /// column first held a non-finite feature or target, or that the batch was finite and
     /// the model itself diverged.
     case nonFiniteLoss(epoch: Int, step: Int, loss: Float, cause: NonFiniteCause)
+    /// Integer targets (of `labelType`, such as `Int64`) were given with a loss that needs
+    /// `Float` targets; only sparse categorical crossentropy takes class labels.
+    case integerTargets(loss: String, labelType: String)
 
     /// One line naming the argument and what was wrong with it.
     public var errorDescription: String? {
@@ -42,6 +45,10 @@ public enum TrainerError: Error, Equatable, Sendable, LocalizedError {
             return "cannot resume: \(message)"
         case let .nonFiniteLoss(epoch, step, loss, cause):
             return "loss became \(loss) at epoch \(epoch), step \(step): \(cause)"
+        case let .integerTargets(loss, labelType):
+            return "\(loss) needs Float targets, but the data's targets are \(labelType): convert them in the pipeline "
+                + "(.map { x, y in (x, y.converted(to: Float.self)) }), or, if they are class indices, "
+                + "use loss: .sparseCategoricalCrossentropy"
         }
     }
 }
