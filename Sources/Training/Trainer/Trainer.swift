@@ -33,6 +33,11 @@ public struct Trainer: Sendable {
     public let metrics: [any Metric]
     /// Why the last `fit` stopped early, if it did.
     public private(set) var stopReason: String?
+    /// What the last `fit` warned about when it started (each once, also printed with its
+    /// progress output); empty when nothing looked wrong.
+    public private(set) var warnings: [TrainingWarning] = []
+    /// Where `fit` writes its progress; `nil` is standard output. Tests capture it here.
+    var progressOutput: (@Sendable (String) -> Void)?
 
     /// A trainer holding its own copy of `model` and `optimizer`; the original values are
     /// never changed.
@@ -64,7 +69,8 @@ public struct Trainer: Sendable {
     ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
-    ///   - progress: how much to print; `.quiet` for tests and libraries.
+    ///   - progress: how much to print; `.quiet` for tests and libraries. Warnings about the
+    ///     model and loss (``warnings``) are printed first, once per call.
     ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
     ///     up to the same total `epochs`.
@@ -93,7 +99,9 @@ public struct Trainer: Sendable {
         }
         stopReason = nil
         var callbacks = callbacks
-        var display = ProgressDisplay(style: progress)
+        var display = ProgressDisplay(style: progress, write: progressOutput)
+        warnings = TrainingWarning.check(model: model, loss: loss)
+        for warning in warnings { display.note("Warning: \(warning)") }
         let stepsShown = stepsPerEpoch ?? data.cardinality.count
 
         epochLoop: while run.epoch < epochs {
