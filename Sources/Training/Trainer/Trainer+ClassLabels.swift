@@ -17,8 +17,8 @@ extension UInt8: ClassLabelScalar {}
 
 extension Trainer {
     /// Trains on batches whose targets are integer class labels (shape `[N]` or `[N, 1]`),
-    /// as Keras's sparse losses take them. Everything else is the `Float`-target
-    /// ``fit(_:epochs:stepsPerEpoch:validationData:validationSteps:callbacks:progress:resumingFrom:)``.
+    /// as Keras's sparse losses take them. Everything else is as in the `fit` that takes
+    /// `Float` targets.
     ///
     /// Each label is checked to be a class index in `0..<model.outputFeatures`, then
     /// converted to `Float` exactly, so training, history and checkpoints are bit for bit
@@ -57,8 +57,8 @@ extension Trainer {
     /// ```swift
     /// let accuracy = try trainer.evaluate(Slices(xTest, Tensor<Int64>(testLabels)).batch(64))["accuracy"]
     /// ```
-    /// - Throws: the errors of the integer-label `fit`, and those of the `Float`-target
-    ///   ``evaluate(_:steps:mode:epoch:)``.
+    /// - Throws: the errors of the integer-label `fit`, and those of the `evaluate` that
+    ///   takes `Float` targets.
     public func evaluate<D: Dataset, Label: ClassLabelScalar>(
         _ data: D, steps: Int? = nil, mode: ExecutionMode = .inference, epoch: UInt64 = 0
     ) throws -> [String: Double] where D.Element == (Tensor<Float>, Tensor<Label>) {
