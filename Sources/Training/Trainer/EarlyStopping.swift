@@ -51,7 +51,7 @@ public struct EarlyStopping: TrainingCallback {
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision {
         guard let value = event.logs[monitor] else {
-            throw TrainerError.unknownMonitor(callback: "EarlyStopping", name: monitor,
+            throw TrainingError.unknownMonitor(callback: "EarlyStopping", name: monitor,
                                               available: event.logs.keys.sorted())
         }
         wait += 1

@@ -31,7 +31,7 @@ extension Trainer {
     /// try trainer.fit(train, epochs: 10, stepsPerEpoch: 313)
     /// ```
     ///
-    /// - Throws: ``TrainerError/integerTargets(loss:labelType:)`` before training when the
+    /// - Throws: ``TrainingError/integerTargets(loss:labelType:)`` before training when the
     ///   loss is not sparse categorical crossentropy (the other losses take `Float` targets);
     ///   ``TrainingError/invalidClassLabel(loss:row:label:classes:)`` naming the batch row and
     ///   the label when a label is negative or not below the number of classes.
@@ -92,7 +92,7 @@ extension Trainer {
     /// The number of classes integer labels index, refusing a loss that needs `Float` targets.
     private func classCount<Label>(forLabels _: Label.Type) throws -> Int {
         guard loss.kind == .sparseCategoricalCrossentropy else {
-            throw TrainerError.integerTargets(loss: loss.kerasName, labelType: "\(Label.self)")
+            throw TrainingError.integerTargets(loss: loss.kerasName, labelType: "\(Label.self)")
         }
         return model.outputFeatures
     }

@@ -82,15 +82,15 @@ public struct Trainer: Sendable {
         callbacks: [any TrainingCallback] = [], progress: ProgressStyle = .automatic,
         resumingFrom snapshot: TrainingSnapshot? = nil
     ) throws -> History where Train.Element == Batch {
-        guard epochs >= 0 else { throw TrainerError.invalidArgument(name: "epochs", message: "must be >= 0, got \(epochs)") }
+        guard epochs >= 0 else { throw TrainingError.invalidCount(argument: "epochs", message: "must be >= 0, got \(epochs)") }
         if let steps = stepsPerEpoch, steps <= 0 {
-            throw TrainerError.invalidArgument(name: "stepsPerEpoch", message: "must be positive, got \(steps)")
+            throw TrainingError.invalidCount(argument: "stepsPerEpoch", message: "must be positive, got \(steps)")
         }
         if stepsPerEpoch == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         if let validationData, validationSteps == nil, validationData.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "validationData", cardinality: "\(validationData.cardinality)")
+            throw TrainingError.stepsRequired(argument: "validationData", cardinality: "\(validationData.cardinality)")
         }
         var run = try FitRun(trainer: self, data: data, stepsPerEpoch: stepsPerEpoch, snapshot: snapshot)
         if let snapshot {
@@ -129,7 +129,7 @@ public struct Trainer: Sendable {
                 if stopReason != nil { break }
             }
             if stopReason != nil && run.stepInEpoch == 0 { break epochLoop }
-            if run.stepInEpoch == 0 { throw TrainerError.emptyDataset(argument: "data") }
+            if run.stepInEpoch == 0 { throw TrainingError.emptyDataset(argument: "data") }
 
             var logs = run.epochLogs(metrics)
             if let validationData, stopReason == nil {
@@ -166,7 +166,7 @@ public struct Trainer: Sendable {
     public func evaluate<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference,
                                      epoch: UInt64 = 0) throws -> [String: Double] where D.Element == Batch {
         if steps == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         var iterator = data.makeIterator(epoch: epoch)
         var lossSum = RunningSum()
@@ -184,7 +184,7 @@ public struct Trainer: Sendable {
             }
             taken += 1
         }
-        guard taken > 0 else { throw TrainerError.emptyDataset(argument: "data") }
+        guard taken > 0 else { throw TrainingError.emptyDataset(argument: "data") }
         var logs = ["loss": lossSum.mean]
         for (i, metric) in metrics.enumerated() { logs[metric.name] = metricSums[i].mean }
         return logs
@@ -195,14 +195,14 @@ public struct Trainer: Sendable {
     public func predict<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference)
         throws -> Tensor<Float> where D.Element == Tensor<Float> {
         if steps == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         var iterator = data.makeIterator()
         var outputs: [Tensor<Float>] = []
         while steps.map({ outputs.count < $0 }) ?? true, let x = try iterator.next() {
             outputs.append(try model(x, mode: mode))
         }
-        guard !outputs.isEmpty else { throw TrainerError.emptyDataset(argument: "data") }
+        guard !outputs.isEmpty else { throw TrainingError.emptyDataset(argument: "data") }
         return try Tensor.concatenatingRows(outputs)
     }
 
@@ -227,7 +227,7 @@ extension Sequential {
     /// The outputs for the rows of `x` in batches of `batchSize` rows (the last may be short).
     public func predict(_ x: Tensor<Float>, batchSize: Int = 32, mode: ExecutionMode = .inference) throws -> Tensor<Float> {
         guard batchSize > 0 else {
-            throw TrainerError.invalidArgument(name: "batchSize", message: "must be positive, got \(batchSize)")
+            throw TrainingError.invalidCount(argument: "batchSize", message: "must be positive, got \(batchSize)")
         }
         guard x.rank == 2, x.rowCount > 0 else { return try self(x, mode: mode) }
         var outputs: [Tensor<Float>] = []

@@ -104,7 +104,7 @@ import Tensors
             try trainer.fit(Self.articlePipeline(int64), epochs: 1, stepsPerEpoch: 1, progress: .quiet)
             return
         }
-        let expected = TrainerError.integerTargets(loss: loss.kerasName, labelType: "Int64")
+        let expected = TrainingError.integerTargets(loss: loss.kerasName, labelType: "Int64")
         #expect(throws: expected) { try trainer.fit(Self.articlePipeline(int64), epochs: 1, stepsPerEpoch: 1, progress: .quiet) }
         #expect(throws: expected) { try trainer.evaluate(Self.validation(int64)) }
         #expect(TrainerFixtures.bits(trainer.model) == before)
