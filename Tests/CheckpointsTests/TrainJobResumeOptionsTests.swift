@@ -100,7 +100,7 @@ import Training
             let loaded = try NativeCheckpoint.load(from: try #require(directory.latest))
             #expect(loaded.snapshot.optimizerIdentity == Adam().identity)
             var trainer = Trainer(model: loaded.snapshot.model, optimizer: optimizer, loss: .binaryCrossentropy)
-            #expect(throws: TrainerError.optimizerMismatch(saved: Adam().identity, given: optimizer.identity)) {
+            #expect(throws: TrainingError.optimizerMismatch(saved: Adam().identity, given: optimizer.identity)) {
                 try trainer.fit(data, epochs: 2, stepsPerEpoch: 3, progress: .quiet, resumingFrom: loaded.snapshot)
             }
         }

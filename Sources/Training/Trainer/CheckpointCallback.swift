@@ -63,7 +63,7 @@ public struct CheckpointCallback: TrainingCallback {
             try saveIfFinite(snapshot())
         case let .best(monitor, direction):
             guard let value = event.logs[monitor] else {
-                throw TrainerError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
+                throw TrainingError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
                                                   available: event.logs.keys.sorted())
             }
             let minimize = (direction ?? .automatic(for: monitor)) == .minimize

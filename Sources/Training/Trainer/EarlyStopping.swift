@@ -57,7 +57,7 @@ public struct EarlyStopping: TrainingCallback {
         // An epoch another stop cut short has partial logs and no validation: nothing to judge.
         guard event.isComplete else { return .proceed }
         guard let value = event.logs[monitor] else {
-            throw TrainerError.unknownMonitor(callback: "EarlyStopping", name: monitor,
+            throw TrainingError.unknownMonitor(callback: "EarlyStopping", name: monitor,
                                               available: event.logs.keys.sorted())
         }
         wait += 1

@@ -22,7 +22,7 @@ import Tensors
         ]
         for (optimizer, named) in others {
             var trainer = Trainer(model: try TrainerFixtures.seedModel(), optimizer: optimizer, loss: .binaryCrossentropy)
-            let error = #expect(throws: TrainerError.optimizerMismatch(saved: Adam().identity, given: optimizer.identity)) {
+            let error = #expect(throws: TrainingError.optimizerMismatch(saved: Adam().identity, given: optimizer.identity)) {
                 try trainer.fit(data, epochs: 2, stepsPerEpoch: 4, progress: .quiet, resumingFrom: snapshot)
             }
             let message = error?.localizedDescription ?? ""
