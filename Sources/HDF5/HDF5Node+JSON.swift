@@ -1,5 +1,6 @@
 /// Deterministic JSON for `batchwise inspect --json`: keys in a fixed, readable order
-/// (path, kind, shape, dtype, chunks, filters, attributes, children), attributes sorted.
+/// (path, kind, shape, dtype, chunks, filters, link, same_as, error, attributes, children),
+/// attributes sorted.
 /// (JSONEncoder's key order is unspecified on Linux.)
 extension HDF5Node {
     /// The node as one JSON object; `indent` nil gives a single line.
@@ -12,11 +13,19 @@ extension HDF5Node {
     private func write(into out: inout String, indent: String?, depth: Int) {
         var fields: [(String, String)] = [("path", Self.quote(path)), ("kind", Self.quote(kind.rawValue))]
         if let shape { fields.append(("shape", "[" + shape.map(String.init).joined(separator: ", ") + "]")) }
+        else if hasNullDataspace { fields.append(("shape", "null")) }
         if let dtype { fields.append(("dtype", Self.quote(dtype))) }
-        if kind == .dataset {
+        if isDescribedDataset {
             fields.append(("chunks", chunks.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" } ?? "null"))
             fields.append(("filters", "[" + (filters ?? []).map(Self.quote).joined(separator: ", ") + "]"))
         }
+        if let link {
+            var linkFields = [("\"kind\"", Self.quote(link.kind.rawValue)), ("\"target\"", Self.quote(link.target))]
+            if let file = link.file { linkFields.append(("\"file\"", Self.quote(file))) }
+            fields.append(("link", Self.object(linkFields, indent: nil, depth: 0)))
+        }
+        if let sameAs { fields.append(("same_as", Self.quote(sameAs))) }
+        if let error { fields.append(("error", Self.quote(error))) }
         let attributeFields = attributes.keys.sorted().map { (Self.quote($0), Self.json(attributes[$0]!)) }
         fields.append(("attributes", Self.object(attributeFields, indent: indent, depth: depth + 1)))
         if let children {
@@ -55,6 +64,9 @@ extension HDF5Node {
         case .bool(let flag): flag ? "true" : "false"
         case .array(let items): "[" + items.map(json).joined(separator: ", ") + "]"
         case .unsupported(let type): quote("<\(type)>")
+        case let .complex(real, imaginary): "{\"real\": \(json(.double(real))), \"imag\": \(json(.double(imaginary)))}"
+        case let .enumMember(name, value): "{\"enum\": \(quote(name)), \"value\": \(value)}"
+        case let .empty(dtype): "{\"empty\": \(quote(dtype))}"
         }
     }
 
