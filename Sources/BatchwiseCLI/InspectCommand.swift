@@ -14,7 +14,7 @@ struct InspectCommand: ParsableCommand {
             """
     )
 
-    @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text.")
+    @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text; marked entries carry \"link\", \"same_as\" and \"error\" (docs/RELIABILITY.md).")
     var json = false
 
     @Flag(name: .long, help: "Exit with status 1 (after printing the listing) if any object or attribute could not be read.")
