@@ -72,18 +72,26 @@ extension HDF5Node {
 
     /// A JSON string literal for `text` (also used by the Checkpoints module's config writer).
     package static func quote(_ text: String) -> String {
-        var out = "\""
+        "\"" + escaping(text, quotes: true) { $0.value < 0x20 } + "\""
+    }
+
+    /// `text` with `\n`, `\r`, `\t` and the other scalars `needsEscape` selects written as
+    /// JSON escapes (`\u001b`); with `quotes`, `"` and `\` too.
+    static func escaping(_ text: String, quotes: Bool, where needsEscape: (Unicode.Scalar) -> Bool) -> String {
+        var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
+            case "\"" where quotes: out += "\\\""
+            case "\\" where quotes: out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case _ where needsEscape(scalar):
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 }

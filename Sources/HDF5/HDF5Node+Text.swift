@@ -49,20 +49,7 @@ extension HDF5Node {
     /// `text` with control characters (C0, DEL, C1) written as JSON-style escapes (`\n`,
     /// `\u001b`), so a name or value cannot break lines or drive the terminal.
     static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where isControl(scalar):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        text.unicodeScalars.contains(where: isControl) ? escaping(text, quotes: false, where: isControl) : text
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
