@@ -16,13 +16,13 @@ extension AttributeIO {
         if isNull { return .empty(dtype: type.numpyName) }
         let values: [HDF5AttributeJSON]
         switch type {
+        case _ where typeClass == H5T_ENUM && type != .bool: values = try readEnumMembers()
         case .string: values = try readStrings().map { .string($0) }
         case .float16, .float32, .float64: values = try readNumeric(Double.self).map { .double($0) }
         case .int8, .int16, .int32, .int64: values = try readNumeric(Int64.self).map { .int($0) }
         case .uint8, .uint16, .uint32, .uint64: values = try readNumeric(UInt64.self).map { .uint($0) }
         case .bool: values = try readNumeric(Bool.self).map { .bool($0) }
         case .other(let name) where name == "complex64" || name == "complex128": values = try readComplex()
-        case .other where typeClass == H5T_ENUM: values = try readEnumMembers()
         case .other(let name): return .unsupported(name)
         }
         return Self.shaped(values, shape)

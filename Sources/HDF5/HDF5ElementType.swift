@@ -96,7 +96,11 @@ public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
             }
         case H5T_ENUM:
             if isBoolEnum(type) { return .bool }
-            return .other(enumName(type))
+            // libhdf5 converts enum values to integers, so an enum reads as its base type;
+            // ``displayName(_:)`` shows the members.
+            let base = H5Tget_super(type)
+            defer { if base >= 0 { H5Tclose(base) } }
+            return base >= 0 ? classify(base) : .other("enum")
         case H5T_STRING: return .string
         case H5T_COMPOUND: return .other(complexName(type) ?? compoundName(type))
         case H5T_REFERENCE: return .other("reference")
@@ -108,8 +112,13 @@ public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// "enum(int16){RED: 0, GREEN: 1}": the base type and every member. Reads refuse enums
-    /// (libhdf5 does not convert them to integers); inspect shows them.
+    /// The numpy name, except that an enum (other than h5py's bool) is spelled with its base
+    /// type and members, "enum(int16){RED: 0, GREEN: 1}", as `batchwise inspect` shows it.
+    /// Call inside the lock.
+    static func displayName(_ type: hid_t) -> String {
+        H5Tget_class(type) == H5T_ENUM && !isBoolEnum(type) ? enumName(type) : classify(type).numpyName
+    }
+
     private static func enumName(_ type: hid_t) -> String {
         let base = H5Tget_super(type)
         guard base >= 0 else { return "enum" }

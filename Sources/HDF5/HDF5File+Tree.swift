@@ -170,7 +170,9 @@ struct HDF5TreeWalk {
         let space = try call.check(H5Dget_space(dataset), "get dataspace")
         defer { H5Sclose(space) }
         node.shape = H5Sget_simple_extent_type(space) == H5S_NULL ? nil : layout.shape
-        node.dtype = layout.elementType.numpyName
+        let type = try call.check(H5Dget_type(dataset), "get datatype")
+        defer { H5Tclose(type) }
+        node.dtype = HDF5ElementType.displayName(type)
         node.chunks = layout.chunkShape
         var filters = layout.filters.map(\.description)
         let dcpl = try call.check(H5Dget_create_plist(dataset), "get creation property list")
