@@ -84,11 +84,12 @@ public indirect enum HDF5AttributeJSON: Codable, Equatable, Sendable, CustomStri
     }
 
     /// Compact human-readable form used by the text tree: 3, 0.5, "abc", [1, 2], (1.0-2.0j),
-    /// BLUE, Empty(int32). Strings are quoted with control characters escaped (`"a\nb"`), so
-    /// an attribute cannot break the tree's lines or send terminal escapes.
+    /// BLUE, Empty(int32). Strings are quoted with control characters escaped (`"a\nb"`,
+    /// quotes inside left as they are), so an attribute cannot break the tree's lines or send
+    /// terminal escapes.
     public var description: String {
         switch self {
-        case .string(let value): HDF5Node.escaped(HDF5Node.quote(value))
+        case .string(let value): "\"" + HDF5Node.escaped(value) + "\""
         case .int(let value): "\(value)"
         case .uint(let value): "\(value)"
         case .double(let value): "\(value)"
