@@ -2,7 +2,8 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise inspect FILE [--json]`: the tree of groups, datasets and attributes.
+/// `batchwise inspect FILE [--json] [--strict]`: the tree of groups, datasets and attributes,
+/// unreadable entries marked (exit status 1 for them only with `--strict`).
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",

@@ -6,9 +6,9 @@ extension HDF5Node {
     ///       @backend = "swift"
     ///       dense/  (group)
     ///         kernel  float32 [4, 3]  chunks [4, 3]  shuffle, gzip(4)
-    ///       alias  -> /dense/kernel  (soft link)
+    ///       alias  -> /dense/kernel  float32 [4, 3]  chunks [4, 3]  shuffle, gzip(4)  (soft link)
     ///       gone  -> /nowhere  (soft link)  ERROR: ...
-    ///       loop/  (group, same as /)
+    ///       loop  (group, same as /)
     ///
     /// Names, link targets and string values are printed with control characters escaped.
     public func renderedText() -> String {
