@@ -131,4 +131,29 @@ struct GroupCycleTests {
             #expect(try file.treeDescription().renderedText().contains("loop  (group, same as /a)"))
         }
     }
+
+    /// Soft links are followed, but each object is described at most once through them: a
+    /// lattice of 16 groups, each with two soft links to the next, would otherwise unfold
+    /// into 2^16 copies of the last group.
+    @Test func aLatticeOfSoftLinksIsDescribedOncePerObject() throws {
+        try withTemporaryDirectory { dir in
+            let file = try HDF5File.create(at: dir.appendingPathComponent("lattice.h5"))
+            let levels = 16
+            for level in 0...levels { try file.createGroup("g\(String(format: "%02d", level))") }
+            HDF5Library.withLock {
+                for level in 0..<levels {
+                    for name in ["a", "b"] {
+                        _ = H5Lcreate_soft("/g\(String(format: "%02d", level + 1))", file.id,
+                                           "/g\(String(format: "%02d", level))/\(name)", bw_H5P_DEFAULT(), bw_H5P_DEFAULT())
+                    }
+                }
+            }
+            let nodes = try file.treeDescription().allNodes()
+            // Root, 17 groups, 32 soft links below the hard-linked groups and one chain of
+            // followed links (each followed group's two links: one described, one "same as").
+            #expect(nodes.count < 200, "\(nodes.count) nodes")
+            #expect(nodes.filter { $0.link != nil && $0.sameAs == nil && $0.children != nil }.count <= 2 * levels)
+            #expect(nodes.allSatisfy { $0.error == nil })
+        }
+    }
 }
