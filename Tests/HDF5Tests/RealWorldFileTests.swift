@@ -23,7 +23,8 @@ struct RealWorldFileTests {
     @Test func danglingSoftLinksMissingExternalsAndCyclesAreMarkedAndTheRestListed() throws {
         var tree: HDF5Node?
         let noise = try capturingStandardError { tree = try Fixtures.realWorldTree("links.h5") }
-        #expect(noise.isEmpty)
+        // Other tests may write to stderr meanwhile; libhdf5 would print "HDF5-DIAG".
+        #expect(!noise.contains("HDF5-DIAG") && !noise.contains("H5G__") && !noise.contains("H5L__"))
         let all = try #require(tree).allNodes()
         // Every path h5ls -r lists, in the same order.
         #expect(all.map(\.path) == [
