@@ -17,7 +17,7 @@ public struct HDF5Link: Codable, Equatable, Sendable {
 
     /// Soft or external.
     public var kind: Kind
-    /// The path the link stores: in this file (soft) or in ``file`` (external).
+    /// The path the link stores: in this file (soft) or in ``HDF5Link/file`` (external).
     public var target: String
     /// External links only: the other file's name as stored in the link.
     public var file: String?

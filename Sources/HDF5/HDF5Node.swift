@@ -3,9 +3,9 @@
 /// `batchwise inspect --json`.
 ///
 /// One bad link or object does not spoil the rest: an entry that cannot be described is
-/// still listed, marked by ``link`` (soft and external links, with their target),
-/// ``sameAs`` (an object already listed under another path, e.g. a hard link that closes a
-/// cycle) and ``error`` (why libhdf5 could not open or describe it).
+/// still listed, marked by ``HDF5Node/link`` (soft and external links, with their target),
+/// ``HDF5Node/sameAs`` (an object already listed under another path, e.g. a hard link that closes a
+/// cycle) and ``HDF5Node/error`` (why libhdf5 could not open or describe it).
 ///
 /// ```swift
 /// let tree = try HDF5File.open(at: url).treeDescription()
