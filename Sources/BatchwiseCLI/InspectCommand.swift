@@ -57,7 +57,7 @@ struct InspectCommand: ParsableCommand {
     /// What `inspect` prints, and what `--strict` refuses.
     struct Rendering {
         var text: String
-        /// "N objects or attributes could not be read: /a (...), ..." or nil if none.
+        /// "--strict: N object(s) or attribute(s) could not be read: /a (...); ..." or nil if none.
         var unreadableSummary: String?
 
         init(text: String, trees: [HDF5Node]) {
@@ -69,8 +69,9 @@ struct InspectCommand: ParsableCommand {
                     if case .unsupported(let detail) = value, detail.hasPrefix("error: ") { marks.append("\(node.path)@\(name) (\(detail))") }
                 }
             }
-            unreadableSummary = marks.isEmpty ? nil
-                : "--strict: \(marks.count) object(s) or attribute(s) could not be read: " + marks.joined(separator: "; ")
+            // The listing has them all; the error line names the first few.
+            let shown = marks.prefix(10).joined(separator: "; ") + (marks.count > 10 ? "; and \(marks.count - 10) more" : "")
+            unreadableSummary = marks.isEmpty ? nil : "--strict: \(marks.count) object(s) or attribute(s) could not be read: " + shown
         }
     }
 
