@@ -55,6 +55,13 @@ enum JSONValue: Equatable, Decodable {
         return nil
     }
 
+    /// A layout list (objects with a `path`) as one object keyed by path, so that differences
+    /// name the HDF5 path rather than a list position.
+    var keyedByPath: JSONValue {
+        guard case .array(let entries) = self else { return self }
+        return .object(Dictionary(entries.map { ($0["path"]?.stringValue ?? "?", $0) }, uniquingKeysWith: { first, _ in first }))
+    }
+
     var objectKeys: Set<String>? {
         if case .object(let members) = self { return Set(members.keys) }
         return nil

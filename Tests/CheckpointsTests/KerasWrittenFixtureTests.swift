@@ -94,8 +94,8 @@ struct KerasWrittenFixtureTests {
         defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
         let keras = try Self.fixture("\(name).layout.json")
         for (key, url) in [("weights_h5", written.weights), ("keras_archive_model_weights_h5", contents.weightsURL)] {
-            let differences = JSONValue.differences(keras: try #require(keras[key]), batchwise: try Self.layout(of: url),
-                                                    ignoring: [])
+            let differences = JSONValue.differences(keras: try #require(keras[key]).keyedByPath,
+                                                    batchwise: try Self.layout(of: url).keyedByPath, ignoring: [])
             #expect(differences.isEmpty, "\(name) \(key):\n\(differences.joined(separator: "\n"))")
         }
         let members = try ZIPMembers.names(in: written.archive)
