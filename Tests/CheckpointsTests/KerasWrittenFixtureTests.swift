@@ -56,50 +56,55 @@ struct KerasWrittenFixtureTests {
         return (archive, weights)
     }
 
+    /// Writes `name` with Batchwise into a temporary folder, opens the archive and hands both
+    /// to `body`; removes everything afterwards.
+    static func withBatchwiseFiles(_ name: String,
+                                   _ body: ((archive: URL, weights: URL), KerasArchive.Contents) throws -> Void) throws {
+        let folder = try KerasFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let written = try writeWithBatchwise(name, to: folder)
+        let contents = try KerasArchive.read(written.archive)
+        defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
+        try body(written, contents)
+    }
+
     static func fixture(_ file: String) throws -> JSONValue {
         try JSONValue.parse(Data(contentsOf: directory.appendingPathComponent(file)))
     }
 
     @Test("config.json equals Keras's, key by key and value by value", arguments: models)
     func configJSON(model name: String) throws {
-        let folder = try KerasFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let contents = try KerasArchive.read(try Self.writeWithBatchwise(name, to: folder).archive)
-        defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
-        let differences = JSONValue.differences(keras: try Self.fixture("\(name).config.json"),
-                                                batchwise: try JSONValue.parse(Data(contents.config.utf8)),
-                                                ignoring: Self.ignoredConfigKeys, mayOmit: Self.versionDependentConfigKeys)
-        #expect(differences.isEmpty, "\(name) config.json:\n\(differences.joined(separator: "\n"))")
+        try Self.withBatchwiseFiles(name) { _, contents in
+            let differences = JSONValue.differences(keras: try Self.fixture("\(name).config.json"),
+                                                    batchwise: try JSONValue.parse(Data(contents.config.utf8)),
+                                                    ignoring: Self.ignoredConfigKeys, mayOmit: Self.versionDependentConfigKeys)
+            #expect(differences.isEmpty, "\(name) config.json:\n\(differences.joined(separator: "\n"))")
+        }
     }
 
     @Test("metadata.json has Keras's keys", arguments: models)
     func metadataJSON(model name: String) throws {
-        let folder = try KerasFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let contents = try KerasArchive.read(try Self.writeWithBatchwise(name, to: folder).archive)
-        defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
-        let keras = try Self.fixture("\(name).metadata.json")
-        let ours = try JSONValue.parse(Data(try #require(contents.metadata, "no metadata.json").utf8))
-        #expect(JSONValue.differences(keras: keras, batchwise: ours, ignoring: Self.ignoredMetadataKeys).isEmpty)
-        // Ignored values, but the keys must be there, with Keras's spelling.
-        #expect(ours.objectKeys == keras.objectKeys)
+        try Self.withBatchwiseFiles(name) { _, contents in
+            let keras = try Self.fixture("\(name).metadata.json")
+            let ours = try JSONValue.parse(Data(try #require(contents.metadata, "no metadata.json").utf8))
+            #expect(JSONValue.differences(keras: keras, batchwise: ours, ignoring: Self.ignoredMetadataKeys).isEmpty)
+            // Ignored values, but the keys must be there, with Keras's spelling.
+            #expect(ours.objectKeys == keras.objectKeys)
+        }
     }
 
     @Test("the HDF5 layout (paths, shapes, dtypes, attributes) and the archive members equal Keras's", arguments: models)
     func weightLayout(model name: String) throws {
-        let folder = try KerasFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let written = try Self.writeWithBatchwise(name, to: folder)
-        let contents = try KerasArchive.read(written.archive)
-        defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
-        let keras = try Self.fixture("\(name).layout.json")
-        for (key, url) in [("weights_h5", written.weights), ("keras_archive_model_weights_h5", contents.weightsURL)] {
-            let differences = JSONValue.differences(keras: try #require(keras[key]).keyedByPath,
-                                                    batchwise: try Self.layout(of: url).keyedByPath, ignoring: [])
-            #expect(differences.isEmpty, "\(name) \(key):\n\(differences.joined(separator: "\n"))")
+        try Self.withBatchwiseFiles(name) { written, contents in
+            let keras = try Self.fixture("\(name).layout.json")
+            for (key, url) in [("weights_h5", written.weights), ("keras_archive_model_weights_h5", contents.weightsURL)] {
+                let differences = JSONValue.differences(keras: try #require(keras[key]).keyedByPath,
+                                                        batchwise: try Self.layout(of: url).keyedByPath, ignoring: [])
+                #expect(differences.isEmpty, "\(name) \(key):\n\(differences.joined(separator: "\n"))")
+            }
+            let members = try ZIPMembers.names(in: written.archive)
+            #expect(JSONValue.array(members.sorted().map(JSONValue.string)) == keras["keras_archive_members"])
         }
-        let members = try ZIPMembers.names(in: written.archive)
-        #expect(JSONValue.array(members.sorted().map(JSONValue.string)) == keras["keras_archive_members"])
     }
 
     @Test("the comparison reports a dropped, a renamed and a changed key (it can fail)")
