@@ -125,6 +125,9 @@ struct KerasWrittenFixtureTests {
         config["model_name"] = nil
         root["config"] = .object(config)
         #expect(JSONValue.differences(keras: keras, batchwise: .object(root), ignoring: []).count == 1)
+        // JSON types are kept apart: true is not 1, 8 is not "8".
+        #expect(try JSONValue.parse(Data("[true]".utf8)) != JSONValue.parse(Data("[1]".utf8)))
+        #expect(try JSONValue.parse(Data("[8]".utf8)) != JSONValue.parse(Data("[\"8\"]".utf8)))
     }
 
     /// The layout of an HDF5 file in the fixture's form: objects sorted by path, each with its
