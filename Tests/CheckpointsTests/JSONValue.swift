@@ -40,6 +40,10 @@ enum JSONValue: Equatable, Decodable {
         case .bool(let value): self = .bool(value)
         case .array(let values): self = .array(values.map(JSONValue.init))
         case .unsupported(let type): self = .string("<\(type)>")
+        // Not in any Keras file; mapped as h5py reads them (an enum reads as its base integer).
+        case .complex(let real, let imaginary): self = .object(["real": .number(real), "imag": .number(imaginary)])
+        case .enumMember(_, let value): self = .number(Double(value))
+        case .empty(let dtype): self = .string("<empty \(dtype)>")
         }
     }
 
