@@ -13,11 +13,11 @@ extension Tensor where Scalar: HDF5Scalar {
     /// ```
     /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` when the shape does
     ///   not hold the values (an `HDF5Array` whose fields were edited apart) or has a negative dimension.
-    public init(_ array: HDF5Array<Scalar>) throws(DatasetError) {
+    public init(_ array: HDF5Array<Scalar>) throws {
         self = try Self.checked(shape: array.shape, scalars: array.values, from: Scalar.self)
     }
 
-    static func checked<Source>(shape: [Int], scalars: [Scalar], from source: Source.Type) throws(DatasetError) -> Tensor {
+    static func checked<Source>(shape: [Int], scalars: [Scalar], from source: Source.Type) throws -> Tensor {
         do {
             return try Tensor(shape: shape, scalars: scalars)
         } catch {
@@ -38,7 +38,7 @@ extension Tensor where Scalar: HDF5Scalar & BinaryFloatingPoint {
     /// ```
     /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` naming the first
     ///   value that has no exact `Scalar`, or a shape that does not hold the values.
-    public init<Source: HDF5Scalar & BinaryInteger>(_ array: HDF5Array<Source>) throws(DatasetError) {
+    public init<Source: HDF5Scalar & BinaryInteger>(_ array: HDF5Array<Source>) throws {
         var scalars: [Scalar] = []
         scalars.reserveCapacity(array.values.count)
         for (index, value) in array.values.enumerated() {
@@ -61,7 +61,7 @@ extension Tensor where Scalar: HDF5Scalar & BinaryFloatingPoint {
     /// ```
     /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` naming the first
     ///   value that overflows, or a shape that does not hold the values.
-    public init<Source: HDF5Scalar & BinaryFloatingPoint>(_ array: HDF5Array<Source>) throws(DatasetError) {
+    public init<Source: HDF5Scalar & BinaryFloatingPoint>(_ array: HDF5Array<Source>) throws {
         var scalars: [Scalar] = []
         scalars.reserveCapacity(array.values.count)
         for (index, value) in array.values.enumerated() {
