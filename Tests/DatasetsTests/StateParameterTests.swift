@@ -159,6 +159,33 @@ import Tensors
         #expect(withSettings - without < 400, "settings added \(withSettings - without) bytes")
     }
 
+    /// The sizes the Getting Started article quotes: a few hundred bytes plus one JSON integer
+    /// per element in the shuffle buffer.
+    @Test func theDocumentedStateSizesHold() throws {
+        /// The largest state over the first `batches` batches (prefetch describes the delivered
+        /// batches from a snapshot every 256, so early states are smaller).
+        func largestState(rows: Int, buffer: Int, batch: Int, batches: Int) throws -> Int {
+            let x = try Tensor<Float>(shape: [rows, 1], scalars: (0..<rows).map(Float.init))
+            let pipeline = try Slices(x, x).shuffle(bufferSize: buffer, seed: 18).repeat().batch(batch).prefetch(2)
+            var iterator = pipeline.makeIterator()
+            var largest = 0
+            for _ in 0..<batches {
+                _ = try iterator.next()
+                largest = Swift.max(largest, try iterator.state.encoded().count)
+            }
+            return largest
+        }
+        let gettingStarted = try largestState(rows: 1_000, buffer: 1_000, batch: 32, batches: 300)
+        #expect((3_000...5_000).contains(gettingStarted), "\(gettingStarted) bytes")
+        let large = try largestState(rows: 200_000, buffer: 10_000, batch: 128, batches: 300)
+        #expect((55_000...75_000).contains(large), "\(large) bytes")
+        let unshuffled = try Slices(Tensor<Float>(zeros: [200_000, 1])).repeat().batch(128).prefetch(2)
+        var iterator = unshuffled.makeIterator()
+        _ = try iterator.next()
+        let plain = try iterator.state.encoded().count
+        #expect(plain < 600, "\(plain) bytes")
+    }
+
     @Test func theMismatchMessageNamesTheStageTheSettingAndBothValues() {
         let message = DatasetError.mismatchedState(stage: "shuffle", parameter: "bufferSize", saved: "10000", current: "1000")
             .localizedDescription
