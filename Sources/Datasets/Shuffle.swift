@@ -87,7 +87,7 @@ public struct Shuffled<Base: Dataset>: Dataset {
         let epoch: UInt64
         var rng: SplitMix64
         var log: ReplayLog
-        /// The dataset's ``Shuffled/stateParameters``, computed once.
+        /// The dataset's `stateParameters`, computed once.
         let parameters: [String: String]
         var buffer: [Element] = []
         var ordinals: [Int] = []

@@ -11,7 +11,7 @@ extension Tensor where Scalar: HDF5Scalar {
     /// let x = try Tensor(file.read("/x", as: Float.self))          // Tensor<Float>, the file's shape
     /// let y = try Tensor<Float>(file.read("/y", as: Int64.self))   // integer labels as Float
     /// ```
-    /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` when the shape does
+    /// - Throws: `DatasetError.arrayConversionFailed` when the shape does
     ///   not hold the values (an `HDF5Array` whose fields were edited apart) or has a negative dimension.
     public init(_ array: HDF5Array<Scalar>) throws {
         self = try Self.checked(shape: array.shape, scalars: array.values, from: Scalar.self)
@@ -36,7 +36,7 @@ extension Tensor where Scalar: HDF5Scalar & BinaryFloatingPoint {
     /// let y = try file.read("/y", as: Int64.self)                        // shape [n]
     /// let labels = try Tensor<Float>(y).reshaped(to: [y.values.count, 1])
     /// ```
-    /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` naming the first
+    /// - Throws: `DatasetError.arrayConversionFailed` naming the first
     ///   value that has no exact `Scalar`, or a shape that does not hold the values.
     public init<Source: HDF5Scalar & BinaryInteger>(_ array: HDF5Array<Source>) throws {
         var scalars: [Scalar] = []
@@ -59,7 +59,7 @@ extension Tensor where Scalar: HDF5Scalar & BinaryFloatingPoint {
     /// ```swift
     /// let x = try Tensor<Float>(file.read("/x", as: Double.self))
     /// ```
-    /// - Throws: ``DatasetError/arrayConversionFailed(from:to:shape:reason:)`` naming the first
+    /// - Throws: `DatasetError.arrayConversionFailed` naming the first
     ///   value that overflows, or a shape that does not hold the values.
     public init<Source: HDF5Scalar & BinaryFloatingPoint>(_ array: HDF5Array<Source>) throws {
         var scalars: [Scalar] = []
