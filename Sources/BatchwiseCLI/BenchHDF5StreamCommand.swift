@@ -79,7 +79,7 @@ struct BenchHDF5StreamCommand: ParsableCommand {
         if json {
             struct Report: Codable {
                 var benchmark = "hdf5-stream"
-                var rows: Int
+                var datasetRows: Int
                 var columns: Int
                 var fileChunkRows: Int
                 var readRows: Int
@@ -88,13 +88,13 @@ struct BenchHDF5StreamCommand: ParsableCommand {
                 var boundBytes: Int
                 var verdict: String
                 var hdf5: String
-                var results: [BenchRow]
+                var rows: [BenchRow]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = Report(rows: rows, columns: columns, fileChunkRows: fileChunkRows, readRows: readRows, batch: batch,
+            let report = Report(datasetRows: rows, columns: columns, fileChunkRows: fileChunkRows, readRows: readRows, batch: batch,
                                 chunkCacheBytes: cacheBytes, boundBytes: boundBytes, verdict: verdict,
-                                hdf5: HDF5Library.version, results: table)
+                                hdf5: HDF5Library.version, rows: table)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("batchwise bench hdf5-stream: \(rows) x \(columns) float32, gzip chunks of \(fileChunkRows) rows, "
