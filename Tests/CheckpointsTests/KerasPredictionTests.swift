@@ -77,7 +77,7 @@ struct KerasPredictionTests {
         }
         #expect(error?.localizedDescription.contains("/inputs: features have shape [16, 1]; the model takes [rows, ") == true)
         #expect(!FileManager.default.fileExists(atPath: out.file.path))
-        #expect(throws: WorkflowError.self) {
+        #expect(throws: CheckpointError.self) {
             try ModelPrediction.run(model: KerasFixtures.url("seed_model.weights.h5"), input: wrongWidth, output: out)
         }
     }

@@ -60,7 +60,7 @@ import Workflows
         var (_, job) = try setUp()
         job.resume = job.model
         job.optimizer = .adam
-        #expect(throws: CheckpointError.self) { try job.run(progress: .quiet) }
+        #expect(throws: WorkflowError.self) { try job.run(progress: .quiet) }
         job.resume = nil
         job.optimizer = nil
         job.x = "/missing"
