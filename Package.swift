@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules depend one way (see docs/ARCHITECTURE.md); each target declares exactly what it imports:
+// Modules depend one way (see docs/ARCHITECTURE.md); a target declares only modules it imports:
 // CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
