@@ -6,6 +6,8 @@ import PackageDescription
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments -> BatchwiseCLI (the `batchwise` executable)
+// Checkpoints + HDF5 + Training -> CheckpointFuzzHelper;  Batchwise -> the Examples/ executables.
+// Each *Tests target depends on the module it is named after (CheckpointsTests also on Workflows).
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
