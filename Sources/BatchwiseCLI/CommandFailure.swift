@@ -8,7 +8,9 @@ enum CommandFailure {
     /// alone without a prefix) on one line of stderr, and the command exits with status 1.
     ///
     /// ```swift
-    /// try CommandFailure.reporting(prefix: "batchwise predict") { try predict() }
+    /// try CommandFailure.reporting(prefix: "batchwise inspect") {
+    ///     print(try InspectCommand.render(url, json: false).text)
+    /// }
     /// ```
     static func reporting(prefix: String?, _ body: () throws -> Void) throws {
         do {

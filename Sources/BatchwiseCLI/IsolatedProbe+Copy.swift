@@ -10,7 +10,7 @@ extension IsolatedProbe {
     /// ```swift
     /// try IsolatedProbe.withLoadedCopy(.model, arguments: ["--file", path], files: [path],
     ///                                  copyName: "model.keras", options: isolation) { copy in
-    ///     try predict(copy ?? URL(fileURLWithPath: path))
+    ///     print(try ModelFiles.loadModel(copy ?? URL(fileURLWithPath: path)).summary())
     /// }
     /// ```
     /// - Throws: the child's one-line error, or ``ProbeFailure`` if it crashed or hung.

@@ -12,7 +12,10 @@ extension TrainJob.OptimizerKind: ExpressibleByArgument {}
 /// A group of `train` options that sets its part of a `TrainJob`.
 ///
 /// ```swift
-/// for group in [start, data] as [any TrainJobOptions] { group.apply(to: &job) }
+/// var job = TrainJob(data: URL(fileURLWithPath: "d.h5"), output: URL(fileURLWithPath: "out.h5"))
+/// let groups: [any TrainJobOptions] = [try StartOptions.parse(["--model", "m.keras"]),
+///                                      try ScheduleOptions.parse(["--epochs", "3"])]
+/// for group in groups { group.apply(to: &job) }
 /// ```
 protocol TrainJobOptions: ParsableArguments {
     /// Writes these options into `job`.
