@@ -130,10 +130,8 @@ extension WorkflowError.Setting {
     var flag: String {
         switch self {
         case .model: "--model"
-        case .resume: "--resume"
         case .loss: "--loss"
         case .optimizer: "--optimizer"
-        case .learningRate: "--learning-rate"
         case .momentum: "--momentum"
         case .epochs: "--epochs"
         case .batchSize: "--batch-size"

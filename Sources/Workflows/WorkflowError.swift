@@ -13,18 +13,14 @@ import Foundation
 /// // "d.h5: /x row 1, column 2: feature value nan is not finite (1 non-finite value in 24)"
 /// ```
 public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
-    /// The settings of a workflow, as its properties name them.
+    /// The settings of a workflow that an error can be about, as its properties name them.
     public enum Setting: String, Sendable, CaseIterable {
         /// ``TrainJob/model``.
         case model
-        /// ``TrainJob/resume``.
-        case resume
         /// ``TrainJob/loss``.
         case loss
         /// ``TrainJob/optimizer``.
         case optimizer
-        /// ``TrainJob/learningRate``.
-        case learningRate
         /// ``TrainJob/momentum``.
         case momentum
         /// ``TrainJob/epochs``.
