@@ -53,12 +53,7 @@ public enum KerasModelConfig {
         var total = 0
         for (layer, entry) in zip(layers, entries) {
             let next = layer.outputFeatures(forInput: width)
-            var count = 0
-            if let dense = layer as? Dense {
-                count = width * dense.units + (dense.useBias ? dense.units : 0)   // widths ≤ 1e8: no overflow
-            } else if layer is BatchNormalization {
-                count = 4 * width
-            }
+            let count = layer.parameterCount(forInput: width)   // widths ≤ 1e8: no overflow
             total += count
             guard total <= JSONLimits.maximumParameters else {
                 throw CheckpointError.invalidModelConfig(

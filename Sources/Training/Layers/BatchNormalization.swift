@@ -136,9 +136,21 @@ public struct BatchNormalization: Layer {
         var out: [NamedVariable] = []
         if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
         if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
-        out.append(NamedVariable(name: "moving_mean", value: movingMean, isTrainable: false))
-        out.append(NamedVariable(name: "moving_variance", value: movingVariance, isTrainable: false))
+        out.append(NamedVariable(name: "moving_mean", value: movingMean, role: .movingStatistic))
+        out.append(NamedVariable(name: "moving_variance", value: movingVariance, role: .movingStatistic))
         return out
+    }
+
+    /// Counts gamma, beta and both moving statistics, present or not (the bound a config is checked against).
+    public func parameterCount(forInput inputFeatures: Int) -> Int { 4 * inputFeatures }
+
+    public var normalizationStatistics: BatchNormStatistics? {
+        get { statistics }
+        set { if let newValue { statistics = newValue } }
+    }
+
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
+        [("momentum", .double(momentum)), ("epsilon", .double(epsilon))]
     }
 
     public var gradients: [NamedVariable] {
@@ -205,5 +217,44 @@ public struct BatchNormalization: Layer {
         movingVariance.withUnsafeMutableBufferPointer { v in
             for j in v.indices { v[j] = v[j] * keep + variance[j] * take }
         }
+    }
+}
+
+// MARK: Keras config
+
+extension BatchNormalization {
+    public static var kerasClassName: String? { "BatchNormalization" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("axis", -1)
+        config.set("momentum", momentum)
+        config.set("epsilon", epsilon)
+        config.set("center", center)
+        config.set("scale", scale)
+        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
+        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
+        config.setInitializer("moving_mean_initializer", className: "Zeros", seeded: false)
+        config.setInitializer("moving_variance_initializer", className: "Ones", seeded: false)
+        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
+        config.set("synchronized", false)
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(
+        _ config: Config, name: String
+    ) throws -> BatchNormalization {
+        try config.requireFeatureAxis()
+        if let renorm = config["renorm"], try renorm.bool() { throw KerasConfigProblem.unsupportedOption("renorm", value: "true") }
+        try config.refuseNonNull(["virtual_batch_size", "adjustment", "beta_regularizer", "gamma_regularizer"])
+        let momentum = try config["momentum"]?.number() ?? 0.99
+        let epsilon = try config["epsilon"]?.number() ?? 0.001
+        guard (0...1).contains(momentum) else {
+            throw KerasConfigProblem.invalidOption("momentum", message: "\(momentum) is outside [0, 1]")
+        }
+        guard epsilon >= 0, epsilon.isFinite else {
+            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
+        }
+        return BatchNormalization(momentum: momentum, epsilon: epsilon, center: try config["center"]?.bool() ?? true,
+                                  scale: try config["scale"]?.bool() ?? true, name: name)
     }
 }

@@ -111,6 +111,10 @@ public struct Dense: Layer {
         return out
     }
 
+    public func parameterCount(forInput inputFeatures: Int) -> Int {
+        inputFeatures * units + (useBias ? units : 0)
+    }
+
     public var gradients: [NamedVariable] {
         var out: [NamedVariable] = []
         if let kernelGradient { out.append(NamedVariable(name: "kernel", value: kernelGradient, isTrainable: true)) }
@@ -164,5 +168,34 @@ public struct Dense: Layer {
         return DenseMath.backward(x: input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
                                   biasGradient: &biasGradient, wantsParameters: isTrainable,
                                   wantsBias: useBias, wantsInput: needsInputGradient)
+    }
+}
+
+// MARK: Keras config
+
+extension Dense {
+    public static var kerasClassName: String? { "Dense" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("units", units)
+        config.set("activation", activation.kerasName)
+        config.set("use_bias", useBias)
+        config.setInitializer("kernel_initializer", className: "GlorotUniform", seeded: true)
+        config.setInitializer("bias_initializer", className: "Zeros", seeded: false)
+        for key in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"] { config.setNull(key) }
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Dense {
+        let units = try config.required("units").integer()
+        guard (1...config.maximumWidth).contains(units) else {
+            throw KerasConfigProblem.invalidOption("units", message: "\(units) is outside 1...\(config.maximumWidth)")
+        }
+        try config.refuseNonNull(["kernel_regularizer", "bias_regularizer", "quantization_config"])
+        if let rank = config["lora_rank"], (try? rank.integer()) != 0 {
+            throw KerasConfigProblem.unsupportedOption("lora_rank", value: rank.text)
+        }
+        let useBias = try config["use_bias"]?.bool() ?? true
+        return Dense(units: units, activation: try config.activation(), useBias: useBias, name: name)
     }
 }

@@ -79,6 +79,15 @@ public struct Dropout: Layer {
     public var variables: [NamedVariable] { [] }
     public var gradients: [NamedVariable] { [] }
 
+    public var randomState: UInt64? { rngState }
+    public mutating func setRandomState(_ state: UInt64) throws { rngState = state }
+
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
+        var out: [(name: String, value: LayerAttribute)] = [("rate", .double(rate)), ("rng_state", .unsigned(rngState))]
+        if let seed { out.append(("seed", .unsigned(seed))) }
+        return out
+    }
+
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: [])
     }
@@ -104,5 +113,25 @@ public struct Dropout: Layer {
             throw TrainingError.shapeMismatch(layer: name, expected: input.shape, found: mask.shape)
         }
         return try mask * input
+    }
+}
+
+// MARK: Keras config
+
+extension Dropout {
+    public static var kerasClassName: String? { "Dropout" }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("rate", rate)
+        config.setNull("seed")
+        config.setNull("noise_shape")
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Dropout {
+        let rate = try config.required("rate").number()
+        guard rate >= 0, rate < 1 else { throw KerasConfigProblem.invalidOption("rate", message: "\(rate) is outside [0, 1)") }
+        try config.refuseNonNull(["noise_shape"])
+        let seed = (try? config["seed"]?.integer()).flatMap { $0 }.flatMap { $0 >= 0 ? UInt64($0) : nil }
+        return Dropout(rate: rate, seed: seed, name: name)
     }
 }
