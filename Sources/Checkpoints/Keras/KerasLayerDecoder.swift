@@ -6,10 +6,17 @@ import Training
 /// cannot change outputs or training (initializers, constraints, `synchronized`) are ignored.
 struct KerasLayerDecoder {
     let file: String
+    /// The layer types by Keras class name: the built-in ones, replaced or extended by the caller's.
+    private let layerTypes: [String: any Layer.Type]
 
-    /// The layer types by Keras class name.
-    private static let layerTypes: [String: any Layer.Type] = Dictionary(
-        uniqueKeysWithValues: KerasLayerTypes.all.compactMap { type in type.kerasClassName.map { ($0, type) } })
+    init(file: String, customLayers: [any Layer.Type] = []) {
+        self.file = file
+        var types: [String: any Layer.Type] = [:]
+        for type in KerasLayerTypes.all + customLayers {
+            if let className = type.kerasClassName { types[className] = type }
+        }
+        layerTypes = types
+    }
 
     /// Type errors deep in a layer's config are prefixed with the layer's name and class.
     func layer(for entry: KerasModelGraph.Entry) throws -> any Layer {
@@ -27,7 +34,7 @@ struct KerasLayerDecoder {
         do {
             try checkDType(entry)
             try c.refuseNonNull(["activity_regularizer"])
-            guard let layerType = Self.layerTypes[entry.className] else {
+            guard let layerType = layerTypes[entry.className] else {
                 throw CheckpointError.unsupportedLayer(file: file, layer: entry.name, className: entry.className,
                                                        option: nil, value: nil)
             }

@@ -54,6 +54,7 @@ struct NativeCheckpointWriter {
                 case .unsigned(let integer): try file.setAttribute(name, integer, on: group)
                 }
             }
+            if let state = layer.randomState { try file.setAttribute("rng_state", state, on: group) }
         }
     }
 

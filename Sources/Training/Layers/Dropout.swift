@@ -83,7 +83,7 @@ public struct Dropout: Layer {
     public mutating func setRandomState(_ state: UInt64) throws { rngState = state }
 
     public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
-        var out: [(name: String, value: LayerAttribute)] = [("rate", .double(rate)), ("rng_state", .unsigned(rngState))]
+        var out: [(name: String, value: LayerAttribute)] = [("rate", .double(rate))]
         if let seed { out.append(("seed", .unsigned(seed))) }
         return out
     }

@@ -78,7 +78,8 @@ public protocol Layer: Sendable {
     /// Which statistics a normalizing layer (BatchNormalization) uses; nil for other layers,
     /// which ignore setting it.
     var normalizationStatistics: BatchNormStatistics? { get set }
-    /// Extra attributes of the layer's group in a native checkpoint, in writing order.
+    /// Extra attributes of the layer's group in a native checkpoint, in writing order (the
+    /// checkpoint writer adds `rng_state` from ``randomState`` itself).
     var checkpointAttributes: [(name: String, value: LayerAttribute)] { get }
 
     /// The layer's Keras class name (`"Dense"`); nil when Keras has no equivalent.
