@@ -73,18 +73,24 @@ public struct Dense: Layer {
     }
 
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        var z = try logitsUnchecked(input)
-        activation.apply(inPlace: &z)
-        return z
+        try pass(input, keepingLogits: false).output
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let z = try logitsUnchecked(input)
-        let y = activation.applied(to: z)
+        let (y, z) = try pass(input, keepingLogits: true)
         cachedInput = input
         cachedLogits = z
         cachedOutput = y
         return y
+    }
+
+    /// The one forward computation. Without `keepingLogits` the activation runs in place on
+    /// the logits, saving a copy that only backward needs.
+    private func pass(_ input: Tensor<Float>, keepingLogits: Bool) throws -> (output: Tensor<Float>, logits: Tensor<Float>?) {
+        var z = try logitsUnchecked(input)
+        if keepingLogits { return (activation.applied(to: z), z) }
+        activation.apply(inPlace: &z)
+        return (z, nil)
     }
 
     public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {

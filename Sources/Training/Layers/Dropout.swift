@@ -45,29 +45,26 @@ public struct Dropout: Layer {
 
     /// Pure: in training mode it draws from the current state without advancing it.
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkInput(input)
-        guard mode == .training, rate > 0 else { return input }
-        var rng = SplitMix64(state: rngState)
-        let mask = try forcedMask ?? makeMask(shape: input.shape, rng: &rng)
-        return try applying(mask, to: input)
+        try pass(input, mode: mode).output
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkInput(input)
-        guard mode == .training, rate > 0 else {
-            cachedMask = nil
-            return input
-        }
-        let mask: Tensor<Float>
-        if let forcedMask {
-            mask = forcedMask
-        } else {
-            var rng = SplitMix64(state: rngState)
-            mask = try makeMask(shape: input.shape, rng: &rng)
-            rngState = rng.state
-        }
+        let (output, mask, nextState) = try pass(input, mode: mode)
         cachedMask = mask
-        return try applying(mask, to: input)
+        rngState = nextState
+        return output
+    }
+
+    /// The one forward computation: the output, the mask it applied (nil when it is the
+    /// identity) and the generator state after drawing it.
+    private func pass(_ input: Tensor<Float>, mode: ExecutionMode) throws
+        -> (output: Tensor<Float>, mask: Tensor<Float>?, nextState: UInt64) {
+        try checkInput(input)
+        guard mode == .training, rate > 0 else { return (input, nil, rngState) }
+        if let forcedMask { return (try applying(forcedMask, to: input), forcedMask, rngState) }
+        var rng = SplitMix64(state: rngState)
+        let mask = try makeMask(shape: input.shape, rng: &rng)
+        return (try applying(mask, to: input), mask, rng.state)
     }
 
     public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
