@@ -64,6 +64,11 @@ import Tensors
                 #expect(source == "\(file.path):\(path)")
             }
         }
-        #expect(throws: DatasetError.self) { try HDF5Rows(file: url, path: "/x", as: Int64.self) }
+        let wrongType = #expect(throws: DatasetError.self) { try HDF5Rows(file: url, path: "/x", as: Int64.self) }
+        guard case let .sourceFailed(source, _, _)? = wrongType else {
+            Issue.record("expected sourceFailed naming the file and path, got \(String(describing: wrongType))")
+            return
+        }
+        #expect(source == "\(url.path):/x")
     }
 }
