@@ -26,7 +26,7 @@ mutation() { ids+=("$1"); files+=("$2"); filters+=("$3"); froms+=("$4"); tos+=("
 mutation shuffle-draw Sources/Datasets/Shuffle.swift 'DatasetsTests\.ShuffleTests' \
     'let slot = rng.nextIndex(below: buffer.count)' \
     'let slot = rng.nextIndex(below: Swift.max(1, buffer.count - 1))'
-mutation derived-seed-constant Sources/Tensors/SplitMix64.swift 'TensorsTests\.SplitMix64Tests' \
+mutation derived-seed-constant Sources/Tensors/SplitMix64.swift 'TensorsTests\.(SplitMix64Tests|DerivedSeedReferenceTests)' \
     'var value = mix(seed ^ 0x5851_F42D_4C95_7F2D)' \
     'var value = mix(seed ^ 0x5851_F42D_4C95_7F2F)'
 mutation bn-biased-variance Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
@@ -44,6 +44,9 @@ mutation keras-config-key Sources/Checkpoints/Keras/KerasLayerEncoder.swift 'Che
 mutation atomic-rename Sources/HDF5/HDF5File+AtomicWrite.swift 'HDF5Tests\.AtomicWriteTests' \
     'let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(uniqueSuffix())")' \
     'let temporary = url'
+mutation stale-temporary-sweep Sources/Checkpoints/Native/NativeCheckpoint.swift 'CheckpointsTests\.CrashTests' \
+    '_ = try? HDF5File.removeStaleTemporaries(of: url)' \
+    '_ = url'
 mutation strict-load-diff Sources/Checkpoints/Native/VariableComparison.swift 'CheckpointsTests\.NativeCheckpointTests' \
     'if type != .float32 || foundShape != shape {' \
     'if type != .float32 {'
@@ -68,6 +71,12 @@ mutation adam-bias-correction Sources/Training/Optimizers/Adam.swift 'TrainingTe
 mutation bce-loss-formula Sources/Training/Math/LossMath.swift 'TrainingTests\.LossTests' \
     'let per = -(t * S.logarithm(q) + (1 - t) * S.logarithm(1 - q))' \
     'let per = -(t * S.logarithm(q) + (1 - t) * S.logarithm(q))'
+mutation recalibration-variance Sources/Training/Trainer/BatchNormRecalibration.swift 'TrainingTests\.ReadmeQuickStartTests' \
+    'Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n)))' \
+    'Float(Swift.max(0, sumOfSquares[$0] / (n - 1) - (sum[$0] / n) * (sum[$0] / n)))'
+mutation experiment-report-value Sources/Experiments/SeedExperimentReport.swift 'ExperimentsTests\.SeedExperimentTests' \
+    '"batch_statistics_accuracy": accuracies.batchStatistics,' \
+    '"batch_statistics_accuracy": accuracies.fullBatchStatistics,'
 
 if [ "${1:-}" = "--list" ]; then
     for i in "${!ids[@]}"; do printf '%-26s %-52s %s\n' "${ids[$i]}" "${files[$i]}" "${filters[$i]}"; done
@@ -100,7 +109,7 @@ sync_scratch() {
 }
 
 # Replaces the one literal occurrence of FROM with TO in FILE (bash string replacement: no
-# regular-expression escaping); fails unless FROM occurs exactly once.
+# regular-expression escaping); fails unless FROM occurs exactly once. Run inside the scratch copy.
 apply_mutation() {
     local file=$1 from=$2 to=$3 content count
     content=$(cat "$file"; printf x); content=${content%x}
@@ -110,7 +119,7 @@ apply_mutation() {
         return 1
     fi
     printf '%s' "${content/"$from"/"$to"}" > "$file"
-    if cmp -s "$file" "$root/$file" || ! grep -qF -- "$to" "$file"; then
+    if cmp -s "$file" "$pristine" || ! grep -qF -- "$to" "$file"; then
         echo "mutate: substitution had no effect in $file" >&2
         return 1
     fi
@@ -140,9 +149,13 @@ for i in "${!ids[@]}"; do
     id=${ids[$i]} file=${files[$i]} filter=${filters[$i]}
     wanted "$id" || continue
     total=$((total + 1))
-    (cd "$scratch" && apply_mutation "$file" "${froms[$i]}" "${tos[$i]}") || exit 2
+    # The unmutated file is kept aside and put back afterwards (the working tree may change
+    # while this runs; the scratch copy must stay the one the baseline tested).
+    pristine="$log_dir/pristine.swift"
+    cp -p "$scratch/$file" "$pristine"
+    (cd "$scratch" && apply_mutation "$file" "${froms[$i]}" "${tos[$i]}") || { cp -p "$pristine" "$scratch/$file"; exit 2; }
     if ! (cd "$scratch" && $SWIFT build --build-tests) > "$log_dir/$id.build.log" 2>&1; then
-        cp -p "$file" "$scratch/$file"
+        cp -p "$pristine" "$scratch/$file"
         echo "mutate: $id: the mutant does not compile; see $log_dir/$id.build.log" >&2
         exit 2
     fi
@@ -154,7 +167,7 @@ for i in "${!ids[@]}"; do
         failing=$(grep -oE 'Test [A-Za-z0-9_]+\([^)]*\)[^"]* (failed|recorded an issue)' "$log_dir/$id.log" | head -n 1)
         echo "caught  $id ($file) by '$filter'${failing:+: $failing}"
     fi
-    cp -p "$file" "$scratch/$file"          # restore before the next mutation
+    cp -p "$pristine" "$scratch/$file"          # restore before the next mutation
 done
 # Leave the scratch build matching the working tree for the next (incremental) run.
 (cd "$scratch" && $SWIFT build --build-tests) > "$log_dir/restore-build.log" 2>&1 || true
