@@ -76,10 +76,10 @@ import Glibc
 
         var steps: [Int] = []
         var lockedReads = 0
-        // Loads until the writer has replaced the file 5 times, however fast it runs (the load
-        // limit only ends a run whose writer stopped saving).
+        // At least 300 loads, and on until the writer has replaced the file 5 times, however
+        // fast either side runs (the load limit only ends a run whose writer stopped saving).
         var attempt = 0
-        while Set(steps).count < 5 && attempt < 100_000 && writer.isRunning {
+        while (steps.count < 300 || Set(steps).count < 5) && attempt < 100_000 && writer.isRunning {
             defer { attempt += 1 }
             if attempt % 3 == 2 {
                 // A reader that takes libhdf5's file lock does not block the writer's rename,
