@@ -56,6 +56,16 @@ import Tensors
             return
         }
         #expect(expected == "shuffle" && found.hasPrefix("batch"), "expected \(expected), found \(found)")
+        // Same layout (1 counter, 1 child), other stage: only the kind tells them apart, and a
+        // resume must not silently reinterpret a batch count as a map position.
+        let sameLayout = #expect(throws: DatasetError.self) {
+            _ = try RangeDataset(0..<10).map { $0 }.makeIterator(resumingFrom: it.state)
+        }
+        guard case let .incompatibleState(mapExpected, mapFound)? = sameLayout else {
+            Issue.record("expected incompatibleState, got \(String(describing: sameLayout))")
+            return
+        }
+        #expect(mapExpected == "map" && mapFound.hasPrefix("batch"), "expected \(mapExpected), found \(mapFound)")
         #expect(throws: DatasetError.self) { _ = try IteratorState(encoded: Data("nope".utf8)) }
     }
 }
