@@ -23,10 +23,10 @@ ids=() files=() filters=() froms=() tos=()
 # mutation ID FILE TEST-FILTER FROM TO
 mutation() { ids+=("$1"); files+=("$2"); filters+=("$3"); froms+=("$4"); tos+=("$5"); }
 
-mutation shuffle-draw Sources/Datasets/Shuffle.swift 'DatasetsTests\.ShuffleTests' \
+mutation shuffle-draw Sources/Datasets/Shuffle.swift 'DatasetsTests\.(ShuffleTests|GoldenOrderTests)' \
     'let slot = rng.nextIndex(below: buffer.count)' \
     'let slot = rng.nextIndex(below: Swift.max(1, buffer.count - 1))'
-mutation derived-seed-constant Sources/Tensors/SplitMix64.swift 'TensorsTests\.(SplitMix64Tests|DerivedSeedReferenceTests)' \
+mutation derived-seed-constant Sources/Tensors/SplitMix64.swift 'TensorsTests\.(SplitMix64Tests|GoldenSplitMix64Tests)' \
     'var value = mix(seed ^ 0x5851_F42D_4C95_7F2D)' \
     'var value = mix(seed ^ 0x5851_F42D_4C95_7F2F)'
 mutation bn-biased-variance Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
@@ -38,7 +38,7 @@ mutation bn-epsilon Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(B
 mutation bn-momentum Sources/Training/Layers/BatchNormalization.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
     'for j in m.indices { m[j] = m[j] * keep + mean[j] * take }' \
     'for j in m.indices { m[j] = m[j] * take + mean[j] * keep }'
-mutation keras-config-key Sources/Checkpoints/Keras/KerasLayerEncoder.swift 'CheckpointsTests\.KerasSaveTests' \
+mutation keras-config-key Sources/Checkpoints/Keras/KerasLayerEncoder.swift 'CheckpointsTests\.(KerasSaveTests|KerasWrittenFixtureTests)' \
     'config["momentum"] = bn.momentum' \
     'config["moving_momentum"] = bn.momentum'
 mutation atomic-rename Sources/HDF5/HDF5File+AtomicWrite.swift 'HDF5Tests\.AtomicWriteTests' \
@@ -53,6 +53,9 @@ mutation strict-load-diff Sources/Checkpoints/Native/VariableComparison.swift 'C
 mutation iterator-state-kind Sources/Datasets/IteratorState.swift 'DatasetsTests\.ResumeTests' \
     'guard self.kind == kind, self.counters.count == counters,' \
     'guard self.counters.count == counters,'
+mutation iterator-state-parameters Sources/Datasets/IteratorState.swift 'DatasetsTests\.StateParameterTests' \
+    'if let savedValue = saved[name], let currentValue = current[name], savedValue != currentValue {' \
+    'if let savedValue = saved[name], let currentValue = current[name], savedValue != currentValue, false {'
 mutation prefetch-bound Sources/Datasets/Prefetch.swift 'DatasetsTests\.(PrefetchTests|PrefetchStressTests)' \
     'session = Session(base: base, capacity: Swift.max(1, dataset.bufferSize),' \
     'session = Session(base: base, capacity: Swift.max(1, dataset.bufferSize) + 2,'

@@ -68,7 +68,13 @@ enum KerasLayerEncoder {
             throw CheckpointError.unsupported(
                 file: "", what: "layer '\(layer.name)' (\(layer.typeName)) has no Keras equivalent")
         }
-        return ["module": "keras.layers", "class_name": className, "config": config, "registered_name": NSNull(),
-                "build_config": ["input_shape": [NSNull(), inputWidth]]]
+        var entry: [String: Any] = ["module": "keras.layers", "class_name": className, "config": config,
+                                    "registered_name": NSNull()]
+        // Keras records a build shape only for layers with a `build` step (those with variables,
+        // and Flatten); Dropout, Activation, ReLU and Softmax entries have no build_config.
+        if layer is Dense || layer is BatchNormalization || layer is Flatten {
+            entry["build_config"] = ["input_shape": [NSNull(), inputWidth]]
+        }
+        return entry
     }
 }
