@@ -160,8 +160,19 @@ final class CallCounter: Sendable {
         let error = #expect(throws: DatasetError.self) {
             try RangeDataset(0..<10).map(parallelism: 2) { $0 }.makeIterator(resumingFrom: state)
         }
-        guard case let .incompatibleState(expected, found)? = error else {
-            Issue.record("expected incompatibleState, got \(String(describing: error))")
+        guard case let .mismatchedState(stage, parameter, saved, current)? = error else {
+            Issue.record("expected mismatchedState, got \(String(describing: error))")
+            return
+        }
+        #expect([stage, parameter, saved, current] == ["parallelMap", "ordered", "false", "true"])
+        // A state without recorded settings (as older versions wrote) is refused by its early ordinals.
+        let unrecorded = IteratorState(kind: state.kind, counters: state.counters, seeds: state.seeds,
+                                       indices: state.indices, children: state.children, parameters: nil)
+        let olderError = #expect(throws: DatasetError.self) {
+            try RangeDataset(0..<10).map(parallelism: 2) { $0 }.makeIterator(resumingFrom: unrecorded)
+        }
+        guard case let .incompatibleState(expected, found)? = olderError else {
+            Issue.record("expected incompatibleState, got \(String(describing: olderError))")
             return
         }
         #expect(expected == "an ordered parallel map" && found.contains("[1, 2]"), "\(expected) / \(found)")
