@@ -167,7 +167,7 @@ for i in "${!ids[@]}"; do
         missed+=("$id")
     else
         caught=$((caught + 1))
-        failing=$(grep -oE 'Test [A-Za-z0-9_]+\([^)]*\)[^"]* (failed|recorded an issue)' "$log_dir/$id.log" | head -n 1)
+        failing=$(grep -oE 'Test ("[^"]*"|[A-Za-z0-9_]+\([^)]*\)) (with [^"]* )?(failed|recorded an issue)' "$log_dir/$id.log" | head -n 1)
         echo "caught  $id ($file) by '$filter'${failing:+: $failing}"
     fi
     cp -p "$pristine" "$scratch/$file"          # restore before the next mutation
