@@ -6,10 +6,10 @@ import Foundation
 ///
 /// It lives in HDF5 because HDF5 is the lowest module that writes JSON. It is hand-written
 /// rather than `JSONEncoder` over a `Codable` value tree because that encoder writes `0.0` as
-/// `0` and `/` as `\/` (so files would change), cannot lay out `inspect --json` (fields in a
-/// fixed order, `": "` separators), and took 1.4x–2x this writer's time in a release-build
-/// micro-benchmark (docs/perf/json.md). Foundation's `JSONSerialization` took 12x: it bridges
-/// every value through `NSNumber`/`NSDictionary` and dynamic casts.
+/// `0` and `/` as `\/` (so the bytes of saved files would change) and cannot lay out
+/// `inspect --json` (fields in a fixed order, `": "` separators); it was also 1.2x–1.9x
+/// slower in a release-build micro-benchmark, and Foundation's `JSONSerialization`, which
+/// bridges every value through `NSNumber`/`NSDictionary`, 10x–15x (docs/perf/json.md).
 ///
 /// `serialize(_:)` writes the open `[String: Any]` trees that describe Keras configs: keys
 /// sorted so the same model always gives the same bytes, and exactly the value kinds the
