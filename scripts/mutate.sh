@@ -38,9 +38,9 @@ mutation bn-epsilon Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(B
 mutation bn-momentum Sources/Training/Layers/BatchNormalization.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
     'for j in m.indices { m[j] = m[j] * keep + mean[j] * take }' \
     'for j in m.indices { m[j] = m[j] * take + mean[j] * keep }'
-mutation keras-config-key Sources/Checkpoints/Keras/KerasLayerEncoder.swift 'CheckpointsTests\.(KerasSaveTests|KerasWrittenFixtureTests)' \
-    'config["momentum"] = bn.momentum' \
-    'config["moving_momentum"] = bn.momentum'
+mutation keras-config-key Sources/Training/Layers/BatchNormalization.swift 'CheckpointsTests\.(KerasSaveTests|KerasWrittenFixtureTests)' \
+    'config.set("momentum", momentum)' \
+    'config.set("moving_momentum", momentum)'
 mutation atomic-rename Sources/HDF5/HDF5File+AtomicWrite.swift 'HDF5Tests\.AtomicWriteTests' \
     'let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(uniqueSuffix())")' \
     'let temporary = url'
