@@ -4,7 +4,7 @@ import PackageDescription
 // Modules depend one way (see docs/ARCHITECTURE.md); a target declares only modules it imports:
 // CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
-// checks, prediction);  Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
+// checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments -> BatchwiseCLI (the `batchwise` executable)
 // Checkpoints + HDF5 + Training -> CheckpointFuzzHelper;  Batchwise -> the Examples/ executables.
 // Each *Tests target depends on the module it is named after (CheckpointsTests also on Workflows).
@@ -48,7 +48,7 @@ let package = Package(
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .target(name: "Workflows", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints"]),
-        .target(name: "Experiments", dependencies: ["Datasets", "Training", "Tensors"]),
+        .target(name: "Experiments", dependencies: ["HDF5", "Datasets", "Training", "Tensors"]),
         .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints", "Workflows"]),
         .executableTarget(
             name: "BatchwiseCLI",
