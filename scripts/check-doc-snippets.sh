@@ -13,6 +13,8 @@ bin=$("$SWIFT" build --show-bin-path) || exit 1
   echo "check-doc-snippets: the modules do not build"; exit 1; }
 # The Swift modules, plus what importing them needs: the C modules' maps and libhdf5/OpenBLAS headers.
 flags=(-I "$bin/Modules")
-for map in Sources/*/module.modulemap; do flags+=(-Xcc "-fmodule-map-file=$PWD/$map"); done
+for map in Sources/*/module.modulemap .build/checkouts/*/Sources/*/module.modulemap "$bin"/*.build/module.modulemap; do
+  [ -f "$map" ] && flags+=(-Xcc "-fmodule-map-file=$(cd "$(dirname "$map")" && pwd)/module.modulemap")
+done
 for flag in $(pkg-config --cflags hdf5 openblas 2>/dev/null); do flags+=(-Xcc "$flag"); done
 exec "$SWIFT" scripts/check-doc-snippets.swift scripts/doc-snippets/Prelude.swift "$out" README.md Sources -- "${flags[@]}"

@@ -12,7 +12,8 @@
 // that means something else by a name declares it itself. All snippets are type-checked in one
 // `swiftc -typecheck` run (a few seconds), and `#sourceLocation` makes every error name the
 // documentation file and line. A block that is deliberately not Swift (output, pseudo-code)
-// is fenced as ```text instead.
+// is fenced as ```text instead. A package manifest (first line `// Package.swift` or
+// `// swift-tools-version:...`) is skipped: only SwiftPM provides its PackageDescription.
 import Foundation
 
 struct Snippet {
@@ -73,6 +74,11 @@ func markdownAndSwiftFiles(under path: String) -> [String] {
     return files.sorted()
 }
 
+func isManifest(_ snippet: Snippet) -> Bool {
+    let first = snippet.lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
+    return first.hasPrefix("// Package.swift") || first.hasPrefix("// swift-tools-version")
+}
+
 func isImport(_ line: String) -> Bool {
     let words = line.split(separator: " ")
     return words.first == "import" || (words.first == "@testable" && words.dropFirst().first == "import")
@@ -117,7 +123,7 @@ var all: [Snippet] = []
 for path in arguments[2...] {
     for file in markdownAndSwiftFiles(under: path) {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-        all += snippets(in: text, file: file, docCommentsOnly: file.hasSuffix(".swift"))
+        all += snippets(in: text, file: file, docCommentsOnly: file.hasSuffix(".swift")).filter { !isManifest($0) }
     }
 }
 guard !all.isEmpty else {
@@ -138,7 +144,7 @@ for (index, snippet) in all.enumerated() {
 let compiler = Process()
 compiler.executableURL = URL(fileURLWithPath: "/usr/bin/env")
 compiler.arguments = ["swiftc", "-typecheck", "-parse-as-library", "-module-name", "DocSnippets",
-                      "-suppress-warnings", "-diagnostic-style", "llvm"] + compilerArguments + sources
+                      "-suppress-warnings", "-diagnostic-style", "llvm", "-continue-building-after-errors"] + compilerArguments + sources
 let pipe = Pipe()
 compiler.standardOutput = pipe
 compiler.standardError = pipe
