@@ -37,9 +37,11 @@ extension TrainingCallback {
 /// What a callback tells `fit` to do next.
 ///
 /// ```swift
-/// mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
-///     throws -> CallbackDecision {
-///     (event.logs["val_accuracy"] ?? 0) > 0.99 ? .stop(reason: "good enough") : .proceed
+/// struct StopWhenAccurate: TrainingCallback {
+///     mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+///         throws -> CallbackDecision {
+///         (event.logs["val_accuracy"] ?? 0) > 0.99 ? .stop(reason: "good enough") : .proceed
+///     }
 /// }
 /// ```
 public enum CallbackDecision: Sendable, Equatable {
