@@ -46,16 +46,10 @@ import Testing
             /// ```
             struct Widget {}
             """.utf8).write(to: source)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", script.path, prelude.path, folder.appendingPathComponent("generated").path, docs.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output, article, source)
+        let run = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["swift", script.path, prelude.path, folder.appendingPathComponent("generated").path, docs.path],
+                                       deadline: 150, captureStandardOutput: true)
+        return (run.timedOut ? -1 : run.status, run.stdout + run.stderr, article, source)
     }
 
     @Test(.timeLimit(.minutes(3)))

@@ -47,6 +47,32 @@ import Glibc
         }
     }
 
+    /// Starts `batchwise` with posix_spawn, stdout and stderr to `output`. Not Foundation's
+    /// `Process`: it learns of a child's exit through a socket that the child's own children
+    /// inherit, so a surviving probe would turn this suite's failure into a hang.
+    static func start(_ arguments: [String], probeBlocksAt pidFile: URL, output: URL) throws -> pid_t {
+        let executable = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let environment = ChildProcess.tiedEnvironment(["BATCHWISE_PROBE_TEST_BLOCK": pidFile.path])
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        try #require(spawned == 0, "posix_spawn: \(String(cString: strerror(spawned)))")
+        return pid
+    }
+
+    /// The wait status of child `pid` once it has ended, or nil if it still runs after `seconds`.
+    static func waitStatus(of pid: pid_t, within seconds: Double) -> Int32? {
+        var status: Int32 = 0
+        return eventually(within: seconds) { waitpid(pid, &status, WNOHANG) == pid } ? status : nil
+    }
+
     /// Kills and reaps a probe a failed test left behind.
     static func cleanUp(_ pid: pid_t) {
         kill(pid, SIGKILL)
@@ -61,27 +87,28 @@ import Glibc
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (file, pidFile) = try Self.probeTarget(in: folder)
-        let executable = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
+        let output = folder.appendingPathComponent("out")
 
-        let command = Process()
-        command.executableURL = executable
-        command.arguments = ["inspect", file.path]
-        command.environment = ChildProcess.tiedEnvironment(["BATCHWISE_PROBE_TEST_BLOCK": pidFile.path])
-        command.standardOutput = FileHandle.nullDevice
-        command.standardError = FileHandle.nullDevice
-        try command.run()
-        let started = Self.eventually(within: 60) { Self.blockedProbePID(pidFile) != nil || !command.isRunning }
-        let probe = try #require(started ? Self.blockedProbePID(pidFile) : nil, "the probe never blocked")
+        let command = try Self.start(["inspect", file.path], probeBlocksAt: pidFile, output: output)
+        var commandStatus: Int32 = 0
+        let blocked = Self.eventually(within: 60) {
+            Self.blockedProbePID(pidFile) != nil || waitpid(command, &commandStatus, WNOHANG) == command
+        }
+        guard blocked, let probe = Self.blockedProbePID(pidFile) else {
+            kill(command, SIGKILL)
+            _ = Self.waitStatus(of: command, within: 10)
+            Issue.record("the probe never blocked: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+            return
+        }
         // A terminal's Ctrl-C signals the foreground process group: the probe must be in it.
-        #expect(getpgid(probe) == getpgid(command.processIdentifier))
+        #expect(getpgid(probe) == getpgid(command))
 
-        kill(command.processIdentifier, SIGKILL)   // as a script's timeout or `kill -9` would
-        command.waitUntilExit()
-        var status: Int32 = 0
-        let ended = Self.eventually(within: 30) { waitpid(probe, &status, WNOHANG) == probe }
-        if !ended { Self.cleanUp(probe) }
-        #expect(ended, "the probe \(probe) outlived its killed parent")
-        #expect(!ended || status & 0x7f == SIGKILL, "the probe ended otherwise: wait status \(status)")
+        kill(command, SIGKILL)   // as a script's timeout or `kill -9` would
+        #expect(Self.waitStatus(of: command, within: 10) != nil)
+        let status = Self.waitStatus(of: probe, within: 30)
+        if status == nil { Self.cleanUp(probe) }
+        #expect(status != nil, "the probe \(probe) outlived its killed parent")
+        #expect((status ?? SIGKILL) & 0x7f == SIGKILL, "the probe ended otherwise: wait status \(status ?? 0)")
         #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
     }
 
@@ -92,11 +119,15 @@ import Glibc
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (file, pidFile) = try Self.probeTarget(in: folder)
-        let executable = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
+        let output = folder.appendingPathComponent("out")
 
-        let run = try ChildProcess.run(executable, ["inspect", file.path, "--isolation-timeout", "0.5"], deadline: 60,
-                                       environment: ["BATCHWISE_PROBE_TEST_BLOCK": pidFile.path])
-        CLIIsolationTests.expectCleanFailure(run, command: "inspect", file: file, saying: "did not finish reading")
+        let command = try Self.start(["inspect", file.path, "--isolation-timeout", "0.5"], probeBlocksAt: pidFile, output: output)
+        let commandStatus = Self.waitStatus(of: command, within: 60)
+        if commandStatus == nil { kill(command, SIGKILL); _ = Self.waitStatus(of: command, within: 10) }
+        let message = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        #expect(commandStatus == 1 << 8, "exit status 1 expected, wait status \(commandStatus.map(String.init) ?? "none"): \(message)")
+        #expect(message.hasPrefix("batchwise inspect: ") && message.contains("did not finish reading") && message.contains(file.path),
+                "\(message)")
         let probe = try #require(Self.blockedProbePID(pidFile), "the probe never blocked")
         // Reaped by the command before it exited: not re-parented to this subreaper (then
         // waitpid would find it, dead or alive) and gone from the process table.
