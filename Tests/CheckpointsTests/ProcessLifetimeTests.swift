@@ -73,6 +73,17 @@ import Glibc
         return eventually(within: seconds) { waitpid(pid, &status, WNOHANG) == pid } ? status : nil
     }
 
+    /// Runs `body` with this process as a child subreaper, a probe target (the file and the
+    /// pid file) in a fresh folder, and a file for the command's output.
+    static func asSubreaper(_ body: (_ file: URL, _ pidFile: URL, _ output: URL) throws -> Void) throws {
+        #expect(bw_set_child_subreaper(1) == 0)
+        defer { _ = bw_set_child_subreaper(0) }
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (file, pidFile) = try probeTarget(in: folder)
+        try body(file, pidFile, folder.appendingPathComponent("out"))
+    }
+
     /// Kills and reaps a probe a failed test left behind.
     static func cleanUp(_ pid: pid_t) {
         kill(pid, SIGKILL)
@@ -82,62 +93,52 @@ import Glibc
 
     @Test(.timeLimit(.minutes(2)))
     func killingTheCommandKillsItsHungProbe() throws {
-        #expect(bw_set_child_subreaper(1) == 0)
-        defer { _ = bw_set_child_subreaper(0) }
-        let folder = try NativeFixtures.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (file, pidFile) = try Self.probeTarget(in: folder)
-        let output = folder.appendingPathComponent("out")
+        try Self.asSubreaper { file, pidFile, output in
+            let command = try Self.start(["inspect", file.path], probeBlocksAt: pidFile, output: output)
+            var commandStatus: Int32 = 0
+            let blocked = Self.eventually(within: 60) {
+                Self.blockedProbePID(pidFile) != nil || waitpid(command, &commandStatus, WNOHANG) == command
+            }
+            guard blocked, let probe = Self.blockedProbePID(pidFile) else {
+                kill(command, SIGKILL)
+                _ = Self.waitStatus(of: command, within: 10)
+                Issue.record("the probe never blocked: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+                return
+            }
+            // A terminal's Ctrl-C signals the foreground process group: the probe must be in it.
+            #expect(getpgid(probe) == getpgid(command))
 
-        let command = try Self.start(["inspect", file.path], probeBlocksAt: pidFile, output: output)
-        var commandStatus: Int32 = 0
-        let blocked = Self.eventually(within: 60) {
-            Self.blockedProbePID(pidFile) != nil || waitpid(command, &commandStatus, WNOHANG) == command
+            kill(command, SIGKILL)   // as a script's timeout or `kill -9` would
+            #expect(Self.waitStatus(of: command, within: 10) != nil)
+            let status = Self.waitStatus(of: probe, within: 30)
+            if status == nil { Self.cleanUp(probe) }
+            #expect(status != nil, "the probe \(probe) outlived its killed parent")
+            #expect((status ?? SIGKILL) & 0x7f == SIGKILL, "the probe ended otherwise: wait status \(status ?? 0)")
+            #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
         }
-        guard blocked, let probe = Self.blockedProbePID(pidFile) else {
-            kill(command, SIGKILL)
-            _ = Self.waitStatus(of: command, within: 10)
-            Issue.record("the probe never blocked: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
-            return
-        }
-        // A terminal's Ctrl-C signals the foreground process group: the probe must be in it.
-        #expect(getpgid(probe) == getpgid(command))
-
-        kill(command, SIGKILL)   // as a script's timeout or `kill -9` would
-        #expect(Self.waitStatus(of: command, within: 10) != nil)
-        let status = Self.waitStatus(of: probe, within: 30)
-        if status == nil { Self.cleanUp(probe) }
-        #expect(status != nil, "the probe \(probe) outlived its killed parent")
-        #expect((status ?? SIGKILL) & 0x7f == SIGKILL, "the probe ended otherwise: wait status \(status ?? 0)")
-        #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
     }
 
     @Test(.timeLimit(.minutes(2)))
     func aProbePastItsTimeoutIsKilledAndReapedByTheCommand() throws {
-        #expect(bw_set_child_subreaper(1) == 0)
-        defer { _ = bw_set_child_subreaper(0) }
-        let folder = try NativeFixtures.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (file, pidFile) = try Self.probeTarget(in: folder)
-        let output = folder.appendingPathComponent("out")
-
-        let command = try Self.start(["inspect", file.path, "--isolation-timeout", "0.5"], probeBlocksAt: pidFile, output: output)
-        let commandStatus = Self.waitStatus(of: command, within: 60)
-        if commandStatus == nil { kill(command, SIGKILL); _ = Self.waitStatus(of: command, within: 10) }
-        let message = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        #expect(commandStatus == 1 << 8, "exit status 1 expected, wait status \(commandStatus.map(String.init) ?? "none"): \(message)")
-        #expect(message.hasPrefix("batchwise inspect: ") && message.contains("did not finish reading") && message.contains(file.path),
-                "\(message)")
-        let probe = try #require(Self.blockedProbePID(pidFile), "the probe never blocked")
-        // Reaped by the command before it exited: not re-parented to this subreaper (then
-        // waitpid would find it, dead or alive) and gone from the process table.
-        var status: Int32 = 0
-        let found = waitpid(probe, &status, WNOHANG)
-        let waitError = errno
-        if found == 0 { Self.cleanUp(probe) }
-        #expect(found == -1 && waitError == ECHILD, "the command left its probe \(probe) behind (waitpid \(found), status \(status))")
-        #expect(kill(probe, 0) == -1 && errno == ESRCH, "probe \(probe) still exists")
-        #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
+        try Self.asSubreaper { file, pidFile, output in
+            let command = try Self.start(["inspect", file.path, "--isolation-timeout", "0.5"], probeBlocksAt: pidFile, output: output)
+            let commandStatus = Self.waitStatus(of: command, within: 60)
+            if commandStatus == nil { kill(command, SIGKILL); _ = Self.waitStatus(of: command, within: 10) }
+            let message = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            #expect(commandStatus == 1 << 8, "exit status 1 expected, wait status \(commandStatus.map(String.init) ?? "none"): \(message)")
+            #expect(message.hasPrefix("batchwise inspect: ") && message.contains("did not finish reading") && message.contains(file.path),
+                    "\(message)")
+            let probe = try #require(Self.blockedProbePID(pidFile), "the probe never blocked")
+            // Reaped by the command before it exited: not re-parented to this subreaper (then
+            // waitpid would find it, dead or alive) and gone from the process table.
+            var status: Int32 = 0
+            let found = waitpid(probe, &status, WNOHANG)
+            let waitError = errno
+            if found == 0 { Self.cleanUp(probe) }
+            #expect(found == -1 && waitError == ECHILD, "the command left its probe \(probe) behind (waitpid \(found), status \(status))")
+            #expect(kill(probe, 0) == -1 && errno == ESRCH, "probe \(probe) still exists")
+            #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
+        }
     }
 }
 #endif
