@@ -116,6 +116,7 @@ enum PeerScript {
             if os.getppid() != int(sys.argv[1]):
                 os._exit(1)
         sys.argv = sys.argv[2:]
+        sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))  # as `python3 script.py` has it
         runpy.run_path(sys.argv[0], run_name="__main__")
         """
 
