@@ -13,7 +13,7 @@ if ! python3 -c "import tensorflow, keras, h5py, numpy" 2>/dev/null; then
 fi
 out=bench-results
 mkdir -p "$out"
-areas=(${BENCH_AREAS:-hdf5 pipeline layers train checkpoint})
+areas=(${BENCH_AREAS:-hdf5 hdf5-stream pipeline layers train checkpoint})
 status=0
 for area in "${areas[@]}"; do
   echo "== bench $area"

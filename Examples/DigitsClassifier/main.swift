@@ -16,8 +16,8 @@ guard FileManager.default.fileExists(atPath: url.path) else {
 }
 let file = try HDF5File.open(at: url)
 let xs = try file.read("/x", as: Float.self), ys = try file.read("/y", as: Int64.self)
-let x = try Tensor(shape: xs.shape, scalars: xs.values)
-let y = try Tensor(shape: [ys.values.count, 1], scalars: ys.values.map(Float.init))
+let x = try Tensor(xs)
+let y = try Tensor<Float>(ys).reshaped(to: [ys.values.count, 1])
 let (train, validation, test) = (try rows("/split/train", in: file), try rows("/split/validation", in: file),
                                  try rows("/split/test", in: file))
 try file.close()

@@ -28,7 +28,7 @@ do {
     let expected = try file.read("/outputs_inference", as: Float.self)
     try file.close()
 
-    let x = try Tensor<Float>(shape: inputs.shape, scalars: inputs.values)
+    let x = try Tensor(inputs)
     let predicted = try loaded.model(x, mode: .inference)
     guard predicted.shape == expected.shape else {
         print("KerasPredict: prediction shape \(predicted.shape) != Keras output shape \(expected.shape)")

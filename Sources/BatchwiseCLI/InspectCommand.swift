@@ -2,16 +2,24 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise inspect FILE [--json]`: the tree of groups, datasets and attributes.
+/// `batchwise inspect FILE [--json] [--strict]`: the tree of groups, datasets and attributes,
+/// unreadable entries marked (exit status 1 for them only with `--strict`).
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file.",
-        discussion: "For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first, then the tree of its weights."
+        discussion: """
+            For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first, then the tree of its weights.
+
+            An object that cannot be described is still listed, marked with the reason: a dangling soft link (with its target), an external link whose file or object is missing, an object libhdf5 cannot open. An object reached a second time (a hard link that closes a cycle) is marked "same as" the path where it is listed. A file that opens exits 0 with its marks; --strict exits 1 if anything is marked unreadable.
+            """
     )
 
-    @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text.")
+    @Flag(name: .long, help: "Print one JSON object {\"path\", \"kind\", \"attributes\", \"children\", ...} instead of text; marked entries carry \"link\", \"same_as\" and \"error\" (docs/RELIABILITY.md).")
     var json = false
+
+    @Flag(name: .long, help: "Exit with status 1 (after printing the listing) if any object or attribute could not be read.")
+    var strict = false
 
     @Argument(help: "The HDF5 file to inspect.")
     var file: String
@@ -21,12 +29,22 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         do {
             if isolation.noIsolation {
-                print(try Self.render(URL(fileURLWithPath: file), json: json))
+                let rendering = try Self.render(URL(fileURLWithPath: file), json: json)
+                print(rendering.text)
+                if strict, let summary = rendering.unreadableSummary { throw InspectError(summary) }
             } else {
                 // The child reads the file and renders; this process never opens it.
-                let result = try IsolatedProbe.run(["inspect", "--file", file] + (json ? ["--json"] : []), file: file, options: isolation)
-                guard result.status == 0 else { throw ProbeFailure(errorDescription: result.message.isEmpty ? "cannot read \(file)" : result.message) }
-                FileHandle.standardOutput.write(result.standardOutput)
+                let arguments = ["inspect", "--file", file] + (json ? ["--json"] : []) + (strict ? ["--strict"] : [])
+                let result = try IsolatedProbe.run(arguments, file: file, options: isolation)
+                switch result.status {
+                case 0:
+                    FileHandle.standardOutput.write(result.standardOutput)
+                case ProbeFileCommand.strictFailureStatus:
+                    FileHandle.standardOutput.write(result.standardOutput)
+                    throw InspectError(result.message)
+                default:
+                    throw ProbeFailure(errorDescription: result.message.isEmpty ? "cannot read \(file)" : result.message)
+                }
             }
         } catch {
             let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
@@ -36,17 +54,38 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
+    /// What `inspect` prints, and what `--strict` refuses.
+    struct Rendering {
+        var text: String
+        /// "--strict: N object(s) or attribute(s) could not be read: /a (...); ..." or nil if none.
+        var unreadableSummary: String?
+
+        init(text: String, trees: [HDF5Node]) {
+            self.text = text
+            var marks: [String] = []
+            for node in trees.flatMap({ $0.allNodes() }) {
+                if let error = node.error { marks.append("\(node.path) (\(error))") }
+                for (name, value) in node.attributes.sorted(by: { $0.key < $1.key }) {
+                    if case .unsupported(let detail) = value, detail.hasPrefix("error: ") { marks.append("\(node.path)@\(name) (\(detail))") }
+                }
+            }
+            // The listing has them all; the error line names the first few.
+            let shown = marks.prefix(10).joined(separator: "; ") + (marks.count > 10 ? "; and \(marks.count - 10) more" : "")
+            unreadableSummary = marks.isEmpty ? nil : "--strict: \(marks.count) object(s) or attribute(s) could not be read: " + shown
+        }
+    }
+
     /// Everything `inspect` prints; also what the isolated probe (`probe-file inspect`) reads.
-    static func render(_ url: URL, json: Bool) throws -> String {
+    static func render(_ url: URL, json: Bool) throws -> Rendering {
         if let model = try describeKerasModel(url) {
             if json {
                 let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-                return "{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}"
+                return Rendering(text: "{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}", trees: [model.weights])
             }
-            return model.summary + "\n\n" + model.weights.renderedText()
+            return Rendering(text: model.summary + "\n\n" + model.weights.renderedText(), trees: [model.weights])
         }
         let tree = try describe(url)
-        return json ? tree.jsonText() : tree.renderedText()
+        return Rendering(text: json ? tree.jsonText() : tree.renderedText(), trees: [tree])
     }
 
     /// The summary and weights tree of a Keras model file, nil for other files (and for

@@ -8,7 +8,8 @@ import Foundation
 /// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train
 /// --copy-to X.h5` loads the model/resume files and writes the training start (`PreparedStart`).
 /// Exit status 0 (done), 1 (typed error, one line on stderr), 3 (loaded but the copy could
-/// not be written: the parent reads the original).
+/// not be written: the parent reads the original), 4 (`inspect --strict`: printed, but some
+/// objects could not be read; the summary is on stderr).
 struct ProbeFileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe-file",
@@ -31,6 +32,12 @@ struct ProbeFileCommand: ParsableCommand {
     @Flag(help: "inspect: JSON output.")
     var json = false
 
+    @Flag(help: "inspect: exit with status 4 if any object could not be read.")
+    var strict = false
+
+    /// `inspect --strict` found unreadable objects (the listing was printed).
+    static let strictFailureStatus: Int32 = 4
+
     /// For tests only: when set to a path, the probe writes its pid there and then blocks
     /// forever, like libhdf5 looping on a hostile file, so that tests can kill the parent or
     /// let the timeout expire without depending on how long a real hostile file takes.
@@ -44,7 +51,12 @@ struct ProbeFileCommand: ParsableCommand {
         do {
             switch kind {
             case "inspect":
-                print(try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: json))
+                let rendering = try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: json)
+                print(rendering.text)
+                if strict, let summary = rendering.unreadableSummary {
+                    FileHandle.standardError.write(Data((summary.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+                    throw ExitCode(Self.strictFailureStatus)
+                }
             case "model":
                 let model = try ModelFiles.loadModel(URL(fileURLWithPath: try required(file)))
                 if let copyTo {

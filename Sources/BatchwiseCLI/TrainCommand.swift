@@ -32,11 +32,11 @@ struct TrainCommand: ParsableCommand {
     var y = "/y"
     @Option(help: "Keras loss name (binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error).")
     var loss: String?
-    @Option(help: "sgd or adam (default: the model file's optimizer).")
+    @Option(help: "sgd or adam (default: the model file's optimizer; with --resume only the checkpoint's).")
     var optimizer: String?
-    @Option(help: "Learning rate.")
+    @Option(help: "Learning rate (with --resume: continue with this one).")
     var learningRate: Float?
-    @Option(help: "SGD momentum.")
+    @Option(help: "SGD momentum (with --resume: only the checkpoint's is accepted).")
     var momentum: Double?
     @Option(help: "Total number of epochs (with --resume: continue up to this total).")
     var epochs = 1

@@ -44,6 +44,10 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// model cannot take. `row` and `column` locate the first offending value when there is one.
     case invalidData(file: String, path: String, row: Int?, column: Int?, message: String)
 
+    /// An option given with `--resume` (``TrainJob/resume``) differs from what the checkpoint
+    /// holds: `option` (`--optimizer`, `--momentum`), the checkpoint's value and the given one.
+    case resumeOptionConflict(file: String, option: String, checkpoint: String, given: String)
+
     /// One line (or one line per difference) naming the file and the object.
     public var errorDescription: String? {
         switch self {
@@ -72,6 +76,9 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
         case let .invalidData(file, path, row, column, message):
             let position = [row.map { "row \($0)" }, column.map { "column \($0)" }].compactMap { $0 }.joined(separator: ", ")
             return "\(file): \(path)" + (position.isEmpty ? "" : " " + position) + ": \(message)"
+        case let .resumeOptionConflict(file, option, checkpoint, given):
+            return "\(file): \(option) \(given) conflicts with the checkpoint's \(checkpoint); a resume continues "
+                + "the saved optimizer: drop \(option) or give the checkpoint's value"
         }
     }
 }

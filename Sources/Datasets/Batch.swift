@@ -40,6 +40,9 @@ public struct Batched<Base: Dataset, Element>: Dataset {
         return (indices, gather)
     }
 
+    /// The settings a saved state must match: the batch size and `dropRemainder`.
+    var stateParameters: [String: String] { ["size": "\(size)", "dropRemainder": "\(dropRemainder)"] }
+
     public var cardinality: Cardinality {
         guard size > 0 else { return .unknown }
         switch base.cardinality {
@@ -58,7 +61,7 @@ public struct Batched<Base: Dataset, Element>: Dataset {
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("batch", counters: 1, children: 1)
+        try state.expect("batch", counters: 1, children: 1, parameters: stateParameters)
         if let plan = gatherPlan {
             return Iterator(dataset: self, rows: IndexBatcher(indices: try plan.indices.makeIterator(resumingFrom: state.children[0])),
                             gather: plan.gather, batches: state.counters[0])
@@ -103,9 +106,10 @@ public struct Batched<Base: Dataset, Element>: Dataset {
             return try dataset.stack(pending, batches * size)
         }
 
-        /// `counters`: [batches delivered]; `children`: [base].
+        /// `counters`: [batches delivered]; `children`: [base]; `parameters`: size, dropRemainder.
         public var state: IteratorState {
-            IteratorState(kind: "batch", counters: [batches], children: [rows?.indices.state ?? base!.state])
+            IteratorState(kind: "batch", counters: [batches], children: [rows?.indices.state ?? base!.state],
+                          parameters: dataset.stateParameters)
         }
     }
 }

@@ -52,7 +52,9 @@ public protocol Dataset<Element>: Sendable {
     /// An iterator continuing exactly where the iterator whose ``DatasetIterator/state`` was
     /// `state` stood.
     /// - Throws: ``DatasetError/incompatibleState(expected:found:)`` when the state was taken
-    ///   from a different pipeline, or any error the replay of a source raises.
+    ///   from a differently built pipeline, ``DatasetError/mismatchedState(stage:parameter:saved:current:)``
+    ///   when a stage's setting (seed, buffer or batch size, count, source length) differs from
+    ///   the one saved, or any error the replay of a source raises.
     func makeIterator(resumingFrom state: IteratorState) throws -> Iterator
 
     /// How many elements one pass yields, where that can be known without iterating.

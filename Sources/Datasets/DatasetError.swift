@@ -9,6 +9,9 @@ import Foundation
 public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     /// A source failed to read element `index`.
     case sourceFailed(source: String, index: Int, underlying: any Error)
+    /// A file-backed source could not be built: the file does not open, `path` is not a dataset
+    /// in it, or its elements cannot be read as the requested type.
+    case openFailed(file: String, path: String, underlying: any Error)
     /// A user function (map, filter, generator) threw on element `index`.
     case functionFailed(stage: String, index: Int, underlying: any Error)
     /// Two elements that must share a shape do not (batching, zipping slices).
@@ -19,6 +22,13 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     case invalidArgument(stage: String, reason: String)
     /// A saved state does not belong to this pipeline.
     case incompatibleState(expected: String, found: String)
+    /// A saved state comes from a stage whose setting `parameter` (a seed, a buffer or batch
+    /// size, a count, a source length) was `saved`, while this pipeline's is `current`: resuming
+    /// would continue a different element sequence.
+    case mismatchedState(stage: String, parameter: String, saved: String, current: String)
+    /// An `HDF5Array` could not become a `Tensor`: a value has no exact counterpart in the
+    /// target type, or the shape does not hold the values.
+    case arrayConversionFailed(from: String, to: String, shape: [Int], reason: String)
     /// A state could not be decoded.
     case undecodableState(reason: String)
     /// The operation needs a finite dataset.
@@ -29,6 +39,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
         switch self {
         case let .sourceFailed(source, index, underlying):
             return "\(source): reading element \(index) failed: \(Self.describe(underlying))"
+        case let .openFailed(file, path, underlying):
+            return "\(file): cannot read dataset '\(path)': \(Self.describe(underlying))"
         case let .functionFailed(stage, index, underlying):
             return "\(stage): the function threw on element \(index): \(Self.describe(underlying))"
         case let .shapeMismatch(stage, index, expected, found):
@@ -39,6 +51,11 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
             return "\(stage): \(reason)"
         case let .incompatibleState(expected, found):
             return "cannot resume: the saved state is for '\(found)' but this pipeline stage is '\(expected)'"
+        case let .mismatchedState(stage, parameter, saved, current):
+            return "cannot resume: the saved state is for a '\(stage)' stage with \(parameter) \(saved), "
+                + "but this pipeline's '\(stage)' has \(parameter) \(current)"
+        case let .arrayConversionFailed(from, to, shape, reason):
+            return "cannot convert an HDF5 array of \(from) with shape \(shape) to Tensor<\(to)>: \(reason)"
         case let .undecodableState(reason):
             return "cannot decode the iterator state: \(reason)"
         case let .infiniteDataset(operation):

@@ -26,10 +26,16 @@ public struct GeneratorDataset<Element>: Dataset {
         self.generate = generate
     }
 
+    /// The setting a saved state must match: the declared length, when finite.
+    var stateParameters: [String: String]? {
+        if case let .finite(count) = cardinality { return ["count": "\(count)"] }
+        return nil
+    }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(dataset: self, position: 0, done: false) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("generator", counters: 2)
+        try state.expect("generator", counters: 2, parameters: stateParameters)
         return Iterator(dataset: self, position: state.counters[0], done: state.counters[1] != 0)
     }
 
@@ -50,9 +56,9 @@ public struct GeneratorDataset<Element>: Dataset {
             return element
         }
 
-        /// `counters`: [next index, ended 0/1].
+        /// `counters`: [next index, ended 0/1]; `parameters`: count (declared finite cardinality only).
         public var state: IteratorState {
-            IteratorState(kind: "generator", counters: [position, done ? 1 : 0])
+            IteratorState(kind: "generator", counters: [position, done ? 1 : 0], parameters: dataset.stateParameters)
         }
     }
 }

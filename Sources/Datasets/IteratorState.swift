@@ -7,6 +7,13 @@ import Foundation
 /// element copies) and the states of the stages below it. The value is `Codable`, so it can go
 /// into a checkpoint as JSON bytes and be restored in another process.
 ///
+/// Each stage also records the settings that decide its element sequence (``parameters``: a
+/// shuffle's seed, buffer size and reshuffle flag, a batch size, a take count, a source's
+/// length, ...). Restoring into a stage whose settings differ throws
+/// ``DatasetError/mismatchedState(stage:parameter:saved:current:)`` naming both values, instead
+/// of continuing a different order. States written before these fields existed have no
+/// `parameters`; they still restore, with the settings unchecked.
+///
 /// ```swift
 /// var it = pipeline.makeIterator()
 /// _ = try it.next()
@@ -24,15 +31,22 @@ public struct IteratorState: Codable, Sendable, Hashable {
     public var indices: [Int]
     /// The states of the stages below.
     public var children: [IteratorState]
+    /// The stage's settings that decide the element sequence, by name (`"seed"`, `"size"`,
+    /// `"count"`, ...), as text; checked on restore. `nil` (and absent from the JSON) when the
+    /// stage has none, and in states written before settings were recorded: those restore
+    /// unchecked.
+    public var parameters: [String: String]?
 
-    /// A state node; adaptors build these in their `state`, and custom datasets can too (check them back with `kind` before resuming).
+    /// A state node; adaptors build these in their `state`, and custom datasets can too (check
+    /// them back with `kind` and ``checkParameters(_:stage:)`` before resuming).
     public init(kind: String, counters: [Int] = [], seeds: [UInt64] = [], indices: [Int] = [],
-                children: [IteratorState] = []) {
+                children: [IteratorState] = [], parameters: [String: String]? = nil) {
         self.kind = kind
         self.counters = counters
         self.seeds = seeds
         self.indices = indices
         self.children = children
+        self.parameters = parameters
     }
 
     /// The state as compact JSON bytes.
@@ -51,8 +65,23 @@ public struct IteratorState: Codable, Sendable, Hashable {
         }
     }
 
-    /// Checks the stage name and the number of fields before a stage restores from this state.
-    func expect(_ kind: String, counters: Int = 0, seeds: Int = 0, children: Int = 0) throws {
+    /// Checks that every setting this state recorded equals the current one in `current`
+    /// (settings the state did not record, as in states from older versions, are not checked).
+    /// - Throws: ``DatasetError/mismatchedState(stage:parameter:saved:current:)`` for the first
+    ///   setting, in name order, whose saved value differs.
+    public func checkParameters(_ current: [String: String]?, stage: String) throws {
+        guard let saved = parameters, let current else { return }
+        for name in current.keys.sorted() {
+            if let savedValue = saved[name], let currentValue = current[name], savedValue != currentValue {
+                throw DatasetError.mismatchedState(stage: stage, parameter: name, saved: savedValue, current: currentValue)
+            }
+        }
+    }
+
+    /// Checks the stage name, the number of fields and the recorded settings (see
+    /// ``checkParameters(_:stage:)``) before a stage restores from this state.
+    func expect(_ kind: String, counters: Int = 0, seeds: Int = 0, children: Int = 0,
+                parameters current: [String: String]? = nil) throws {
         guard self.kind == kind, self.counters.count == counters, self.seeds.count == seeds,
               self.children.count == children
         else {
@@ -61,5 +90,6 @@ public struct IteratorState: Codable, Sendable, Hashable {
                 found: "\(self.kind) (\(self.counters.count) counters, \(self.seeds.count) seeds, "
                     + "\(self.children.count) children)")
         }
+        try checkParameters(current, stage: kind)
     }
 }

@@ -30,13 +30,16 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
 
     public var cardinality: Cardinality { base.cardinality }
 
+    /// The setting a saved state must match: whether results keep the input order.
+    var stateParameters: [String: String] { ["ordered": "\(ordered)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator {
         let input = base.makeIterator(epoch: epoch)
         return Iterator(dataset: self, base: input, log: ReplayLog(initial: input.state, interval: stateInterval), delivered: 0)
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("parallelMap", counters: 2, children: 1)
+        try state.expect("parallelMap", counters: 2, children: 1, parameters: stateParameters)
         let resumeAt = state.counters[0] + state.counters[1]
         // `indices`: ordinals at or beyond `resumeAt` an unordered map already delivered.
         guard state.indices.allSatisfy({ $0 > resumeAt }), ordered ? state.indices.isEmpty : true else {
@@ -62,6 +65,8 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
         var inputEnded = false
         var pending: [Slot] = []
         let queues: [DispatchQueue]
+        /// Counts the transform calls in flight for tests (nil outside a test's scope).
+        let workers = PipelineWorkers.current
         /// Unordered mode: the workers, the number of elements in flight, and the ordinals
         /// delivered beyond `delivered` (which is then the low watermark: every ordinal below
         /// it was delivered).
@@ -90,8 +95,10 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
                 guard let element = try base.next() else { inputEnded = true; break }
                 let slot = Slot(index: pulled)
                 let transform = dataset.transform
+                let counted = workers
+                counted?.began()
                 queues[pulled % queues.count].async {
-                    slot.finish(Result { try transform(element) })
+                    PipelineWorkers.run(countedBy: counted) { slot.finish(Result { try transform(element) }) }
                 }
                 pending.append(slot)
                 pulled += 1
@@ -139,11 +146,12 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
         }
 
         /// `counters`: [snapshot ordinal, elements to skip after it]; `indices` (unordered only):
-        /// ordinals beyond that point already delivered; `children`: [base at the snapshot].
+        /// ordinals beyond that point already delivered; `children`: [base at the snapshot];
+        /// `parameters`: ordered.
         public var state: IteratorState {
             let point = log.resumePoint(for: delivered)
             return IteratorState(kind: "parallelMap", counters: [point.ordinal, delivered - point.ordinal],
-                                 indices: early.sorted(), children: [point.state])
+                                 indices: early.sorted(), children: [point.state], parameters: dataset.stateParameters)
         }
     }
 

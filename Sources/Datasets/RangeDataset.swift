@@ -12,10 +12,13 @@ public struct RangeDataset: Dataset {
 
     public var cardinality: Cardinality { .finite(range.count) }
 
+    /// The setting a saved state must match: the range.
+    static func stateParameters(_ range: Range<Int>) -> [String: String] { ["range": "\(range)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(range: range, position: 0) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("range", counters: 1)
+        try state.expect("range", counters: 1, parameters: Self.stateParameters(range))
         guard (0...range.count).contains(state.counters[0]) else {
             throw DatasetError.incompatibleState(expected: "range \(range)",
                                                  found: "range at position \(state.counters[0])")
@@ -34,7 +37,9 @@ public struct RangeDataset: Dataset {
             return range.lowerBound + position
         }
 
-        /// `counters`: [position].
-        public var state: IteratorState { IteratorState(kind: "range", counters: [position]) }
+        /// `counters`: [position]; `parameters`: range.
+        public var state: IteratorState {
+            IteratorState(kind: "range", counters: [position], parameters: RangeDataset.stateParameters(range))
+        }
     }
 }

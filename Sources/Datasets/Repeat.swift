@@ -27,6 +27,9 @@ public struct Repeated<Base: Dataset>: Dataset {
         }
     }
 
+    /// The setting a saved state must match: the number of passes.
+    var stateParameters: [String: String] { ["count": count.map { "\($0)" } ?? "forever"] }
+
     static func passEpoch(_ epoch: UInt64, _ pass: Int) -> UInt64 {
         epoch == 0 ? UInt64(pass) : SplitMix64.derivedSeed(epoch, UInt64(pass))
     }
@@ -36,7 +39,7 @@ public struct Repeated<Base: Dataset>: Dataset {
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("repeat", counters: 3, seeds: 1, children: 1)
+        try state.expect("repeat", counters: 3, seeds: 1, children: 1, parameters: stateParameters)
         var iterator = Iterator(dataset: self, current: try base.makeIterator(resumingFrom: state.children[0]),
                                 epoch: state.seeds[0])
         iterator.pass = state.counters[0]
@@ -77,10 +80,10 @@ public struct Repeated<Base: Dataset>: Dataset {
         }
 
         /// `counters`: [pass, yielded in this pass 0/1, finished 0/1]; `seeds`: [epoch];
-        /// `children`: [the current pass].
+        /// `children`: [the current pass]; `parameters`: count.
         public var state: IteratorState {
             IteratorState(kind: "repeat", counters: [pass, yieldedThisPass ? 1 : 0, finished ? 1 : 0],
-                          seeds: [epoch], children: [current.state])
+                          seeds: [epoch], children: [current.state], parameters: dataset.stateParameters)
         }
     }
 }

@@ -43,12 +43,18 @@ public struct SequenceDataset<Base: Sequence>: Dataset {
         self.cardinality = cardinality
     }
 
+    /// The setting a saved state must match: the length, when the cardinality is finite.
+    var stateParameters: [String: String]? {
+        if case let .finite(count) = cardinality { return ["count": "\(count)"] }
+        return nil
+    }
+
     public func makeIterator(epoch: UInt64) -> Iterator {
-        Iterator(base: makeSequence().makeIterator(), position: 0)
+        Iterator(base: makeSequence().makeIterator(), position: 0, parameters: stateParameters)
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("sequence", counters: 1)
+        try state.expect("sequence", counters: 1, parameters: stateParameters)
         var iterator = makeIterator()
         for _ in 0..<Swift.max(0, state.counters[0]) {
             if iterator.next() == nil {
@@ -64,6 +70,7 @@ public struct SequenceDataset<Base: Sequence>: Dataset {
     public struct Iterator: DatasetIterator {
         var base: Base.Iterator
         var position: Int
+        let parameters: [String: String]?
 
         public mutating func next() -> Base.Element? {
             guard let element = base.next() else { return nil }
@@ -71,7 +78,7 @@ public struct SequenceDataset<Base: Sequence>: Dataset {
             return element
         }
 
-        /// `counters`: [elements delivered].
-        public var state: IteratorState { IteratorState(kind: "sequence", counters: [position]) }
+        /// `counters`: [elements delivered]; `parameters`: count (finite cardinality only).
+        public var state: IteratorState { IteratorState(kind: "sequence", counters: [position], parameters: parameters) }
     }
 }

@@ -21,10 +21,13 @@ public struct Sharded<Base: Dataset>: Dataset {
         }
     }
 
+    /// The settings a saved state must match: the shard count and index.
+    var stateParameters: [String: String] { ["count": "\(count)", "index": "\(index)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(dataset: self, base: base.makeIterator(epoch: epoch), seen: 0) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("shard", counters: 1, children: 1)
+        try state.expect("shard", counters: 1, children: 1, parameters: stateParameters)
         return Iterator(dataset: self, base: try base.makeIterator(resumingFrom: state.children[0]), seen: state.counters[0])
     }
 
@@ -46,8 +49,10 @@ public struct Sharded<Base: Dataset>: Dataset {
             return nil
         }
 
-        /// `counters`: [input elements seen]; `children`: [base].
-        public var state: IteratorState { IteratorState(kind: "shard", counters: [seen], children: [base.state]) }
+        /// `counters`: [input elements seen]; `children`: [base]; `parameters`: count, index.
+        public var state: IteratorState {
+            IteratorState(kind: "shard", counters: [seen], children: [base.state], parameters: dataset.stateParameters)
+        }
     }
 }
 

@@ -38,15 +38,20 @@ public struct Shuffled<Base: Dataset>: Dataset {
 
     var snapshotInterval: Int { Swift.max(bufferSize, 256) }
 
+    /// The settings a saved state must match: buffer size, seed and reshuffle flag.
+    var stateParameters: [String: String] {
+        ["bufferSize": "\(bufferSize)", "seed": "\(seed)", "reshuffleEachIteration": "\(reshuffleEachIteration)"]
+    }
+
     public func makeIterator(epoch: UInt64) -> Iterator {
         let input = base.makeIterator(epoch: epoch)
         return Iterator(base: input, bufferSize: bufferSize, epoch: epoch,
                         rng: SplitMix64(seed: passSeed(epoch)),
-                        log: ReplayLog(initial: input.state, interval: snapshotInterval))
+                        log: ReplayLog(initial: input.state, interval: snapshotInterval), parameters: stateParameters)
     }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("shuffle", counters: 3, seeds: 2, children: 1)
+        try state.expect("shuffle", counters: 3, seeds: 2, children: 1, parameters: stateParameters)
         let pulled = state.counters[0], from = state.counters[1]
         var input = try base.makeIterator(resumingFrom: state.children[0])
         var slotOf: [Int: Int] = [:]
@@ -66,7 +71,8 @@ public struct Shuffled<Base: Dataset>: Dataset {
         }
         var iterator = Iterator(base: input, bufferSize: bufferSize, epoch: state.seeds[1],
                                 rng: SplitMix64(state: state.seeds[0]),
-                                log: ReplayLog(initial: state.children[0], at: from, interval: snapshotInterval))
+                                log: ReplayLog(initial: state.children[0], at: from, interval: snapshotInterval),
+                                parameters: stateParameters)
         iterator.buffer = buffer.map { $0! }
         iterator.ordinals = state.indices
         iterator.pulled = pulled
@@ -81,17 +87,21 @@ public struct Shuffled<Base: Dataset>: Dataset {
         let epoch: UInt64
         var rng: SplitMix64
         var log: ReplayLog
+        /// The dataset's `stateParameters`, computed once.
+        let parameters: [String: String]
         var buffer: [Element] = []
         var ordinals: [Int] = []
         var pulled = 0
         var exhausted = false
 
-        init(base: Base.Iterator, bufferSize: Int, epoch: UInt64, rng: SplitMix64, log: ReplayLog) {
+        init(base: Base.Iterator, bufferSize: Int, epoch: UInt64, rng: SplitMix64, log: ReplayLog,
+             parameters: [String: String]) {
             self.base = base
             self.bufferSize = bufferSize
             self.epoch = epoch
             self.rng = rng
             self.log = log
+            self.parameters = parameters
         }
 
         public mutating func next() throws -> Element? {
@@ -119,12 +129,14 @@ public struct Shuffled<Base: Dataset>: Dataset {
 
         /// `counters`: [input elements pulled, snapshot ordinal, input exhausted 0/1];
         /// `seeds`: [generator state, epoch]; `indices`: input ordinals of the buffered elements;
-        /// `children`: [input state at the snapshot ordinal].
+        /// `children`: [input state at the snapshot ordinal]; `parameters`: bufferSize, seed,
+        /// reshuffleEachIteration.
         public var state: IteratorState {
             let oldest = ordinals.min() ?? pulled
             let point = log.resumePoint(for: oldest)
             return IteratorState(kind: "shuffle", counters: [pulled, point.ordinal, exhausted ? 1 : 0],
-                                 seeds: [rng.state, epoch], indices: ordinals, children: [point.state])
+                                 seeds: [rng.state, epoch], indices: ordinals, children: [point.state],
+                                 parameters: parameters)
         }
     }
 }

@@ -43,6 +43,9 @@ struct ShuffledRowIndices: Dataset {
         private let epoch: UInt64
         private var rng: SplitMix64
         private var log: ReplayLog
+        private let parameters: [String: String]
+        /// What the input `Slices` records in its snapshots.
+        private let sliceParameters: [String: String]
         /// The buffered rows, which are also their input ordinals.
         private var rows: [Int]
         private var pulled: Int
@@ -54,6 +57,8 @@ struct ShuffledRowIndices: Dataset {
             epoch = inner.epoch
             rng = inner.rng
             log = inner.log
+            parameters = inner.parameters
+            sliceParameters = inner.base.dataset.stateParameters
             rows = inner.ordinals
             pulled = inner.pulled
             exhausted = inner.exhausted
@@ -71,7 +76,7 @@ struct ShuffledRowIndices: Dataset {
                 rows.append(pulled)
                 pulled += 1
                 if log.isDue(pulled) {
-                    log.record(pulled, IteratorState(kind: "slices", counters: [pulled]))
+                    log.record(pulled, IteratorState(kind: "slices", counters: [pulled], parameters: sliceParameters))
                     log.prune(before: rows.min() ?? pulled)
                 }
             }
@@ -89,7 +94,7 @@ struct ShuffledRowIndices: Dataset {
             if let general { return general.state }
             let point = log.resumePoint(for: rows.min() ?? pulled)
             return IteratorState(kind: "shuffle", counters: [pulled, point.ordinal, exhausted ? 1 : 0],
-                                 seeds: [rng.state, epoch], indices: rows, children: [point.state])
+                                 seeds: [rng.state, epoch], indices: rows, children: [point.state], parameters: parameters)
         }
     }
 }

@@ -20,10 +20,13 @@ public struct Skipped<Base: Dataset>: Dataset {
         }
     }
 
+    /// The setting a saved state must match: the count.
+    static func stateParameters(_ count: Int) -> [String: String] { ["count": "\(count)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(base: base.makeIterator(epoch: epoch), count: count, done: false) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("skip", counters: 1, children: 1)
+        try state.expect("skip", counters: 1, children: 1, parameters: Self.stateParameters(count))
         return Iterator(base: try base.makeIterator(resumingFrom: state.children[0]), count: count,
                         done: state.counters[0] != 0)
     }
@@ -43,8 +46,10 @@ public struct Skipped<Base: Dataset>: Dataset {
             return try base.next()
         }
 
-        /// `counters`: [skipping done 0/1]; `children`: [base].
-        public var state: IteratorState { IteratorState(kind: "skip", counters: [done ? 1 : 0], children: [base.state]) }
+        /// `counters`: [skipping done 0/1]; `children`: [base]; `parameters`: count.
+        public var state: IteratorState {
+            IteratorState(kind: "skip", counters: [done ? 1 : 0], children: [base.state], parameters: Skipped.stateParameters(count))
+        }
     }
 }
 

@@ -46,10 +46,13 @@ public struct Slices<Element>: Dataset, Sendable {
 
     public var cardinality: Cardinality { .finite(count) }
 
+    /// The setting a saved state must match: the number of elements.
+    var stateParameters: [String: String] { ["count": "\(count)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(dataset: self, position: 0) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("slices", counters: 1)
+        try state.expect("slices", counters: 1, parameters: stateParameters)
         let position = state.counters[0]
         guard position >= 0 && position <= count else {
             throw DatasetError.incompatibleState(expected: "slices of \(count) elements",
@@ -69,8 +72,10 @@ public struct Slices<Element>: Dataset, Sendable {
             return dataset.fetch(position)
         }
 
-        /// `counters`: [position].
-        public var state: IteratorState { IteratorState(kind: "slices", counters: [position]) }
+        /// `counters`: [position]; `parameters`: count.
+        public var state: IteratorState {
+            IteratorState(kind: "slices", counters: [position], parameters: dataset.stateParameters)
+        }
     }
 }
 

@@ -20,10 +20,13 @@ public struct Taken<Base: Dataset>: Dataset {
         }
     }
 
+    /// The setting a saved state must match: the count.
+    static func stateParameters(_ count: Int) -> [String: String] { ["count": "\(count)"] }
+
     public func makeIterator(epoch: UInt64) -> Iterator { Iterator(base: base.makeIterator(epoch: epoch), limit: count, taken: 0) }
 
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("take", counters: 1, children: 1)
+        try state.expect("take", counters: 1, children: 1, parameters: Self.stateParameters(count))
         return Iterator(base: try base.makeIterator(resumingFrom: state.children[0]), limit: count, taken: state.counters[0])
     }
 
@@ -39,8 +42,10 @@ public struct Taken<Base: Dataset>: Dataset {
             return element
         }
 
-        /// `counters`: [elements taken]; `children`: [base].
-        public var state: IteratorState { IteratorState(kind: "take", counters: [taken], children: [base.state]) }
+        /// `counters`: [elements taken]; `children`: [base]; `parameters`: count.
+        public var state: IteratorState {
+            IteratorState(kind: "take", counters: [taken], children: [base.state], parameters: Taken.stateParameters(limit))
+        }
     }
 }
 

@@ -130,7 +130,7 @@ struct AttributeIO {
 
     /// The attribute's element count, refusing counts a corrupted dataspace made up: the
     /// buffer (count × `elementBytes`) must not overflow or exceed physical memory.
-    private func checkedCount(_ space: hid_t, elementBytes: Int) throws -> Int {
+    func checkedCount(_ space: hid_t, elementBytes: Int) throws -> Int {
         let points = H5Sget_simple_extent_npoints(space)
         guard points >= 0 else { throw call.failure("count attribute \(name) elements") }
         let memory = ProcessInfo.processInfo.physicalMemory
@@ -142,7 +142,7 @@ struct AttributeIO {
         return count
     }
 
-    private func withOpenAttribute<R>(_ body: (_ attribute: hid_t, _ type: hid_t, _ space: hid_t) throws -> R) throws -> R {
+    func withOpenAttribute<R>(_ body: (_ attribute: hid_t, _ type: hid_t, _ space: hid_t) throws -> R) throws -> R {
         guard try call.isTrue(H5Aexists(objectID, name), "test attribute \(name)") else {
             throw HDF5Error.notFound(file: call.file, object: "\(call.object)@\(name)")
         }

@@ -15,6 +15,16 @@ struct DatasetLayout {
     /// cache stores them whole); the plain array size if contiguous.
     var datasetBytes: Int
 
+    /// For a chunked dataset of rank >= 1: the first chunk dimension and the bytes of every
+    /// chunk covering that many rows (one chunk times the chunks across the other dimensions).
+    var rowBand: (rows: Int, bytes: Int)? {
+        guard let chunkShape, chunkShape.count == shape.count, let rows = chunkShape.first else { return nil }
+        let across = zip(shape.dropFirst(), chunkShape.dropFirst()).map { extent, size in
+            size > 0 ? max(1, extent / size + (extent % size == 0 ? 0 : 1)) : 1
+        }
+        return Self.checkedProduct(across, chunkBytes).map { (rows, $0) }
+    }
+
     /// `nil` when the product overflows `Int`: only a corrupted dataspace gets there, and it
     /// must become a typed error rather than a trap.
     static func storageBytes(shape: [Int], chunkShape: [Int]?, elementSize: Int) -> Int? {

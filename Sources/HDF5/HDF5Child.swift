@@ -6,7 +6,8 @@
 public struct HDF5Child: Hashable, Sendable {
     /// The entry's name inside its group (one path component).
     public var name: String
-    /// Whether the entry is a group or a dataset.
+    /// Whether the entry is a group or a dataset; `.unknown` when the link dangles or libhdf5
+    /// cannot open its object (``HDF5File/treeDescription(from:)`` says why).
     public var kind: HDF5ObjectKind
 
     /// An entry as ``HDF5File/children(of:)`` reports it.

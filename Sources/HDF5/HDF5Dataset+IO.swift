@@ -189,7 +189,7 @@ extension HDF5Dataset {
                 try call.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil), "select rows")
                 let memorySpace = try call.check(H5Screate_simple(Int32(count.count), count, nil), "create memory dataspace")
                 defer { H5Sclose(memorySpace) }
-                try call.check(H5Dread(datasetID, memoryType.id, memorySpace, fileSpace, bw_H5P_DEFAULT(), buffer + offset), "read")
+                try checkRead(H5Dread(datasetID, memoryType.id, memorySpace, fileSpace, bw_H5P_DEFAULT(), buffer + offset), datasetID: datasetID)
                 offset += run.count * rowBytes
             }
         }

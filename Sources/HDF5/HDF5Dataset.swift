@@ -137,7 +137,7 @@ public final class HDF5Dataset: @unchecked Sendable {
         try checkReadSize(T.self, count: count, datasetID: datasetID)
         return try ScalarBuffer.makeArray(T.self, count: count) { buffer in
             guard let buffer else { return }
-            try call.check(H5Dread(datasetID, memoryType.id, memorySpace, fileSpace, bw_H5P_DEFAULT(), buffer), "read")
+            try checkRead(H5Dread(datasetID, memoryType.id, memorySpace, fileSpace, bw_H5P_DEFAULT(), buffer), datasetID: datasetID)
         }
     }
 

@@ -96,11 +96,13 @@ public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
             }
         case H5T_ENUM:
             if isBoolEnum(type) { return .bool }
+            // libhdf5 converts enum values to integers, so an enum reads as its base type;
+            // ``displayName(_:)`` shows the members.
             let base = H5Tget_super(type)
             defer { if base >= 0 { H5Tclose(base) } }
             return base >= 0 ? classify(base) : .other("enum")
         case H5T_STRING: return .string
-        case H5T_COMPOUND: return .other("compound")
+        case H5T_COMPOUND: return .other(complexName(type) ?? compoundName(type))
         case H5T_REFERENCE: return .other("reference")
         case H5T_OPAQUE: return .other("opaque")
         case H5T_ARRAY: return .other("array")
@@ -108,6 +110,90 @@ public enum HDF5ElementType: Hashable, Sendable, CustomStringConvertible {
         case H5T_BITFIELD: return .other("bitfield")
         default: return .other("unknown")
         }
+    }
+
+    /// The numpy name, except that an enum (other than h5py's bool) is spelled with its base
+    /// type and members, "enum(int16){RED: 0, GREEN: 1}", as `batchwise inspect` shows it.
+    /// Call inside the lock.
+    static func displayName(_ type: hid_t) -> String {
+        H5Tget_class(type) == H5T_ENUM && !isBoolEnum(type) ? enumName(type) : classify(type).numpyName
+    }
+
+    private static func enumName(_ type: hid_t) -> String {
+        let base = H5Tget_super(type)
+        guard base >= 0 else { return "enum" }
+        defer { H5Tclose(base) }
+        let members = enumMembers(type).map { "\($0.name): \($0.value)" }
+        return "enum(\(classify(base).numpyName)){" + members.joined(separator: ", ") + "}"
+    }
+
+    /// The members of an enum type in stored order, values widened to Int64. Call inside the lock.
+    static func enumMembers(_ type: hid_t) -> [(name: String, value: Int64)] {
+        let count = max(0, H5Tget_nmembers(type))
+        let size = H5Tget_size(type)
+        let signed = H5Tget_sign(type) != H5T_SGN_NONE
+        let bigEndian = H5Tget_order(type) == H5T_ORDER_BE
+        var members: [(name: String, value: Int64)] = []
+        for index in 0..<UInt32(count) {
+            guard let cName = H5Tget_member_name(type, index) else { continue }
+            let name = String(cString: cName)
+            H5free_memory(cName)
+            var bytes = [UInt8](repeating: 0, count: max(size, 8))
+            guard H5Tget_member_value(type, index, &bytes) >= 0 else { continue }
+            // Member values are stored in the enum type's byte order.
+            let value = bigEndian ? ArraySlice(bytes.prefix(size).reversed()) : bytes.prefix(size)
+            members.append((name, integer(value, signed: signed)))
+        }
+        H5Eclear2(bw_H5E_DEFAULT())
+        return members
+    }
+
+    /// A little-endian integer of 1 to 8 bytes, sign-extended when `signed`.
+    static func integer(_ bytes: ArraySlice<UInt8>, signed: Bool) -> Int64 {
+        var raw: UInt64 = 0
+        for (offset, byte) in bytes.prefix(8).enumerated() { raw |= UInt64(byte) << (8 * UInt64(offset)) }
+        let bits = UInt64(min(bytes.count, 8) * 8)
+        if signed, bits > 0, bits < 64, raw & (1 << (bits - 1)) != 0 { raw |= ~((1 << bits) - 1) }
+        return Int64(bitPattern: raw)
+    }
+
+    /// h5py's complex numbers: a compound of two equal floats named `r` and `i`.
+    static func complexName(_ type: hid_t) -> String? {
+        guard H5Tget_nmembers(type) == 2 else { return nil }
+        var names: [String] = []
+        var parts: [HDF5ElementType] = []
+        for index in 0..<UInt32(2) {
+            guard let cName = H5Tget_member_name(type, index) else { return nil }
+            names.append(String(cString: cName))
+            H5free_memory(cName)
+            let member = H5Tget_member_type(type, index)
+            guard member >= 0 else { H5Eclear2(bw_H5E_DEFAULT()); return nil }
+            parts.append(classify(member))
+            H5Tclose(member)
+        }
+        guard names == ["r", "i"], parts[0] == parts[1] else { return nil }
+        switch parts[0] {
+        case .float32: return "complex64"
+        case .float64: return "complex128"
+        default: return nil
+        }
+    }
+
+    /// "compound{name: string, energy: float64}" (a PyTables table row, for example).
+    private static func compoundName(_ type: hid_t) -> String {
+        let count = max(0, H5Tget_nmembers(type))
+        var fields: [String] = []
+        for index in 0..<UInt32(count) {
+            guard let cName = H5Tget_member_name(type, index) else { continue }
+            let name = String(cString: cName)
+            H5free_memory(cName)
+            let member = H5Tget_member_type(type, index)
+            guard member >= 0 else { continue }
+            fields.append("\(name): \(classify(member).numpyName)")
+            H5Tclose(member)
+        }
+        H5Eclear2(bw_H5E_DEFAULT())
+        return "compound{" + fields.joined(separator: ", ") + "}"
     }
 
     /// h5py writes numpy bools as enum(int8){FALSE: 0, TRUE: 1}.

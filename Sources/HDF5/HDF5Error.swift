@@ -31,6 +31,13 @@ public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
     case implausibleSize(file: String, object: String, shape: [String], reason: String)
     /// An operating-system call (fsync, rename...) failed during an atomic write.
     case system(operation: String, file: String, errno: Int32, message: String)
+    /// A dataset's data passes through a filter (compression) that the linked libhdf5 does not
+    /// have, e.g. LZF or Blosc written by h5py: `filter` is its name, `filterID` its registered number.
+    case filterUnavailable(file: String, object: String, filter: String, filterID: Int)
+    /// The file uses a format feature (a version of an on-disk structure) that the linked
+    /// libhdf5 `libraryVersion` cannot decode: written by a newer HDF5, or corrupted. `feature`
+    /// names the structure (e.g. "dataset layout message"), `message` is libhdf5's own text.
+    case unsupportedFormat(file: String, object: String, libraryVersion: String, feature: String, message: String)
 
     /// One line naming the file, the object path and libhdf5's own message, for logs and command-line output.
     public var errorDescription: String? {
@@ -53,6 +60,12 @@ public enum HDF5Error: Error, LocalizedError, Equatable, Sendable {
             return "HDF5: \(Self.place(file, object)) claims shape [\(shape.joined(separator: ", "))]: \(reason)"
         case let .system(operation, file, errno, message):
             return "HDF5 \(operation) failed for \(file): errno \(errno) (\(message))"
+        case let .filterUnavailable(file, object, filter, filterID):
+            return "HDF5: \(Self.place(file, object)) is stored with the \(filter) filter (id \(filterID)), which the linked "
+                + "libhdf5 does not have; install its HDF5 plugin (HDF5_PLUGIN_PATH) or rewrite the dataset without it (h5repack -f NONE)"
+        case let .unsupportedFormat(file, object, libraryVersion, feature, message):
+            return "HDF5: \(Self.place(file, object)) uses a newer HDF5 format than the linked libhdf5 \(libraryVersion) can read "
+                + "(\(feature): \(message)); it was written by a newer HDF5, or it is corrupted"
         }
     }
 

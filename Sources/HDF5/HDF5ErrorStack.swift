@@ -5,10 +5,20 @@ enum HDF5ErrorStack {
     private struct Entry {
         var function: String
         var description: String
+        /// libhdf5's minor error class, e.g. "Wrong version number".
+        var minor: String
     }
 
-    /// "outermost description (innermost function: innermost description)", or a fallback.
-    static func consumeMessage() -> String {
+    /// What one failure left on the stack: the message, and the entry saying the file holds
+    /// a structure version this libhdf5 does not know (nil for every other failure).
+    struct Failure {
+        var message: String
+        var versionMismatch: (feature: String, description: String)?
+    }
+
+    /// Reads and clears the stack; the message is "outermost description (innermost
+    /// function: innermost description)", or a fallback.
+    static func consume() -> Failure {
         var entries: [Entry] = []
         withUnsafeMutablePointer(to: &entries) { pointer in
             _ = H5Ewalk2(bw_H5E_DEFAULT(), H5E_WALK_DOWNWARD, { _, error, context in
@@ -16,16 +26,43 @@ enum HDF5ErrorStack {
                 let list = context.assumingMemoryBound(to: [Entry].self)
                 let function = error.pointee.func_name.map { String(cString: $0) } ?? "?"
                 let description = error.pointee.desc.map { String(cString: $0) } ?? ""
-                list.pointee.append(Entry(function: function, description: description))
+                var minor = [CChar](repeating: 0, count: 128)
+                _ = H5Eget_msg(error.pointee.min_num, nil, &minor, minor.count)
+                list.pointee.append(Entry(function: function, description: description,
+                                          minor: minor.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
                 return 0
             }, pointer)
         }
         H5Eclear2(bw_H5E_DEFAULT())
-        guard let outer = entries.first else { return "unknown libhdf5 error (empty error stack)" }
+        let mismatch = entries.last(where: isVersionMismatch).map { (feature(ofFunction: $0.function), $0.description) }
+        guard let outer = entries.first else { return Failure(message: "unknown libhdf5 error (empty error stack)") }
         guard let inner = entries.last, entries.count > 1 else {
-            return "\(outer.description) (\(outer.function))"
+            return Failure(message: "\(outer.description) (\(outer.function))", versionMismatch: mismatch)
         }
-        return "\(outer.description) (\(inner.function): \(inner.description))"
+        return Failure(message: "\(outer.description) (\(inner.function): \(inner.description))", versionMismatch: mismatch)
+    }
+
+    /// libhdf5 classifies most "this structure has a version I do not know" failures as
+    /// "Wrong version number"; the superblock check says "bad superblock version number".
+    private static func isVersionMismatch(_ entry: Entry) -> Bool {
+        entry.minor == "Wrong version number"
+            || (entry.description.contains("version") && (entry.description.hasPrefix("bad") || entry.description.hasPrefix("wrong")))
+    }
+
+    /// The on-disk structure a libhdf5 decoding function reads, for messages a user can act on.
+    static func feature(ofFunction function: String) -> String {
+        let features: [(prefix: String, name: String)] = [
+            ("H5O__layout", "dataset layout message (e.g. a virtual dataset or a newer chunk index)"),
+            ("H5O__dtype", "datatype message"), ("H5O__sdspace", "dataspace message"),
+            ("H5O__pline", "filter pipeline message"), ("H5O__fill", "fill value message"),
+            ("H5O__attr", "attribute message"), ("H5O__link", "link message"), ("H5O__linfo", "link info message"),
+            ("H5O__ginfo", "group info message"), ("H5O__ainfo", "attribute info message"),
+            ("H5O__efl", "external storage message"), ("H5O__mtime", "modification time message"),
+            ("H5O__", "object header"), ("H5F__super", "superblock"), ("H5F__cache_super", "superblock"),
+            ("H5F__", "file structure"), ("H5HF", "fractal heap"), ("H5B2", "version 2 B-tree"),
+            ("H5FA", "fixed array chunk index"), ("H5EA", "extensible array chunk index"), ("H5SM", "shared message table"),
+        ]
+        return features.first { function.hasPrefix($0.prefix) }?.name ?? function
     }
 }
 
@@ -52,8 +89,15 @@ struct HDF5Call {
         return result > 0
     }
 
+    /// The failure on libhdf5's error stack as an `HDF5Error`: `.unsupportedFormat` when the
+    /// file holds a structure version this libhdf5 cannot decode, `.library` otherwise.
     func failure(_ operation: String) -> HDF5Error {
-        .library(operation: operation, file: file, object: object, message: HDF5ErrorStack.consumeMessage())
+        let failure = HDF5ErrorStack.consume()
+        if let mismatch = failure.versionMismatch {
+            return .unsupportedFormat(file: file, object: object, libraryVersion: HDF5Library.version,
+                                      feature: mismatch.feature, message: mismatch.description)
+        }
+        return .library(operation: operation, file: file, object: object, message: failure.message)
     }
 }
 

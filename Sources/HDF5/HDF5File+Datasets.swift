@@ -130,8 +130,9 @@ extension HDF5File {
         var id = openID
         do {
             let layout = try DatasetLayout(datasetID: id, call: call)
-            if layout.chunkShape != nil,
-               let cache = chunkCache.parameters(chunkBytes: layout.chunkBytes, datasetBytes: layout.datasetBytes) {
+            let cache = chunkCache.parameters(chunkBytes: layout.chunkBytes, datasetBytes: layout.datasetBytes,
+                                              band: layout.rowBand)
+            if layout.chunkShape != nil, let cache {
                 // The cache is fixed at open time, so reopen with a sized access list.
                 let dapl = try call.check(H5Pcreate(bw_H5P_DATASET_ACCESS()), "create dataset access list")
                 defer { H5Pclose(dapl) }
@@ -140,7 +141,7 @@ extension HDF5File {
                 id = -1
                 id = try call.check(H5Dopen2(fileID, target, dapl), "open dataset")
             }
-            var cacheBytes = chunkCache.parameters(chunkBytes: layout.chunkBytes, datasetBytes: layout.datasetBytes)?.bytes ?? 0
+            var cacheBytes = cache?.bytes ?? 0
             if layout.chunkShape != nil && chunkCache == .libraryDefault {
                 // The dataset inherits the file's raw-data chunk cache size.
                 let fapl = try call.check(H5Fget_access_plist(fileID), "get file access list")

@@ -49,9 +49,10 @@ extension HDF5File {
             guard kind == .group else {
                 throw HDF5Error.wrongKind(file: self.path, object: target, expected: "group", actual: kind.rawValue)
             }
-            let names = try linkNamesLocked(target)
-            return try names.map { name in
-                HDF5Child(name: name, kind: try objectKindLocked(HDF5Path.join(target, name)) ?? .other)
+            // A link that dangles or reaches an object libhdf5 cannot open is listed as
+            // `.unknown` rather than failing the whole listing.
+            return try linkNamesLocked(target).map { name in
+                HDF5Child(name: name, kind: (try? objectKindLocked(HDF5Path.join(target, name))) ?? .unknown)
             }
         }
     }
@@ -113,7 +114,7 @@ extension HDF5File {
         return Self.kind(ofOpenObject: object)
     }
 
-    private static func kind(ofOpenObject object: hid_t) -> HDF5ObjectKind {
+    static func kind(ofOpenObject object: hid_t) -> HDF5ObjectKind {
         switch H5Iget_type(object) {
         case H5I_GROUP: return .group
         case H5I_DATASET: return .dataset

@@ -1,5 +1,6 @@
 /// Deterministic JSON for `batchwise inspect --json`: keys in a fixed, readable order
-/// (path, kind, shape, dtype, chunks, filters, attributes, children), attributes sorted.
+/// (path, kind, shape, dtype, chunks, filters, link, same_as, error, attributes, children),
+/// attributes sorted.
 /// (JSONEncoder's key order is unspecified on Linux.)
 extension HDF5Node {
     /// The node as one JSON object; `indent` nil gives a single line.
@@ -12,11 +13,19 @@ extension HDF5Node {
     private func write(into out: inout String, indent: String?, depth: Int) {
         var fields: [(String, String)] = [("path", Self.quote(path)), ("kind", Self.quote(kind.rawValue))]
         if let shape { fields.append(("shape", "[" + shape.map(String.init).joined(separator: ", ") + "]")) }
+        else if hasNullDataspace { fields.append(("shape", "null")) }
         if let dtype { fields.append(("dtype", Self.quote(dtype))) }
-        if kind == .dataset {
+        if isDescribedDataset {
             fields.append(("chunks", chunks.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" } ?? "null"))
             fields.append(("filters", "[" + (filters ?? []).map(Self.quote).joined(separator: ", ") + "]"))
         }
+        if let link {
+            var linkFields = [("\"kind\"", Self.quote(link.kind.rawValue)), ("\"target\"", Self.quote(link.target))]
+            if let file = link.file { linkFields.append(("\"file\"", Self.quote(file))) }
+            fields.append(("link", Self.object(linkFields, indent: nil, depth: 0)))
+        }
+        if let sameAs { fields.append(("same_as", Self.quote(sameAs))) }
+        if let error { fields.append(("error", Self.quote(error))) }
         let attributeFields = attributes.keys.sorted().map { (Self.quote($0), Self.json(attributes[$0]!)) }
         fields.append(("attributes", Self.object(attributeFields, indent: indent, depth: depth + 1)))
         if let children {
@@ -55,23 +64,34 @@ extension HDF5Node {
         case .bool(let flag): flag ? "true" : "false"
         case .array(let items): "[" + items.map(json).joined(separator: ", ") + "]"
         case .unsupported(let type): quote("<\(type)>")
+        case let .complex(real, imaginary): "{\"real\": \(json(.double(real))), \"imag\": \(json(.double(imaginary)))}"
+        case let .enumMember(name, value): "{\"enum\": \(quote(name)), \"value\": \(value)}"
+        case let .empty(dtype): "{\"empty\": \(quote(dtype))}"
         }
     }
 
     /// A JSON string literal for `text` (also used by the Checkpoints module's config writer).
     package static func quote(_ text: String) -> String {
-        var out = "\""
+        "\"" + escaping(text, quotes: true) { $0.value < 0x20 } + "\""
+    }
+
+    /// `text` with `\n`, `\r`, `\t` and the other scalars `needsEscape` selects written as
+    /// JSON escapes (`\u001b`); with `quotes`, `"` and `\` too.
+    static func escaping(_ text: String, quotes: Bool, where needsEscape: (Unicode.Scalar) -> Bool) -> String {
+        var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
+            case "\"" where quotes: out += "\\\""
+            case "\\" where quotes: out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case _ where needsEscape(scalar):
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 }

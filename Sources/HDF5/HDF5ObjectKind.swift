@@ -10,4 +10,7 @@ public enum HDF5ObjectKind: String, Sendable, Codable {
     case dataset
     /// A named datatype or anything else that is neither a group nor a dataset.
     case other
+    /// Not known: the link dangles, or libhdf5 cannot open the object
+    /// (``HDF5Node/error`` says why).
+    case unknown
 }

@@ -154,7 +154,7 @@ import Training
         var diverging = job(folder, data: data, loss: "mean_squared_error")
         diverging.learningRate = 1e30
         diverging.epochs = 5
-        let error = #expect(throws: TrainerError.self) { try diverging.run(progress: .quiet) }
+        let error = #expect(throws: TrainingError.self) { try diverging.run(progress: .quiet) }
         guard case let .nonFiniteLoss(_, _, _, cause) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(cause == .model)
         #expect(!FileManager.default.fileExists(atPath: diverging.output.path))

@@ -23,6 +23,37 @@ import Training
         #expect(directory.latest?.lastPathComponent == "ckpt-100.h5")
     }
 
+    /// Reading a folder needs no optimizer configuration (issue 13, item 11).
+    @Test func aReaderListsFindsAndLoadsWithoutAnOptimizerConfig() throws {
+        let folder = try NativeFixtures.folder()
+        let adam = OptimizerConfig.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+        let directory = try CheckpointDirectory(url: folder, keepLast: 3, optimizer: adam, loss: .binaryCrossentropy)
+        for step in [5, 10, 100, 20] { try directory.save(try snapshot(globalStep: step)) }
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("ckpt-notes.txt").path, contents: Data())
+
+        let reader = CheckpointDirectoryReader(url: folder)
+        #expect(try reader.checkpoints().map(\.globalStep) == [10, 20, 100])
+        #expect(try reader.checkpoints().map(\.url) == directory.checkpoints().map(\.url))
+        #expect(try reader.latest()?.lastPathComponent == "ckpt-100.h5")
+        let loaded = try #require(try reader.loadLatest())
+        #expect(loaded.snapshot.globalStep == 100)
+        #expect(loaded.optimizer == adam)
+        #expect(loaded.loss == .binaryCrossentropy)
+        #expect(try contents(folder) == ["ckpt-10.h5", "ckpt-100.h5", "ckpt-20.h5", "ckpt-notes.txt"])
+    }
+
+    @Test func aReaderOfAnEmptyFolderFindsNothingAndOfAMissingOneSaysWhich() throws {
+        let folder = try NativeFixtures.folder()
+        let reader = CheckpointDirectoryReader(url: folder)
+        #expect(try reader.latest() == nil)
+        #expect(try reader.loadLatest() == nil)
+
+        let missing = folder.appendingPathComponent("no-such-run")
+        let error = try #require(throws: CheckpointError.self) { try CheckpointDirectoryReader(url: missing).latest() }
+        #expect(error.localizedDescription.contains(missing.path))
+        #expect(!FileManager.default.fileExists(atPath: missing.path))   // reading creates nothing
+    }
+
     @Test func staleTemporariesOfDeadWritersAreRemovedButLiveOnesKept() throws {
         let folder = try NativeFixtures.folder()
         // pid_max is at most 2^22 on Linux, so this writer cannot exist.

@@ -110,6 +110,22 @@ struct DatasetRowsTests {
         #expect(HDF5ChunkCache.prime(atLeast: 1700) == 1709)
     }
 
+    /// A read of n rows starting anywhere touches at most ceil((n - 1) / chunkRows) + 1 bands.
+    @Test func streamingChunkCacheHoldsTheBandsOfOneRead() {
+        let band = (rows: 4_096, bytes: 2 * (512 << 10))    // two 512 KiB chunks across each band
+        let cache = { (rows: Int) in
+            HDF5ChunkCache.streaming(rows: rows).parameters(chunkBytes: 512 << 10, datasetBytes: 100 << 20, band: band)?.bytes
+        }
+        #expect(cache(1) == 1 * band.bytes)
+        #expect(cache(4_096) == 2 * band.bytes)
+        #expect(cache(4_097) == 2 * band.bytes)             // rows 4_095 ..< 8_192 still span two bands
+        #expect(cache(4_098) == 3 * band.bytes)
+        #expect(cache(10_000) == 4 * band.bytes)
+        #expect(cache(10_000_000) == 100 << 20)               // never more than the dataset's chunks
+        #expect(cache(0) == 1 * band.bytes)
+        #expect(HDF5ChunkCache.streaming(rows: 1).parameters(chunkBytes: 3 << 20, datasetBytes: 1 << 20)?.bytes == 3 << 20)
+    }
+
     @Test func cacheSizingCountsPartialEdgeChunksWhole() {
         // 16384 rows in 768-row chunks is 22 chunks, not 21.33: a cache of the array size thrashes.
         let bytes = DatasetLayout.storageBytes(shape: [16384, 1024], chunkShape: [768, 1024], elementSize: 4)

@@ -29,7 +29,8 @@ import Testing
     @Test func derivedSeedsDifferForDifferentLabels() {
         #expect(SplitMix64.derivedSeed(18, 0) != SplitMix64.derivedSeed(18, 1))
         #expect(SplitMix64.derivedSeed(18, 1) != SplitMix64.derivedSeed(19, 0))
-        #expect(SplitMix64.derivedSeed(18, 1, 2) == SplitMix64.derivedSeed(18, 1, 2))
+        // The order of labels matters; exact values are pinned by GoldenSplitMix64Tests.
+        #expect(SplitMix64.derivedSeed(18, 1, 2) != SplitMix64.derivedSeed(18, 2, 1))
     }
 
     @Test func normalDrawsHaveUnitMomentsAndUniformsStayInRange() {

@@ -29,7 +29,8 @@ enum KerasCompileConfig {
         if let optimizer {
             var options: [String: Any] = ["learning_rate": Double(optimizer.learningRate), "weight_decay": NSNull(),
                                           "clipnorm": NSNull(), "global_clipnorm": NSNull(), "clipvalue": NSNull(),
-                                          "use_ema": false, "loss_scale_factor": NSNull(),
+                                          "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": NSNull(),
+                                          "loss_scale_factor": NSNull(),
                                           "gradient_accumulation_steps": NSNull()]
             let className: String
             switch optimizer {
@@ -42,7 +43,7 @@ enum KerasCompileConfig {
                 options["amsgrad"] = false
             case let sgd as SGD:
                 className = "SGD"
-                options["name"] = "SGD"
+                options["name"] = "sgd"
                 options["momentum"] = sgd.momentum
                 options["nesterov"] = sgd.nesterov
             default:

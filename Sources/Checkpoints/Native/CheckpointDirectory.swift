@@ -13,6 +13,9 @@ import Training
 /// try trainer.fit(data, epochs: 10, callbacks: [checkpoints.callback(frequency: .everySteps(500))])
 /// let resumed = try NativeCheckpoint.load(from: checkpoints.latest!)
 /// ```
+///
+/// Reading a folder needs no optimizer configuration: ``CheckpointDirectoryReader`` lists,
+/// finds and loads its checkpoints (`try CheckpointDirectoryReader(url: runFolder).loadLatest()`).
 public struct CheckpointDirectory: Sendable {
     /// The folder holding `ckpt-<globalStep>.h5` files.
     public let url: URL
@@ -67,12 +70,12 @@ public struct CheckpointDirectory: Sendable {
 
     /// The checkpoints present, oldest first (by global step).
     public func checkpoints() throws -> [(globalStep: Int, url: URL)] {
-        try names().compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("ckpt-"), name.hasSuffix(".h5"),
-                  let step = Int(name.dropFirst(5).dropLast(3)) else { return nil }
-            return (step, url.appendingPathComponent(name))
-        }.sorted { $0.0 < $1.0 }
+        try reader.checkpoints()
     }
+
+    /// The same folder opened for reading only; ``CheckpointDirectoryReader/init(url:)``
+    /// opens one without an optimizer configuration.
+    public var reader: CheckpointDirectoryReader { CheckpointDirectoryReader(url: url) }
 
     /// The newest checkpoint, if any.
     public var latest: URL? { (try? checkpoints())?.last?.url }
@@ -92,14 +95,6 @@ public struct CheckpointDirectory: Sendable {
             try HDF5File.removeStaleTemporaries(in: url) { $0.hasPrefix(".ckpt-") && $0.contains(".h5.tmp-") }
         } catch {
             throw CheckpointError.invalidCheckpoint(file: url.path, object: "", reason: "cannot remove stale temporaries: \(error.localizedDescription)")
-        }
-    }
-
-    private func names() throws -> [String] {
-        do {
-            return try FileManager.default.contentsOfDirectory(atPath: url.path)
-        } catch {
-            throw CheckpointError.invalidCheckpoint(file: url.path, object: "", reason: "cannot list folder: \(error.localizedDescription)")
         }
     }
 

@@ -47,7 +47,8 @@ public enum NativeCheckpoint {
     /// - Parameters:
     ///   - snapshot: the model, optimizer state, pipeline position, counters and history.
     ///   - optimizer: the optimizer's kind and hyper-parameters (its state comes from
-    ///     the snapshot).
+    ///     the snapshot). A resume checks the trainer's optimizer against it, so record the
+    ///     optimizer the state belongs to (`OptimizerConfig(trainer.optimizer)`).
     ///   - url: the checkpoint file; an existing file is replaced.
     ///   - loss: stored as the root `loss` attribute (Keras name) so that a resume
     ///     needs no `--loss`.

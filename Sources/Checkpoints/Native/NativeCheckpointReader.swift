@@ -57,13 +57,14 @@ struct NativeCheckpointReader {
             slots[key] = try tensor(at: "/optimizer/slots/\(key)")
         }
         let iterations = try file.read("/optimizer/iterations", as: Int64.self).values.first ?? 0
+        let optimizer = try optimizerConfig()
         let snapshot = TrainingSnapshot(
             model: model, optimizerState: OptimizerState(iterations: iterations, slots: slots),
             iteratorState: try iteratorState(), epoch: Int(try attribute("epoch", of: "/") as Int64),
             stepInEpoch: Int(try attribute("step_in_epoch", of: "/") as Int64),
             globalStep: Int(try attribute("global_step", of: "/") as Int64),
-            history: try history(), runningSums: try runningSums())
-        return LoadedCheckpoint(snapshot: snapshot, optimizer: try optimizerConfig(), loss: try storedLoss(),
+            history: try history(), runningSums: try runningSums(), optimizerIdentity: optimizer.identity)
+        return LoadedCheckpoint(snapshot: snapshot, optimizer: optimizer, loss: try storedLoss(),
                                 architecture: architecture,
                                 batchwiseVersion: try attribute("batchwise_version", of: "/"),
                                 created: try attribute("created", of: "/"),

@@ -49,6 +49,10 @@ public enum OptimizerConfig: Sendable, Equatable {
 }
 
 extension OptimizerConfig {
+    /// The kind and result-changing hyper-parameters, as the optimizer it makes reports them
+    /// (``/Training/Optimizer/identity``): what a resume must match.
+    public var identity: OptimizerIdentity { makeOptimizer().identity }
+
     /// The same configuration with another learning rate.
     public func withLearningRate(_ learningRate: Float) -> OptimizerConfig {
         switch self {

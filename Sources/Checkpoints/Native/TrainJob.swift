@@ -28,11 +28,15 @@ public struct TrainJob: Sendable {
     public var y = "/y"
     /// A Keras loss name; defaults to the loss recorded in the model file or checkpoint.
     public var loss: String?
-    /// `"sgd"` or `"adam"`; defaults to the model file's optimizer. Not allowed with `resume`.
+    /// `"sgd"` or `"adam"`; defaults to the model file's optimizer. With `resume` it may only
+    /// repeat the checkpoint's kind (``CheckpointError/resumeOptionConflict(file:option:checkpoint:given:)``
+    /// otherwise): a resume continues the saved optimizer state.
     public var optimizer: String?
-    /// Overrides the learning rate of the model file's or checkpoint's optimizer.
+    /// Overrides the learning rate of the model file's or checkpoint's optimizer; with `resume`,
+    /// training continues from the exact position with this learning rate.
     public var learningRate: Float?
-    /// SGD momentum; only with `optimizer = "sgd"`.
+    /// SGD momentum; only with `optimizer = "sgd"`. With `resume` it may only repeat the
+    /// checkpoint's momentum.
     public var momentum: Double?
     /// The total number of epochs, counting those before a resume.
     public var epochs = 1
@@ -140,9 +144,6 @@ public struct TrainJob: Sendable {
     }
 
     private func startingPoint() throws -> Start {
-        if let resume, optimizer != nil || learningRate != nil || momentum != nil {
-            throw CheckpointError.unsupported(file: resume.path, what: "--resume restores the optimizer; drop --optimizer, --learning-rate and --momentum")
-        }
         if let preparedStart { return try PreparedStart.read(from: preparedStart).start }
         if let resume {
             let given = try model.map { try Self.loadModel($0).model }
@@ -183,8 +184,10 @@ public struct TrainJob: Sendable {
         return fileLoss
     }
 
-    /// The command line's optimizer (fresh state) or the file's (with its state).
+    /// The command line's optimizer (fresh state) or the file's (with its state); for a resume,
+    /// always the checkpoint's (`resumedOptimizer`).
     private func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
+        if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
         guard let optimizer else {
             guard var config = start.fileOptimizer else {
                 throw CheckpointError.unsupported(file: model?.path ?? "", what: "the model file has no optimizer; give --optimizer sgd|adam")
@@ -200,6 +203,27 @@ public struct TrainJob: Sendable {
             return .adam(learningRate: learningRate ?? 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
         default: throw CheckpointError.unsupported(file: "", what: "unknown optimizer '\(optimizer)' (use sgd or adam)")
         }
+    }
+
+    /// The checkpoint's optimizer, with `learningRate` when given: a resume continues the saved
+    /// state, so `optimizer` and `momentum` may only repeat what the checkpoint holds (a script
+    /// re-running the command line that wrote it); a different value is refused, naming it.
+    private func resumedOptimizer(_ saved: OptimizerConfig) throws -> OptimizerConfig {
+        func conflict(_ option: String, checkpoint: String, given: String) -> CheckpointError {
+            .resumeOptionConflict(file: resume?.path ?? "", option: option, checkpoint: checkpoint, given: given)
+        }
+        if let optimizer, optimizer != saved.kind {
+            throw conflict("--optimizer", checkpoint: saved.kind, given: optimizer)
+        }
+        if let momentum {
+            guard case let .sgd(_, savedMomentum, _) = saved else {
+                throw conflict("--momentum", checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
+            }
+            if momentum != savedMomentum {
+                throw conflict("--momentum", checkpoint: "\(savedMomentum)", given: "\(momentum)")
+            }
+        }
+        return learningRate.map { saved.withLearningRate($0) } ?? saved
     }
 
     private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {

@@ -6,6 +6,8 @@ import Tensors
 /// renormalize rows) exactly as Keras. When a model ends in sigmoid/softmax,
 /// ``Sequential/lossAndGradients(x:y:loss:mode:)`` computes the matching crossentropy from
 /// the logits instead — which is what Keras does too, and what keeps saturated outputs right.
+/// A `fromLogits: true` loss on such a model is almost always a mistake (the probabilities
+/// are treated as scores); `fit` warns about it once (``TrainingWarning``), as Keras does.
 ///
 /// ```swift
 /// let (loss, _) = try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy)

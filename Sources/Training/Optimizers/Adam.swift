@@ -29,6 +29,11 @@ public struct Adam: Optimizer {
         self.epsilon = epsilon
     }
 
+    /// `adam` with `beta_1`, `beta_2` and `epsilon`.
+    public var identity: OptimizerIdentity {
+        OptimizerIdentity(kind: "adam", hyperParameters: ["beta_1": "\(beta1)", "beta_2": "\(beta2)", "epsilon": "\(epsilon)"])
+    }
+
     public var state: OptimizerState {
         get { OptimizerState(iterations: iterations, slots: store.named) }
         set {

@@ -17,4 +17,8 @@ public protocol Optimizer: Sendable {
     var state: OptimizerState { get set }
     /// One update of every trainable variable of `model`.
     mutating func apply(to model: inout Sequential) throws
+    /// The kind and the result-changing hyper-parameters (not the learning rate), recorded in
+    /// snapshots so that a resume with another optimizer is refused rather than silently
+    /// misreading the saved state.
+    var identity: OptimizerIdentity { get }
 }

@@ -23,6 +23,11 @@ public struct SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// `sgd` with `momentum` and `nesterov`.
+    public var identity: OptimizerIdentity {
+        OptimizerIdentity(kind: "sgd", hyperParameters: ["momentum": "\(momentum)", "nesterov": "\(nesterov)"])
+    }
+
     public var state: OptimizerState {
         get { OptimizerState(iterations: iterations, slots: momentum == 0 ? [:] : store.named) }
         set {

@@ -18,11 +18,11 @@ extension Sequential {
     /// let adapted = try model.recalibratingBatchNormalization(on: Slices(xTest).batch(256))
     /// let p = try adapted(xTest, mode: .inference)
     /// ```
-    /// - Throws: ``TrainerError/emptyDataset(argument:)`` when `data` yields no rows.
+    /// - Throws: ``TrainingError/emptyDataset(argument:)`` when `data` yields no rows.
     public func recalibratingBatchNormalization<D: Dataset>(on data: D) throws -> Sequential
         where D.Element == Tensor<Float> {
         var model = self
-        for index in model.layers.indices where model.layers[index] is BatchNormalization {
+        for index in model.layers.indices where model.layers[index].normalizationStatistics != nil {
             let prefix = Array(model.layers[..<index])
             var sum: [Double] = []
             var sumOfSquares: [Double] = []
@@ -51,7 +51,7 @@ extension Sequential {
                 }
                 rows += h.rowCount
             }
-            guard rows > 0 else { throw TrainerError.emptyDataset(argument: "recalibration data") }
+            guard rows > 0 else { throw TrainingError.emptyDataset(argument: "recalibration data") }
             let n = Double(rows)
             let mean = sum.indices.map { Float(shift[$0] + sum[$0] / n) }
             let variance = sum.indices.map { Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n))) }
@@ -65,7 +65,7 @@ extension Sequential {
     /// Re-estimates from the rows of an in-memory tensor (see the dataset version).
     public func recalibratingBatchNormalization(on x: Tensor<Float>, batchSize: Int = 1024) throws -> Sequential {
         guard batchSize > 0 else {
-            throw TrainerError.invalidArgument(name: "batchSize", message: "must be positive, got \(batchSize)")
+            throw TrainingError.invalidCount(argument: "batchSize", message: "must be positive, got \(batchSize)")
         }
         try checkInput(x)
         let batches = stride(from: 0, to: x.rowCount, by: batchSize).map { start in

@@ -1,8 +1,17 @@
 /// Hands a ``TrainingSnapshot`` to a save function on a schedule: every N steps, every epoch,
-/// or whenever a monitored quantity reaches a new best.
+/// or whenever a monitored quantity reaches a new best — and, whatever the schedule, once more
+/// where training stops early, so that the newest checkpoint is always where training really was.
 ///
 /// The callback decides *when*; the save function decides *where and how* (the checkpoint
 /// module writes snapshots to HDF5 atomically).
+///
+/// A `.stop` in the middle of an epoch (a time budget, a preemption) saves the exact position —
+/// the epoch, the steps taken in it, the pipeline's iterator state and the running sums — so that
+/// `fit(..., resumingFrom:)` continues with the next step and ends bit for bit where the
+/// uninterrupted run ends; the stopped epoch's partial logs are never saved as a finished epoch.
+/// A snapshot holding a NaN or infinite weight or optimizer slot is never saved (neither on
+/// schedule nor at a stop, e.g. by ``TerminateOnNonFiniteLoss``): the newest checkpoint stays the
+/// last finite one.
 ///
 /// ```swift
 /// let checkpoints = CheckpointCallback(frequency: .everySteps(500)) { snapshot in
@@ -12,11 +21,13 @@
 public struct CheckpointCallback: TrainingCallback {
     /// When to save.
     public enum Frequency: Sendable {
-        /// After every `n` optimizer steps, counted over the whole run (mid-epoch checkpoints).
+        /// After every `n` optimizer steps, counted over the whole run (mid-epoch checkpoints),
+        /// and where training stops.
         case everySteps(Int)
-        /// At the end of every epoch, after validation.
+        /// At the end of every epoch, after validation, and where training stops (mid-epoch too).
         case everyEpoch
         /// At the end of an epoch whose `monitor` log improved on every earlier one (`direction` `nil`: minimize names with "loss", maximize the rest).
+        /// Only completed epochs count, and a stop saves nothing: the saved model stays the best one.
         case best(monitor: String, direction: EarlyStopping.Direction? = nil)
     }
 
@@ -24,6 +35,8 @@ public struct CheckpointCallback: TrainingCallback {
     public let frequency: Frequency
     private let save: @Sendable (TrainingSnapshot) throws -> Void
     private var best: Double?
+    /// Where the last save was, so that a stop right after a scheduled save does not save twice.
+    private var savedPosition: (epoch: Int, stepInEpoch: Int, globalStep: Int)?
 
     /// Calls `save` with a snapshot at each point `frequency` names; an error from `save` stops `fit` and reaches its caller.
     public init(frequency: Frequency, save: @escaping @Sendable (TrainingSnapshot) throws -> Void) {
@@ -34,29 +47,44 @@ public struct CheckpointCallback: TrainingCallback {
     public mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision {
         if case let .everySteps(n) = frequency, n > 0, event.globalStep % n == 0 {
-            try save(snapshot())
+            try saveIfFinite(snapshot())
         }
         return .proceed
     }
 
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision {
+        // A stopped epoch's position was saved by `trainingDidStop`; its partial logs are not an epoch's.
+        guard event.isComplete else { return .proceed }
         switch frequency {
         case .everySteps:
             break
         case .everyEpoch:
-            try save(snapshot())
+            try saveIfFinite(snapshot())
         case let .best(monitor, direction):
             guard let value = event.logs[monitor] else {
-                throw TrainerError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
+                throw TrainingError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
                                                   available: event.logs.keys.sorted())
             }
             let minimize = (direction ?? .automatic(for: monitor)) == .minimize
             if best == nil || (minimize ? value < best! : value > best!) {
                 best = value
-                try save(snapshot())
+                try saveIfFinite(snapshot())
             }
         }
         return .proceed
+    }
+
+    /// Saves the exact stop position (unless it was just saved, or the schedule is `.best`).
+    public mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws {
+        if case .best = frequency { return }
+        if let saved = savedPosition, saved == (event.epoch, event.stepInEpoch, event.globalStep) { return }
+        try saveIfFinite(snapshot())
+    }
+
+    private mutating func saveIfFinite(_ snapshot: TrainingSnapshot) throws {
+        guard snapshot.holdsOnlyFiniteValues else { return }
+        try save(snapshot)
+        savedPosition = (snapshot.epoch, snapshot.stepInEpoch, snapshot.globalStep)
     }
 }

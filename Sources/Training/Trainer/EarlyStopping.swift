@@ -1,6 +1,10 @@
 /// Stops training when a monitored quantity has stopped improving, as Keras's
 /// `EarlyStopping` does, and can hand back the best model seen.
 ///
+/// It judges completed epochs only: an epoch that another callback's `.stop` cut short
+/// (``EpochEvent/isComplete`` `false`) is ignored. Its state (the best value, the epochs
+/// waited) is not part of a ``TrainingSnapshot``; a resumed `fit` starts counting afresh.
+///
 /// ```swift
 /// let stop = EarlyStopping(monitor: "val_loss", patience: 5, restoreBest: true)
 /// try trainer.fit(data, epochs: 100, validationData: val, callbacks: [stop])
@@ -50,8 +54,10 @@ public struct EarlyStopping: TrainingCallback {
 
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision {
+        // An epoch another stop cut short has partial logs and no validation: nothing to judge.
+        guard event.isComplete else { return .proceed }
         guard let value = event.logs[monitor] else {
-            throw TrainerError.unknownMonitor(callback: "EarlyStopping", name: monitor,
+            throw TrainingError.unknownMonitor(callback: "EarlyStopping", name: monitor,
                                               available: event.logs.keys.sorted())
         }
         wait += 1

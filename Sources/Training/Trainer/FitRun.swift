@@ -20,9 +20,12 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
         self.continuous = stepsPerEpoch != nil
         guard let snapshot else { return }
         guard snapshot.model.variables.map(\.name) == trainer.model.variables.map(\.name) else {
-            throw TrainerError.incompatibleSnapshot(
+            throw TrainingError.incompatibleSnapshot(
                 "the snapshot's model has variables \(snapshot.model.variables.map(\.name)), "
                 + "the trainer's has \(trainer.model.variables.map(\.name))")
+        }
+        if let saved = snapshot.optimizerIdentity, saved != trainer.optimizer.identity {
+            throw TrainingError.optimizerMismatch(saved: saved, given: trainer.optimizer.identity)
         }
         epoch = snapshot.epoch
         stepInEpoch = snapshot.stepInEpoch
@@ -33,7 +36,7 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
         if let state = snapshot.iteratorState {
             iterator = try data.makeIterator(resumingFrom: state)
         } else if continuous && globalStep > 0 {
-            throw TrainerError.incompatibleSnapshot("the snapshot has no pipeline state to continue from")
+            throw TrainingError.incompatibleSnapshot("the snapshot has no pipeline state to continue from")
         }
     }
 
@@ -73,6 +76,7 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
     func snapshot(of trainer: Trainer) -> TrainingSnapshot {
         TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state,
                          iteratorState: iterator?.state, epoch: epoch, stepInEpoch: stepInEpoch,
-                         globalStep: globalStep, history: history, runningSums: sums)
+                         globalStep: globalStep, history: history, runningSums: sums,
+                         optimizerIdentity: trainer.optimizer.identity)
     }
 }

@@ -3,7 +3,7 @@
 /// non-finite feature or target, or the model itself when the batch is finite.
 ///
 /// `.stop` (the default) ends `fit` normally with ``Trainer/stopReason`` set; `.throwError`
-/// makes `fit` throw ``TrainerError/nonFiniteLoss(epoch:step:loss:cause:)``, so that nothing
+/// makes `fit` throw ``TrainingError/nonFiniteLoss(epoch:step:loss:cause:)``, so that nothing
 /// after it (a checkpoint callback listed later, a final save) sees the non-finite weights.
 ///
 /// ```swift
@@ -17,7 +17,7 @@ public struct TerminateOnNonFiniteLoss: TrainingCallback {
     public enum Action: Sendable, Equatable {
         /// End training after this step, like Keras's `TerminateOnNaN` (``Trainer/stopReason`` says why).
         case stop
-        /// Throw ``TrainerError/nonFiniteLoss(epoch:step:loss:cause:)`` naming the first bad value.
+        /// Throw ``TrainingError/nonFiniteLoss(epoch:step:loss:cause:)`` naming the first bad value.
         case throwError
     }
 
@@ -35,7 +35,7 @@ public struct TerminateOnNonFiniteLoss: TrainingCallback {
         case .stop:
             return .stop(reason: "loss became \(event.loss) at epoch \(event.epoch + 1), step \(event.step): \(cause)")
         case .throwError:
-            throw TrainerError.nonFiniteLoss(epoch: event.epoch + 1, step: event.step, loss: event.loss, cause: cause)
+            throw TrainingError.nonFiniteLoss(epoch: event.epoch + 1, step: event.step, loss: event.loss, cause: cause)
         }
     }
 }

@@ -33,6 +33,11 @@ public struct Trainer: Sendable {
     public let metrics: [any Metric]
     /// Why the last `fit` stopped early, if it did.
     public private(set) var stopReason: String?
+    /// What the last `fit` warned about when it started (each once, also printed with its
+    /// progress output); empty when nothing looked wrong.
+    public private(set) var warnings: [TrainingWarning] = []
+    /// Where `fit` writes its progress; `nil` is standard output. Tests capture it here.
+    var progressOutput: (@Sendable (String) -> Void)?
 
     /// A trainer holding its own copy of `model` and `optimizer`; the original values are
     /// never changed.
@@ -64,7 +69,12 @@ public struct Trainer: Sendable {
     ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
-    ///   - progress: how much to print; `.quiet` for tests and libraries.
+    ///     A stop is then announced to each with the exact position it happened at
+    ///     (``TrainingCallback/trainingDidStop(_:snapshot:)``), where ``CheckpointCallback``
+    ///     writes a final checkpoint; an epoch cut short still reaches `epochDidEnd` with its
+    ///     partial logs, marked ``EpochEvent/isComplete`` `false`, and is recorded in the history.
+    ///   - progress: how much to print; `.quiet` for tests and libraries. Warnings about the
+    ///     model and loss (``warnings``) are printed first, once per call.
     ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
     ///     up to the same total `epochs`.
@@ -76,15 +86,15 @@ public struct Trainer: Sendable {
         callbacks: [any TrainingCallback] = [], progress: ProgressStyle = .automatic,
         resumingFrom snapshot: TrainingSnapshot? = nil
     ) throws -> History where Train.Element == Batch {
-        guard epochs >= 0 else { throw TrainerError.invalidArgument(name: "epochs", message: "must be >= 0, got \(epochs)") }
+        guard epochs >= 0 else { throw TrainingError.invalidCount(argument: "epochs", message: "must be >= 0, got \(epochs)") }
         if let steps = stepsPerEpoch, steps <= 0 {
-            throw TrainerError.invalidArgument(name: "stepsPerEpoch", message: "must be positive, got \(steps)")
+            throw TrainingError.invalidCount(argument: "stepsPerEpoch", message: "must be positive, got \(steps)")
         }
         if stepsPerEpoch == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         if let validationData, validationSteps == nil, validationData.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "validationData", cardinality: "\(validationData.cardinality)")
+            throw TrainingError.stepsRequired(argument: "validationData", cardinality: "\(validationData.cardinality)")
         }
         var run = try FitRun(trainer: self, data: data, stepsPerEpoch: stepsPerEpoch, snapshot: snapshot)
         if let snapshot {
@@ -93,7 +103,9 @@ public struct Trainer: Sendable {
         }
         stopReason = nil
         var callbacks = callbacks
-        var display = ProgressDisplay(style: progress)
+        var display = ProgressDisplay(style: progress, write: progressOutput)
+        warnings = TrainingWarning.check(model: model, loss: loss)
+        for warning in warnings { display.note("Warning: \(warning)") }
         let stepsShown = stepsPerEpoch ?? data.cardinality.count
 
         epochLoop: while run.epoch < epochs {
@@ -120,8 +132,12 @@ public struct Trainer: Sendable {
                 }
                 if stopReason != nil { break }
             }
-            if stopReason != nil && run.stepInEpoch == 0 { break epochLoop }
-            if run.stepInEpoch == 0 { throw TrainerError.emptyDataset(argument: "data") }
+            if let stopReason {
+                // The exact position, before the partial epoch is closed: what a resume needs.
+                try announceStop(stopReason, run: run, to: &callbacks)
+                if run.stepInEpoch == 0 { break epochLoop }
+            }
+            if run.stepInEpoch == 0 { throw TrainingError.emptyDataset(argument: "data") }
 
             var logs = run.epochLogs(metrics)
             if let validationData, stopReason == nil {
@@ -129,13 +145,17 @@ public struct Trainer: Sendable {
                 for (name, value) in validation { logs["val_" + name] = value }
             }
             display.endEpoch(run.epoch, stepsRun: run.stepInEpoch, logs: Self.ordered(logs))
+            let isComplete = stopReason == nil
             run.finishEpoch(logs: logs)
-            let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model)
+            let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model, isComplete: isComplete)
             for i in callbacks.indices {
                 let decision = try callbacks[i].epochDidEnd(event) { run.snapshot(of: self) }
                 if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
             }
-            if stopReason != nil { break }
+            if let stopReason {
+                if isComplete { try announceStop(stopReason, run: run, to: &callbacks) }
+                break
+            }
         }
         for i in callbacks.indices {
             if let replacement = callbacks[i].trainingDidEnd(model: model) { model = replacement }
@@ -144,6 +164,15 @@ public struct Trainer: Sendable {
             display.note(stopReason)
         }
         return run.history
+    }
+
+    /// Tells every callback where training stopped (``TrainingCallback/trainingDidStop(_:snapshot:)``).
+    private func announceStop<Train: Dataset>(_ reason: String, run: FitRun<Train>,
+                                              to callbacks: inout [any TrainingCallback]) throws {
+        let event = StopEvent(epoch: run.epoch, stepInEpoch: run.stepInEpoch, globalStep: run.globalStep, reason: reason)
+        for i in callbacks.indices {
+            try callbacks[i].trainingDidStop(event) { run.snapshot(of: self) }
+        }
     }
 
     /// The loss and metrics over a dataset, in `mode` (inference by default). Nothing in the
@@ -158,7 +187,7 @@ public struct Trainer: Sendable {
     public func evaluate<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference,
                                      epoch: UInt64 = 0) throws -> [String: Double] where D.Element == Batch {
         if steps == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         var iterator = data.makeIterator(epoch: epoch)
         var lossSum = RunningSum()
@@ -176,7 +205,7 @@ public struct Trainer: Sendable {
             }
             taken += 1
         }
-        guard taken > 0 else { throw TrainerError.emptyDataset(argument: "data") }
+        guard taken > 0 else { throw TrainingError.emptyDataset(argument: "data") }
         var logs = ["loss": lossSum.mean]
         for (i, metric) in metrics.enumerated() { logs[metric.name] = metricSums[i].mean }
         return logs
@@ -187,14 +216,14 @@ public struct Trainer: Sendable {
     public func predict<D: Dataset>(_ data: D, steps: Int? = nil, mode: ExecutionMode = .inference)
         throws -> Tensor<Float> where D.Element == Tensor<Float> {
         if steps == nil, data.cardinality.count == nil {
-            throw TrainerError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
+            throw TrainingError.stepsRequired(argument: "data", cardinality: "\(data.cardinality)")
         }
         var iterator = data.makeIterator()
         var outputs: [Tensor<Float>] = []
         while steps.map({ outputs.count < $0 }) ?? true, let x = try iterator.next() {
             outputs.append(try model(x, mode: mode))
         }
-        guard !outputs.isEmpty else { throw TrainerError.emptyDataset(argument: "data") }
+        guard !outputs.isEmpty else { throw TrainingError.emptyDataset(argument: "data") }
         return try Tensor.concatenatingRows(outputs)
     }
 
@@ -219,7 +248,7 @@ extension Sequential {
     /// The outputs for the rows of `x` in batches of `batchSize` rows (the last may be short).
     public func predict(_ x: Tensor<Float>, batchSize: Int = 32, mode: ExecutionMode = .inference) throws -> Tensor<Float> {
         guard batchSize > 0 else {
-            throw TrainerError.invalidArgument(name: "batchSize", message: "must be positive, got \(batchSize)")
+            throw TrainingError.invalidCount(argument: "batchSize", message: "must be positive, got \(batchSize)")
         }
         guard x.rank == 2, x.rowCount > 0 else { return try self(x, mode: mode) }
         var outputs: [Tensor<Float>] = []

@@ -24,6 +24,12 @@ public protocol TrainingCallback: Sendable {
     /// Called once when training ends (normally or stopped); may hand back a model to keep
     /// instead of the last one (early stopping's "restore best").
     mutating func trainingDidEnd(model: Sequential) -> Sequential?
+    /// Called once when training stops early — a callback returned `.stop` after a step or an
+    /// epoch, or the data ran out — with the exact position it stopped at; `snapshot()` returns
+    /// that position (mid-epoch: the epoch, the steps taken in it, the pipeline's position and
+    /// the running sums). A stop inside an epoch is reported here before that epoch's partial
+    /// logs reach ``epochDidEnd(_:snapshot:)``; ``CheckpointCallback`` saves here.
+    mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws
 }
 
 extension TrainingCallback {
@@ -32,6 +38,7 @@ extension TrainingCallback {
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision { .proceed }
     public mutating func trainingDidEnd(model: Sequential) -> Sequential? { nil }
+    public mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws {}
 }
 
 /// What a callback tells `fit` to do next.
@@ -86,4 +93,31 @@ public struct EpochEvent: Sendable {
     public let logs: [String: Double]
     /// The model after the epoch.
     public let model: Sequential
+    /// `false` when training stopped inside this epoch (a callback's `.stop`, or the data ran out
+    /// before `stepsPerEpoch`): the logs cover only the steps taken, without validation, and the
+    /// position is not an epoch boundary (``TrainingCallback/trainingDidStop(_:snapshot:)`` had it).
+    public let isComplete: Bool
+
+    init(epoch: Int, logs: [String: Double], model: Sequential, isComplete: Bool = true) {
+        self.epoch = epoch
+        self.logs = logs
+        self.model = model
+        self.isComplete = isComplete
+    }
+}
+
+/// Where training stopped, as ``TrainingCallback/trainingDidStop(_:snapshot:)`` sees it.
+///
+/// ```swift
+/// print("stopped at epoch \(event.epoch + 1) after step \(event.stepInEpoch): \(event.reason)")
+/// ```
+public struct StopEvent: Sendable {
+    /// Zero-based epoch training stopped in (the next one, when `stepInEpoch` is 0).
+    public let epoch: Int
+    /// Steps taken in `epoch` when training stopped; 0 at an epoch boundary.
+    public let stepInEpoch: Int
+    /// Steps completed since training began (over all epochs and resumes).
+    public let globalStep: Int
+    /// Why training stopped, as ``Trainer/stopReason`` reports it.
+    public let reason: String
 }

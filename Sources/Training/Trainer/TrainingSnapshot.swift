@@ -33,11 +33,15 @@ public struct TrainingSnapshot: Sendable {
     public var history: History
     /// Running (weighted sum, weight) pairs of the unfinished epoch, by log name.
     public var runningSums: [String: RunningSum]
+    /// Which optimizer ``optimizerState`` belongs to (kind and the hyper-parameters that change
+    /// results); `fit(..., resumingFrom:)` refuses a trainer whose optimizer differs. `nil` (a
+    /// snapshot built by hand) is not checked.
+    public var optimizerIdentity: OptimizerIdentity?
 
     /// A snapshot; ``CheckpointCallback`` builds them during `fit`, and code that saves a finished model builds one by hand.
     public init(model: Sequential, optimizerState: OptimizerState, iteratorState: IteratorState?,
                 epoch: Int, stepInEpoch: Int, globalStep: Int, history: History,
-                runningSums: [String: RunningSum] = [:]) {
+                runningSums: [String: RunningSum] = [:], optimizerIdentity: OptimizerIdentity? = nil) {
         self.model = model
         self.optimizerState = optimizerState
         self.iteratorState = iteratorState
@@ -46,6 +50,16 @@ public struct TrainingSnapshot: Sendable {
         self.globalStep = globalStep
         self.history = history
         self.runningSums = runningSums
+        self.optimizerIdentity = optimizerIdentity
+    }
+
+    /// Whether every variable of the model and every optimizer slot is finite: a snapshot taken
+    /// after a NaN step is not one to resume from.
+    var holdsOnlyFiniteValues: Bool {
+        func finite(_ tensor: Tensor<Float>) -> Bool {
+            tensor.withUnsafeBufferPointer { values in values.allSatisfy(\.isFinite) }
+        }
+        return model.variables.allSatisfy { finite($0.value) } && optimizerState.slots.values.allSatisfy(finite)
     }
 }
 

@@ -60,7 +60,7 @@ import Tensors
 
     @Test func emptyDataIsAnError() throws {
         let model = try TrainerFixtures.seedModel()
-        #expect(throws: TrainerError.emptyDataset(argument: "recalibration data")) {
+        #expect(throws: TrainingError.emptyDataset(argument: "recalibration data")) {
             try model.recalibratingBatchNormalization(on: Slices([Tensor<Float>]()))
         }
     }

@@ -7,7 +7,7 @@ import Tensors
         EpochEvent(epoch: epoch, logs: logs, model: model)
     }
 
-    private func noSnapshot() throws -> TrainingSnapshot { throw TrainerError.emptyDataset(argument: "unused") }
+    private func noSnapshot() throws -> TrainingSnapshot { throw TrainingError.emptyDataset(argument: "unused") }
 
     @Test func earlyStoppingWaitsPatienceEpochsWithoutImprovement() throws {
         let model = try TrainerFixtures.seedModel()
@@ -38,7 +38,7 @@ import Tensors
 
     @Test func monitoringAnUnknownLogIsAnErrorListingTheLogs() throws {
         var stop = EarlyStopping(monitor: "val_los")
-        #expect(throws: TrainerError.unknownMonitor(callback: "EarlyStopping", name: "val_los",
+        #expect(throws: TrainingError.unknownMonitor(callback: "EarlyStopping", name: "val_los",
                                                      available: ["loss", "val_loss"])) {
             try stop.epochDidEnd(event(0, ["loss": 1, "val_loss": 1], model: try TrainerFixtures.seedModel()),
                                  snapshot: noSnapshot)

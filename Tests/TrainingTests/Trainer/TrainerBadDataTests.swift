@@ -20,8 +20,8 @@ import Tensors
     @Test func fitAndEvaluateOnAnEmptyDatasetThrowEmptyDataset() throws {
         var trainer = try mseTrainer()
         let empty = try data(x: [], y: [])
-        #expect(throws: TrainerError.emptyDataset(argument: "data")) { try trainer.fit(empty, epochs: 1, progress: .quiet) }
-        #expect(throws: TrainerError.emptyDataset(argument: "data")) { try trainer.evaluate(empty) }
+        #expect(throws: TrainingError.emptyDataset(argument: "data")) { try trainer.fit(empty, epochs: 1, progress: .quiet) }
+        #expect(throws: TrainingError.emptyDataset(argument: "data")) { try trainer.evaluate(empty) }
         #expect(trainer.optimizer.iterations == 0)
     }
 
@@ -40,7 +40,7 @@ import Tensors
     @Test func aThrowingNonFiniteGuardNamesTheFeatureRowAndColumn() throws {
         var trainer = try mseTrainer()
         let bad = try data(x: [0, 1, 1, 0, 2, 2, 3, .infinity], y: [0, 1, 0, 1])
-        let error = #expect(throws: TrainerError.self) {
+        let error = #expect(throws: TrainingError.self) {
             try trainer.fit(bad, epochs: 1, callbacks: [TerminateOnNonFiniteLoss(action: .throwError)], progress: .quiet)
         }
         guard case let .nonFiniteLoss(epoch, step, loss, cause) = error else { Issue.record("got \(String(describing: error))"); return }
@@ -52,7 +52,7 @@ import Tensors
     @Test func aThrowingNonFiniteGuardNamesATargetRow() throws {
         var trainer = try mseTrainer()
         let bad = try data(x: [0, 1, 1, 0, 2, 2, 3, 1], y: [0, 1, .nan, 1])
-        let error = #expect(throws: TrainerError.self) {
+        let error = #expect(throws: TrainingError.self) {
             try trainer.fit(bad, epochs: 1, callbacks: [TerminateOnNonFiniteLoss(action: .throwError)], progress: .quiet)
         }
         guard case let .nonFiniteLoss(_, step, _, cause) = error else { Issue.record("got \(String(describing: error))"); return }
@@ -63,7 +63,7 @@ import Tensors
         var trainer = try mseTrainer(learningRate: 1e18)
         let finite = try data(x: [1e3, 1e3, 2e3, 1e3, 1e3, 3e3, 2e3, 2e3] + [Float](repeating: 1e3, count: 40),
                               y: [Float](repeating: 1e6, count: 24))
-        let error = #expect(throws: TrainerError.self) {
+        let error = #expect(throws: TrainingError.self) {
             try trainer.fit(finite, epochs: 5, callbacks: [TerminateOnNonFiniteLoss(action: .throwError)], progress: .quiet)
         }
         guard case let .nonFiniteLoss(_, _, _, cause) = error else { Issue.record("got \(String(describing: error))"); return }

@@ -48,10 +48,10 @@ import Tensors
     @Test func infiniteDataWithoutStepsPerEpochIsRejected() throws {
         let data = try TrainerFixtures.pipeline(TrainerFixtures.gaussian(rows: 8, seed: 1), seed: 1)
         var trainer = Trainer(model: try TrainerFixtures.seedModel(), optimizer: Adam(), loss: .binaryCrossentropy)
-        #expect(throws: TrainerError.stepsRequired(argument: "data", cardinality: "infinite")) {
+        #expect(throws: TrainingError.stepsRequired(argument: "data", cardinality: "infinite")) {
             try trainer.fit(data, epochs: 1, progress: .quiet)
         }
-        #expect(throws: TrainerError.self) { try trainer.fit(data, epochs: 1, stepsPerEpoch: 0, progress: .quiet) }
+        #expect(throws: TrainingError.self) { try trainer.fit(data, epochs: 1, stepsPerEpoch: 0, progress: .quiet) }
     }
 
     @Test func finiteDataThatRunsOutStopsTrainingWithAReason() throws {

@@ -53,7 +53,7 @@ import Tensors
                         progress: .quiet)
         var other = Trainer(model: try Sequential(inputFeatures: 1, [Dense(units: 1, activation: .sigmoid)], seed: 1),
                             optimizer: Adam(), loss: .binaryCrossentropy)
-        #expect(throws: TrainerError.self) {
+        #expect(throws: TrainingError.self) {
             try other.fit(data, epochs: 2, stepsPerEpoch: 4, progress: .quiet,
                           resumingFrom: captured.recorder.values[0])
         }
