@@ -34,6 +34,7 @@ var b: Tensor<Double> { placeholder() }
 /// The raw values a pipeline starts from: scalars and class labels.
 var xs: [Double] { placeholder() }
 var labels: [Int64] { placeholder() }
+var testLabels: [Int64] { placeholder() }
 var weights: [Float] { placeholder() }
 var row: [Float] { placeholder() }
 
@@ -54,11 +55,14 @@ func step(_ x: Tensor<Float>, _ y: Tensor<Float>) {}
 // Models, training and checkpoints.
 var model: Sequential { get { placeholder() } set {} }
 var myModel: Sequential { placeholder() }
+/// A classifier whose last layer is a softmax (the warning example).
+var softmaxModel: Sequential { placeholder() }
 var trainer: Trainer { get { placeholder() } set {} }
 var adam: Adam { get { placeholder() } set {} }
 var snapshot: TrainingSnapshot { placeholder() }
 var config: OptimizerConfig { placeholder() }
 var event: StepEvent { placeholder() }
+var stop: StopEvent { placeholder() }
 var job: TrainJob { get { placeholder() } set {} }
 var checkpoints: CheckpointDirectory { placeholder() }
 func save(_ snapshot: TrainingSnapshot, to url: URL) throws {}

@@ -109,7 +109,7 @@ public struct EpochEvent: Sendable {
 /// Where training stopped, as ``TrainingCallback/trainingDidStop(_:snapshot:)`` sees it.
 ///
 /// ```swift
-/// print("stopped at epoch \(event.epoch + 1) after step \(event.stepInEpoch): \(event.reason)")
+/// print("stopped at epoch \(stop.epoch + 1) after step \(stop.stepInEpoch): \(stop.reason)")
 /// ```
 public struct StopEvent: Sendable {
     /// Zero-based epoch training stopped in (the next one, when `stepInEpoch` is 0).
