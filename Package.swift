@@ -5,9 +5,10 @@ import PackageDescription
 // CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
-// Batchwise (umbrella);  Batchwise + Workflows + Experiments -> BatchwiseCLI (the `batchwise` executable)
-// Checkpoints + HDF5 + Training -> CheckpointFuzzHelper;  Batchwise -> the Examples/ executables.
-// Each *Tests target depends on the module it is named after (CheckpointsTests also on Workflows).
+// Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
+// (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
+// Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
+// after (CheckpointsTests also on Workflows and CProcessControl).
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -38,6 +39,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
+        // prctl(2) for the executables and tests: no child process outlives its parent.
+        .target(name: "CProcessControl"),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
@@ -56,10 +59,11 @@ let package = Package(
                 "Batchwise",
                 "Workflows",
                 "Experiments",
+                "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training"]),
+        .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training", "CProcessControl"]),
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
@@ -68,7 +72,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows", "CProcessControl"]),
     ],
     swiftLanguageModes: [.v6]
 )
