@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
+        .executable(name: "batchwise-bench", targets: ["BatchwiseBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,16 @@ let package = Package(
                 "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // `batchwise-bench`: the benchmarks, kept out of the shipped CLI (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "BatchwiseBench",
+            dependencies: [
+                "Batchwise",
+                "Experiments",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/BatchwiseBench"
         ),
         .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training"]),
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),

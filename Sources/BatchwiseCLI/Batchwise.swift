@@ -7,7 +7,7 @@ struct BatchwiseCommand: ParsableCommand {
         commandName: "batchwise",
         abstract: "Seeded datasets, HDF5 checkpoints and a BatchNormalization-aware trainer.",
         subcommands: [
-            ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self, ProbeFileCommand.self,
+            ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, ProbeFileCommand.self,
         ]
     )
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One row of every `batchwise bench` report: a workload measured in Batchwise and in its
+/// One row of every `batchwise-bench` report: a workload measured in Batchwise and in its
 /// Python peer, in the same unit, with `ratio` > 1 meaning Batchwise is better (for times,
 /// the ratio is peer / batchwise).
 struct BenchRow: Codable {
@@ -59,8 +59,10 @@ enum PeerScript {
     static func locate(_ relative: String) -> String? {
         let manager = FileManager.default
         if manager.fileExists(atPath: relative) { return relative }
-        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(relative).path
+        // This file is Benchmarks/Sources/BatchwiseBench/BenchSupport.swift: four levels below the checkout.
+        var checkout = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { checkout.deleteLastPathComponent() }
+        let fromSource = checkout.appendingPathComponent(relative).path
         return manager.fileExists(atPath: fromSource) ? fromSource : nil
     }
 

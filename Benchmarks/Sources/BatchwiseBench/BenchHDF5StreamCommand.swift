@@ -2,7 +2,7 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise bench hdf5-stream`: peak resident memory while `HDF5Rows` streams a gzip-chunked
+/// `batchwise-bench hdf5-stream`: peak resident memory while `HDF5Rows` streams a gzip-chunked
 /// file several times larger than its memory bound, against that bound.
 ///
 /// The bound is what the streaming design allows: the chunk cache `HDF5Rows` opens the
@@ -97,7 +97,7 @@ struct BenchHDF5StreamCommand: ParsableCommand {
                                 hdf5: HDF5Library.version, rows: table)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print("batchwise bench hdf5-stream: \(rows) x \(columns) float32, gzip chunks of \(fileChunkRows) rows, "
+            print("batchwise-bench hdf5-stream: \(rows) x \(columns) float32, gzip chunks of \(fileChunkRows) rows, "
                   + "read \(readRows) rows at a time, batches of \(batch); libhdf5 \(HDF5Library.version)")
             print(BenchReport.table(table))
             print("streaming within the bound: \(verdict)")

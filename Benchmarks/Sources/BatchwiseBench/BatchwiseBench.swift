@@ -1,9 +1,11 @@
 import ArgumentParser
 
-/// `batchwise bench <area>`: release-build benchmarks against Python peers.
-struct BenchCommand: ParsableCommand {
+/// `batchwise-bench <area>`: release-build benchmarks against Python peers. A separate
+/// executable from `batchwise`, so that the shipped CLI holds only what a user runs.
+@main
+struct BatchwiseBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "batchwise-bench",
         abstract: "Benchmarks, each compared with its Python peer in the same run.",
         subcommands: [BenchHDF5Command.self, BenchHDF5StreamCommand.self, BenchPipelineCommand.self, BenchLayersCommand.self, BenchTrainCommand.self, BenchCheckpointCommand.self, BenchSoakCommand.self]
     )

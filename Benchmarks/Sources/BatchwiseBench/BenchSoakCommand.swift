@@ -6,14 +6,14 @@ import Foundation
 import Glibc
 #endif
 
-/// `batchwise bench soak`: trains the seed experiment's model (with Dropout) on the seed
+/// `batchwise-bench soak`: trains the seed experiment's model (with Dropout) on the seed
 /// pipeline for `--minutes`, saving a native checkpoint every `--checkpoint-every` steps into a
 /// keep-last folder, and samples resident memory. PASS when the resident size at the end is
 /// within 5% of the first sample after warm-up. There is no Python peer: this measures
 /// Batchwise against itself over time.
 ///
 /// ```sh
-/// batchwise bench soak --minutes 10 --json
+/// batchwise-bench soak --minutes 10 --json
 /// ```
 struct BenchSoakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
