@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE_BIN := .build/release/batchwise
 BENCH_BIN := .build/release/batchwise-bench
 
-.PHONY: run test deps build release bench clean examples docs test-sanitize soak fuzz
+.PHONY: run test deps build release bench clean examples docs test-sanitize soak fuzz mutate test-under-load
 
 deps:
 	@NEED_H5DUMP=1 ./scripts/ensure-system-packages.sh
@@ -49,5 +49,14 @@ test-sanitize: deps
 soak: release-bench
 	$(BENCH_BIN) soak --minutes 10
 
+# Applies each mutation of scripts/mutate.sh to a scratch copy (.build-mutate) and runs the tests
+# that must catch it; fails unless every one is caught (docs/TESTING.md lists them).
+mutate: deps
+	./scripts/mutate.sh
+
+# `make test` 3 times in a row while two busy loops keep both cores loaded (docs/TESTING.md).
+test-under-load: deps
+	./scripts/test-under-load.sh 3
+
 clean:
-	rm -rf .build .build-tsan .build-asan
+	rm -rf .build .build-tsan .build-asan .build-mutate

@@ -5,9 +5,6 @@ import Darwin
 #endif
 import Synchronization
 
-/// Number of prefetch producers currently running (tests check that none outlive their iterator).
-let livePrefetchProducers = Atomic<Int>(0)
-
 /// A bounded single-producer, single-consumer buffer between a prefetch producer thread and
 /// its consumer.
 ///

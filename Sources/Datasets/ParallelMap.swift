@@ -65,6 +65,8 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
         var inputEnded = false
         var pending: [Slot] = []
         let queues: [DispatchQueue]
+        /// Counts the transform calls in flight for tests (nil outside a test's scope).
+        let workers = PipelineWorkers.current
         /// Unordered mode: the workers, the number of elements in flight, and the ordinals
         /// delivered beyond `delivered` (which is then the low watermark: every ordinal below
         /// it was delivered).
@@ -93,8 +95,10 @@ public struct ParallelMapped<Base: Dataset, Element: Sendable>: Dataset where Ba
                 guard let element = try base.next() else { inputEnded = true; break }
                 let slot = Slot(index: pulled)
                 let transform = dataset.transform
+                let counted = workers
+                counted?.began()
                 queues[pulled % queues.count].async {
-                    slot.finish(Result { try transform(element) })
+                    PipelineWorkers.run(countedBy: counted) { slot.finish(Result { try transform(element) }) }
                 }
                 pending.append(slot)
                 pulled += 1

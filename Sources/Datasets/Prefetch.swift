@@ -90,11 +90,12 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             started = true
             let producer = Producer(iterator: pending.take()!, pulled: pulledBefore,
                                     interval: 0, buffer: buffer)
-            livePrefetchProducers.add(1, ordering: .relaxed)
+            let workers = PipelineWorkers.current
+            workers?.began()
             // A thread of its own, not a Dispatch worker: a producer parks whenever its buffer is
             // full, and parked workers count against Dispatch's small pool (about 16 threads on
             // 2 cores), so a few dozen live prefetch iterators starved any new one forever.
-            let thread = Thread { producer.run() }
+            let thread = Thread { PipelineWorkers.run(countedBy: workers) { producer.run() } }
             thread.name = "batchwise.prefetch"
             thread.qualityOfService = .userInitiated
             thread.start()
@@ -114,7 +115,6 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         }
 
         func run() {
-            defer { livePrefetchProducers.subtract(1, ordering: .relaxed) }
             let interval = bufferInterval
             while !buffer.cancelled.load(ordering: .relaxed) {
                 let element: Element?

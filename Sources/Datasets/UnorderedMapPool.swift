@@ -1,9 +1,4 @@
 import Foundation
-import Synchronization
-
-/// Number of unordered-map worker loops currently running (tests check that none outlive
-/// their iterator).
-let liveUnorderedMapWorkers = Atomic<Int>(0)
 
 /// The workers of `map(parallelism:ordered: false)`: `parallelism` loops on Dispatch that take
 /// input elements from a shared list as soon as they are free and post results in the order
@@ -65,14 +60,16 @@ final class UnorderedMapPool<Input: Sendable, Output: Sendable>: @unchecked Send
 
     private func startWorkers() {
         started = true
+        let counted = PipelineWorkers.current
         for _ in 0..<workers {
-            liveUnorderedMapWorkers.add(1, ordering: .relaxed)
-            DispatchQueue.global(qos: .userInitiated).async { [self] in workerLoop() }
+            counted?.began()
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                PipelineWorkers.run(countedBy: counted) { workerLoop() }
+            }
         }
     }
 
     private func workerLoop() {
-        defer { liveUnorderedMapWorkers.subtract(1, ordering: .relaxed) }
         while true {
             condition.lock()
             while workHead == work.count && !cancelled { condition.wait() }

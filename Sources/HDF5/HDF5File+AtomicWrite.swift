@@ -54,6 +54,7 @@ extension HDF5File {
                 try file.close()
                 if durability == .synced { try fsyncPath(temporary.path, directory: false) }
             }
+            SavePausePoint.pauseIfRequested(.temporaryComplete, temporary: temporary.path)
             if durability == .synced {
                 guard rename(temporary.path, url.path) == 0 else { throw systemError("rename", url.path) }
                 try fsyncPath(directory.path, directory: true)
@@ -96,8 +97,12 @@ extension HDF5File {
         defer { if !closed { posixClose(descriptor) } }
         try bytes.withUnsafeBytes { buffer in
             var done = 0
+            // Without a requested pause this is one write of the whole image.
+            let half = SavePausePoint.requested == .temporaryPartial ? buffer.count / 2 : buffer.count
             while done < buffer.count {
-                let count = posixWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if done == half { SavePausePoint.pauseIfRequested(.temporaryPartial, temporary: path) }
+                let limit = done < half ? half : buffer.count
+                let count = posixWrite(descriptor, buffer.baseAddress! + done, limit - done)
                 if count < 0 {
                     if errno == EINTR { continue }
                     throw systemError("write", path)

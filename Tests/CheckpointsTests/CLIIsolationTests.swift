@@ -76,11 +76,8 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: folder) }
         // Case 587: a corrupted global-heap reference in a vlen string attribute; H5HG_read loops.
         let hostile = try Self.mutant(case: 587, baseIndex: 1, fixture: "seed_model.weights.h5", in: folder)
-        let started = Date()
         let run = try Self.batchwise(["inspect", hostile.path, "--isolation-timeout", "1.5"], deadline: 30)
-        let seconds = Date().timeIntervalSince(started)
         Self.expectCleanFailure(run, command: "inspect", file: hostile, saying: "did not finish reading")
-        #expect(seconds >= 1.5 && seconds < 10, "took \(seconds) s")
     }
 
     /// Case 2035 (two bit flips in the legacy .h5) crashes libhdf5 in some runs and not in

@@ -8,12 +8,15 @@ import Training
 import Glibc
 #endif
 
-/// SIGKILL during checkpoint saves: `batchwise train --checkpoint FILE --every 1` runs as a child
-/// and is killed at random moments (seeded) many times. After each kill the checkpoint must
-/// load strictly, and the next save through ``CheckpointDirectory`` must remove the dead
-/// writer's temporary file.
+/// SIGKILL during checkpoint saves, at points the save announces: `batchwise train --checkpoint
+/// FILE --every 1` runs as a child with `BATCHWISE_PAUSE_SAVE_AT` set, so its first save stops
+/// at that point (half the temporary file written; the temporary complete but not yet renamed)
+/// and says so on standard error; only then is it killed. After each kill the checkpoint must be
+/// the previous one, byte for byte, and load strictly, and the next save through
+/// ``CheckpointDirectory`` must remove the dead writer's temporary file.
 @Suite(.serialized) struct CrashTests {
-    static let kills = Int(ProcessInfo.processInfo.environment["BATCHWISE_CRASH_KILLS"] ?? "") ?? 50
+    /// Kills per pause point and durability (`BATCHWISE_CRASH_KILLS` changes it).
+    static let killsPerPoint = Int(ProcessInfo.processInfo.environment["BATCHWISE_CRASH_KILLS"] ?? "") ?? 2
 
     /// Data (int64 labels, float64 features) and an initial `.keras` model in `folder`; the
     /// `train` arguments shared by every run.
@@ -34,7 +37,8 @@ import Glibc
                 "--batch-size", "16", "--seed", "9", "--epochs", "\(epochs)", "--quiet",
                 "--save", folder.appendingPathComponent("final.h5").path,
                 "--checkpoint", checkpoint.path, "--every", "1",
-                // The isolated model probe would shift every kill away from the saves.
+                // Without the isolated start (whose child saves a prepared checkpoint, and would
+                // pause there) the run's first atomic write is a --checkpoint save.
                 "--no-isolation"] + (noFsync ? ["--no-checkpoint-fsync"] : [])
     }
 
@@ -53,8 +57,42 @@ import Glibc
         return process
     }
 
-    @Test(.timeLimit(.minutes(3)), arguments: [false, true])
-    func aKillDuringSavesLeavesALoadableCheckpointAndTheNextSaveRemovesTheTemporary(noFsync: Bool) throws {
+    /// A child started with `BATCHWISE_PAUSE_SAVE_AT=point`, once its save has announced the
+    /// pause: the process (still running, paused) and the temporary file it named.
+    static func startPaused(_ arguments: [String], at point: String) throws -> (process: Process, temporary: String) {
+        let process = Process()
+        guard let executable = ChildProcess.built("batchwise") else { throw CocoaError(.fileNoSuchFile) }
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["BATCHWISE_PAUSE_SAVE_AT": point]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        // Guards against a child that never reaches the point (the reads below would wait
+        // forever): killed, its pipe ends and the test fails on the missing announcement.
+        let guardKill = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: guardKill)
+        defer { guardKill.cancel() }
+        let marker = "batchwise: save paused at \(point): "
+        var text = ""
+        while !(text.components(separatedBy: "\n").dropLast().contains { $0.hasPrefix(marker) }) {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.components(separatedBy: "\n").dropLast().first(where: { $0.hasPrefix(marker) }) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw CheckpointTestFailure("the child never paused at \(point); its standard error: \(text.suffix(2_000))")
+        }
+        return (process, String(line.dropFirst(marker.count)))
+    }
+
+    @Test(.timeLimit(.minutes(5)), arguments: [false, true], ["temporary-partial", "temporary-complete"])
+    func aKillAtAnAnnouncedPointOfASaveLeavesThePreviousCheckpointAndTheNextSaveRemovesTheTemporary(
+        noFsync: Bool, point: String
+    ) throws {
         guard ChildProcess.built("batchwise") != nil else {
             Issue.record("the batchwise executable was not built next to the tests; run `swift build` first")
             return
@@ -65,50 +103,40 @@ import Glibc
         let checkpoint = folder.appendingPathComponent("ckpt-100000000.h5")
         let arguments = try Self.trainArguments(folder, checkpoint: checkpoint, epochs: 100_000, noFsync: noFsync)
 
-        // First run: wait for one complete checkpoint, so that every later kill has a predecessor.
-        let first = try Self.start(arguments)
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline { usleep(5_000) }
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        try #require(FileManager.default.fileExists(atPath: checkpoint.path), "no checkpoint within 30 s")
+        // A first complete checkpoint (one epoch, no pause), so that every kill has a predecessor.
+        let seed = try Self.start(try Self.trainArguments(folder, checkpoint: checkpoint, epochs: 1, noFsync: noFsync))
+        seed.waitUntilExit()
+        try #require(seed.terminationStatus == 0 && FileManager.default.fileExists(atPath: checkpoint.path))
 
-        var rng = SplitMix64(seed: 0xC0FFEE)
-        var midSave = 0
-        var loads = 0
-        var steps: [Int] = []
-        let started = Date()
-        for kill in 0..<Self.kills {
-            let process = try Self.start(arguments)
-            // Process start-up and model loading take a while; kill between 0.1 and 0.6 s in.
-            usleep(useconds_t(100_000 + rng.nextIndex(below: 500_000)))
-            Glibc.kill(process.processIdentifier, SIGKILL)
+        for round in 0..<Self.killsPerPoint {
+            let before = try Data(contentsOf: checkpoint)
+            let previousStep = try NativeCheckpoint.load(from: checkpoint).snapshot.globalStep
+            let (process, temporary) = try Self.startPaused(arguments, at: point)
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal, "kill \(kill): the run ended on its own")
-            let stray = try Self.temporaries(in: folder)
-            if stray.contains(where: { $0.contains(".tmp-\(process.processIdentifier)-") }) { midSave += 1 }
-
+            #expect(process.terminationReason == .uncaughtSignal, "round \(round): the run ended on its own")
+            let name = URL(fileURLWithPath: temporary).lastPathComponent
+            #expect(name.hasPrefix(".\(checkpoint.lastPathComponent).tmp-\(process.processIdentifier)-"), "paused in \(temporary)")
+            #expect(try Self.temporaries(in: folder) == [name], "round \(round)")
+            if point == "temporary-partial" {
+                // Killed mid-write: the temporary is a truncated file.
+                #expect(throws: (any Error).self) { try NativeCheckpoint.load(from: URL(fileURLWithPath: temporary)) }
+            } else {
+                // Killed with a complete new file that only the rename would have published.
+                let unpublished = try NativeCheckpoint.load(from: URL(fileURLWithPath: temporary))
+                #expect(unpublished.snapshot.globalStep > 0)
+            }
+            // The previous checkpoint is untouched and loads strictly.
+            #expect(try Data(contentsOf: checkpoint) == before, "round \(round): the checkpoint changed")
             let loaded = try NativeCheckpoint.load(from: checkpoint)
-            loads += 1
-            steps.append(loaded.snapshot.globalStep)
-            #expect(loaded.snapshot.globalStep >= 1)
+            #expect(loaded.snapshot.globalStep == previousStep)
             #expect(loaded.snapshot.model.variables.allSatisfy { $0.value.scalars.allSatisfy(\.isFinite) })
 
             // The next save in this folder removes temporaries whose writer is dead.
             let directory = try CheckpointDirectory(url: folder, keepLast: 2, optimizer: loaded.optimizer, loss: loaded.loss)
             try directory.save(loaded.snapshot)
             let left = try Self.temporaries(in: folder)
-            #expect(left.isEmpty, "kill \(kill): left \(left)")
-        }
-        print("crash\(noFsync ? " (no fsync)" : ""): \(Self.kills) SIGKILLs, \(midSave) landed mid-save (temporary present), \(loads) checkpoints loaded, "
-              + "steps \(steps.min() ?? 0)...\(steps.max() ?? 0), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        // The kills must actually hit saves, or this test proves nothing about them. Saves are
-        // staged in memory, so the temporary exists only while the image is written and
-        // fsynced: fewer kills find it than with libhdf5 writing the file (45-48 of 50).
-        // Without fsync the temporary lives for about a millisecond per save (2 of 50 kills hit
-        // it in one run), too rarely to require; the synced run is the one that must hit saves.
-        if !noFsync {
-            #expect(midSave >= max(1, Self.kills / 25), "only \(midSave) of \(Self.kills) kills landed while a temporary existed")
+            #expect(left.isEmpty, "round \(round): left \(left)")
         }
     }
 
@@ -120,20 +148,21 @@ import Glibc
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let checkpoint = folder.appendingPathComponent("run.h5")
-        var rng = SplitMix64(seed: 0xBAD)
-        var stray: [String] = []
-        for _ in 0..<20 where stray.isEmpty {
-            let process = try Self.start(try Self.trainArguments(folder, checkpoint: checkpoint, epochs: 100_000))
-            usleep(useconds_t(200_000 + rng.nextIndex(below: 400_000)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            stray = try Self.temporaries(in: folder)
-        }
-        try #require(!stray.isEmpty, "no kill landed during a save")
+        let (process, temporary) = try Self.startPaused(try Self.trainArguments(folder, checkpoint: checkpoint, epochs: 100_000),
+                                                        at: "temporary-complete")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(try Self.temporaries(in: folder) == [URL(fileURLWithPath: temporary).lastPathComponent])
         let rerun = try Self.start(try Self.trainArguments(folder, checkpoint: checkpoint, epochs: 1))
         rerun.waitUntilExit()
         #expect(rerun.terminationStatus == 0)
         let left = try Self.temporaries(in: folder)
         #expect(left.isEmpty, "left after a complete run with the same --checkpoint: \(left)")
     }
+}
+
+/// A test precondition that failed, with what was seen.
+struct CheckpointTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

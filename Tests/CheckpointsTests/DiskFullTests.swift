@@ -9,7 +9,7 @@ import Glibc
 
 /// Saving when the disk is full: a `CheckpointError` naming the file and the cause, the
 /// previous checkpoint byte-identical, no temporary left. Two ways to fill the disk: a tiny
-/// tmpfs (needs mount rights, e.g. root in a container; skipped otherwise) and RLIMIT_FSIZE
+/// tmpfs (needs mount rights, e.g. root in a container; reported as skipped otherwise) and RLIMIT_FSIZE
 /// with SIGXFSZ ignored (writes fail with EFBIG; works anywhere), the latter on the real CLI.
 @Suite(.serialized) struct DiskFullTests {
     static let optimizer = OptimizerConfig.sgd(learningRate: 0.1, momentum: 0, nesterov: false)
@@ -45,7 +45,15 @@ import Glibc
         })
     }
 
-    @Test func aFullFileSystemFailsTheSaveAndKeepsThePreviousCheckpoint() throws {
+    /// Whether this process may mount a tmpfs (probed once with a one-page mount).
+    static let canMountTmpfs: Bool = {
+        guard let probe = try? tmpfs(bytes: 4096) else { return false }
+        probe.unmount()
+        return true
+    }()
+
+    @Test(.enabled(if: Self.canMountTmpfs, "needs permission to mount a tmpfs (root in a container)"))
+    func aFullFileSystemFailsTheSaveAndKeepsThePreviousCheckpoint() throws {
         let snapshots = try Self.snapshots()
         let scratch = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -53,10 +61,7 @@ import Glibc
         let size = try Data(contentsOf: scratch.appendingPathComponent("size.h5")).count
         // Room for one checkpoint (page-rounded) plus one spare page: a second copy cannot fit.
         let pages = (size + 4095) / 4096
-        guard let disk = try Self.tmpfs(bytes: (pages + 1) * 4096) else {
-            print("skipped: cannot mount a tmpfs here (the RLIMIT_FSIZE test still runs)")
-            return
-        }
+        let disk = try #require(try Self.tmpfs(bytes: (pages + 1) * 4096), "mounting failed although the probe mounted one")
         defer { disk.unmount() }
         let target = disk.url.appendingPathComponent("ckpt.h5")
         try NativeCheckpoint.save(snapshots[0], optimizer: Self.optimizer, to: target)
@@ -77,7 +82,8 @@ import Glibc
     }
 
     /// The space a killed save's temporary holds is given back before the next save needs it.
-    @Test func aDeadWritersTemporaryIsRemovedBeforeItsSpaceIsNeeded() throws {
+    @Test(.enabled(if: Self.canMountTmpfs, "needs permission to mount a tmpfs (root in a container)"))
+    func aDeadWritersTemporaryIsRemovedBeforeItsSpaceIsNeeded() throws {
         let snapshots = try Self.snapshots()
         let scratch = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -86,10 +92,7 @@ import Glibc
         let size = try Data(contentsOf: sizing).count
         let pages = (size + 4095) / 4096
         // Room for two checkpoints, one of them taken by the leftover of a killed save.
-        guard let disk = try Self.tmpfs(bytes: (2 * pages + 1) * 4096) else {
-            print("skipped: cannot mount a tmpfs here")
-            return
-        }
+        let disk = try #require(try Self.tmpfs(bytes: (2 * pages + 1) * 4096), "mounting failed although the probe mounted one")
         defer { disk.unmount() }
         let target = disk.url.appendingPathComponent("ckpt.h5")
         try NativeCheckpoint.save(snapshots[0], optimizer: Self.optimizer, to: target)

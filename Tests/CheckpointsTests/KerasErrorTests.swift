@@ -171,10 +171,12 @@ struct KerasErrorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = directory.appendingPathComponent("model.keras")
         try Data("hello".utf8).write(to: text)
-        #expect(throws: CheckpointError.self) { try KerasModelFile.load(text) }
-        // An HDF5 file that is not a Keras file (the io reference data).
-        #expect(throws: CheckpointError.self) { try KerasModelFile.load(KerasFixtures.url("seed_model.io.h5")) }
-        #expect(throws: CheckpointError.self) { try KerasModelFile.load(directory.appendingPathComponent("absent.keras")) }
+        // A text file, an HDF5 file that is not a Keras file (the io reference data), no file:
+        // each error names the file.
+        for url in [text, KerasFixtures.url("seed_model.io.h5"), directory.appendingPathComponent("absent.keras")] {
+            let error = #expect(throws: CheckpointError.self) { try KerasModelFile.load(url) }
+            #expect(error?.localizedDescription.contains(url.path) == true, "\(String(describing: error?.localizedDescription))")
+        }
     }
 }
 

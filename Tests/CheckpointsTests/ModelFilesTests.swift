@@ -18,7 +18,8 @@ import Training
         let loaded = try ModelFiles.loadModel(url)
         let (x, _) = try NativeFixtures.data(rows: 20, seed: 3)
         #expect(try loaded(x, mode: .inference) == (try trainer.model(x, mode: .inference)))
-        #expect(throws: CheckpointError.self) { try KerasModelFile.format(of: url) }
+        let error = #expect(throws: CheckpointError.self) { try KerasModelFile.format(of: url) }
+        #expect(error?.localizedDescription.contains(url.path) == true, "\(String(describing: error?.localizedDescription))")
     }
 
     @Test func aKerasFileIsNotTakenForANativeCheckpoint() throws {

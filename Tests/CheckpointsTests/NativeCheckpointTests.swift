@@ -133,7 +133,8 @@ import Training
     @Test func aFileThatIsNotACheckpointIsRejectedWithItsName() throws {
         let url = try NativeFixtures.folder().appendingPathComponent("plain.h5")
         try HDF5File.atomicWrite(to: url) { try $0.write([Float(1)], to: "x") }
-        #expect(throws: CheckpointError.self) { try NativeCheckpoint.load(from: url, into: try NativeFixtures.model()) }
+        let error = #expect(throws: CheckpointError.self) { try NativeCheckpoint.load(from: url, into: try NativeFixtures.model()) }
+        #expect(error?.localizedDescription.contains(url.path) == true, "\(String(describing: error?.localizedDescription))")
         let missing = url.deletingLastPathComponent().appendingPathComponent("none.h5")
         do {
             _ = try NativeCheckpoint.load(from: missing, into: try NativeFixtures.model())

@@ -81,17 +81,16 @@ import Tensors
     @Test func droppingTheIteratorStopsTheProducerAndMemoryStaysBounded() throws {
         let pulled = PullCounter()
         let source = RangeDataset(0..<1_000_000).repeat().map { v -> Int in pulled.increment(); return v }
-        do {
+        let workers = PipelineWorkers()
+        try workers.counting { () throws in
             var it = source.prefetch(4).makeIterator()
             #expect(try pull(&it, 10) == Array(0..<10))
-            // The producer runs at most the buffer (+ the element in hand) ahead.
-            usleep(50_000)
-            #expect(pulled.count <= 10 + 4 + 1)
         }
-        #expect(eventually { livePrefetchProducers.load(ordering: .relaxed) == 0 })
-        let stoppedAt = pulled.count
-        usleep(50_000)
-        #expect(pulled.count == stoppedAt)
+        #expect(workers.started == 1)
+        #expect(workers.waitUntilAllEnded(timeout: 30), "the producer outlived its iterator")
+        // With the producer gone the count is final: it ran at most the buffer (+ the element
+        // in hand) ahead of the 10 delivered.
+        #expect(pulled.count <= 10 + 4 + 1, "pulled \(pulled.count)")
     }
 
     @Test func prefetchStateDescribesDeliveredElementsNotLookahead() throws {

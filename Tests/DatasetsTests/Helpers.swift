@@ -64,3 +64,23 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// A gate a test opens: `wait()` blocks until `open()` has been called, so a test decides
+/// exactly when a transform or producer may go on (explicit synchronisation, not a sleep).
+final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var isOpen = false   // guarded by `condition`
+
+    func open() {
+        condition.withLock {
+            isOpen = true
+            condition.broadcast()
+        }
+    }
+
+    func wait() {
+        condition.withLock {
+            while !isOpen { condition.wait() }
+        }
+    }
+}

@@ -74,34 +74,40 @@ struct StressRound: CustomStringConvertible {
 /// Many short, seeded prefetch and parallel-map passes broken off at random points, with
 /// producers and transforms that throw: no deadlock (each test has a deadline), no producer or
 /// thread outliving its iterator, buffers within their bound, errors at the right element.
+/// Threads are counted per test (``PipelineWorkers``), not per process, so suites running at
+/// the same time do not matter (the suite is serialized only to keep its CPU use modest).
 @Suite(.serialized) struct PrefetchStressTests {
     @Test func prefetchBrokenOffAtRandomPointsStopsEveryProducerWithinTheBufferBound() throws {
         let rounds = stressRounds(300)
+        let workers = PipelineWorkers()
         let outcome = runWithDeadline(seconds: stressDeadline(rounds)) { () -> [String] in
-            var rng = SplitMix64(seed: 0x5EED_0001)
-            var problems: [String] = []
-            var counters: [LiveCounter] = []
-            for _ in 0..<rounds {
-                let round = StressRound(&rng, maxBound: 4)
-                let counter = LiveCounter()
-                counters.append(counter)
-                let source = GeneratorDataset(name: "stress") { try round.element($0, counter) }
-                do {
-                    var it = source.prefetch(round.bound).makeIterator()
-                    problems += round.consume(&it, endsAfterError: true)
+            try workers.counting { () throws -> [String] in
+                var rng = SplitMix64(seed: 0x5EED_0001)
+                var problems: [String] = []
+                var counters: [LiveCounter] = []
+                for _ in 0..<rounds {
+                    let round = StressRound(&rng, maxBound: 4)
+                    let counter = LiveCounter()
+                    counters.append(counter)
+                    let source = GeneratorDataset(name: "stress") { try round.element($0, counter) }
+                    do {
+                        var it = source.prefetch(round.bound).makeIterator()
+                        problems += round.consume(&it, endsAfterError: true)
+                    }
+                    // Buffer + the element the producer holds while blocked + the consumer's one.
+                    if counter.peak > round.bound + 2 {
+                        problems.append("\(round): \(counter.peak) elements alive at once")
+                    }
                 }
-                // Buffer + the element the producer holds while blocked + the consumer's one.
-                if counter.peak > round.bound + 2 {
-                    problems.append("\(round): \(counter.peak) elements alive at once")
+                if !workers.waitUntilAllEnded(timeout: 30) {
+                    problems.append("\(workers.live) of \(workers.started) producers still running")
                 }
+                // What a dropped producer held goes when its thread object does.
+                if !eventually(seconds: 10, { counters.allSatisfy { $0.current == 0 } }) {
+                    problems.append("\(counters.map(\.current).reduce(0, +)) elements never released")
+                }
+                return problems
             }
-            if !eventually(seconds: 10, { livePrefetchProducers.load(ordering: .relaxed) == 0 }) {
-                problems.append("\(livePrefetchProducers.load(ordering: .relaxed)) producers still running")
-            }
-            if !eventually(seconds: 10, { counters.allSatisfy { $0.current == 0 } }) {
-                problems.append("\(counters.map(\.current).reduce(0, +)) elements never released")
-            }
-            return problems
         }
         try expectCleanFinish(outcome)
     }
@@ -142,61 +148,59 @@ struct StressRound: CustomStringConvertible {
 
     @Test func nestedPipelinesDroppedMidStreamLeaveNoThreadsBehind() throws {
         let rounds = stressRounds(150)
-        let before = liveThreadCount()
+        let workers = PipelineWorkers()
         let outcome = runWithDeadline(seconds: stressDeadline(rounds)) { () -> [String] in
-            var rng = SplitMix64(seed: 0x5EED_0003)
-            var problems: [String] = []
-            for _ in 0..<rounds {
-                let round = StressRound(&rng, maxBound: 3)
-                let counter = LiveCounter()
-                let outerBuffer = 1 + rng.nextIndex(below: 3)
-                let pipeline = GeneratorDataset(name: "stress") { i -> Int? in i < round.count ? i : nil }
-                    .map(parallelism: round.bound) { i -> Tracked in try round.element(i, counter)! }
-                    .prefetch(outerBuffer)
-                do {
-                    var it = pipeline.makeIterator()
-                    problems += round.consume(&it, endsAfterError: true)
+            try workers.counting { () throws -> [String] in
+                var rng = SplitMix64(seed: 0x5EED_0003)
+                var problems: [String] = []
+                for _ in 0..<rounds {
+                    let round = StressRound(&rng, maxBound: 3)
+                    let counter = LiveCounter()
+                    let outerBuffer = 1 + rng.nextIndex(below: 3)
+                    let pipeline = GeneratorDataset(name: "stress") { i -> Int? in i < round.count ? i : nil }
+                        .map(parallelism: round.bound) { i -> Tracked in try round.element(i, counter)! }
+                        .prefetch(outerBuffer)
+                    do {
+                        var it = pipeline.makeIterator()
+                        problems += round.consume(&it, endsAfterError: true)
+                    }
+                    let bound = 2 * round.bound + outerBuffer + 2
+                    if counter.peak > bound { problems.append("\(round): \(counter.peak) alive, bound \(bound)") }
                 }
-                let bound = 2 * round.bound + outerBuffer + 2
-                if counter.peak > bound { problems.append("\(round): \(counter.peak) alive, bound \(bound)") }
+                return problems
             }
-            if !eventually(seconds: 10, { livePrefetchProducers.load(ordering: .relaxed) == 0 }) {
-                problems.append("producers still running")
-            }
-            return problems
         }
         try expectCleanFinish(outcome)
-        // A leak per dropped iterator would show as about `rounds` extra threads; the Dispatch
-        // pool itself may keep a few idle workers for a while.
-        let settled = eventually(seconds: 10) { liveThreadCount() <= before + 8 }
-        #expect(settled, "threads: \(before) before, \(liveThreadCount()) after \(rounds) dropped pipelines")
+        // Every producer thread and transform call of these pipelines, including the maps that
+        // ran on the prefetch threads, has ended.
+        #expect(workers.started >= rounds, "only \(workers.started) producers and transforms counted")
+        #expect(workers.waitUntilAllEnded(timeout: 30), "\(workers.live) of \(workers.started) still running")
     }
 
     @Test func manyLivePrefetchIteratorsWithFullBuffersDoNotStarveANewOne() throws {
         // Every producer here is parked on a full buffer. When producers ran on Dispatch's
         // global pool, about 16-30 of them exhausted it and the next iterator waited forever.
         let live = 64
-        let before = liveThreadCount()
+        let workers = PipelineWorkers()
         let outcome = runWithDeadline(seconds: 30) { () -> [String] in
-            var held: [Prefetched<RangeDataset>.Iterator] = []
-            var problems: [String] = []
-            for k in 0..<live {
-                var it = RangeDataset(0..<100).prefetch(1).makeIterator()
-                if try it.next() != 0 { problems.append("iterator \(k) gave a wrong first element") }
-                held.append(it)
+            try workers.counting { () throws -> [String] in
+                var held: [Prefetched<RangeDataset>.Iterator] = []
+                var problems: [String] = []
+                for k in 0..<live {
+                    var it = RangeDataset(0..<100).prefetch(1).makeIterator()
+                    if try it.next() != 0 { problems.append("iterator \(k) gave a wrong first element") }
+                    held.append(it)
+                }
+                var fresh = RangeDataset(0..<3).map(parallelism: 2) { $0 * 2 }.prefetch(2).makeIterator()
+                if try pull(&fresh, 5) != [0, 2, 4] { problems.append("the new pipeline gave wrong elements") }
+                for k in held.indices where try held[k].next() != 1 { problems.append("iterator \(k) lost its place") }
+                held.removeAll()
+                return problems
             }
-            var fresh = RangeDataset(0..<3).map(parallelism: 2) { $0 * 2 }.prefetch(2).makeIterator()
-            if try pull(&fresh, 5) != [0, 2, 4] { problems.append("the new pipeline gave wrong elements") }
-            for k in held.indices where try held[k].next() != 1 { problems.append("iterator \(k) lost its place") }
-            held.removeAll()
-            if !eventually(seconds: 10, { livePrefetchProducers.load(ordering: .relaxed) == 0 }) {
-                problems.append("producers still running after their iterators were dropped")
-            }
-            return problems
         }
         try expectCleanFinish(outcome)
-        let settled = eventually(seconds: 10) { liveThreadCount() <= before + 8 }
-        #expect(settled, "threads: \(before) before, \(liveThreadCount()) after dropping \(live) iterators")
+        #expect(workers.started >= live + 1, "only \(workers.started) producers counted")
+        #expect(workers.waitUntilAllEnded(timeout: 30), "\(workers.live) producers still running after their iterators were dropped")
     }
 
     private func expectCleanFinish(_ outcome: DeadlineOutcome<[String]>,

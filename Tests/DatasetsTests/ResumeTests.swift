@@ -47,9 +47,25 @@ import Tensors
     @Test func aStateFromAnotherPipelineIsRejected() throws {
         var it = RangeDataset(0..<10).batch(2).makeIterator()
         _ = try it.next()
-        #expect(throws: DatasetError.self) {
+        let error = #expect(throws: DatasetError.self) {
             _ = try RangeDataset(0..<10).shuffle(bufferSize: 2, seed: 1).makeIterator(resumingFrom: it.state)
         }
+        // The error names the stage that expected the state and what the state holds instead.
+        guard case let .incompatibleState(expected, found)? = error else {
+            Issue.record("expected incompatibleState, got \(String(describing: error))")
+            return
+        }
+        #expect(expected == "shuffle" && found.hasPrefix("batch"), "expected \(expected), found \(found)")
+        // Same layout (1 counter, 1 child), other stage: only the kind tells them apart, and a
+        // resume must not silently reinterpret a batch count as a map position.
+        let sameLayout = #expect(throws: DatasetError.self) {
+            _ = try RangeDataset(0..<10).map { $0 }.makeIterator(resumingFrom: it.state)
+        }
+        guard case let .incompatibleState(mapExpected, mapFound)? = sameLayout else {
+            Issue.record("expected incompatibleState, got \(String(describing: sameLayout))")
+            return
+        }
+        #expect(mapExpected == "map" && mapFound.hasPrefix("batch"), "expected \(mapExpected), found \(mapFound)")
         #expect(throws: DatasetError.self) { _ = try IteratorState(encoded: Data("nope".utf8)) }
     }
 }

@@ -73,11 +73,6 @@ func runWithDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable (
     }
 }
 
-/// Threads of this process right now.
-func liveThreadCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
-}
-
 /// How many rounds a stress test runs: a quick default, or many more with
 /// `BATCHWISE_STRESS=long` (or a number) in the environment.
 func stressRounds(_ quick: Int) -> Int {

@@ -19,62 +19,34 @@ enum KerasLayerEncoder {
                     "name": "input_layer", "optional": false] as [String: Any]]
     }
 
-    /// The entry for `layer`, whose input width is `inputWidth`.
+    /// The entry for `layer`, whose input width is `inputWidth`; the layer writes its own options.
     static func entry(for layer: any Layer, inputWidth: Int) throws -> [String: Any] {
-        var config: [String: Any] = ["name": layer.name, "trainable": layer.isTrainable, "dtype": dtypePolicy()]
-        let className: String
-        switch layer {
-        case let dense as Dense:
-            className = "Dense"
-            config["units"] = dense.units
-            config["activation"] = dense.activation.kerasName
-            config["use_bias"] = dense.useBias
-            config["kernel_initializer"] = initializer("GlorotUniform", seeded: true)
-            config["bias_initializer"] = initializer("Zeros")
-            for key in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"] { config[key] = NSNull() }
-        case let bn as BatchNormalization:
-            className = "BatchNormalization"
-            config["axis"] = -1
-            config["momentum"] = bn.momentum
-            config["epsilon"] = bn.epsilon
-            config["center"] = bn.center
-            config["scale"] = bn.scale
-            config["beta_initializer"] = initializer("Zeros")
-            config["gamma_initializer"] = initializer("Ones")
-            config["moving_mean_initializer"] = initializer("Zeros")
-            config["moving_variance_initializer"] = initializer("Ones")
-            for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config[key] = NSNull() }
-            config["synchronized"] = false
-        case let dropout as Dropout:
-            className = "Dropout"
-            config["rate"] = dropout.rate
-            config["seed"] = NSNull()
-            config["noise_shape"] = NSNull()
-        case let activation as ActivationLayer:
-            className = "Activation"
-            config["activation"] = activation.activation.kerasName
-        case is ReLU:
-            className = "ReLU"
-            config["max_value"] = NSNull()
-            config["negative_slope"] = 0.0
-            config["threshold"] = 0.0
-        case is Softmax:
-            className = "Softmax"
-            config["axis"] = -1
-        case is Flatten:
-            className = "Flatten"
-            config["data_format"] = "channels_last"
-        default:
+        let layerType = type(of: layer)
+        guard let className = layerType.kerasClassName else {
             throw CheckpointError.unsupported(
                 file: "", what: "layer '\(layer.name)' (\(layer.typeName)) has no Keras equivalent")
         }
-        var entry: [String: Any] = ["module": "keras.layers", "class_name": className, "config": config,
+        var config = ConfigObject(members: ["name": layer.name, "trainable": layer.isTrainable, "dtype": dtypePolicy()])
+        layer.encodeKerasConfig(to: &config)
+        var entry: [String: Any] = ["module": "keras.layers", "class_name": className, "config": config.members,
                                     "registered_name": NSNull()]
-        // Keras records a build shape only for layers with a `build` step (those with variables,
-        // and Flatten); Dropout, Activation, ReLU and Softmax entries have no build_config.
-        if layer is Dense || layer is BatchNormalization || layer is Flatten {
+        if layerType.kerasRecordsBuildShape {
             entry["build_config"] = ["input_shape": [NSNull(), inputWidth]]
         }
         return entry
+    }
+
+    /// A layer's `config` object as the `[String: Any]` tree ``JSONText`` serializes.
+    struct ConfigObject: KerasConfigWriting {
+        var members: [String: Any]
+
+        mutating func set(_ key: String, _ value: Int) { members[key] = value }
+        mutating func set(_ key: String, _ value: Double) { members[key] = value }
+        mutating func set(_ key: String, _ value: Bool) { members[key] = value }
+        mutating func set(_ key: String, _ value: String) { members[key] = value }
+        mutating func setNull(_ key: String) { members[key] = NSNull() }
+        mutating func setInitializer(_ key: String, className: String, seeded: Bool) {
+            members[key] = initializer(className, seeded: seeded)
+        }
     }
 }

@@ -23,19 +23,24 @@ public enum KerasModelConfig {
 
     /// Builds a model (with freshly initialized variables) from a Keras 3 `config.json` or
     /// legacy `model_config` JSON string. `file` names the source in errors.
-    public static func model(fromJSON json: String, file: String) throws -> Sequential {
-        try model(from: KerasJSON.parse(json, file: file), file: file)
+    ///
+    /// `customLayers` are layer types of your own that the config may name by their
+    /// ``/Training/Layer/kerasClassName`` (Keras's `custom_objects`); they take precedence
+    /// over the built-in layers of the same class name.
+    public static func model(fromJSON json: String, file: String,
+                             customLayers: [any Layer.Type] = []) throws -> Sequential {
+        try model(from: KerasJSON.parse(json, file: file), file: file, customLayers: customLayers)
     }
 
     // MARK: Internals shared with the file loaders
 
-    static func model(from root: KerasJSON, file: String) throws -> Sequential {
+    static func model(from root: KerasJSON, file: String, customLayers: [any Layer.Type] = []) throws -> Sequential {
         guard root.isObject else { throw root.fail("expected a JSON object") }
         let graph = try KerasModelGraph(root)
         guard graph.entries.count <= JSONLimits.maximumLayers else {
             throw root.fail("the model has \(graph.entries.count) layers; the limit is \(JSONLimits.maximumLayers)")
         }
-        let decoder = KerasLayerDecoder(file: file)
+        let decoder = KerasLayerDecoder(file: file, customLayers: customLayers)
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
         try checkParameterCount(layers, entries: graph.entries, inputFeatures: graph.inputFeatures, file: file)
         do {
@@ -53,12 +58,7 @@ public enum KerasModelConfig {
         var total = 0
         for (layer, entry) in zip(layers, entries) {
             let next = layer.outputFeatures(forInput: width)
-            var count = 0
-            if let dense = layer as? Dense {
-                count = width * dense.units + (dense.useBias ? dense.units : 0)   // widths ≤ 1e8: no overflow
-            } else if layer is BatchNormalization {
-                count = 4 * width
-            }
+            let count = layer.parameterCount(forInput: width)   // widths ≤ 1e8: no overflow
             total += count
             guard total <= JSONLimits.maximumParameters else {
                 throw CheckpointError.invalidModelConfig(

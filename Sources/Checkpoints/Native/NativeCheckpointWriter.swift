@@ -48,15 +48,13 @@ struct NativeCheckpointWriter {
             for variable in layer.variables {
                 try writeTensor(variable.value, to: "\(group)/\(variable.name)")
             }
-            if let bn = layer as? BatchNormalization {
-                try file.setAttribute("momentum", bn.momentum, on: group)
-                try file.setAttribute("epsilon", bn.epsilon, on: group)
+            for (name, value) in layer.checkpointAttributes {
+                switch value {
+                case .double(let number): try file.setAttribute(name, number, on: group)
+                case .unsigned(let integer): try file.setAttribute(name, integer, on: group)
+                }
             }
-            if let dropout = layer as? Dropout {
-                try file.setAttribute("rate", dropout.rate, on: group)
-                try file.setAttribute("rng_state", dropout.rngState, on: group)
-                if let seed = dropout.seed { try file.setAttribute("seed", seed, on: group) }
-            }
+            if let state = layer.randomState { try file.setAttribute("rng_state", state, on: group) }
         }
     }
 

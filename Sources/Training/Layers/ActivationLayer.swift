@@ -68,3 +68,19 @@ public struct ActivationLayer: Layer {
         _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
     ) throws {}
 }
+
+// MARK: Keras config
+
+extension ActivationLayer {
+    public static var kerasClassName: String? { "Activation" }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("activation", activation.kerasName)
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(
+        _ config: Config, name: String
+    ) throws -> ActivationLayer {
+        ActivationLayer(try config.activation(), name: name)
+    }
+}

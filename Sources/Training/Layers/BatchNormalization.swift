@@ -36,12 +36,20 @@ public struct BatchNormalization: Layer {
     /// The moving (biased) variance `[features]` that inference normalizes with.
     public private(set) var movingVariance = Tensor<Float>(zeros: [0])
 
-    private var cachedInput: Tensor<Float>?
-    private var cachedMean: [Float] = []
-    private var cachedInverseStd: [Float] = []
-    private var cachedUsedBatchStatistics = false
+    /// What the last stateful forward pass left for ``backward(_:needsInputGradient:)``.
+    private var lastStep: Step?
     private var gammaGradient: Tensor<Float>?
     private var betaGradient: Tensor<Float>?
+
+    /// What one forward pass produces besides its output (as equinox's batch norm returns
+    /// `(output, state)`): the statistics it normalized with, and the batch moments the
+    /// moving statistics follow when the pass uses batch statistics.
+    private struct Step {
+        let input: Tensor<Float>
+        let mean: [Float]
+        let inverseStd: [Float]
+        let batchMoments: (mean: [Float], variance: [Float])?
+    }
 
     /// Keras 3's defaults: momentum 0.99, epsilon 0.001, with gamma and beta; `statistics: .followMode` normalizes like Keras.
     public init(momentum: Double = 0.99, epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
@@ -89,41 +97,45 @@ public struct BatchNormalization: Layer {
     }
 
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkBuiltInput(input, mode: mode)
-        let (mean, inverseStd) = statisticsFor(input, mode: mode)
-        return BatchNormMath.normalize(input, mean: mean, inverseStd: inverseStd,
-                                       gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+        try pass(input, mode: mode).output
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkBuiltInput(input, mode: mode)
-        let useBatch = usesBatchStatistics(in: mode)
-        let mean: [Float], inverseStd: [Float]
-        if useBatch {
-            let moments = BatchNormMath.moments(input)
-            mean = moments.mean
-            inverseStd = BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon))
-            if updatesMovingStatistics(in: mode) { updateMoving(mean: moments.mean, variance: moments.variance) }
-        } else {
-            mean = movingMean.scalars
-            inverseStd = BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon))
+        let (output, step) = try pass(input, mode: mode)
+        if updatesMovingStatistics(in: mode), let moments = step.batchMoments {
+            updateMoving(mean: moments.mean, variance: moments.variance)
         }
-        cachedInput = input
-        cachedMean = mean
-        cachedInverseStd = inverseStd
-        cachedUsedBatchStatistics = useBatch
-        return BatchNormMath.normalize(input, mean: mean, inverseStd: inverseStd,
-                                       gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+        lastStep = step
+        return output
+    }
+
+    /// The one forward computation; the pure and the stateful pass differ only in what they keep.
+    private func pass(_ input: Tensor<Float>, mode: ExecutionMode) throws -> (output: Tensor<Float>, step: Step) {
+        try checkBuiltInput(input, mode: mode)
+        let step: Step
+        if usesBatchStatistics(in: mode) {
+            let moments = BatchNormMath.moments(input)
+            step = Step(input: input, mean: moments.mean,
+                        inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
+                        batchMoments: moments)
+        } else {
+            step = Step(input: input, mean: movingMean.scalars,
+                        inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
+                        batchMoments: nil)
+        }
+        let output = BatchNormMath.normalize(input, mean: step.mean, inverseStd: step.inverseStd,
+                                             gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+        return (output, step)
     }
 
     public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let input = cachedInput else { throw TrainingError.missingGradients(layer: name) }
-        guard upstream.shape == input.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: input.shape, found: upstream.shape)
+        guard let step = lastStep else { throw TrainingError.missingGradients(layer: name) }
+        guard upstream.shape == step.input.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: step.input.shape, found: upstream.shape)
         }
         let result = BatchNormMath.backward(
-            x: input, upstream: upstream, mean: cachedMean, inverseStd: cachedInverseStd,
-            gamma: scale ? gamma.scalars : nil, batchStatistics: cachedUsedBatchStatistics,
+            x: step.input, upstream: upstream, mean: step.mean, inverseStd: step.inverseStd,
+            gamma: scale ? gamma.scalars : nil, batchStatistics: step.batchMoments != nil,
             wantsInput: needsInputGradient)
         if isTrainable {
             gammaGradient = scale ? Tensor(result.gamma) : nil
@@ -136,9 +148,21 @@ public struct BatchNormalization: Layer {
         var out: [NamedVariable] = []
         if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
         if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
-        out.append(NamedVariable(name: "moving_mean", value: movingMean, isTrainable: false))
-        out.append(NamedVariable(name: "moving_variance", value: movingVariance, isTrainable: false))
+        out.append(NamedVariable(name: "moving_mean", value: movingMean, role: .movingStatistic))
+        out.append(NamedVariable(name: "moving_variance", value: movingVariance, role: .movingStatistic))
         return out
+    }
+
+    /// Counts gamma, beta and both moving statistics, present or not (the bound a config is checked against).
+    public func parameterCount(forInput inputFeatures: Int) -> Int { 4 * inputFeatures }
+
+    public var normalizationStatistics: BatchNormStatistics? {
+        get { statistics }
+        set { if let newValue { statistics = newValue } }
+    }
+
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
+        [("momentum", .double(momentum)), ("epsilon", .double(epsilon))]
     }
 
     public var gradients: [NamedVariable] {
@@ -186,14 +210,6 @@ public struct BatchNormalization: Layer {
         }
     }
 
-    private func statisticsFor(_ input: Tensor<Float>, mode: ExecutionMode) -> (mean: [Float], inverseStd: [Float]) {
-        if usesBatchStatistics(in: mode) {
-            let moments = BatchNormMath.moments(input)
-            return (moments.mean, BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)))
-        }
-        return (movingMean.scalars, BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)))
-    }
-
     /// Keras computes `moving * momentum + batch * (1 - momentum)` in float32 with
     /// `1 - momentum` evaluated in double first.
     private mutating func updateMoving(mean: [Float], variance: [Float]) {
@@ -205,5 +221,44 @@ public struct BatchNormalization: Layer {
         movingVariance.withUnsafeMutableBufferPointer { v in
             for j in v.indices { v[j] = v[j] * keep + variance[j] * take }
         }
+    }
+}
+
+// MARK: Keras config
+
+extension BatchNormalization {
+    public static var kerasClassName: String? { "BatchNormalization" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("axis", -1)
+        config.set("momentum", momentum)
+        config.set("epsilon", epsilon)
+        config.set("center", center)
+        config.set("scale", scale)
+        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
+        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
+        config.setInitializer("moving_mean_initializer", className: "Zeros", seeded: false)
+        config.setInitializer("moving_variance_initializer", className: "Ones", seeded: false)
+        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
+        config.set("synchronized", false)
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(
+        _ config: Config, name: String
+    ) throws -> BatchNormalization {
+        try config.requireFeatureAxis()
+        if let renorm = config["renorm"], try renorm.bool() { throw KerasConfigProblem.unsupportedOption("renorm", value: "true") }
+        try config.refuseNonNull(["virtual_batch_size", "adjustment", "beta_regularizer", "gamma_regularizer"])
+        let momentum = try config["momentum"]?.number() ?? 0.99
+        let epsilon = try config["epsilon"]?.number() ?? 0.001
+        guard (0...1).contains(momentum) else {
+            throw KerasConfigProblem.invalidOption("momentum", message: "\(momentum) is outside [0, 1]")
+        }
+        guard epsilon >= 0, epsilon.isFinite else {
+            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
+        }
+        return BatchNormalization(momentum: momentum, epsilon: epsilon, center: try config["center"]?.bool() ?? true,
+                                  scale: try config["scale"]?.bool() ?? true, name: name)
     }
 }

@@ -73,18 +73,24 @@ public struct Dense: Layer {
     }
 
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        var z = try logitsUnchecked(input)
-        activation.apply(inPlace: &z)
-        return z
+        try pass(input, keepingLogits: false).output
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let z = try logitsUnchecked(input)
-        let y = activation.applied(to: z)
+        let (y, z) = try pass(input, keepingLogits: true)
         cachedInput = input
         cachedLogits = z
         cachedOutput = y
         return y
+    }
+
+    /// The one forward computation. Without `keepingLogits` the activation runs in place on
+    /// the logits, saving a copy that only backward needs.
+    private func pass(_ input: Tensor<Float>, keepingLogits: Bool) throws -> (output: Tensor<Float>, logits: Tensor<Float>?) {
+        var z = try logitsUnchecked(input)
+        if keepingLogits { return (activation.applied(to: z), z) }
+        activation.apply(inPlace: &z)
+        return (z, nil)
     }
 
     public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
@@ -109,6 +115,10 @@ public struct Dense: Layer {
         var out = [NamedVariable(name: "kernel", value: kernel, isTrainable: isTrainable)]
         if useBias { out.append(NamedVariable(name: "bias", value: bias, isTrainable: isTrainable)) }
         return out
+    }
+
+    public func parameterCount(forInput inputFeatures: Int) -> Int {
+        inputFeatures * units + (useBias ? units : 0)
     }
 
     public var gradients: [NamedVariable] {
@@ -164,5 +174,34 @@ public struct Dense: Layer {
         return DenseMath.backward(x: input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
                                   biasGradient: &biasGradient, wantsParameters: isTrainable,
                                   wantsBias: useBias, wantsInput: needsInputGradient)
+    }
+}
+
+// MARK: Keras config
+
+extension Dense {
+    public static var kerasClassName: String? { "Dense" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("units", units)
+        config.set("activation", activation.kerasName)
+        config.set("use_bias", useBias)
+        config.setInitializer("kernel_initializer", className: "GlorotUniform", seeded: true)
+        config.setInitializer("bias_initializer", className: "Zeros", seeded: false)
+        for key in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"] { config.setNull(key) }
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Dense {
+        let units = try config.required("units").integer()
+        guard (1...config.maximumWidth).contains(units) else {
+            throw KerasConfigProblem.invalidOption("units", message: "\(units) is outside 1...\(config.maximumWidth)")
+        }
+        try config.refuseNonNull(["kernel_regularizer", "bias_regularizer", "quantization_config"])
+        if let rank = config["lora_rank"], (try? rank.integer()) != 0 {
+            throw KerasConfigProblem.unsupportedOption("lora_rank", value: rank.text)
+        }
+        let useBias = try config["use_bias"]?.bool() ?? true
+        return Dense(units: units, activation: try config.activation(), useBias: useBias, name: name)
     }
 }

@@ -45,29 +45,26 @@ public struct Dropout: Layer {
 
     /// Pure: in training mode it draws from the current state without advancing it.
     public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkInput(input)
-        guard mode == .training, rate > 0 else { return input }
-        var rng = SplitMix64(state: rngState)
-        let mask = try forcedMask ?? makeMask(shape: input.shape, rng: &rng)
-        return try applying(mask, to: input)
+        try pass(input, mode: mode).output
     }
 
     public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkInput(input)
-        guard mode == .training, rate > 0 else {
-            cachedMask = nil
-            return input
-        }
-        let mask: Tensor<Float>
-        if let forcedMask {
-            mask = forcedMask
-        } else {
-            var rng = SplitMix64(state: rngState)
-            mask = try makeMask(shape: input.shape, rng: &rng)
-            rngState = rng.state
-        }
+        let (output, mask, nextState) = try pass(input, mode: mode)
         cachedMask = mask
-        return try applying(mask, to: input)
+        rngState = nextState
+        return output
+    }
+
+    /// The one forward computation: the output, the mask it applied (nil when it is the
+    /// identity) and the generator state after drawing it.
+    private func pass(_ input: Tensor<Float>, mode: ExecutionMode) throws
+        -> (output: Tensor<Float>, mask: Tensor<Float>?, nextState: UInt64) {
+        try checkInput(input)
+        guard mode == .training, rate > 0 else { return (input, nil, rngState) }
+        if let forcedMask { return (try applying(forcedMask, to: input), forcedMask, rngState) }
+        var rng = SplitMix64(state: rngState)
+        let mask = try makeMask(shape: input.shape, rng: &rng)
+        return (try applying(mask, to: input), mask, rng.state)
     }
 
     public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
@@ -78,6 +75,15 @@ public struct Dropout: Layer {
 
     public var variables: [NamedVariable] { [] }
     public var gradients: [NamedVariable] { [] }
+
+    public var randomState: UInt64? { rngState }
+    public mutating func setRandomState(_ state: UInt64) throws { rngState = state }
+
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
+        var out: [(name: String, value: LayerAttribute)] = [("rate", .double(rate))]
+        if let seed { out.append(("seed", .unsigned(seed))) }
+        return out
+    }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: [])
@@ -104,5 +110,25 @@ public struct Dropout: Layer {
             throw TrainingError.shapeMismatch(layer: name, expected: input.shape, found: mask.shape)
         }
         return try mask * input
+    }
+}
+
+// MARK: Keras config
+
+extension Dropout {
+    public static var kerasClassName: String? { "Dropout" }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("rate", rate)
+        config.setNull("seed")
+        config.setNull("noise_shape")
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Dropout {
+        let rate = try config.required("rate").number()
+        guard rate >= 0, rate < 1 else { throw KerasConfigProblem.invalidOption("rate", message: "\(rate) is outside [0, 1)") }
+        try config.refuseNonNull(["noise_shape"])
+        let seed = (try? config["seed"]?.integer()).flatMap { $0 }.flatMap { $0 >= 0 ? UInt64($0) : nil }
+        return Dropout(rate: rate, seed: seed, name: name)
     }
 }

@@ -47,3 +47,18 @@ public struct Flatten: Layer {
         _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
     ) throws {}
 }
+
+// MARK: Keras config
+
+extension Flatten {
+    public static var kerasClassName: String? { "Flatten" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("data_format", "channels_last")
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Flatten {
+        Flatten(name: name)
+    }
+}

@@ -64,6 +64,34 @@ public protocol Layer: Sendable {
     mutating func backward(logitGradient: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>?
     /// The same function computed from the logits in a pure pass (for fused losses).
     func logits(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float>?
+
+    // MARK: Self-description, so files, optimizers and summaries never ask for a concrete type
+
+    /// How many values ``build(inputFeatures:seed:)`` will allocate for `inputFeatures`
+    /// inputs, known before allocating (model configs from files are checked against a limit).
+    func parameterCount(forInput inputFeatures: Int) -> Int
+    /// The state of the layer's random generator (Dropout's masks), saved in checkpoints;
+    /// nil for a layer that draws nothing.
+    var randomState: UInt64? { get }
+    /// Restores the generator state that ``randomState`` reported.
+    mutating func setRandomState(_ state: UInt64) throws
+    /// Which statistics a normalizing layer (BatchNormalization) uses; nil for other layers,
+    /// which ignore setting it.
+    var normalizationStatistics: BatchNormStatistics? { get set }
+    /// Extra attributes of the layer's group in a native checkpoint, in writing order (the
+    /// checkpoint writer adds `rng_state` from ``randomState`` itself).
+    var checkpointAttributes: [(name: String, value: LayerAttribute)] { get }
+
+    /// The layer's Keras class name (`"Dense"`); nil when Keras has no equivalent.
+    static var kerasClassName: String? { get }
+    /// Whether a Keras config records the layer's input shape (`build_config`); Keras does
+    /// for layers with a build step.
+    static var kerasRecordsBuildShape: Bool { get }
+    /// Writes the layer's own Keras config options (not `name`, `trainable`, `dtype`).
+    func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config)
+    /// The layer a Keras config describes, refusing (``KerasConfigProblem``) every option
+    /// that would make it compute differently from Keras.
+    static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Self
 }
 
 extension Layer {
@@ -82,6 +110,23 @@ extension Layer {
     /// Local names of the trainable variables, in order.
     public var trainableVariableNames: [String] {
         variables.filter(\.isTrainable).map(\.name)
+    }
+
+    public func parameterCount(forInput inputFeatures: Int) -> Int { 0 }
+    public var randomState: UInt64? { nil }
+    public mutating func setRandomState(_ state: UInt64) throws {
+        throw TrainingError.unknownVariable(name: "\(name)/rng_state", available: [])
+    }
+    public var normalizationStatistics: BatchNormStatistics? {
+        get { nil }
+        set {}
+    }
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] { [] }
+    public static var kerasClassName: String? { nil }
+    public static var kerasRecordsBuildShape: Bool { false }
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {}
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Self {
+        throw TrainingError.invalidArgument(layer: name, message: "\(Self.self) cannot be read from a Keras config")
     }
 
     /// Checks a rank-2 input of the built width.

@@ -13,3 +13,26 @@ public struct ReLU: _ActivationShorthand {
     /// A ReLU layer; named `re_lu`, `re_lu_1`, ... unless `name` is given.
     public init(name: String? = nil) { _base = ActivationLayer(.relu, name: name) }
 }
+
+// MARK: Keras config
+
+extension ReLU {
+    public static var kerasClassName: String? { "ReLU" }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.setNull("max_value")
+        config.set("negative_slope", 0.0)
+        config.set("threshold", 0.0)
+    }
+
+    /// A capped or leaky ReLU computes something else and is refused.
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> ReLU {
+        try config.refuseNonNull(["max_value"])
+        for option in ["negative_slope", "threshold"] {
+            if let value = config[option], try value.number() != 0 {
+                throw KerasConfigProblem.unsupportedOption(option, value: value.text)
+            }
+        }
+        return ReLU(name: name)
+    }
+}

@@ -13,3 +13,18 @@ public struct Softmax: _ActivationShorthand {
     /// A softmax layer over each row's features; named `softmax`, `softmax_1`, ... unless `name` is given.
     public init(name: String? = nil) { _base = ActivationLayer(.softmax, name: name) }
 }
+
+// MARK: Keras config
+
+extension Softmax {
+    public static var kerasClassName: String? { "Softmax" }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("axis", -1)
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Softmax {
+        try config.requireFeatureAxis()
+        return Softmax(name: name)
+    }
+}

@@ -84,7 +84,7 @@ public struct Sequential: Sendable {
     /// Every variable, named `"<layer>/<variable>"`, in layer order and Keras order within a layer.
     public var variables: [NamedVariable] {
         layers.flatMap { layer in
-            layer.variables.map { NamedVariable(name: "\(layer.name)/\($0.name)", value: $0.value, isTrainable: $0.isTrainable) }
+            layer.variables.map { NamedVariable(name: "\(layer.name)/\($0.name)", value: $0.value, role: $0.role) }
         }
     }
 
@@ -129,12 +129,7 @@ public struct Sequential: Sendable {
     /// A copy whose BatchNormalization layers all use `statistics`.
     public func withBatchNormStatistics(_ statistics: BatchNormStatistics) -> Sequential {
         var copy = self
-        for i in copy.layers.indices {
-            if var bn = copy.layers[i] as? BatchNormalization {
-                bn.statistics = statistics
-                copy.layers[i] = bn
-            }
-        }
+        for i in copy.layers.indices { copy.layers[i].normalizationStatistics = statistics }
         return copy
     }
 
@@ -166,21 +161,19 @@ public struct Sequential: Sendable {
         layers[index] = layer
     }
 
-    /// Dropout generator states by layer name (for checkpoints).
+    /// Random generator states (Dropout's) by layer name (for checkpoints).
     public var randomStates: [String: UInt64] {
         var out: [String: UInt64] = [:]
-        for layer in layers { if let drop = layer as? Dropout { out[drop.name] = drop.rngState } }
+        for layer in layers { if let state = layer.randomState { out[layer.name] = state } }
         return out
     }
 
-    /// Restores a Dropout layer's generator state.
+    /// Restores a layer's random generator state (a Dropout layer's).
     public mutating func setRandomState(_ state: UInt64, forLayer layerName: String) throws {
-        guard let index = layers.firstIndex(where: { $0.name == layerName }),
-              var drop = layers[index] as? Dropout else {
+        guard let index = layers.firstIndex(where: { $0.name == layerName }), layers[index].randomState != nil else {
             throw TrainingError.unknownVariable(name: layerName, available: Array(randomStates.keys).sorted())
         }
-        drop.rngState = state
-        layers[index] = drop
+        try layers[index].setRandomState(state)
     }
 
     func checkInput(_ x: Tensor<Float>) throws {

@@ -22,7 +22,7 @@ extension Sequential {
     public func recalibratingBatchNormalization<D: Dataset>(on data: D) throws -> Sequential
         where D.Element == Tensor<Float> {
         var model = self
-        for index in model.layers.indices where model.layers[index] is BatchNormalization {
+        for index in model.layers.indices where model.layers[index].normalizationStatistics != nil {
             let prefix = Array(model.layers[..<index])
             var sum: [Double] = []
             var sumOfSquares: [Double] = []
