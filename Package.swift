@@ -52,6 +52,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training"]),
+        .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
+        .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
+        .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
         // `batchwise-bench`: the benchmarks, kept out of the shipped CLI (docs/PERFORMANCE.md).
         .executableTarget(
             name: "BatchwiseBench",
@@ -62,10 +66,6 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/BatchwiseBench"
         ),
-        .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training"]),
-        .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
-        .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
-        .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
