@@ -42,7 +42,7 @@ let package = Package(
             dependencies: ["HDF5", "Tensors", "Datasets", "Training",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
-        .target(name: "Experiments", dependencies: ["Datasets", "Training", "Tensors"]),
+        .target(name: "Experiments", dependencies: ["HDF5", "Datasets", "Training", "Tensors"]),
         .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints"]),
         .executableTarget(
             name: "BatchwiseCLI",

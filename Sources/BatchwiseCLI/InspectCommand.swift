@@ -79,8 +79,8 @@ struct InspectCommand: ParsableCommand {
     static func render(_ url: URL, json: Bool) throws -> Rendering {
         if let model = try describeKerasModel(url) {
             if json {
-                let summary = String(decoding: try JSONEncoder().encode(model.summary), as: UTF8.self)
-                return Rendering(text: "{\"summary\": \(summary), \"weights\": \(model.weights.jsonText(indent: nil))}", trees: [model.weights])
+                let members = [("summary", JSONText.quote(model.summary)), ("weights", model.weights.jsonText(indent: nil))]
+                return Rendering(text: JSONText.object(members, indent: nil, depth: 0), trees: [model.weights])
             }
             return Rendering(text: model.summary + "\n\n" + model.weights.renderedText(), trees: [model.weights])
         }

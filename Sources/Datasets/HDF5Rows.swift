@@ -41,6 +41,10 @@ public struct HDF5Rows<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendable {
     /// Opens the dataset once to read its shape and type, so a wrong file, path or type fails
     /// here rather than at the first `next()`; iterators reopen the file read-only.
     /// - Parameters:
+    ///   - file: the HDF5 file.
+    ///   - path: the dataset's path inside the file, e.g. `/train/x`; its leading dimension
+    ///     is the rows.
+    ///   - type: the element type rows are read as (libhdf5 converts from the stored type).
     ///   - chunkRows: rows read per HDF5 call (at least 1).
     ///   - chunkCache: the chunk cache each iterator opens the dataset with; `nil` means
     ///     `.streaming(rows: chunkRows)`, which bounds memory to a few chunks (see the type's

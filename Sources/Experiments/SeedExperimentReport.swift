@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import Training
 
 /// The three ways a ``SeedExperiment/Result`` is shown: a table for people, one JSON object
@@ -58,8 +59,7 @@ extension SeedExperiment.Result {
             "weights_sha256": weightsSHA256,
             "fit_seconds": fitSeconds,
         ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        return try JSONText.serialize(object)
     }
 
     /// Two charts side by side: accuracy against test shift (one line per mode), and the

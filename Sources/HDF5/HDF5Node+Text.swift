@@ -49,7 +49,7 @@ extension HDF5Node {
     /// `text` with control characters (C0, DEL, C1) written as JSON-style escapes (`\n`,
     /// `\u001b`), so a name or value cannot break lines or drive the terminal.
     static func escaped(_ text: String) -> String {
-        text.unicodeScalars.contains(where: isControl) ? escaping(text, quotes: false, where: isControl) : text
+        text.unicodeScalars.contains(where: isControl) ? JSONText.escaping(text, quotes: false, where: isControl) : text
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {

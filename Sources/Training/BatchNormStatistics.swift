@@ -1,4 +1,5 @@
-/// Which statistics a ``BatchNormalization`` layer normalizes with.
+/// Which statistics a ``BatchNormalization`` layer normalizes with; with `.followMode` the
+/// call's ``ExecutionMode`` decides (<doc:TrainingVersusInference> tabulates every combination).
 ///
 /// ```swift
 /// let batchStats = model.withBatchNormStatistics(.batch)   // "batch-statistics inference"

@@ -44,6 +44,19 @@ import Testing
         }
     }
 
+    /// The `summary` of a Keras file is written by the same JSON writer as the rest of the
+    /// line (issue 14 item 7): a `/` in it is not escaped as `\/` (JSONEncoder did that).
+    @Test func jsonOfAKerasFileIsOneObjectWrittenOneWay() throws {
+        let keras = Self.fixtures.deletingLastPathComponent().appendingPathComponent("keras-models/unsupported_activation.keras")
+        let (status, stdout, stderr) = try run(["inspect", "--json", keras.path])
+        #expect(status == 0 && stderr.isEmpty, "\(stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        let summary = try #require(root["summary"] as? String)
+        #expect(summary.contains(keras.path + "/config.json: layer 'dense' (Dense): option activation = gelu"))
+        #expect(stdout.hasPrefix(#"{"summary": "(no model summary: "# + keras.path + "/config.json: "))
+        #expect(!stdout.contains(#"\/"#))
+    }
+
     @Test func jsonCarriesLinkSameAsAndErrorKeys() throws {
         let (status, stdout, stderr) = try run(["inspect", "--json", fixture("links.h5")])
         #expect(status == 0 && stderr.isEmpty, "\(stderr)")

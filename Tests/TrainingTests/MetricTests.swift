@@ -41,8 +41,8 @@ import Tensors
     }
 
     @Test func accuracyResolvesLikeKerasCompile() {
-        #expect(AccuracyResolution.metric(outputFeatures: 1, loss: .binaryCrossentropy) is BinaryAccuracy)
-        #expect(AccuracyResolution.metric(outputFeatures: 4, loss: .sparseCategoricalCrossentropy) is SparseCategoricalAccuracy)
-        #expect(AccuracyResolution.metric(outputFeatures: 4, loss: .categoricalCrossentropy) is CategoricalAccuracy)
+        #expect(kerasAccuracy(outputFeatures: 1, loss: .binaryCrossentropy) is BinaryAccuracy)
+        #expect(kerasAccuracy(outputFeatures: 4, loss: .sparseCategoricalCrossentropy) is SparseCategoricalAccuracy)
+        #expect(kerasAccuracy(outputFeatures: 4, loss: .categoricalCrossentropy) is CategoricalAccuracy)
     }
 }

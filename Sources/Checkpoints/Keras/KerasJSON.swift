@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 
 /// A parsed JSON value together with its location (`config.layers[2].config.units`), so
 /// every complaint about a Keras configuration says where the bad value is.
@@ -51,10 +52,11 @@ struct KerasJSON {
     }
 
     /// JSON `true`/`false` arrive as NSNumber too; they are not numbers here (and numbers
-    /// are not booleans), so `"units": true` is a type error rather than 1.
+    /// are not booleans), so `"units": true` is a type error rather than 1. The rule is the
+    /// JSON writer's, so what is read as a boolean is written back as one.
     private var isBoolean: Bool {
         guard let number = value as? NSNumber else { return false }
-        return String(cString: number.objCType) == "c"
+        return JSONText.isBoolean(number)
     }
 
     func number() throws -> Double {
@@ -78,11 +80,6 @@ struct KerasJSON {
         if let string = value as? String { return string }
         if isNull { return "null" }
         if isBoolean, let flag = value as? Bool { return flag ? "true" : "false" }
-        if JSONSerialization.isValidJSONObject(value),
-           let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]),
-           let rendered = String(data: data, encoding: .utf8) {
-            return rendered
-        }
-        return "\(value)"
+        return (try? JSONText.serialize(value)) ?? "\(value)"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import Training
 
 /// Converts between a ``/Training/Sequential`` model and Keras 3's model configuration JSON (the

@@ -94,9 +94,9 @@ public enum KerasModelFile {
     /// Tells the formats apart by content (zip magic, HDF5 layout), using the name only to
     /// separate Keras 3 weights from legacy weights.
     public static func format(of url: URL) throws -> LoadedKerasModel.Format {
-        let magic = try ModelFileSniffer.magic(of: url)
-        if magic == .zip { return .kerasArchive }
-        guard magic == .hdf5 else {
+        let container = try ModelFileContainer(sniffing: url)
+        if container == .zip { return .kerasArchive }
+        guard container == .hdf5 else {
             throw CheckpointError.invalidFile(file: url.path, message: "neither a .keras (zip) archive nor an HDF5 file")
         }
         if try NativeCheckpoint.isCheckpoint(at: url) {

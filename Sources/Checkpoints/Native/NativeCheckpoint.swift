@@ -90,12 +90,6 @@ public enum NativeCheckpoint {
         return (try? file.readAttribute("format", as: String.self)) == formatName
     }
 
-    /// Renamed ``isCheckpoint(at:)``.
-    @available(*, deprecated, renamed: "isCheckpoint(at:)")
-    public static func isNativeCheckpoint(_ url: URL) throws -> Bool {
-        try isCheckpoint(at: url)
-    }
-
     /// Reads a checkpoint written by ``save(_:optimizer:to:loss:architecture:created:durability:)``.
     /// - Parameters:
     ///   - url: a file written by this method's counterpart or by `batchwise train`.

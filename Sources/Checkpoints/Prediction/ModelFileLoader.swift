@@ -32,7 +32,7 @@ public enum KerasModelFileLoader: ModelFileLoader {
 
     /// True for zip archives and for HDF5 files with a Keras `model_config`.
     public static func canLoad(_ url: URL) throws -> Bool {
-        switch try ModelFileSniffer.magic(of: url) {
+        switch try ModelFileContainer(sniffing: url) {
         case .zip: return true
         case .hdf5: return (try? KerasModelFile.format(of: url)) != nil
         case .other: return false

@@ -15,7 +15,7 @@ public enum NativeCheckpointModelLoader: ModelFileLoader {
 
     /// True for HDF5 files whose root `format` attribute is `batchwise-checkpoint`.
     public static func canLoad(_ url: URL) throws -> Bool {
-        guard case .hdf5 = try ModelFileSniffer.magic(of: url) else { return false }
+        guard case .hdf5 = try ModelFileContainer(sniffing: url) else { return false }
         return (try? NativeCheckpoint.isCheckpoint(at: url)) == true
     }
 

@@ -5,13 +5,13 @@ import Tensors
 /// ```swift
 /// let model = try Sequential(inputFeatures: 4, [Dense(units: 3), ReLU()])
 /// ```
-public struct ReLU: _ActivationShorthand {
+public struct ReLU: ActivationLayerShorthand {
     public static let namePrefix = "re_lu"
-    /// The activation layer every requirement forwards to (an implementation detail).
-    public var _base: ActivationLayer
+    /// The `ActivationLayer(.relu)` every requirement forwards to.
+    public var activationLayer: ActivationLayer
 
     /// A ReLU layer; named `re_lu`, `re_lu_1`, ... unless `name` is given.
-    public init(name: String? = nil) { _base = ActivationLayer(.relu, name: name) }
+    public init(name: String? = nil) { activationLayer = ActivationLayer(.relu, name: name) }
 }
 
 // MARK: Keras config

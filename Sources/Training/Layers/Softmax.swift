@@ -5,13 +5,13 @@ import Tensors
 /// ```swift
 /// let model = try Sequential(inputFeatures: 4, [Dense(units: 3), Softmax()])
 /// ```
-public struct Softmax: _ActivationShorthand {
+public struct Softmax: ActivationLayerShorthand {
     public static let namePrefix = "softmax"
-    /// The activation layer every requirement forwards to (an implementation detail).
-    public var _base: ActivationLayer
+    /// The `ActivationLayer(.softmax)` every requirement forwards to.
+    public var activationLayer: ActivationLayer
 
     /// A softmax layer over each row's features; named `softmax`, `softmax_1`, ... unless `name` is given.
-    public init(name: String? = nil) { _base = ActivationLayer(.softmax, name: name) }
+    public init(name: String? = nil) { activationLayer = ActivationLayer(.softmax, name: name) }
 }
 
 // MARK: Keras config

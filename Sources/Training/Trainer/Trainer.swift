@@ -51,7 +51,7 @@ public struct Trainer: Sendable {
         self.optimizer = optimizer
         self.loss = loss
         self.metrics = metrics ?? (loss.kind == .meanSquaredError ? []
-            : [AccuracyResolution.metric(outputFeatures: model.outputFeatures, loss: loss)])
+            : [kerasAccuracy(outputFeatures: model.outputFeatures, loss: loss)])
     }
 
     /// Trains for `epochs` epochs.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Checkpoints
+import HDF5
 
 @Suite struct JSONTextTests {
     /// Foundation's parser is the independent reference: what JSONText writes must parse back
@@ -35,6 +35,20 @@ import Testing
     @Test func parsedJSONNumbersKeepTheirKind() throws {
         let parsed = try reparsed(#"{"i":3,"d":0.25,"t":true,"f":false}"#)
         #expect(try JSONText.serialize(parsed) == #"{"d":0.25,"f":false,"i":3,"t":true}"#)
+    }
+
+    @Test func parsedBooleansAreTheOnlyNumbersWrittenAsBooleans() throws {
+        let parsed = try #require(try reparsed("[true, false, 1, 0, 1.5]") as? [NSNumber])
+        #expect(parsed.map(JSONText.isBoolean) == [true, true, false, false, false])
+        #expect(try JSONText.serialize(parsed) == "[true,false,1,0,1.5]")
+    }
+
+    @Test func orderedObjectsAndArraysAreLaidOutOnOneLineOrIndented() {
+        let members: [(key: String, value: String)] = [("z", "1"), ("a", JSONText.array(["2", "3"], indent: nil, depth: 0))]
+        #expect(JSONText.object(members, indent: nil, depth: 0) == #"{"z": 1, "a": [2, 3]}"#)
+        #expect(JSONText.object(members, indent: "  ", depth: 1) == "{\n    \"z\": 1,\n    \"a\": [2, 3]\n  }")
+        #expect(JSONText.object([], indent: "  ", depth: 0) == "{}")
+        #expect(JSONText.array([], indent: "  ", depth: 0) == "[]")
     }
 
     @Test func nonFiniteNumbersAndUnknownTypesAreErrorsNamingThePath() {
