@@ -1,5 +1,7 @@
 import ArgumentParser
 import Batchwise
+import CProcessControl
+import Foundation
 
 @main
 struct BatchwiseCommand: ParsableCommand {
@@ -10,4 +12,15 @@ struct BatchwiseCommand: ParsableCommand {
             ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, ProbeFileCommand.self,
         ]
     )
+
+    /// Honours `BATCHWISE_DIE_WITH_PARENT` before anything else runs: a parent that sets it
+    /// (``IsolatedProbe`` for its `probe-file` child, the tests for every CLI they start) is
+    /// sure that this process ends when it does (docs/RELIABILITY.md).
+    static func main() {
+        if bw_honour_die_with_parent_request() < 0 {
+            FileHandle.standardError.write(Data("batchwise: BATCHWISE_DIE_WITH_PARENT is not a process id\n".utf8))
+            Foundation.exit(2)
+        }
+        main(nil)
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessControl
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,12 @@ import Darwin
 /// `PreparedStart` copy of its model / `--resume` checkpoint. Re-reading the original after a
 /// clean probe would not do: some libhdf5 crashes depend on memory layout (fuzz case 2035).
 /// Data files (`--input`, `--data`) are still read in process (docs/RELIABILITY.md).
+///
+/// The child never outlives this process: it is started with `BATCHWISE_DIE_WITH_PARENT` set
+/// to this pid (it then dies by SIGKILL when this process ends, however it ends), it stays in
+/// this process's process group (so Ctrl-C in a terminal reaches it too), and past `timeout`
+/// it is killed and reaped before ``run(_:file:options:)`` returns. Spawning and waiting
+/// happen on the calling thread, as PR_SET_PDEATHSIG requires (CProcessControl.h).
 ///
 /// ```swift
 /// let result = try IsolatedProbe.run(["inspect", "--file", path], file: path, options: isolation)
@@ -59,7 +66,7 @@ enum IsolatedProbe {
     }
 
     /// Runs this executable with `arguments`, stdout and stderr to the given files, killing
-    /// it after `timeout` seconds.
+    /// (SIGKILL) and reaping it after `timeout` seconds.
     static func spawn(_ arguments: [String], stdout: String, stderr: String, timeout: Double) throws -> Outcome {
         let executable = selfExecutable()
         var actions = posix_spawn_file_actions_t()
@@ -70,10 +77,13 @@ enum IsolatedProbe {
         // No crash backtrace in the child: nobody reads it, and symbolication costs time.
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment[BW_DIE_WITH_PARENT_VARIABLE] = String(getpid())
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
+        // No spawn attributes: the child stays in this process group, where a terminal's
+        // Ctrl-C (SIGINT to the foreground group) reaches it as well as this process.
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard spawned == 0 else {
             throw ProbeFailure(errorDescription: "cannot start the isolated probe \(executable): \(String(cString: strerror(spawned)))")

@@ -38,7 +38,16 @@ struct ProbeFileCommand: ParsableCommand {
     /// `inspect --strict` found unreadable objects (the listing was printed).
     static let strictFailureStatus: Int32 = 4
 
+    /// For tests only: when set to a path, the probe writes its pid there and then blocks
+    /// forever, like libhdf5 looping on a hostile file, so that tests can kill the parent or
+    /// let the timeout expire without depending on how long a real hostile file takes.
+    static let testBlockVariable = "BATCHWISE_PROBE_TEST_BLOCK"
+
     func run() throws {
+        if let path = ProcessInfo.processInfo.environment[Self.testBlockVariable] {
+            try Data(String(getpid()).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            while true { pause() }
+        }
         do {
             switch kind {
             case "inspect":

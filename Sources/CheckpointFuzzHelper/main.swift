@@ -1,4 +1,5 @@
 import Checkpoints
+import CProcessControl
 import Foundation
 import HDF5
 import Training
@@ -26,6 +27,10 @@ func outcome(_ body: () throws -> Void) -> String {
         return "threw:\(type(of: error))"
     }
 }
+
+// The fuzz tests start this helper with BATCHWISE_DIE_WITH_PARENT: if the test runner is
+// killed while libhdf5 loops on a crafted file here, this process dies too.
+_ = bw_honour_die_with_parent_request()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let modelPath = arguments.first else {

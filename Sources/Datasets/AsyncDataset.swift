@@ -2,7 +2,7 @@
 /// produced synchronously on the calling task (put `prefetch` in the pipeline to overlap work).
 ///
 /// ```swift
-/// for try await (x, y) in try Slices(features, labels).batch(32).async { step(x, y) }
+/// for try await (x, y) in try Slices(x, y).batch(32).async { step(x, y) }
 /// ```
 public struct AsyncDataset<Base: Dataset>: AsyncSequence {
     public typealias Element = Base.Element

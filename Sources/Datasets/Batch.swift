@@ -6,7 +6,8 @@ import Tensors
 ///
 /// ```swift
 /// try RangeDataset(0..<10).batch(3).collect()      // [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
-/// let (x, y) = try Slices(features, labels).batch(32).makeIterator().next()!   // [32, d], [32]
+/// var batches = try Slices(x, y).batch(32).makeIterator()
+/// let (xb, yb) = try batches.next()!      // x [N, d], y [N, 1] -> xb [32, d], yb [32, 1]
 /// ```
 public struct Batched<Base: Dataset, Element>: Dataset {
     /// The dataset whose elements are grouped.

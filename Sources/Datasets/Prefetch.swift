@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// ```swift
 /// var it = try Slices(x, y).batch(32).prefetch(2).makeIterator()
-/// while let (xb, yb) = try it.next() { train(xb, yb) }      // batching overlaps training
+/// while let (xb, yb) = try it.next() { step(xb, yb) }      // batching overlaps training
 /// ```
 public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
     public typealias Element = Base.Element

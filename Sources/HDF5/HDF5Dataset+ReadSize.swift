@@ -6,8 +6,8 @@ import Foundation
 /// aborts the process, so every read first checks it against what can exist.
 ///
 /// ```swift
-/// // inside the lock, before ScalarBuffer.makeArray:
-/// try checkReadSize(Float.self, count: count, datasetID: id)
+/// // in an HDF5Dataset method, inside the lock, before ScalarBuffer.makeArray:
+/// try dataset.checkReadSize(Float.self, count: count, datasetID: id)
 /// ```
 extension HDF5Dataset {
     /// Throws ``HDF5Error/implausibleSize(file:object:shape:reason:)`` unless `count`

@@ -51,6 +51,7 @@ import Glibc
         guard let executable = ChildProcess.built("batchwise") else { throw CocoaError(.fileNoSuchFile) }
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ChildProcess.tiedEnvironment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

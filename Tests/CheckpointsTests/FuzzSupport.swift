@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import Tensors
 #if canImport(Glibc)
@@ -96,9 +97,7 @@ struct ChildProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
+        process.environment = tiedEnvironment(environment)
         let errors = Pipe()
         let output = Pipe()
         process.standardError = errors
@@ -124,6 +123,14 @@ struct ChildProcess {
         let bySignal = process.terminationReason == .uncaughtSignal
         return ChildProcess(status: process.terminationStatus, signal: bySignal ? process.terminationStatus : nil,
                             timedOut: fired.value, stderr: text, stdout: String(decoding: collected.value, as: UTF8.self))
+    }
+
+    /// This process's environment plus `extra`, asking a Batchwise executable (batchwise,
+    /// CheckpointFuzzHelper) to die with this process: a test run killed mid-test leaves no
+    /// CLI or helper behind. Start and wait for such a child on one thread (CProcessControl.h).
+    static func tiedEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(extra) { $1 }
+            .merging([BW_DIE_WITH_PARENT_VARIABLE: String(getpid())]) { $1 }
     }
 
     /// An executable built next to the test bundle, else in .build/debug.

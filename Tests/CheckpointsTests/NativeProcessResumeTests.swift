@@ -23,6 +23,7 @@ import Training
         guard let executable = Self.executable() else { throw CocoaError(.fileNoSuchFile) }
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ChildProcess.tiedEnvironment()
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

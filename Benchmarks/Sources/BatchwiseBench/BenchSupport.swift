@@ -85,7 +85,7 @@ enum PeerScript {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", path] + arguments
+        process.arguments = ["python3", "-c", dieWithParentPrologue, String(getpid()), path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TF_CPP_MIN_LOG_LEVEL"] = "2"
         process.environment = environment
@@ -104,6 +104,23 @@ enum PeerScript {
         }
         return data
     }
+
+    /// Runs `python3 -c` with it, then the peer script: on Linux it first asks the kernel to
+    /// kill the peer (PR_SET_PDEATHSIG, through ctypes) when this process ends, so a killed
+    /// `batchwise bench` leaves no TensorFlow run behind; then it checks that its parent is
+    /// still the pid in argv[1] (the parent may have died before prctl). Elsewhere a killed
+    /// bench's peer runs to its end (at most a few minutes; it writes nothing).
+    /// `output(_:arguments:)` spawns and waits on one thread, as PR_SET_PDEATHSIG requires.
+    static let dieWithParentPrologue = """
+        import ctypes, os, runpy, signal, sys
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() != int(sys.argv[1]):
+                os._exit(1)
+        sys.argv = sys.argv[2:]
+        sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))  # as `python3 script.py` has it
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        """
 
     /// `object[workload]["value"]` as a number, the shape every peer prints.
     static func value(_ object: [String: Any]?, _ workload: String) -> Double? {

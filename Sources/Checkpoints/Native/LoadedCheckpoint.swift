@@ -7,7 +7,7 @@ import Training
 /// ```swift
 /// let loaded = try NativeCheckpoint.load(from: url, into: model, mode: .partial)
 /// print(loaded.skipped)          // ["missing variable dense_2/kernel (expected float32 [8, 3])"]
-/// var trainer = Trainer(model: loaded.snapshot.model, optimizer: loaded.makeOptimizer(), loss: .mse)
+/// var trainer = Trainer(model: loaded.snapshot.model, optimizer: loaded.makeOptimizer(), loss: .meanSquaredError)
 /// ```
 public struct LoadedCheckpoint: Sendable {
     /// The model with the file's variables and RNG states, the optimizer state, iterator

@@ -14,7 +14,7 @@ import Training
 /// try NativeCheckpoint.save(snapshot, optimizer: OptimizerConfig(adam), to: url)
 /// let loaded = try NativeCheckpoint.load(from: url)                 // model built from the file
 /// let same = try NativeCheckpoint.load(from: url, into: myModel)    // or into a given model
-/// var trainer = Trainer(model: loaded.snapshot.model, optimizer: loaded.makeOptimizer(), loss: .mse)
+/// var trainer = Trainer(model: loaded.snapshot.model, optimizer: loaded.makeOptimizer(), loss: .meanSquaredError)
 /// try trainer.fit(data, epochs: 5, resumingFrom: loaded.snapshot)
 /// ```
 public enum NativeCheckpoint {

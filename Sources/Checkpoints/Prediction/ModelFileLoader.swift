@@ -9,7 +9,7 @@ import Training
 /// struct MyFormatLoader: ModelFileLoader {
 ///     static let formatName = "my format"
 ///     static func canLoad(_ url: URL) throws -> Bool { url.pathExtension == "mine" }
-///     static func loadModel(_ url: URL) throws -> Sequential { ... }
+///     static func loadModel(_ url: URL) throws -> Sequential { try readMyFormat(url) }
 /// }
 /// ```
 public protocol ModelFileLoader: Sendable {

@@ -3,8 +3,8 @@ import Foundation
 /// How `fit` reports progress.
 ///
 /// ```swift
-/// trainer.fit(data, epochs: 10, stepsPerEpoch: 313, progress: .automatic) // bar on a terminal
-/// trainer.fit(data, epochs: 10, stepsPerEpoch: 313, progress: .quiet)     // library use
+/// try trainer.fit(data, epochs: 10, stepsPerEpoch: 313, progress: .automatic) // bar on a terminal
+/// try trainer.fit(data, epochs: 10, stepsPerEpoch: 313, progress: .quiet)     // library use
 /// ```
 public enum ProgressStyle: Sendable {
     /// A live bar when standard output is a terminal, one line per epoch otherwise.

@@ -9,7 +9,8 @@
 /// ```swift
 /// try trainer.fit(data, epochs: 10, callbacks: [TerminateOnNonFiniteLoss()])
 /// trainer.stopReason   // "loss became nan at epoch 3, step 17: batch row 4, feature column 2 is nan"
-/// try trainer.fit(data, epochs: 10, callbacks: [TerminateOnNonFiniteLoss(action: .throwError), checkpoints])
+/// try trainer.fit(data, epochs: 10, callbacks: [TerminateOnNonFiniteLoss(action: .throwError),
+///                                                      checkpoints.callback(frequency: .everyEpoch)])
 /// ```
 public struct TerminateOnNonFiniteLoss: TrainingCallback {
     /// What to do with a non-finite loss.

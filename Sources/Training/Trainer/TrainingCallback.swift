@@ -44,9 +44,11 @@ extension TrainingCallback {
 /// What a callback tells `fit` to do next.
 ///
 /// ```swift
-/// mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
-///     throws -> CallbackDecision {
-///     (event.logs["val_accuracy"] ?? 0) > 0.99 ? .stop(reason: "good enough") : .proceed
+/// struct StopWhenAccurate: TrainingCallback {
+///     mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
+///         throws -> CallbackDecision {
+///         (event.logs["val_accuracy"] ?? 0) > 0.99 ? .stop(reason: "good enough") : .proceed
+///     }
 /// }
 /// ```
 public enum CallbackDecision: Sendable, Equatable {
@@ -107,7 +109,7 @@ public struct EpochEvent: Sendable {
 /// Where training stopped, as ``TrainingCallback/trainingDidStop(_:snapshot:)`` sees it.
 ///
 /// ```swift
-/// print("stopped at epoch \(event.epoch + 1) after step \(event.stepInEpoch): \(event.reason)")
+/// print("stopped at epoch \(stop.epoch + 1) after step \(stop.stepInEpoch): \(stop.reason)")
 /// ```
 public struct StopEvent: Sendable {
     /// Zero-based epoch training stopped in (the next one, when `stepInEpoch` is 0).

@@ -12,7 +12,7 @@ import Tensors
 /// ```swift
 /// var saved: TrainingSnapshot?
 /// let hook = CheckpointCallback(frequency: .everyEpoch) { saved = $0 }   // (sketch)
-/// ...
+/// try trainer.fit(data, epochs: 5, stepsPerEpoch: 313, callbacks: [hook])   // stopped early
 /// var resumed = Trainer(model: saved!.model, optimizer: Adam(), loss: .binaryCrossentropy)
 /// try resumed.fit(data, epochs: 5, stepsPerEpoch: 313, resumingFrom: saved!)
 /// ```

@@ -1,0 +1,52 @@
+#include "CProcessControl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#else
+#include <pthread.h>
+#endif
+
+#if !defined(__linux__)
+static void *bw_watch_parent(void *parent) {
+    while (getppid() == (pid_t)(intptr_t)parent) usleep(100000);
+    kill(getpid(), SIGKILL);
+    return NULL;
+}
+#endif
+
+void bw_die_with_parent(pid_t parent) {
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+#else
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, bw_watch_parent, (void *)(intptr_t)parent) == 0) pthread_detach(watcher);
+#endif
+    if (getppid() != parent) kill(getpid(), SIGKILL);
+}
+
+int bw_honour_die_with_parent_request(void) {
+    const char *value = getenv(BW_DIE_WITH_PARENT_VARIABLE);
+    if (value == NULL) return 0;
+    char *end = NULL;
+    long parent = strtol(value, &end, 10);
+    int valid = *value != '\0' && *end == '\0' && parent > 0;
+    unsetenv(BW_DIE_WITH_PARENT_VARIABLE);
+    if (!valid) return -1;
+    bw_die_with_parent((pid_t)parent);
+    return 1;
+}
+
+int bw_set_child_subreaper(int on) {
+#if defined(__linux__)
+    return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)on, 0, 0, 0);
+#else
+    (void)on;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -1,0 +1,33 @@
+// Process-lifetime controls Swift cannot call directly: prctl(2) is variadic, so Swift does not
+// import it. Used by the executables (batchwise, CheckpointFuzzHelper) and the tests that start
+// them, so that no child process outlives the process that started it (docs/RELIABILITY.md).
+#ifndef BATCHWISE_CPROCESSCONTROL_H
+#define BATCHWISE_CPROCESSCONTROL_H
+
+#include <sys/types.h>
+
+/// The environment variable through which a parent asks a Batchwise executable it starts to
+/// die with it; its value is the parent's pid (decimal).
+#define BW_DIE_WITH_PARENT_VARIABLE "BATCHWISE_DIE_WITH_PARENT"
+
+/// Makes this process end (SIGKILL) when `parent` ends. Call it first thing in a child.
+///
+/// Linux: PR_SET_PDEATHSIG, which the kernel delivers when the parent *thread* that started
+/// this process ends, so the parent must start and wait for the child on one thread. Then
+/// getppid() is compared with `parent`: if the parent died before PR_SET_PDEATHSIG took
+/// effect, this process has been re-parented already and kills itself at once.
+/// Elsewhere (macOS has no PR_SET_PDEATHSIG): a detached thread polls getppid() every 100 ms
+/// and kills the process once it differs from `parent` (re-parented: the parent has ended).
+void bw_die_with_parent(pid_t parent);
+
+/// If BW_DIE_WITH_PARENT_VARIABLE is set, removes it from the environment (a grandchild must
+/// not act on its grandparent's pid) and calls bw_die_with_parent with its value.
+/// Returns 1 if it did, 0 if the variable is unset, -1 if its value is not a pid.
+int bw_honour_die_with_parent_request(void);
+
+/// Linux: makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER),
+/// so that a test can wait for a grandchild whose parent it killed. Returns 0, or -1 with
+/// errno (ENOSYS elsewhere).
+int bw_set_child_subreaper(int on);
+
+#endif
