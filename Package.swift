@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "Batchwise",
                 "Experiments",
+                "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/BatchwiseBench"

@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import Testing
 
@@ -19,6 +20,25 @@ import Testing
     static func run(_ name: String, _ arguments: [String]) throws -> ChildProcess {
         let executable = try #require(ChildProcess.built(name), "build the \(name) executable first")
         return try ChildProcess.run(executable, arguments, deadline: 60, captureStandardOutput: true)
+    }
+
+    /// Both executables act on `BATCHWISE_DIE_WITH_PARENT` before parsing their arguments (the
+    /// tests tie every executable they start to themselves with it): a value that is not a pid
+    /// ends them with status 2 and a line naming the executable, even with `--help`.
+    @Test(arguments: ["batchwise", "batchwise-bench"])
+    func bothExecutablesHonourTheDieWithParentRequest(name: String) throws {
+        let process = Process()
+        process.executableURL = try #require(ChildProcess.built(name), "build the \(name) executable first")
+        process.arguments = ["--help"]
+        process.environment = ProcessInfo.processInfo.environment.merging([BW_DIE_WITH_PARENT_VARIABLE: "not-a-pid"]) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(text == "\(name): BATCHWISE_DIE_WITH_PARENT is not a process id\n", "\(text)")
     }
 
     @Test func batchwiseListsOnlyTheUserCommands() throws {

@@ -107,7 +107,7 @@ enum PeerScript {
 
     /// Runs `python3 -c` with it, then the peer script: on Linux it first asks the kernel to
     /// kill the peer (PR_SET_PDEATHSIG, through ctypes) when this process ends, so a killed
-    /// `batchwise bench` leaves no TensorFlow run behind; then it checks that its parent is
+    /// `batchwise-bench` leaves no TensorFlow run behind; then it checks that its parent is
     /// still the pid in argv[1] (the parent may have died before prctl). Elsewhere a killed
     /// bench's peer runs to its end (at most a few minutes; it writes nothing).
     /// `output(_:arguments:)` spawns and waits on one thread, as PR_SET_PDEATHSIG requires.
