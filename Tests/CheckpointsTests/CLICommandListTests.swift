@@ -27,18 +27,11 @@ import Testing
     /// ends them with status 2 and a line naming the executable, even with `--help`.
     @Test(arguments: ["batchwise", "batchwise-bench"])
     func bothExecutablesHonourTheDieWithParentRequest(name: String) throws {
-        let process = Process()
-        process.executableURL = try #require(ChildProcess.built(name), "build the \(name) executable first")
-        process.arguments = ["--help"]
-        process.environment = ProcessInfo.processInfo.environment.merging([BW_DIE_WITH_PARENT_VARIABLE: "not-a-pid"]) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(text == "\(name): BATCHWISE_DIE_WITH_PARENT is not a process id\n", "\(text)")
+        let executable = try #require(ChildProcess.built(name), "build the \(name) executable first")
+        let run = try ChildProcess.run(executable, ["--help"], deadline: 60,
+                                       environment: [BW_DIE_WITH_PARENT_VARIABLE: "not-a-pid"], tiedToThisProcess: false)
+        #expect(run.status == 2)
+        #expect(run.stderr == "\(name): BATCHWISE_DIE_WITH_PARENT is not a process id\n", "\(run.stderr)")
     }
 
     @Test func batchwiseListsOnlyTheUserCommands() throws {
