@@ -74,6 +74,8 @@ enum IsolatedProbe {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Nothing else is inherited: an inherited libhdf5 descriptor would keep its file locked.
+        bw_spawn_actions_close_inherited(&actions)
         // No crash backtrace in the child: nobody reads it, and symbolication costs time.
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1  /* posix_spawn_file_actions_addclosefrom_np */
 #include "CProcessControl.h"
 
 #include <errno.h>
@@ -55,5 +56,14 @@ int bw_set_child_subreaper(int on) {
     (void)on;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int bw_spawn_actions_close_inherited(posix_spawn_file_actions_t *actions) {
+#if defined(__linux__)
+    return posix_spawn_file_actions_addclosefrom_np(actions, 3);
+#else
+    (void)actions;
+    return 0;
 #endif
 }

@@ -57,6 +57,8 @@ import Glibc
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited: an inherited libhdf5 descriptor would keep its file locked.
+        bw_spawn_actions_close_inherited(&actions)
         let environment = ChildProcess.tiedEnvironment(["BATCHWISE_PROBE_TEST_BLOCK": pidFile.path])
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -115,6 +117,33 @@ import Glibc
             #expect(status != nil, "the probe \(probe) outlived its killed parent")
             #expect((status ?? SIGKILL) & 0x7f == SIGKILL, "the probe ended otherwise: wait status \(status ?? 0)")
             #expect(Self.livingProcesses(mentioning: file.path).isEmpty)
+        }
+    }
+
+    /// Files a process has open, by path (`/proc/PID/fd`).
+    static func openFiles(of pid: pid_t) -> [String] {
+        let folder = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\($0)") }
+    }
+
+    /// A spawned child inherits no descriptor beyond stdin/stdout/stderr: libhdf5 opens files
+    /// without O_CLOEXEC and flock(2)s them, so an inherited descriptor would keep a file
+    /// locked after its owner closed it (seen as EAGAIN on the next open in a parallel test).
+    @Test(.timeLimit(.minutes(2)))
+    func spawnedChildrenInheritNoOpenFiles() throws {
+        try Self.asSubreaper { file, pidFile, output in
+            let held = output.deletingLastPathComponent().appendingPathComponent("held-open")
+            FileManager.default.createFile(atPath: held.path, contents: Data())
+            let handle = try FileHandle(forWritingTo: held)
+            defer { try? handle.close() }
+            let command = try Self.start(["inspect", file.path], probeBlocksAt: pidFile, output: output)
+            defer { kill(command, SIGKILL); _ = Self.waitStatus(of: command, within: 10) }
+            #expect(Self.eventually(within: 60) { Self.blockedProbePID(pidFile) != nil }, "the probe never blocked")
+            guard let probe = Self.blockedProbePID(pidFile) else { return }
+            defer { Self.cleanUp(probe) }
+            #expect(!Self.openFiles(of: command).contains(held.path), "the command inherited \(held.path)")
+            #expect(!Self.openFiles(of: probe).contains(held.path), "the probe inherited \(held.path)")
         }
     }
 

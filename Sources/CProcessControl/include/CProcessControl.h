@@ -4,6 +4,7 @@
 #ifndef BATCHWISE_CPROCESSCONTROL_H
 #define BATCHWISE_CPROCESSCONTROL_H
 
+#include <spawn.h>
 #include <sys/types.h>
 
 /// The environment variable through which a parent asks a Batchwise executable it starts to
@@ -34,5 +35,14 @@ void bw_honour_die_with_parent_request_or_exit(const char *program);
 /// so that a test can wait for a grandchild whose parent it killed. Returns 0, or -1 with
 /// errno (ENOSYS elsewhere).
 int bw_set_child_subreaper(int on);
+
+/// Adds to `actions` a step that closes every descriptor from 3 up in the child, so that a
+/// spawned child does not inherit this process's open files. Why: libhdf5 opens files without
+/// O_CLOEXEC and locks them with flock(2); a child that inherits such a descriptor keeps the
+/// lock after the parent closes the file, and the parent's next open of it fails with EAGAIN.
+/// Linux: posix_spawn_file_actions_addclosefrom_np (glibc 2.34+). Elsewhere: returns 0 and
+/// does nothing (macOS would need POSIX_SPAWN_CLOEXEC_DEFAULT on the spawn attributes).
+/// Returns 0 or an errno value.
+int bw_spawn_actions_close_inherited(posix_spawn_file_actions_t *actions);
 
 #endif
