@@ -37,18 +37,19 @@ public final class HDF5File: @unchecked Sendable {
         self.id = id
     }
 
-    /// Creates a new file (truncating an existing one unless `ifExists` is `.fail`).
+    /// Creates a new file (truncating an existing one unless `ifExists` is `.fail`). A lock
+    /// that another open of an existing file holds is waited for as in ``open(at:mode:locking:)``.
     public static func create(
         at url: URL, ifExists: HDF5CreateMode = .truncate, locking: HDF5FileLocking = .libraryDefault
     ) throws -> HDF5File {
-        try HDF5Library.withLock {
+        try retryingLockConflicts(LockRetryPolicy()) { try HDF5Library.withLock {
             let call = HDF5Call(file: url.path, object: "")
             let fapl = try makeAccessList(locking: locking, call: call)
             defer { H5Pclose(fapl) }
             let flags = ifExists == .truncate ? bw_H5F_ACC_TRUNC() : bw_H5F_ACC_EXCL()
             let id = try call.check(H5Fcreate(url.path, flags, bw_H5P_DEFAULT(), fapl), "create")
             return HDF5File(url: url, mode: .readWrite, id: id)
-        }
+        } }
     }
 
     /// A new file that lives in memory only (libhdf5's core driver, no backing store); `url`
@@ -65,18 +66,27 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
-    /// Opens an existing file.
+    /// Opens an existing file. A lock that another open of the file holds is waited for about
+    /// 0.25 s before the open fails (a child process between fork and exec holds one for a
+    /// moment; see `HDF5File+LockConflicts.swift`).
     public static func open(
         at url: URL, mode: HDF5OpenMode = .readOnly, locking: HDF5FileLocking = .libraryDefault
     ) throws -> HDF5File {
-        try HDF5Library.withLock {
+        try open(at: url, mode: mode, locking: locking, retrying: LockRetryPolicy())
+    }
+
+    /// ``open(at:mode:locking:)`` with an explicit policy for refused locks (tests).
+    static func open(
+        at url: URL, mode: HDF5OpenMode, locking: HDF5FileLocking, retrying policy: LockRetryPolicy
+    ) throws -> HDF5File {
+        try retryingLockConflicts(policy) { try HDF5Library.withLock {
             let call = HDF5Call(file: url.path, object: "")
             let fapl = try makeAccessList(locking: locking, call: call)
             defer { H5Pclose(fapl) }
             let flags = mode == .readOnly ? bw_H5F_ACC_RDONLY() : bw_H5F_ACC_RDWR()
             let id = try call.check(H5Fopen(url.path, flags, fapl), "open")
             return HDF5File(url: url, mode: mode, id: id)
-        }
+        } }
     }
 
     private static func makeAccessList(locking: HDF5FileLocking, call: HDF5Call) throws -> hid_t {
