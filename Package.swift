@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
+        .executable(name: "batchwise-bench", targets: ["BatchwiseBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +59,17 @@ let package = Package(
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
+        // `batchwise-bench`: the benchmarks, kept out of the shipped CLI (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "BatchwiseBench",
+            dependencies: [
+                "Batchwise",
+                "Experiments",
+                "CProcessControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/BatchwiseBench"
+        ),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
