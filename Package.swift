@@ -7,6 +7,7 @@ import PackageDescription
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
 // (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
+// Batchwise + Experiments + CProcessControl -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
 // after (CheckpointsTests also on Workflows and CProcessControl).
 let package = Package(
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "Workflows", targets: ["Workflows"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
+        .executable(name: "batchwise-bench", targets: ["BatchwiseBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +69,17 @@ let package = Package(
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
+        // `batchwise-bench`: the benchmarks, kept out of the shipped CLI (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "BatchwiseBench",
+            dependencies: [
+                "Batchwise",
+                "Experiments",
+                "CProcessControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/BatchwiseBench"
+        ),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),

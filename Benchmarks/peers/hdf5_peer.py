@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""h5py peer of `batchwise bench hdf5`: same data, layouts and workloads, h5py defaults.
+"""h5py peer of `batchwise-bench hdf5`: same data, layouts and workloads, h5py defaults.
 
 Prints one JSON object {"peer": "h5py", "results": {workload: value}} on stdout.
 Data: float32 [rows, 1024] with rows = size_mb * 256; value(r, c) = (((r*2654435761 + c*40503) >> 7) & 0xFFFF) / 65536.

@@ -1,4 +1,4 @@
-"""tf.data peer of `batchwise bench pipeline`: the same four workloads, iterated from Python
+"""tf.data peer of `batchwise-bench pipeline`: the same four workloads, iterated from Python
 the way users iterate a dataset (`for batch in ds:`), printed as ONE JSON object on stdout:
 
   {"seed_pipeline": {"value": batches/s, "unit": "batches/s"},

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Batchwise
 import CProcessControl
-import Foundation
 
 @main
 struct BatchwiseCommand: ParsableCommand {
@@ -9,7 +8,7 @@ struct BatchwiseCommand: ParsableCommand {
         commandName: "batchwise",
         abstract: "Seeded datasets, HDF5 checkpoints and a BatchNormalization-aware trainer.",
         subcommands: [
-            ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self, ProbeFileCommand.self,
+            ExperimentCommand.self, TrainCommand.self, PredictCommand.self, InspectCommand.self, ProbeFileCommand.self,
         ]
     )
 
@@ -17,10 +16,7 @@ struct BatchwiseCommand: ParsableCommand {
     /// (``IsolatedProbe`` for its `probe-file` child, the tests for every CLI they start) is
     /// sure that this process ends when it does (docs/RELIABILITY.md).
     static func main() {
-        if bw_honour_die_with_parent_request() < 0 {
-            FileHandle.standardError.write(Data("batchwise: BATCHWISE_DIE_WITH_PARENT is not a process id\n".utf8))
-            Foundation.exit(2)
-        }
+        bw_honour_die_with_parent_request_or_exit("batchwise")
         main(nil)
     }
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -40,6 +41,12 @@ int bw_honour_die_with_parent_request(void) {
     if (!valid) return -1;
     bw_die_with_parent((pid_t)parent);
     return 1;
+}
+
+void bw_honour_die_with_parent_request_or_exit(const char *program) {
+    if (bw_honour_die_with_parent_request() >= 0) return;
+    fprintf(stderr, "%s: %s is not a process id\n", program, BW_DIE_WITH_PARENT_VARIABLE);
+    exit(2);
 }
 
 int bw_set_child_subreaper(int on) {

@@ -12,7 +12,7 @@ import Tensors
 /// the chunks one block touches (the block's bands of chunks plus one, for a block that starts
 /// inside a chunk), so each chunk is decompressed once and at most that many are kept. Do not
 /// pass `.automatic` here: it sizes the cache for the whole dataset, and a full pass then keeps
-/// every decompressed chunk (`batchwise bench hdf5-stream` measures both).
+/// every decompressed chunk (`batchwise-bench hdf5-stream` measures both).
 ///
 /// The state is the next row (and the row count, checked on restore), so a checkpoint resumes
 /// exactly. The file's shape is read once, when the dataset is built, to know its cardinality.

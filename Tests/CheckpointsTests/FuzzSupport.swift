@@ -93,11 +93,13 @@ struct ChildProcess {
     var stdout = ""
 
     static func run(_ executable: URL, _ arguments: [String], deadline seconds: Double,
-                    captureStandardOutput: Bool = false, environment: [String: String] = [:]) throws -> ChildProcess {
+                    captureStandardOutput: Bool = false, environment: [String: String] = [:],
+                    tiedToThisProcess: Bool = true) throws -> ChildProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = tiedEnvironment(environment)
+        process.environment = tiedToThisProcess ? tiedEnvironment(environment)
+            : ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let errors = Pipe()
         let output = Pipe()
         process.standardError = errors

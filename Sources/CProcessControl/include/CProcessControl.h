@@ -1,5 +1,5 @@
 // Process-lifetime controls Swift cannot call directly: prctl(2) is variadic, so Swift does not
-// import it. Used by the executables (batchwise, CheckpointFuzzHelper) and the tests that start
+// import it. Used by the executables (batchwise, batchwise-bench, CheckpointFuzzHelper) and the tests that start
 // them, so that no child process outlives the process that started it (docs/RELIABILITY.md).
 #ifndef BATCHWISE_CPROCESSCONTROL_H
 #define BATCHWISE_CPROCESSCONTROL_H
@@ -25,6 +25,11 @@ void bw_die_with_parent(pid_t parent);
 /// not act on its grandparent's pid) and calls bw_die_with_parent with its value.
 /// Returns 1 if it did, 0 if the variable is unset, -1 if its value is not a pid.
 int bw_honour_die_with_parent_request(void);
+
+/// The entry point of an executable (`batchwise`, `batchwise-bench`) calls this first:
+/// bw_honour_die_with_parent_request, and when the variable's value is not a pid, the line
+/// "<program>: BATCHWISE_DIE_WITH_PARENT is not a process id" on stderr and exit status 2.
+void bw_honour_die_with_parent_request_or_exit(const char *program);
 
 /// Linux: makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER),
 /// so that a test can wait for a grandchild whose parent it killed. Returns 0, or -1 with

@@ -2,7 +2,7 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise bench checkpoint`: save and load wall time of a native checkpoint of the
+/// `batchwise-bench checkpoint`: save and load wall time of a native checkpoint of the
 /// 784-256-256-10 BN MLP with Adam state, beside Keras `model.save` / `load_model` of the
 /// same model as `.keras` (Benchmarks/peers/checkpoint_peer.py), in the same invocation.
 ///

@@ -3,7 +3,7 @@ import Batchwise
 import Foundation
 import Synchronization
 
-/// `batchwise bench pipeline`: the Datasets workloads of issue 3 beside tf.data
+/// `batchwise-bench pipeline`: the Datasets workloads of issue 3 beside tf.data
 /// (Benchmarks/peers/pipeline_peer.py) in the same invocation: the seed pipeline, an
 /// MNIST-size pipeline, a 1 ms map with 1 and 2 workers while the consumer also works 1 ms
 /// per element, and the time to the first batch through a 10,000-element shuffle buffer.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One row of every `batchwise bench` report: a workload measured in Batchwise and in its
+/// One row of every `batchwise-bench` report: a workload measured in Batchwise and in its
 /// Python peer, in the same unit, with `ratio` > 1 meaning Batchwise is better (for times,
 /// the ratio is peer / batchwise).
 struct BenchRow: Codable {
@@ -59,8 +59,10 @@ enum PeerScript {
     static func locate(_ relative: String) -> String? {
         let manager = FileManager.default
         if manager.fileExists(atPath: relative) { return relative }
-        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(relative).path
+        // This file is Benchmarks/Sources/BatchwiseBench/BenchSupport.swift: four levels below the checkout.
+        var checkout = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { checkout.deleteLastPathComponent() }
+        let fromSource = checkout.appendingPathComponent(relative).path
         return manager.fileExists(atPath: fromSource) ? fromSource : nil
     }
 
@@ -105,7 +107,7 @@ enum PeerScript {
 
     /// Runs `python3 -c` with it, then the peer script: on Linux it first asks the kernel to
     /// kill the peer (PR_SET_PDEATHSIG, through ctypes) when this process ends, so a killed
-    /// `batchwise bench` leaves no TensorFlow run behind; then it checks that its parent is
+    /// `batchwise-bench` leaves no TensorFlow run behind; then it checks that its parent is
     /// still the pid in argv[1] (the parent may have died before prctl). Elsewhere a killed
     /// bench's peer runs to its end (at most a few minutes; it writes nothing).
     /// `output(_:arguments:)` spawns and waits on one thread, as PR_SET_PDEATHSIG requires.

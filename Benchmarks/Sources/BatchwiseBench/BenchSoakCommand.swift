@@ -2,18 +2,15 @@ import ArgumentParser
 import Batchwise
 import Experiments
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// `batchwise bench soak`: trains the seed experiment's model (with Dropout) on the seed
+/// `batchwise-bench soak`: trains the seed experiment's model (with Dropout) on the seed
 /// pipeline for `--minutes`, saving a native checkpoint every `--checkpoint-every` steps into a
 /// keep-last folder, and samples resident memory. PASS when the resident size at the end is
 /// within 5% of the first sample after warm-up. There is no Python peer: this measures
 /// Batchwise against itself over time.
 ///
 /// ```sh
-/// batchwise bench soak --minutes 10 --json
+/// batchwise-bench soak --minutes 10 --json
 /// ```
 struct BenchSoakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -132,21 +129,6 @@ final class SoakRecorder: @unchecked Sendable {
 
     func sample(step: Int) {
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
-        samples.append(Sample(seconds: elapsed, step: step, residentMiB: Self.residentMiB(), threads: threads))
-    }
-
-    /// Resident set size from /proc/self/statm (pages), in MiB; 0 where unavailable.
-    /// Read with open/read: Foundation's String(contentsOfFile:) leaks 4 KiB per call on files
-    /// that report size 0, as /proc files do, which would itself show up as growth here.
-    static func residentMiB() -> Double {
-        let fd = open("/proc/self/statm", O_RDONLY)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return 0 }
-        let fields = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
-        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+        samples.append(Sample(seconds: elapsed, step: step, residentMiB: ProcessMemory.residentMiB() ?? 0, threads: threads))
     }
 }

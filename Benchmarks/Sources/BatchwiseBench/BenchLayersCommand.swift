@@ -2,7 +2,7 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise bench layers [--json]`: forward + backward + Adam update throughput of the seed
+/// `batchwise-bench layers [--json]`: forward + backward + Adam update throughput of the seed
 /// model (batch 32, steps/s) and of a 784-256-256-10 BN MLP (batch 128, samples/s), next to
 /// Keras `train_on_batch` on the same workloads (Benchmarks/peers/layers_peer.py).
 struct BenchLayersCommand: ParsableCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise bench hdf5`: HDF5 write/read throughput and random-batch rate against h5py
+/// `batchwise-bench hdf5`: HDF5 write/read throughput and random-batch rate against h5py
 /// (Benchmarks/peers/hdf5_peer.py, same data and layouts) and plain file I/O.
 struct BenchHDF5Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,7 +75,7 @@ struct BenchHDF5Command: ParsableCommand {
             let report = Report(sizeMB: sizeMB, hdf5: HDF5Library.version, peer: peerName, rows: rows)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print("batchwise bench hdf5: \(sizeMB) MiB float32, libhdf5 \(HDF5Library.version); peer: \(peerName)")
+            print("batchwise-bench hdf5: \(sizeMB) MiB float32, libhdf5 \(HDF5Library.version); peer: \(peerName)")
             print(BenchReport.table(rows))
         }
     }

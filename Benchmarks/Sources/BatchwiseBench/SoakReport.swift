@@ -1,6 +1,6 @@
 import Foundation
 
-/// The verdict of `batchwise bench soak`: resident memory from the first sample after warm-up
+/// The verdict of `batchwise-bench soak`: resident memory from the first sample after warm-up
 /// to the last, against a growth limit.
 ///
 /// ```swift

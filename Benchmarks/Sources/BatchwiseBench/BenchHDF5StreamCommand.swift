@@ -2,7 +2,7 @@ import ArgumentParser
 import Batchwise
 import Foundation
 
-/// `batchwise bench hdf5-stream`: peak resident memory while `HDF5Rows` streams a gzip-chunked
+/// `batchwise-bench hdf5-stream`: peak resident memory while `HDF5Rows` streams a gzip-chunked
 /// file several times larger than its memory bound, against that bound.
 ///
 /// The bound is what the streaming design allows: the chunk cache `HDF5Rows` opens the
@@ -97,7 +97,7 @@ struct BenchHDF5StreamCommand: ParsableCommand {
                                 hdf5: HDF5Library.version, rows: table)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print("batchwise bench hdf5-stream: \(rows) x \(columns) float32, gzip chunks of \(fileChunkRows) rows, "
+            print("batchwise-bench hdf5-stream: \(rows) x \(columns) float32, gzip chunks of \(fileChunkRows) rows, "
                   + "read \(readRows) rows at a time, batches of \(batch); libhdf5 \(HDF5Library.version)")
             print(BenchReport.table(table))
             print("streaming within the bound: \(verdict)")
@@ -136,7 +136,7 @@ struct BenchHDF5StreamCommand: ParsableCommand {
     /// `HDF5Rows(...).batch(batch)`, checking every row's first value on the way; `nil` where
     /// /proc is unavailable.
     private func peakGrowth(_ url: URL, cache: HDF5ChunkCache?) throws -> Int? {
-        guard Self.resetPeak(), let before = Self.statusBytes("VmRSS:") else { return nil }
+        guard ProcessMemory.resetPeak(), let before = ProcessMemory.statusBytes("VmRSS:") else { return nil }
         let source = try HDF5Rows(file: url, path: "/x", as: Float.self, chunkRows: readRows, chunkCache: cache)
         var iterator = source.batch(batch).makeIterator()
         var seen = 0
@@ -150,31 +150,7 @@ struct BenchHDF5StreamCommand: ParsableCommand {
             }
         }
         guard seen == rows else { throw ValidationError("streamed \(seen) rows of \(rows)") }
-        guard let peak = Self.statusBytes("VmHWM:") else { return nil }
+        guard let peak = ProcessMemory.statusBytes("VmHWM:") else { return nil }
         return max(0, peak - before)
-    }
-
-    /// Resets the kernel's peak-RSS mark to the current RSS (Linux 4.0+).
-    static func resetPeak() -> Bool {
-        let fd = open("/proc/self/clear_refs", O_WRONLY)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return write(fd, "5", 1) == 1
-    }
-
-    /// A `kB` field of /proc/self/status in bytes, read with open/read (see
-    /// `SoakRecorder.residentMiB` for why not Foundation).
-    static func statusBytes(_ field: String) -> Int? {
-        let fd = open("/proc/self/status", O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 8_192)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
-              let kilobytes = Int(line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
-        else { return nil }
-        return kilobytes * 1_024
     }
 }

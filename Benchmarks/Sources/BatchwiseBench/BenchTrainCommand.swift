@@ -2,7 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 
-/// `batchwise bench train`: wall time of the seed experiment's `fit` (10 x 313 steps with
+/// `batchwise-bench train`: wall time of the seed experiment's `fit` (10 x 313 steps with
 /// validation, seed pipeline with prefetch) beside Keras's `model.fit` on the same pipeline
 /// (Benchmarks/peers/train_peer.py), measured in the same invocation.
 struct BenchTrainCommand: ParsableCommand {

@@ -1,0 +1,20 @@
+import ArgumentParser
+import CProcessControl
+
+/// `batchwise-bench <area>`: release-build benchmarks against Python peers. A separate
+/// executable from `batchwise`, so that the shipped CLI holds only what a user runs.
+@main
+struct BatchwiseBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batchwise-bench",
+        abstract: "Benchmarks, each compared with its Python peer in the same run.",
+        subcommands: [BenchHDF5Command.self, BenchHDF5StreamCommand.self, BenchPipelineCommand.self, BenchLayersCommand.self, BenchTrainCommand.self, BenchCheckpointCommand.self, BenchSoakCommand.self]
+    )
+
+    /// Honours `BATCHWISE_DIE_WITH_PARENT` as `batchwise` does (the tests set it for every
+    /// executable they start), so a killed parent leaves no benchmark running.
+    static func main() {
+        bw_honour_die_with_parent_request_or_exit("batchwise-bench")
+        main(nil)
+    }
+}
