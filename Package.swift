@@ -1,8 +1,15 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules depend one way (see docs/ARCHITECTURE.md):
-// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training -> Batchwise -> BatchwiseCLI
+// Modules depend one way (see docs/ARCHITECTURE.md); a target declares only modules it imports:
+// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
+// HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
+// checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
+// Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
+// (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
+// Batchwise + Experiments + CProcessControl -> BatchwiseBench (the `batchwise-bench` executable);
+// Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
+// after (CheckpointsTests also on Workflows and CProcessControl).
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -13,6 +20,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "Workflows", targets: ["Workflows"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
         .executable(name: "batchwise-bench", targets: ["BatchwiseBench"]),
     ],
@@ -38,18 +46,20 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
-        .target(name: "Training", dependencies: ["Datasets", "Tensors", "HDF5"]),
+        .target(name: "Training", dependencies: ["Datasets", "Tensors"]),
         .target(
             name: "Checkpoints",
             dependencies: ["HDF5", "Tensors", "Datasets", "Training",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        .target(name: "Workflows", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints"]),
         .target(name: "Experiments", dependencies: ["HDF5", "Datasets", "Training", "Tensors"]),
-        .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints"]),
+        .target(name: "Batchwise", dependencies: ["HDF5", "Tensors", "Datasets", "Training", "Checkpoints", "Workflows"]),
         .executableTarget(
             name: "BatchwiseCLI",
             dependencies: [
                 "Batchwise",
+                "Workflows",
                 "Experiments",
                 "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,7 +85,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "CProcessControl"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows", "CProcessControl"]),
     ],
     swiftLanguageModes: [.v6]
 )

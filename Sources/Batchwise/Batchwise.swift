@@ -4,3 +4,4 @@
 @_exported import Datasets
 @_exported import Training
 @_exported import Checkpoints
+@_exported import Workflows

@@ -27,30 +27,25 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var isolation: IsolationOptions
 
     func run() throws {
-        do {
+        try CommandFailure.reporting(prefix: "batchwise inspect") {
             if isolation.noIsolation {
                 let rendering = try Self.render(URL(fileURLWithPath: file), json: json)
                 print(rendering.text)
-                if strict, let summary = rendering.unreadableSummary { throw InspectError(summary) }
+                if strict, let summary = rendering.unreadableSummary { throw CommandError(summary) }
             } else {
                 // The child reads the file and renders; this process never opens it.
-                let arguments = ["inspect", "--file", file] + (json ? ["--json"] : []) + (strict ? ["--strict"] : [])
+                let arguments = [ProbeKind.inspect.rawValue, "--file", file] + (json ? ["--json"] : []) + (strict ? ["--strict"] : [])
                 let result = try IsolatedProbe.run(arguments, file: file, options: isolation)
-                switch result.status {
-                case 0:
+                switch ProbeStatus(rawValue: result.status) {
+                case .done?:
                     FileHandle.standardOutput.write(result.standardOutput)
-                case ProbeFileCommand.strictFailureStatus:
+                case .strictFailure?:
                     FileHandle.standardOutput.write(result.standardOutput)
-                    throw InspectError(result.message)
+                    throw CommandError(result.message)
                 default:
                     throw ProbeFailure(errorDescription: result.message.isEmpty ? "cannot read \(file)" : result.message)
                 }
             }
-        } catch {
-            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-            let oneLine = message.replacingOccurrences(of: "\n", with: " ")
-            FileHandle.standardError.write(Data("batchwise inspect: \(oneLine)\n".utf8))
-            throw ExitCode(1)
         }
     }
 
@@ -107,19 +102,14 @@ struct InspectCommand: ParsableCommand {
     private static func describe(_ url: URL) throws -> HDF5Node {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw InspectError("\(url.path): no such file")
+            throw CommandError("\(url.path): no such file")
         }
-        guard !isDirectory.boolValue else { throw InspectError("\(url.path) is a directory, not an HDF5 file") }
+        guard !isDirectory.boolValue else { throw CommandError("\(url.path) is a directory, not an HDF5 file") }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        guard size > 0 else { throw InspectError("\(url.path) is empty, not an HDF5 file") }
+        guard size > 0 else { throw CommandError("\(url.path) is empty, not an HDF5 file") }
         let file = try HDF5File.open(at: url, mode: .readOnly, locking: .bestEffort)
         let tree = try file.treeDescription()
         try file.close()
         return tree
     }
-}
-
-private struct InspectError: LocalizedError {
-    let errorDescription: String?
-    init(_ message: String) { errorDescription = message }
 }

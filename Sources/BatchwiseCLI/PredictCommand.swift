@@ -1,6 +1,7 @@
 import ArgumentParser
 import Batchwise
 import Foundation
+import Workflows
 
 /// `batchwise predict --model FILE --input DATA.h5:/x --output OUT.h5:/y [...]`: batch
 /// prediction with a Keras (`.keras`, legacy `.h5`) model, written atomically to HDF5.
@@ -20,7 +21,7 @@ struct PredictCommand: ParsableCommand {
     var output: String
 
     @Option(help: "inference: BatchNormalization uses its moving statistics; batch-statistics: each batch uses its own (Dropout stays off).")
-    var mode: String = "inference"
+    var mode: ModelPrediction.Mode = .inference
 
     @Option(help: "Rows per forward pass (in batch-statistics mode this is the batch whose statistics are used).")
     var batchSize: Int = 32
@@ -33,40 +34,23 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var isolation: IsolationOptions
 
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+    }
+
     func run() throws {
-        do {
+        try CommandFailure.reporting(prefix: "batchwise predict") {
             // The child loads the model and writes a clean copy; this process loads only that.
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-model-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: folder) }
-            var modelURL = URL(fileURLWithPath: model)
-            if !isolation.noIsolation {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                let copy = folder.appendingPathComponent("model.keras")
-                let result = try IsolatedProbe.run(["model", "--file", model, "--copy-to", copy.path], file: model, options: isolation)
-                switch result.status {
-                case 0: modelURL = copy
-                case 1: throw ValidationFailure(result.message.isEmpty ? "cannot load \(model)" : result.message)
-                default: break   // loaded, but no copy: read the original
-                }
+            try IsolatedProbe.withLoadedCopy(.model, arguments: ["--file", model], files: [model], copyName: "model.keras",
+                                             options: isolation) { copy in
+                let y = try ModelPrediction.run(
+                    model: copy ?? URL(fileURLWithPath: model), input: try DatasetLocation(parsing: input),
+                    output: try DatasetLocation(parsing: output), mode: mode, batchSize: batchSize,
+                    recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) }, allowNonFinite: allowNonFinite)
+                print("wrote \(y.shape) to \(output)")
             }
-            guard let mode = ModelPrediction.Mode(rawValue: mode) else {
-                throw ValidationFailure("--mode must be inference or batch-statistics, got '\(mode)'")
-            }
-            guard batchSize > 0 else { throw ValidationFailure("--batch-size must be positive, got \(batchSize)") }
-            let y = try ModelPrediction.run(
-                model: modelURL, input: try DatasetLocation(parsing: input),
-                output: try DatasetLocation(parsing: output), mode: mode, batchSize: batchSize,
-                recalibrateOn: try recalibrateOn.map { try DatasetLocation(parsing: $0) }, allowNonFinite: allowNonFinite)
-            print("wrote \(y.shape) to \(output)")
-        } catch {
-            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-            FileHandle.standardError.write(Data("batchwise predict: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
 
-private struct ValidationFailure: LocalizedError {
-    let errorDescription: String?
-    init(_ message: String) { errorDescription = message }
-}
+extension ModelPrediction.Mode: ExpressibleByArgument {}

@@ -1,15 +1,14 @@
 import ArgumentParser
 import Batchwise
 import Foundation
+import Workflows
 
 /// `batchwise probe-file inspect|model|train ...` (hidden): the child half of
 /// ``IsolatedProbe``, doing the hostile read so that a libhdf5 crash or hang kills this
 /// process, not the user's command. `inspect` prints what `batchwise inspect` would;
 /// `model --copy-to X.keras` loads the model and writes a clean copy for the parent; `train
-/// --copy-to X.h5` loads the model/resume files and writes the training start (`PreparedStart`).
-/// Exit status 0 (done), 1 (typed error, one line on stderr), 3 (loaded but the copy could
-/// not be written: the parent reads the original), 4 (`inspect --strict`: printed, but some
-/// objects could not be read; the summary is on stderr).
+/// --model/--resume ... --copy-to X.h5` loads them as `train` would and writes the training
+/// start (`PreparedStart`). It answers with a ``ProbeStatus``.
 struct ProbeFileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe-file",
@@ -17,14 +16,13 @@ struct ProbeFileCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Argument(help: "inspect, model or train.")
-    var kind: String
+    @Argument(help: "What to read the file(s) as.")
+    var kind: ProbeKind
 
-    @Option(help: "The file to read (inspect, model; train --model).")
+    @Option(help: "The file to read (inspect, model).")
     var file: String?
 
-    @Option(help: "train --resume checkpoint.")
-    var resume: String?
+    @OptionGroup var start: StartOptions
 
     @Option(help: "model: where to write a clean .keras copy of the loaded model; train: where to write the prepared start (.h5).")
     var copyTo: String?
@@ -35,8 +33,14 @@ struct ProbeFileCommand: ParsableCommand {
     @Flag(help: "inspect: exit with status 4 if any object could not be read.")
     var strict = false
 
-    /// `inspect --strict` found unreadable objects (the listing was printed).
-    static let strictFailureStatus: Int32 = 4
+    func validate() throws {
+        switch kind {
+        case .inspect, .model:
+            guard file != nil else { throw ValidationError("probe-file \(kind.rawValue) needs --file") }
+        case .train:
+            guard !start.files.isEmpty else { throw ValidationError("probe-file train needs --model or --resume") }
+        }
+    }
 
     /// For tests only: when set to a path, the probe writes its pid there and then blocks
     /// forever, like libhdf5 looping on a hostile file, so that tests can kill the parent or
@@ -48,50 +52,35 @@ struct ProbeFileCommand: ParsableCommand {
             try Data(String(getpid()).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             while true { pause() }
         }
-        do {
+        try CommandFailure.reporting(prefix: nil) {
             switch kind {
-            case "inspect":
-                let rendering = try InspectCommand.render(URL(fileURLWithPath: try required(file)), json: json)
+            case .inspect:
+                let rendering = try InspectCommand.render(URL(fileURLWithPath: file ?? ""), json: json)
                 print(rendering.text)
                 if strict, let summary = rendering.unreadableSummary {
                     FileHandle.standardError.write(Data((summary.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
-                    throw ExitCode(Self.strictFailureStatus)
+                    throw ExitCode(ProbeStatus.strictFailure.rawValue)
                 }
-            case "model":
-                let model = try ModelFiles.loadModel(URL(fileURLWithPath: try required(file)))
-                if let copyTo {
-                    do {
-                        try KerasModelFile.save(model, to: URL(fileURLWithPath: copyTo))
-                    } catch {
-                        throw ExitCode(3)
-                    }
-                }
-            case "train":
+            case .model:
+                let model = try ModelFiles.loadModel(URL(fileURLWithPath: file ?? ""))
+                try writeCopy { try KerasModelFile.save(model, to: $0) }
+            case .train:
                 var job = TrainJob(data: URL(fileURLWithPath: "/dev/null"), output: URL(fileURLWithPath: "/dev/null"))
-                job.model = file.map { URL(fileURLWithPath: $0) }
-                job.resume = resume.map { URL(fileURLWithPath: $0) }
-                let start = try job.loadStartingPoint()
-                if let copyTo {
-                    do {
-                        try start.write(to: URL(fileURLWithPath: copyTo))
-                    } catch {
-                        throw ExitCode(3)
-                    }
-                }
-            default:
-                throw ExitCode(2)
+                start.apply(to: &job)
+                let prepared = try job.loadStartingPoint()
+                try writeCopy { try prepared.write(to: $0) }
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-            FileHandle.standardError.write(Data((message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
-            throw ExitCode(1)
         }
     }
 
-    private func required(_ value: String?) throws -> String {
-        guard let value else { throw ExitCode(2) }
-        return value
+    /// Writes the copy the parent asked for; a failure is ``ProbeStatus/noCopy``, not an error:
+    /// the files loaded, so the parent reads the originals.
+    private func writeCopy(_ write: (URL) throws -> Void) throws {
+        guard let copyTo else { return }
+        do {
+            try write(URL(fileURLWithPath: copyTo))
+        } catch {
+            throw ExitCode(ProbeStatus.noCopy.rawValue)
+        }
     }
 }

@@ -39,15 +39,6 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// The file is not a readable archive / HDF5 file of the expected format.
     case invalidFile(file: String, message: String)
 
-    /// A data file (training features or targets, prediction inputs) cannot be used with the
-    /// model: no rows, a NaN or infinity, a label outside the model's classes, or a shape the
-    /// model cannot take. `row` and `column` locate the first offending value when there is one.
-    case invalidData(file: String, path: String, row: Int?, column: Int?, message: String)
-
-    /// An option given with `--resume` (``TrainJob/resume``) differs from what the checkpoint
-    /// holds: `option` (`--optimizer`, `--momentum`), the checkpoint's value and the given one.
-    case resumeOptionConflict(file: String, option: String, checkpoint: String, given: String)
-
     /// One line (or one line per difference) naming the file and the object.
     public var errorDescription: String? {
         switch self {
@@ -73,12 +64,6 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
             return "\(file): \(path): layer '\(layer)' has \(expected) variables, the file holds \(found)"
         case let .invalidFile(file, message):
             return "\(file): \(message)"
-        case let .invalidData(file, path, row, column, message):
-            let position = [row.map { "row \($0)" }, column.map { "column \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            return "\(file): \(path)" + (position.isEmpty ? "" : " " + position) + ": \(message)"
-        case let .resumeOptionConflict(file, option, checkpoint, given):
-            return "\(file): \(option) \(given) conflicts with the checkpoint's \(checkpoint); a resume continues "
-                + "the saved optimizer: drop \(option) or give the checkpoint's value"
         }
     }
 }

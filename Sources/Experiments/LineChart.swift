@@ -7,33 +7,33 @@ import Foundation
 /// chart.add(LineChart.Series(name: "inference", points: [(0, 0.98), (2, 0.5)]))
 /// let svg = chart.svg(width: 640, height: 400)
 /// ```
-public struct LineChart: Sendable {
+struct LineChart: Sendable {
     /// One line of the chart.
-    public struct Series: Sendable {
+    struct Series: Sendable {
         /// The legend label.
-        public var name: String
+        var name: String
         /// The points, drawn in order and joined by straight segments.
-        public var points: [(x: Double, y: Double)]
+        var points: [(x: Double, y: Double)]
         /// A series from its points.
-        public init(name: String, points: [(x: Double, y: Double)]) {
+        init(name: String, points: [(x: Double, y: Double)]) {
             self.name = name
             self.points = points
         }
     }
 
     /// The title above the plot.
-    public var title: String
+    var title: String
     /// The x axis label.
-    public var xLabel: String
+    var xLabel: String
     /// The y axis label.
-    public var yLabel: String
+    var yLabel: String
     /// Fixed y range; when `nil` the range is fitted to the data.
-    public var yRange: ClosedRange<Double>?
+    var yRange: ClosedRange<Double>?
     /// The series, in the order added (and legend order).
-    public private(set) var series: [Series] = []
+    private(set) var series: [Series] = []
 
     /// An empty chart; add series with ``add(_:)``.
-    public init(title: String, xLabel: String, yLabel: String, yRange: ClosedRange<Double>? = nil) {
+    init(title: String, xLabel: String, yLabel: String, yRange: ClosedRange<Double>? = nil) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -41,12 +41,12 @@ public struct LineChart: Sendable {
     }
 
     /// Adds one series, drawn in the next palette colour.
-    public mutating func add(_ line: Series) { series.append(line) }
+    mutating func add(_ line: Series) { series.append(line) }
 
     private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
     /// The chart as an `<svg>` element of the given size, placed at (`x`, `y`) when embedded.
-    public func svg(width: Double, height: Double, x: Double = 0, y: Double = 0) -> String {
+    func svg(width: Double, height: Double, x: Double = 0, y: Double = 0) -> String {
         let left = 60.0, right = 160.0, top = 36.0, bottom = 48.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }

@@ -7,7 +7,7 @@
 /// hash.update(Array("abc".utf8))
 /// hash.finalize().hexString  // "ba7816bf..."
 /// ```
-public struct SHA256: Sendable {
+struct SHA256: Sendable {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
         0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
@@ -16,10 +16,10 @@ public struct SHA256: Sendable {
     private var length: UInt64 = 0
 
     /// A hash of no bytes yet.
-    public init() {}
+    init() {}
 
     /// Feeds bytes into the hash.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    mutating func update(_ bytes: some Sequence<UInt8>) {
         for byte in bytes {
             pending.append(byte)
             length &+= 1
@@ -28,7 +28,7 @@ public struct SHA256: Sendable {
     }
 
     /// Feeds the little-endian bytes of each float, so a digest pins values bit for bit.
-    public mutating func update(floats: [Float]) {
+    mutating func update(floats: [Float]) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(floats.count * 4)
         for value in floats {
@@ -40,7 +40,7 @@ public struct SHA256: Sendable {
     }
 
     /// The 32-byte digest.
-    public func finalize() -> Digest {
+    func finalize() -> Digest {
         var copy = self
         let bitLength = length &* 8
         copy.pending.append(0x80)
@@ -58,11 +58,11 @@ public struct SHA256: Sendable {
     }
 
     /// A finished digest.
-    public struct Digest: Sendable, Equatable {
+    struct Digest: Sendable, Equatable {
         /// The 32 digest bytes.
-        public let bytes: [UInt8]
+        let bytes: [UInt8]
         /// Lower-case hexadecimal, 64 characters.
-        public var hexString: String {
+        var hexString: String {
             bytes.map { byte in
                 let hex = String(byte, radix: 16)
                 return hex.count == 1 ? "0" + hex : hex

@@ -38,6 +38,41 @@ import Training
         #expect(stderr.contains("\(data.path): /y row 3: label 7 is outside 0..<3"), "\(stderr)")
     }
 
+    /// Options are parsed into typed values once: a loss or optimizer name that is not one is a
+    /// usage error (status 64) listing the valid names, before any file is read.
+    @Test func trainRefusesAnUnknownLossOrOptimizerListingTheValidNames() throws {
+        let folder = try DataValidationTests.folder()
+        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let common = ["train", "--model", folder.appendingPathComponent("m.keras").path, "--data", data.path, "--quiet",
+                      "--save", folder.appendingPathComponent("out.h5").path]
+        let (lossStatus, lossError) = try run(common + ["--loss", "hinge", "--optimizer", "sgd"])
+        #expect(lossStatus == 64)
+        #expect(lossError.contains("'hinge'") && lossError.contains("binary_crossentropy")
+                && lossError.contains("sparse_categorical_crossentropy"), "\(lossError)")
+        let (optimizerStatus, optimizerError) = try run(common + ["--loss", "binary_crossentropy", "--optimizer", "rmsprop"])
+        #expect(optimizerStatus == 64)
+        #expect(optimizerError.contains("'rmsprop'") && optimizerError.contains("sgd") && optimizerError.contains("adam"),
+                "\(optimizerError)")
+        let (probeStatus, _) = try run(["probe-file", "bogus", "--file", data.path])
+        #expect(probeStatus == 64)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
+    }
+
+    /// `--momentum` without `--optimizer` would keep the model file's optimizer and drop the
+    /// momentum: refused, the library's message naming the flag.
+    @Test func trainRefusesAMomentumWithoutAnOptimizer() throws {
+        let folder = try DataValidationTests.folder()
+        let model = folder.appendingPathComponent("compiled.keras")
+        try KerasModelFile.save(try NativeFixtures.model(seed: 4), optimizer: Adam(), loss: .binaryCrossentropy, to: model)
+        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let (status, stderr) = try run(["train", "--model", model.path, "--data", data.path, "--momentum", "0.5", "--quiet",
+                                        "--save", folder.appendingPathComponent("out.h5").path])
+        #expect(status == 1)
+        #expect(stderr == "batchwise train: \(model.path): momentum applies to sgd only, set as optimizer; without it the "
+                + "model file's optimizer (adam) is used as saved (--momentum)\n")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
+    }
+
     @Test func predictRefusesANaNInputUnlessAllowed() throws {
         let folder = try DataValidationTests.folder()
         var x = DataValidationTests.goodX

@@ -4,10 +4,11 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import Workflows
 
 /// Bad data files given to `TrainJob` (`batchwise train`) and `ModelPrediction`
 /// (`batchwise predict`) are refused before training or predicting, with a
-/// `CheckpointError.invalidData` naming the file, the dataset path, and the row and column.
+/// `WorkflowError.invalidData` naming the file, the dataset path, and the row and column.
 @Suite struct DataValidationTests {
     /// A folder with a 3-input model (`m.keras`, sigmoid output) and a 3-class softmax model
     /// (`c.keras`), both compiled-free so that the job names loss and optimizer.
@@ -32,17 +33,17 @@ import Training
     /// 8 finite rows of 3 features.
     static let goodX: [Double] = (0..<24).map { Double($0 % 5) - 2 }
 
-    private func job(_ folder: URL, data: URL, model: String = "m.keras", loss: String = "binary_crossentropy") -> TrainJob {
+    private func job(_ folder: URL, data: URL, model: String = "m.keras", loss: Loss.Kind = .binaryCrossentropy) -> TrainJob {
         var job = TrainJob(data: data, output: folder.appendingPathComponent("out-\(UUID().uuidString).h5"))
         job.model = folder.appendingPathComponent(model)
         job.loss = loss
-        job.optimizer = "sgd"
+        job.optimizer = .sgd
         job.batchSize = 4
         return job
     }
 
     private func invalidData(_ body: () throws -> Void) -> (file: String, path: String, row: Int?, column: Int?, message: String)? {
-        let error = #expect(throws: CheckpointError.self) { try body() }
+        let error = #expect(throws: WorkflowError.self) { try body() }
         guard case let .invalidData(file, path, row, column, message) = error else {
             Issue.record("expected invalidData, got \(String(describing: error))"); return nil
         }
@@ -55,7 +56,7 @@ import Training
         let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         #expect(try job(folder, data: data).run(progress: .quiet).epochs == [0])
         let sparse = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 2, 1, 0, 2, 1, 0])
-        #expect(try job(folder, data: sparse, model: "c.keras", loss: "sparse_categorical_crossentropy").run(progress: .quiet).epochs == [0])
+        #expect(try job(folder, data: sparse, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet).epochs == [0])
     }
 
     @Test("a NaN or infinity in the features is refused naming row and column",
@@ -97,7 +98,7 @@ import Training
         y[6] = label
         let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: y)
         let found = invalidData {
-            try job(folder, data: data, model: "c.keras", loss: "sparse_categorical_crossentropy").run(progress: .quiet)
+            try job(folder, data: data, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet)
         }
         #expect(found?.path == "/y" && found?.row == 6)
         #expect(found?.message.contains(expected) == true, "\(found?.message ?? "")")
@@ -116,13 +117,13 @@ import Training
         let labels: [Double] = [0, 1, 2, 1, 0, 2, 1, 0]
         let sparseData = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: labels)
         let categorical = invalidData {
-            try job(folder, data: sparseData, model: "c.keras", loss: "categorical_crossentropy").run(progress: .quiet)
+            try job(folder, data: sparseData, model: "c.keras", loss: .categoricalCrossentropy).run(progress: .quiet)
         }
         #expect(categorical?.path == "/y" && categorical?.message.contains("targets have shape [8, 1]") == true)
         #expect(categorical?.message.contains("needs [8, 3]") == true)
         let oneHot = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [Double](repeating: 0, count: 24), yShape: [8, 3])
         let sparse = invalidData {
-            try job(folder, data: oneHot, model: "c.keras", loss: "sparse_categorical_crossentropy").run(progress: .quiet)
+            try job(folder, data: oneHot, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet)
         }
         #expect(sparse?.message.contains("found [8, 3]") == true)
     }
@@ -151,7 +152,7 @@ import Training
     @Test func aDivergingLossStopsTheJobWithoutSavingAndKeepsTheCheckpoint() throws {
         let folder = try Self.folder()
         let data = try Self.writeData(folder, x: Self.goodX.map { $0 * 1e3 }, xShape: [8, 3], y: [Double](repeating: 1e6, count: 8))
-        var diverging = job(folder, data: data, loss: "mean_squared_error")
+        var diverging = job(folder, data: data, loss: .meanSquaredError)
         diverging.learningRate = 1e30
         diverging.epochs = 5
         let error = #expect(throws: TrainingError.self) { try diverging.run(progress: .quiet) }

@@ -4,6 +4,7 @@ import Tensors
 import Testing
 import Training
 @testable import Checkpoints
+import Workflows
 
 @Suite("Prediction from model files into HDF5 (the logic behind `batchwise predict`)")
 struct KerasPredictionTests {
@@ -65,13 +66,13 @@ struct KerasPredictionTests {
 
     @Test("bad locations and shapes are typed errors naming file and dataset")
     func errors() throws {
-        #expect(throws: CheckpointError.self) { try DatasetLocation(parsing: "data.h5") }
+        #expect(throws: WorkflowError.self) { try DatasetLocation(parsing: "data.h5") }
         #expect(try DatasetLocation(parsing: "a:b.h5:/x/y") == DatasetLocation(file: URL(fileURLWithPath: "a:b.h5"), path: "/x/y"))
         let directory = try KerasFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = DatasetLocation(file: directory.appendingPathComponent("o.h5"), path: "/y")
         let wrongWidth = DatasetLocation(file: KerasFixtures.url("seed_model.io.h5"), path: "/inputs")
-        let error = #expect(throws: CheckpointError.self) {
+        let error = #expect(throws: WorkflowError.self) {
             try ModelPrediction.run(model: KerasFixtures.url("softmax_classifier.keras"), input: wrongWidth, output: out)
         }
         #expect(error?.localizedDescription.contains("/inputs: features have shape [16, 1]; the model takes [rows, ") == true)

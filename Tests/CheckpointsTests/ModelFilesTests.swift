@@ -3,6 +3,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import Workflows
 
 /// `predict` takes any model file: the registry must tell native checkpoints from Keras files.
 @Suite struct ModelFilesTests {

@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import Workflows
 
 /// `TrainJob`, the library behind `batchwise train`, in process.
 @Suite struct NativeTrainJobTests {
@@ -57,14 +58,9 @@ import Training
 
     @Test func badRequestsAreTypedErrorsThatSayWhatToDo() throws {
         var (_, job) = try setUp()
-        job.loss = "hinge"
-        #expect(throws: CheckpointError.unsupported(
-            file: "", what: "unknown loss 'hinge' (use binary_crossentropy, categorical_crossentropy, "
-                + "sparse_categorical_crossentropy, mean_squared_error)")) { try job.run(progress: .quiet) }
-        job.loss = nil
         job.resume = job.model
-        job.optimizer = "adam"
-        #expect(throws: CheckpointError.self) { try job.run(progress: .quiet) }
+        job.optimizer = .adam
+        #expect(throws: WorkflowError.self) { try job.run(progress: .quiet) }
         job.resume = nil
         job.optimizer = nil
         job.x = "/missing"
@@ -74,5 +70,23 @@ import Training
         } catch {
             #expect(error.localizedDescription.contains("/missing"))
         }
+    }
+
+    /// A momentum without an optimizer kind would keep the file's optimizer (SGD, momentum
+    /// 0.9 here) and silently train without the momentum asked for: refused, naming it.
+    @Test func aMomentumForTheModelFilesOptimizerIsRefusedNotIgnored() throws {
+        var (folder, job) = try setUp()
+        job.momentum = 0.5
+        let error = #expect(throws: WorkflowError.self) { try job.run(progress: .quiet) }
+        guard case let .invalidSetting(file, setting, problem)? = error else {
+            Issue.record("expected invalidSetting, got \(String(describing: error))"); return
+        }
+        #expect(file == folder.appendingPathComponent("start.h5").path && setting == .momentum)
+        #expect(problem.contains("momentum applies to sgd only") && problem.contains("(sgd) is used as saved"), "\(problem)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
+        job.optimizer = .sgd
+        try job.run(progress: .quiet)
+        #expect(try NativeCheckpoint.load(from: folder.appendingPathComponent("out.h5")).optimizer
+                == .sgd(learningRate: 0.01, momentum: 0.5, nesterov: false))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Training
 @testable import Checkpoints
+@testable import Workflows
 
 /// `PreparedStart` is how `batchwise train` hands the child's reading of the user's files to
 /// the training process; everything a start holds must survive the trip, bit for bit.

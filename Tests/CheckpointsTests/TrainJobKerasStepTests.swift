@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import Workflows
 
 /// `batchwise train` on a Keras model, one SGD step on one unshuffled batch, must land on
 /// the weights Keras itself reached (fixtures/keras/conformance.h5, `after_sgd`).
@@ -40,8 +41,8 @@ import Training
 
         var job = TrainJob(data: folder.appendingPathComponent("data.h5"), output: folder.appendingPathComponent("out.h5"))
         job.model = modelURL
-        job.loss = "binary_crossentropy"
-        job.optimizer = "sgd"
+        job.loss = .binaryCrossentropy
+        job.optimizer = .sgd
         job.learningRate = Float(try fixture.readAttribute("learning_rate", of: "seed_model/after_sgd", as: Double.self))
         job.batchSize = x.rowCount   // one batch, one step
         job.shuffleBuffer = 0        // --no-shuffle

@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import Workflows
 
 /// Issue 13 items 4 and 5 through files: `--resume` with the command line that wrote the
 /// checkpoint is accepted, a conflicting option is refused naming it and both values, and a
@@ -24,8 +25,8 @@ import Training
     private func options(_ folder: URL, epochs: Int, output: String) -> TrainJob {
         var job = TrainJob(data: folder.appendingPathComponent("d.h5"), output: folder.appendingPathComponent(output))
         job.model = folder.appendingPathComponent("m.keras")
-        job.loss = "binary_crossentropy"
-        job.optimizer = "adam"
+        job.loss = .binaryCrossentropy
+        job.optimizer = .adam
         job.learningRate = 0.01
         job.epochs = epochs
         job.batchSize = 8
@@ -65,14 +66,14 @@ import Training
             }
         }
         var sgd = again
-        sgd.optimizer = "sgd"
-        #expect(throws: CheckpointError.resumeOptionConflict(file: checkpoint, option: "--optimizer", checkpoint: "adam",
+        sgd.optimizer = .sgd
+        #expect(throws: WorkflowError.resumeOptionConflict(file: checkpoint, setting: .optimizer, checkpoint: "adam",
                                                              given: "sgd")) { try sgd.run(progress: .quiet) }
-        let optimizer = message { $0.optimizer = "sgd" }
-        #expect(optimizer.contains(checkpoint) && optimizer.contains("--optimizer") && optimizer.contains("adam")
+        let optimizer = message { $0.optimizer = .sgd }
+        #expect(optimizer.contains(checkpoint) && optimizer.contains("optimizer") && optimizer.contains("adam")
                 && optimizer.contains("sgd"), "\(optimizer)")
         let momentum = message { $0.optimizer = nil; $0.momentum = 0.9 }
-        #expect(momentum.contains("--momentum") && momentum.contains("adam") && momentum.contains("0.9"), "\(momentum)")
+        #expect(momentum.contains("momentum") && momentum.contains("adam") && momentum.contains("0.9"), "\(momentum)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("again.h5").path))
     }
 

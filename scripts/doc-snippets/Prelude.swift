@@ -14,6 +14,7 @@ import Foundation
 @testable import HDF5
 @testable import Tensors
 @testable import Training
+@testable import Workflows
 
 func placeholder<T>() -> T { fatalError("documentation snippets are type-checked, never run") }
 

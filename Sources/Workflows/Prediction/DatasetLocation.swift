@@ -18,13 +18,14 @@ public struct DatasetLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Splits at the last `:` followed by `/`, so file names may contain colons.
+    /// - Throws: ``WorkflowError/invalidLocation(text:problem:)`` without a file or a dataset path.
     public init(parsing text: String) throws {
         guard let range = text.range(of: ":/", options: .backwards), range.lowerBound != text.startIndex else {
-            throw CheckpointError.invalidFile(file: text, message: "expected FILE.h5:/dataset (e.g. data.h5:/x)")
+            throw WorkflowError.invalidLocation(text: text, problem: "expected FILE.h5:/dataset (e.g. data.h5:/x)")
         }
         file = URL(fileURLWithPath: String(text[..<range.lowerBound]))
         path = String(text[text.index(after: range.lowerBound)...])
-        guard path.count > 1 else { throw CheckpointError.invalidFile(file: text, message: "the dataset path is empty") }
+        guard path.count > 1 else { throw WorkflowError.invalidLocation(text: text, problem: "the dataset path is empty") }
     }
 
     /// `FILE:/path`, the form ``init(parsing:)`` reads.

@@ -3,7 +3,7 @@ import Tensors
 import Training
 
 /// The checks `batchwise train` and `batchwise predict` run on data files before any model
-/// sees them, each failing with ``CheckpointError/invalidData(file:path:row:column:message:)``
+/// sees them, each failing with ``WorkflowError/invalidData(file:path:row:column:message:)``
 /// naming the file, the dataset path and — for a bad value — its row and column.
 /// The policies are in docs/reliability/data-and-configs.md.
 ///
@@ -22,7 +22,7 @@ public enum DataChecks {
         let width = shape.count >= 2 ? shape.dropFirst().reduce(1, *) : 1
         let value = values[first]
         let shown = value.isFinite ? "\(Double(value)) overflows float32" : "\(Double(value)) is not finite"
-        throw CheckpointError.invalidData(
+        throw WorkflowError.invalidData(
             file: file, path: path, row: first / max(width, 1), column: shape.count >= 2 ? first % max(width, 1) : nil,
             message: "\(what) value \(shown) (\(count) non-finite value\(count == 1 ? "" : "s") in \(values.count))")
     }
@@ -30,7 +30,7 @@ public enum DataChecks {
     /// Throws when a dataset has no rows.
     public static func requireRows(_ shape: [Int], file: String, path: String) throws {
         guard let rows = shape.first, rows > 0 else {
-            throw CheckpointError.invalidData(file: file, path: path, row: nil, column: nil,
+            throw WorkflowError.invalidData(file: file, path: path, row: nil, column: nil,
                                               message: "the dataset is empty (shape \(shape)); there is nothing to use")
         }
     }
@@ -38,7 +38,7 @@ public enum DataChecks {
     /// Throws unless `shape` is `[rows, width]` with the model's input width.
     public static func requireFeatures(_ shape: [Int], width: Int, file: String, path: String) throws {
         guard shape.count == 2, shape[1] == width else {
-            throw CheckpointError.invalidData(file: file, path: path, row: nil, column: nil,
+            throw WorkflowError.invalidData(file: file, path: path, row: nil, column: nil,
                                               message: "features have shape \(shape); the model takes [rows, \(width)]")
         }
     }
@@ -47,12 +47,12 @@ public enum DataChecks {
     /// `[rows]` or `[rows, 1]` class indices for sparse crossentropy, `[rows, outputs]` otherwise.
     public static func requireTargets(_ shape: [Int], rows: Int, outputs: Int, loss: Loss, file: String, path: String) throws {
         guard shape.first == rows else {
-            throw CheckpointError.invalidData(file: file, path: path, row: nil, column: nil,
+            throw WorkflowError.invalidData(file: file, path: path, row: nil, column: nil,
                                               message: "targets have \(shape.first ?? 0) rows, the features \(rows)")
         }
         if loss.kind == .sparseCategoricalCrossentropy {
             guard shape.count == 1 || (shape.count == 2 && shape[1] == 1) else {
-                throw CheckpointError.invalidData(
+                throw WorkflowError.invalidData(
                     file: file, path: path, row: nil, column: nil,
                     message: "\(loss.kerasName) takes class indices shaped [rows] or [rows, 1], found \(shape) "
                         + "(for one-hot targets use categorical_crossentropy)")
@@ -62,7 +62,7 @@ public enum DataChecks {
         guard shape == [rows, outputs] else {
             let hint = loss.kind == .categoricalCrossentropy && shape.count == 1
                 ? " (for integer class labels use sparse_categorical_crossentropy)" : ""
-            throw CheckpointError.invalidData(
+            throw WorkflowError.invalidData(
                 file: file, path: path, row: nil, column: nil,
                 message: "targets have shape \(shape); \(loss.kerasName) on a model with \(outputs) output"
                     + "\(outputs == 1 ? "" : "s") needs [\(rows), \(outputs)]\(hint)")
@@ -75,7 +75,7 @@ public enum DataChecks {
         let label = labels[bad]
         let integral = label.rounded() == label && abs(label) < 1e15
         let kind = integral ? "outside 0..<\(classes)" : "not an integer"
-        throw CheckpointError.invalidData(
+        throw WorkflowError.invalidData(
             file: file, path: path, row: bad, column: nil,
             message: "label \(integral ? String(Int(label)) : String(label)) is \(kind): sparse_categorical_crossentropy needs class indices "
                 + "0..<\(classes) for a model with \(classes) outputs")

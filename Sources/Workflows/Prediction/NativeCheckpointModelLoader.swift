@@ -1,7 +1,8 @@
+import Checkpoints
 import Foundation
 import Training
 
-/// Native Batchwise checkpoints (``NativeCheckpoint``) as model files for `predict`:
+/// Native Batchwise checkpoints (``/Checkpoints/NativeCheckpoint``) as model files for `predict`:
 /// the model is rebuilt from the stored architecture and every variable loaded strictly.
 ///
 /// ```swift

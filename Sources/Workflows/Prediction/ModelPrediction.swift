@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import HDF5
 import Tensors
@@ -25,7 +26,7 @@ public enum ModelPrediction {
     /// each batch uses its own statistics, as Keras does with `training=True`).
     public static func predict(_ model: Sequential, _ x: Tensor<Float>, mode: Mode, batchSize: Int) throws -> Tensor<Float> {
         guard batchSize > 0 else {
-            throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)")
+            throw WorkflowError.invalidSetting(file: nil, setting: .batchSize, problem: "batch size must be positive, got \(batchSize)")
         }
         let runner = mode == .batchStatistics ? model.withBatchNormStatistics(.batch) : model
         guard x.rowCount > 0 else { return try runner(x, mode: .inference) }
@@ -77,7 +78,8 @@ public enum ModelPrediction {
         let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
         defer { try? file.close() }
         guard try file.exists(location.path), try file.kind(of: location.path) == .dataset else {
-            throw CheckpointError.missingObject(file: location.file.path, path: location.path, message: "no such dataset")
+            throw WorkflowError.invalidData(file: location.file.path, path: location.path, row: nil, column: nil,
+                                            message: "no such dataset")
         }
         let array = try file.read(location.path, as: Float.self)
         let name = location.file.path
@@ -114,7 +116,7 @@ public enum ModelPrediction {
         try handle.synchronize()
         try handle.close()
         guard rename(temporary.path, url.path) == 0 else {
-            throw CheckpointError.invalidFile(file: url.path, message: "cannot replace the output file: errno \(errno)")
+            throw WorkflowError.unwritableOutput(file: url.path, message: "cannot replace the output file: errno \(errno)")
         }
     }
 }

@@ -49,7 +49,7 @@ public struct TrainingData: Sendable {
         yPath = y
         let file: HDF5File
         do { file = try HDF5File.open(at: url, locking: .bestEffort) } catch {
-            throw CheckpointError.invalidFile(file: url.path, message: "cannot open the data: \(error.localizedDescription)")
+            throw WorkflowError.unreadableData(file: url.path, message: "cannot open the data: \(error.localizedDescription)")
         }
         defer { try? file.close() }
         do {
@@ -62,21 +62,24 @@ public struct TrainingData: Sendable {
                 let a = try file.read(x, as: Double.self)
                 features = .float64(try Tensor(shape: a.shape, scalars: a.values))
             default:
-                throw CheckpointError.unsupported(file: url.path, what: "\(x): features must be float32 or float64, found \(xType)")
+                throw WorkflowError.invalidData(file: url.path, path: x, row: nil, column: nil,
+                                                message: "features must be float32 or float64, found \(xType)")
             }
             var target = try Self.readNumeric(file, y, url: url)
             if target.rank == 1, !sparseTargets { target = try Tensor(shape: [target.shape[0], 1], scalars: target.scalars) }
             targets = target
-        } catch let error as CheckpointError {
+        } catch let error as WorkflowError {
             throw error
         } catch {
-            throw CheckpointError.invalidFile(file: url.path, message: error.localizedDescription)
+            throw WorkflowError.unreadableData(file: url.path, message: error.localizedDescription)
         }
         guard features.shape.count == 2 else {
-            throw CheckpointError.unsupported(file: url.path, what: "\(x): features must be [rows, features], found \(features.shape)")
+            throw WorkflowError.invalidData(file: url.path, path: x, row: nil, column: nil,
+                                            message: "features must be [rows, features], found \(features.shape)")
         }
         guard targets.shape.first == rows else {
-            throw CheckpointError.invalidFile(file: url.path, message: "\(x) has \(rows) rows but \(y) has \(targets.shape.first ?? 0)")
+            throw WorkflowError.invalidData(file: url.path, path: y, row: nil, column: nil,
+                                            message: "\(targets.shape.first ?? 0) rows, but \(x) has \(rows)")
         }
     }
 
@@ -84,7 +87,7 @@ public struct TrainingData: Sendable {
     /// no rows; features not `[rows, model.inputFeatures]`; targets not shaped for `loss`;
     /// a sparse label that is not an integer in `0..<model.outputFeatures`; any NaN or
     /// infinity (after conversion to float32) in features or targets. Errors are
-    /// ``CheckpointError/invalidData(file:path:row:column:message:)`` naming the row and column.
+    /// ``WorkflowError/invalidData(file:path:row:column:message:)`` naming the row and column.
     public func validate(for model: Sequential, loss: Loss) throws {
         let name = file.path
         try DataChecks.requireRows(features.shape, file: name, path: xPath)
@@ -105,12 +108,13 @@ public struct TrainingData: Sendable {
     /// validate, and a split leaving either side empty is an error.
     public func splitPoint(validationSplit: Double) throws -> Int {
         guard (0..<1).contains(validationSplit) else {
-            throw CheckpointError.unsupported(file: "", what: "validation split must be in [0, 1), got \(validationSplit)")
+            throw WorkflowError.invalidSetting(file: nil, setting: .validationSplit,
+                                               problem: "validation split must be in [0, 1), got \(validationSplit)")
         }
         guard validationSplit > 0 else { return rows }
         let trainRows = Int((Double(rows) * (1 - validationSplit)).rounded(.down))
         guard trainRows > 0, trainRows < rows else {
-            throw CheckpointError.invalidData(
+            throw WorkflowError.invalidData(
                 file: file.path, path: xPath, row: nil, column: nil,
                 message: "validation split \(validationSplit) of \(rows) rows leaves \(trainRows) training and "
                     + "\(rows - trainRows) validation rows; both need at least one")
@@ -142,7 +146,8 @@ public struct TrainingData: Sendable {
             let a = try file.read(path, as: Bool.self)
             return try Tensor(shape: a.shape, scalars: a.values.map { $0 ? 1 : 0 })
         case let other:
-            throw CheckpointError.unsupported(file: url.path, what: "\(path): targets must be numeric, found \(other)")
+            throw WorkflowError.invalidData(file: url.path, path: path, row: nil, column: nil,
+                                            message: "targets must be numeric, found \(other)")
         }
     }
 
@@ -156,10 +161,12 @@ public struct TrainingData: Sendable {
     ///   - prefetch: batches prepared ahead of the trainer.
     public func pipelines(batchSize: Int, shuffleBuffer: Int?, seed: UInt64, validationSplit: Double,
                           prefetch: Int = 2) throws -> (train: AnyDataset<Trainer.Batch>, validation: AnyDataset<Trainer.Batch>?) {
-        guard batchSize > 0 else { throw CheckpointError.unsupported(file: "", what: "batch size must be positive, got \(batchSize)") }
+        guard batchSize > 0 else {
+            throw WorkflowError.invalidSetting(file: nil, setting: .batchSize, problem: "batch size must be positive, got \(batchSize)")
+        }
         guard rows > 0 else {
-            throw CheckpointError.invalidData(file: file.path, path: xPath, row: nil, column: nil,
-                                              message: "the dataset is empty (shape \(features.shape)); there is nothing to train on")
+            throw WorkflowError.invalidData(file: file.path, path: xPath, row: nil, column: nil,
+                                            message: "the dataset is empty (shape \(features.shape)); there is nothing to train on")
         }
         let trainRows = try splitPoint(validationSplit: validationSplit)
         switch features {

@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoints
 import Datasets
 import HDF5
 import Training
@@ -12,10 +13,18 @@ import Training
 ///
 /// ```swift
 /// var job = TrainJob(data: dataURL, output: URL(fileURLWithPath: "out.h5"))
-/// job.model = URL(fileURLWithPath: "model.keras"); job.loss = "binary_crossentropy"; job.optimizer = "adam"
+/// job.model = URL(fileURLWithPath: "model.keras"); job.loss = .binaryCrossentropy; job.optimizer = .adam
 /// let history = try job.run(progress: .automatic)
 /// ```
 public struct TrainJob: Sendable {
+    /// The optimizers a job can start fresh, named as Keras and checkpoints name them.
+    public enum OptimizerKind: String, Sendable, CaseIterable {
+        /// ``/Training/SGD``: learning rate 0.01 unless given, momentum 0 unless given.
+        case sgd
+        /// ``/Training/Adam``: learning rate 0.001 unless given, Keras's other defaults.
+        case adam
+    }
+
     /// A `.keras` / legacy `.h5` model or a native checkpoint to fine-tune.
     public var model: URL?
     /// A native checkpoint to continue exactly (pipeline position, optimizer, history).
@@ -26,16 +35,18 @@ public struct TrainJob: Sendable {
     public var x = "/x"
     /// The targets dataset's path in `data`, one row per feature row.
     public var y = "/y"
-    /// A Keras loss name; defaults to the loss recorded in the model file or checkpoint.
-    public var loss: String?
-    /// `"sgd"` or `"adam"`; defaults to the model file's optimizer. With `resume` it may only
-    /// repeat the checkpoint's kind (``CheckpointError/resumeOptionConflict(file:option:checkpoint:given:)``
-    /// otherwise): a resume continues the saved optimizer state.
-    public var optimizer: String?
+    /// The loss; defaults to the loss recorded in the model file or checkpoint.
+    public var loss: Loss.Kind?
+    /// A fresh optimizer of this kind; defaults to the model file's optimizer (with its state).
+    /// With `resume` it may only repeat the checkpoint's kind
+    /// (``WorkflowError/resumeOptionConflict(file:setting:checkpoint:given:)`` otherwise): a
+    /// resume continues the saved optimizer state.
+    public var optimizer: OptimizerKind?
     /// Overrides the learning rate of the model file's or checkpoint's optimizer; with `resume`,
     /// training continues from the exact position with this learning rate.
     public var learningRate: Float?
-    /// SGD momentum; only with `optimizer = "sgd"`. With `resume` it may only repeat the
+    /// SGD momentum; only with `optimizer = .sgd` (a fine-tune that keeps the model file's
+    /// optimizer refuses it rather than ignore it). With `resume` it may only repeat the
     /// checkpoint's momentum.
     public var momentum: Double?
     /// The total number of epochs, counting those before a resume.
@@ -66,26 +77,6 @@ public struct TrainJob: Sendable {
     public init(data: URL, output: URL) {
         self.data = data
         self.output = output
-    }
-
-    /// Renamed ``init(data:output:)``.
-    @available(*, deprecated, renamed: "init(data:output:)")
-    public init(data: URL, save: URL) {
-        self.init(data: data, output: save)
-    }
-
-    /// Renamed ``output``: a URL property read as a verb.
-    @available(*, deprecated, renamed: "output")
-    public var save: URL {
-        get { output }
-        set { output = newValue }
-    }
-
-    /// Renamed ``checkpointInterval``.
-    @available(*, deprecated, renamed: "checkpointInterval")
-    public var every: Int? {
-        get { checkpointInterval }
-        set { checkpointInterval = newValue }
     }
 
     /// Runs the job and returns the full history (including epochs before a resume).
@@ -152,7 +143,8 @@ public struct TrainJob: Sendable {
                          fileOptimizer: loaded.optimizer, loss: loaded.loss, snapshot: loaded.snapshot)
         }
         guard let model else {
-            throw CheckpointError.unsupported(file: "", what: "give --model FILE to fine-tune or --resume CHECKPOINT to continue")
+            throw WorkflowError.invalidSetting(file: nil, setting: .model,
+                                               problem: "nothing to start from: set model to fine-tune or resume to continue a checkpoint")
         }
         return try Self.loadModel(model)
     }
@@ -171,15 +163,10 @@ public struct TrainJob: Sendable {
     }
 
     private func resolvedLoss(fileLoss: Loss?) throws -> Loss {
-        if let loss {
-            guard let kind = Loss.Kind(rawValue: loss) else {
-                throw CheckpointError.unsupported(
-                    file: "", what: "unknown loss '\(loss)' (use \(Loss.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return Loss(kind)
-        }
+        if let loss { return Loss(loss) }
         guard let fileLoss else {
-            throw CheckpointError.unsupported(file: (resume ?? model)?.path ?? "", what: "the model file names no loss; give --loss")
+            throw WorkflowError.invalidSetting(file: (resume ?? model)?.path, setting: .loss,
+                                               problem: "the model file names no loss; set loss")
         }
         return fileLoss
     }
@@ -190,18 +177,28 @@ public struct TrainJob: Sendable {
         if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
         guard let optimizer else {
             guard var config = start.fileOptimizer else {
-                throw CheckpointError.unsupported(file: model?.path ?? "", what: "the model file has no optimizer; give --optimizer sgd|adam")
+                throw WorkflowError.invalidSetting(file: model?.path, setting: .optimizer,
+                                                   problem: "the model file has no optimizer; set optimizer (sgd or adam)")
+            }
+            if momentum != nil {
+                // Applying it would change the saved optimizer behind the user's back; ignoring
+                // it would train without the momentum asked for.
+                throw WorkflowError.invalidSetting(
+                    file: model?.path, setting: .momentum,
+                    problem: "momentum applies to sgd only, set as optimizer; without it the model file's "
+                        + "optimizer (\(config.kind)) is used as saved")
             }
             if let learningRate { config = config.withLearningRate(learningRate) }
             return config
         }
         start.optimizerState = OptimizerState()
         switch optimizer {
-        case "sgd": return .sgd(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: false)
-        case "adam":
-            if momentum != nil { throw CheckpointError.unsupported(file: "", what: "--momentum applies to sgd only") }
+        case .sgd: return .sgd(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: false)
+        case .adam:
+            if momentum != nil {
+                throw WorkflowError.invalidSetting(file: nil, setting: .momentum, problem: "momentum applies to sgd only")
+            }
             return .adam(learningRate: learningRate ?? 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
-        default: throw CheckpointError.unsupported(file: "", what: "unknown optimizer '\(optimizer)' (use sgd or adam)")
         }
     }
 
@@ -209,18 +206,18 @@ public struct TrainJob: Sendable {
     /// state, so `optimizer` and `momentum` may only repeat what the checkpoint holds (a script
     /// re-running the command line that wrote it); a different value is refused, naming it.
     private func resumedOptimizer(_ saved: OptimizerConfig) throws -> OptimizerConfig {
-        func conflict(_ option: String, checkpoint: String, given: String) -> CheckpointError {
-            .resumeOptionConflict(file: resume?.path ?? "", option: option, checkpoint: checkpoint, given: given)
+        func conflict(_ setting: WorkflowError.Setting, checkpoint: String, given: String) -> WorkflowError {
+            .resumeOptionConflict(file: resume?.path ?? "", setting: setting, checkpoint: checkpoint, given: given)
         }
-        if let optimizer, optimizer != saved.kind {
-            throw conflict("--optimizer", checkpoint: saved.kind, given: optimizer)
+        if let optimizer, optimizer.rawValue != saved.kind {
+            throw conflict(.optimizer, checkpoint: saved.kind, given: optimizer.rawValue)
         }
         if let momentum {
             guard case let .sgd(_, savedMomentum, _) = saved else {
-                throw conflict("--momentum", checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
+                throw conflict(.momentum, checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
             }
             if momentum != savedMomentum {
-                throw conflict("--momentum", checkpoint: "\(savedMomentum)", given: "\(momentum)")
+                throw conflict(.momentum, checkpoint: "\(savedMomentum)", given: "\(momentum)")
             }
         }
         return learningRate.map { saved.withLearningRate($0) } ?? saved
@@ -232,11 +229,14 @@ public struct TrainJob: Sendable {
             try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: output)
         } else if name.hasSuffix(".h5") {
             guard let final else {
-                throw CheckpointError.unsupported(file: output.path, what: "no epoch ran, so there is nothing to save")
+                throw WorkflowError.invalidSetting(file: output.path, setting: .epochs,
+                                                   problem: "no epoch ran, so there is nothing to save")
             }
             try NativeCheckpoint.save(final, optimizer: optimizer, to: output, loss: loss)
         } else {
-            throw CheckpointError.unsupported(file: output.path, what: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
+            throw WorkflowError.invalidSetting(
+                file: output.path, setting: .output,
+                problem: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
         }
     }
 }

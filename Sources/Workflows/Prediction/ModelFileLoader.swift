@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Training
 
@@ -53,14 +54,12 @@ public enum ModelFiles {
     public static let loaders: [any ModelFileLoader.Type] = [NativeCheckpointModelLoader.self, KerasModelFileLoader.self]
 
     /// The model in `url`, loaded by the first of ``loaders`` that recognizes the file.
-    /// - Throws: ``CheckpointError/invalidFile(file:message:)`` naming the formats tried when none does.
+    /// - Throws: ``WorkflowError/unknownModelFormat(file:formats:)`` naming the formats tried when none does.
     public static func loadModel(_ url: URL) throws -> Sequential {
         for loader in loaders {
             let recognized = try loader.canLoad(url)
             if recognized { return try loader.loadModel(url) }
         }
-        throw CheckpointError.invalidFile(
-            file: url.path,
-            message: "not a model file Batchwise can load (formats: \(loaders.map { $0.formatName }.joined(separator: ", ")))")
+        throw WorkflowError.unknownModelFormat(file: url.path, formats: loaders.map { $0.formatName })
     }
 }
