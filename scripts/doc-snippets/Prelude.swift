@@ -86,5 +86,4 @@ var id: hid_t { placeholder() }
 var dataset: HDF5Dataset { placeholder() }
 var source: UnsafeRawPointer { placeholder() }
 var batch: UnsafeMutableRawPointer { placeholder() }
-var recorder: SoakRecorder { placeholder() }
 var isolation: IsolationOptions { placeholder() }
