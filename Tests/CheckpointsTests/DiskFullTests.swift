@@ -12,7 +12,7 @@ import Glibc
 /// tmpfs (needs mount rights, e.g. root in a container; reported as skipped otherwise) and RLIMIT_FSIZE
 /// with SIGXFSZ ignored (writes fail with EFBIG; works anywhere), the latter on the real CLI.
 @Suite(.serialized) struct DiskFullTests {
-    static let optimizer = OptimizerConfig.sgd(learningRate: 0.1, momentum: 0, nesterov: false)
+    static let optimizer = NativeFixtures.optimizerConfig
 
     static func snapshots() throws -> [TrainingSnapshot] {
         let box = SnapshotBox()

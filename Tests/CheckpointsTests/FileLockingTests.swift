@@ -17,7 +17,7 @@ import Glibc
         try trainer.fit(NativeFixtures.pipeline(repeating: true), epochs: 1, stepsPerEpoch: steps,
                         callbacks: [CheckpointCallback(frequency: .everySteps(3)) { box.append($0) }], progress: .quiet)
         let url = folder.appendingPathComponent("locked.h5")
-        try NativeCheckpoint.save(box.values[0], optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false), to: url)
+        try NativeCheckpoint.save(box.values[0], optimizer: NativeFixtures.optimizerConfig, to: url)
         return (url, box.values)
     }
 
@@ -54,7 +54,7 @@ import Glibc
 
         // A save replaces the file by rename: the lock (on the old inode) does not stop it, the
         // open handle keeps reading the old complete file, and new opens see the new one.
-        try NativeCheckpoint.save(snapshots[1], optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false), to: url)
+        try NativeCheckpoint.save(snapshots[1], optimizer: NativeFixtures.optimizerConfig, to: url)
         #expect(try unlocked.readAttribute("global_step", as: Int64.self) == Int64(snapshots[0].globalStep))
         #expect(try NativeCheckpoint.load(from: url).snapshot.globalStep == snapshots[1].globalStep)
         try unlocked.close()

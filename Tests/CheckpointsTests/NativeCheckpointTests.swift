@@ -43,7 +43,7 @@ import Training
     @Test func theLayoutUsesReadablePathsAndStoresTheConventions() throws {
         let snapshot = try midRunSnapshot()
         let url = try NativeFixtures.folder().appendingPathComponent("b.h5")
-        try NativeCheckpoint.save(snapshot, optimizer: .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true), to: url,
+        try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url,
                                   created: Date(timeIntervalSince1970: 1_800_000_000))
         let file = try HDF5File.open(at: url)
         defer { try? file.close() }
@@ -58,9 +58,10 @@ import Training
         #expect(try file.readAttribute("bn_momentum_convention", as: String.self) == "moving = momentum*moving + (1-momentum)*batch")
         #expect(try file.readAttribute("bn_variance_convention", as: String.self) == "biased (divide by N)")
         #expect(try file.readAttribute("created", as: String.self) == "2027-01-15T08:00:00Z")
-        #expect(try file.readAttribute("kind", of: "/optimizer", as: String.self) == "sgd")
+        #expect(try file.readAttribute("kind", of: "/optimizer", as: String.self) == "adam")
         #expect(try file.read("/optimizer/iterations", as: Int64.self).values == [17])
         #expect(try file.read("/optimizer/slots/dense/kernel/momentum", as: Float.self).shape == [3, 6])
+        #expect(try file.read("/optimizer/slots/dense/kernel/velocity", as: Float.self).shape == [3, 6])
         #expect(try file.read("/history/logs/loss", as: Double.self).values == snapshot.history["loss"])
         #expect(try file.read("/history/epochs", as: Int64.self).values == [0, 1])
         let json = Data(try file.read("/iterator_state", as: UInt8.self).values)
@@ -94,10 +95,32 @@ import Training
         }
     }
 
+    /// Adam's moments saved under the name "sgd" would load as SGD momentum and resume wrong.
+    @Test func aSnapshotIsNotSavedUnderAnotherOptimizersName() throws {
+        let folder = try NativeFixtures.folder()
+        let url = folder.appendingPathComponent("mislabelled.h5")
+        let snapshot = try midRunSnapshot()   // trained with Adam(learningRate: 0.01)
+        for other: OptimizerConfig in [.sgd(learningRate: 0.1, momentum: 0.9, nesterov: false),
+                                       .adam(learningRate: 0.01, beta1: 0.8, beta2: 0.999, epsilon: 1e-7)] {
+            do {
+                try NativeCheckpoint.save(snapshot, optimizer: other, to: url)
+                Issue.record("saved Adam state under \(other)")
+            } catch let error as CheckpointError {
+                let message = error.localizedDescription
+                #expect(message.contains(url.path) && message.contains(String(describing: snapshot.optimizerIdentity!))
+                        && message.contains(String(describing: other.identity)), "\(message)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: url.path), "no file is written")
+        }
+        // Another learning rate is the same optimizer (fine-tuning may change it).
+        try NativeCheckpoint.save(snapshot, optimizer: .adam(learningRate: 0.5, beta1: 0.9, beta2: 0.999, epsilon: 1e-7), to: url)
+        #expect(try NativeCheckpoint.load(from: url).optimizer.kind == "adam")
+    }
+
     @Test func aStoredFloat64VariableIsADtypeDifference() throws {
         let url = try NativeFixtures.folder().appendingPathComponent("d.h5")
         let snapshot = try midRunSnapshot()
-        try NativeCheckpoint.save(snapshot, optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false), to: url)
+        try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url)
         let file = try HDF5File.open(at: url, mode: .readWrite)
         let bias = try snapshot.model.variable("dense_1/bias").scalars.map(Double.init)
         try file.write(bias, to: "/model/dense_1/bias")

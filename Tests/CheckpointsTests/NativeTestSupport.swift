@@ -41,6 +41,10 @@ enum NativeFixtures {
         Trainer(model: try model(seed: seed), optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy)
     }
 
+    /// The optimizer of ``trainer(seed:)`` as a file's config: snapshots of its runs must be
+    /// saved with it (a save under another optimizer's name is refused).
+    static let optimizerConfig = OptimizerConfig.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+
     /// Every variable's bit patterns by name, so that equality means bitwise equality.
     static func bits(_ model: Sequential) -> [String: [UInt32]] {
         Dictionary(uniqueKeysWithValues: model.variables.map { ($0.name, $0.value.scalars.map(\.bitPattern)) })

@@ -60,7 +60,7 @@ import Glibc
         try #require(snapshots.count == 2)
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let directory = try CheckpointDirectory(url: folder, keepLast: 3, optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false))
+        let directory = try CheckpointDirectory(url: folder, keepLast: 3, optimizer: NativeFixtures.optimizerConfig)
         let previous = try directory.save(snapshots[0])
         let before = try Data(contentsOf: previous)
 

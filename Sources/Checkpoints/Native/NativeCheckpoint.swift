@@ -60,9 +60,21 @@ public enum NativeCheckpoint {
     ///   - durability: `.synced` (default) fsyncs the file and its folder, so the
     ///     checkpoint survives a power cut; `.processCrashSafe` skips the fsyncs (still atomic
     ///     for readers and killed processes) for frequent, replaceable saves.
+    /// - Throws: ``CheckpointError/invalidCheckpoint(file:object:reason:)`` naming both optimizers
+    ///   when `optimizer` is not the one the snapshot was trained with (another kind, or a
+    ///   setting other than the learning rate), so no file holds one optimizer's state under
+    ///   another's name.
     public static func save(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, to url: URL,
                             loss: Loss? = nil, architecture: String? = nil, created: Date = Date(),
                             durability: HDF5Durability = .synced) throws {
+        // A file labelled with another optimizer than the one whose slots it holds would load
+        // and resume silently wrong (e.g. Adam's moments read as SGD momentum).
+        if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
+            throw CheckpointError.invalidCheckpoint(
+                file: url.path, object: "/optimizer",
+                reason: "cannot save: the snapshot's optimizer state is from \(trained), but the optimizer "
+                    + "given is \(optimizer.identity); save with the optimizer the snapshot was trained with")
+        }
         let json = architecture ?? (try? KerasModelConfig.json(for: snapshot.model))
         // Temporaries of earlier saves that were killed (`.NAME.tmp-<deadpid>-*`) would stay
         // forever otherwise; removing them first also frees their space for this save. Best
