@@ -17,8 +17,13 @@ extension HDF5File {
     /// writer holds its lock for as long as it works. So a refused lock is retried after
     /// `delays` (without holding `HDF5Library`'s lock), then reported as before.
     struct LockRetryPolicy: Sendable {
-        /// Pauses before each further attempt, in microseconds (about 0.25 s in all).
-        var delays: [UInt32] = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000]
+        /// Pauses before each further attempt, in microseconds (about 2 s in all).
+        ///
+        /// A child's window can last far longer than a fork: `Process` closes every descriptor
+        /// up to the descriptor limit before exec, which under a high `RLIMIT_NOFILE` or a
+        /// sanitizer takes a noticeable fraction of a second (a holder with no wait at all met such a lock in CI).
+        var delays: [UInt32] = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000,
+                                256_000, 512_000, 1_000_000]
         /// Called between attempts instead of sleeping when set (tests release a lock here).
         var pause: (@Sendable (_ attempt: Int) -> Void)? = nil
     }

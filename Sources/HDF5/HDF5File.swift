@@ -67,7 +67,7 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// Opens an existing file. A lock that another open of the file holds is waited for about
-    /// 0.25 s before the open fails (a child process between fork and exec holds one for a
+    /// 2 s before the open fails (a child process between fork and exec holds one for a
     /// moment; see `HDF5File+LockConflicts.swift`).
     public static func open(
         at url: URL, mode: HDF5OpenMode = .readOnly, locking: HDF5FileLocking = .libraryDefault

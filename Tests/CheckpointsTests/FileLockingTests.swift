@@ -25,10 +25,17 @@ import Glibc
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (url, snapshots) = try Self.checkpoint(in: folder, steps: 6)
-        let holder = open(url.path, O_RDWR)
+        let holder = open(url.path, O_RDWR | O_CLOEXEC)
         try #require(holder >= 0)
         defer { close(holder) }
-        try #require(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        // A child that a concurrent test is starting may share the save's descriptor (and its
+        // lock) until it execs; wait that out, bounded (see LockConflictTests.holdLock).
+        var locked = flock(holder, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<1_000 where !locked {
+            usleep(10_000)
+            locked = flock(holder, LOCK_EX | LOCK_NB) == 0
+        }
+        try #require(locked, "another open file description held \(url.path) for 10 s")
 
         // Locking readers refuse a file someone holds exclusively, with a typed error...
         for locking in [HDF5FileLocking.enabled, .bestEffort] {

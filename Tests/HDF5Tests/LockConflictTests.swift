@@ -11,10 +11,22 @@ import Glibc
 @Suite("Refused file locks: a transient holder is waited out, a lasting one refused")
 struct LockConflictTests {
     /// Sets `flock` on `url` through a descriptor of its own, as an inherited one would.
+    ///
+    /// The file was just closed, but a child process that another test started in the meantime
+    /// (`Process` in `StaleTemporaryTests`, `BatchwiseInteropTests`) may still share the
+    /// libhdf5 descriptor and its lock until it closes its inherited descriptors before exec.
+    /// That is the very conflict the library waits out, so this waits it out too: a blocking
+    /// `flock` in a bounded loop of non-blocking attempts (at most 10 s, then the test fails).
     static func holdLock(on url: URL) throws -> Int32 {
-        let fd = Glibc.open(url.path, O_RDONLY)
+        let fd = Glibc.open(url.path, O_RDONLY | O_CLOEXEC)
         try #require(fd >= 0)
-        try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<1_000 where !locked {
+            usleep(10_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        if !locked { close(fd) }
+        try #require(locked, "another open file description held \(url.path) for 10 s")
         return fd
     }
 
