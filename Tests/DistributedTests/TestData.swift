@@ -14,13 +14,13 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 enum TestData {
-    /// `count` floats of mixed sign and magnitudes 1e-3 ... 1e3 (plus an offset), so that the
+    /// `count` floats of mixed sign and magnitudes 10^exponents (plus an offset), so that the
     /// order of additions changes the rounded sum: a reduction that reorders them cannot
     /// pass a bitwise comparison by luck.
-    static func floats(_ count: Int, seed: UInt64, offset: Float = 0) -> [Float] {
+    static func floats(_ count: Int, seed: UInt64, offset: Float = 0, exponents: ClosedRange<Int> = -3...3) -> [Float] {
         var generator = SeededGenerator(state: seed)
         return (0..<count).map { _ in
-            offset + Float.random(in: -1...1, using: &generator) * Float(pow(10, Double(Int.random(in: -3...3, using: &generator))))
+            offset + Float.random(in: -1...1, using: &generator) * Float(pow(10, Double(Int.random(in: exponents, using: &generator))))
         }
     }
 
