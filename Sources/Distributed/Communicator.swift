@@ -5,6 +5,8 @@ import Foundation
 /// of Open MPI, or a world of one when the process was not started by `mpirun`.
 ///
 /// ```swift
+/// import Distributed
+///
 /// let world = try Communicator.world()
 /// var gradient: [Float] = [1, 2, 3]
 /// try world.allReduceSum(&gradient)   // every rank now holds the element-wise sum
@@ -122,7 +124,7 @@ public final class Communicator {
     /// Replaces `values` on every rank with the element-wise sum over all ranks
     /// (`MPI_Allreduce`, `MPI_SUM`). Every rank gets the same bits, but the order in which
     /// Open MPI adds the ranks' values depends on the number of ranks: for sums that must not
-    /// depend on it use ``GlobalBatchReducer`` in ``ReductionMode/ordered(microShards:)``.
+    /// depend on it use ``GlobalBatchReducer`` in ``ReductionMode/ordered``.
     public func allReduceSum<Scalar: CommunicatorScalar>(_ values: inout [Scalar]) throws {
         let operation = "allReduceSum(_:)"
         try enter(operation)

@@ -15,6 +15,8 @@ public enum ReductionMode: String, Sendable, CaseIterable {
 /// Every rank calls the same method with its own rows, and every rank gets the same result.
 ///
 /// ```swift
+/// import Distributed
+///
 /// let world = try Communicator.world()
 /// let plan = try MicroShardPlan(globalBatchSize: 64, microShardCount: 8, rankCount: world.size)
 /// let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: .ordered)

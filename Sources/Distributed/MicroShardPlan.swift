@@ -10,9 +10,11 @@
 /// so that ranks get equal work.
 ///
 /// ```swift
+/// import Distributed
+///
 /// let plan = try MicroShardPlan(globalBatchSize: 64, microShardCount: 8, rankCount: 2)
-/// plan.rows(ofRank: 1)         // 32..<64
-/// plan.rows(ofMicroShard: 5)   // 40..<48
+/// let rowsOfRank1 = plan.rows(ofRank: 1)         // 32..<64
+/// let rowsOfShard5 = plan.rows(ofMicroShard: 5)   // 40..<48
 /// ```
 public struct MicroShardPlan: Equatable, Sendable {
     /// Rows in the global batch.

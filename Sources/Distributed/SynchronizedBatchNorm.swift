@@ -35,6 +35,8 @@ public struct GlobalBatchNormGradientSums<Scalar: CommunicatorScalar>: Equatable
 /// global batch with no rows throws ``DistributedError/invalidPlan(reason:)`` on every rank.
 ///
 /// ```swift
+/// import Distributed
+///
 /// let world = try Communicator.world()
 /// let plan = try MicroShardPlan(globalBatchSize: 64, microShardCount: 8, rankCount: world.size)
 /// let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: .ordered)
