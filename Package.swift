@@ -7,7 +7,7 @@ import PackageDescription
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
 // (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
-// Batchwise + Experiments + CProcessControl -> BatchwiseBench (the `batchwise-bench` executable);
+// Batchwise + Experiments + CProcessControl + Distributed -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
 // after (CheckpointsTests also on Workflows and CProcessControl).
 // CMPI (Open MPI) -> Distributed (data-parallel collectives; no core module depends on it);
@@ -87,6 +87,7 @@ let package = Package(
                 "Batchwise",
                 "Experiments",
                 "CProcessControl",
+                "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/BatchwiseBench"

@@ -95,9 +95,21 @@ public final class Communicator {
     /// Every rank's `local` buffer, in rank order, on every rank (`MPI_Allgatherv`). The
     /// buffers may differ in length.
     public func allGather<Scalar: CommunicatorScalar>(_ local: [Scalar]) throws -> [[Scalar]] {
-        let operation = "allGather(_:)"
+        let (gathered, counts) = try allGatherConcatenated(local, operation: "allGather(_:)")
+        var start = 0
+        return counts.map { count in
+            defer { start += count }
+            return Array(gathered[start..<(start + count)])
+        }
+    }
+
+    /// Every rank's `local` buffer laid end to end in rank order, and each rank's length: the
+    /// all-gather without splitting (the ordered reduction reads it in place).
+    func allGatherConcatenated<Scalar: CommunicatorScalar>(
+        _ local: [Scalar], operation: String
+    ) throws -> (values: [Scalar], counts: [Int]) {
         try enter(operation)
-        guard usesMPI else { return [local] }
+        guard usesMPI else { return (local, [local.count]) }
         let counts = try gatherLengths(local.count)
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
@@ -115,10 +127,7 @@ public final class Communicator {
             }
             try MPICalls.check(code, "MPI_Allgatherv", rank: rank)
         }
-        return (0..<size).map { index in
-            let start = Int(offsets[index])
-            return Array(gathered[start..<(start + counts[index])])
-        }
+        return (gathered, counts)
     }
 
     /// Replaces `values` on every rank with the element-wise sum over all ranks

@@ -102,13 +102,14 @@ public struct GlobalBatchReducer {
             // A malformed rank sends one value more than its share, a length no rank accepts.
             let expected = plan.microShards(ofRank: communicator.rank).count * width
             let flat = localShapeError == nil ? microShardSums.flatMap { $0 } : [Scalar](repeating: 0, count: expected + 1)
-            let gathered = try communicator.allGather(flat)
-            for rank in 0..<plan.rankCount where gathered[rank].count != plan.microShards(ofRank: rank).count * width {
+            let gathered = try communicator.allGatherConcatenated(flat, operation: "sum(microShardSums:width:)")
+            for rank in 0..<plan.rankCount where gathered.counts[rank] != plan.microShards(ofRank: rank).count * width {
                 throw localShapeError ?? DistributedError.shapeMismatch(
                     operation: "sum(microShardSums:width:) on rank \(rank)",
-                    expected: plan.microShards(ofRank: rank).count * width, actual: gathered[rank].count)
+                    expected: plan.microShards(ofRank: rank).count * width, actual: gathered.counts[rank])
             }
-            return Self.addInMicroShardOrder(gathered.flatMap { $0 }, width: width, microShardCount: plan.microShardCount)
+            // Ranks hold consecutive micro-shards, so rank order is micro-shard order.
+            return Self.addInMicroShardOrder(gathered.values, width: width, microShardCount: plan.microShardCount)
         case .fast:
             // A malformed rank sends one value more, so the all-reduce's length check fails everywhere.
             var local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
@@ -129,9 +130,13 @@ public struct GlobalBatchReducer {
         _ partials: [Scalar], width: Int, microShardCount: Int
     ) -> [Scalar] {
         var total = Array(partials.prefix(width))
-        for shard in 1..<max(microShardCount, 1) {
-            let offset = shard * width
-            for column in 0..<width { total[column] += partials[offset + column] }
+        total.withUnsafeMutableBufferPointer { sums in
+            partials.withUnsafeBufferPointer { values in
+                for shard in 1..<max(microShardCount, 1) {
+                    let offset = shard * width
+                    for column in 0..<width { sums[column] += values[offset + column] }
+                }
+            }
         }
         return total
     }
