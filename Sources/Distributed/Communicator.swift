@@ -95,7 +95,13 @@ public final class Communicator {
     /// Every rank's `local` buffer, in rank order, on every rank (`MPI_Allgatherv`). The
     /// buffers may differ in length.
     public func allGather<Scalar: CommunicatorScalar>(_ local: [Scalar]) throws -> [[Scalar]] {
-        let (gathered, counts) = try allGatherConcatenated(local, operation: "allGather(_:)")
+        var gathered: [Scalar] = []
+        let counts = try local.withUnsafeBufferPointer { send in
+            try allGatherConcatenated(send, operation: "allGather(_:)") { total in
+                gathered = [Scalar](repeating: 0, count: total)
+                return gathered.withUnsafeMutableBufferPointer { $0 }
+            }
+        }
         var start = 0
         return counts.map { count in
             defer { start += count }
@@ -103,31 +109,32 @@ public final class Communicator {
         }
     }
 
-    /// Every rank's `local` buffer laid end to end in rank order, and each rank's length: the
-    /// all-gather without splitting (the ordered reduction reads it in place).
+    /// Every rank's `local` buffer laid end to end in rank order, written to the buffer
+    /// `receiveBuffer(total)` returns (it must stay valid until this returns), and each rank's
+    /// length: the all-gather without splitting, into memory the caller reuses.
     func allGatherConcatenated<Scalar: CommunicatorScalar>(
-        _ local: [Scalar], operation: String
-    ) throws -> (values: [Scalar], counts: [Int]) {
+        _ local: UnsafeBufferPointer<Scalar>, operation: String,
+        receiveBuffer: (_ total: Int) -> UnsafeMutableBufferPointer<Scalar>
+    ) throws -> [Int] {
         try enter(operation)
-        guard usesMPI else { return (local, [local.count]) }
+        guard usesMPI else {
+            let receive = receiveBuffer(local.count)
+            if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
+            return [local.count]
+        }
         let counts = try gatherLengths(local.count)
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
         _ = try mpiCount(total, operation)
-        var gathered = [Scalar](repeating: 0, count: total)
         var receiveCounts = counts.map { Int32($0) }
         var offsets = [Int32](repeating: 0, count: size)
         for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + receiveCounts[index - 1] }
-        if total > 0 {
-            let code = local.withUnsafeBufferPointer { send in
-                gathered.withUnsafeMutableBufferPointer { receive in
-                    MPI_Allgatherv(send.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
-                                   &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD())
-                }
-            }
-            try MPICalls.check(code, "MPI_Allgatherv", rank: rank)
-        }
-        return (gathered, counts)
+        let receive = receiveBuffer(total)
+        guard total > 0 else { return counts }
+        try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
+                                          &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
+                           "MPI_Allgatherv", rank: rank)
+        return counts
     }
 
     /// Replaces `values` on every rank with the element-wise sum over all ranks

@@ -28,12 +28,13 @@ public struct GlobalBatchReducer {
     public let communicator: Communicator
     /// The global batch's layout; its `rankCount` is the communicator's size.
     public let plan: MicroShardPlan
-    /// Ordered (rank-count independent) or fast.
+    /// Ordered (rank-count independent, the default) or fast.
     public let mode: ReductionMode
+    private let scratch = ReductionScratch()
 
     /// A reducer, or ``DistributedError/invalidPlan(reason:)`` if the plan is for another
     /// number of ranks than the communicator has.
-    public init(communicator: Communicator, plan: MicroShardPlan, mode: ReductionMode) throws {
+    public init(communicator: Communicator, plan: MicroShardPlan, mode: ReductionMode = .ordered) throws {
         guard plan.rankCount == communicator.size else {
             throw DistributedError.invalidPlan(reason: "plan is for \(plan.rankCount) ranks, the world has \(communicator.size)")
         }
@@ -48,6 +49,10 @@ public struct GlobalBatchReducer {
     /// Column sums over the global batch of `width`-wide rows. `localRows` holds this rank's
     /// rows (``localRows``), row-major. Throws ``DistributedError/shapeMismatch(operation:expected:actual:)``
     /// on every rank if any rank passed the wrong number of values.
+    // Exported Float and Double specializations (here and below): a caller in another module
+    // would otherwise run the generic loops, measured 100x slower by `batchwise-bench distributed`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func sumRows<Scalar: CommunicatorScalar>(_ localRows: [Scalar], width: Int) throws -> [Scalar] {
         let expected = self.localRows.count * width
         let problem = localRows.count == expected ? nil
@@ -84,6 +89,8 @@ public struct GlobalBatchReducer {
     /// micro-shard this rank holds (``MicroShardPlan/microShards(ofRank:)``), in order.
     /// Use it when the partial sums come from elsewhere (e.g. one matrix product per
     /// micro-shard); each must be computed the same way whichever rank holds it.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func sum<Scalar: CommunicatorScalar>(microShardSums: [[Scalar]], width: Int) throws -> [Scalar] {
         let expected = plan.microShards(ofRank: communicator.rank).count
         let wellFormed = microShardSums.count == expected && microShardSums.allSatisfy { $0.count == width }
@@ -101,15 +108,26 @@ public struct GlobalBatchReducer {
         case .ordered:
             // A malformed rank sends one value more than its share, a length no rank accepts.
             let expected = plan.microShards(ofRank: communicator.rank).count * width
-            let flat = localShapeError == nil ? microShardSums.flatMap { $0 } : [Scalar](repeating: 0, count: expected + 1)
-            let gathered = try communicator.allGatherConcatenated(flat, operation: "sum(microShardSums:width:)")
-            for rank in 0..<plan.rankCount where gathered.counts[rank] != plan.microShards(ofRank: rank).count * width {
+            let send = scratch.send(Scalar.self, count: localShapeError == nil ? expected : expected + 1)
+            if localShapeError == nil {
+                for (index, partial) in microShardSums.enumerated() {
+                    partial.withUnsafeBufferPointer { send.baseAddress?.advanced(by: index * width).update(from: $0.baseAddress!, count: width) }
+                }
+            } else {
+                send.update(repeating: 0)
+            }
+            var received = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+            let counts = try communicator.allGatherConcatenated(UnsafeBufferPointer(send), operation: "sum(microShardSums:width:)") {
+                received = scratch.receive(Scalar.self, count: $0)
+                return received
+            }
+            for rank in 0..<plan.rankCount where counts[rank] != plan.microShards(ofRank: rank).count * width {
                 throw localShapeError ?? DistributedError.shapeMismatch(
                     operation: "sum(microShardSums:width:) on rank \(rank)",
-                    expected: plan.microShards(ofRank: rank).count * width, actual: gathered.counts[rank])
+                    expected: plan.microShards(ofRank: rank).count * width, actual: counts[rank])
             }
             // Ranks hold consecutive micro-shards, so rank order is micro-shard order.
-            return Self.addInMicroShardOrder(gathered.values, width: width, microShardCount: plan.microShardCount)
+            return Self.addInMicroShardOrder(UnsafeBufferPointer(received), width: width, microShardCount: plan.microShardCount)
         case .fast:
             // A malformed rank sends one value more, so the all-reduce's length check fails everywhere.
             var local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
@@ -127,17 +145,48 @@ public struct GlobalBatchReducer {
     /// `s = p₀; s += p₁; …` over `microShardCount` vectors laid end to end: one fixed order of
     /// additions, which every rank and every rank count performs identically.
     static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
-        _ partials: [Scalar], width: Int, microShardCount: Int
+        _ partials: UnsafeBufferPointer<Scalar>, width: Int, microShardCount: Int
     ) -> [Scalar] {
         var total = Array(partials.prefix(width))
         total.withUnsafeMutableBufferPointer { sums in
-            partials.withUnsafeBufferPointer { values in
-                for shard in 1..<max(microShardCount, 1) {
-                    let offset = shard * width
-                    for column in 0..<width { sums[column] += values[offset + column] }
-                }
+            for shard in 1..<max(microShardCount, 1) {
+                let offset = shard * width
+                for column in 0..<width { sums[column] += partials[offset + column] }
             }
         }
         return total
+    }
+}
+
+/// The all-gather's send and receive memory, kept between reductions: fresh multi-megabyte
+/// arrays on every step cost more in page faults than the copy itself (measured with
+/// `batchwise-bench distributed`). Raw memory, bound to `Float` or `Double` per call.
+final class ReductionScratch {
+    private var sendMemory = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var receiveMemory = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    func send<Scalar>(_: Scalar.Type, count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+        Self.buffer(&sendMemory, Scalar.self, count: count)
+    }
+
+    func receive<Scalar>(_: Scalar.Type, count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+        Self.buffer(&receiveMemory, Scalar.self, count: count)
+    }
+
+    private static func buffer<Scalar>(
+        _ memory: inout UnsafeMutableRawBufferPointer, _: Scalar.Type, count: Int
+    ) -> UnsafeMutableBufferPointer<Scalar> {
+        let bytes = count * MemoryLayout<Scalar>.stride
+        if memory.count < bytes {
+            memory.deallocate()
+            memory = .allocate(byteCount: bytes, alignment: 16)
+        }
+        let typed = memory.bindMemory(to: Scalar.self)
+        return UnsafeMutableBufferPointer(rebasing: typed[0..<count])
+    }
+
+    deinit {
+        sendMemory.deallocate()
+        receiveMemory.deallocate()
     }
 }

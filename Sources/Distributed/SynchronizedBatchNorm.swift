@@ -46,6 +46,8 @@ public struct GlobalBatchNormGradientSums<Scalar: CommunicatorScalar>: Equatable
 public enum SynchronizedBatchNorm {
     /// The global mean and biased variance of this rank's `localRows` (row-major,
     /// `features` wide, the rows ``GlobalBatchReducer/localRows`` names).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func moments<Scalar: CommunicatorScalar>(
         of localRows: [Scalar], features: Int, reducer: GlobalBatchReducer
     ) throws -> GlobalBatchMoments<Scalar> {
@@ -71,6 +73,8 @@ public enum SynchronizedBatchNorm {
     /// forward pass's global mean. With them each rank computes its rows' input gradient
     /// `dx = gamma·invstd·(dy − (sumDy + (x − mean)·invstd²·sumDyXmu) / N)` without further
     /// communication.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func gradientSums<Scalar: CommunicatorScalar>(
         of localRows: [Scalar], upstream: [Scalar], mean: [Scalar], features: Int, reducer: GlobalBatchReducer
     ) throws -> GlobalBatchNormGradientSums<Scalar> {

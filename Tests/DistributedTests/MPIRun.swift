@@ -4,6 +4,8 @@ import Testing
 import Glibc
 #endif
 
+#if os(Linux)
+// Linux only: the runner reads /proc to find processes left behind, as ProcessLifetimeTests does.
 /// Starts `DistributedCheckHelper` under `mpirun` the way CI must (docs/distributed.md,
 /// "Running here"), bounded in time, and checks that no process outlives the run.
 ///
@@ -144,3 +146,4 @@ struct MPIRun {
         }
     }
 }
+#endif
