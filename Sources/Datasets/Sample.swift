@@ -133,17 +133,22 @@ public struct Sampled<Source: Dataset>: Dataset {
             }
         }
 
-        /// The source of one draw: the first whose running sum exceeds a uniform number below the
-        /// total (never a source of weight 0, whose running sum equals the one before it).
+        /// The source of one draw (see ``source(at:cumulativeWeights:)``), or `nil` when no
+        /// source of positive weight is left.
         mutating func drawSource() -> Int? {
             guard let total = cumulativeWeights.last, total > 0 else { return nil }
-            let target = rng.nextUniform() * total
+            return Self.source(at: rng.nextUniform() * total, cumulativeWeights: cumulativeWeights)
+        }
+
+        /// The first source whose running sum exceeds `target` (in `0...total`), so never a
+        /// source of weight 0, whose running sum equals the one before it. Rounding can make
+        /// `uniform × total` equal `total`: then the last source of positive weight.
+        static func source(at target: Double, cumulativeWeights: [Double]) -> Int {
             var low = 0, high = cumulativeWeights.count - 1
             while low < high {
                 let middle = (low + high) / 2
                 if cumulativeWeights[middle] > target { high = middle } else { low = middle + 1 }
             }
-            // Rounding can make `target` equal `total`: take the last source still drawn from.
             while low > 0, cumulativeWeights[low] == cumulativeWeights[low - 1] { low -= 1 }
             return low
         }

@@ -176,6 +176,24 @@ import Tensors
         #expect(out.prefix(40).contains { $0 < 5 })
     }
 
+    /// A draw of exactly 0 (SplitMix64 outputs 0 from the state `-golden ratio`, since the mixer
+    /// maps 0 to 0) must not pick a leading source of weight 0, nor a top draw a trailing one.
+    @Test func boundaryDrawsNeverPickASourceOfWeightZero() throws {
+        let mixed = try sample(from: [RangeDataset(0..<1), RangeDataset(1..<2), RangeDataset(2..<3)],
+                               weights: [0, 1, 0], seed: 1)
+        var iterator = mixed.makeIterator()
+        iterator.rng = SplitMix64(state: 0 &- 0x9E37_79B9_7F4A_7C15)
+        #expect(iterator.rng.nextUniform() == 0)
+        iterator.rng = SplitMix64(state: 0 &- 0x9E37_79B9_7F4A_7C15)
+        #expect(iterator.drawSource() == 1)
+        // The total itself (a product the uniform draw can round up to): the last positive source.
+        typealias Draw = Sampled<RangeDataset>.Iterator
+        #expect(Draw.source(at: 1, cumulativeWeights: [0, 1, 1]) == 1)
+        #expect(Draw.source(at: 3, cumulativeWeights: [1, 2, 3]) == 2)
+        #expect(Draw.source(at: 0.999, cumulativeWeights: [1, 2, 3]) == 0)
+        #expect(Draw.source(at: 1, cumulativeWeights: [1, 2, 3]) == 1)
+    }
+
     /// A small pipeline of mixed sources: a shuffle (whose state changes shape, so it is kept
     /// whole), a map over a range, a source empty from the start and one of weight 0.
     static func mixedSources() -> [AnyDataset<Int>] {
@@ -192,11 +210,12 @@ import Tensors
         for epoch: UInt64 in [0, 4] {
             let total = try mixed.collect(epoch: epoch).count
             #expect(total > 5)
-            try expectResumesExactly(mixed, total: total + 1, cuts: Array(0...total), epoch: epoch)
+            // Cuts up to one past the end: a state saved after the pass ended resumes ended.
+            try expectResumesExactly(mixed, total: total + 2, cuts: Array(0...total + 1), epoch: epoch)
         }
         let pipeline = mixed.batch(3).repeat(2)
         let batches = try pipeline.collect().count
-        try expectResumesExactly(pipeline, total: batches + 1, cuts: Array(0...batches), key: { $0 })
+        try expectResumesExactly(pipeline, total: batches + 2, cuts: Array(0...batches + 1), key: { $0 })
     }
 
     @Test func refusesAStateOfAnotherConfigurationNamingWhatDiffers() throws {
