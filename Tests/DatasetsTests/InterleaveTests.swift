@@ -3,6 +3,20 @@ import Testing
 @testable import Datasets
 import Tensors
 
+/// Checks that at every cut the restored iterator reports the state it was restored from, so
+/// nothing (an end-of-input flag, a turn position) is lost in the round trip even where the
+/// elements that follow would not show it.
+func expectStateRoundTrips<D: Dataset>(_ dataset: D, cuts: [Int], epoch: UInt64 = 0,
+                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    for cut in cuts {
+        var iterator = dataset.makeIterator(epoch: epoch)
+        _ = try pull(&iterator, cut)
+        let saved = try IteratorState(encoded: iterator.state.encoded())
+        let restored = try dataset.makeIterator(resumingFrom: saved)
+        #expect(restored.state == saved, "after \(cut) elements", sourceLocation: sourceLocation)
+    }
+}
+
 /// `interleave`: tf.data's order (fixtures/golden/interleave-orders.json, written by
 /// fixtures/golden/make_interleave_orders.py with tensorflow), exact resume from every position,
 /// refused states of another configuration, cardinality, and a small state for 100 sources.
@@ -57,6 +71,8 @@ import Tensors
             let nested = Slices(testCase.datasets).map { Slices($0) }
                 .interleave(cycleLength: testCase.cycleLength, blockLength: testCase.blockLength)
             try expectResumesExactly(nested, total: total + 2, cuts: Array(0...total + 1))
+            try expectStateRoundTrips(list, cuts: Array(0...total + 1))
+            try expectStateRoundTrips(nested, cuts: Array(0...total + 1))
         }
     }
 

@@ -212,6 +212,7 @@ import Tensors
             #expect(total > 5)
             // Cuts up to one past the end: a state saved after the pass ended resumes ended.
             try expectResumesExactly(mixed, total: total + 2, cuts: Array(0...total + 1), epoch: epoch)
+            try expectStateRoundTrips(mixed, cuts: Array(0...total + 1), epoch: epoch)
         }
         let pipeline = mixed.batch(3).repeat(2)
         let batches = try pipeline.collect().count
