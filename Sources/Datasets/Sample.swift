@@ -22,8 +22,8 @@ public enum SampleStopping: String, Sendable, Hashable, Codable {
 ///
 /// ```swift
 /// let english = RangeDataset(0..<1_000), french = RangeDataset(1_000..<1_500)
-/// let mixed = try sample(from: [english, french], weights: [0.8, 0.2], seed: 7)
-/// let first = try mixed.collect(limit: 10)     // about 8 from english, 2 from french
+/// let mixed = try sample(from: [english, french], weights: [0.8, 0.2], seed: 4)
+/// let first = try mixed.collect(limit: 10)     // [0, 1000, 1, 2, 3, 4, 5, 1001, 6, 7]
 /// ```
 public struct Sampled<Source: Dataset>: Dataset {
     public typealias Element = Source.Element

@@ -113,6 +113,16 @@ import Tensors
         #expect(try unseeded.collect(limit: 32) == again.collect(limit: 32))
     }
 
+    @Test func theDocumentedExamples() throws {
+        let web = RangeDataset(0..<1_000), books = RangeDataset(1_000..<1_200)
+        #expect(try sample(from: [web, books], weights: [0.8, 0.2], seed: 4).collect(limit: 10)
+                == [0, 1_000, 1, 2, 3, 4, 5, 1_001, 6, 7])
+        let files = [RangeDataset(0..<100), RangeDataset(100..<200), RangeDataset(200..<300)]
+        let mix = try sample(from: files, weights: [2, 1, 1], seed: 42, stopping: .reweightRemaining)
+        #expect(mix.cardinality == .finite(300))
+        #expect(try mix.collect().sorted() == Array(0..<300))
+    }
+
     @Test func edgeCasesAndCardinality() throws {
         // A single source: its elements in order, its cardinality.
         let single = try sample(from: [RangeDataset(0..<5)], seed: 1)
