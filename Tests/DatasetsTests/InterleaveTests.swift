@@ -3,20 +3,6 @@ import Testing
 @testable import Datasets
 import Tensors
 
-/// Checks that at every cut the restored iterator reports the state it was restored from, so
-/// nothing (an end-of-input flag, a turn position) is lost in the round trip even where the
-/// elements that follow would not show it.
-func expectStateRoundTrips<D: Dataset>(_ dataset: D, cuts: [Int], epoch: UInt64 = 0,
-                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-    for cut in cuts {
-        var iterator = dataset.makeIterator(epoch: epoch)
-        _ = try pull(&iterator, cut)
-        let saved = try IteratorState(encoded: iterator.state.encoded())
-        let restored = try dataset.makeIterator(resumingFrom: saved)
-        #expect(restored.state == saved, "after \(cut) elements", sourceLocation: sourceLocation)
-    }
-}
-
 /// `interleave`: tf.data's order (fixtures/golden/interleave-orders.json, written by
 /// fixtures/golden/make_interleave_orders.py with tensorflow), exact resume from every position,
 /// refused states of another configuration, cardinality, and a small state for 100 sources.
@@ -98,17 +84,8 @@ func expectStateRoundTrips<D: Dataset>(_ dataset: D, cuts: [Int], epoch: UInt64 
         let reference = interleave(sources, cycleLength: 3, blockLength: 2)
         func expectRefused<D: Dataset>(_ other: D, parameter: String, saved: String, current: String,
                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
-            var iterator = reference.makeIterator()
-            _ = try pull(&iterator, 7)
-            let state = try IteratorState(encoded: iterator.state.encoded())
-            #expect(sourceLocation: sourceLocation) {
-                _ = try other.makeIterator(resumingFrom: state)
-            } throws: { error in
-                guard case let DatasetError.mismatchedState(stage, gotParameter, gotSaved, gotCurrent) = error else {
-                    return false
-                }
-                return stage == "interleave" && gotParameter == parameter && gotSaved == saved && gotCurrent == current
-            }
+            try expectMismatch(saving: reference, after: 7, into: other, stage: "interleave", parameter: parameter,
+                               saved: saved, current: current, sourceLocation: sourceLocation)
         }
         try expectRefused(interleave(sources, cycleLength: 4, blockLength: 2), parameter: "cycleLength",
                           saved: "3", current: "4")

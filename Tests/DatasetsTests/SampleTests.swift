@@ -234,17 +234,8 @@ import Tensors
         let reference = try sample(from: sources, weights: [3, 2, 1, 1, 1], seed: 77)
         func expectRefused<D: Dataset>(_ other: D, parameter: String, saved: String, current: String,
                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
-            var iterator = reference.makeIterator()
-            _ = try pull(&iterator, 4)
-            let state = try IteratorState(encoded: iterator.state.encoded())
-            #expect(sourceLocation: sourceLocation) {
-                _ = try other.makeIterator(resumingFrom: state)
-            } throws: { error in
-                guard case let DatasetError.mismatchedState(stage, gotParameter, gotSaved, gotCurrent) = error else {
-                    return false
-                }
-                return stage == "sample" && gotParameter == parameter && gotSaved == saved && gotCurrent == current
-            }
+            try expectMismatch(saving: reference, after: 4, into: other, stage: "sample", parameter: parameter,
+                               saved: saved, current: current, sourceLocation: sourceLocation)
         }
         try expectRefused(try sample(from: sources, weights: [3, 2, 1, 1, 2], seed: 77), parameter: "weights",
                           saved: "[3.0, 2.0, 1.0, 1.0, 1.0]", current: "[3.0, 2.0, 1.0, 1.0, 2.0]")
