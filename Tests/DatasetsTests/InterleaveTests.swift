@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import Testing
 @testable import Datasets
 import Tensors
@@ -77,6 +78,29 @@ import Tensors
         let flat = inner.interleave(cycleLength: 3, blockLength: 2)
         #expect(try flat.collect(epoch: 0) != flat.collect(epoch: 1), "inner shuffles get the epoch")
         #expect(try flat.collect(epoch: 0).sorted() == flat.collect(epoch: 1).sorted())
+    }
+
+    /// One `HDF5Rows` per file, as a list and as a dataset of datasets built from the paths; and
+    /// a weighted mix of the same files. Row `r` of every file starts with `r`.
+    @Test func readsOneHDF5FilePerDatasetAndResumes() throws {
+        let lengths = [40, 25, 60]
+        let urls = try lengths.map { try HDF5RowsTests.makeFile(rows: $0) }
+        defer { urls.forEach { try? FileManager.default.removeItem(at: $0) } }
+        let files = try urls.map { try HDF5Rows(file: $0, path: "/x", as: Float.self, chunkRows: 8) }
+        let expected = try interleave(lengths.map { RangeDataset(0..<$0) }, cycleLength: 2, blockLength: 5).collect()
+        let list = interleave(files, cycleLength: 2, blockLength: 5)
+        let firstColumn: (Tensor<Float>) -> Int = { Int($0.scalars[0]) }
+        #expect(try list.collect().map(firstColumn) == expected)
+        #expect(list.cardinality == .finite(125))
+        let nested = Slices(urls).map { try HDF5Rows(file: $0, path: "/x", as: Float.self, chunkRows: 8) }
+            .interleave(cycleLength: 2, blockLength: 5)
+        #expect(try nested.collect().map(firstColumn) == expected)
+        let cuts = [0, 1, 4, 5, 9, 10, 33, 64, 65, 99, 124, 125]
+        try expectResumesExactly(list, total: 126, cuts: cuts, key: firstColumn)
+        try expectResumesExactly(nested, total: 126, cuts: cuts, key: firstColumn)
+        let mixed = try sample(from: files, weights: [1, 2, 1], seed: 6, stopping: .reweightRemaining)
+        #expect(try mixed.collect().map(firstColumn).sorted() == (lengths.flatMap { 0..<$0 }).sorted())
+        try expectResumesExactly(mixed, total: 126, cuts: cuts, key: firstColumn)
     }
 
     @Test func refusesAStateOfAnotherConfigurationNamingWhatDiffers() throws {
