@@ -1,5 +1,3 @@
-import Tensors
-
 /// The elements of many datasets, taken `blockLength` at a time from `cycleLength` of them in
 /// turn: tf.data's deterministic `interleave`. The datasets are the elements of `inputs` (a
 /// dataset of datasets, say one `HDF5Rows` per file), opened in their order as slots of the
@@ -20,7 +18,8 @@ import Tensors
 /// ```
 ///
 /// (`b` has nothing left at its second turn, so the turn passes straight back to `a`; `c` opens
-/// in slot 1 at the next turn there; once `a` ends, slot 0 stays empty and `c` has every turn.)
+/// in slot 1 at the next turn there; once `a` ends, no input is left to open into slot 0, so `c`
+/// has every turn.)
 ///
 /// ```swift
 /// let files = [RangeDataset(0..<6), RangeDataset(10..<12), RangeDataset(20..<25)]
