@@ -113,6 +113,41 @@ import Tensors
         #expect(try unseeded.collect(limit: 32) == again.collect(limit: 32))
     }
 
+    /// `fixtures/golden/sample-orders.json`, written by `fixtures/golden/make_sample_orders.py`
+    /// (plain Python: SplitMix64, the seed derivation and the documented draw), pins the orders.
+    @Test func matchesTheGoldenOrdersComputedInPython() throws {
+        struct Fixture: Decodable {
+            struct Case: Decodable {
+                let name: String
+                let weights: [Double]
+                let seed: String
+                let stopping: SampleStopping
+                let epoch: UInt64
+                let order: [Int]
+            }
+            let cases: [Case]
+        }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/golden/sample-orders.json")
+        let cases = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url)).cases
+        let three = [RangeDataset(0..<50), RangeDataset(1_000..<1_030), RangeDataset(2_000..<2_020)]
+        let sources: [String: [AnyDataset<Int>]] = [
+            "three sources, first exhausted": three.map { $0.eraseToAnyDataset() },
+            "three sources, reweighted": three.map { $0.eraseToAnyDataset() },
+            "three sources, reweighted, epoch 3": three.map { $0.eraseToAnyDataset() },
+            "weights of 0 around two sources": [RangeDataset(0..<5), RangeDataset(100..<140), RangeDataset(200..<240),
+                                                RangeDataset(300..<305)].map { $0.eraseToAnyDataset() },
+            "a shuffled source, epoch 1": [RangeDataset(0..<30).shuffle(bufferSize: 8, seed: 5).eraseToAnyDataset(),
+                                           RangeDataset(1_000..<1_020).eraseToAnyDataset()],
+        ]
+        #expect(cases.count == sources.count)
+        for testCase in cases {
+            let mixed = try sample(from: try #require(sources[testCase.name]), weights: testCase.weights,
+                                   seed: try #require(UInt64(testCase.seed)), stopping: testCase.stopping)
+            #expect(try mixed.collect(epoch: testCase.epoch) == testCase.order, "\(testCase.name)")
+        }
+    }
+
     @Test func theDocumentedExamples() throws {
         let web = RangeDataset(0..<1_000), books = RangeDataset(1_000..<1_200)
         #expect(try sample(from: [web, books], weights: [0.8, 0.2], seed: 4).collect(limit: 10)
