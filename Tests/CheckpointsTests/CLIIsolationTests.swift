@@ -5,6 +5,7 @@ import Tensors
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// The CLI reads user files in an isolated child first (`IsolatedProbe`), so files on which

@@ -6,6 +6,7 @@ import Training
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// Several processes on one checkpoint path: writers racing each other (the last rename

@@ -6,6 +6,7 @@ import Training
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// SIGKILL during checkpoint saves, at points the save announces: `batchwise train --checkpoint

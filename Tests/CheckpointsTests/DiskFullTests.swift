@@ -5,6 +5,7 @@ import Training
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// Saving when the disk is full: a `CheckpointError` naming the file and the cause, the

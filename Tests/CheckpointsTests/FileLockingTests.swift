@@ -5,6 +5,7 @@ import Training
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// How libhdf5's OS file locks (flock, `HDF5FileLocking`) meet Batchwise's rename-based saves.

@@ -4,6 +4,7 @@ import Tensors
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 @Suite("Keras files Batchwise cannot represent exactly are refused with typed errors")
 struct KerasErrorTests {

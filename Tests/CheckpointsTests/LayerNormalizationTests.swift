@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// LayerNormalization against Keras 3 (fixtures/layer_normalization, written by
 /// make_layer_normalization.py): forward and gradients of the layer alone, for examples of

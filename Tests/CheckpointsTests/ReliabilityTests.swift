@@ -5,6 +5,7 @@ import Training
 @testable import Checkpoints
 #if canImport(Glibc)
 import Glibc
+import CheckpointsTestSupport
 #endif
 
 /// Saving into a folder that cannot be written: a typed error naming the file, and the
