@@ -150,16 +150,8 @@ public struct LayerNormalization: Layer {
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         switch localName {
-        case "gamma" where scale:
-            guard value.shape == gamma.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/gamma", expected: gamma.shape, found: value.shape)
-            }
-            gamma = value
-        case "beta" where center:
-            guard value.shape == beta.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/beta", expected: beta.shape, found: value.shape)
-            }
-            beta = value
+        case "gamma" where scale: try Self.replace(&gamma, with: value, layer: name, localName: localName)
+        case "beta" where center: try Self.replace(&beta, with: value, layer: name, localName: localName)
         default:
             throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
         }
