@@ -3,9 +3,9 @@ import HDF5
 import Testing
 import Tensors
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// The CLI reads user files in an isolated child first (`IsolatedProbe`), so files on which

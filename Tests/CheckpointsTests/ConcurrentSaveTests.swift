@@ -4,9 +4,9 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// Several processes on one checkpoint path: writers racing each other (the last rename

@@ -4,9 +4,9 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// SIGKILL during checkpoint saves, at points the save announces: `batchwise train --checkpoint

@@ -3,9 +3,9 @@ import HDF5
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// Saving when the disk is full: a `CheckpointError` naming the file and the cause, the

@@ -3,9 +3,9 @@ import HDF5
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// How libhdf5's OS file locks (flock, `HDF5FileLocking`) meet Batchwise's rename-based saves.

@@ -1,9 +1,9 @@
 import CProcessControl
 import Foundation
 import Testing
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 #if os(Linux)

@@ -3,9 +3,9 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
-import CheckpointsTestSupport
 #endif
 
 /// Saving into a folder that cannot be written: a typed error naming the file, and the
