@@ -9,7 +9,8 @@ import PackageDescription
 // (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
 // Batchwise + Experiments + CProcessControl + Distributed -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
-// after (CheckpointsTests also on Workflows and CProcessControl).
+// after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
+// CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
 // CMPI (Open MPI) -> Distributed (data-parallel collectives; no core module depends on it);
 // Distributed + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs
 // under mpirun); DistributedTests depends on Distributed and CProcessControl.
@@ -98,7 +99,11 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CProcessControl"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows", "CProcessControl"]),
+        // Fixtures shared by CheckpointsTests and WorkflowsTests (a library only tests link).
+        .target(name: "CheckpointsTestSupport", dependencies: ["Checkpoints", "Datasets", "HDF5", "Tensors", "Training"],
+                path: "Tests/CheckpointsTestSupport"),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "CheckpointsTestSupport", "CProcessControl"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "CheckpointsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
