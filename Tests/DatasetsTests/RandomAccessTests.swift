@@ -174,4 +174,36 @@ import Tensors
         let message = DatasetError.mismatchedState(stage: "globalShuffle", parameter: "seed", saved: "7", current: "8").localizedDescription
         #expect(message.contains("'globalShuffle' stage with seed 7") && message.contains("seed 8"))
     }
+
+    /// The claims of "Two kinds of dataset" in the Building Pipelines article.
+    @Test func theArticlesTwoKindsClaimsHold() throws {
+        var it = RangeDataset(0..<1_000_000).globalShuffle(seed: 7).batch(256).makeIterator(epoch: 3)
+        _ = try it.next()
+        let bytes = try it.state.encoded()
+        #expect(bytes.count < 256)
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"counters":[1,1],"kind":"randomAccess","#))
+        let squares = try ArticleSquares(count: 10).globalShuffle(seed: 1).collect()
+        #expect(squares.sorted() == (0..<10).map { $0 * $0 })
+        #expect(throws: DatasetError.self) { try ArticleSquares(count: 10).element(at: 10) }
+        // The rank's batch read directly equals the one iterated.
+        let rows = try Slices(Self.x, Self.y)
+        let mine = rows.globalShuffle(seed: 18).shard(count: 4, index: 1).batch(2)
+        var pass = mine.makeIterator(epoch: 2)
+        let batches = try pull(&pass, 100)
+        #expect(batches.count == mine.count && mine.count == 3)
+        #expect(pairKey(try mine.element(at: 2, epoch: 2)) == pairKey(batches[2]))
+    }
+}
+
+/// The article's example of a random-access source of one's own.
+struct ArticleSquares: RandomAccessDataset {
+    typealias Element = Int
+    typealias Iterator = RandomAccessIterator<Self>
+    let count: Int
+    func element(at index: Int) throws -> Int {
+        guard (0..<count).contains(index) else {
+            throw DatasetError.indexOutOfRange(source: "squares", index: index, count: count)
+        }
+        return index * index
+    }
 }
