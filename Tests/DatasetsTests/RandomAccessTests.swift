@@ -175,6 +175,18 @@ import Tensors
         #expect(message.contains("'globalShuffle' stage with seed 7") && message.contains("seed 8"))
     }
 
+    /// `Slices.repeat()` is random-access now; a buffered shuffle and a batch after it still
+    /// gather rows by index, as before, with the same batches as element by element.
+    @Test func aBufferedShuffleOverARepeatOfSlicesKeepsTheIndexFastPath() throws {
+        let fast = try Slices(Self.x, Self.y).repeat(2).shuffle(bufferSize: 7, seed: 3).batch(4)
+        let slow = Slices(count: 23) { (Self.x.row($0), Self.y.row($0)) }.repeat(2).shuffle(bufferSize: 7, seed: 3).batch(4)
+        #expect(fast.makeIterator().rows != nil, "the index fast path")
+        #expect(slow.makeIterator().rows == nil)
+        #expect(try fast.collect().map(pairKey) == slow.collect().map(pairKey))
+        try expectResumesExactly(fast, total: 12, cuts: [0, 5, 6, 11], key: pairKey)
+        try expectResumesExactly(slow, total: 12, cuts: [5], key: pairKey)
+    }
+
     /// The claims of "Two kinds of dataset" in the Building Pipelines article.
     @Test func theArticlesTwoKindsClaimsHold() throws {
         var it = RangeDataset(0..<1_000_000).globalShuffle(seed: 7).batch(256).makeIterator(epoch: 3)
