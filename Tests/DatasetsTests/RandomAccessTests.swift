@@ -163,10 +163,14 @@ import Tensors
                            stage: "slices", parameter: "count", saved: "10", current: "11")
         try expectMismatch(pipeline(), RangeDataset(0..<n).globalShuffle(seed: 7).batch(8),
                            stage: "randomAccess", parameter: "stages",
-                           saved: "batch, globalShuffle, range, shard", current: "batch, globalShuffle, range")
+                           saved: "range > globalShuffle > shard > batch", current: "range > globalShuffle > batch")
         try expectMismatch(RangeDataset(0..<n).globalShuffle(seed: 7), RangeDataset(0..<n).globalShuffle(seed: 7).globalShuffle(seed: 9),
                            stage: "randomAccess", parameter: "stages",
-                           saved: "globalShuffle, range", current: "globalShuffle, globalShuffle2, range")
+                           saved: "range > globalShuffle", current: "range > globalShuffle > globalShuffle")
+        // The same stages in another order are another pipeline.
+        try expectMismatch(RangeDataset(0..<n).slice(0..<500).globalShuffle(seed: 7), RangeDataset(0..<n).globalShuffle(seed: 7).slice(0..<500),
+                           stage: "randomAccess", parameter: "stages",
+                           saved: "range > slice > globalShuffle", current: "range > globalShuffle > slice")
         // A streaming stage refuses a random-access state by its kind.
         var it = pipeline().makeIterator()
         _ = try it.next()
