@@ -36,7 +36,8 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     let view: Source
     /// The pass number handed to `element(at:epoch:)`.
     public let epoch: UInt64
-    /// Elements yielded so far in this pass (of `view`).
+    /// Elements yielded so far in this pass; after a restore of a pipeline with a shard,
+    /// counted from the restored global position (the shard's stride starts there).
     public private(set) var position: Int
     private var validated = false
 
