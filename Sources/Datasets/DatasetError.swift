@@ -33,6 +33,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     case undecodableState(reason: String)
     /// The operation needs a finite dataset.
     case infiniteDataset(operation: String)
+    /// A random-access read asked for element `index` of a source (or stage) of `count` elements.
+    case indexOutOfRange(source: String, index: Int, count: Int)
 
     /// One line naming the stage or source and the element index.
     public var errorDescription: String? {
@@ -60,6 +62,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
             return "cannot decode the iterator state: \(reason)"
         case let .infiniteDataset(operation):
             return "\(operation) needs a finite dataset (use take(_:) or a limit)"
+        case let .indexOutOfRange(source, index, count):
+            return "\(source): element index \(index) is out of range 0..<\(count)"
         }
     }
 
