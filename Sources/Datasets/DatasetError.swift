@@ -33,6 +33,10 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     case undecodableState(reason: String)
     /// The operation needs a finite dataset.
     case infiniteDataset(operation: String)
+    /// Files read as one source, or datasets read as aligned columns, disagree: the dataset at
+    /// `path` in `file` has `found` where `expected` (a row count, row shape, element type,
+    /// chunking or filter pipeline).
+    case mismatchedLayout(file: String, path: String, expected: String, found: String)
 
     /// One line naming the stage or source and the element index.
     public var errorDescription: String? {
@@ -60,6 +64,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
             return "cannot decode the iterator state: \(reason)"
         case let .infiniteDataset(operation):
             return "\(operation) needs a finite dataset (use take(_:) or a limit)"
+        case let .mismatchedLayout(file, path, expected, found):
+            return "\(file): dataset '\(path)' has \(found), expected \(expected)"
         }
     }
 
