@@ -37,6 +37,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     /// `path` in `file` has `found` where `expected` (a row count, row shape, element type,
     /// chunking or filter pipeline).
     case mismatchedLayout(file: String, path: String, expected: String, found: String)
+    /// A random-access read asked for element `index` of a source (or stage) of `count` elements.
+    case indexOutOfRange(source: String, index: Int, count: Int)
 
     /// One line naming the stage or source and the element index.
     public var errorDescription: String? {
@@ -66,6 +68,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
             return "\(operation) needs a finite dataset (use take(_:) or a limit)"
         case let .mismatchedLayout(file, path, expected, found):
             return "\(file): dataset '\(path)' has \(found), expected \(expected)"
+        case let .indexOutOfRange(source, index, count):
+            return "\(source): element index \(index) is out of range 0..<\(count)"
         }
     }
 
