@@ -63,7 +63,7 @@ import Tensors
         let window = 4
         let source = try HDF5RowSource(file: url, path: "/x", as: Float.self, cacheBytes: window * 32 * 4 * 4)
         #expect(source.isCompressed && source.blockRows == 32)
-        let batches = source.blockShuffle(windowBlocks: window, seed: 11).batch(50)
+        let batches = source.blockShuffle(windowBlocks: window, seed: 11).batch(50)   // stackedElements: one read per batch
         for epoch: UInt64 in 0..<2 {
             let before = source.blockReads
             var seen: [Int] = []
@@ -84,14 +84,16 @@ import Tensors
         let pairs = try HDF5AlignedRows(files: [url], x: "/x", as: Float.self, y: "/y", as: Int64.self)
         let shuffled = pairs.blockShuffle(windowBlocks: 3, seed: 4)
         try expectResumesExactly(shuffled, total: 300, cuts: [0, 1, 47, 48, 299, 300], epoch: 2, key: { $0.1.scalars })
-        try expectResumesExactly(shuffled.batch(32), total: 10, cuts: [0, 3, 9], epoch: 1, key: { $0.1.scalars })
+        // Random access agrees with iteration, and a batch is the rows at its positions.
+        var iterator = shuffled.makeIterator(epoch: 2)
+        let streamed = try pull(&iterator, 40).map { $0.1.scalars[0] }
+        #expect(try (0..<40).map { try shuffled.element(at: $0, epoch: 2).1.scalars[0] } == streamed)
+        #expect(try shuffled.stackedElements(at: Array(0..<40), epoch: 2)?.1.scalars == streamed)
         // The state is a few integers whatever the row count, and another seed is refused.
-        var iterator = shuffled.batch(32).makeIterator(epoch: 1)
-        _ = try iterator.next()
-        #expect(iterator.state.counters == [1, 32] && iterator.state.indices.isEmpty && iterator.state.children.isEmpty)
-        #expect(try iterator.state.encoded().count <= 256)
+        #expect(iterator.state.counters == [40, 40] && iterator.state.seeds == [2] && iterator.state.indices.isEmpty)
+        #expect(try iterator.state.encoded().count <= 512)
         let error = #expect(throws: DatasetError.self) {
-            try pairs.blockShuffle(windowBlocks: 3, seed: 5).batch(32).makeIterator(resumingFrom: iterator.state)
+            try pairs.blockShuffle(windowBlocks: 3, seed: 5).makeIterator(resumingFrom: iterator.state)
         }
         guard case let .mismatchedState(_, parameter, saved, current) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(parameter == "seed" && saved == "4" && current == "5")

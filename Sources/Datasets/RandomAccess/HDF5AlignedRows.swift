@@ -7,15 +7,16 @@ import Tensors
 ///
 /// Built from two ``HDF5RowSource`` values over the same files; each file's two datasets must
 /// have the same number of rows (checked when built). Reads are batched as the sources batch
-/// them.
+/// them; iterated, it yields the pairs in order.
 ///
 /// ```swift
 /// let data = try HDF5AlignedRows(files: [url], x: "/x", as: Float.self, y: "/y", as: Int64.self)
 /// let (features, labels) = try data.rows(at: [3, 1, 4])       // [3, d] and [3]
 /// let batches = data.blockShuffle(windowBlocks: 16, seed: 1).batch(256)
 /// ```
-public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & TensorScalar>: Dataset, Sendable {
+public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & TensorScalar>: RandomAccessDataset, Sendable {
     public typealias Element = (Tensor<X>, Tensor<Y>)
+    public typealias Iterator = RandomAccessIterator<Self>
     /// The first dataset's rows.
     public let x: HDF5RowSource<X>
     /// The second dataset's rows.
@@ -30,7 +31,7 @@ public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & Tens
                                                 expected: "the files of \(x.path): \(x.files.map(\.path))",
                                                 found: "other files")
         }
-        for (file, (xRows, yRows)) in zip(x.layout.rows, y.layout.rows).enumerated() where xRows != yRows {
+        for (file, (xRows, yRows)) in Swift.zip(x.layout.rows, y.layout.rows).enumerated() where xRows != yRows {
             throw DatasetError.mismatchedLayout(file: x.files[file].path, path: y.path,
                                                 expected: "\(xRows) rows like \(x.path)", found: "\(yRows) rows")
         }
@@ -66,30 +67,14 @@ public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & Tens
         (try x.rows(at: indices), try y.rows(at: indices))
     }
 
-    public var cardinality: Cardinality { .finite(count) }
-
-    public func makeIterator(epoch: UInt64) -> Iterator {
-        Iterator(x: x.makeIterator(epoch: epoch), y: y.makeIterator(epoch: epoch))
+    /// The rows at `indices` of both datasets in batched reads (see ``rows(at:)``).
+    public func stackedElements(at indices: [Int], epoch: UInt64) throws -> (Tensor<X>, Tensor<Y>)? {
+        try rows(at: indices)
     }
 
-    public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("hdf5_aligned_rows", children: 2)
-        return Iterator(x: try x.makeIterator(resumingFrom: state.children[0]),
-                        y: try y.makeIterator(resumingFrom: state.children[1]))
-    }
-
-    /// Both datasets' rows in order.
-    public struct Iterator: DatasetIterator {
-        var x: HDF5RowSource<X>.Iterator
-        var y: HDF5RowSource<Y>.Iterator
-
-        public mutating func next() throws -> (Tensor<X>, Tensor<Y>)? {
-            guard let row = try x.next(), let target = try y.next() else { return nil }
-            return (row, target)
-        }
-
-        /// `children`: [x, y].
-        public var state: IteratorState { IteratorState(kind: "hdf5_aligned_rows", children: [x.state, y.state]) }
+    /// `hdf5Aligned` with the row count, file count and both paths.
+    public var accessStages: [RandomAccessStage] {
+        [RandomAccessStage(kind: "hdf5Aligned", parameters: x.layout.stateParameters.merging(["y": y.path]) { _, new in new })]
     }
 
     /// The pairs in the chunk-aware order of ``BlockShuffled``, with blocks of `x`'s chunking
@@ -101,9 +86,7 @@ public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & Tens
 
 extension HDF5AlignedRows: BlockRowSource {
     var blockSizes: [Int] { x.layout.blockSizes }
-    func gather(_ indices: [Int]) throws -> (Tensor<X>, Tensor<Y>) { try rows(at: indices) }
     func firstRow(ofBlock block: Int) -> Int { x.layout.firstRow(ofBlock: block) }
-    var blockStateParameters: [String: String] { x.layout.stateParameters.merging(["y": y.path]) { _, new in new } }
 }
 
 extension HDF5RowSource {

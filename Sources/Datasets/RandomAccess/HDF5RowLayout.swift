@@ -47,7 +47,7 @@ struct HDF5RowLayout: Sendable, Equatable {
     ///   as `Scalar`; ``DatasetError/mismatchedLayout(file:path:expected:found:)`` when a file's
     ///   dataset differs from the first file's; ``DatasetError/invalidArgument(stage:reason:)``
     ///   for no files or a scalar dataset.
-    init<Scalar: HDF5Scalar>(files: [URL], path: String, as type: Scalar.Type) throws {
+    init<Scalar: HDF5Scalar & TensorScalar>(files: [URL], path: String, as type: Scalar.Type) throws {
         guard !files.isEmpty else {
             throw DatasetError.invalidArgument(stage: "HDF5RowSource(\(path))", reason: "no files given")
         }
@@ -133,7 +133,7 @@ struct HDF5RowLayout: Sendable, Equatable {
         var chunkShape: [Int]?
         var filters: [HDF5Filter]
 
-        init<Scalar: HDF5Scalar>(file url: URL, path: String, as type: Scalar.Type) throws {
+        init<Scalar: HDF5Scalar & TensorScalar>(file url: URL, path: String, as type: Scalar.Type) throws {
             do {
                 let file = try HDF5File.open(at: url, mode: .readOnly, locking: .bestEffort)
                 defer { try? file.close() }

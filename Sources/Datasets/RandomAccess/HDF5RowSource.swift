@@ -12,17 +12,19 @@ import Tensors
 /// being the rows one band of chunks covers), keeping at most `cacheBytes` of decompressed
 /// blocks. ``element(at:)`` is ``rows(at:)`` of one row.
 ///
-/// Iterated as a ``Dataset`` it yields the rows in order. Shuffle a compressed source with
-/// ``blockShuffle(windowBlocks:seed:)`` (chunk-aware: each block decompressed once per epoch)
-/// and a contiguous one with any global shuffle.
+/// Iterated as a ``Dataset`` it yields the rows in order, with the few-integer state of a
+/// ``RandomAccessIterator``. Shuffle a compressed source with ``blockShuffle(windowBlocks:seed:)``
+/// (chunk-aware: each block decompressed once per epoch) and a contiguous one with any global
+/// shuffle.
 ///
 /// ```swift
 /// let x = try HDF5RowSource(files: [partA, partB], path: "/x", as: Float.self)
 /// let batch = try x.rows(at: [5, 1_000_000, 42])      // shape [3] + x.rowShape
 /// let blocks = x.blockShuffle(windowBlocks: 16, seed: 7)
 /// ```
-public struct HDF5RowSource<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendable {
+public struct HDF5RowSource<Scalar: HDF5Scalar & TensorScalar>: RandomAccessDataset, Sendable {
     public typealias Element = Tensor<Scalar>
+    public typealias Iterator = RandomAccessIterator<Self>
 
     let layout: HDF5RowLayout
     let reader: HDF5RowReader<Scalar>
@@ -80,9 +82,9 @@ public struct HDF5RowSource<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendabl
     }
 
     /// Row `index` (in `0..<count`).
-    /// - Throws: ``DatasetError/invalidArgument(stage:reason:)`` for an index out of range;
-    ///   ``DatasetError/sourceFailed(source:index:underlying:)`` naming `file:path` and the row
-    ///   inside that file when the read fails.
+    /// - Throws: ``DatasetError/indexOutOfRange(source:index:count:)`` for an index out of
+    ///   range; ``DatasetError/sourceFailed(source:index:underlying:)`` naming `file:path` and
+    ///   the first row (inside that file) of the read that failed.
     public func element(at index: Int) throws -> Tensor<Scalar> {
         try Tensor(shape: rowShape, scalars: try scalars(at: [index]))
     }
@@ -98,70 +100,29 @@ public struct HDF5RowSource<Scalar: HDF5Scalar & TensorScalar>: Dataset, Sendabl
     /// one read per file for a contiguous dataset.
     /// - Throws: as ``element(at:)``.
     public func rows(in range: Range<Int>) throws -> Tensor<Scalar> {
-        guard range.lowerBound >= 0, range.upperBound <= count else {
-            throw DatasetError.invalidArgument(stage: "\(layout.files[0].path):\(path)",
-                                               reason: "rows \(range) are outside 0..<\(count)")
+        if !range.isEmpty {
+            try checkIndex(range.lowerBound, source: "\(layout.files[0].path):\(path)")
+            try checkIndex(range.upperBound - 1, source: "\(layout.files[0].path):\(path)")
         }
         return try Tensor(shape: [range.count] + rowShape, scalars: try reader.scalars(in: range))
     }
 
     func scalars(at indices: [Int]) throws -> [Scalar] {
-        if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
-            throw DatasetError.invalidArgument(stage: "\(layout.files[0].path):\(path)",
-                                               reason: "row \(bad) is outside 0..<\(count)")
-        }
+        for index in indices { try checkIndex(index, source: "\(layout.files[0].path):\(path)") }
         return try reader.scalars(at: indices)
     }
 
-    public var cardinality: Cardinality { .finite(count) }
-
-    public func makeIterator(epoch: UInt64) -> Iterator { Iterator(source: self, position: 0) }
-
-    public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
-        try state.expect("hdf5_row_source", counters: 1, parameters: layout.stateParameters)
-        let position = state.counters[0]
-        guard position >= 0 && position <= count else {
-            throw DatasetError.incompatibleState(expected: "hdf5 rows of \(count)", found: "row \(position)")
-        }
-        return Iterator(source: self, position: position)
+    /// The rows at `indices` in one batched read (see ``rows(at:)``): what random-access
+    /// `batch` stages call.
+    public func stackedElements(at indices: [Int], epoch: UInt64) throws -> Tensor<Scalar>? {
+        try rows(at: indices)
     }
 
-    /// The rows in order, read a block (or 1,024 rows of a contiguous dataset) at a time.
-    public struct Iterator: DatasetIterator {
-        let source: HDF5RowSource
-        var position: Int
-        private var buffered: [Scalar] = []
-        private var bufferStart = 0
-
-        init(source: HDF5RowSource, position: Int) {
-            self.source = source
-            self.position = position
-        }
-
-        public mutating func next() throws -> Tensor<Scalar>? {
-            guard position < source.count else { return nil }
-            let width = source.layout.width
-            if position < bufferStart || (position - bufferStart + 1) * width > buffered.count {
-                let end = Swift.min(source.count, position + (source.blockRows ?? 1_024))
-                buffered = []
-                buffered = try source.reader.scalars(in: position..<end)
-                bufferStart = position
-            }
-            let start = (position - bufferStart) * width
-            position += 1
-            return try Tensor(shape: source.rowShape, scalars: Array(buffered[start..<start + width]))
-        }
-
-        /// `counters`: [next row]; `parameters`: rows, files and path.
-        public var state: IteratorState {
-            IteratorState(kind: "hdf5_row_source", counters: [position], parameters: source.layout.stateParameters)
-        }
-    }
+    /// `hdf5` with the row count, file count and path.
+    public var accessStages: [RandomAccessStage] { [RandomAccessStage(kind: "hdf5", parameters: layout.stateParameters)] }
 }
 
 extension HDF5RowSource: BlockRowSource {
     var blockSizes: [Int] { layout.blockSizes }
-    func gather(_ indices: [Int]) throws -> Tensor<Scalar> { try rows(at: indices) }
     func firstRow(ofBlock block: Int) -> Int { layout.firstRow(ofBlock: block) }
-    var blockStateParameters: [String: String] { layout.stateParameters }
 }

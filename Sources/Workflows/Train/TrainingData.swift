@@ -90,7 +90,7 @@ public struct TrainingData: Sendable {
             case let .float32(s): xRows = s.rowsPerFile
             case let .float64(s): xRows = s.rowsPerFile
             }
-            if let file = zip(xRows, targets.rowsPerFile).firstIndex(where: { $0 != $1 }), urls.count > 1 {
+            if urls.count > 1, let file = xRows.indices.first(where: { xRows[$0] != targets.rowsPerFile[$0] }) {
                 throw WorkflowError.invalidData(file: urls[file].path, path: y, row: nil, column: nil,
                                                 message: "\(targets.rowsPerFile[file]) rows, but \(x) has \(xRows[file])")
             }
@@ -106,13 +106,13 @@ public struct TrainingData: Sendable {
         var yShape = [targets.rows] + targets.rowShape
         if yShape.count == 1, !sparseTargets { yShape = [targets.rows, 1] }
         targetShape = yShape
-        guard featureShape.count == 2 else {
+        guard xShape.count == 2 else {
             throw WorkflowError.invalidData(file: first.path, path: x, row: nil, column: nil,
-                                            message: "features must be [rows, features], found \(featureShape)")
+                                            message: "features must be [rows, features], found \(xShape)")
         }
-        guard targetShape.first == rows else {
+        guard yShape[0] == xShape[0] else {
             throw WorkflowError.invalidData(file: first.path, path: y, row: nil, column: nil,
-                                            message: "\(targetShape.first ?? 0) rows, but \(x) has \(rows)")
+                                            message: "\(yShape[0]) rows, but \(x) has \(xShape[0])")
         }
         rowsReader = StreamedRows(features: features, readTargets: targets.read, targetRowShape: Array(targetShape.dropFirst()),
                                   yPath: y, classes: nil)
@@ -176,15 +176,14 @@ public struct TrainingData: Sendable {
         switch type {
         case .float32: return try reader(Float.self) { Double($0) }
         case .float64: return try reader(Double.self) { $0 }
-        case .int8: return try reader(Int8.self) { Double($0) }
-        case .int16: return try reader(Int16.self) { Double($0) }
-        case .int32: return try reader(Int32.self) { Double($0) }
-        case .int64: return try reader(Int64.self) { Double($0) }
+        // Narrower integers are widened by libhdf5 on the way (exactly).
+        case .int8, .int16, .int32, .uint16: return try reader(Int32.self) { Double($0) }
+        case .int64, .uint32: return try reader(Int64.self) { Double($0) }
         case .uint8: return try reader(UInt8.self) { Double($0) }
-        case .uint16: return try reader(UInt16.self) { Double($0) }
-        case .uint32: return try reader(UInt32.self) { Double($0) }
-        case .uint64: return try reader(UInt64.self) { Double($0) }
         case .bool: return try reader(Bool.self) { $0 ? 1 : 0 }
+        case .uint64:
+            throw WorkflowError.invalidData(file: files[0].path, path: path, row: nil, column: nil,
+                                            message: "targets stored as uint64 cannot be streamed; store them as int64 or float64")
         case let other:
             throw WorkflowError.invalidData(file: files[0].path, path: path, row: nil, column: nil,
                                             message: "targets must be numeric, found \(other)")
