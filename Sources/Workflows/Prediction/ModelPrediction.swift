@@ -78,8 +78,9 @@ public enum ModelPrediction {
     static func inputRows(_ location: DatasetLocation, width: Int) throws -> HDF5RowSource<Float> {
         try requireDataset(location)
         let source: HDF5RowSource<Float>
-        do { source = try HDF5RowSource(file: location.file, path: location.path, as: Float.self) } catch {
-            throw WorkflowError.unreadableData(file: location.file.path, message: error.localizedDescription)
+        do { source = try HDF5RowSource(file: location.file, path: location.path, as: Float.self) } catch let DatasetError
+            .openFailed(_, _, underlying) {
+            throw underlying   // libhdf5's error names the file, the dataset and what it cannot read
         }
         let shape = [source.count] + source.rowShape
         try DataChecks.requireFeatures(shape, width: width, file: location.file.path, path: location.path)
