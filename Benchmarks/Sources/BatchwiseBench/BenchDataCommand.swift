@@ -94,7 +94,9 @@ struct BenchDataCommand: ParsableCommand {
         var checksum: Float = 0
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
-        while elapsed < seconds && position < shuffled.count {
+        // A block shuffle runs on to the end of a window, so every block it loaded was used up.
+        let windowRows = source.isCompressed ? shuffled.windowBlocks * Self.chunkRows : Int.max
+        while (elapsed < seconds || (windowRows < .max && position % windowRows != 0)) && position < shuffled.count {
             let end = min(position + Self.batch, shuffled.count)
             guard let batch = try shuffled.stackedElements(at: Array(position..<end), epoch: 0) else {
                 throw ValidationError("the source did not read a batch")
@@ -106,7 +108,7 @@ struct BenchDataCommand: ParsableCommand {
         // The state of an iterator standing where the timed loop stopped.
         while iterator.position < min(position, 3) { _ = try iterator.next() }
         let stateBytes = try iterator.state.encoded().count
-        let blocksTouched = Double(position) / Double(Self.chunkRows)
+        let blocksTouched = (Double(position) / Double(Self.chunkRows)).rounded(.up)
         let reads = source.blockReads - readsBefore
         if checksum.isNaN { throw ValidationError("read a NaN") }
         return Measurement(rowsPerSecond: Double(position) / elapsed, peakBytes: ProcessMemory.statusBytes("VmHWM:"),
