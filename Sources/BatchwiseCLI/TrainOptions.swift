@@ -90,7 +90,7 @@ struct ScheduleOptions: TrainJobOptions {
     var epochs = 1
     @Option(help: "Batch size.")
     var batchSize = 32
-    @Option(help: "Shuffle buffer size (default: the whole training set).")
+    @Option(help: "tf.data's buffered shuffle with this buffer (default: a shuffle of all training rows, chunk-aware for compressed data).")
     var shuffleBuffer: Int?
     @Flag(help: "Keep the data order.")
     var noShuffle = false

@@ -86,6 +86,7 @@ public struct BlockShuffled<Source: RandomAccessDataset>: RandomAccessDataset, S
 /// is a source row, for callers that read the rows themselves.
 ///
 /// ```swift
+/// let x = try HDF5RowSource(file: url, path: "/x", as: Float.self)
 /// let order = x.blockShuffledIndices(windowBlocks: 8, seed: 3, rows: 9_000)   // rows 0..<9000 only
 /// let rows = try (0..<4).map { try order.element(at: $0, epoch: 1) }
 /// ```

@@ -23,8 +23,9 @@ import Tensors
 /// larger cache; the block order itself is always global.
 ///
 /// ```swift
+/// @testable import Datasets
 /// let order = BlockShuffleOrder(blockSizes: [4, 4, 2], windowBlocks: 2, seed: 7, epoch: 0)
-/// (0..<10).map(order.blockPosition)   // every position once, as (block, row in block)
+/// print((0..<10).map(order.blockPosition))   // every row once, as (block, row in block)
 /// ```
 struct BlockShuffleOrder: Sendable {
     /// Rows in each block, in block order.

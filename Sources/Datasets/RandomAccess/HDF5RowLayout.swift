@@ -11,9 +11,10 @@ import Tensors
 /// possibly shorter); blocks are numbered across files the same way.
 ///
 /// ```swift
-/// let layout = try HDF5RowLayout(files: [a, b], path: "/x", as: Float.self)
-/// layout.count                 // rows of a plus rows of b
-/// layout.locate(row: 10)       // (file: 0, row: 10) when a has more than 10 rows
+/// @testable import Datasets
+/// let layout = try HDF5RowLayout(files: [url, dataURL], path: "/x", as: Float.self)
+/// print(layout.count)                 // rows of both files
+/// print(layout.locate(row: 10))       // (file: 0, row: 10) when the first file has more than 10 rows
 /// ```
 struct HDF5RowLayout: Sendable, Equatable {
     /// The files, in the order their rows are numbered.

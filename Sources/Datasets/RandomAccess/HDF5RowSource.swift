@@ -18,7 +18,7 @@ import Tensors
 /// shuffle.
 ///
 /// ```swift
-/// let x = try HDF5RowSource(files: [partA, partB], path: "/x", as: Float.self)
+/// let x = try HDF5RowSource(files: [url, dataURL], path: "/x", as: Float.self)
 /// let batch = try x.rows(at: [5, 1_000_000, 42])      // shape [3] + x.rowShape
 /// let blocks = x.blockShuffle(windowBlocks: 16, seed: 7)
 /// ```

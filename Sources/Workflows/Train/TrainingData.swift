@@ -17,7 +17,7 @@ import Training
 /// row (inside that file) and column.
 ///
 /// ```swift
-/// let data = try TrainingData(files: [partA, partB], x: "/x", y: "/y", sparseTargets: false)
+/// let data = try TrainingData(files: [url, dataURL], x: "/x", y: "/y", sparseTargets: false)
 /// let (train, validation) = try data.pipelines(batchSize: 32, order: .shuffled, seed: 0, validationSplit: 0.2)
 /// ```
 public struct TrainingData: Sendable {
