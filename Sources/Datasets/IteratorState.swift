@@ -49,6 +49,34 @@ public struct IteratorState: Codable, Sendable, Hashable {
         self.parameters = parameters
     }
 
+    private enum CodingKeys: String, CodingKey { case kind, counters, seeds, indices, children, parameters }
+
+    /// Decodes a state; `indices` and `children` may be absent (random-access states omit them
+    /// when empty).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        counters = try container.decode([Int].self, forKey: .counters)
+        seeds = try container.decode([UInt64].self, forKey: .seeds)
+        indices = try container.decodeIfPresent([Int].self, forKey: .indices) ?? []
+        children = try container.decodeIfPresent([IteratorState].self, forKey: .children) ?? []
+        parameters = try container.decodeIfPresent([String: String].self, forKey: .parameters)
+    }
+
+    /// Encodes every field, as states always have, except that a random-access state (kind
+    /// `"randomAccess"`, new with it) leaves out its empty `indices` and `children`, keeping it
+    /// within 256 bytes.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(counters, forKey: .counters)
+        try container.encode(seeds, forKey: .seeds)
+        let compact = kind == "randomAccess"
+        if !(compact && indices.isEmpty) { try container.encode(indices, forKey: .indices) }
+        if !(compact && children.isEmpty) { try container.encode(children, forKey: .children) }
+        try container.encodeIfPresent(parameters, forKey: .parameters)
+    }
+
     /// The state as compact JSON bytes.
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()

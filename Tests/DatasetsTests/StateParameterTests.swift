@@ -89,9 +89,12 @@ import Tensors
                           stage: "batch", parameter: "dropRemainder", saved: "false", current: "true")
         try expectRefused(base.take(5), into: base.take(6), stage: "take", parameter: "count", saved: "5", current: "6")
         try expectRefused(base.skip(2), into: base.skip(3), stage: "skip", parameter: "count", saved: "2", current: "3")
-        try expectRefused(base.shard(count: 3, index: 1), into: base.shard(count: 2, index: 1),
+        // The streaming shard (over a streaming base); the random-access shard resumes on another
+        // shard layout by design (ShardResumeTests).
+        let stream = base.filter { _ in true }
+        try expectRefused(stream.shard(count: 3, index: 1), into: stream.shard(count: 2, index: 1),
                           stage: "shard", parameter: "count", saved: "3", current: "2")
-        try expectRefused(base.shard(count: 3, index: 1), into: base.shard(count: 3, index: 0),
+        try expectRefused(stream.shard(count: 3, index: 1), into: stream.shard(count: 3, index: 0),
                           stage: "shard", parameter: "index", saved: "1", current: "0")
         try expectRefused(base.map(parallelism: 2) { $0 }, into: base.map(parallelism: 2, ordered: false) { $0 },
                           stage: "parallelMap", parameter: "ordered", saved: "true", current: "false")

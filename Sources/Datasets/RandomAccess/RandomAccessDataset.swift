@@ -14,8 +14,8 @@
 /// (position, epoch, global position, and each stage's settings such as a seed or a batch
 /// size), about 200 bytes whatever the number of elements.
 ///
-/// A source implements ``count`` and ``element(at:)`` and declares
-/// `typealias Iterator = RandomAccessIterator<Self>`; it may implement
+/// A source implements ``count`` and ``element(at:)`` and declares its `Element` and
+/// `typealias Iterator = RandomAccessIterator<Self>` (Swift does not infer them); it may implement
 /// ``stackedElements(at:epoch:)`` to copy a batch's rows in one read, and ``accessStages`` to
 /// record its length in iterator states. The other requirements have defaults that suit a
 /// source; the random-access adaptors implement them.
@@ -82,6 +82,8 @@ public struct RandomAccessStage: Sendable, Hashable {
     /// Whether this stage splits the order between shards (its settings are not checked when a
     /// state is restored onto another shard layout).
     public var isShard: Bool
+    /// The number of elements of the stage's input, where resuming needs it (a `repeat`).
+    var inputCount = 0
 
     /// A stage description.
     public init(kind: String, parameters: [String: String] = [:], isShard: Bool = false) {

@@ -46,6 +46,13 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     }
 
     init(dataset: Source, resumingFrom state: IteratorState) throws {
+        if state.kind != Self.kind, let position = try Self.streamingPosition(state, dataset.accessStages[...]) {
+            guard position >= 0 && position <= dataset.count else {
+                throw DatasetError.incompatibleState(expected: "a position in 0...\(dataset.count)", found: "position \(position)")
+            }
+            (view, epoch, self.position) = (dataset, Self.streamingEpoch(state), position)
+            return
+        }
         try state.expect(Self.kind, counters: 2, seeds: 1)
         let reshardable = dataset.globalPosition(afterYielding: 0) != nil
         try Self.check(saved: state.parameters ?? [:], current: Self.parameters(of: dataset, reshardable: reshardable))
@@ -87,6 +94,55 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     }
 
     static var kind: String { "randomAccess" }
+
+    /// The position in a state written by the streaming adaptors of the same pipeline: before
+    /// `map`, `batch`, `shard` and `repeat` over ``Slices`` and ``RangeDataset`` became
+    /// random-access, those stages saved one node each (`"batch"` with the batches delivered,
+    /// ...), as checkpoints written then still hold. `nil` when `state` is of no such stage.
+    /// - Throws: as the streaming stages did, for another stage or a changed setting.
+    static func streamingPosition(_ state: IteratorState, _ stages: ArraySlice<RandomAccessStage>) throws -> Int? {
+        guard let stage = stages.last, ["map", "batch", "shard", "repeat", "slices", "range"].contains(state.kind) else {
+            return nil
+        }
+        let base = stages.dropLast()
+        switch stage.kind {
+        case "slices", "range":
+            try state.expect(stage.kind, counters: 1, parameters: stage.parameters)
+            return state.counters[0]
+        case "map", "batch":
+            try state.expect(stage.kind, counters: 1, children: 1, parameters: stage.parameters.isEmpty ? nil : stage.parameters)
+            _ = try streamingChildPosition(state.children[0], base)
+            return state.counters[0]
+        case "shard":
+            try state.expect("shard", counters: 1, children: 1, parameters: stage.parameters)
+            _ = try streamingChildPosition(state.children[0], base)
+            // Base elements seen -> elements of this shard yielded (those at index, index + count, ...).
+            let seen = state.counters[0], count = Int(stage.parameters["count"] ?? "") ?? 1
+            let index = Int(stage.parameters["index"] ?? "") ?? 0
+            return seen > index ? (seen - index - 1) / Swift.max(count, 1) + 1 : 0
+        case "repeat":
+            try state.expect("repeat", counters: 3, seeds: 1, children: 1, parameters: stage.parameters)
+            let inPass = try streamingChildPosition(state.children[0], base)
+            let (passes, overflow) = state.counters[0].multipliedReportingOverflow(by: stage.inputCount)
+            return overflow ? nil : passes + inPass
+        default:
+            throw DatasetError.incompatibleState(expected: stage.kind, found: "\(state.kind) (a streaming stage's state)")
+        }
+    }
+
+    private static func streamingChildPosition(_ state: IteratorState, _ stages: ArraySlice<RandomAccessStage>) throws -> Int {
+        guard let position = try streamingPosition(state, stages) else {
+            throw DatasetError.incompatibleState(expected: stages.last?.kind ?? "no stage", found: state.kind)
+        }
+        return position
+    }
+
+    /// The epoch of a streaming state: the one a `repeat` recorded, else 0 (the streaming
+    /// sources and `map`, `batch` and `shard` do not record it; their order does not depend on it).
+    static func streamingEpoch(_ state: IteratorState) -> UInt64 {
+        if state.kind == "repeat", let epoch = state.seeds.first { return epoch }
+        return state.children.first.map(streamingEpoch) ?? 0
+    }
 
     /// The stages' settings as flat `"<stage>.<setting>"` keys (a shard's omitted when states
     /// restore across shard layouts; its shape is still recorded as `"<stage>"` with value "").
