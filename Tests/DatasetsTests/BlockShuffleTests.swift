@@ -7,12 +7,6 @@ import Tensors
 /// The chunk-aware shuffle: every row once per epoch, one read per block per epoch, windows
 /// that bound how far apart a block's rows land, a new order per epoch, exact resume.
 @Suite struct BlockShuffleTests {
-    @Test("the Feistel bijection is a permutation for every size", arguments: [0, 1, 2, 3, 5, 16, 17, 1_000, 4_097])
-    func feistelIsABijection(count: Int) {
-        let bijection = FeistelBijection(count: count, key: 99)
-        #expect(Set((0..<count).map(bijection.image(of:))) == Set(0..<count))
-    }
-
     @Test("every row exactly once per epoch, each window's rows from its own blocks",
           arguments: [(blockSizes: [8, 8, 8, 3, 8, 5], window: 2), ([4], 3), ([1, 1, 1], 1), ([10, 10, 10, 10], 16)])
     func everyRowOncePerEpoch(blockSizes: [Int], window: Int) {
@@ -69,7 +63,9 @@ import Tensors
             var seen: [Int] = []
             try batches.forEach(epoch: epoch) { batch in seen += batch.scalars.enumerated().filter { $0.offset % 4 == 0 }.map { Int($0.element) } }
             #expect(seen.sorted() == Array(0..<1_000))
-            #expect(source.blockReads - before == 32, "epoch \(epoch): \(source.blockReads - before) block reads for 32 blocks")
+            // Each block once; after the first epoch, blocks of its last window may still be cached.
+            let reads = source.blockReads - before
+            #expect(epoch == 0 ? reads == 32 : (32 - window...32).contains(reads), "epoch \(epoch): \(reads) block reads for 32 blocks")
         }
         // A row-by-row global order over the same source reads about a block per row.
         let before = source.blockReads

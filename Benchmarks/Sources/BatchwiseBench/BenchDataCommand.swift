@@ -10,10 +10,10 @@ import Foundation
 ///
 /// Two files are generated in a temporary folder, which is removed at the end, on an error
 /// and on SIGINT/SIGTERM: a contiguous one (`/x` and 0/1 targets `/y`) and a gzip-chunked one
-/// (chunks of 1,024 rows = 1 MiB). Measured: rows/s of a global shuffle of the contiguous
-/// file (`blockShuffle` with one window: a Feistel permutation of all rows, read by runs with
-/// pread) and of the block shuffle of the gzip file (window of 16 one-chunk blocks), batches of
-/// 256, each for `--seconds`; the peak RSS of each, against the chunk cache + 64 MiB; the
+/// (chunks of 1,024 rows = 1 MiB). Measured: rows/s of `globalShuffle(seed:)` over the
+/// contiguous file (a Feistel permutation of all rows, each batch read by runs with pread) and
+/// of the block shuffle of the gzip file (window of 16 one-chunk blocks), batches of 256 (one
+/// `stackedElements` read each), each for `--seconds`; the peak RSS of each, against the chunk cache + 64 MiB; the
 /// iterator state's size; and the peak RSS of one epoch of `TrainJob` (what `batchwise train`
 /// runs) of a small model on the contiguous file, against 256 MiB.
 struct BenchDataCommand: ParsableCommand {
@@ -50,9 +50,10 @@ struct BenchDataCommand: ParsableCommand {
 
         let cacheBytes = cacheMiB << 20
         let plain = try HDF5RowSource(file: contiguous, path: "/x", as: Float.self, cacheBytes: cacheBytes)
-        let global = try measure(plain.blockShuffle(windowBlocks: .max, seed: 7))
+        let global = try measure(plain.globalShuffle(seed: 7), source: plain, windowRows: nil)
         let compressed = try HDF5RowSource(file: gzip, path: "/x", as: Float.self, cacheBytes: cacheBytes)
-        let blocks = try measure(compressed.blockShuffle(windowBlocks: 16, seed: 7))
+        let blocks = try measure(compressed.blockShuffle(windowBlocks: 16, seed: 7), source: compressed,
+                                 windowRows: 16 * Self.chunkRows)
         let trainPeak = noTrain ? nil : try trainPeak(contiguous, folder: folder)
 
         let peer = PeerScript.run("Benchmarks/peers/data_peer.py",
@@ -84,10 +85,12 @@ struct BenchDataCommand: ParsableCommand {
         var stateBytes: Int
     }
 
-    /// Batches of 256 for `seconds` (whole epochs never needed), their rows/s, the peak RSS.
-    private func measure(_ shuffled: BlockShuffled<HDF5RowSource<Float>>) throws -> Measurement {
+    /// Batches of 256 for `seconds` (whole epochs never needed; a block shuffle runs on to the end
+    /// of a window of `windowRows`), their rows/s, the peak RSS, reads per chunk of `source`.
+    private func measure<Shuffled: RandomAccessDataset>(_ shuffled: Shuffled, source: HDF5RowSource<Float>,
+                                                        windowRows: Int?) throws -> Measurement
+        where Shuffled.Element == Tensor<Float>, Shuffled.Iterator == RandomAccessIterator<Shuffled> {
         _ = ProcessMemory.resetPeak()
-        let source = shuffled.source
         let readsBefore = source.blockReads
         var iterator = shuffled.makeIterator(epoch: 0)
         var position = 0
@@ -95,8 +98,7 @@ struct BenchDataCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
         // A block shuffle runs on to the end of a window, so every block it loaded was used up.
-        let windowRows = source.isCompressed ? shuffled.windowBlocks * Self.chunkRows : Int.max
-        while (elapsed < seconds || (windowRows < .max && position % windowRows != 0)) && position < shuffled.count {
+        while (elapsed < seconds || windowRows.map({ position % $0 != 0 }) ?? false) && position < shuffled.count {
             let end = min(position + Self.batch, shuffled.count)
             guard let batch = try shuffled.stackedElements(at: Array(position..<end), epoch: 0) else {
                 throw ValidationError("the source did not read a batch")

@@ -14,9 +14,10 @@ protocol BlockRowSource: RandomAccessDataset {
 /// shuffled within windows of `windowBlocks` blocks, a new order every epoch.
 ///
 /// The construction, for epoch `e` with key `k = derivedSeed(seed, e)`:
-/// 1. **Blocks, globally.** A seeded bijection on the block numbers (a four-round Feistel
-///    network with cycle-walking, keyed by `k`) lists the blocks in a random order; each run of
-///    `windowBlocks` consecutive blocks in that list is a *window*.
+/// 1. **Blocks, globally.** A seeded bijection on the block numbers (the six-round Feistel
+///    network with cycle-walking behind ``RandomAccessDataset/globalShuffle(seed:)``, keyed by
+///    `k`) lists the blocks in a random order; each run of `windowBlocks` consecutive blocks in
+///    that list is a *window*.
 /// 2. **Rows, within a window.** The rows of a window's blocks, taken together, get a random
 ///    order from a second bijection keyed by `(k, window)`.
 ///

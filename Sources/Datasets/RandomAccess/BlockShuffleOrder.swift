@@ -4,8 +4,8 @@ import Tensors
 ///
 /// Rows are grouped into *blocks* (for HDF5, the rows one band of chunks covers). The order is
 /// built in two seeded steps:
-/// 1. **Blocks, globally.** A seeded bijection on the block numbers `0..<blocks` (a Feistel
-///    network with cycle-walking, keyed by `(seed, epoch)`) lists the blocks in a random order.
+/// 1. **Blocks, globally.** A seeded bijection on the block numbers `0..<blocks` (the global
+///    shuffle's `FeistelPermutation`, keyed by `(seed, epoch)`) lists the blocks in a random order.
 ///    Consecutive runs of `windowBlocks` blocks in that list form *windows*.
 /// 2. **Rows, within a window.** The rows of a window's blocks, taken together, are put in a
 ///    random order by a second bijection on `0..<rowsInWindow`, keyed by `(seed, epoch, window)`.
@@ -35,7 +35,7 @@ struct BlockShuffleOrder: Sendable {
     /// The key of this epoch (`derivedSeed(seed, epoch)`).
     let epochKey: UInt64
     /// The permutation of the blocks.
-    let blockPermutation: FeistelBijection
+    let blockPermutation: FeistelPermutation
     /// The first position of each window, plus the total row count at the end.
     let windowStarts: [Int]
 
@@ -43,12 +43,12 @@ struct BlockShuffleOrder: Sendable {
         self.blockSizes = blockSizes
         self.windowBlocks = Swift.min(Swift.max(1, windowBlocks), Swift.max(1, blockSizes.count))
         epochKey = SplitMix64.derivedSeed(seed, epoch)
-        blockPermutation = FeistelBijection(count: blockSizes.count, key: SplitMix64.derivedSeed(epochKey, 0))
+        blockPermutation = FeistelPermutation(count: blockSizes.count, seed: SplitMix64.derivedSeed(epochKey, 0))
         var starts = [0]
         starts.reserveCapacity(blockSizes.count / self.windowBlocks + 2)
         var total = 0
         for position in 0..<blockSizes.count {
-            total += blockSizes[blockPermutation.image(of: position)]
+            total += blockSizes[blockPermutation[position]]
             if (position + 1) % self.windowBlocks == 0 || position + 1 == blockSizes.count { starts.append(total) }
         }
         windowStarts = starts
@@ -84,22 +84,22 @@ struct BlockShuffleOrder: Sendable {
         /// Rows before each block inside the window, plus the window's row count at the end.
         let offsets: [Int]
         /// The permutation of the window's rows.
-        let permutation: FeistelBijection
+        let permutation: FeistelPermutation
 
         init(order: BlockShuffleOrder, index: Int) {
             self.index = index
             positions = order.windowStarts[index]..<order.windowStarts[index + 1]
             let first = index * order.windowBlocks
             let last = Swift.min(order.blockSizes.count, first + order.windowBlocks)
-            blocks = (first..<last).map(order.blockPermutation.image(of:))
+            blocks = (first..<last).map { order.blockPermutation[$0] }
             offsets = blocks.reduce(into: [0]) { $0.append($0.last! + order.blockSizes[$1]) }
-            permutation = FeistelBijection(count: positions.count,
-                                           key: SplitMix64.derivedSeed(order.epochKey, 1, UInt64(index)))
+            permutation = FeistelPermutation(count: positions.count,
+                                             seed: SplitMix64.derivedSeed(order.epochKey, 1, UInt64(index)))
         }
 
         /// The block and the row inside it at `position` (inside ``positions``).
         func blockPosition(_ position: Int) -> (block: Int, row: Int) {
-            let local = permutation.image(of: position - positions.lowerBound)
+            let local = permutation[position - positions.lowerBound]
             var low = 0, high = blocks.count - 1     // the last block starting at or before `local`
             while low < high {
                 let middle = (low + high + 1) / 2
@@ -107,44 +107,5 @@ struct BlockShuffleOrder: Sendable {
             }
             return (blocks[low], local - offsets[low])
         }
-    }
-}
-
-/// A seeded bijection on `0..<count`: a balanced Feistel network on the smallest even number
-/// of bits that covers `count`, with cycle-walking (an image at or beyond `count` is encrypted
-/// again until it falls inside). The domain is less than `4 × count`, so an image takes fewer
-/// than four encryptions on average; memory is the key and the bit width.
-struct FeistelBijection: Sendable, Equatable {
-    /// The size of the domain.
-    let count: Int
-    /// The round keys' root.
-    let key: UInt64
-    private let halfBits: UInt64
-    private let halfMask: UInt64
-
-    init(count: Int, key: UInt64) {
-        self.count = Swift.max(0, count)
-        self.key = key
-        var bits: UInt64 = 2
-        while (1 << bits) < UInt64(Swift.max(1, count)) { bits += 2 }
-        halfBits = bits / 2
-        halfMask = (1 << halfBits) - 1
-    }
-
-    /// The image of `index` (in `0..<count`).
-    func image(of index: Int) -> Int {
-        var value = UInt64(index)
-        repeat { value = encrypt(value) } while value >= UInt64(count)
-        return Int(value)
-    }
-
-    private func encrypt(_ value: UInt64) -> UInt64 {
-        var left = value >> halfBits
-        var right = value & halfMask
-        for round in 0..<4 as Range<UInt64> {
-            let mixed = SplitMix64.mix(key &+ round &* 0x9E37_79B9_7F4A_7C15 ^ right) & halfMask
-            (left, right) = (right, left ^ mixed)
-        }
-        return left << halfBits | right
     }
 }

@@ -30,7 +30,8 @@ public struct TrainingData: Sendable {
         /// A shuffle of all training rows whose state is a few integers: for compressed,
         /// chunked features the chunk-aware block shuffle (chunk-sized blocks in a global
         /// order, rows shuffled within windows of up to 16 blocks that the chunk cache holds;
-        /// each chunk is decompressed once per epoch), otherwise a seeded permutation of all rows.
+        /// each chunk is decompressed once per epoch), otherwise `globalShuffle(seed:)`, a
+        /// seeded permutation of all rows.
         case shuffled
     }
 
@@ -226,7 +227,12 @@ public struct TrainingData: Sendable {
         case .sequential: indices = RangeDataset(0..<trainRows).batch(batchSize).eraseToAnyDataset()
         case let .buffered(size):
             indices = RangeDataset(0..<trainRows).shuffle(bufferSize: size, seed: seed).batch(batchSize).eraseToAnyDataset()
-        case .shuffled: indices = shuffledIndices(trainRows: trainRows, seed: seed).batch(batchSize).eraseToAnyDataset()
+        case .shuffled:
+            if let blocks = blockShuffledIndices(trainRows: trainRows, seed: seed) {
+                indices = blocks.batch(batchSize).eraseToAnyDataset()
+            } else {
+                indices = RangeDataset(0..<trainRows).globalShuffle(seed: seed).batch(batchSize).eraseToAnyDataset()
+            }
         }
         let train = StreamedBatches(order: indices, rows: rowsReader).prefetch(prefetch).eraseToAnyDataset()
         guard trainRows < rows else { return (train, nil) }
@@ -235,14 +241,11 @@ public struct TrainingData: Sendable {
         return (train, validation)
     }
 
-    /// The block shuffle's indices: compressed features in windows of up to 16 chunk-sized
-    /// blocks (as many as the cache holds), contiguous ones in one window, which makes the order
-    /// a single seeded permutation of every training row.
-    private func shuffledIndices(trainRows: Int, seed: UInt64) -> BlockShuffledIndices {
-        func indices<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices {
-            guard source.isCompressed, let blockRows = source.blockRows else {
-                return source.blockShuffledIndices(windowBlocks: Int.max, seed: seed, rows: trainRows)
-            }
+    /// For compressed features, the block shuffle's indices in windows of up to 16 chunk-sized
+    /// blocks (as many as the cache holds); nil for others, which a global shuffle reads as well.
+    private func blockShuffledIndices(trainRows: Int, seed: UInt64) -> BlockShuffledIndices? {
+        func indices<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices? {
+            guard source.isCompressed, let blockRows = source.blockRows else { return nil }
             let blockBytes = blockRows * source.rowShape.reduce(1, *) * MemoryLayout<S>.stride
             let window = Swift.max(1, Swift.min(16, cacheBytes / Swift.max(1, blockBytes)))
             return source.blockShuffledIndices(windowBlocks: window, seed: seed, rows: trainRows)
