@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import HDF5
+import Tensors
 import Testing
 import Training
 @testable import Checkpoints
@@ -110,5 +111,28 @@ import Workflows
             ["train", "--model", folder.appendingPathComponent("m.keras").path, "--data", a.path, b.path, "--loss",
              "mean_squared_error", "--optimizer", "sgd", "--quiet", "--save", folder.appendingPathComponent("o.h5").path])
         #expect(status == 1 && stderr.contains("\(b.path): /x row 2, column 1: feature value nan is not finite"), "\(stderr)")
+    }
+
+    @Test("predict reads its input a batch at a time: the same outputs, and a NaN in a later batch named by its row")
+    func predictStreamsItsInput() throws {
+        let folder = try DataValidationTests.folder()
+        let model = try KerasModelFile.load(folder.appendingPathComponent("m.keras")).model
+        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0])
+        let output = DatasetLocation(file: folder.appendingPathComponent("p.h5"), path: "/p")
+        let streamed = try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"),
+                                               input: DatasetLocation(file: data, path: "/x"), output: output, batchSize: 3)
+        let whole = try ModelPrediction.predict(model, try Tensor(shape: [8, 3], scalars: DataValidationTests.goodX.map { Float($0) }),
+                                                mode: .inference, batchSize: 3)
+        #expect(streamed.shape == [8, 1] && streamed.scalars == whole.scalars)
+        var x = DataValidationTests.goodX
+        x[5 * 3 + 2] = .nan
+        let bad = try DataValidationTests.writeData(folder, x: x, xShape: [8, 3], y: [0])
+        let error = #expect(throws: WorkflowError.self) {
+            try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"), input: DatasetLocation(file: bad, path: "/x"),
+                                    output: DatasetLocation(file: folder.appendingPathComponent("q.h5"), path: "/p"), batchSize: 3)
+        }
+        guard case let .invalidData(file, path, row, column, _) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(file == bad.path && path == "/x" && row == 5 && column == 2)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("q.h5").path))
     }
 }
