@@ -143,20 +143,21 @@ extension Dataset {
     @inlinable
     public func batch<A>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, Tensor<A>>
     where Element == Tensor<A> {
-        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
-            try stackChecked(elements, firstIndex: first)
-        }
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }, stack: stackChecked)
     }
 
     /// Stacks `(features, label)` pairs into `(features batch, labels batch)`.
     @inlinable
     public func batch<A, B>(_ size: Int, dropRemainder: Bool = false) -> Batched<Self, (Tensor<A>, Tensor<B>)>
     where Element == (Tensor<A>, Tensor<B>) {
-        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
-            (try stackChecked(elements.map { $0.0 }, firstIndex: first),
-             try stackChecked(elements.map { $0.1 }, firstIndex: first))
-        }
+        Batched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }, stack: stackPairsChecked)
     }
+}
+
+/// `(features, label)` pairs stacked into `(features batch, labels batch)` by ``stackChecked(_:firstIndex:)``.
+@inlinable
+func stackPairsChecked<A, B>(_ pairs: [(Tensor<A>, Tensor<B>)], firstIndex: Int) throws -> (Tensor<A>, Tensor<B>) {
+    (try stackChecked(pairs.map { $0.0 }, firstIndex: firstIndex), try stackChecked(pairs.map { $0.1 }, firstIndex: firstIndex))
 }
 
 /// `Tensor.stacking`, with a mismatch reported as the dataset element that broke it.

@@ -137,4 +137,28 @@ import Tensors
         #expect(Array(passes[..<37]) == (try data.collect(epoch: Repeated<RangeDataset>.passEpoch(5, 0))))
         #expect(Array(passes[37...]) == (try data.collect(epoch: Repeated<RangeDataset>.passEpoch(5, 1))))
     }
+
+    struct Golden: Decodable {
+        struct Case: Decodable { let n: Int, seed: UInt64, epoch: UInt64, order: [Int], weighted_sum: Int }
+        struct RepeatCase: Decodable { let n: Int, seed: UInt64, passes: Int, epoch: UInt64, order: [Int] }
+        let cases: [Case]
+        let `repeat`: RepeatCase
+    }
+
+    /// The orders equal those of an independent Python implementation of the documented
+    /// construction (`fixtures/golden/make_global_shuffle_golden.py`), so the construction is
+    /// what the comments say and any change of these seeded orders is visible.
+    @Test func ordersEqualTheGoldenFixture() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/golden/global-shuffle-orders.json")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+        #expect(golden.cases.count == 8)
+        for c in golden.cases {
+            let order = try Self.order(c.n, seed: c.seed, epoch: c.epoch)
+            #expect(Array(order.prefix(c.order.count)) == c.order, "n \(c.n) seed \(c.seed) epoch \(c.epoch)")
+            #expect(order.enumerated().reduce(0) { $0 + $1.offset * $1.element } == c.weighted_sum)
+        }
+        let r = golden.repeat
+        #expect(try RangeDataset(0..<r.n).globalShuffle(seed: r.seed).repeat(r.passes).collect(epoch: r.epoch) == r.order)
+    }
 }

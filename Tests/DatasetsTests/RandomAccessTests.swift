@@ -163,16 +163,32 @@ import Tensors
                            stage: "slices", parameter: "count", saved: "10", current: "11")
         try expectMismatch(pipeline(), RangeDataset(0..<n).globalShuffle(seed: 7).batch(8),
                            stage: "randomAccess", parameter: "stages",
-                           saved: "batch, globalShuffle, range, shard", current: "batch, globalShuffle, range")
+                           saved: "range > globalShuffle > shard > batch", current: "range > globalShuffle > batch")
         try expectMismatch(RangeDataset(0..<n).globalShuffle(seed: 7), RangeDataset(0..<n).globalShuffle(seed: 7).globalShuffle(seed: 9),
                            stage: "randomAccess", parameter: "stages",
-                           saved: "globalShuffle, range", current: "globalShuffle, globalShuffle2, range")
+                           saved: "range > globalShuffle", current: "range > globalShuffle > globalShuffle")
+        // The same stages in another order are another pipeline.
+        try expectMismatch(RangeDataset(0..<n).slice(0..<500).globalShuffle(seed: 7), RangeDataset(0..<n).globalShuffle(seed: 7).slice(0..<500),
+                           stage: "randomAccess", parameter: "stages",
+                           saved: "range > slice > globalShuffle", current: "range > globalShuffle > slice")
         // A streaming stage refuses a random-access state by its kind.
         var it = pipeline().makeIterator()
         _ = try it.next()
         #expect(throws: DatasetError.self) { _ = try RangeDataset(0..<n).shuffle(bufferSize: 4, seed: 7).makeIterator(resumingFrom: it.state) }
         let message = DatasetError.mismatchedState(stage: "globalShuffle", parameter: "seed", saved: "7", current: "8").localizedDescription
         #expect(message.contains("'globalShuffle' stage with seed 7") && message.contains("seed 8"))
+    }
+
+    /// `Slices.repeat()` is random-access now; a buffered shuffle and a batch after it still
+    /// gather rows by index, as before, with the same batches as element by element.
+    @Test func aBufferedShuffleOverARepeatOfSlicesKeepsTheIndexFastPath() throws {
+        let fast = try Slices(Self.x, Self.y).repeat(2).shuffle(bufferSize: 7, seed: 3).batch(4)
+        let slow = Slices(count: 23) { (Self.x.row($0), Self.y.row($0)) }.repeat(2).shuffle(bufferSize: 7, seed: 3).batch(4)
+        #expect(fast.makeIterator().rows != nil, "the index fast path")
+        #expect(slow.makeIterator().rows == nil)
+        #expect(try fast.collect().map(pairKey) == slow.collect().map(pairKey))
+        try expectResumesExactly(fast, total: 12, cuts: [0, 5, 6, 11], key: pairKey)
+        try expectResumesExactly(slow, total: 12, cuts: [5], key: pairKey)
     }
 
     /// The claims of "Two kinds of dataset" in the Building Pipelines article.

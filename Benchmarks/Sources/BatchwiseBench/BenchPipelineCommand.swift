@@ -15,7 +15,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
-    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist or map.") var only: String?
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist, randomaccess or map.") var only: String?
 
     func run() throws {
         if let only { return try profile(only) }
@@ -31,6 +31,8 @@ struct BenchPipelineCommand: ParsableCommand {
         var mnistRate = try Self.rate(mnist, seconds: seconds) * 128
         let mnistInline = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128),
                                         seconds: seconds) * 128
+        // The same data through the random-access path: a global shuffle, rows gathered per batch.
+        let randomAccessRate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
         var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
         let memcpy = Self.memcpyBandwidth(bytes: 256 << 20)
         if pipelinesOnly {
@@ -40,7 +42,8 @@ struct BenchPipelineCommand: ParsableCommand {
                 BenchRow(workload: "mnist_pipeline", batchwise: mnistRate, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * Self.bytesPerElement / 1e6, peer: nil, unit: "MB/s"),
-            ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)))
+            ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
+              + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy)))
             return
         }
 
@@ -68,7 +71,8 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * bytesPerElement / 1e6,
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
-        ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy) + [
+        ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
+          + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy) + [
             BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
             BenchRow(workload: "map_1ms_1_worker", batchwise: mapRates[0], peer: PeerScript.value(peer, "map_1ms_1_worker"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
@@ -98,6 +102,11 @@ struct BenchPipelineCommand: ParsableCommand {
                                  peer: nil, unit: "MB/s"))
             rows += Self.memcpyRows(mnistRate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
                                     best: Self.memcpyBandwidth(bytes: 256 << 20))
+        case "randomaccess":
+            let (mx, my) = try Self.mnistData(&rng)
+            let rate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
+            rows += Self.randomAccessRows(rate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
+                                          best: Self.memcpyBandwidth(bytes: 256 << 20))
         case "map":
             rows.append(BenchRow(workload: "cores_available", batchwise: Self.coresAvailable(seconds: 0.5), peer: nil, unit: "cores"))
             let (serial, parallel) = try Self.mapRates(seconds: seconds)
@@ -105,7 +114,7 @@ struct BenchPipelineCommand: ParsableCommand {
             rows.append(BenchRow(workload: "map_1ms_2_workers", batchwise: parallel[1], peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: parallel[1] / serial, peer: nil, unit: "x"))
         default:
-            throw ValidationError("--only takes seed, mnist or map, not \(workload)")
+            throw ValidationError("--only takes seed, mnist, randomaccess or map, not \(workload)")
         }
         print(BenchReport.table(rows))
     }
@@ -172,14 +181,33 @@ struct BenchPipelineCommand: ParsableCommand {
     static let mnistBytes = 60_000 * 784 * 4
 
     /// The MNIST pipeline's bandwidth as a share of both memcpy figures.
+    /// The MNIST-size pipeline through the random-access path (issue 15): `globalShuffle`,
+    /// `repeat`, `batch(128)`, no prefetch, so the rate is the pipeline's own.
+    static func randomAccessMNIST(_ x: Tensor<Float>, _ y: Tensor<Int64>) throws -> some Dataset<(Tensor<Float>, Tensor<Int64>)> {
+        try Slices(x, y).globalShuffle(seed: 1).repeat().batch(128)
+    }
+
+    /// The random-access MNIST rate and its share of memcpy (target: at least 50%).
+    static func randomAccessRows(rate: Double, sustained: Double, best: Double) -> [BenchRow] {
+        let moved = rate * bytesPerElement / 1e6
+        return [
+            BenchRow(workload: "mnist_random_access", batchwise: rate, peer: nil, unit: "elements/s"),
+            BenchRow(workload: "mnist_random_access_bandwidth", batchwise: moved, peer: nil, unit: "MB/s"),
+        ] + shareRows("mnist_random_access", moved: moved, sustained: sustained, best: best)
+    }
+
+    /// `<workload>_share_of_memcpy` (against the best copy) and `..._sustained`, in %.
+    static func shareRows(_ workload: String, moved: Double, sustained: Double, best: Double) -> [BenchRow] {
+        [BenchRow(workload: "\(workload)_share_of_memcpy", batchwise: 100 * moved / best, peer: nil, unit: "%"),
+         BenchRow(workload: "\(workload)_share_of_memcpy_sustained", batchwise: 100 * moved / sustained, peer: nil, unit: "%")]
+    }
+
     static func memcpyRows(mnistRate: Double, sustained: Double, best: Double) -> [BenchRow] {
         let moved = mnistRate * bytesPerElement / 1e6
         return [
             BenchRow(workload: "memcpy_bandwidth", batchwise: best, peer: nil, unit: "MB/s"),
             BenchRow(workload: "memcpy_bandwidth_sustained", batchwise: sustained, peer: nil, unit: "MB/s"),
-            BenchRow(workload: "mnist_share_of_memcpy", batchwise: 100 * moved / best, peer: nil, unit: "%"),
-            BenchRow(workload: "mnist_share_of_memcpy_sustained", batchwise: 100 * moved / sustained, peer: nil, unit: "%"),
-        ]
+        ] + shareRows("mnist", moved: moved, sustained: sustained, best: best)
     }
 
     /// Plain memcpy measured the way the pipelines are: copies of `bytes` (the MNIST source's

@@ -90,9 +90,7 @@ extension RandomAccessDataset {
     @inlinable
     public func batch<A>(_ size: Int, dropRemainder: Bool = false) -> RandomAccessBatched<Self, Tensor<A>>
     where Element == Tensor<A> {
-        RandomAccessBatched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
-            try stackChecked(elements, firstIndex: first)
-        }
+        RandomAccessBatched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }, stack: stackChecked)
     }
 
     /// Stacks `(features, label)` pairs into `(features batch, labels batch)`, gathering rows
@@ -100,9 +98,6 @@ extension RandomAccessDataset {
     @inlinable
     public func batch<A, B>(_ size: Int, dropRemainder: Bool = false) -> RandomAccessBatched<Self, (Tensor<A>, Tensor<B>)>
     where Element == (Tensor<A>, Tensor<B>) {
-        RandomAccessBatched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }) { elements, first in
-            (try stackChecked(elements.map { $0.0 }, firstIndex: first),
-             try stackChecked(elements.map { $0.1 }, firstIndex: first))
-        }
+        RandomAccessBatched(base: self, size: size, dropRemainder: dropRemainder, fromStacked: { $0 }, stack: stackPairsChecked)
     }
 }

@@ -3,9 +3,10 @@
 ///
 /// Its state is one node of kind `"randomAccess"` holding a few integers, whatever the number
 /// of elements: `counters` [position, global position], `seeds` [epoch], and `parameters`, the
-/// settings of every stage keyed `"<stage>.<setting>"` (`"globalShuffle.seed"`,
-/// `"batch.size"`, `"slices.count"`; a second stage of the same kind gets its depth appended to
-/// its name, `"batch3.size"`).
+/// settings of every stage keyed by its depth in the pipeline (0 for the source), its name and
+/// the setting (`"0slices.count"`, `"1globalShuffle.seed"`, `"2batch.size"`; a stage without
+/// settings, such as `map`, is recorded as `"3map"`), so that a state restores only into a
+/// pipeline with the same stages in the same order.
 ///
 /// - **position** is the number of elements this iterator has yielded in the pass.
 /// - **global position** is, for a pipeline with `shard(count:index:)` followed only by `map`
@@ -35,7 +36,8 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     let view: Source
     /// The pass number handed to `element(at:epoch:)`.
     public let epoch: UInt64
-    /// Elements yielded so far in this pass (of `view`).
+    /// Elements yielded so far in this pass; after a restore of a pipeline with a shard,
+    /// counted from the restored global position (the shard's stride starts there).
     public private(set) var position: Int
     private var validated = false
 
@@ -86,7 +88,7 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     public var globalPosition: Int { view.globalPosition(afterYielding: position) ?? position }
 
     /// `counters`: [position, global position]; `seeds`: [epoch]; `parameters`: each stage's
-    /// settings as `"<stage>.<setting>"`.
+    /// settings as `"<depth><stage>.<setting>"`.
     public var state: IteratorState {
         let reshardable = view.globalPosition(afterYielding: 0) != nil
         return IteratorState(kind: Self.kind, counters: [position, globalPosition], seeds: [epoch],
@@ -144,12 +146,12 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
         return state.children.first.map(streamingEpoch) ?? 0
     }
 
-    /// The stages' settings as flat `"<stage>.<setting>"` keys (a shard's omitted when states
-    /// restore across shard layouts; its shape is still recorded as `"<stage>"` with value "").
+    /// The stages' settings as flat `"<depth><stage>.<setting>"` keys (a shard's omitted when
+    /// states restore across shard layouts: it is recorded as `"<depth>shard"` with value "").
     static func parameters(of dataset: Source, reshardable: Bool) -> [String: String] {
         var out: [String: String] = [:]
         for (depth, stage) in dataset.accessStages.enumerated() {
-            let name = out.keys.contains { $0 == stage.kind || $0.hasPrefix(stage.kind + ".") } ? "\(stage.kind)\(depth)" : stage.kind
+            let name = "\(depth)\(stage.kind)"
             if stage.parameters.isEmpty || (reshardable && stage.isShard) {
                 out[name] = ""
             } else {
@@ -159,22 +161,32 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
         return out
     }
 
-    /// Throws for the first key, in name order, whose value differs; for keys present on one
-    /// side only, names the two pipelines' stages.
+    /// Throws for the first key, in pipeline order, whose value differs; for keys present on
+    /// one side only (stages added, removed or reordered), names the two pipelines' stages.
     static func check(saved: [String: String], current: [String: String]) throws {
         guard !saved.isEmpty else { return }
         if Set(saved.keys) != Set(current.keys) {
             throw DatasetError.mismatchedState(stage: kind, parameter: "stages",
                                                saved: stageList(saved), current: stageList(current))
         }
-        for key in current.keys.sorted() where saved[key] != current[key] {
-            let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
-            throw DatasetError.mismatchedState(stage: parts[0], parameter: parts.count > 1 ? parts[1] : "settings",
+        for key in current.keys.sorted(by: { stageKey($0) < stageKey($1) }) where saved[key] != current[key] {
+            let (_, stage, setting) = stageKey(key)
+            throw DatasetError.mismatchedState(stage: stage, parameter: setting.isEmpty ? "settings" : setting,
                                                saved: saved[key] ?? "", current: current[key] ?? "")
         }
     }
 
+    /// `"3batch.size"` as (3, "batch", "size").
+    private static func stageKey(_ key: String) -> (depth: Int, stage: String, setting: String) {
+        let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+        let digits = parts[0].prefix { $0.isNumber }
+        return (Int(digits) ?? 0, String(parts[0].dropFirst(digits.count)), parts.count > 1 ? parts[1] : "")
+    }
+
+    /// The stages in pipeline order, `"range > globalShuffle > batch"`.
     private static func stageList(_ parameters: [String: String]) -> String {
-        Set(parameters.keys.map { String($0.split(separator: ".", maxSplits: 1)[0]) }).sorted().joined(separator: ", ")
+        var stages: [Int: String] = [:]
+        for key in parameters.keys { let (depth, stage, _) = stageKey(key); stages[depth] = stage }
+        return stages.keys.sorted().map { stages[$0]! }.joined(separator: " > ")
     }
 }

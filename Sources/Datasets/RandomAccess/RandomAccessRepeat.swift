@@ -62,3 +62,12 @@ extension RandomAccessDataset {
         RandomAccessRepeated(base: self, repetitions: count.flatMap { $0 < 0 ? nil : $0 })
     }
 }
+
+/// A buffered `shuffle` over a repeat of tensor slices (`Slices(x).repeat().shuffle(bufferSize:)`)
+/// keeps the index fast path of `batch` (see `RowIndices`): the repeat's row order is the
+/// streaming repeat's, and its state there is the streaming repeat's, which this repeat's
+/// iterator also restores.
+extension RandomAccessRepeated: RowIndexed where Base: RowIndexed {
+    var rowIndices: RowIndices? { base.rowIndices.map { RowIndices(node: .repeat($0, count: repetitions)) } }
+    func rowGatherer<T>(as type: T.Type) -> (@Sendable (UnsafeBufferPointer<Int>) -> T)? { base.rowGatherer(as: type) }
+}
