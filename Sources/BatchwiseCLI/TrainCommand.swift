@@ -17,9 +17,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Fine-tune a model or resume a native checkpoint on HDF5 data.",
         discussion: """
-        The data is checked before training: an empty dataset, features that are not [rows, model inputs], \
-        targets not shaped for the loss, a sparse label outside 0..<classes, or any NaN/infinity in features \
-        or targets is an error naming the file, dataset, row and column. A loss that becomes NaN or infinite \
+        The data is streamed from the files batch by batch, never loaded whole. Its shapes are checked before \
+        training (an empty dataset, features that are not [rows, model inputs], targets not shaped for the loss); \
+        its values while the first epoch reads them: a sparse label outside 0..<classes or any NaN/infinity in \
+        features or targets is an error naming the file, dataset, row and column. A loss that becomes NaN or infinite \
         stops training with an error (nothing is saved; the last --checkpoint stays intact).
         """
     )
@@ -35,10 +36,11 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard !start.files.isEmpty else { throw ValidationError("give --model FILE to fine-tune or --resume CHECKPOINT to continue") }
+        guard !data.data.isEmpty else { throw ValidationError("give --data FILE (or several files with the same layout)") }
     }
 
     func run() throws {
-        var job = TrainJob(data: URL(fileURLWithPath: data.data), output: URL(fileURLWithPath: output.save))
+        var job = TrainJob(data: URL(fileURLWithPath: data.data.first ?? ""), output: URL(fileURLWithPath: output.save))
         for group in [start, data, objective, schedule, output] as [any TrainJobOptions] { group.apply(to: &job) }
         try CommandFailure.reporting(prefix: "batchwise train") {
             // The child reads the user's model/checkpoint and writes what training starts from

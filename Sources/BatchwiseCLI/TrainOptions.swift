@@ -47,17 +47,19 @@ struct StartOptions: TrainJobOptions {
     }
 }
 
-/// The HDF5 file and the datasets training reads.
+/// The HDF5 files and the datasets training reads.
 struct TrainDataOptions: TrainJobOptions {
-    @Option(help: "HDF5 file with the data.")
-    var data: String
+    @Option(parsing: .upToNextOption,
+            help: "HDF5 file(s) with the data; several files with the same layout are read as one, in order.")
+    var data: [String]
     @Option(help: "Features dataset path (float32/float64, [rows, features]).")
     var x = "/x"
     @Option(help: "Targets dataset path (any numeric type).")
     var y = "/y"
 
     func apply(to job: inout TrainJob) {
-        job.data = URL(fileURLWithPath: data)
+        job.data = URL(fileURLWithPath: data[0])
+        job.moreData = data.dropFirst().map { URL(fileURLWithPath: $0) }
         job.x = x
         job.y = y
     }
@@ -88,7 +90,7 @@ struct ScheduleOptions: TrainJobOptions {
     var epochs = 1
     @Option(help: "Batch size.")
     var batchSize = 32
-    @Option(help: "Shuffle buffer size (default: the whole training set).")
+    @Option(help: "tf.data's buffered shuffle with this buffer (default: a shuffle of all training rows, chunk-aware for compressed data).")
     var shuffleBuffer: Int?
     @Flag(help: "Keep the data order.")
     var noShuffle = false

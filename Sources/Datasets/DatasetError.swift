@@ -33,6 +33,10 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
     case undecodableState(reason: String)
     /// The operation needs a finite dataset.
     case infiniteDataset(operation: String)
+    /// Files read as one source, or datasets read as aligned columns, disagree: the dataset at
+    /// `path` in `file` has `found` where `expected` (a row count, row shape, element type,
+    /// chunking or filter pipeline).
+    case mismatchedLayout(file: String, path: String, expected: String, found: String)
     /// A random-access read asked for element `index` of a source (or stage) of `count` elements.
     case indexOutOfRange(source: String, index: Int, count: Int)
 
@@ -62,6 +66,8 @@ public enum DatasetError: Error, LocalizedError, @unchecked Sendable {
             return "cannot decode the iterator state: \(reason)"
         case let .infiniteDataset(operation):
             return "\(operation) needs a finite dataset (use take(_:) or a limit)"
+        case let .mismatchedLayout(file, path, expected, found):
+            return "\(file): dataset '\(path)' has \(found), expected \(expected)"
         case let .indexOutOfRange(source, index, count):
             return "\(source): element index \(index) is out of range 0..<\(count)"
         }

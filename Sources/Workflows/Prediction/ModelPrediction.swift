@@ -1,4 +1,5 @@
 import Checkpoints
+import Datasets
 import Foundation
 import HDF5
 import Tensors
@@ -62,25 +63,72 @@ public enum ModelPrediction {
                            mode: Mode = .inference, batchSize: Int = 32,
                            recalibrateOn: DatasetLocation? = nil, allowNonFinite: Bool = false) throws -> Tensor<Float> {
         var model = try ModelFiles.loadModel(modelURL)
-        let x = try readMatrix(input, width: model.inputFeatures, allowNonFinite: allowNonFinite)
+        let x = try inputRows(input, width: model.inputFeatures)
         if let recalibrateOn {
             let data = try readMatrix(recalibrateOn, width: model.inputFeatures)
             model = try model.recalibratingBatchNormalization(on: data, batchSize: max(batchSize, 1))
         }
-        let y = try predict(model, x, mode: mode, batchSize: batchSize)
+        let y = try predict(model, x, at: input, mode: mode, batchSize: batchSize, allowNonFinite: allowNonFinite)
         try write(y, to: output)
         return y
     }
 
-    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type), with at least
-    /// one row and (unless `allowNonFinite`) no NaN or infinity.
-    public static func readMatrix(_ location: DatasetLocation, width: Int, allowNonFinite: Bool = false) throws -> Tensor<Float> {
+    /// The rows of `location` as a streamed source, after checking it is a `[rows, width]`
+    /// dataset with at least one row.
+    static func inputRows(_ location: DatasetLocation, width: Int) throws -> HDF5RowSource<Float> {
+        try requireDataset(location)
+        let source: HDF5RowSource<Float>
+        do { source = try HDF5RowSource(file: location.file, path: location.path, as: Float.self) } catch let DatasetError
+            .openFailed(_, _, underlying) {
+            throw underlying   // libhdf5's error names the file, the dataset and what it cannot read
+        }
+        let shape = [source.count] + source.rowShape
+        try DataChecks.requireFeatures(shape, width: width, file: location.file.path, path: location.path)
+        try DataChecks.requireRows(shape, file: location.file.path, path: location.path)
+        return source
+    }
+
+    /// Predicts the rows of `source` reading `batchSize` rows at a time, so only one batch of
+    /// input is in memory; unless `allowNonFinite`, a NaN or infinity is an error naming its row.
+    static func predict(_ model: Sequential, _ source: HDF5RowSource<Float>, at location: DatasetLocation, mode: Mode,
+                        batchSize: Int, allowNonFinite: Bool) throws -> Tensor<Float> {
+        guard batchSize > 0 else {
+            throw WorkflowError.invalidSetting(file: nil, setting: .batchSize, problem: "batch size must be positive, got \(batchSize)")
+        }
+        var parts: [Tensor<Float>] = []
+        var start = 0
+        while start < source.count {
+            let end = min(start + batchSize, source.count)
+            let x = try source.rows(in: start..<end)
+            if !allowNonFinite {
+                do {
+                    try DataChecks.requireFinite(x.scalars, shape: x.shape, file: location.file.path, path: location.path,
+                                                 what: "input")
+                } catch let WorkflowError.invalidData(file, path, row?, column, message) {
+                    throw WorkflowError.invalidData(file: file, path: path, row: start + row, column: column, message: message)
+                }
+            }
+            parts.append(try predict(model, x, mode: mode, batchSize: batchSize))
+            start = end
+        }
+        return parts.count == 1 ? parts[0] : try Tensor.concatenatingRows(parts)
+    }
+
+    private static func requireDataset(_ location: DatasetLocation) throws {
         let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
         defer { try? file.close() }
         guard try file.exists(location.path), try file.kind(of: location.path) == .dataset else {
             throw WorkflowError.invalidData(file: location.file.path, path: location.path, row: nil, column: nil,
                                             message: "no such dataset")
         }
+    }
+
+    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type), with at least
+    /// one row and (unless `allowNonFinite`) no NaN or infinity.
+    public static func readMatrix(_ location: DatasetLocation, width: Int, allowNonFinite: Bool = false) throws -> Tensor<Float> {
+        try requireDataset(location)
+        let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
+        defer { try? file.close() }
         let array = try file.read(location.path, as: Float.self)
         let name = location.file.path
         try DataChecks.requireFeatures(array.shape, width: width, file: name, path: location.path)

@@ -31,6 +31,8 @@ public struct TrainJob: Sendable {
     public var resume: URL?
     /// The HDF5 file with the training rows.
     public var data: URL
+    /// Further files with the same layout as `data`, read after it as one dataset.
+    public var moreData: [URL] = []
     /// The features dataset's path in `data`, `[rows, features]`.
     public var x = "/x"
     /// The targets dataset's path in `data`, one row per feature row.
@@ -53,7 +55,9 @@ public struct TrainJob: Sendable {
     public var epochs = 1
     /// Rows per batch.
     public var batchSize = 32
-    /// `nil` shuffles the whole training set (Keras `fit`); 0 keeps the order.
+    /// `nil` shuffles the whole training set (Keras `fit`) with ``TrainingData/Order/shuffled``
+    /// (a permutation, or the chunk-aware block shuffle for compressed features); 0 keeps the
+    /// order; any other size is tf.data's buffered shuffle with that buffer.
     public var shuffleBuffer: Int?
     /// Seeds the shuffle (and the model's initializers when it is built here).
     public var seed: UInt64 = 0
@@ -85,12 +89,16 @@ public struct TrainJob: Sendable {
         var start = try startingPoint()
         let lossValue = try resolvedLoss(fileLoss: start.loss)
         let optimizerConfig = try resolvedOptimizer(&start)
-        let trainingData = try TrainingData(file: data, x: x, y: y,
+        var trainingData = try TrainingData(files: [data] + moreData, x: x, y: y,
                                             sparseTargets: lossValue.kind == .sparseCategoricalCrossentropy)
         try trainingData.validate(for: start.model, loss: lossValue)
-        let (train, validation) = try trainingData.pipelines(
-            batchSize: batchSize, shuffleBuffer: shuffleBuffer == 0 ? nil : (shuffleBuffer ?? trainingData.rows),
-            seed: seed, validationSplit: validationSplit)
+        let order: TrainingData.Order = switch shuffleBuffer {
+        case nil: .shuffled
+        case 0?: .sequential
+        case let size?: .buffered(size)
+        }
+        let (train, validation) = try trainingData.pipelines(batchSize: batchSize, order: order, seed: seed,
+                                                             validationSplit: validationSplit)
 
         let last = LastSnapshot()
         // The guard comes first so that no checkpoint is written with non-finite weights.
