@@ -7,7 +7,8 @@ import Tensors
 ///
 /// ```swift
 /// var adam = Adam(learningRate: 1e-3)
-/// try adam.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try adam.apply(step.gradients, to: &model)
 /// let checkpoint = adam.state        // iterations + "<variable>/momentum", "/velocity"
 /// ```
 public struct Adam: Optimizer {
@@ -42,7 +43,7 @@ public struct Adam: Optimizer {
         }
     }
 
-    public mutating func apply(to model: inout Sequential) throws {
+    public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
         try store.prepare(for: model)
         // Keras casts β to float32 before the powers and evaluates 1 − β in double.
         let t = Float(iterations + 1)
@@ -59,7 +60,7 @@ public struct Adam: Optimizer {
             store.put(moments, slot: 0)
             store.put(velocities, slot: 1)
         }
-        try model.updateTrainableVariables { index, value, gradient in
+        try model.updateTrainableVariables(using: gradients) { index, value, gradient in
             try SGD.checkShape(value, gradient)
             try SGD.checkSlot(moments, index, value, store)
             value.withUnsafeMutableBufferPointer { w in

@@ -5,7 +5,8 @@ import Tensors
 ///
 /// ```swift
 /// var sgd = SGD(learningRate: 0.01, momentum: 0.9, nesterov: true)
-/// try sgd.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try sgd.apply(step.gradients, to: &model)
 /// ```
 public struct SGD: Optimizer {
     public var learningRate: Float
@@ -36,11 +37,11 @@ public struct SGD: Optimizer {
         }
     }
 
-    public mutating func apply(to model: inout Sequential) throws {
+    public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
         let lr = learningRate
         let mu = Float(momentum)
         if momentum == 0 {
-            try model.updateTrainableVariables { _, value, gradient in
+            try model.updateTrainableVariables(using: gradients) { _, value, gradient in
                 try Self.checkShape(value, gradient)
                 value.withUnsafeMutableBufferPointer { w in
                     gradient.withUnsafeBufferPointer { g in
@@ -53,7 +54,7 @@ public struct SGD: Optimizer {
             let nesterov = self.nesterov
             var velocities = store.take(slot: 0)
             defer { store.put(velocities, slot: 0) }
-            try model.updateTrainableVariables { index, value, gradient in
+            try model.updateTrainableVariables(using: gradients) { index, value, gradient in
                 try Self.checkShape(value, gradient)
                 try Self.checkSlot(velocities, index, value, store)
                 value.withUnsafeMutableBufferPointer { w in
