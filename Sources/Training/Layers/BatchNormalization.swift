@@ -105,9 +105,14 @@ public struct BatchNormalization: Layer {
         try checkBuiltInput(input, mode: mode)
         guard input.rank == 2 else {
             // Images: the channels of every pixel are the rows of [N·H·W, C].
-            let rows = try forward(input.reshaped(inferring: [-1, input.channelCount]), mode: mode)
+            let rows = try normalizeRows(input.reshaped(inferring: [-1, input.channelCount]), mode: mode)
             return LayerOutput(output: try rows.output.reshaped(to: input.shape), tape: rows.tape, stateUpdate: rows.stateUpdate)
         }
+        return try normalizeRows(input, mode: mode)
+    }
+
+    /// The forward pass on `[rows, C]`.
+    private func normalizeRows(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         let tape: Tape
         var update = LayerStateUpdate()
         if usesBatchStatistics(in: mode) {
