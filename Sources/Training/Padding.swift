@@ -7,7 +7,7 @@
 /// `.valid` there is no padding and the window must fit the input.
 ///
 /// ```swift
-/// let conv = Conv2D(filters: 8, kernelSize: (3, 3), strides: (2, 2), padding: .same)
+/// let conv = Conv2D(filters: 8, kernelSize: Size2D(square: 3), strides: Size2D(2, 2), padding: .same)
 /// ```
 public enum Padding: String, Sendable, Hashable, CaseIterable {
     /// No padding: `output = floor((input − window) / stride) + 1`.

@@ -43,10 +43,7 @@ public struct Conv2D: Layer {
     private var geometry: WindowGeometry?
 
     /// What backward needs from a forward pass: the input and the activated output.
-    public struct Tape: Sendable {
-        let input: Tensor<Float>
-        let output: Tensor<Float>
-    }
+    public typealias Tape = ConvolutionTape
 
     /// A 2-D convolution; its input shape is fixed when ``Sequential`` builds it.
     /// - Parameters:
@@ -105,16 +102,12 @@ public struct Conv2D: Layer {
         try checkImages(input)
         let logits = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!)
         let output = activation.applied(to: logits)
-        return LayerOutput(output: output, tape: Tape(input: input, output: output), logits: logits)
+        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output), logits: logits)
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard upstream.shape == tape.output.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: upstream.shape)
-        }
-        var dz = upstream
-        activation.backward(output: tape.output, gradient: &dz)
+        let dz = try logitGradient(upstream, output: tape.output, activation: activation)
         return try backward(logitGradient: dz, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
     }
 
@@ -122,22 +115,14 @@ public struct Conv2D: Layer {
 
     public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard dz.shape == tape.output.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: dz.shape)
-        }
+        try checkUpstream(dz, output: tape.output)
         let result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
                                                     wantsParameters: isTrainable, wantsBias: useBias,
                                                     wantsInput: needsInputGradient)
-        gradients["kernel"] = result.kernel
-        gradients["bias"] = result.bias
-        return result.input
+        return store(result, in: &gradients)
     }
 
-    public var variables: [NamedVariable] {
-        var out = [NamedVariable(name: "kernel", value: kernel, isTrainable: isTrainable)]
-        if useBias { out.append(NamedVariable(name: "bias", value: bias, isTrainable: isTrainable)) }
-        return out
-    }
+    public var variables: [NamedVariable] { kernelVariables(kernel: kernel, bias: useBias ? bias : nil) }
 
     public func parameterCount(forInput inputShape: [Int]) -> Int {
         let channels = inputShape.last ?? 0
@@ -158,7 +143,43 @@ public struct Conv2D: Layer {
     }
 }
 
+/// What the backward pass of a convolution layer needs from its forward pass: the input and
+/// the activated output.
+public struct ConvolutionTape: Sendable {
+    let input: Tensor<Float>
+    let output: Tensor<Float>
+}
+
 extension Layer {
+    /// Checks that an upstream gradient has the output's shape.
+    func checkUpstream(_ upstream: Tensor<Float>, output: Tensor<Float>) throws {
+        guard upstream.shape == output.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: output.shape, found: upstream.shape)
+        }
+    }
+
+    /// ∂L/∂logits from ∂L/∂output through `activation`, checking the upstream shape.
+    func logitGradient(_ upstream: Tensor<Float>, output: Tensor<Float>, activation: Activation) throws -> Tensor<Float> {
+        try checkUpstream(upstream, output: output)
+        var dz = upstream
+        activation.backward(output: output, gradient: &dz)
+        return dz
+    }
+
+    /// `kernel` and, when present, `bias`, trainable with the layer.
+    func kernelVariables(kernel: Tensor<Float>, bias: Tensor<Float>?) -> [NamedVariable] {
+        [NamedVariable(name: "kernel", value: kernel, isTrainable: isTrainable)]
+            + (bias.map { [NamedVariable(name: "bias", value: $0, isTrainable: isTrainable)] } ?? [])
+    }
+
+    /// Stores a kernel backward's parameter gradients and returns its input gradient.
+    func store(_ result: (input: Tensor<Float>?, kernel: Tensor<Float>?, bias: Tensor<Float>?),
+               in gradients: inout LayerGradients) -> Tensor<Float>? {
+        gradients["kernel"] = result.kernel
+        gradients["bias"] = result.bias
+        return result.input
+    }
+
     /// Checks the options every convolution shares, naming the layer and the option.
     func checkWindowOptions(filters: Int, kernelSize: Size2D, strides: Size2D, dilationRate: Size2D) throws {
         for (option, size) in [("kernel size", kernelSize), ("strides", strides), ("dilation rate", dilationRate)]

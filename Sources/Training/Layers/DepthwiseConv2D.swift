@@ -39,10 +39,7 @@ public struct DepthwiseConv2D: Layer {
     private var geometry: WindowGeometry?
 
     /// What backward needs from a forward pass: the input and the activated output.
-    public struct Tape: Sendable {
-        let input: Tensor<Float>
-        let output: Tensor<Float>
-    }
+    public typealias Tape = ConvolutionTape
 
     /// A depthwise convolution; options as ``Conv2D``'s, with `depthMultiplier` in place of filters.
     public init(kernelSize: Size2D, strides: Size2D = Size2D(1, 1), padding: Padding = .valid, depthMultiplier: Int = 1,
@@ -90,16 +87,12 @@ public struct DepthwiseConv2D: Layer {
         try checkImages(input)
         let logits = ConvolutionMath.depthwiseConv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!)
         let output = activation.applied(to: logits)
-        return LayerOutput(output: output, tape: Tape(input: input, output: output), logits: logits)
+        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output), logits: logits)
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard upstream.shape == tape.output.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: upstream.shape)
-        }
-        var dz = upstream
-        activation.backward(output: tape.output, gradient: &dz)
+        let dz = try logitGradient(upstream, output: tape.output, activation: activation)
         return try backward(logitGradient: dz, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
     }
 
@@ -107,22 +100,14 @@ public struct DepthwiseConv2D: Layer {
 
     public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard dz.shape == tape.output.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: dz.shape)
-        }
+        try checkUpstream(dz, output: tape.output)
         let result = ConvolutionMath.depthwiseConv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
                                                              wantsParameters: isTrainable, wantsBias: useBias,
                                                              wantsInput: needsInputGradient)
-        gradients["kernel"] = result.kernel
-        gradients["bias"] = result.bias
-        return result.input
+        return store(result, in: &gradients)
     }
 
-    public var variables: [NamedVariable] {
-        var out = [NamedVariable(name: "kernel", value: kernel, isTrainable: isTrainable)]
-        if useBias { out.append(NamedVariable(name: "bias", value: bias, isTrainable: isTrainable)) }
-        return out
-    }
+    public var variables: [NamedVariable] { kernelVariables(kernel: kernel, bias: useBias ? bias : nil) }
 
     public func parameterCount(forInput inputShape: [Int]) -> Int {
         let channels = inputShape.last ?? 0
