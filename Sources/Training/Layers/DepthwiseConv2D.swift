@@ -9,7 +9,7 @@ import Tensors
 /// contiguous channels (there is no inner product long enough for sgemm to pay off).
 ///
 /// ```swift
-/// let depthwise = DepthwiseConv2D(kernelSize: Size2D(square: 3), depthMultiplier: 2, padding: .same)
+/// let depthwise = DepthwiseConv2D(kernelSize: Size2D(square: 3), padding: .same, depthMultiplier: 2)
 /// ```
 public struct DepthwiseConv2D: Layer {
     public static let namePrefix = "depthwise_conv2d"
