@@ -42,7 +42,9 @@ enum ConvolutionMath {
                         for kj in 0..<g.windowWidth {
                             let iw = g.inputColumn(ow, kj)
                             if iw >= 0 && iw < g.inputWidth {
-                                column.update(from: image + (ih * g.inputWidth + iw) * channels, count: channels)
+                                // A plain loop: few channels (1 for grey images) would pay a memmove call each.
+                                let source = image + (ih * g.inputWidth + iw) * channels
+                                for c in 0..<channels { column[c] = source[c] }
                             } else {
                                 column.update(repeating: 0, count: channels)
                             }
