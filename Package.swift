@@ -9,7 +9,8 @@ import PackageDescription
 // (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
 // Batchwise + Experiments + CProcessControl -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
-// after (CheckpointsTests also on Workflows and CProcessControl).
+// after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
+// CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -85,7 +86,11 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows", "CProcessControl"]),
+        // Fixtures shared by CheckpointsTests and WorkflowsTests (a library only tests link).
+        .target(name: "CheckpointsTestSupport", dependencies: ["Checkpoints", "Datasets", "HDF5", "Tensors", "Training"],
+                path: "Tests/CheckpointsTestSupport"),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "CheckpointsTestSupport", "CProcessControl"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "CheckpointsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

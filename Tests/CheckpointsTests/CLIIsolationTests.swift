@@ -3,6 +3,7 @@ import HDF5
 import Testing
 import Tensors
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// A layer defined only in this file: `y = x · factor` per feature, with a trainable `factor`,
 /// a moving statistic `mean_abs` (the moving mean of |x|, updated by training forwards), a

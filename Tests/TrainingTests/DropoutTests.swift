@@ -56,4 +56,28 @@ import Tensors
         d.forcedMask = mask
         #expect(try d.forward(Tensor(repeating: 1, shape: [1, 100]), mode: .training).output == mask)
     }
+
+    /// Pins the draws: one uniform float per value in row-major order from `SplitMix64(state:)`,
+    /// kept when `>= rate` (Keras's rule) and scaled by `1 / (1 − rate)`; the state after the
+    /// pass is the generator's after exactly those draws.
+    @Test func masksAreOneDrawPerValueInRowMajorOrder() throws {
+        let d = try Self.built(rate: 0.25, seed: 33)
+        let pass = try d.forward(Tensor(repeating: 1, shape: [3, 100]), mode: .training)
+        var rng = SplitMix64(state: d.rngState)
+        let expected = (0..<300).map { _ in rng.nextUniformFloat() >= Float(0.25) ? Float(1 / 0.75) : 0 }
+        #expect(pass.output.scalars == expected)
+        #expect(pass.stateUpdate.randomState == rng.state)
+    }
+
+    /// A training step moves the model's generator on by one draw per value, once.
+    @Test func eachAppliedTrainingStepAdvancesTheGeneratorOnce() throws {
+        var model = try Sequential(inputFeatures: 5, [Dropout(rate: 0.5, seed: 8), Dense(units: 1)], seed: 1)
+        let x = Tensor<Float>(repeating: 1, shape: [4, 5]), y = Tensor<Float>(zeros: [4, 1])
+        var rng = SplitMix64(state: 8)
+        for _ in 0..<3 {
+            try model.apply(try model.trainingStep(x: x, y: y, loss: .meanSquaredError).stateUpdate)
+            for _ in 0..<20 { _ = rng.nextUniformFloat() }
+            #expect(model.randomStates["dropout"] == rng.state)
+        }
+    }
 }

@@ -30,14 +30,17 @@ extension ActivationLayerShorthand {
     public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
         try activationLayer.build(inputShape: inputShape, seed: seed)
     }
+    /// ``ActivationLayer/forward(_:mode:)`` of ``activationLayer``; the tape is its tape.
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<ActivationLayer.Tape> {
         try activationLayer.forward(input, mode: mode)
     }
+    /// ``ActivationLayer/backward(_:tape:gradients:needsInputGradient:)`` of ``activationLayer``.
     public func backward(_ upstream: Tensor<Float>, tape: ActivationLayer.Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         try activationLayer.backward(upstream, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
     }
     public var outputActivation: Activation? { activationLayer.outputActivation }
+    /// ``ActivationLayer/backward(logitGradient:tape:gradients:needsInputGradient:)`` of ``activationLayer``.
     public func backward(logitGradient: Tensor<Float>, tape: ActivationLayer.Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         try activationLayer.backward(logitGradient: logitGradient, tape: tape, gradients: &gradients,

@@ -120,16 +120,8 @@ public struct Dense: Layer {
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         switch localName {
-        case "kernel":
-            guard value.shape == kernel.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/kernel", expected: kernel.shape, found: value.shape)
-            }
-            kernel = value
-        case "bias" where useBias:
-            guard value.shape == bias.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/bias", expected: bias.shape, found: value.shape)
-            }
-            bias = value
+        case "kernel": try Self.replace(&kernel, with: value, layer: name, localName: localName)
+        case "bias" where useBias: try Self.replace(&bias, with: value, layer: name, localName: localName)
         default:
             throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
         }

@@ -69,6 +69,7 @@ public enum LayerAttribute: Sendable, Equatable {
 package enum KerasLayerTypes {
     package static let all: [any Layer.Type] = [
         Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
+        LayerNormalization.self,
         Conv2D.self, DepthwiseConv2D.self, MaxPooling2D.self, AveragePooling2D.self, GlobalAveragePooling2D.self,
         GlobalMaxPooling2D.self, ZeroPadding2D.self, Reshape.self,
     ]

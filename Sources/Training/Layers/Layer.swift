@@ -183,6 +183,15 @@ extension Layer {
         return inputShape[0]
     }
 
+    /// Replaces `variable` by `value` when their shapes agree; the error names `<layer>/<localName>`.
+    static func replace(_ variable: inout Tensor<Float>, with value: Tensor<Float>, layer: String,
+                        localName: String) throws {
+        guard value.shape == variable.shape else {
+            throw TrainingError.shapeMismatch(layer: "\(layer)/\(localName)", expected: variable.shape, found: value.shape)
+        }
+        variable = value
+    }
+
     /// Checks that `inputShape` is the one the layer was built with (when it was).
     func checkRebuild(_ inputShape: [Int]) throws {
         if let built = self.inputShape, built != inputShape {

@@ -11,6 +11,9 @@ extension Sequential {
     /// categorical / sparse categorical crossentropy) and the loss takes probabilities, the
     /// loss and its gradient are computed from the logits, as Keras does.
     /// - Parameters:
+    ///   - x: a batch of examples shaped ``inputShape``.
+    ///   - y: the batch's targets, as `loss` takes them.
+    ///   - loss: the loss whose batch mean the step computes and differentiates.
     ///   - mode: `.training` (the default) normalizes with batch statistics, whose moving
     ///     averages the step's ``TrainingStep/stateUpdate`` carries, and drops with Dropout.
     ///   - spare: the gradients of an earlier step of this model, whose storage the step
