@@ -40,6 +40,10 @@ import CheckpointsTestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let copy = folder.appendingPathComponent("cnn.keras")
         try KerasModelFile.save(model, to: copy)
+        // fixtures/conv/check_batchwise_written.py loads this file in Keras 3.
+        if let export = ProcessInfo.processInfo.environment["BATCHWISE_WRITE_CNN_KERAS"] {
+            try KerasModelFile.save(model, to: URL(fileURLWithPath: export))
+        }
         let reloaded = try KerasModelFile.load(copy).model
         #expect(reloaded.inputShape == [8, 8, 1] && reloaded.layers.map(\.name) == model.layers.map(\.name))
         #expect(reloaded.variables.map(\.value) == model.variables.map(\.value))
