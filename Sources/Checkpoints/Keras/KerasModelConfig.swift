@@ -43,9 +43,9 @@ public enum KerasModelConfig {
         }
         let decoder = KerasLayerDecoder(file: file, customLayers: customLayers)
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
-        try checkParameterCount(layers, entries: graph.entries, inputFeatures: graph.inputFeatures, file: file)
+        try checkParameterCount(layers, entries: graph.entries, inputShape: graph.inputShape, file: file)
         do {
-            return try Sequential(inputFeatures: graph.inputFeatures, layers, name: graph.modelName)
+            return try Sequential(inputShape: graph.inputShape, layers, name: graph.modelName)
         } catch let error as TrainingError {
             throw CheckpointError.invalidModelConfig(file: file, path: "$.config.layers", message: error.localizedDescription)
         }
@@ -54,8 +54,8 @@ public enum KerasModelConfig {
     /// Counts the variables the layers will allocate, from the widths alone, and refuses the
     /// model at the first layer that takes the total past ``JSONLimits/maximumParameters``.
     private static func checkParameterCount(_ layers: [any Layer], entries: [KerasModelGraph.Entry],
-                                            inputFeatures: Int, file: String) throws {
-        var shape = [inputFeatures]
+                                            inputShape: [Int], file: String) throws {
+        var shape = inputShape
         var total = 0
         for (layer, entry) in zip(layers, entries) {
             let next: [Int]
