@@ -175,18 +175,7 @@ struct NativeCheckpointReader {
     }
 
     private func optimizerConfig() throws -> OptimizerConfig {
-        let kind: String = try attribute("kind", of: "/optimizer")
-        let learningRate: Float = try attribute("learning_rate", of: "/optimizer")
-        switch kind {
-        case "sgd":
-            return .sgd(learningRate: learningRate, momentum: try attribute("momentum", of: "/optimizer"),
-                        nesterov: (try attribute("nesterov", of: "/optimizer") as Int8) != 0)
-        case "adam":
-            return .adam(learningRate: learningRate, beta1: try attribute("beta_1", of: "/optimizer"),
-                         beta2: try attribute("beta_2", of: "/optimizer"), epsilon: try attribute("epsilon", of: "/optimizer"))
-        default:
-            throw CheckpointError.unsupported(file: name, what: "optimizer kind '\(kind)'")
-        }
+        try OptimizerAttributes.read(from: file, name: name)
     }
 
     /// An attribute, with a checkpoint error naming it when it is missing or of another type.
