@@ -40,7 +40,9 @@ struct NativeCheckpointReader {
         var comparison = VariableComparison()
         comparison.compare(expected: model.variables.map { ($0.name, $0.value.shape) }, found: found, what: "variable")
         let trainable = Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.shape) })
-        comparison.compareSlots(found: foundSlots, trainable: trainable)
+        let optimizer = try optimizerConfig()
+        comparison.compareSlots(found: foundSlots, trainable: trainable,
+                                scalars: Set(optimizer.prototype.scalarSlots.map(\.name)))
         comparison.compareRandomStates(expected: Set(model.randomStates.keys), found: Set(foundRNG.keys))
         if mode == .strict, !comparison.differences.isEmpty {
             throw CheckpointError.variableMismatch(file: name, differences: comparison.differences)
@@ -57,7 +59,6 @@ struct NativeCheckpointReader {
             slots[key] = try tensor(at: "/optimizer/slots/\(key)")
         }
         let iterations = try file.read("/optimizer/iterations", as: Int64.self).values.first ?? 0
-        let optimizer = try optimizerConfig()
         let snapshot = TrainingSnapshot(
             model: model, optimizerState: OptimizerState(iterations: iterations, slots: slots),
             iteratorState: try iteratorState(), epoch: Int(try attribute("epoch", of: "/") as Int64),

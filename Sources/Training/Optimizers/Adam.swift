@@ -118,8 +118,11 @@ public struct AdamW: KerasOptimizer {
         self.init(options: options, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
-    /// AdamW with any ``OptimizerOptions``; its `weightDecay` is the decoupled decay.
+    /// AdamW with any ``OptimizerOptions``; its `weightDecay` is the decoupled decay (Keras's
+    /// default 0.004 when nil: AdamW always decays).
     public init(options: OptimizerOptions, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
+        var options = options
+        if options.weightDecay == nil { options.weightDecay = 0.004 }
         self.options = options
         self.beta1 = beta1
         self.beta2 = beta2
@@ -142,9 +145,6 @@ public struct AdamW: KerasOptimizer {
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> AdamW {
         let (beta1, beta2, epsilon) = try Adam.decodeMoments(config)
-        var options = options
-        // Keras's AdamW refuses a null decay; it defaults to 0.004 when absent.
-        if config["weight_decay"] == nil { options.weightDecay = 0.004 }
         return AdamW(options: options, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 }
