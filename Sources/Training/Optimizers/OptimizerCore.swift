@@ -5,11 +5,8 @@ import Tensors
 /// accumulation, clipping, weight decay, the rule, then the EMA of the weights — in that order.
 ///
 /// ```swift
-/// public struct MyOptimizer: KerasOptimizer {
-///     public var options = OptimizerOptions(learningRate: 0.01)
-///     public var core = OptimizerCore()      // starts empty; slots appear on the first step
-///     ...
-/// }
+/// let fresh = OptimizerCore()     // what a new optimizer starts with: no steps, no slots
+/// fresh.iterations                // 0
 /// ```
 public struct OptimizerCore: Sendable, Equatable {
     /// The slot Keras calls the EMA copy of a variable.

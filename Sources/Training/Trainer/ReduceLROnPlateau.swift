@@ -9,7 +9,7 @@
 /// Keras refuses to set a scheduled rate.
 ///
 /// ```swift
-/// let plateau = ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2, minLearningRate: 1e-5)
+/// let plateau = try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2, minLearningRate: 1e-5)
 /// try trainer.fit(data, epochs: 50, validationData: validation, callbacks: [plateau])
 /// ```
 public struct ReduceLROnPlateau: TrainingCallback {
