@@ -47,15 +47,23 @@ enum KerasOptimizerCodec {
                                                        className: className, option: nil, value: nil)
         }
         let config = try value.required("config")
-        do {
+        return try locatingProblems(in: config, of: "optimizer \(className)", className: className) {
             let options = try OptimizerOptions.decodeKerasConfig(config, learningRate: try learningRate(from: config))
             return try optimizerType.decodeKerasConfig(config, options: options)
+        }
+    }
+
+    /// Runs `decode`, turning a ``/Training/KerasConfigProblem`` into a checkpoint error at its path in `config`.
+    private static func locatingProblems<T>(in config: KerasJSON, of what: String, className: String,
+                                            _ decode: () throws -> T) throws -> T {
+        do {
+            return try decode()
         } catch let KerasConfigProblem.unsupportedOption(option, optionValue) {
-            throw CheckpointError.unsupportedOptimizer(file: value.file, path: config.path + "." + option,
+            throw CheckpointError.unsupportedOptimizer(file: config.file, path: config.path + "." + option,
                                                        className: className, option: option, value: optionValue)
         } catch let KerasConfigProblem.invalidOption(option, message) {
-            throw CheckpointError.invalidModelConfig(file: value.file, path: config.path + "." + option,
-                                                     message: "optimizer \(className): \(option) \(message)")
+            throw CheckpointError.invalidModelConfig(file: config.file, path: config.path + "." + option,
+                                                     message: "\(what): \(option) \(message)")
         }
     }
 
@@ -69,14 +77,8 @@ enum KerasOptimizerCodec {
                                                        className: className, option: nil, value: nil)
         }
         let scheduleConfig = try value.required("config")
-        do {
-            return .schedule(try scheduleType.decodeKerasConfig(scheduleConfig))
-        } catch let KerasConfigProblem.unsupportedOption(option, optionValue) {
-            throw CheckpointError.unsupportedOptimizer(file: value.file, path: scheduleConfig.path + "." + option,
-                                                       className: className, option: option, value: optionValue)
-        } catch let KerasConfigProblem.invalidOption(option, message) {
-            throw CheckpointError.invalidModelConfig(file: value.file, path: scheduleConfig.path + "." + option,
-                                                     message: "schedule \(className): \(option) \(message)")
+        return try locatingProblems(in: scheduleConfig, of: "schedule \(className)", className: className) {
+            .schedule(try scheduleType.decodeKerasConfig(scheduleConfig))
         }
     }
 }

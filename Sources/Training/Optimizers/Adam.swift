@@ -15,7 +15,7 @@ import Tensors
 /// try adam.apply(to: &model)
 /// let checkpoint = adam.state        // iterations + "<variable>/momentum", "/velocity"
 /// ```
-public struct Adam: KerasOptimizer {
+public struct Adam: MomentEstimatingOptimizer {
     public static let kerasClassName = "Adam"
     public var options: OptimizerOptions
     public var core = OptimizerCore()
@@ -38,8 +38,6 @@ public struct Adam: KerasOptimizer {
         self.beta2 = beta2
         self.epsilon = epsilon
     }
-
-    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
 
     public func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
                        scalars: [Float], step: OptimizerStep) {
@@ -70,26 +68,6 @@ public struct Adam: KerasOptimizer {
         }
     }
 
-    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("beta_1", beta1)
-        config.set("beta_2", beta2)
-        config.set("epsilon", epsilon)
-        config.set("amsgrad", false)
-    }
-
-    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> Adam {
-        let (beta1, beta2, epsilon) = try decodeMoments(config)
-        return Adam(options: options, beta1: beta1, beta2: beta2, epsilon: epsilon)
-    }
-
-    /// `beta_1`, `beta_2`, `epsilon` with Keras's defaults; `amsgrad: true` is refused.
-    static func decodeMoments<Config: KerasConfigReading>(_ config: Config) throws -> (Double, Double, Double) {
-        if let amsgrad = config["amsgrad"], try amsgrad.bool() {
-            throw KerasConfigProblem.unsupportedOption("amsgrad", value: "true")
-        }
-        return (try config["beta_1"]?.number() ?? 0.9, try config["beta_2"]?.number() ?? 0.999,
-                try config["epsilon"]?.number() ?? 1e-7)
-    }
 }
 
 /// AdamW: Adam with decoupled weight decay (Keras's `AdamW`, `weight_decay` 0.004 by default).
@@ -99,7 +77,7 @@ public struct Adam: KerasOptimizer {
 /// var adamW = AdamW(learningRate: 1e-3, weightDecay: 0.01)
 /// try adamW.apply(to: &model)
 /// ```
-public struct AdamW: KerasOptimizer {
+public struct AdamW: MomentEstimatingOptimizer {
     public static let kerasClassName = "AdamW"
     public var options: OptimizerOptions
     public var core = OptimizerCore()
@@ -129,22 +107,45 @@ public struct AdamW: KerasOptimizer {
         self.epsilon = epsilon
     }
 
-    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
-
     public func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
                        scalars: [Float], step: OptimizerStep) {
         Adam.update(&value, gradient: gradient, slots: &slots, step: step, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
+}
+
+/// ``Adam``, ``AdamW`` and ``Nadam``: two moment averages per variable (`momentum`,
+/// `velocity`), their decays and ε, and the Keras config of those.
+public protocol MomentEstimatingOptimizer: KerasOptimizer {
+    /// Decay of the first-moment average.
+    var beta1: Double { get }
+    /// Decay of the second-moment average.
+    var beta2: Double { get }
+    /// Added to the root of the second moment.
+    var epsilon: Double { get }
+    /// The optimizer with these settings and an empty state.
+    init(options: OptimizerOptions, beta1: Double, beta2: Double, epsilon: Double)
+    /// Whether Keras's class has an `amsgrad` option (Adam, AdamW), which Batchwise writes as
+    /// `false` and refuses when `true`.
+    static var hasAMSGradOption: Bool { get }
+}
+
+extension MomentEstimatingOptimizer {
+    public static var hasAMSGradOption: Bool { true }
+    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
+
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
         config.set("beta_1", beta1)
         config.set("beta_2", beta2)
         config.set("epsilon", epsilon)
-        config.set("amsgrad", false)
+        if Self.hasAMSGradOption { config.set("amsgrad", false) }
     }
 
-    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> AdamW {
-        let (beta1, beta2, epsilon) = try Adam.decodeMoments(config)
-        return AdamW(options: options, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> Self {
+        if let amsgrad = config["amsgrad"], try amsgrad.bool() {
+            throw KerasConfigProblem.unsupportedOption("amsgrad", value: "true")
+        }
+        return Self(options: options, beta1: try config["beta_1"]?.number() ?? 0.9,
+                    beta2: try config["beta_2"]?.number() ?? 0.999, epsilon: try config["epsilon"]?.number() ?? 1e-7)
     }
 }

@@ -12,7 +12,8 @@ import Tensors
 /// var nadam = Nadam(learningRate: 1e-3)
 /// try nadam.apply(to: &model)
 /// ```
-public struct Nadam: KerasOptimizer {
+public struct Nadam: MomentEstimatingOptimizer {
+    public static let hasAMSGradOption = false
     public static let kerasClassName = "Nadam"
     public var options: OptimizerOptions
     public var core = OptimizerCore()
@@ -36,7 +37,6 @@ public struct Nadam: KerasOptimizer {
         self.epsilon = epsilon
     }
 
-    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
     public var scalarSlots: [(name: String, initial: Float)] { [("u_product", 1)] }
 
     /// `u_product *= β1·(1 − 0.5·0.96^(t))`, once per update before the variables.
@@ -72,16 +72,5 @@ public struct Nadam: KerasOptimizer {
                 }
             }
         }
-    }
-
-    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("beta_1", beta1)
-        config.set("beta_2", beta2)
-        config.set("epsilon", epsilon)
-    }
-
-    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> Nadam {
-        Nadam(options: options, beta1: try config["beta_1"]?.number() ?? 0.9, beta2: try config["beta_2"]?.number() ?? 0.999,
-              epsilon: try config["epsilon"]?.number() ?? 1e-7)
     }
 }

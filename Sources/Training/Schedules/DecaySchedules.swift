@@ -9,7 +9,7 @@ import Darwin
 /// ```swift
 /// ExponentialDecay(initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.5).learningRate(atStep: 20)   // 0.025
 /// ```
-public struct ExponentialDecay: LearningRateSchedule, Equatable {
+public struct ExponentialDecay: StepDecaySchedule, Equatable {
     public static let kerasClassName = "ExponentialDecay"
     /// The rate at step 0.
     public let initialLearningRate: Double
@@ -29,24 +29,7 @@ public struct ExponentialDecay: LearningRateSchedule, Equatable {
     }
 
     public func learningRate(atStep step: Int64) -> Float {
-        var p = Float(step) / Float(decaySteps)
-        if staircase { p = p.rounded(.down) }
-        return Float(initialLearningRate) * powf(Float(decayRate), p)
-    }
-
-    public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("decay_steps", decaySteps)
-        config.set("decay_rate", decayRate)
-        config.set("staircase", staircase)
-        config.set("name", "ExponentialDecay")
-    }
-
-    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> ExponentialDecay {
-        ExponentialDecay(initialLearningRate: try config.required("initial_learning_rate").number(),
-                         decaySteps: try positiveSteps(config, "decay_steps"),
-                         decayRate: try config.required("decay_rate").number(),
-                         staircase: try config["staircase"]?.bool() ?? false)
+        Float(initialLearningRate) * powf(Float(decayRate), progress(atStep: step))
     }
 }
 
@@ -55,7 +38,7 @@ public struct ExponentialDecay: LearningRateSchedule, Equatable {
 /// ```swift
 /// InverseTimeDecay(initialLearningRate: 0.1, decaySteps: 1, decayRate: 1).learningRate(atStep: 1)   // 0.05
 /// ```
-public struct InverseTimeDecay: LearningRateSchedule, Equatable {
+public struct InverseTimeDecay: StepDecaySchedule, Equatable {
     public static let kerasClassName = "InverseTimeDecay"
     /// The rate at step 0.
     public let initialLearningRate: Double
@@ -75,24 +58,7 @@ public struct InverseTimeDecay: LearningRateSchedule, Equatable {
     }
 
     public func learningRate(atStep step: Int64) -> Float {
-        var p = Float(step) / Float(decaySteps)
-        if staircase { p = p.rounded(.down) }
-        return Float(initialLearningRate) / (1 + Float(decayRate) * p)
-    }
-
-    public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("decay_steps", decaySteps)
-        config.set("decay_rate", decayRate)
-        config.set("staircase", staircase)
-        config.set("name", "InverseTimeDecay")
-    }
-
-    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> InverseTimeDecay {
-        InverseTimeDecay(initialLearningRate: try config.required("initial_learning_rate").number(),
-                         decaySteps: try positiveSteps(config, "decay_steps"),
-                         decayRate: try config.required("decay_rate").number(),
-                         staircase: try config["staircase"]?.bool() ?? false)
+        Float(initialLearningRate) / (1 + Float(decayRate) * progress(atStep: step))
     }
 }
 
@@ -193,6 +159,43 @@ public struct PiecewiseConstantDecay: LearningRateSchedule, Equatable {
         let boundaries = try config.required("boundaries").array().map { Int64(try $0.integer()) }
         let values = try config.required("values").array().map { try $0.number() }
         return try PiecewiseConstantDecay(boundaries: boundaries, values: values)
+    }
+}
+
+/// ``ExponentialDecay`` and ``InverseTimeDecay``: the same four arguments and Keras config,
+/// decaying in `p = step / decaySteps` (floored when `staircase`).
+public protocol StepDecaySchedule: LearningRateSchedule {
+    /// The rate at step 0.
+    var initialLearningRate: Double { get }
+    /// The unit of `p`.
+    var decaySteps: Double { get }
+    /// How fast the rate falls.
+    var decayRate: Double { get }
+    /// Whether `p` is an integer.
+    var staircase: Bool { get }
+    /// The schedule with these arguments.
+    init(initialLearningRate: Double, decaySteps: Double, decayRate: Double, staircase: Bool)
+}
+
+extension StepDecaySchedule {
+    /// `p` at `step`, in float32 as Keras computes it.
+    func progress(atStep step: Int64) -> Float {
+        let p = Float(step) / Float(decaySteps)
+        return staircase ? p.rounded(.down) : p
+    }
+
+    public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
+        config.set("initial_learning_rate", initialLearningRate)
+        config.setSteps("decay_steps", decaySteps)
+        config.set("decay_rate", decayRate)
+        config.set("staircase", staircase)
+        config.set("name", Self.kerasClassName)
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> Self {
+        Self(initialLearningRate: try config.required("initial_learning_rate").number(),
+             decaySteps: try positiveSteps(config, "decay_steps"), decayRate: try config.required("decay_rate").number(),
+             staircase: try config["staircase"]?.bool() ?? false)
     }
 }
 
