@@ -10,13 +10,6 @@ import Training
 /// (schedules, clipping, weight decay) survive native checkpoints and `.keras` files both ways,
 /// and a mid-epoch stop resumes bit for bit.
 @Suite struct OptimizerCheckpointTests {
-    private struct StopAfterStep: TrainingCallback {
-        let globalStep: Int
-        mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
-            event.globalStep == globalStep ? .stop(reason: "preempted") : .proceed
-        }
-    }
-
     /// One optimizer of each type, each with a schedule or option that changes its state's meaning.
     static func optimizers() -> [any KerasOptimizer] {
         var ema = OptimizerOptions(learningRate: .schedule(CosineDecay(initialLearningRate: 0, decaySteps: 12,
@@ -59,7 +52,7 @@ import Training
         let directory = try CheckpointDirectory(url: folder, keepLast: 2, optimizer: try OptimizerConfig(optimizer),
                                                 loss: .binaryCrossentropy, durability: .processCrashSafe)
         var first = try Self.trainer(optimizer)
-        try first.fit(data, epochs: 3, callbacks: [StopAfterStep(globalStep: stop), directory.callback(frequency: .everyEpoch)],
+        try first.fit(data, epochs: 3, callbacks: [NativeStopResumeTests.StopAfterStep(globalStep: stop), directory.callback(frequency: .everyEpoch)],
                       progress: .quiet)
         let latest = try #require(directory.latest)
         let loaded = try NativeCheckpoint.load(from: latest, into: try NativeFixtures.model(seed: 1234))

@@ -37,11 +37,21 @@ public enum KerasModelFile {
                 let state = try reader.optimizerState(for: model)
                 let decoded = Result { try KerasOptimizerCodec.optimizer(from: training?["optimizer_config"]) }
                 var optimizer: (any Optimizer)? = try? decoded.get()
+                var problem = try Self.failure(of: decoded)
+                // tf.keras names slots its own way and the reader maps Adam's only: an optimizer
+                // whose stored slots are not exactly its own would resume with a wrong state.
+                if let described = try? decoded.get(), let state {
+                    let expected = Set(described.kerasVariableOrder(for: model.trainableVariables.map(\.name)))
+                    if Set(state.slots.keys) != expected {
+                        optimizer = nil
+                        problem = .unsupported(file: name, what: "the /optimizer_weights of \(type(of: described).kerasClassName) cannot be mapped to its slots")
+                    }
+                }
                 if let state { optimizer?.state = state }
                 let loss = KerasCompileConfig.loss(from: training?["loss"])
                 return LoadedKerasModel(model: model, optimizer: optimizer, optimizerState: state,
                                         lossName: loss.name, loss: loss.loss, format: .legacyModel,
-                                        unsupportedOptimizer: try Self.failure(of: decoded))
+                                        unsupportedOptimizer: problem)
             }
         case let other:
             throw CheckpointError.invalidFile(
