@@ -110,6 +110,15 @@ import Tensors
         #expect(throws: TrainingError.self) { try ReduceLROnPlateau(factor: 1) }
     }
 
+    @Test("fit applies ReduceLROnPlateau's reductions to its optimizer")
+    func fitReducesTheRate() throws {
+        var trainer = try trainer(SGD(learningRate: 0.01))
+        // Nothing improves by 1e9: after the first epoch (the first value is always the best) each epoch halves the rate.
+        let plateau = try ReduceLROnPlateau(monitor: "loss", factor: 0.5, patience: 1, minDelta: 1e9)
+        try trainer.fit(data(), epochs: 3, callbacks: [plateau], progress: .quiet)
+        #expect(trainer.optimizer.learningRate == Float(Double(Float(Double(Float(0.01)) * 0.5)) * 0.5))
+    }
+
     @Test("ReduceLROnPlateau refuses an optimizer whose rate is a schedule, naming it")
     func reduceOnPlateauRefusesSchedules() throws {
         var optimizer: any Optimizer = Adam(options: OptimizerOptions(learningRate: .schedule(
