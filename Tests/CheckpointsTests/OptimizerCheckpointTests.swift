@@ -101,7 +101,8 @@ import Training
         let trainer = try Self.trained(optimizer)
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let url = folder.appendingPathComponent("m.keras")
+        // With BATCHWISE_KERAS_EXPORT set, the files are kept for fixtures/optimizers/check_batchwise_optimizers.py.
+        let url = (KerasSaveTests.exportDirectory ?? folder).appendingPathComponent("optimizer_\(type(of: optimizer).kerasName).keras")
         try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: .binaryCrossentropy, to: url)
         let loaded = try KerasModelFile.load(url)
         #expect(loaded.unsupportedOptimizer == nil)
