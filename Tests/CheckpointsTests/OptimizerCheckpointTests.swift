@@ -161,6 +161,35 @@ import Training
         #expect(both?.localizedDescription.contains("$.config.clipvalue") == true)
     }
 
+    @Test("a native checkpoint naming an optimizer or option Batchwise lacks is a typed error naming the attribute")
+    func unsupportedOptimizerInACheckpoint() throws {
+        let trainer = try Self.trained(Lion())
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("c.h5")
+        let snapshot = TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state, iteratorState: nil,
+                                        epoch: 1, stepInEpoch: 0, globalStep: 5, history: History(), runningSums: [:],
+                                        optimizerIdentity: trainer.optimizer.identity)
+        try NativeCheckpoint.save(snapshot, optimizer: try OptimizerConfig(trainer.optimizer), to: url)
+        func edited(_ attribute: String, _ value: some HDF5AttributeValue) throws -> CheckpointError? {
+            let copy = folder.appendingPathComponent("\(attribute).h5")
+            try? FileManager.default.removeItem(at: copy)
+            try FileManager.default.copyItem(at: url, to: copy)
+            let file = try HDF5File.open(at: copy, mode: .readWrite)
+            try file.setAttribute(attribute, value, on: "/optimizer")
+            try file.close()
+            do {
+                _ = try NativeCheckpoint.load(from: copy, into: try NativeFixtures.model())
+                return nil
+            } catch { return error as? CheckpointError }
+        }
+        let kindError = try edited("kind", "adafactor")
+        #expect(kindError == .unsupportedOptimizer(file: folder.appendingPathComponent("kind.h5").path, path: "/optimizer@kind",
+                                                  className: "adafactor", option: nil, value: nil))
+        let optionError = try edited("loss_scale_factor", 128.0)
+        #expect(optionError?.localizedDescription.contains("/optimizer@loss_scale_factor") == true)
+    }
+
     @Test("a .keras whose optimizer names an unsupported class still loads its model and says why it has no optimizer")
     func unsupportedOptimizerInAFile() throws {
         let folder = try NativeFixtures.folder()
