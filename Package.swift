@@ -7,9 +7,13 @@ import PackageDescription
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
 // (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
-// Batchwise + Experiments + CProcessControl -> BatchwiseBench (the `batchwise-bench` executable);
+// Batchwise + Experiments + CProcessControl + Distributed -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
-// after (CheckpointsTests also on Workflows and CProcessControl).
+// after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
+// CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
+// CMPI (Open MPI) -> Distributed (data-parallel collectives; no core module depends on it);
+// Distributed + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs
+// under mpirun); DistributedTests depends on Distributed and CProcessControl.
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -21,6 +25,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "Workflows", targets: ["Workflows"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "batchwise", targets: ["BatchwiseCLI"]),
         .executable(name: "batchwise-bench", targets: ["BatchwiseBench"]),
     ],
@@ -40,6 +45,11 @@ let package = Package(
             name: "CBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]
         ),
         // prctl(2) for the executables and tests: no child process outlives its parent.
         .target(name: "CProcessControl"),
@@ -65,6 +75,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .executableTarget(name: "DistributedCheckHelper", dependencies: ["Distributed", "CProcessControl"]),
         .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training", "CProcessControl"]),
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
@@ -76,6 +88,7 @@ let package = Package(
                 "Batchwise",
                 "Experiments",
                 "CProcessControl",
+                "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/BatchwiseBench"
@@ -85,7 +98,12 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Workflows", "CProcessControl"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CProcessControl"]),
+        // Fixtures shared by CheckpointsTests and WorkflowsTests (a library only tests link).
+        .target(name: "CheckpointsTestSupport", dependencies: ["Checkpoints", "Datasets", "HDF5", "Tensors", "Training"],
+                path: "Tests/CheckpointsTestSupport"),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "CheckpointsTestSupport", "CProcessControl"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "CheckpointsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

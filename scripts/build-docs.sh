@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 OUT=docs-build
-MODULES=(Batchwise HDF5 Tensors Datasets Training Checkpoints Workflows Experiments)
+MODULES=(Batchwise HDF5 Tensors Datasets Training Checkpoints Workflows Experiments Distributed)
 mkdir -p "$OUT"
 log="$OUT/build-docs.log"
 start=$SECONDS

@@ -8,9 +8,12 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists hdf5 || missing+=(libhdf5-dev)
   pkg-config --exists openblas || missing+=(libopenblas-dev)
+  # Open MPI, for the Distributed module (its C API through pkg-config ompi-c) and `mpirun`.
+  pkg-config --exists ompi-c || missing+=(libopenmpi-dev)
 else
-  missing+=(libhdf5-dev libopenblas-dev)
+  missing+=(libhdf5-dev libopenblas-dev libopenmpi-dev)
 fi
+command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
 if [ "${NEED_H5DUMP:-0}" = 1 ]; then
   command -v h5dump >/dev/null 2>&1 || missing+=(hdf5-tools)
 fi
@@ -27,5 +30,5 @@ fi
 
 echo "batchwise: missing system packages: ${missing[*]}" >&2
 echo "  install them with:  sudo apt-get install ${missing[*]}" >&2
-echo "  (on macOS: brew install hdf5 openblas pkg-config)" >&2
+echo "  (on macOS: brew install hdf5 openblas open-mpi pkg-config)" >&2
 exit 1

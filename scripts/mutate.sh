@@ -35,9 +35,9 @@ mutation bn-biased-variance Sources/Training/Math/BatchNormMath.swift 'TrainingT
 mutation bn-epsilon Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
     'variance.map { 1 / ($0 + epsilon).squareRoot() }' \
     'variance.map { 1 / ($0 + 10 * epsilon).squareRoot() }'
-mutation bn-momentum Sources/Training/Layers/BatchNormalization.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
-    'for j in m.indices { m[j] = m[j] * keep + mean[j] * take }' \
-    'for j in m.indices { m[j] = m[j] * take + mean[j] * keep }'
+mutation bn-momentum Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.(BatchNormalizationTests|KerasConformanceTests)' \
+    'for j in m.indices { m[j] = m[j] * keep + batch[j] * take }' \
+    'for j in m.indices { m[j] = m[j] * take + batch[j] * keep }'
 mutation keras-config-key Sources/Training/Layers/BatchNormalization.swift 'CheckpointsTests\.(KerasSaveTests|KerasWrittenFixtureTests)' \
     'config.set("momentum", momentum)' \
     'config.set("moving_momentum", momentum)'
@@ -74,7 +74,7 @@ mutation adam-bias-correction Sources/Training/Optimizers/Adam.swift 'TrainingTe
 mutation bce-loss-formula Sources/Training/Math/LossMath.swift 'TrainingTests\.LossTests' \
     'let per = -(t * S.logarithm(q) + (1 - t) * S.logarithm(1 - q))' \
     'let per = -(t * S.logarithm(q) + (1 - t) * S.logarithm(q))'
-mutation recalibration-variance Sources/Training/Trainer/BatchNormRecalibration.swift 'TrainingTests\.ReadmeQuickStartTests' \
+mutation recalibration-variance Sources/Training/Math/BatchNormMath.swift 'TrainingTests\.ReadmeQuickStartTests' \
     'Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n)))' \
     'Float(Swift.max(0, sumOfSquares[$0] / (n - 1) - (sum[$0] / n) * (sum[$0] / n)))'
 mutation experiment-report-value Sources/Experiments/SeedExperimentReport.swift 'ExperimentsTests\.SeedExperimentTests' \

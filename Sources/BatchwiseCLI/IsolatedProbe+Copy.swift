@@ -17,8 +17,7 @@ extension IsolatedProbe {
     static func withLoadedCopy<T>(_ kind: ProbeKind, arguments: [String], files: [String], copyName: String,
                                   options: IsolationOptions, _ body: (URL?) throws -> T) throws -> T {
         guard !options.noIsolation else { return try body(nil) }
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("batchwise-\(kind.rawValue)-copy-\(UUID().uuidString)")
+        let folder = temporaryFolder("\(kind.rawValue)-copy")
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let copy = folder.appendingPathComponent(copyName)

@@ -39,8 +39,8 @@ enum IsolatedProbe {
 
     /// Runs `probe-file` with `probeArguments`; throws ``ProbeFailure`` if it crashed or hung.
     static func run(_ probeArguments: [String], file: String, options: IsolationOptions) throws -> Result {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("batchwise-probe-\(getpid())-\(UUID().uuidString)")
+        removeStaleFolders()
+        let folder = temporaryFolder("probe")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("stdout"), errors = folder.appendingPathComponent("stderr")

@@ -6,7 +6,7 @@ import Foundation
 /// ```swift
 /// do { _ = try KerasModelFile.load(url) }
 /// catch let error as CheckpointError { print(error.localizedDescription) }
-/// // "m.keras: layer 'layer_normalization' (LayerNormalization): this layer class is not supported"
+/// // "m.keras: layer 'unit_normalization' (UnitNormalization): this layer class is not supported"
 /// ```
 public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// The file uses something Batchwise does not support (a layer class, an option).

@@ -74,7 +74,7 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
         case let .unknownVariable(name, available):
             return "no variable named '\(name)'; the model has \(available.joined(separator: ", "))"
         case let .missingGradients(layer):
-            return "layer '\(layer)' has no gradients yet: call lossAndGradients before an optimizer step"
+            return "layer '\(layer)' has no gradients in the step: pass an optimizer the gradients of Sequential.trainingStep"
         case let .targetsMismatch(loss, predictions, targets):
             return "\(loss): targets of shape \(targets) do not fit predictions of shape \(predictions)"
         case let .invalidLabel(loss, row, label, classes):

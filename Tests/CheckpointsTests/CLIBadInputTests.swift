@@ -3,6 +3,7 @@ import HDF5
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// The `batchwise` executable on bad data and hostile configs: exit status 1 and one line on
 /// stderr naming file, dataset, row and column (or the JSON location) — never a crash.
@@ -16,10 +17,10 @@ import Training
     }
 
     @Test func trainRefusesANaNFeatureNamingFileDatasetRowAndColumn() throws {
-        let folder = try DataValidationTests.folder()
-        var x = DataValidationTests.goodX
+        let folder = try DataFileFixtures.folder()
+        var x = DataFileFixtures.goodX
         x[5] = .nan
-        let data = try DataValidationTests.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let data = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         let (status, stderr) = try run(["train", "--model", folder.appendingPathComponent("m.keras").path, "--data", data.path,
                                         "--loss", "binary_crossentropy", "--optimizer", "sgd", "--quiet",
                                         "--save", folder.appendingPathComponent("out.h5").path])
@@ -29,8 +30,8 @@ import Training
     }
 
     @Test func trainRefusesAnOutOfRangeSparseLabel() throws {
-        let folder = try DataValidationTests.folder()
-        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0, 1, 2, 7, 0, 2, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 2, 7, 0, 2, 1, 0])
         let (status, stderr) = try run(["train", "--model", folder.appendingPathComponent("c.keras").path, "--data", data.path,
                                         "--loss", "sparse_categorical_crossentropy", "--optimizer", "adam", "--quiet",
                                         "--save", folder.appendingPathComponent("out.keras").path])
@@ -41,8 +42,8 @@ import Training
     /// Options are parsed into typed values once: a loss or optimizer name that is not one is a
     /// usage error (status 64) listing the valid names, before any file is read.
     @Test func trainRefusesAnUnknownLossOrOptimizerListingTheValidNames() throws {
-        let folder = try DataValidationTests.folder()
-        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         let common = ["train", "--model", folder.appendingPathComponent("m.keras").path, "--data", data.path, "--quiet",
                       "--save", folder.appendingPathComponent("out.h5").path]
         let (lossStatus, lossError) = try run(common + ["--loss", "hinge", "--optimizer", "sgd"])
@@ -61,10 +62,10 @@ import Training
     /// `--momentum` without `--optimizer` would keep the model file's optimizer and drop the
     /// momentum: refused, the library's message naming the flag.
     @Test func trainRefusesAMomentumWithoutAnOptimizer() throws {
-        let folder = try DataValidationTests.folder()
+        let folder = try DataFileFixtures.folder()
         let model = folder.appendingPathComponent("compiled.keras")
         try KerasModelFile.save(try NativeFixtures.model(seed: 4), optimizer: Adam(), loss: .binaryCrossentropy, to: model)
-        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         let (status, stderr) = try run(["train", "--model", model.path, "--data", data.path, "--momentum", "0.5", "--quiet",
                                         "--save", folder.appendingPathComponent("out.h5").path])
         #expect(status == 1)
@@ -74,10 +75,10 @@ import Training
     }
 
     @Test func predictRefusesANaNInputUnlessAllowed() throws {
-        let folder = try DataValidationTests.folder()
-        var x = DataValidationTests.goodX
+        let folder = try DataFileFixtures.folder()
+        var x = DataFileFixtures.goodX
         x[0] = .infinity
-        let data = try DataValidationTests.writeData(folder, x: x, xShape: [8, 3], y: [0])
+        let data = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0])
         let arguments = ["predict", "--model", folder.appendingPathComponent("m.keras").path, "--input", data.path + ":/x",
                          "--output", folder.appendingPathComponent("p.h5").path + ":/p"]
         let (status, stderr) = try run(arguments)
@@ -91,13 +92,13 @@ import Training
     }
 
     @Test func predictRefusesADeeplyNestedConfigWithoutCrashing() throws {
-        let folder = try DataValidationTests.folder()
+        let folder = try DataFileFixtures.folder()
         let model = folder.appendingPathComponent("deep.keras")
         let nested = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         try KerasArchive.write(to: model, config: nested, metadata: "{}") { url in
             try FileManager.default.copyItem(at: KerasFixtures.url("seed_model.weights.h5"), to: url)
         }
-        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0])
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0])
         let (status, stderr) = try run(["predict", "--model", model.path, "--input", data.path + ":/x",
                                         "--output", folder.appendingPathComponent("p.h5").path + ":/p"])
         #expect(status == 1)

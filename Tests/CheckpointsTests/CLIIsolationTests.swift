@@ -3,6 +3,7 @@ import HDF5
 import Testing
 import Tensors
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,9 +26,11 @@ import Glibc
         return url
     }
 
-    static func batchwise(_ arguments: [String], deadline: Double = 60) throws -> ChildProcess {
+    static func batchwise(_ arguments: [String], deadline: Double = 60,
+                          environment: [String: String] = [:]) throws -> ChildProcess {
         let executable = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
-        return try ChildProcess.run(executable, arguments, deadline: deadline, captureStandardOutput: true)
+        return try ChildProcess.run(executable, arguments, deadline: deadline, captureStandardOutput: true,
+                                    environment: environment)
     }
 
     static func predictArguments(model: URL, folder: URL) throws -> [String] {

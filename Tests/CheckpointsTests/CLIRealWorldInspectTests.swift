@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CheckpointsTestSupport
 
 /// `batchwise inspect` and `predict` on files from other producers
 /// (fixtures/hdf5-real-world): bad links and unreadable objects are marked in the listing,
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func predictNamesTheUnavailableFilterAndTheDataset() throws {
-        let folder = try DataValidationTests.folder()
+        let folder = try DataFileFixtures.folder()
         for dataset in ["lzf", "blosc"] {
             let (status, _, stderr) = try run(["predict", "--model", folder.appendingPathComponent("m.keras").path,
                                                "--input", fixture("filters.h5") + ":/\(dataset)",

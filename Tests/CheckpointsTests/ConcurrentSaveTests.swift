@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -3,6 +3,7 @@ import HDF5
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Hostile model configurations — wrong types, absurd sizes, deep nesting, oversized text —
 /// are refused with `CheckpointError.invalidModelConfig` naming the layer or JSON key, before

@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// A layer defined only in this file: `y = x · factor` per feature, with a trainable `factor`,
 /// a moving statistic `mean_abs` (the moving mean of |x|, updated by training forwards), a
@@ -16,30 +17,28 @@ struct FeatureScale: Layer {
     var name: String
     var isTrainable = true
     let initialFactor: Double
-    private(set) var inputFeatures: Int?
+    private(set) var inputShape: [Int]?
     private(set) var factor = Tensor<Float>(zeros: [0])
     private(set) var meanAbs = Tensor<Float>(zeros: [0])
     private(set) var draws: UInt64 = 0
-    private var cachedInput: Tensor<Float>?
-    private var factorGradient: Tensor<Float>?
 
     init(initialFactor: Double = 2, name: String? = nil) {
         self.initialFactor = initialFactor
         self.name = name ?? ""
     }
 
-    func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
-    func parameterCount(forInput inputFeatures: Int) -> Int { 2 * inputFeatures }
+    func outputShape(forInput inputShape: [Int]) throws -> [Int] { inputShape }
+    func parameterCount(forInput inputShape: [Int]) -> Int { 2 * inputShape.reduce(1, *) }
 
-    mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
-        self.inputFeatures = inputFeatures
-        factor = Tensor(repeating: Float(initialFactor), shape: [inputFeatures])
-        meanAbs = Tensor(zeros: [inputFeatures])
+    mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        self.inputShape = inputShape
+        factor = Tensor(repeating: Float(initialFactor), shape: inputShape)
+        meanAbs = Tensor(zeros: inputShape)
         draws = seed
-        return inputFeatures
+        return inputShape
     }
 
-    func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+    private func scaled(_ input: Tensor<Float>) -> Tensor<Float> {
         let width = input.shape[1]
         var out = input
         out.withUnsafeMutableBufferPointer { y in
@@ -48,34 +47,31 @@ struct FeatureScale: Layer {
         return out
     }
 
-    mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        cachedInput = input
+    /// The tape is the input; a training pass moves `mean_abs` and the generator on.
+    func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tensor<Float>> {
+        var update = LayerStateUpdate()
         if mode == .training {
-            draws &+= 1
+            update.randomState = draws &+ 1
             let rows = Float(input.shape[0]), width = input.shape[1]
             var means = [Float](repeating: 0, count: width)
             for (i, x) in input.scalars.enumerated() { means[i % width] += abs(x) / rows }
-            meanAbs = Tensor(zip(meanAbs.scalars, means).map { 0.5 * $0 + 0.5 * $1 })
+            update.variables["mean_abs"] = Tensor(zip(meanAbs.scalars, means).map { 0.5 * $0 + 0.5 * $1 })
         }
-        return try self(input, mode: mode)
+        return LayerOutput(output: scaled(input), tape: input, stateUpdate: update)
     }
 
-    mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let input = cachedInput else { throw TrainingError.missingGradients(layer: name) }
+    func backward(_ upstream: Tensor<Float>, tape input: Tensor<Float>, gradients: inout LayerGradients,
+                  needsInputGradient: Bool) throws -> Tensor<Float>? {
         let width = input.shape[1]
         var gradient = [Float](repeating: 0, count: width)
         for (i, (x, g)) in zip(input.scalars, upstream.scalars).enumerated() { gradient[i % width] += x * g }
-        if isTrainable { factorGradient = Tensor(gradient) }
-        return needsInputGradient ? try self(upstream, mode: .training) : nil
+        if isTrainable { gradients["factor"] = Tensor(gradient) }
+        return needsInputGradient ? scaled(upstream) : nil
     }
 
     var variables: [NamedVariable] {
         [NamedVariable(name: "factor", value: factor, isTrainable: isTrainable),
          NamedVariable(name: "mean_abs", value: meanAbs, role: .movingStatistic)]
-    }
-
-    var gradients: [NamedVariable] {
-        factorGradient.map { [NamedVariable(name: "factor", value: $0, isTrainable: true)] } ?? []
     }
 
     mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
@@ -84,14 +80,6 @@ struct FeatureScale: Layer {
         case "mean_abs": meanAbs = value
         default: throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: ["factor", "mean_abs"])
         }
-    }
-
-    mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
-    ) throws {
-        guard isTrainable else { return }
-        guard let factorGradient else { throw TrainingError.missingGradients(layer: name) }
-        try update(&factor, factorGradient)
     }
 
     var randomState: UInt64? { draws }
@@ -137,9 +125,9 @@ struct FeatureScale: Layer {
             let prediction = h.scalars[i] * factor[i % 3]
             expected[i % 3] += 2 * (prediction - y.scalars[i]) * h.scalars[i] / 6
         }
-        try model.lossAndGradients(x: x, y: y, loss: .meanSquaredError)
+        let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
         var sgd = SGD(learningRate: 0.1)
-        try sgd.apply(to: &model)
+        try sgd.apply(step.gradients, to: &model)
         let updated = try model.variable("feature_scale/factor").scalars
         for j in 0..<3 { #expect(abs(updated[j] - (factor[j] - 0.1 * expected[j])) < 1e-5) }
     }
@@ -167,9 +155,10 @@ struct FeatureScale: Layer {
 
     @Test func aNativeCheckpointStoresAndRestoresEverythingTheLayerDescribes() throws {
         var trained = try model()
-        try trained.lossAndGradients(x: x, y: y, loss: .meanSquaredError)
+        let step = try trained.trainingStep(x: x, y: y, loss: .meanSquaredError)
+        try trained.apply(step.stateUpdate)
         var sgd = SGD(learningRate: 0.1)
-        try sgd.apply(to: &trained)
+        try sgd.apply(step.gradients, to: &trained)
         let snapshot = TrainingSnapshot(model: trained, optimizerState: sgd.state, iteratorState: nil,
                                         epoch: 0, stepInEpoch: 1, globalStep: 1, history: History())
         let url = try NativeFixtures.folder().appendingPathComponent("custom.h5")

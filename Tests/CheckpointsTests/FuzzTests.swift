@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Seeded mutants (bit flips, truncation, insertion, deletion, overwrite) of real files fed to
 /// every reader a user can point at a file: the HDF5 tree description (`batchwise inspect`),

@@ -4,6 +4,7 @@ import Tensors
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 @Suite("Keras files Batchwise cannot represent exactly are refused with typed errors")
 struct KerasErrorTests {
@@ -15,8 +16,8 @@ struct KerasErrorTests {
             Issue.record("unexpected \(String(describing: error))"); return
         }
         #expect(file.hasSuffix("unsupported_layer.keras/config.json"))
-        #expect(layer == "layer_normalization" && className == "LayerNormalization" && option == nil)
-        #expect(error?.localizedDescription.contains("layer_normalization") == true)
+        #expect(layer == "unit_normalization" && className == "UnitNormalization" && option == nil)
+        #expect(error?.localizedDescription.contains("unit_normalization") == true)
     }
 
     @Test("an unsupported activation is refused naming layer, option and value")

@@ -4,6 +4,7 @@ import Tensors
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 @Suite("Keras files written by Keras load and predict like Keras")
 struct KerasLoadTests {

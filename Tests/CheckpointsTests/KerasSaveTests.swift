@@ -4,6 +4,7 @@ import Tensors
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 @Suite("Keras files written by Batchwise read back exactly")
 struct KerasSaveTests {
@@ -127,8 +128,9 @@ struct KerasSwiftTrainedExportTests {
         let y = try Tensor<Float>(shape: [16], scalars: (0..<16).map { Float($0 % 3) })
         var sgd = SGD(learningRate: 0.05, momentum: 0.9, nesterov: true)
         for _ in 0..<3 {
-            _ = try model.lossAndGradients(x: x, y: y, loss: .sparseCategoricalCrossentropy)
-            try sgd.apply(to: &model)
+            let step = try model.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+            try model.apply(step.stateUpdate)
+            try sgd.apply(step.gradients, to: &model)
         }
         return (model, sgd, x)
     }

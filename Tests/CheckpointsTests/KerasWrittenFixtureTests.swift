@@ -3,6 +3,7 @@ import HDF5
 import Testing
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Batchwise's `.keras` and `.weights.h5` output compared, field by field, with what Keras 3
 /// itself writes for the same architectures (`fixtures/keras-written/`, made by

@@ -5,6 +5,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 @Suite struct NativeCheckpointTests {
     /// A snapshot taken mid-epoch (iterator state, running sums) after two completed epochs.

@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Exact resume across PROCESSES, through the `batchwise train` executable that `swift build`
 /// / `swift test` put next to the test bundle: 5 epochs straight versus 2 epochs, exit, and a
@@ -96,5 +97,36 @@ import Training
         #expect(status == 1)
         #expect(text.hasPrefix("batchwise train: ") && text.contains(missing))
         #expect(text.filter { $0 == "\n" }.count == 1)
+    }
+
+    /// A resume whose command line repeats the first run's options continues it exactly; one
+    /// naming another optimizer is refused, naming the flag and both optimizers.
+    @Test func theCommandLineThatWroteTheCheckpointResumesIt() throws {
+        guard Self.executable() != nil else {
+            Issue.record("the batchwise executable was not built next to the tests; run `swift build` first")
+            return
+        }
+        let folder = try NativeFixtures.trainingFolder()
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        let command = ["train", "--model", path("m.keras"), "--data", path("d.h5"), "--loss", "binary_crossentropy",
+                       "--optimizer", "adam", "--learning-rate", "0.01", "--batch-size", "8", "--seed", "4", "--quiet"]
+        let one = try Self.run(command + ["--epochs", "1", "--save", path("one.h5")])
+        #expect(one.0 == 0, "\(one.1)")
+        let straight = try Self.run(command + ["--epochs", "2", "--save", path("straight.h5")])
+        #expect(straight.0 == 0, "\(straight.1)")
+        let resumed = try Self.run(command + ["--resume", path("one.h5"), "--epochs", "2",
+                                                                  "--save", path("resumed.h5")])
+        #expect(resumed.0 == 0, "\(resumed.1)")
+        let a = try NativeCheckpoint.load(from: folder.appendingPathComponent("resumed.h5"))
+        let b = try NativeCheckpoint.load(from: folder.appendingPathComponent("straight.h5"))
+        #expect(NativeFixtures.bits(a.snapshot.model) == NativeFixtures.bits(b.snapshot.model))
+        #expect(a.snapshot.history == b.snapshot.history)
+
+        var conflicting = command
+        conflicting[conflicting.firstIndex(of: "adam")!] = "sgd"
+        let refused = try Self.run(conflicting + ["--resume", path("one.h5"), "--epochs", "2",
+                                                                      "--save", path("refused.h5")])
+        #expect(refused.0 == 1)
+        #expect(refused.1.contains("--optimizer") && refused.1.contains("adam") && refused.1.contains("sgd"), "\(refused.1)")
     }
 }

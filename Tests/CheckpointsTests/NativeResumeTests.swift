@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Exact resume through the FILE: save, drop every in-memory value, load from disk into a
 /// freshly initialized model, continue — and get the uninterrupted run bit for bit.

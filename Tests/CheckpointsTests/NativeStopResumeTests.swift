@@ -4,6 +4,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Issue 13 item 1 through files: a run with per-epoch checkpoints in a `CheckpointDirectory`
 /// is stopped in the middle of an epoch; `latest` then holds the exact stop position, and

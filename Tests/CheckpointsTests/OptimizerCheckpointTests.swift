@@ -5,6 +5,7 @@ import Testing
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Optimizer state (slots, iterations, EMA copies, accumulators, Nadam's scalar) and settings
 /// (schedules, clipping, weight decay) survive native checkpoints and `.keras` files both ways,

@@ -4,6 +4,7 @@ import HDF5
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Every optimizer config of fixtures/optimizers/optimizers.h5 (made by Keras 3.15.1 with
 /// make_optimizer_fixtures.py), rebuilt from its Keras JSON and run on the same gradients,

@@ -1,6 +1,7 @@
 import CProcessControl
 import Foundation
 import Testing
+import CheckpointsTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -8,15 +8,24 @@ import Tensors
     static func built(_ bn: BatchNormalization) throws -> BatchNormalization {
         var layer = bn
         layer.name = "bn"
-        _ = try layer.build(inputFeatures: 2, seed: 0)
+        _ = try layer.build(inputShape: [2], seed: 0)
         try layer.setVariable("moving_mean", to: Tensor([0.5, -1]))
         try layer.setVariable("moving_variance", to: Tensor([2, 0.25]))
         return layer
     }
 
+    /// Runs a forward pass and applies the state update it reports, as a training step does.
+    static func step(_ bn: inout BatchNormalization, mode: ExecutionMode) throws -> Tensor<Float> {
+        let pass = try bn.forward(Self.x, mode: mode)
+        for (name, value) in pass.stateUpdate.variables { try bn.setVariable(name, to: value) }
+        return pass.output
+    }
+
     @Test func trainingForwardUpdatesMovingStatisticsWithTheBiasedVariance() throws {
         var bn = try Self.built(BatchNormalization(momentum: 0.9))
-        _ = try bn.forward(Self.x, mode: .training)
+        let pass = try bn.forward(Self.x, mode: .training)
+        #expect(bn.movingMean.scalars == [0.5, -1])   // the layer itself does not change
+        for (name, value) in pass.stateUpdate.variables { try bn.setVariable(name, to: value) }
         // column 0: mean 3, biased var 3.5; column 1: mean 1, biased var 3.
         let mm = bn.movingMean.scalars, mv = bn.movingVariance.scalars
         #expect(abs(mm[0] - (0.9 * 0.5 + 0.1 * 3)) < 1e-6 && abs(mm[1] - (0.9 * -1 + 0.1 * 1)) < 1e-6)
@@ -25,7 +34,7 @@ import Tensors
 
     @Test func inferenceUsesMovingStatisticsAndLeavesThemAlone() throws {
         var bn = try Self.built(BatchNormalization())
-        let y = try bn.forward(Self.x, mode: .inference)
+        let y = try Self.step(&bn, mode: .inference)
         #expect(bn.movingMean.scalars == [0.5, -1])
         let expected = (1 - 0.5) / (2 + 0.001).squareRoot()
         #expect(abs(Double(y.scalars[0]) - expected) < 1e-6)
@@ -33,8 +42,8 @@ import Tensors
 
     @Test func batchStatisticsModeNeverUpdatesMovingStatistics() throws {
         var bn = try Self.built(BatchNormalization(statistics: .batch))
-        let y = try bn.forward(Self.x, mode: .inference)
-        _ = try bn.forward(Self.x, mode: .training)
+        let y = try Self.step(&bn, mode: .inference)
+        _ = try Self.step(&bn, mode: .training)
         #expect(bn.movingMean.scalars == [0.5, -1] && bn.movingVariance.scalars == [2, 0.25])
         // Batch-normalized columns have zero mean.
         #expect(abs(try y.meanAlongBatch().scalars[0]) < 1e-6)
@@ -43,7 +52,7 @@ import Tensors
     @Test func movingModeUsesMovingStatisticsEvenWhenTraining() throws {
         var moving = try Self.built(BatchNormalization(statistics: .moving))
         let inference = try Self.built(BatchNormalization())
-        let y = try moving.forward(Self.x, mode: .training)
+        let y = try Self.step(&moving, mode: .training)
         #expect(y == (try inference(Self.x, mode: .inference)))
         #expect(moving.movingMean.scalars == [0.5, -1])
     }
@@ -52,11 +61,13 @@ import Tensors
         var frozen = try Self.built(BatchNormalization())
         frozen.isTrainable = false
         let inference = try Self.built(BatchNormalization())
-        #expect(try frozen.forward(Self.x, mode: .training) == (try inference(Self.x, mode: .inference)))
+        #expect(try Self.step(&frozen, mode: .training) == (try inference(Self.x, mode: .inference)))
         #expect(frozen.movingMean.scalars == [0.5, -1])
         #expect(frozen.variables.allSatisfy { !$0.isTrainable })
-        _ = try frozen.backward(Tensor(repeating: 1, shape: [4, 2]), needsInputGradient: true)
-        #expect(frozen.gradients.isEmpty)
+        var gradients = LayerGradients()
+        _ = try frozen.backward(Tensor(repeating: 1, shape: [4, 2]), tape: try frozen.forward(Self.x, mode: .training).tape,
+                                gradients: &gradients, needsInputGradient: true)
+        #expect(gradients.isEmpty)
     }
 
     @Test func pureCallNeverChangesState() throws {

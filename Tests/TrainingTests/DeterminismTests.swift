@@ -13,8 +13,9 @@ import Tensors
         for _ in 0..<20 {
             let x = try Tensor<Float>(shape: [16, 4], scalars: (0..<64).map { _ in Float(rng.nextNormal()) })
             let y = Tensor<Float>((0..<16).map { _ in Float(rng.nextIndex(below: 3)) })
-            try model.lossAndGradients(x: x, y: y, loss: .sparseCategoricalCrossentropy)
-            try adam.apply(to: &model)
+            let step = try model.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+            try model.apply(step.stateUpdate)
+            try adam.apply(step.gradients, to: &model)
         }
         return model.variables
     }

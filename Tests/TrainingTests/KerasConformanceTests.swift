@@ -86,11 +86,12 @@ import Tensors
 
     @Test(arguments: models)
     func lossAndGradientsMatchKeras(model name: String) throws {
-        var c = try Self.load(name)
-        let (loss, _) = try c.model.lossAndGradients(x: c.x, y: c.y, loss: c.loss)
+        let c = try Self.load(name)
+        let step = try c.model.trainingStep(x: c.x, y: c.y, loss: c.loss)
+        let loss = step.loss
         let expectedLoss = try c.fixture.tensor("\(name)/loss_training").scalars[0]
         #expect(abs(loss - expectedLoss) <= 1e-6 + 1e-5 * abs(expectedLoss), "\(name) loss \(loss) vs \(expectedLoss)")
-        let gradients = c.model.gradients
+        let gradients = step.gradients.named
         #expect(gradients.map(\.name) == c.model.trainableVariableNames)
         #expect(try c.fixture.variableCount("\(name)/gradients") == gradients.count)
         for g in gradients {
@@ -106,8 +107,9 @@ import Tensors
         var sgd = SGD(learningRate: Float(try c.fixture.number("\(group)@learning_rate")),
                       momentum: try c.fixture.number("\(group)@momentum"),
                       nesterov: try c.fixture.number("\(group)@nesterov") != 0)
-        try c.model.lossAndGradients(x: c.x, y: c.y, loss: c.loss)
-        try sgd.apply(to: &c.model)
+        let step = try c.model.trainingStep(x: c.x, y: c.y, loss: c.loss)
+        try c.model.apply(step.stateUpdate)
+        try sgd.apply(step.gradients, to: &c.model)
         #expect(sgd.iterations == 1)
         for v in c.model.variables {
             Self.expectClose(v.value, try c.fixture.tensor("\(group)/\(v.name)"), relative: 1e-5, "\(name) SGD \(v.name)")
@@ -121,8 +123,9 @@ import Tensors
         var adam = Adam(learningRate: Float(try c.fixture.number("\(group)@learning_rate")),
                         beta1: try c.fixture.number("\(group)@beta_1"), beta2: try c.fixture.number("\(group)@beta_2"),
                         epsilon: try c.fixture.number("\(group)@epsilon"))
-        try c.model.lossAndGradients(x: c.x, y: c.y, loss: c.loss)
-        try adam.apply(to: &c.model)
+        let step = try c.model.trainingStep(x: c.x, y: c.y, loss: c.loss)
+        try c.model.apply(step.stateUpdate)
+        try adam.apply(step.gradients, to: &c.model)
         for v in c.model.variables {
             let expected = try c.fixture.tensor("\(group)/\(v.name)")
             if name == "softmax_classifier" && v.name == "dense/bias" {

@@ -18,9 +18,9 @@ import Tensors
     {
         var log: [(gradients: [String: [Float]], after: [String: [Float]])] = []
         for _ in 0..<steps {
-            try model.lossAndGradients(x: x, y: y, loss: .meanSquaredError)
-            let g = Dictionary(uniqueKeysWithValues: model.gradients.map { ($0.name, $0.value.scalars) })
-            try optimizer.apply(to: &model)
+            let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+            let g = Dictionary(uniqueKeysWithValues: step.gradients.named.map { ($0.name, $0.value.scalars) })
+            try optimizer.apply(step.gradients, to: &model)
             log.append((g, Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.scalars) })))
         }
         return log
@@ -101,16 +101,21 @@ import Tensors
         var model = try Self.model()
         var adam = Adam()
         adam.state = OptimizerState(iterations: 1, slots: ["nope/kernel/momentum": Tensor([1])])
-        try model.lossAndGradients(x: Self.x, y: Self.y, loss: .meanSquaredError)
+        let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .meanSquaredError)
         #expect(throws: TrainingError.optimizerStateMismatch(variable: "nope/kernel/momentum", message: "the model has no such variable")) {
-            try adam.apply(to: &model)
+            try adam.apply(step.gradients, to: &model)
         }
     }
 
-    @Test func stepBeforeAnyGradientIsATypedError() throws {
+    @Test func stepWithoutGradientsIsATypedError() throws {
         var model = try Self.model()
         var sgd = SGD()
-        #expect(throws: TrainingError.missingGradients(layer: "dense")) { try sgd.apply(to: &model) }
+        #expect(throws: TrainingError.missingGradients(layer: "dense")) { try sgd.apply(Gradients(), to: &model) }
+        // Gradients of another model lack this one's variables.
+        let other = try Sequential(inputFeatures: 2, [Dense(units: 1, name: "other")])
+        let foreign = try other.trainingStep(x: Self.x, y: Self.y, loss: .meanSquaredError).gradients
+        #expect(throws: TrainingError.missingGradients(layer: "dense")) { try sgd.apply(foreign, to: &model) }
+        #expect(sgd.iterations == 0)
     }
 
     @Test func frozenLayersAreNotUpdated() throws {
@@ -127,9 +132,9 @@ import Tensors
         var adam = Adam()
         _ = try Self.run(&adam, model: &model, steps: 1)
         var other = try Sequential(inputFeatures: 2, [Dense(units: 5), Dense(units: 1)])
-        try other.lossAndGradients(x: Self.x, y: Self.y, loss: .meanSquaredError)
+        let step = try other.trainingStep(x: Self.x, y: Self.y, loss: .meanSquaredError)
         #expect(throws: TrainingError.optimizerStateMismatch(variable: "dense/kernel", message: "this optimizer was built for another model's variables")) {
-            try adam.apply(to: &other)
+            try adam.apply(step.gradients, to: &other)
         }
     }
 }

@@ -2,14 +2,12 @@ import Testing
 import Tensors
 @testable import Training
 
-/// End-to-end gradient checks of `Sequential.lossAndGradients` (Float, fused losses included)
+/// End-to-end gradient checks of `Sequential.trainingStep` (Float, fused losses included)
 /// against central differences of the pure loss, evaluated in Double from Float weights.
 @Suite struct SequentialGradientTests {
     static func check(_ model: Sequential, x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode,
                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        var trained = model
-        try trained.lossAndGradients(x: x, y: y, loss: loss, mode: mode)
-        let gradients = trained.gradients
+        let gradients = try model.trainingStep(x: x, y: y, loss: loss, mode: mode).gradients.named
         #expect(gradients.map(\.name) == model.trainableVariableNames, sourceLocation: sourceLocation)
         let step: Float = 1e-2
         for g in gradients {
@@ -47,7 +45,7 @@ import Tensors
             Dense(units: 6), BatchNormalization(momentum: 0.9), ReLU(), Dropout(rate: 0.3, seed: 2),
             Dense(units: 3, activation: .softmax),
         ], seed: 5)
-        // Pin the mask so the pure loss (finite differences) and the stateful pass agree.
+        // Pin the mask so the loss (finite differences) and the training step's pass agree.
         var drop = model.layers[3] as! Dropout
         drop.forcedMask = try Tensor(shape: [10, 6], scalars: (0..<60).map { $0 % 3 == 0 ? 0 : Float(1 / 0.7) })
         model.layers[3] = drop
@@ -74,14 +72,15 @@ import Tensors
         try model.setVariable("dense/kernel", to: Tensor<Float>([1]).reshapedRow())
         let x = try Tensor<Float>(shape: [3, 1], scalars: [-30, 30, 2])
         let y = try Tensor<Float>(shape: [3, 1], scalars: [0, 0, 1])
-        let (loss, predictions) = try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy)
+        let step = try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy)
+        let (loss, predictions) = (step.loss, step.predictions)
         #expect(abs(loss - 10.04231) < 1e-4)
         #expect(abs(try model.loss(x: x, y: y, loss: .binaryCrossentropy).loss - 10.04231) < 1e-4)
         #expect(predictions.scalars[1] == 1)
         // d/dk of mean(softplus-form) = mean((σ(z) − y)·x) = (σ(−30)·(−30) + 1·30 + (σ(2) − 1)·2) / 3
         let sigma2 = 1 / (1 + Double.exponential(-2))
         let expected = ((1 / (1 + Double.exponential(30))) * -30 + 30 + (sigma2 - 1) * 2) / 3
-        #expect(abs(Double(model.gradients[0].value.scalars[0]) - expected) < 1e-5)
+        #expect(abs(Double(step.gradients.named[0].value.scalars[0]) - expected) < 1e-5)
     }
 
     @Test func trainingModeLossAndGradientsUpdatesMovingStatisticsOnce() throws {
@@ -89,10 +88,10 @@ import Tensors
         let x = Self.data(rows: 16, features: 1, seed: 4)
         let y = Tensor<Float>(repeating: 1, shape: [16, 1])
         let batchMean = try x.meanAlongBatch().scalars[0]
-        try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy)
+        try model.apply(try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy).stateUpdate)
         let moving = try model.variable("batch_normalization/moving_mean").scalars[0]
         #expect(abs(moving - Float(1 - 0.99) * batchMean) < 1e-7)
-        try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy, mode: .inference)
+        try model.apply(try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy, mode: .inference).stateUpdate)
         #expect(try model.variable("batch_normalization/moving_mean").scalars[0] == moving)
     }
 }

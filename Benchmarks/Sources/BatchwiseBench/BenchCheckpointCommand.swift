@@ -75,8 +75,9 @@ struct BenchCheckpointCommand: ParsableCommand {
         let x = try Tensor(shape: [32, 784], scalars: (0..<(32 * 784)).map { _ in rng.nextUniformFloat() })
         let y = Tensor((0..<32).map { _ in Float(rng.nextIndex(below: 10)) })
         var adam = Adam()
-        _ = try model.lossAndGradients(x: x, y: y, loss: .sparseCategoricalCrossentropy, mode: .training)
-        try adam.apply(to: &model)
+        let step = try model.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy, mode: .training)
+        try model.apply(step.stateUpdate)
+        try adam.apply(step.gradients, to: &model)
         return TrainingSnapshot(model: model, optimizerState: adam.state, iteratorState: nil,
                                 epoch: 0, stepInEpoch: 1, globalStep: 1, history: History())
     }

@@ -96,20 +96,23 @@ struct LayersWorkload {
         var model = self.model
         var optimizer = self.optimizer
         var lastLoss: Float = 0
-        for step in 0..<20 {
-            let batch = batches[step % batches.count]
-            lastLoss = try model.lossAndGradients(x: batch.x, y: batch.y, loss: loss).loss
-            try optimizer.apply(to: &model)
+        var spare: Gradients?
+        // One step as Trainer.fit takes it, reusing the last step's gradient storage.
+        func train(on batch: (x: Tensor<Float>, y: Tensor<Float>)) throws {
+            let step = try model.trainingStep(x: batch.x, y: batch.y, loss: loss, reusing: spare.take())
+            try model.apply(step.stateUpdate)
+            try optimizer.apply(step.gradients, to: &model)
+            spare = step.gradients
+            lastLoss = step.loss
         }
+        for step in 0..<20 { try train(on: batches[step % batches.count]) }
         var steps = 0
         let clock = ContinuousClock()
         let start = clock.now
         var elapsed = 0.0
         while elapsed < seconds {
             for _ in 0..<16 {
-                let batch = batches[steps % batches.count]
-                lastLoss = try model.lossAndGradients(x: batch.x, y: batch.y, loss: loss).loss
-                try optimizer.apply(to: &model)
+                try train(on: batches[steps % batches.count])
                 steps += 1
             }
             let d = clock.now - start

@@ -13,14 +13,14 @@ enum KerasLayerEncoder {
         return ["module": "keras.initializers", "class_name": className, "config": config, "registered_name": NSNull()]
     }
 
-    static func inputLayer(width: Int) -> [String: Any] {
+    static func inputLayer(shape: [Int]) -> [String: Any] {
         ["module": "keras.layers", "class_name": "InputLayer", "registered_name": NSNull(),
-         "config": ["batch_shape": [NSNull(), width], "dtype": "float32", "sparse": false, "ragged": false,
+         "config": ["batch_shape": [NSNull()] + shape as [Any], "dtype": "float32", "sparse": false, "ragged": false,
                     "name": "input_layer", "optional": false] as [String: Any]]
     }
 
-    /// The entry for `layer`, whose input width is `inputWidth`; the layer writes its own options.
-    static func entry(for layer: any Layer, inputWidth: Int) throws -> [String: Any] {
+    /// The entry for `layer`, whose input examples are shaped `inputShape`; the layer writes its own options.
+    static func entry(for layer: any Layer, inputShape: [Int]) throws -> [String: Any] {
         let layerType = type(of: layer)
         guard let className = layerType.kerasClassName else {
             throw CheckpointError.unsupported(
@@ -31,7 +31,7 @@ enum KerasLayerEncoder {
         var entry: [String: Any] = ["module": "keras.layers", "class_name": className, "config": config.members,
                                     "registered_name": NSNull()]
         if layerType.kerasRecordsBuildShape {
-            entry["build_config"] = ["input_shape": [NSNull(), inputWidth]]
+            entry["build_config"] = ["input_shape": [NSNull()] + inputShape as [Any]]
         }
         return entry
     }

@@ -55,35 +55,41 @@ public enum KerasModelConfig {
     /// model at the first layer that takes the total past ``JSONLimits/maximumParameters``.
     private static func checkParameterCount(_ layers: [any Layer], entries: [KerasModelGraph.Entry],
                                             inputFeatures: Int, file: String) throws {
-        var width = inputFeatures
+        var shape = [inputFeatures]
         var total = 0
         for (layer, entry) in zip(layers, entries) {
-            let next = layer.outputFeatures(forInput: width)
-            let count = layer.parameterCount(forInput: width)   // widths ≤ 1e8: no overflow
+            let next: [Int]
+            do {
+                next = try layer.outputShape(forInput: shape)
+            } catch let error as TrainingError {
+                throw CheckpointError.invalidModelConfig(file: file, path: entry.config.path, message: error.localizedDescription)
+            }
+            let count = layer.parameterCount(forInput: shape)   // widths ≤ 1e8: no overflow
             total += count
             guard total <= JSONLimits.maximumParameters else {
                 throw CheckpointError.invalidModelConfig(
                     file: file, path: entry.config.path,
-                    message: "layer '\(entry.name)' (\(entry.className)) on \(width) inputs needs \(count) parameters, "
+                    message: "layer '\(entry.name)' (\(entry.className)) on \(shape.reduce(1, *)) inputs needs \(count) parameters, "
                         + "\(total) in all; the limit is \(JSONLimits.maximumParameters)")
             }
-            width = next
+            shape = next
         }
     }
 
     /// The `config.json` object; `compileConfig` is added when the model is saved compiled.
     static func object(for model: Sequential, compileConfig: [String: Any]?) throws -> [String: Any] {
-        var layers: [[String: Any]] = [KerasLayerEncoder.inputLayer(width: model.inputFeatures)]
-        var width = model.inputFeatures
+        var layers: [[String: Any]] = [KerasLayerEncoder.inputLayer(shape: model.inputShape)]
+        var shape = model.inputShape
         for layer in model.layers {
-            layers.append(try KerasLayerEncoder.entry(for: layer, inputWidth: width))
-            width = layer.outputFeatures(forInput: width)
+            layers.append(try KerasLayerEncoder.entry(for: layer, inputShape: shape))
+            shape = try layer.outputShape(forInput: shape)
         }
+        let batchShape: [Any] = [NSNull()] + model.inputShape
         var root: [String: Any] = [
             "module": "keras", "class_name": "Sequential", "registered_name": NSNull(),
             "config": ["name": model.name, "trainable": true, "dtype": KerasLayerEncoder.dtypePolicy(),
-                       "layers": layers, "build_input_shape": [NSNull(), model.inputFeatures]] as [String: Any],
-            "build_config": ["input_shape": [NSNull(), model.inputFeatures]],
+                       "layers": layers, "build_input_shape": batchShape] as [String: Any],
+            "build_config": ["input_shape": batchShape],
         ]
         if let compileConfig { root["compile_config"] = compileConfig }
         return root

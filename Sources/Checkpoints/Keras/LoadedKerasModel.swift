@@ -5,7 +5,11 @@ import Training
 /// ```swift
 /// let loaded = try KerasModelFile.load(URL(fileURLWithPath: "seed_model.keras"))
 /// let p = try loaded.model(x, mode: .inference)
-/// if var adam = loaded.optimizer { try adam.apply(to: &model) }   // resumes Keras's optimizer
+/// var model = loaded.model
+/// if var adam = loaded.optimizer {   // resumes Keras's optimizer
+///     let step = try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy)
+///     try adam.apply(step.gradients, to: &model)
+/// }
 /// ```
 public struct LoadedKerasModel: Sendable {
     /// The file formats Batchwise reads.

@@ -12,9 +12,12 @@ public struct ActivationLayer: Layer {
     public var isTrainable = true
     /// The function applied to every element (softmax: to every row).
     public let activation: Activation
-    public private(set) var inputFeatures: Int?
-    private var cachedOutput: Tensor<Float>?
-    private var cachedInput: Tensor<Float>?
+    public private(set) var inputShape: [Int]?
+
+    /// What backward needs: the output (the activation's derivative is taken from it).
+    public struct Tape: Sendable {
+        let output: Tensor<Float>
+    }
 
     /// An activation as its own layer (Keras `Activation(...)`), named `activation`, `activation_1`, ... unless `name` is given.
     public init(_ activation: Activation, name: String? = nil) {
@@ -22,51 +25,41 @@ public struct ActivationLayer: Layer {
         self.name = name ?? ""
     }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+    /// Any shape (softmax runs over the last axis); the output has the input's.
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] { inputShape }
 
-    public mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
-        self.inputFeatures = inputFeatures
-        return inputFeatures
+    public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        self.inputShape = inputShape
+        return inputShape
     }
 
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkInput(input)
-        return activation.applied(to: input)
+        let output = activation.applied(to: input)
+        return LayerOutput(output: output, tape: Tape(output: output), logits: input)
     }
 
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let y = try self(input, mode: mode)
-        cachedInput = input
-        cachedOutput = y
-        return y
-    }
-
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard needsInputGradient else { return nil }
-        guard let cachedOutput else { throw TrainingError.missingGradients(layer: name) }
-        guard upstream.shape == cachedOutput.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: cachedOutput.shape, found: upstream.shape)
+        guard upstream.shape == tape.output.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: upstream.shape)
         }
         var g = upstream
-        activation.backward(output: cachedOutput, gradient: &g)
+        activation.backward(output: tape.output, gradient: &g)
         return g
     }
 
     public var outputActivation: Activation? { activation }
-    public var lastLogits: Tensor<Float>? { cachedInput }
-    public mutating func backward(logitGradient: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
+    public func backward(logitGradient: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
         needsInputGradient ? logitGradient : nil
     }
-    public func logits(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float>? { input }
 
     public var variables: [NamedVariable] { [] }
-    public var gradients: [NamedVariable] { [] }
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: [])
     }
-    public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
-    ) throws {}
 }
 
 // MARK: Keras config

@@ -25,34 +25,29 @@ extension ActivationLayerShorthand {
         get { activationLayer.isTrainable }
         set { activationLayer.isTrainable = newValue }
     }
-    public var inputFeatures: Int? { activationLayer.inputFeatures }
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
-    public mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
-        try activationLayer.build(inputFeatures: inputFeatures, seed: seed)
+    public var inputShape: [Int]? { activationLayer.inputShape }
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] { inputShape }
+    public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        try activationLayer.build(inputShape: inputShape, seed: seed)
     }
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try activationLayer(input, mode: mode)
-    }
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+    /// ``ActivationLayer/forward(_:mode:)`` of ``activationLayer``; the tape is its tape.
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<ActivationLayer.Tape> {
         try activationLayer.forward(input, mode: mode)
     }
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        try activationLayer.backward(upstream, needsInputGradient: needsInputGradient)
+    /// ``ActivationLayer/backward(_:tape:gradients:needsInputGradient:)`` of ``activationLayer``.
+    public func backward(_ upstream: Tensor<Float>, tape: ActivationLayer.Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        try activationLayer.backward(upstream, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
     }
     public var outputActivation: Activation? { activationLayer.outputActivation }
-    public var lastLogits: Tensor<Float>? { activationLayer.lastLogits }
-    public mutating func backward(logitGradient: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        try activationLayer.backward(logitGradient: logitGradient, needsInputGradient: needsInputGradient)
-    }
-    public func logits(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float>? {
-        try activationLayer.logits(input, mode: mode)
+    /// ``ActivationLayer/backward(logitGradient:tape:gradients:needsInputGradient:)`` of ``activationLayer``.
+    public func backward(logitGradient: Tensor<Float>, tape: ActivationLayer.Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        try activationLayer.backward(logitGradient: logitGradient, tape: tape, gradients: &gradients,
+                                     needsInputGradient: needsInputGradient)
     }
     public var variables: [NamedVariable] { [] }
-    public var gradients: [NamedVariable] { [] }
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         try activationLayer.setVariable(localName, to: value)
     }
-    public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
-    ) throws {}
 }

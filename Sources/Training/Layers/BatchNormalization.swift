@@ -2,7 +2,7 @@ import Tensors
 
 /// Batch normalization over the features of `[N, C]` inputs (Keras `axis=-1`), with
 /// Keras's exact math: batch mean and BIASED variance in training mode, moving statistics
-/// `moving = momentum·moving + (1 − momentum)·batch` updated by the training-mode forward,
+/// `moving = momentum·moving + (1 − momentum)·batch` updated by each training step,
 /// moving statistics in inference mode.
 ///
 /// Which statistics are used is explicit (``BatchNormStatistics``); a frozen layer
@@ -26,7 +26,7 @@ public struct BatchNormalization: Layer {
     public let scale: Bool
     /// Which statistics normalize the input.
     public var statistics: BatchNormStatistics
-    public private(set) var inputFeatures: Int?
+    public private(set) var inputShape: [Int]?
     /// The learned scale `[features]` (ones when `scale` is false).
     public private(set) var gamma = Tensor<Float>(zeros: [0])
     /// The learned offset `[features]` (zeros when `center` is false).
@@ -36,19 +36,13 @@ public struct BatchNormalization: Layer {
     /// The moving (biased) variance `[features]` that inference normalizes with.
     public private(set) var movingVariance = Tensor<Float>(zeros: [0])
 
-    /// What the last stateful forward pass left for ``backward(_:needsInputGradient:)``.
-    private var lastStep: Step?
-    private var gammaGradient: Tensor<Float>?
-    private var betaGradient: Tensor<Float>?
-
-    /// What one forward pass produces besides its output (as equinox's batch norm returns
-    /// `(output, state)`): the statistics it normalized with, and the batch moments the
-    /// moving statistics follow when the pass uses batch statistics.
-    private struct Step {
+    /// What backward needs from one forward pass: the statistics it normalized with, and
+    /// whether they were the batch's own (then the gradient flows through them).
+    public struct Tape: Sendable {
         let input: Tensor<Float>
         let mean: [Float]
         let inverseStd: [Float]
-        let batchMoments: (mean: [Float], variance: [Float])?
+        let usedBatchStatistics: Bool
     }
 
     /// Keras 3's defaults: momentum 0.99, epsilon 0.001, with gamma and beta; `statistics: .followMode` normalizes like Keras.
@@ -62,24 +56,22 @@ public struct BatchNormalization: Layer {
         self.name = name ?? ""
     }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+    /// The input's shape, which must be `[features]` (rank-2 batches for now).
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
+        _ = try featureCount(of: inputShape)
+        return inputShape
+    }
 
-    public mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
-        guard inputFeatures > 0 else {
-            throw TrainingError.invalidArgument(layer: name, message: "input width must be positive, got \(inputFeatures)")
-        }
-        if let built = self.inputFeatures {
-            guard built == inputFeatures else {
-                throw TrainingError.shapeMismatch(layer: name, expected: [-1, built], found: [-1, inputFeatures])
-            }
-            return inputFeatures
-        }
-        self.inputFeatures = inputFeatures
+    public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        let inputFeatures = try featureCount(of: inputShape)
+        try checkRebuild(inputShape)
+        guard self.inputShape == nil else { return inputShape }
+        self.inputShape = inputShape
         gamma = scale ? Tensor(repeating: 1, shape: [inputFeatures]) : Tensor(zeros: [0])
         beta = center ? Tensor(zeros: [inputFeatures]) : Tensor(zeros: [0])
         movingMean = Tensor(zeros: [inputFeatures])
         movingVariance = Tensor(repeating: 1, shape: [inputFeatures])
-        return inputFeatures
+        return inputShape
     }
 
     /// Whether this layer normalizes with the batch's statistics in `mode`.
@@ -91,55 +83,51 @@ public struct BatchNormalization: Layer {
         }
     }
 
-    /// Whether a stateful forward in `mode` updates the moving statistics.
+    /// Whether a training step in `mode` updates the moving statistics.
     public func updatesMovingStatistics(in mode: ExecutionMode) -> Bool {
         statistics == .followMode && mode == .training && isTrainable
     }
 
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try pass(input, mode: mode).output
-    }
-
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let (output, step) = try pass(input, mode: mode)
-        if updatesMovingStatistics(in: mode), let moments = step.batchMoments {
-            updateMoving(mean: moments.mean, variance: moments.variance)
-        }
-        lastStep = step
-        return output
-    }
-
-    /// The one forward computation; the pure and the stateful pass differ only in what they keep.
-    private func pass(_ input: Tensor<Float>, mode: ExecutionMode) throws -> (output: Tensor<Float>, step: Step) {
+    /// Normalizes with the statistics ``usesBatchStatistics(in:)`` picks; when the pass
+    /// updates the moving statistics, their new values are in the output's
+    /// ``LayerOutput/stateUpdate`` (the layer itself does not change).
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkBuiltInput(input, mode: mode)
-        let step: Step
+        let tape: Tape
+        var update = LayerStateUpdate()
         if usesBatchStatistics(in: mode) {
             let moments = BatchNormMath.moments(input)
-            step = Step(input: input, mean: moments.mean,
+            tape = Tape(input: input, mean: moments.mean,
                         inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
-                        batchMoments: moments)
+                        usedBatchStatistics: true)
+            if updatesMovingStatistics(in: mode) {
+                update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: moments.mean,
+                                                                              momentum: momentum)
+                update.variables["moving_variance"] = BatchNormMath.movingAverage(
+                    movingVariance, following: moments.variance, momentum: momentum)
+            }
         } else {
-            step = Step(input: input, mean: movingMean.scalars,
+            tape = Tape(input: input, mean: movingMean.scalars,
                         inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
-                        batchMoments: nil)
+                        usedBatchStatistics: false)
         }
-        let output = BatchNormMath.normalize(input, mean: step.mean, inverseStd: step.inverseStd,
+        let output = BatchNormMath.normalize(input, mean: tape.mean, inverseStd: tape.inverseStd,
                                              gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
-        return (output, step)
+        return LayerOutput(output: output, tape: tape, stateUpdate: update)
     }
 
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let step = lastStep else { throw TrainingError.missingGradients(layer: name) }
-        guard upstream.shape == step.input.shape else {
-            throw TrainingError.shapeMismatch(layer: name, expected: step.input.shape, found: upstream.shape)
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard upstream.shape == tape.input.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)
         }
         let result = BatchNormMath.backward(
-            x: step.input, upstream: upstream, mean: step.mean, inverseStd: step.inverseStd,
-            gamma: scale ? gamma.scalars : nil, batchStatistics: step.batchMoments != nil,
+            x: tape.input, upstream: upstream, mean: tape.mean, inverseStd: tape.inverseStd,
+            gamma: scale ? gamma.scalars : nil, batchStatistics: tape.usedBatchStatistics,
             wantsInput: needsInputGradient)
         if isTrainable {
-            gammaGradient = scale ? Tensor(result.gamma) : nil
-            betaGradient = center ? Tensor(result.beta) : nil
+            gradients["gamma"] = scale ? Tensor(result.gamma) : nil
+            gradients["beta"] = center ? Tensor(result.beta) : nil
         }
         return result.input
     }
@@ -154,7 +142,7 @@ public struct BatchNormalization: Layer {
     }
 
     /// Counts gamma, beta and both moving statistics, present or not (the bound a config is checked against).
-    public func parameterCount(forInput inputFeatures: Int) -> Int { 4 * inputFeatures }
+    public func parameterCount(forInput inputShape: [Int]) -> Int { 4 * inputShape.reduce(1, *) }
 
     public var normalizationStatistics: BatchNormStatistics? {
         get { statistics }
@@ -165,15 +153,8 @@ public struct BatchNormalization: Layer {
         [("momentum", .double(momentum)), ("epsilon", .double(epsilon))]
     }
 
-    public var gradients: [NamedVariable] {
-        var out: [NamedVariable] = []
-        if let gammaGradient { out.append(NamedVariable(name: "gamma", value: gammaGradient, isTrainable: true)) }
-        if let betaGradient { out.append(NamedVariable(name: "beta", value: betaGradient, isTrainable: true)) }
-        return out
-    }
-
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
-        let expected = [inputFeatures ?? 0]
+        let expected = [inputShape?.last ?? 0]
         guard value.shape == expected || !(["gamma", "beta", "moving_mean", "moving_variance"].contains(localName)) else {
             throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: expected, found: value.shape)
         }
@@ -187,39 +168,22 @@ public struct BatchNormalization: Layer {
         }
     }
 
+    /// Updates gamma and beta in place.
     public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
+        _ update: (_ localName: String, _ value: inout Tensor<Float>) throws -> Void
     ) throws {
-        guard isTrainable, scale || center else { return }
-        guard !scale || gammaGradient != nil, !center || betaGradient != nil else {
-            throw TrainingError.missingGradients(layer: name)
-        }
-        if scale, let gammaGradient { try update(&gamma, gammaGradient) }
-        if center, let betaGradient { try update(&beta, betaGradient) }
+        guard isTrainable else { return }
+        if scale { try update("gamma", &gamma) }
+        if center { try update("beta", &beta) }
     }
 
     private func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
-        guard let inputFeatures else {
+        guard inputShape != nil else {
             throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (use it in a Sequential)")
         }
-        guard input.rank == 2, input.shape[1] == inputFeatures else {
-            throw TrainingError.shapeMismatch(layer: name, expected: [-1, inputFeatures], found: input.shape)
-        }
+        try checkInput(input)
         guard input.shape[0] > 0 || !usesBatchStatistics(in: mode) else {
             throw TrainingError.invalidArgument(layer: name, message: "batch statistics of an empty batch are undefined")
-        }
-    }
-
-    /// Keras computes `moving * momentum + batch * (1 - momentum)` in float32 with
-    /// `1 - momentum` evaluated in double first.
-    private mutating func updateMoving(mean: [Float], variance: [Float]) {
-        let keep = Float(momentum)
-        let take = Float(1 - momentum)
-        movingMean.withUnsafeMutableBufferPointer { m in
-            for j in m.indices { m[j] = m[j] * keep + mean[j] * take }
-        }
-        movingVariance.withUnsafeMutableBufferPointer { v in
-            for j in v.indices { v[j] = v[j] * keep + variance[j] * take }
         }
     }
 }

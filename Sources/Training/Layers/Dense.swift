@@ -21,17 +21,17 @@ public struct Dense: Layer {
     public let useBias: Bool
     /// The seed of the kernel initializer; `nil` takes one derived from the model's seed.
     public let seed: UInt64?
-    public private(set) var inputFeatures: Int?
+    public private(set) var inputShape: [Int]?
     /// `[in, out]`, empty until built.
     public private(set) var kernel = Tensor<Float>(zeros: [0, 0])
     /// `[out]` (present only with `useBias`).
     public private(set) var bias = Tensor<Float>(zeros: [0])
 
-    private var cachedInput: Tensor<Float>?
-    private var cachedLogits: Tensor<Float>?
-    private var cachedOutput: Tensor<Float>?
-    private var kernelGradient: Tensor<Float>?
-    private var biasGradient: Tensor<Float>?
+    /// What backward needs: the input and the output (the activation's derivative is taken from it).
+    public struct Tape: Sendable {
+        let input: Tensor<Float>
+        let output: Tensor<Float>
+    }
 
     /// A dense layer; its input width is fixed when ``Sequential`` builds it (or now, with
     /// `inputSize`).
@@ -51,64 +51,60 @@ public struct Dense: Layer {
         self.useBias = useBias
         self.name = name ?? ""
         self.seed = seed
-        if let inputSize { _ = try? build(inputFeatures: inputSize, seed: 0) }
+        if let inputSize { _ = try? build(inputShape: [inputSize], seed: 0) }
     }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { units }
+    /// `[units]`; the input must be `[features]` (Dense works on rank-2 batches for now).
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
+        _ = try featureCount(of: inputShape)
+        return [units]
+    }
 
-    public mutating func build(inputFeatures: Int, seed derivedSeed: UInt64) throws -> Int {
-        guard inputFeatures > 0 else {
-            throw TrainingError.invalidArgument(layer: name, message: "input width must be positive, got \(inputFeatures)")
-        }
-        if let built = self.inputFeatures {
-            guard built == inputFeatures else {
-                throw TrainingError.shapeMismatch(layer: name, expected: [-1, built], found: [-1, inputFeatures])
-            }
-            return units
-        }
-        self.inputFeatures = inputFeatures
+    public mutating func build(inputShape: [Int], seed derivedSeed: UInt64) throws -> [Int] {
+        let inputFeatures = try featureCount(of: inputShape)
+        try checkRebuild(inputShape)
+        guard self.inputShape == nil else { return [units] }
+        self.inputShape = inputShape
         kernel = DenseMath.glorotUniform(fanIn: inputFeatures, fanOut: units, seed: seed ?? derivedSeed)
         bias = useBias ? Tensor(zeros: [units]) : Tensor(zeros: [0])
-        return units
+        return [units]
     }
 
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try pass(input, keepingLogits: false).output
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
+        guard inputShape != nil else {
+            throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (give inputSize or use it in a Sequential)")
+        }
+        try checkInput(input)
+        let logits = DenseMath.affine(input, kernel: kernel, bias: useBias ? bias : nil)
+        let output = activation.applied(to: logits)
+        return LayerOutput(output: output, tape: Tape(input: input, output: output), logits: logits)
     }
 
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let (y, z) = try pass(input, keepingLogits: true)
-        cachedInput = input
-        cachedLogits = z
-        cachedOutput = y
-        return y
-    }
-
-    /// The one forward computation. Without `keepingLogits` the activation runs in place on
-    /// the logits, saving a copy that only backward needs.
-    private func pass(_ input: Tensor<Float>, keepingLogits: Bool) throws -> (output: Tensor<Float>, logits: Tensor<Float>?) {
-        var z = try logitsUnchecked(input)
-        if keepingLogits { return (activation.applied(to: z), z) }
-        activation.apply(inPlace: &z)
-        return (z, nil)
-    }
-
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let output = cachedOutput else { throw TrainingError.missingGradients(layer: name) }
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard upstream.shape == tape.output.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: upstream.shape)
+        }
         var dz = upstream
-        activation.backward(output: output, gradient: &dz)
-        return try backwardFromLogits(dz, needsInputGradient: needsInputGradient)
+        activation.backward(output: tape.output, gradient: &dz)
+        return try backward(logitGradient: dz, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
     }
 
     public var outputActivation: Activation? { activation }
-    public var lastLogits: Tensor<Float>? { cachedLogits }
 
-    public mutating func backward(logitGradient: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        try backwardFromLogits(logitGradient, needsInputGradient: needsInputGradient)
-    }
-
-    public func logits(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float>? {
-        try logitsUnchecked(input)
+    public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard dz.shape == [tape.input.shape[0], units] else {
+            throw TrainingError.shapeMismatch(layer: name, expected: [tape.input.shape[0], units], found: dz.shape)
+        }
+        var kernelGradient = gradients.reusableBuffer("kernel")
+        var biasGradient: Tensor<Float>?
+        let dx = DenseMath.backward(x: tape.input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
+                                    biasGradient: &biasGradient, wantsParameters: isTrainable,
+                                    wantsBias: useBias, wantsInput: needsInputGradient)
+        gradients["kernel"] = kernelGradient
+        gradients["bias"] = biasGradient
+        return dx
     }
 
     public var variables: [NamedVariable] {
@@ -117,63 +113,27 @@ public struct Dense: Layer {
         return out
     }
 
-    public func parameterCount(forInput inputFeatures: Int) -> Int {
-        inputFeatures * units + (useBias ? units : 0)
-    }
-
-    public var gradients: [NamedVariable] {
-        var out: [NamedVariable] = []
-        if let kernelGradient { out.append(NamedVariable(name: "kernel", value: kernelGradient, isTrainable: true)) }
-        if let biasGradient { out.append(NamedVariable(name: "bias", value: biasGradient, isTrainable: true)) }
-        return out
+    public func parameterCount(forInput inputShape: [Int]) -> Int {
+        let inputFeatures = inputShape.reduce(1, *)
+        return inputFeatures * units + (useBias ? units : 0)
     }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         switch localName {
-        case "kernel":
-            guard value.shape == kernel.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/kernel", expected: kernel.shape, found: value.shape)
-            }
-            kernel = value
-        case "bias" where useBias:
-            guard value.shape == bias.shape else {
-                throw TrainingError.shapeMismatch(layer: "\(name)/bias", expected: bias.shape, found: value.shape)
-            }
-            bias = value
+        case "kernel": try Self.replace(&kernel, with: value, layer: name, localName: localName)
+        case "bias" where useBias: try Self.replace(&bias, with: value, layer: name, localName: localName)
         default:
             throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
         }
     }
 
+    /// Updates the kernel and bias in place (no copy of a uniquely held variable).
     public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
+        _ update: (_ localName: String, _ value: inout Tensor<Float>) throws -> Void
     ) throws {
         guard isTrainable else { return }
-        guard let kernelGradient, !useBias || biasGradient != nil else {
-            throw TrainingError.missingGradients(layer: name)
-        }
-        try update(&kernel, kernelGradient)
-        if useBias, let biasGradient { try update(&bias, biasGradient) }
-    }
-
-    private func logitsUnchecked(_ input: Tensor<Float>) throws -> Tensor<Float> {
-        guard let inputFeatures else {
-            throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (give inputSize or use it in a Sequential)")
-        }
-        guard input.rank == 2, input.shape[1] == inputFeatures else {
-            throw TrainingError.shapeMismatch(layer: name, expected: [-1, inputFeatures], found: input.shape)
-        }
-        return DenseMath.affine(input, kernel: kernel, bias: useBias ? bias : nil)
-    }
-
-    private mutating func backwardFromLogits(_ dz: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let input = cachedInput else { throw TrainingError.missingGradients(layer: name) }
-        guard dz.shape == [input.shape[0], units] else {
-            throw TrainingError.shapeMismatch(layer: name, expected: [input.shape[0], units], found: dz.shape)
-        }
-        return DenseMath.backward(x: input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
-                                  biasGradient: &biasGradient, wantsParameters: isTrainable,
-                                  wantsBias: useBias, wantsInput: needsInputGradient)
+        try update("kernel", &kernel)
+        if useBias { try update("bias", &bias) }
     }
 }
 

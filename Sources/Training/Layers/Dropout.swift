@@ -18,13 +18,18 @@ public struct Dropout: Layer {
     public let rate: Double
     /// The mask generator's seed; `nil` takes one derived from the model's seed.
     public let seed: UInt64?
-    public private(set) var inputFeatures: Int?
-    /// The generator state; the next stateful training-mode forward draws from here.
+    public private(set) var inputShape: [Int]?
+    /// The generator state; the next training-mode forward draws from here, and a training
+    /// step's ``LayerStateUpdate/randomState`` says where it continues.
     public var rngState: UInt64
 
     /// Test hook: when set, training mode uses this multiplier tensor instead of drawing one.
     var forcedMask: Tensor<Float>?
-    private var cachedMask: Tensor<Float>?
+
+    /// What backward needs: the mask applied (nil when the pass was the identity).
+    public struct Tape: Sendable {
+        let mask: Tensor<Float>?
+    }
 
     /// A dropout layer; give `seed` to fix its masks independently of the model's seed.
     public init(rate: Double, seed: UInt64? = nil, name: String? = nil) {
@@ -35,46 +40,35 @@ public struct Dropout: Layer {
         self.name = name ?? ""
     }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+    /// Any shape; the output has the input's.
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] { inputShape }
 
-    public mutating func build(inputFeatures: Int, seed derivedSeed: UInt64) throws -> Int {
-        if self.inputFeatures == nil, seed == nil { rngState = derivedSeed }
-        self.inputFeatures = inputFeatures
-        return inputFeatures
+    public mutating func build(inputShape: [Int], seed derivedSeed: UInt64) throws -> [Int] {
+        if self.inputShape == nil, seed == nil { rngState = derivedSeed }
+        self.inputShape = inputShape
+        return inputShape
     }
 
-    /// Pure: in training mode it draws from the current state without advancing it.
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try pass(input, mode: mode).output
-    }
-
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        let (output, mask, nextState) = try pass(input, mode: mode)
-        cachedMask = mask
-        rngState = nextState
-        return output
-    }
-
-    /// The one forward computation: the output, the mask it applied (nil when it is the
-    /// identity) and the generator state after drawing it.
-    private func pass(_ input: Tensor<Float>, mode: ExecutionMode) throws
-        -> (output: Tensor<Float>, mask: Tensor<Float>?, nextState: UInt64) {
+    /// In training mode it draws a mask from ``rngState`` and reports the advanced state in
+    /// the output's ``LayerOutput/stateUpdate``; the layer itself does not change.
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkInput(input)
-        guard mode == .training, rate > 0 else { return (input, nil, rngState) }
-        if let forcedMask { return (try applying(forcedMask, to: input), forcedMask, rngState) }
+        guard mode == .training, rate > 0 else { return LayerOutput(output: input, tape: Tape(mask: nil)) }
+        if let forcedMask { return LayerOutput(output: try applying(forcedMask, to: input), tape: Tape(mask: forcedMask)) }
         var rng = SplitMix64(state: rngState)
         let mask = try makeMask(shape: input.shape, rng: &rng)
-        return (try applying(mask, to: input), mask, rng.state)
+        return LayerOutput(output: try applying(mask, to: input), tape: Tape(mask: mask),
+                           stateUpdate: LayerStateUpdate(randomState: rng.state))
     }
 
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard needsInputGradient else { return nil }
-        guard let cachedMask else { return upstream }
-        return try applying(cachedMask, to: upstream)
+        guard let mask = tape.mask else { return upstream }
+        return try applying(mask, to: upstream)
     }
 
     public var variables: [NamedVariable] { [] }
-    public var gradients: [NamedVariable] { [] }
 
     public var randomState: UInt64? { rngState }
     public mutating func setRandomState(_ state: UInt64) throws { rngState = state }
@@ -88,10 +82,6 @@ public struct Dropout: Layer {
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: [])
     }
-
-    public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
-    ) throws {}
 
     /// Keras keeps a value when its uniform draw is `>= rate` and scales it by `1/(1-rate)`.
     private func makeMask(shape: [Int], rng: inout SplitMix64) throws -> Tensor<Float> {

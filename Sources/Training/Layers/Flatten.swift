@@ -1,8 +1,9 @@
 import Tensors
 
-/// Keras `Flatten()` on `[batch, features]` inputs, where it is the identity. Batchwise
-/// models are rank 2 throughout, so this layer exists to keep Keras architectures (and
-/// their layer names, `flatten`, `flatten_1`, ...) intact when they are loaded.
+/// Keras `Flatten()`: each example of any shape becomes one row of features, in row-major
+/// order (`[batch, h, w, c]` → `[batch, h·w·c]`). On `[batch, features]` inputs it is the
+/// identity, and keeps Keras architectures (and their layer names, `flatten`,
+/// `flatten_1`, ...) intact when they are loaded.
 ///
 /// ```swift
 /// let model = try Sequential(inputFeatures: 5, [Flatten(), Dense(units: 3)])
@@ -11,41 +12,39 @@ public struct Flatten: Layer {
     public static let namePrefix = "flatten"
     public var name: String
     public var isTrainable = true
-    public private(set) var inputFeatures: Int?
+    public private(set) var inputShape: [Int]?
 
     /// A flatten layer; named `flatten`, `flatten_1`, ... unless `name` is given.
     public init(name: String? = nil) { self.name = name ?? "" }
 
-    public func outputFeatures(forInput inputFeatures: Int) -> Int { inputFeatures }
+    /// `[product of the input shape]`: each example becomes one row of features.
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] { [inputShape.reduce(1, *)] }
 
-    public mutating func build(inputFeatures: Int, seed: UInt64) throws -> Int {
-        self.inputFeatures = inputFeatures
-        return inputFeatures
+    public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        self.inputShape = inputShape
+        return try outputShape(forInput: inputShape)
     }
 
-    public func callAsFunction(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
+    /// The examples' values in row-major order, one row per example; backward reshapes back.
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Void> {
         try checkInput(input)
-        return input
+        guard input.rank != 2 else { return LayerOutput(output: input) }
+        let features = Array(input.shape.dropFirst()).reduce(1, *)
+        return LayerOutput(output: try input.reshaped(to: [input.rowCount, features]))
     }
 
-    public mutating func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try self(input, mode: mode)
-    }
-
-    public mutating func backward(_ upstream: Tensor<Float>, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        needsInputGradient ? upstream : nil
+    public func backward(_ upstream: Tensor<Float>, tape: Void, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard needsInputGradient else { return nil }
+        guard let inputShape, inputShape.count != 1 else { return upstream }
+        return try upstream.reshaped(to: [upstream.rowCount] + inputShape)
     }
 
     public var variables: [NamedVariable] { [] }
-    public var gradients: [NamedVariable] { [] }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: [])
     }
-
-    public mutating func updateTrainableVariables(
-        _ update: (_ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
-    ) throws {}
 }
 
 // MARK: Keras config

@@ -65,6 +65,7 @@ public enum LayerAttribute: Sendable, Equatable {
 package enum KerasLayerTypes {
     package static let all: [any Layer.Type] = [
         Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
+        LayerNormalization.self,
     ]
 }
 

@@ -4,13 +4,13 @@ import Tensors
 ///
 /// On probabilities the crossentropies clip to `[1e-7, 1 − 1e-7]` (categorical ones also
 /// renormalize rows) exactly as Keras. When a model ends in sigmoid/softmax,
-/// ``Sequential/lossAndGradients(x:y:loss:mode:)`` computes the matching crossentropy from
+/// ``Sequential/trainingStep(x:y:loss:mode:reusing:)`` computes the matching crossentropy from
 /// the logits instead — which is what Keras does too, and what keeps saturated outputs right.
 /// A `fromLogits: true` loss on such a model is almost always a mistake (the probabilities
 /// are treated as scores); `fit` warns about it once (``TrainingWarning``), as Keras does.
 ///
 /// ```swift
-/// let (loss, _) = try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy)
+/// let (loss, _) = try model.loss(x: x, y: y, loss: .binaryCrossentropy)
 /// let fromScores = Loss.sparseCategoricalCrossentropy(fromLogits: true)
 /// let value = try Loss.meanSquaredError.value(predictions: p, targets: t)
 /// ```

@@ -34,6 +34,18 @@ enum BatchNormMath {
         return (mean, variance)
     }
 
+    /// The moving statistic after one batch: `moving·momentum + batch·(1 − momentum)` per
+    /// column, in float32 with `1 − momentum` evaluated in double first, as Keras computes it.
+    static func movingAverage(_ moving: Tensor<Float>, following batch: [Float], momentum: Double) -> Tensor<Float> {
+        let keep = Float(momentum)
+        let take = Float(1 - momentum)
+        var updated = moving
+        updated.withUnsafeMutableBufferPointer { m in
+            for j in m.indices { m[j] = m[j] * keep + batch[j] * take }
+        }
+        return updated
+    }
+
     /// `1 / sqrt(variance + epsilon)` per column.
     static func inverseStd<S: BLASScalar>(_ variance: [S], epsilon: S) -> [S] {
         variance.map { 1 / ($0 + epsilon).squareRoot() }
@@ -112,5 +124,56 @@ enum BatchNormMath {
             }
         }
         return (dx, sumGX, sumG)
+    }
+
+    /// The exact mean and biased variance of every column over many batches (the
+    /// population statistics BatchNormalization is re-calibrated with), accumulated in
+    /// `Double`. Two accumulators per column, shifted by the first batch's column means so
+    /// the sum-of-squares formula does not cancel catastrophically for large means.
+    struct PopulationMoments {
+        private var shift: [Double] = []
+        private var sum: [Double] = []
+        private var sumOfSquares: [Double] = []
+        private var rows = 0
+
+        /// Adds the rows of a `[N, C]` batch.
+        mutating func add(_ h: Tensor<Float>) {
+            let width = h.shape[1]
+            if shift.isEmpty {
+                shift = Self.columnMeans(h)
+                sum = [Double](repeating: 0, count: width)
+                sumOfSquares = sum
+            }
+            h.withUnsafeBufferPointer { buffer in
+                for row in 0..<h.rowCount {
+                    for column in 0..<width {
+                        let centred = Double(buffer[row * width + column]) - shift[column]
+                        sum[column] += centred
+                        sumOfSquares[column] += centred * centred
+                    }
+                }
+            }
+            rows += h.rowCount
+        }
+
+        /// The per-column mean and biased variance, in float32; nil before any row.
+        var meanAndVariance: (mean: [Float], variance: [Float])? {
+            guard rows > 0 else { return nil }
+            let n = Double(rows)
+            let mean = sum.indices.map { Float(shift[$0] + sum[$0] / n) }
+            let variance = sum.indices.map { Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n))) }
+            return (mean, variance)
+        }
+
+        private static func columnMeans(_ h: Tensor<Float>) -> [Double] {
+            let width = h.shape[1]
+            var means = [Double](repeating: 0, count: width)
+            h.withUnsafeBufferPointer { buffer in
+                for row in 0..<h.rowCount {
+                    for column in 0..<width { means[column] += Double(buffer[row * width + column]) }
+                }
+            }
+            return means.map { $0 / Double(h.rowCount) }
+        }
     }
 }

@@ -29,12 +29,12 @@ extension Sequential {
         lines.append("┃ " + pad("Layer (type)", widths.0) + "┃ " + pad("Output Shape", widths.1)
                      + "┃ " + pad("Param #", widths.2 - 1, right: true) + " ┃")
         lines.append(bar("┡", "╇", "┩", "━"))
-        var width = inputFeatures
+        var shape = inputShape
         for (index, layer) in layers.enumerated() {
-            width = layer.outputFeatures(forInput: width)
+            shape = (try? layer.outputShape(forInput: shape)) ?? shape   // built layers take their input
             let params = layer.variables.reduce(0) { $0 + $1.value.scalarCount }
             lines.append("│ " + pad("\(layer.name) (\(layer.typeName))", widths.0) + "│ "
-                         + pad("(None, \(width))", widths.1) + "│ " + pad("\(params)", widths.2 - 1, right: true) + " │")
+                         + pad("(" + (["None"] + shape.map(String.init)).joined(separator: ", ") + ")", widths.1) + "│ " + pad("\(params)", widths.2 - 1, right: true) + " │")
             if index < layers.count - 1 { lines.append(bar("├", "┼", "┤", "─")) }
         }
         lines.append(bar("└", "┴", "┘", "─"))

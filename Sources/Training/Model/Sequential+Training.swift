@@ -1,83 +1,119 @@
 import Tensors
 
 extension Sequential {
-    /// The stateful forward pass: caches for backward; in training mode it updates BN moving
-    /// statistics (layers following the mode) and advances Dropout generators.
-    public mutating func forward(_ x: Tensor<Float>, mode: ExecutionMode) throws -> Tensor<Float> {
-        try checkInput(x)
-        var h = x
-        for i in layers.indices { h = try layers[i].forward(h, mode: mode) }
-        return h
-    }
-
-    /// One forward pass in `mode` (training mode updates BN moving statistics), the
-    /// batch-mean loss and a backward pass that stores every trainable variable's gradient
-    /// (read them with ``gradients``; optimizers consume them).
+    /// One training step computed from this model value, which does not change: a forward
+    /// pass in `mode`, the batch-mean loss and a backward pass giving every trainable
+    /// variable's gradient. Apply the result with ``apply(_:)`` (moving statistics, Dropout
+    /// generators) and an optimizer (``Optimizer/apply(_:to:)``); computing it twice from
+    /// the same model gives bitwise-identical results.
     ///
     /// When the last layer ends in sigmoid (with binary crossentropy) or softmax (with
     /// categorical / sparse categorical crossentropy) and the loss takes probabilities, the
     /// loss and its gradient are computed from the logits, as Keras does.
-    /// - Returns: the loss and the model's output (probabilities, not logits).
-    @discardableResult
-    public mutating func lossAndGradients(
-        x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode = .training
-    ) throws -> (loss: Float, predictions: Tensor<Float>) {
-        let predictions = try forward(x, mode: mode)
+    /// - Parameters:
+    ///   - x: a batch of examples shaped ``inputShape``.
+    ///   - y: the batch's targets, as `loss` takes them.
+    ///   - loss: the loss whose batch mean the step computes and differentiates.
+    ///   - mode: `.training` (the default) normalizes with batch statistics, whose moving
+    ///     averages the step's ``TrainingStep/stateUpdate`` carries, and drops with Dropout.
+    ///   - spare: the gradients of an earlier step of this model, whose storage the step
+    ///     overwrites instead of allocating (pass it moved, `spare.take()`, so it is not shared).
+    public func trainingStep(
+        x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode = .training,
+        reusing spare: consuming Gradients? = nil
+    ) throws -> TrainingStep {
+        try checkInput(x)
+        var tapes: [any Sendable] = []
+        tapes.reserveCapacity(layers.count)
+        var stateUpdate = ModelStateUpdate()
+        var h = x
+        var lastLogits: Tensor<Float>?
+        for layer in layers {
+            let pass = try layer.erasedForward(h, mode: mode)
+            tapes.append(pass.tape)
+            if !pass.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = pass.stateUpdate }
+            h = pass.output
+            lastLogits = pass.logits
+        }
+        let predictions = h
         let last = layers.count - 1
-        var upstream: Tensor<Float>?
         let value: Float
-        if let fused = loss.fusableActivation, layers[last].outputActivation == fused,
-           let logits = layers[last].lastLogits {
+        var upstream: Tensor<Float>?
+        let fused: Bool
+        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits {
             let result = try Loss(loss.kind, fromLogits: true).valueAndGradient(predictions: logits, targets: y)
-            value = result.value
-            upstream = try layers[last].backward(logitGradient: result.gradient, needsInputGradient: last > 0)
+            (value, upstream, fused) = (result.value, result.gradient, true)
         } else {
             let result = try loss.valueAndGradient(predictions: predictions, targets: y)
-            value = result.value
-            upstream = try layers[last].backward(result.gradient, needsInputGradient: last > 0)
+            (value, upstream, fused) = (result.value, result.gradient, false)
         }
-        var i = last - 1
+        let names = layers.map(\.name)
+        var gradients = Gradients.laidOut(for: names, reusing: spare)
+        var i = last
         while i >= 0, let g = upstream {
-            upstream = try layers[i].backward(g, needsInputGradient: i > 0)
+            var layerGradients = gradients.takeReusable(layer: i)
+            upstream = try layers[i].erasedBackward(g, tape: tapes[i], fromLogits: fused && i == last,
+                                                   gradients: &layerGradients, needsInputGradient: i > 0)
+            gradients.store(layerGradients, layer: i)
             i -= 1
         }
-        return (value, predictions)
+        return TrainingStep(loss: value, predictions: predictions, gradients: gradients, stateUpdate: stateUpdate)
     }
 
-    /// The batch-mean loss of a pure forward pass in `mode` (no state change), fused with the
-    /// output activation as in ``lossAndGradients(x:y:loss:mode:)``.
+    /// Writes a step's state changes into the model: each layer's new moving statistics
+    /// and generator state.
+    /// - Throws: ``TrainingError/unknownVariable(name:available:)`` for an update naming a
+    ///   layer or variable the model does not have.
+    public mutating func apply(_ update: ModelStateUpdate) throws {
+        for (layerName, layerUpdate) in update.layers.sorted(by: { $0.key < $1.key }) {
+            guard let index = layers.firstIndex(where: { $0.name == layerName }) else {
+                throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
+            }
+            for (variable, value) in layerUpdate.variables.sorted(by: { $0.key < $1.key }) {
+                try layers[index].setVariable(variable, to: value)
+            }
+            if let state = layerUpdate.randomState { try layers[index].setRandomState(state) }
+        }
+    }
+
+    /// The batch-mean loss of a forward pass in `mode` (no state change), fused with the
+    /// output activation as in ``trainingStep(x:y:loss:mode:reusing:)``.
     public func loss(x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode = .inference)
         throws -> (loss: Float, predictions: Tensor<Float>)
     {
         try checkInput(x)
         var h = x
         for layer in layers.dropLast() { h = try layer(h, mode: mode) }
-        let last = layers[layers.count - 1]
-        if let fused = loss.fusableActivation, last.outputActivation == fused,
-           let logits = try last.logits(h, mode: mode) {
-            var predictions = logits
-            fused.apply(inPlace: &predictions)
+        let last = try layers[layers.count - 1].erasedForward(h, mode: mode)
+        if let fused = loss.fusableActivation, layers[layers.count - 1].outputActivation == fused,
+           let logits = last.logits {
             let value = try Loss(loss.kind, fromLogits: true).value(predictions: logits, targets: y)
-            return (value, predictions)
+            return (value, last.output)
         }
-        let predictions = try last(h, mode: mode)
-        return (try loss.value(predictions: predictions, targets: y), predictions)
+        return (try loss.value(predictions: last.output, targets: y), last.output)
     }
 
-    /// Names of the trainable variables, in the order ``updateTrainableVariables(_:)`` visits them.
+    /// Names of the trainable variables, in the order ``updateTrainableVariables(using:_:)`` visits them.
     public var trainableVariableNames: [String] {
         layers.flatMap { layer in layer.trainableVariableNames.map { "\(layer.name)/\($0)" } }
     }
 
     /// Calls `update` with each trainable variable's index (in ``trainableVariableNames``),
-    /// value and stored gradient. Optimizers are built on this.
-    /// - Throws: ``TrainingError/missingGradients(layer:)`` before the first backward pass.
+    /// value (in place) and its gradient from `gradients`. Optimizers are built on this.
+    /// - Throws: ``TrainingError/missingGradients(layer:)`` naming the first layer whose
+    ///   trainable variable has no gradient in `gradients`.
     public mutating func updateTrainableVariables(
+        using gradients: Gradients,
         _ update: (_ index: Int, _ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
     ) throws {
         var index = 0
         for i in layers.indices {
-            try layers[i].updateTrainableVariables { value, gradient in
+            let layerName = layers[i].name
+            let layerGradients = gradients[layer: layerName]
+            try layers[i].updateTrainableVariables { localName, value in
+                guard let gradient = layerGradients?[localName] else {
+                    throw TrainingError.missingGradients(layer: layerName)
+                }
                 try update(index, &value, gradient)
                 index += 1
             }

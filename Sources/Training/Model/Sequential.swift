@@ -1,34 +1,45 @@
 import Tensors
 
-/// A stack of layers applied in order to `[batch, features]` inputs.
+/// A stack of layers applied in order to batches of examples: `[batch, features]`, or any
+/// rank the layers take (``inputShape`` is the shape of one example).
 ///
-/// Building fixes every layer's input width, draws initial weights from seeds derived from
+/// Building fixes every layer's input shape, draws initial weights from seeds derived from
 /// `seed` (for layers without their own) and names layers like Keras (`dense`, `dense_1`,
 /// `batch_normalization`, ...). The mode of every forward call is explicit; inference
 /// variants are data (``withBatchNormStatistics(_:)`` returns a modified copy).
+///
+/// A model value never changes while it computes: ``trainingStep(x:y:loss:mode:reusing:)``
+/// returns the loss, the ``Gradients`` and the ``ModelStateUpdate`` of a step, so one value
+/// can serve inference on several threads while a trainer holds another.
 ///
 /// ```swift
 /// var model = try Sequential(inputFeatures: 1, [
 ///     BatchNormalization(), Dense(units: 8, activation: .sigmoid),
 ///     BatchNormalization(), Dense(units: 1, activation: .sigmoid),
 /// ], seed: 18)
-/// let (loss, _) = try model.lossAndGradients(x: x, y: y, loss: .binaryCrossentropy)
+/// let step = try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy)
 /// var adam = Adam()
-/// try adam.apply(to: &model)
+/// try model.apply(step.stateUpdate)
+/// try adam.apply(step.gradients, to: &model)
 /// let p = try model(xTest, mode: .inference)
-/// print(model.summary())
+/// print(step.loss, model.summary())
 /// ```
 public struct Sequential: Sendable {
     /// The model's name in ``summary()``.
     public var name: String
-    /// The input width.
-    public let inputFeatures: Int
-    /// The output width.
-    public let outputFeatures: Int
+    /// The shape of one input example (`[features]` for `[batch, features]` inputs).
+    public let inputShape: [Int]
+    /// The shape of one output example.
+    public let outputShape: [Int]
     /// The layers, built and named.
     public internal(set) var layers: [any Layer]
 
-    /// Builds the layers in order.
+    /// The number of values in one input example: the input width of a `[batch, features]` model.
+    public var inputFeatures: Int { inputShape.reduce(1, *) }
+    /// The number of values in one output example: the output width of a `[batch, features]` model.
+    public var outputFeatures: Int { outputShape.reduce(1, *) }
+
+    /// Builds the layers in order for `[batch, inputFeatures]` inputs.
     /// - Parameters:
     ///   - inputFeatures: the width of every input row; fixes the first layer's input size.
     ///   - layers: the layers, unbuilt or built; their names must be unique once assigned.
@@ -40,15 +51,31 @@ public struct Sequential: Sendable {
         guard inputFeatures > 0 else {
             throw TrainingError.invalidArgument(layer: name, message: "input width must be positive, got \(inputFeatures)")
         }
+        try self.init(inputShape: [inputFeatures], layers, seed: seed, name: name)
+    }
+
+    /// Builds the layers in order for inputs whose examples are shaped `inputShape`
+    /// (`[height, width, channels]` for images).
+    /// - Parameters:
+    ///   - inputShape: the shape of one example, without the batch axis; every size positive.
+    ///   - layers: the layers, unbuilt or built; their names must be unique once assigned.
+    ///   - seed: derives initializer and dropout seeds for layers not given their own.
+    ///   - name: the model's name in ``summary()`` and in saved Keras configs.
+    /// - Throws: ``TrainingError`` when a layer cannot take the previous layer's output
+    ///   shape or two layers share a name.
+    public init(inputShape: [Int], _ layers: [any Layer], seed: UInt64 = 0, name: String = "sequential") throws {
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw TrainingError.invalidArgument(layer: name, message: "input shape must be non-empty and positive, got \(inputShape)")
+        }
         guard !layers.isEmpty else {
             throw TrainingError.invalidArgument(layer: name, message: "a Sequential model needs at least one layer")
         }
         self.name = name
-        self.inputFeatures = inputFeatures
+        self.inputShape = inputShape
         var built: [any Layer] = []
         var used = Set(layers.map(\.name).filter { !$0.isEmpty })
         var counters: [String: Int] = [:]
-        var width = inputFeatures
+        var shape = inputShape
         for (index, original) in layers.enumerated() {
             var layer = original
             if layer.name.isEmpty {
@@ -66,11 +93,11 @@ public struct Sequential: Sendable {
             guard !built.contains(where: { $0.name == layer.name }) else {
                 throw TrainingError.invalidArgument(layer: layer.name, message: "two layers are named '\(layer.name)'")
             }
-            width = try layer.build(inputFeatures: width, seed: SplitMix64.derivedSeed(seed, UInt64(index)))
+            shape = try layer.build(inputShape: shape, seed: SplitMix64.derivedSeed(seed, UInt64(index)))
             built.append(layer)
         }
         self.layers = built
-        self.outputFeatures = width
+        self.outputShape = shape
     }
 
     /// A pure forward pass in `mode`: no moving-statistics update, no state change.
@@ -92,13 +119,6 @@ public struct Sequential: Sendable {
     public var trainableVariables: [NamedVariable] { variables.filter(\.isTrainable) }
     /// Moving statistics and frozen layers' variables.
     public var nonTrainableVariables: [NamedVariable] { variables.filter { !$0.isTrainable } }
-
-    /// The gradients of the last ``lossAndGradients(x:y:loss:mode:)``, named like ``variables``.
-    public var gradients: [NamedVariable] {
-        layers.flatMap { layer in
-            layer.gradients.map { NamedVariable(name: "\(layer.name)/\($0.name)", value: $0.value, isTrainable: true) }
-        }
-    }
 
     /// The value of one variable by its full name.
     public func variable(_ name: String) throws -> Tensor<Float> {
@@ -145,7 +165,7 @@ public struct Sequential: Sendable {
 
     /// Edits one layer in place, for example to reset a BatchNormalization's statistics:
     /// `try model.updateLayer(named: "batch_normalization", as: BatchNormalization.self) { $0.statistics = .batch }`.
-    /// The layer must keep its name and input width.
+    /// The layer must keep its name and input shape.
     public mutating func updateLayer<L: Layer>(named layerName: String, as type: L.Type, _ body: (inout L) throws -> Void) throws {
         guard let index = layers.firstIndex(where: { $0.name == layerName }) else {
             throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
@@ -153,9 +173,9 @@ public struct Sequential: Sendable {
         guard var layer = layers[index] as? L else {
             throw TrainingError.invalidArgument(layer: layerName, message: "is a \(layers[index].typeName), not a \(L.self)")
         }
-        let inputWidth = layer.inputFeatures
+        let builtShape = layer.inputShape
         try body(&layer)
-        guard layer.name == layerName, layer.inputFeatures == inputWidth else {
+        guard layer.name == layerName, layer.inputShape == builtShape else {
             throw TrainingError.invalidArgument(layer: layerName, message: "an update may not rename or rebuild the layer")
         }
         layers[index] = layer
@@ -176,9 +196,10 @@ public struct Sequential: Sendable {
         try layers[index].setRandomState(state)
     }
 
+    /// Checks that `x` is a batch of examples shaped ``inputShape``.
     func checkInput(_ x: Tensor<Float>) throws {
-        guard x.rank == 2, x.shape[1] == inputFeatures else {
-            throw TrainingError.shapeMismatch(layer: name, expected: [-1, inputFeatures], found: x.shape)
+        guard x.rank == inputShape.count + 1, Array(x.shape.dropFirst()) == inputShape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: [-1] + inputShape, found: x.shape)
         }
     }
 }

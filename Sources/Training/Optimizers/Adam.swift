@@ -12,7 +12,8 @@ import Tensors
 ///
 /// ```swift
 /// var adam = Adam(learningRate: 1e-3)
-/// try adam.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try adam.apply(step.gradients, to: &model)
 /// let checkpoint = adam.state        // iterations + "<variable>/momentum", "/velocity"
 /// ```
 public struct Adam: MomentEstimatingOptimizer {
@@ -75,7 +76,8 @@ public struct Adam: MomentEstimatingOptimizer {
 ///
 /// ```swift
 /// var adamW = AdamW(learningRate: 1e-3, weightDecay: 0.01)
-/// try adamW.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try adamW.apply(step.gradients, to: &model)
 /// ```
 public struct AdamW: MomentEstimatingOptimizer {
     public static let kerasClassName = "AdamW"

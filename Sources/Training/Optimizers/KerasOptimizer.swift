@@ -28,8 +28,8 @@ public struct OptimizerStep: Sendable, Equatable {
 ///
 /// ```swift
 /// var optimizer: any Optimizer = RMSprop(options: OptimizerOptions(learningRate: 1e-3), momentum: 0.9)
-/// try model.lossAndGradients(x: x, y: y, loss: .meanSquaredError)
-/// try optimizer.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try optimizer.apply(step.gradients, to: &model)
 /// ```
 public protocol KerasOptimizer: Optimizer {
     /// The Keras class name (`"Adam"`); also what files and checkpoints call the optimizer.
@@ -74,7 +74,7 @@ extension KerasOptimizer {
         set { options.learningRate = .constant(newValue) }
     }
 
-    /// Completed calls of ``apply(to:)`` (Keras's `_iterations`, counting accumulation micro-steps).
+    /// Completed calls of ``apply(_:to:)`` (Keras's `_iterations`, counting accumulation micro-steps).
     public var iterations: Int64 { core.iterations }
 
     public var state: OptimizerState {
@@ -98,12 +98,12 @@ extension KerasOptimizer {
                                     scalars: scalarSlots, options: options)
     }
 
-    /// One update of every trainable variable of `model` from its stored gradients.
-    public mutating func apply(to model: inout Sequential) throws {
+    /// One update of every trainable variable of `model` from its gradient in `gradients`.
+    public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
         var core = OptimizerCore()
         swap(&core, &self.core)
         defer { swap(&core, &self.core) }
-        try core.apply(self, to: &model)
+        try core.apply(self, gradients: gradients, to: &model)
     }
 
     /// One update of `values` (the trainable variables, always in the same order) by

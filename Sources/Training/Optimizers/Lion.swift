@@ -4,7 +4,8 @@ import Tensors
 ///
 /// ```swift
 /// var lion = Lion(learningRate: 1e-4)
-/// try lion.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try lion.apply(step.gradients, to: &model)
 /// ```
 public struct Lion: KerasOptimizer {
     public static let kerasClassName = "Lion"

@@ -10,7 +10,8 @@ import Tensors
 ///
 /// ```swift
 /// var nadam = Nadam(learningRate: 1e-3)
-/// try nadam.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try nadam.apply(step.gradients, to: &model)
 /// ```
 public struct Nadam: MomentEstimatingOptimizer {
     public static let hasAMSGradOption = false

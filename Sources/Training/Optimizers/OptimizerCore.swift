@@ -67,18 +67,19 @@ public struct OptimizerCore: Sendable, Equatable {
         store = fresh
     }
 
-    /// One update of `model`'s trainable variables from the gradients it stores.
-    mutating func apply<O: KerasOptimizer>(_ optimizer: O, to model: inout Sequential) throws {
+    /// One update of `model`'s trainable variables from their gradients in `stepGradients`.
+    mutating func apply<O: KerasOptimizer>(_ optimizer: O, gradients stepGradients: Gradients,
+                                           to model: inout Sequential) throws {
         var values: [Tensor<Float>] = []
         var gradients: [Tensor<Float>] = []
         // The values are moved out of the model (not copied) so the update mutates them in
         // place, and moved back however the update ends.
         defer {
-            try? model.updateTrainableVariables { index, value, _ in
+            try? model.updateTrainableVariables(using: stepGradients) { index, value, _ in
                 if index < values.count { swap(&value, &values[index]) }
             }
         }
-        try model.updateTrainableVariables { _, value, gradient in
+        try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }

@@ -6,7 +6,8 @@ import Tensors
 ///
 /// ```swift
 /// var rmsprop = RMSprop(learningRate: 1e-3, momentum: 0.9, centered: true)
-/// try rmsprop.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try rmsprop.apply(step.gradients, to: &model)
 /// ```
 public struct RMSprop: KerasOptimizer {
     public static let kerasClassName = "RMSprop"
@@ -107,7 +108,8 @@ public struct RMSprop: KerasOptimizer {
 ///
 /// ```swift
 /// var adagrad = Adagrad(learningRate: 0.01)
-/// try adagrad.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try adagrad.apply(step.gradients, to: &model)
 /// ```
 public struct Adagrad: KerasOptimizer {
     public static let kerasClassName = "Adagrad"

@@ -5,7 +5,8 @@ import Tensors
 ///
 /// ```swift
 /// var sgd = SGD(learningRate: 0.01, momentum: 0.9, nesterov: true)
-/// try sgd.apply(to: &model)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try sgd.apply(step.gradients, to: &model)
 /// ```
 public struct SGD: KerasOptimizer {
     public static let kerasClassName = "SGD"

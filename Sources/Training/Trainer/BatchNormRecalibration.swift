@@ -24,37 +24,16 @@ extension Sequential {
         var model = self
         for index in model.layers.indices where model.layers[index].normalizationStatistics != nil {
             let prefix = Array(model.layers[..<index])
-            var sum: [Double] = []
-            var sumOfSquares: [Double] = []
-            var rows = 0
+            var moments = BatchNormMath.PopulationMoments()
             var iterator = data.makeIterator()
-            // Two accumulators per feature: shift by the first batch's mean so the
-            // sum-of-squares formula does not cancel catastrophically for large means.
-            var shift: [Double] = []
             while var h = try iterator.next() {
                 try model.checkInput(h)
                 for layer in prefix { h = try layer(h, mode: .inference) }
-                let width = h.shape[1]
-                if shift.isEmpty {
-                    shift = Self.columnMeans(h)
-                    sum = [Double](repeating: 0, count: width)
-                    sumOfSquares = sum
-                }
-                h.withUnsafeBufferPointer { buffer in
-                    for row in 0..<h.rowCount {
-                        for column in 0..<width {
-                            let centred = Double(buffer[row * width + column]) - shift[column]
-                            sum[column] += centred
-                            sumOfSquares[column] += centred * centred
-                        }
-                    }
-                }
-                rows += h.rowCount
+                moments.add(h)
             }
-            guard rows > 0 else { throw TrainingError.emptyDataset(argument: "recalibration data") }
-            let n = Double(rows)
-            let mean = sum.indices.map { Float(shift[$0] + sum[$0] / n) }
-            let variance = sum.indices.map { Float(Swift.max(0, sumOfSquares[$0] / n - (sum[$0] / n) * (sum[$0] / n))) }
+            guard let (mean, variance) = moments.meanAndVariance else {
+                throw TrainingError.emptyDataset(argument: "recalibration data")
+            }
             let name = model.layers[index].name
             try model.setVariable("\(name)/moving_mean", to: Tensor(mean))
             try model.setVariable("\(name)/moving_variance", to: Tensor(variance))
@@ -72,16 +51,5 @@ extension Sequential {
             try! x.rows(start..<Swift.min(start + batchSize, x.rowCount))
         }
         return try recalibratingBatchNormalization(on: Slices(batches))
-    }
-
-    private static func columnMeans(_ h: Tensor<Float>) -> [Double] {
-        let width = h.shape[1]
-        var means = [Double](repeating: 0, count: width)
-        h.withUnsafeBufferPointer { buffer in
-            for row in 0..<h.rowCount {
-                for column in 0..<width { means[column] += Double(buffer[row * width + column]) }
-            }
-        }
-        return means.map { $0 / Double(h.rowCount) }
     }
 }

@@ -107,6 +107,8 @@ public struct Trainer: Sendable {
         warnings = TrainingWarning.check(model: model, loss: loss)
         for warning in warnings { display.note("Warning: \(warning)") }
         let stepsShown = stepsPerEpoch ?? data.cardinality.count
+        // Last step's gradients, whose storage the next step overwrites instead of allocating.
+        var spareGradients: Gradients?
 
         epochLoop: while run.epoch < epochs {
             display.beginEpoch(run.epoch, of: epochs, steps: stepsShown)
@@ -118,8 +120,11 @@ public struct Trainer: Sendable {
                     }
                     break
                 }
-                let (batchLoss, predictions) = try model.lossAndGradients(x: x, y: y, loss: loss, mode: .training)
-                try optimizer.apply(to: &model)
+                let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training, reusing: spareGradients.take())
+                let (batchLoss, predictions) = (step.loss, step.predictions)
+                try model.apply(step.stateUpdate)
+                try optimizer.apply(step.gradients, to: &model)
+                spareGradients = step.gradients
                 try run.record(loss: batchLoss, predictions: predictions, targets: y, metrics: metrics)
                 run.stepInEpoch += 1
                 run.globalStep += 1
@@ -251,7 +256,7 @@ extension Sequential {
         guard batchSize > 0 else {
             throw TrainingError.invalidCount(argument: "batchSize", message: "must be positive, got \(batchSize)")
         }
-        guard x.rank == 2, x.rowCount > 0 else { return try self(x, mode: mode) }
+        guard x.rank == inputShape.count + 1, x.rowCount > 0 else { return try self(x, mode: mode) }
         var outputs: [Tensor<Float>] = []
         var start = 0
         while start < x.rowCount {

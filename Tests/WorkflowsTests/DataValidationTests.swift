@@ -5,34 +5,12 @@ import Tensors
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 /// Bad data files given to `TrainJob` (`batchwise train`) and `ModelPrediction`
 /// (`batchwise predict`) are refused before training or predicting, with a
 /// `WorkflowError.invalidData` naming the file, the dataset path, and the row and column.
 @Suite struct DataValidationTests {
-    /// A folder with a 3-input model (`m.keras`, sigmoid output) and a 3-class softmax model
-    /// (`c.keras`), both compiled-free so that the job names loss and optimizer.
-    static func folder(_ label: String = #function) throws -> URL {
-        let folder = try NativeFixtures.folder(label)
-        try KerasModelFile.save(try NativeFixtures.model(seed: 4), to: folder.appendingPathComponent("m.keras"))
-        let classifier = try Sequential(inputFeatures: 3, [Dense(units: 4, activation: .relu), Dense(units: 3, activation: .softmax)], seed: 2)
-        try KerasModelFile.save(classifier, to: folder.appendingPathComponent("c.keras"))
-        return folder
-    }
-
-    static func writeData(_ folder: URL, x: [Double], xShape: [Int], y: [Double], yShape: [Int]? = nil,
-                          float64: Bool = false) throws -> URL {
-        let url = folder.appendingPathComponent("d-\(UUID().uuidString).h5")
-        try HDF5File.atomicWrite(to: url) { file in
-            if float64 { try file.write(x, shape: xShape, to: "/x") } else { try file.write(x.map { Float($0) }, shape: xShape, to: "/x") }
-            try file.write(y, shape: yShape ?? [y.count], to: "/y")
-        }
-        return url
-    }
-
-    /// 8 finite rows of 3 features.
-    static let goodX: [Double] = (0..<24).map { Double($0 % 5) - 2 }
-
     private func job(_ folder: URL, data: URL, model: String = "m.keras", loss: Loss.Kind = .binaryCrossentropy) -> TrainJob {
         var job = TrainJob(data: data, output: folder.appendingPathComponent("out-\(UUID().uuidString).h5"))
         job.model = folder.appendingPathComponent(model)
@@ -52,21 +30,21 @@ import Workflows
 
     @Test("the clean data trains (so every refusal below is caused by its one defect)")
     func cleanDataTrains() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         #expect(try job(folder, data: data).run(progress: .quiet).epochs == [0])
-        let sparse = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 2, 1, 0, 2, 1, 0])
+        let sparse = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 2, 1, 0, 2, 1, 0])
         #expect(try job(folder, data: sparse, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet).epochs == [0])
     }
 
     @Test("a NaN or infinity in the features is refused naming row and column",
           arguments: [(Double.nan, 7), (.infinity, 13), (-.infinity, 23)])
     func nonFiniteFeature(value: Double, index: Int) throws {
-        let folder = try Self.folder()
-        var x = Self.goodX
+        let folder = try DataFileFixtures.folder()
+        var x = DataFileFixtures.goodX
         x[index] = value
         for float64 in [false, true] {
-            let data = try Self.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0], float64: float64)
+            let data = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0], float64: float64)
             let found = invalidData { try job(folder, data: data).run(progress: .quiet) }
             #expect(found?.file == data.path && found?.path == "/x")
             #expect(found?.row == index / 3 && found?.column == index % 3)
@@ -75,17 +53,17 @@ import Workflows
     }
 
     @Test func aFloat64FeatureThatOverflowsFloat32IsRefused() throws {
-        let folder = try Self.folder()
-        var x = Self.goodX
+        let folder = try DataFileFixtures.folder()
+        var x = DataFileFixtures.goodX
         x[4] = 1e300
-        let data = try Self.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0], float64: true)
+        let data = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0], float64: true)
         let found = invalidData { try job(folder, data: data).run(progress: .quiet) }
         #expect(found?.row == 1 && found?.column == 1 && found?.message.contains("overflows float32") == true)
     }
 
     @Test func aNaNTargetIsRefusedNamingItsRow() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, .nan, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, .nan, 1, 0])
         let found = invalidData { try job(folder, data: data).run(progress: .quiet) }
         #expect(found?.path == "/y" && found?.row == 5 && found?.column == 0)
     }
@@ -93,10 +71,10 @@ import Workflows
     @Test("a sparse label that is negative, too large or fractional is refused naming row, label and class count",
           arguments: [(-1.0, "label -1 is outside 0..<3"), (3.0, "label 3 is outside 0..<3"), (1.5, "label 1.5 is not an integer")])
     func badSparseLabel(label: Double, expected: String) throws {
-        let folder = try Self.folder()
+        let folder = try DataFileFixtures.folder()
         var y: [Double] = [0, 1, 2, 1, 0, 2, 1, 0]
         y[6] = label
-        let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: y)
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: y)
         let found = invalidData {
             try job(folder, data: data, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet)
         }
@@ -106,22 +84,22 @@ import Workflows
     }
 
     @Test func featuresOfTheWrongWidthNameFoundAndExpectedShapes() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: Array(Self.goodX[0..<16]), xShape: [8, 2], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: Array(DataFileFixtures.goodX[0..<16]), xShape: [8, 2], y: [0, 1, 0, 1, 1, 0, 1, 0])
         let found = invalidData { try job(folder, data: data).run(progress: .quiet) }
         #expect(found?.path == "/x" && found?.message == "features have shape [8, 2]; the model takes [rows, 3]")
     }
 
     @Test func targetsNotShapedForTheLossNameBothShapes() throws {
-        let folder = try Self.folder()
+        let folder = try DataFileFixtures.folder()
         let labels: [Double] = [0, 1, 2, 1, 0, 2, 1, 0]
-        let sparseData = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: labels)
+        let sparseData = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: labels)
         let categorical = invalidData {
             try job(folder, data: sparseData, model: "c.keras", loss: .categoricalCrossentropy).run(progress: .quiet)
         }
         #expect(categorical?.path == "/y" && categorical?.message.contains("targets have shape [8, 1]") == true)
         #expect(categorical?.message.contains("needs [8, 3]") == true)
-        let oneHot = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [Double](repeating: 0, count: 24), yShape: [8, 3])
+        let oneHot = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [Double](repeating: 0, count: 24), yShape: [8, 3])
         let sparse = invalidData {
             try job(folder, data: oneHot, model: "c.keras", loss: .sparseCategoricalCrossentropy).run(progress: .quiet)
         }
@@ -129,8 +107,8 @@ import Workflows
     }
 
     @Test func anEmptyDatasetIsRefusedNamingFileAndPath() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: [], xShape: [0, 3], y: [])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: [], xShape: [0, 3], y: [])
         let found = invalidData { try job(folder, data: data).run(progress: .quiet) }
         #expect(found?.file == data.path && found?.path == "/x" && found?.message.contains("empty") == true)
     }
@@ -138,8 +116,8 @@ import Workflows
     @Test("a validation split leaving no training rows is refused (Keras floors the training part, so validation always gets one)",
           arguments: [(0.9, 0, 8), (0.99, 0, 8)])
     func emptyValidationSplit(split: Double, trainRows: Int, validationRows: Int) throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: Self.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
         var bad = job(folder, data: data)
         bad.validationSplit = split
         let found = invalidData { try bad.run(progress: .quiet) }
@@ -150,8 +128,8 @@ import Workflows
     }
 
     @Test func aDivergingLossStopsTheJobWithoutSavingAndKeepsTheCheckpoint() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: Self.goodX.map { $0 * 1e3 }, xShape: [8, 3], y: [Double](repeating: 1e6, count: 8))
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX.map { $0 * 1e3 }, xShape: [8, 3], y: [Double](repeating: 1e6, count: 8))
         var diverging = job(folder, data: data, loss: .meanSquaredError)
         diverging.learningRate = 1e30
         diverging.epochs = 5
@@ -164,10 +142,10 @@ import Workflows
     // MARK: predict
 
     @Test func predictRefusesANonFiniteInputUnlessAllowed() throws {
-        let folder = try Self.folder()
-        var x = Self.goodX
+        let folder = try DataFileFixtures.folder()
+        var x = DataFileFixtures.goodX
         x[10] = .nan
-        let data = try Self.writeData(folder, x: x, xShape: [8, 3], y: [0])
+        let data = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0])
         let output = DatasetLocation(file: folder.appendingPathComponent("p.h5"), path: "/p")
         let input = DatasetLocation(file: data, path: "/x")
         let found = invalidData { try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"), input: input, output: output) }
@@ -184,8 +162,8 @@ import Workflows
     }
 
     @Test func predictRefusesAnEmptyInput() throws {
-        let folder = try Self.folder()
-        let data = try Self.writeData(folder, x: [], xShape: [0, 3], y: [])
+        let folder = try DataFileFixtures.folder()
+        let data = try DataFileFixtures.writeData(folder, x: [], xShape: [0, 3], y: [])
         let found = invalidData {
             try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"), input: DatasetLocation(file: data, path: "/x"),
                                     output: DatasetLocation(file: folder.appendingPathComponent("p.h5"), path: "/p"))

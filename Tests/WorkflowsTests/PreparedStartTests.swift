@@ -3,6 +3,7 @@ import Testing
 import Training
 @testable import Checkpoints
 @testable import Workflows
+import CheckpointsTestSupport
 
 /// `PreparedStart` is how `batchwise train` hands the child's reading of the user's files to
 /// the training process; everything a start holds must survive the trip, bit for bit.

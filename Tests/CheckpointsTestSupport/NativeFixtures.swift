@@ -1,13 +1,14 @@
 import Foundation
 import Datasets
+import HDF5
 import Tensors
 import Training
-@testable import Checkpoints
+import Checkpoints
 
-/// Shared fixtures for the native-checkpoint tests: a small BN + Dropout model, a shuffled,
+/// Shared fixtures for the native-checkpoint and workflow tests (CheckpointsTests, WorkflowsTests): a small BN + Dropout model, a shuffled,
 /// prefetched pipeline over Gaussian data and helpers to compare runs bit for bit.
-enum NativeFixtures {
-    static func model(seed: UInt64 = 7, hidden: Int = 6) throws -> Sequential {
+package enum NativeFixtures {
+    package static func model(seed: UInt64 = 7, hidden: Int = 6) throws -> Sequential {
         try Sequential(inputFeatures: 3, [
             Dense(units: hidden), BatchNormalization(momentum: 0.9), ActivationLayer(.relu),
             Dropout(rate: 0.25), Dense(units: 1, activation: .sigmoid),
@@ -15,7 +16,7 @@ enum NativeFixtures {
     }
 
     /// `rows` points in 3-D, labelled by the sign of a fixed linear function (plus noise).
-    static func data(rows: Int, seed: UInt64) throws -> (Tensor<Float>, Tensor<Float>) {
+    package static func data(rows: Int, seed: UInt64) throws -> (Tensor<Float>, Tensor<Float>) {
         var rng = SplitMix64(seed: seed)
         var x: [Float] = []
         var y: [Float] = []
@@ -28,7 +29,7 @@ enum NativeFixtures {
     }
 
     /// Slices → shuffle → (repeat) → batch → map → prefetch.
-    static func pipeline(rows: Int = 100, repeating: Bool) throws -> AnyDataset<Trainer.Batch> {
+    package static func pipeline(rows: Int = 100, repeating: Bool) throws -> AnyDataset<Trainer.Batch> {
         let (x, y) = try data(rows: rows, seed: 11)
         let shuffled = try Slices(x, y).shuffle(bufferSize: 32, seed: 5)
         if repeating {
@@ -37,25 +38,38 @@ enum NativeFixtures {
         return shuffled.batch(16).map { ($0.0, $0.1) }.prefetch(2).eraseToAnyDataset()
     }
 
-    static func trainer(seed: UInt64 = 7) throws -> Trainer {
+    package static func trainer(seed: UInt64 = 7) throws -> Trainer {
         Trainer(model: try model(seed: seed), optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy)
     }
 
     /// The optimizer of ``trainer(seed:)`` as a file's config: snapshots of its runs must be
     /// saved with it (a save under another optimizer's name is refused).
-    static let optimizerConfig = OptimizerConfig.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+    package static let optimizerConfig = OptimizerConfig.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
 
     /// Every variable's bit patterns by name, so that equality means bitwise equality.
-    static func bits(_ model: Sequential) -> [String: [UInt32]] {
+    package static func bits(_ model: Sequential) -> [String: [UInt32]] {
         Dictionary(uniqueKeysWithValues: model.variables.map { ($0.name, $0.value.scalars.map(\.bitPattern)) })
     }
 
-    static func bits(_ state: OptimizerState) -> [String: [UInt32]] {
+    package static func bits(_ state: OptimizerState) -> [String: [UInt32]] {
         state.slots.mapValues { $0.scalars.map(\.bitPattern) }
     }
 
+    /// A fresh folder holding `d.h5` (64 rows of ``data(rows:seed:)``, uint8 labels) and
+    /// `m.keras` (``model(seed:hidden:)`` with seed 3), as `batchwise train` reads them.
+    package static func trainingFolder(_ label: String = #function) throws -> URL {
+        let folder = try self.folder(label)
+        let (x, y) = try data(rows: 64, seed: 2)
+        try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in
+            try file.write(x.scalars, shape: x.shape, to: "/x")
+            try file.write(y.scalars.map { UInt8($0) }, to: "/y")
+        }
+        try KerasModelFile.save(try model(seed: 3), to: folder.appendingPathComponent("m.keras"))
+        return folder
+    }
+
     /// A fresh empty folder under the system temporary directory.
-    static func folder(_ label: String = #function) throws -> URL {
+    package static func folder(_ label: String = #function) throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("bw-native-\(label.filter(\.isLetter))-\(ProcessInfo.processInfo.globallyUniqueString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -64,9 +78,10 @@ enum NativeFixtures {
 }
 
 /// Collects snapshots handed to a checkpoint callback.
-final class SnapshotBox: @unchecked Sendable {
+package final class SnapshotBox: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [TrainingSnapshot] = []
-    func append(_ snapshot: TrainingSnapshot) { lock.withLock { stored.append(snapshot) } }
-    var values: [TrainingSnapshot] { lock.withLock { stored } }
+    package init() {}
+    package func append(_ snapshot: TrainingSnapshot) { lock.withLock { stored.append(snapshot) } }
+    package var values: [TrainingSnapshot] { lock.withLock { stored } }
 }

@@ -5,6 +5,7 @@ import Tensors
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 /// `TrainJob`, the library behind `batchwise train`, in process.
 @Suite struct NativeTrainJobTests {

@@ -5,6 +5,7 @@ import Testing
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 @Suite("Prediction from model files into HDF5 (the logic behind `batchwise predict`)")
 struct KerasPredictionTests {

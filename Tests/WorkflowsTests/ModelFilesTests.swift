@@ -4,6 +4,7 @@ import Tensors
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 /// `predict` takes any model file: the registry must tell native checkpoints from Keras files.
 @Suite struct ModelFilesTests {

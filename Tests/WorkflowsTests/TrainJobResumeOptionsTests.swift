@@ -5,6 +5,7 @@ import Tensors
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 /// Issue 13 items 4 and 5 through files: `--resume` with the command line that wrote the
 /// checkpoint is accepted, a conflicting option is refused naming it and both values, and a
@@ -12,13 +13,7 @@ import Workflows
 @Suite(.serialized) struct TrainJobResumeOptionsTests {
     /// Data and a fresh Keras model in a new folder; the job's options are those of a first run.
     private func firstRun(epochs: Int, output: String) throws -> (folder: URL, job: TrainJob) {
-        let folder = try NativeFixtures.folder()
-        let (x, y) = try NativeFixtures.data(rows: 64, seed: 2)
-        try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in
-            try file.write(x.scalars, shape: x.shape, to: "/x")
-            try file.write(y.scalars.map { UInt8($0) }, to: "/y")
-        }
-        try KerasModelFile.save(try NativeFixtures.model(seed: 3), to: folder.appendingPathComponent("m.keras"))
+        let folder = try NativeFixtures.trainingFolder()
         return (folder, options(folder, epochs: epochs, output: output))
     }
 
@@ -105,34 +100,5 @@ import Workflows
                 try trainer.fit(data, epochs: 2, stepsPerEpoch: 3, progress: .quiet, resumingFrom: loaded.snapshot)
             }
         }
-    }
-
-    @Test func theCommandLineThatWroteTheCheckpointResumesIt() throws {
-        guard NativeProcessResumeTests.executable() != nil else {
-            Issue.record("the batchwise executable was not built next to the tests; run `swift build` first")
-            return
-        }
-        let (folder, _) = try firstRun(epochs: 1, output: "unused.h5")
-        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-        let command = ["train", "--model", path("m.keras"), "--data", path("d.h5"), "--loss", "binary_crossentropy",
-                       "--optimizer", "adam", "--learning-rate", "0.01", "--batch-size", "8", "--seed", "4", "--quiet"]
-        let one = try NativeProcessResumeTests.run(command + ["--epochs", "1", "--save", path("one.h5")])
-        #expect(one.0 == 0, "\(one.1)")
-        let straight = try NativeProcessResumeTests.run(command + ["--epochs", "2", "--save", path("straight.h5")])
-        #expect(straight.0 == 0, "\(straight.1)")
-        let resumed = try NativeProcessResumeTests.run(command + ["--resume", path("one.h5"), "--epochs", "2",
-                                                                  "--save", path("resumed.h5")])
-        #expect(resumed.0 == 0, "\(resumed.1)")
-        let a = try NativeCheckpoint.load(from: folder.appendingPathComponent("resumed.h5"))
-        let b = try NativeCheckpoint.load(from: folder.appendingPathComponent("straight.h5"))
-        #expect(NativeFixtures.bits(a.snapshot.model) == NativeFixtures.bits(b.snapshot.model))
-        #expect(a.snapshot.history == b.snapshot.history)
-
-        var conflicting = command
-        conflicting[conflicting.firstIndex(of: "adam")!] = "sgd"
-        let refused = try NativeProcessResumeTests.run(conflicting + ["--resume", path("one.h5"), "--epochs", "2",
-                                                                      "--save", path("refused.h5")])
-        #expect(refused.0 == 1)
-        #expect(refused.1.contains("--optimizer") && refused.1.contains("adam") && refused.1.contains("sgd"), "\(refused.1)")
     }
 }

@@ -1,0 +1,201 @@
+internal import CMPI
+import Foundation
+
+/// The ranks of a data-parallel job and the collectives between them: the world communicator
+/// of Open MPI, or a world of one when the process was not started by `mpirun`.
+///
+/// ```swift
+/// import Distributed
+///
+/// let world = try Communicator.world()
+/// var gradient: [Float] = [1, 2, 3]
+/// try world.allReduceSum(&gradient)   // every rank now holds the element-wise sum
+/// try world.finalize()
+/// ```
+///
+/// **One thread.** MPI is initialised with ``ThreadLevel/funneled`` (checked: a lower level
+/// throws ``DistributedError/insufficientThreadLevel(required:provided:)``), so only the
+/// thread that initialised it may call it. A communicator remembers the thread that created
+/// it and every method throws ``DistributedError/wrongThread(operation:)`` when called from
+/// another one, so prefetch and parallel-map threads cannot reach MPI by mistake. The type
+/// is deliberately not `Sendable`.
+///
+/// **Every rank enters every collective.** The collectives first exchange the buffer lengths,
+/// so ranks that disagree all throw the same ``DistributedError/lengthMismatch(operation:rank:local:minimum:maximum:)``
+/// instead of hanging or truncating.
+///
+/// **Finalize once.** Call ``finalize()`` before the process exits normally: Open MPI's
+/// `mpirun` treats a rank that exits with status 0 without `MPI_Finalize` as a failure.
+public final class Communicator {
+    /// This process's rank, in `0..<size`.
+    public let rank: Int
+    /// The number of ranks in the world.
+    public let size: Int
+    /// True when the process was started by an MPI launcher and MPI is initialised; false for
+    /// a world of one, whose collectives are local no-ops.
+    public let usesMPI: Bool
+    /// The thread level Open MPI provided, or nil for a world of one (MPI not initialised).
+    public let threadLevel: ThreadLevel?
+
+    private let owner: pthread_t
+    private var finalizedWorldOfOne = false
+
+    private init(rank: Int, size: Int, usesMPI: Bool, threadLevel: ThreadLevel?, owner: pthread_t) {
+        self.rank = rank
+        self.size = size
+        self.usesMPI = usesMPI
+        self.threadLevel = threadLevel
+        self.owner = owner
+    }
+
+    /// The world communicator. Started by `mpirun` (see ``LaunchEnvironment``), the first call
+    /// initialises MPI on the calling thread, which then owns it; later calls must come from
+    /// that thread and return the same world. Started any other way, a world of one, and MPI
+    /// is never touched.
+    public static func world(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Communicator {
+        let launch = try LaunchEnvironment(environment)
+        guard launch.launchedByMPI else {
+            return Communicator(rank: 0, size: 1, usesMPI: false, threadLevel: nil, owner: pthread_self())
+        }
+        let started = try MPIProcess.shared.start(launch: launch)
+        return Communicator(rank: started.rank, size: started.size, usesMPI: true,
+                            threadLevel: started.level, owner: started.owner)
+    }
+
+    /// Ends MPI for the process (`MPI_Finalize`); afterwards every method of every
+    /// communicator throws ``DistributedError/finalized(operation:)``. Call it once, on the
+    /// owning thread, after the last collective.
+    public func finalize() throws {
+        try enter("finalize()")
+        if usesMPI { try MPIProcess.shared.finalize(rank: rank) } else { finalizedWorldOfOne = true }
+    }
+
+    /// Waits until every rank has called it (`MPI_Barrier`).
+    public func barrier() throws {
+        try enter("barrier()")
+        guard usesMPI else { return }
+        try MPICalls.check(MPI_Barrier(bw_MPI_COMM_WORLD()), "MPI_Barrier", rank: rank)
+    }
+
+    /// Replaces `values` on every rank with `root`'s values (`MPI_Bcast`); the other ranks'
+    /// arrays may have any length beforehand.
+    public func broadcast<Scalar: CommunicatorScalar>(_ values: inout [Scalar], from root: Int) throws {
+        let operation = "broadcast(_:from:)"
+        try enter(operation)
+        guard (0..<size).contains(root) else { throw DistributedError.invalidRank(operation: operation, rank: root, size: size) }
+        guard usesMPI else { return }
+        var count = [Int64(values.count)]
+        try bcast(&count, datatype: bw_MPI_INT64_T(), root: root)
+        let elements = try mpiCount(Int(count[0]), operation)
+        if rank != root { values = [Scalar](repeating: 0, count: Int(count[0])) }
+        guard elements > 0 else { return }
+        try bcast(&values, datatype: Scalar.mpiDatatype, root: root)
+    }
+
+    /// Every rank's `local` buffer, in rank order, on every rank (`MPI_Allgatherv`). The
+    /// buffers may differ in length.
+    public func allGather<Scalar: CommunicatorScalar>(_ local: [Scalar]) throws -> [[Scalar]] {
+        var gathered: [Scalar] = []
+        let counts = try local.withUnsafeBufferPointer { send in
+            try allGatherConcatenated(send, operation: "allGather(_:)") { total in
+                gathered = [Scalar](repeating: 0, count: total)
+                return gathered.withUnsafeMutableBufferPointer { $0 }
+            }
+        }
+        var start = 0
+        return counts.map { count in
+            defer { start += count }
+            return Array(gathered[start..<(start + count)])
+        }
+    }
+
+    /// Every rank's `local` buffer laid end to end in rank order, written to the buffer
+    /// `receiveBuffer(total)` returns (it must stay valid until this returns), and each rank's
+    /// length: the all-gather without splitting, into memory the caller reuses.
+    func allGatherConcatenated<Scalar: CommunicatorScalar>(
+        _ local: UnsafeBufferPointer<Scalar>, operation: String,
+        receiveBuffer: (_ total: Int) -> UnsafeMutableBufferPointer<Scalar>
+    ) throws -> [Int] {
+        try enter(operation)
+        guard usesMPI else {
+            let receive = receiveBuffer(local.count)
+            if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
+            return [local.count]
+        }
+        let counts = try gatherLengths(local.count)
+        let total = counts.reduce(0, +)
+        for count in counts { _ = try mpiCount(count, operation) }
+        _ = try mpiCount(total, operation)
+        var receiveCounts = counts.map { Int32($0) }
+        var offsets = [Int32](repeating: 0, count: size)
+        for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + receiveCounts[index - 1] }
+        let receive = receiveBuffer(total)
+        guard total > 0 else { return counts }
+        try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
+                                          &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
+                           "MPI_Allgatherv", rank: rank)
+        return counts
+    }
+
+    /// Replaces `values` on every rank with the element-wise sum over all ranks
+    /// (`MPI_Allreduce`, `MPI_SUM`). Every rank gets the same bits, but the order in which
+    /// Open MPI adds the ranks' values depends on the number of ranks: for sums that must not
+    /// depend on it use ``GlobalBatchReducer`` in ``ReductionMode/ordered``.
+    public func allReduceSum<Scalar: CommunicatorScalar>(_ values: inout [Scalar]) throws {
+        let operation = "allReduceSum(_:)"
+        try enter(operation)
+        guard usesMPI else { return }
+        try requireSameLength(values.count, operation)
+        let count = try mpiCount(values.count, operation)
+        guard count > 0 else { return }
+        let code = values.withUnsafeMutableBufferPointer { buffer in
+            MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, count, Scalar.mpiDatatype, bw_MPI_SUM(), bw_MPI_COMM_WORLD())
+        }
+        try MPICalls.check(code, "MPI_Allreduce", rank: rank)
+    }
+
+    // MARK: - Checks shared by the collectives
+
+    /// Refuses calls from a thread other than the owner and calls after finalize.
+    private func enter(_ operation: String) throws {
+        guard pthread_equal(owner, pthread_self()) != 0 else { throw DistributedError.wrongThread(operation: operation) }
+        if usesMPI ? !MPIProcess.shared.isRunning : finalizedWorldOfOne {
+            throw DistributedError.finalized(operation: operation)
+        }
+    }
+
+    private func mpiCount(_ count: Int, _ operation: String) throws -> Int32 {
+        guard let elements = Int32(exactly: count) else { throw DistributedError.bufferTooLarge(operation: operation, count: count) }
+        return elements
+    }
+
+    private func gatherLengths(_ length: Int) throws -> [Int] {
+        var mine = Int64(length)
+        var lengths = [Int64](repeating: 0, count: size)
+        try MPICalls.check(MPI_Allgather(&mine, 1, bw_MPI_INT64_T(), &lengths, 1, bw_MPI_INT64_T(), bw_MPI_COMM_WORLD()),
+                           "MPI_Allgather", rank: rank)
+        return lengths.map { Int($0) }
+    }
+
+    /// One small all-reduce of (length, -length) with MPI_MAX: every rank learns the longest
+    /// and the shortest length and throws the same error if they differ.
+    private func requireSameLength(_ length: Int, _ operation: String) throws {
+        var extremes = [Int64(length), -Int64(length)]
+        try extremes.withUnsafeMutableBufferPointer { buffer in
+            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, 2, bw_MPI_INT64_T(), bw_MPI_MAX(),
+                                             bw_MPI_COMM_WORLD()), "MPI_Allreduce", rank: rank)
+        }
+        let maximum = Int(extremes[0]), minimum = Int(-extremes[1])
+        guard minimum == maximum else {
+            throw DistributedError.lengthMismatch(operation: operation, rank: rank, local: length, minimum: minimum, maximum: maximum)
+        }
+    }
+
+    private func bcast<Element>(_ values: inout [Element], datatype: MPI_Datatype, root: Int) throws {
+        let count = Int32(values.count)
+        let code = values.withUnsafeMutableBufferPointer { buffer in
+            MPI_Bcast(buffer.baseAddress, count, datatype, Int32(root), bw_MPI_COMM_WORLD())
+        }
+        try MPICalls.check(code, "MPI_Bcast", rank: rank)
+    }
+}

@@ -1,0 +1,64 @@
+import Tensors
+
+/// The gradients one backward pass of one layer produced, by the local names of its
+/// trainable variables (`kernel`, `bias`), in the order the layer stored them.
+///
+/// A layer may reuse last step's storage (``reusableBuffer(_:)``), so that steady-state
+/// training allocates no gradient tensors; only what the layer stores in this pass is part
+/// of the value.
+///
+/// ```swift
+/// var gradients = LayerGradients()
+/// gradients["bias"] = Tensor([0.5, -1])
+/// print(gradients.names, gradients["bias"]?.shape ?? [])   // ["bias"] [2]
+/// ```
+public struct LayerGradients: Sendable, Equatable {
+    /// Local variable names, in the order the layer stored them.
+    public private(set) var names: [String] = []
+    private var values: [Tensor<Float>] = []
+    /// Last step's gradients, handed out once each by ``reusableBuffer(_:)``.
+    private var spare: [String: Tensor<Float>] = [:]
+
+    /// No gradients.
+    public init() {}
+
+    /// Starts a pass that may reuse `previous`'s storage.
+    init(reusing previous: LayerGradients) {
+        spare = Dictionary(uniqueKeysWithValues: zip(previous.names, previous.values))
+    }
+
+    /// The gradient of a variable by local name; setting nil removes it.
+    public subscript(localName: String) -> Tensor<Float>? {
+        get { names.firstIndex(of: localName).map { values[$0] } }
+        set {
+            let index = names.firstIndex(of: localName)
+            switch (index, newValue) {
+            case let (index?, value?): values[index] = value
+            case let (index?, nil):
+                names.remove(at: index)
+                values.remove(at: index)
+            case let (nil, value?):
+                names.append(localName)
+                values.append(value)
+            case (nil, nil): break
+            }
+        }
+    }
+
+    /// Last step's gradient of `localName`, moved out so the caller holds the only
+    /// reference and can overwrite it in place; nil when there is none.
+    public mutating func reusableBuffer(_ localName: String) -> Tensor<Float>? {
+        spare.removeValue(forKey: localName)
+    }
+
+    /// Drops the buffers the pass did not reuse.
+    mutating func discardSpareBuffers() { spare = [:] }
+
+    /// Whether no gradient is stored.
+    public var isEmpty: Bool { names.isEmpty }
+
+    /// Equal names and values; reusable buffers do not count.
+    public static func == (lhs: LayerGradients, rhs: LayerGradients) -> Bool {
+        lhs.names == rhs.names && lhs.values == rhs.values
+    }
+}

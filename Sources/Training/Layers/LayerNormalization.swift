@@ -1,0 +1,209 @@
+import Tensors
+
+/// Layer normalization (Keras `LayerNormalization()`, `axis=-1`): every example's values
+/// along the last axis are normalized with their own mean and biased variance, then scaled
+/// by `gamma` and shifted by `beta` (one per position of the last axis). Unlike
+/// ``BatchNormalization`` it has no moving statistics and computes the same in training
+/// and inference mode; it takes examples of any rank.
+///
+/// The arithmetic is Keras's float32 expression: `inv = gamma · rsqrt(variance + epsilon)`,
+/// `y = x · inv + (beta − mean · inv)`.
+///
+/// ```swift
+/// let model = try Sequential(inputFeatures: 4, [Dense(units: 6), LayerNormalization(), Dense(units: 3)])
+/// ```
+public struct LayerNormalization: Layer {
+    public static let namePrefix = "layer_normalization"
+    public var name: String
+    public var isTrainable = true
+    /// Added to the variance before the square root, so constant rows do not divide by zero.
+    public let epsilon: Double
+    /// Whether a learned offset `beta` is added.
+    public let center: Bool
+    /// Whether a learned factor `gamma` multiplies.
+    public let scale: Bool
+    public private(set) var inputShape: [Int]?
+    /// The learned scale, one per position of the last axis (empty when `scale` is false).
+    public private(set) var gamma = Tensor<Float>(zeros: [0])
+    /// The learned offset, one per position of the last axis (empty when `center` is false).
+    public private(set) var beta = Tensor<Float>(zeros: [0])
+
+    /// What backward needs: the input and each row's mean and `1 / sqrt(variance + epsilon)`.
+    public struct Tape: Sendable {
+        let input: Tensor<Float>
+        let mean: [Float]
+        let inverseStd: [Float]
+    }
+
+    /// Keras 3's defaults: epsilon 0.001, with gamma and beta.
+    public init(epsilon: Double = 0.001, center: Bool = true, scale: Bool = true, name: String? = nil) {
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.name = name ?? ""
+    }
+
+    /// The input's shape: any rank, with a non-empty last axis.
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
+        guard let features = inputShape.last, features > 0 else {
+            throw TrainingError.shapeMismatch(layer: name, expected: [-1, -1], found: [-1] + inputShape)
+        }
+        return inputShape
+    }
+
+    public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
+        _ = try outputShape(forInput: inputShape)
+        try checkRebuild(inputShape)
+        guard self.inputShape == nil else { return inputShape }
+        self.inputShape = inputShape
+        let features = inputShape[inputShape.count - 1]
+        gamma = scale ? Tensor(repeating: 1, shape: [features]) : Tensor(zeros: [0])
+        beta = center ? Tensor(zeros: [features]) : Tensor(zeros: [0])
+        return inputShape
+    }
+
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
+        guard inputShape != nil else {
+            throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (use it in a Sequential)")
+        }
+        try checkInput(input)
+        let features = input.shape[input.rank - 1]
+        let epsilon = Float(epsilon)
+        var mean: [Float] = [], inverseStd: [Float] = []
+        var output = input
+        let gammaValues = gamma.scalars, betaValues = beta.scalars
+        input.withUnsafeBufferPointer { x in
+            let rows = x.count / features
+            mean.reserveCapacity(rows)
+            inverseStd.reserveCapacity(rows)
+            output.withUnsafeMutableBufferPointer { y in
+                for row in 0..<rows {
+                    let values = UnsafeBufferPointer(rebasing: x[(row * features)..<((row + 1) * features)])
+                    let (rowMean, variance) = Self.moments(values)
+                    let inverse = 1 / (variance + epsilon).squareRoot()
+                    mean.append(rowMean)
+                    inverseStd.append(inverse)
+                    for j in 0..<features {
+                        let factor = scale ? inverse * gammaValues[j] : inverse
+                        let shift = (center ? betaValues[j] : 0) - rowMean * factor
+                        y[row * features + j] = values[j] * factor + shift
+                    }
+                }
+            }
+        }
+        return LayerOutput(output: output, tape: Tape(input: input, mean: mean, inverseStd: inverseStd))
+    }
+
+    /// With `x̂ = (x − mean)·s` and `ĝ = upstream·gamma`, per row:
+    /// `dx = s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`; `dgamma = Σ upstream·x̂`, `dbeta = Σ upstream`.
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        guard upstream.shape == tape.input.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)
+        }
+        let features = upstream.shape[upstream.rank - 1]
+        var gammaGradient = [Float](repeating: 0, count: features)
+        var betaGradient = [Float](repeating: 0, count: features)
+        var inputGradient = upstream
+        var normalizedGradient = [Float](repeating: 0, count: features)
+        let gammaValues = gamma.scalars
+        tape.input.withUnsafeBufferPointer { x in
+            upstream.withUnsafeBufferPointer { g in
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    for row in 0..<tape.mean.count {
+                        let offset = row * features, s = tape.inverseStd[row], m = tape.mean[row]
+                        var sum: Float = 0, sumTimesNormalized: Float = 0
+                        for j in 0..<features {
+                            let normalized = (x[offset + j] - m) * s
+                            gammaGradient[j] += g[offset + j] * normalized
+                            betaGradient[j] += g[offset + j]
+                            normalizedGradient[j] = scale ? g[offset + j] * gammaValues[j] : g[offset + j]
+                            sum += normalizedGradient[j]
+                            sumTimesNormalized += normalizedGradient[j] * normalized
+                        }
+                        guard needsInputGradient else { continue }
+                        let meanGradient = sum / Float(features), meanProduct = sumTimesNormalized / Float(features)
+                        for j in 0..<features {
+                            let normalized = (x[offset + j] - m) * s
+                            dx[offset + j] = s * (normalizedGradient[j] - meanGradient - normalized * meanProduct)
+                        }
+                    }
+                }
+            }
+        }
+        if isTrainable {
+            gradients["gamma"] = scale ? Tensor(gammaGradient) : nil
+            gradients["beta"] = center ? Tensor(betaGradient) : nil
+        }
+        return needsInputGradient ? inputGradient : nil
+    }
+
+    public var variables: [NamedVariable] {
+        var out: [NamedVariable] = []
+        if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
+        if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
+        return out
+    }
+
+    /// Counts gamma and beta, present or not (the bound a config is checked against).
+    public func parameterCount(forInput inputShape: [Int]) -> Int { 2 * (inputShape.last ?? 0) }
+
+    public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
+        switch localName {
+        case "gamma" where scale: try Self.replace(&gamma, with: value, layer: name, localName: localName)
+        case "beta" where center: try Self.replace(&beta, with: value, layer: name, localName: localName)
+        default:
+            throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
+        }
+    }
+
+    public var checkpointAttributes: [(name: String, value: LayerAttribute)] { [("epsilon", .double(epsilon))] }
+
+    /// A row's mean and biased variance, two-pass as `tf.nn.moments`.
+    private static func moments(_ values: UnsafeBufferPointer<Float>) -> (mean: Float, variance: Float) {
+        let count = Float(values.count)
+        var sum: Float = 0
+        for value in values { sum += value }
+        let mean = sum / count
+        var squares: Float = 0
+        for value in values { squares += (value - mean) * (value - mean) }
+        return (mean, squares / count)
+    }
+}
+
+// MARK: Keras config
+
+extension LayerNormalization {
+    public static var kerasClassName: String? { "LayerNormalization" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    /// Keras writes `axis` as the list `[-1]`; the integer `-1` Batchwise writes means the same to Keras.
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("axis", -1)
+        config.set("epsilon", epsilon)
+        config.set("center", center)
+        config.set("scale", scale)
+        config.set("rms_scaling", false)
+        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
+        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
+        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
+    }
+
+    /// Only the last axis (`-1` or `[-1]`) is supported; `rms_scaling` and regularizers are refused.
+    public static func decodeKerasConfig<Config: KerasConfigReading>(
+        _ config: Config, name: String
+    ) throws -> LayerNormalization {
+        if let axis = config["axis"] {
+            let value = (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
+            guard value == -1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
+        }
+        if let rms = config["rms_scaling"], try rms.bool() { throw KerasConfigProblem.unsupportedOption("rms_scaling", value: "true") }
+        try config.refuseNonNull(["beta_regularizer", "gamma_regularizer"])
+        let epsilon = try config["epsilon"]?.number() ?? 0.001
+        guard epsilon >= 0, epsilon.isFinite else {
+            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
+        }
+        return LayerNormalization(epsilon: epsilon, center: try config["center"]?.bool() ?? true,
+                                  scale: try config["scale"]?.bool() ?? true, name: name)
+    }
+}

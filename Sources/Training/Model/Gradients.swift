@@ -1,0 +1,65 @@
+import Tensors
+
+/// The gradients of a training step (``Sequential/trainingStep(x:y:loss:mode:reusing:)``),
+/// keyed by layer and variable (`"dense_1/kernel"`), in the order of the model's trainable
+/// variables. Optimizers consume it (``Optimizer/apply(_:to:)``); the model does not hold it.
+///
+/// ```swift
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// for gradient in step.gradients.named { print(gradient.name, gradient.value.shape) }
+/// let kernel = step.gradients["dense/kernel"]
+/// ```
+public struct Gradients: Sendable, Equatable {
+    /// The layers' names, in model order.
+    private(set) var layerNames: [String] = []
+    /// Each layer's gradients, parallel to ``layerNames``.
+    private(set) var layers: [LayerGradients] = []
+
+    /// No gradients (an optimizer given it refuses to step).
+    public init() {}
+
+    /// Every gradient, named `"<layer>/<variable>"`, in layer order and the layer's order within it.
+    public var named: [NamedVariable] {
+        zip(layerNames, layers).flatMap { layerName, gradients in
+            gradients.names.map { NamedVariable(name: "\(layerName)/\($0)", value: gradients[$0]!, isTrainable: true) }
+        }
+    }
+
+    /// The gradient of one variable by full name (`"dense/kernel"`); nil when the step has none.
+    public subscript(variableName: String) -> Tensor<Float>? {
+        guard let slash = variableName.lastIndex(of: "/") else { return nil }
+        return self[layer: String(variableName[..<slash])]?[String(variableName[variableName.index(after: slash)...])]
+    }
+
+    /// The gradients of one layer by name; nil when the step has none for it.
+    public subscript(layer layerName: String) -> LayerGradients? {
+        layerNames.firstIndex(of: layerName).map { layers[$0] }
+    }
+
+    /// Whether no gradient is stored.
+    public var isEmpty: Bool { layers.allSatisfy(\.isEmpty) }
+
+    /// The storage of the layer at `index`'s gradients, moved out for that layer's backward
+    /// pass to reuse (see ``LayerGradients/reusableBuffer(_:)``).
+    mutating func takeReusable(layer index: Int) -> LayerGradients {
+        var taken = LayerGradients()
+        swap(&taken, &layers[index])
+        return LayerGradients(reusing: taken)
+    }
+
+    /// An empty value laid out for a model whose layers are `names`.
+    static func laidOut(for names: [String], reusing spare: consuming Gradients?) -> Gradients {
+        if let spare, spare.layerNames == names { return spare }
+        var fresh = Gradients()
+        fresh.layerNames = names
+        fresh.layers = names.map { _ in LayerGradients() }
+        return fresh
+    }
+
+    /// Stores a layer's gradients after its backward pass.
+    mutating func store(_ gradients: LayerGradients, layer index: Int) {
+        var gradients = gradients
+        gradients.discardSpareBuffers()
+        layers[index] = gradients
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import Tensors
+@testable import Training
+
+/// A model value does not change while it computes: training steps are values returned to
+/// the caller, and one model can serve several threads at once.
+@Suite struct TrainingStepTests {
+    static func model() throws -> Sequential {
+        try Sequential(inputFeatures: 4, [
+            Dense(units: 8, activation: .relu), BatchNormalization(), Dropout(rate: 0.3),
+            Dense(units: 3, activation: .softmax),
+        ], seed: 21)
+    }
+
+    static let x = Tensor<Float>(converting: randomTensor([16, 4], seed: 5))
+    static let y = Tensor<Float>((0..<16).map { Float($0 % 3) })
+
+    @Test func aStepComputedTwiceFromOneModelIsBitwiseIdenticalAndLeavesTheModelAlone() throws {
+        let model = try Self.model()
+        let variables = model.variables, randomStates = model.randomStates
+        let first = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy)
+        let second = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy)
+        #expect(first.gradients == second.gradients && first.loss == second.loss)
+        #expect(first.predictions == second.predictions && first.stateUpdate == second.stateUpdate)
+        #expect(model.variables == variables && model.randomStates == randomStates)
+        #expect(first.gradients.named.map(\.name) == model.trainableVariableNames)
+        // The step does move state on: BN's moving statistics and Dropout's generator.
+        #expect(first.stateUpdate.layers.keys.sorted() == ["batch_normalization", "dropout"])
+    }
+
+    @Test func reusedGradientStorageGivesTheSameGradients() throws {
+        var model = try Self.model()
+        var sgd = SGD(learningRate: 0.1)
+        var spare: Gradients?
+        for _ in 0..<3 {
+            let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy,
+                                              reusing: spare.take())
+            let fresh = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy)
+            #expect(step.gradients == fresh.gradients)
+            try model.apply(step.stateUpdate)
+            try sgd.apply(step.gradients, to: &model)
+            spare = step.gradients
+        }
+    }
+
+    @Test(arguments: [ExecutionMode.inference, .training])
+    func oneModelServesSeveralThreadsAsOneThreadWould(mode: ExecutionMode) throws {
+        let model = try Self.model()
+        let batches = (0..<16).map { Tensor<Float>(converting: randomTensor([8, 4], seed: UInt64(100 + $0))) }
+        let sequential = try batches.map { try model($0, mode: mode) }
+        let results = Results(count: batches.count)
+        DispatchQueue.concurrentPerform(iterations: batches.count) { index in
+            results.set(index, Result { try model(batches[index], mode: mode) })
+        }
+        for (index, result) in results.all.enumerated() {
+            #expect(try result?.get() == sequential[index], "batch \(index)")
+        }
+    }
+
+    /// Thread-safe slots for the concurrent results.
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Result<Tensor<Float>, any Error>?]
+        init(count: Int) { values = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ value: Result<Tensor<Float>, any Error>) { lock.withLock { values[index] = value } }
+        var all: [Result<Tensor<Float>, any Error>?] { lock.withLock { values } }
+    }
+
+    @Test func applyingTheStateUpdateIsWhatMovesTheModelOn() throws {
+        var model = try Self.model()
+        let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy)
+        try model.apply(step.stateUpdate)
+        let bn = try #require(step.stateUpdate.layers["batch_normalization"])
+        #expect(try model.variable("batch_normalization/moving_mean") == bn.variables["moving_mean"])
+        #expect(model.randomStates["dropout"] == step.stateUpdate.layers["dropout"]?.randomState)
+        // The next step draws another Dropout mask.
+        let next = try model.trainingStep(x: Self.x, y: Self.y, loss: .sparseCategoricalCrossentropy)
+        #expect(next.predictions != step.predictions)
+        #expect(throws: TrainingError.unknownVariable(name: "nope", available: model.layers.map(\.name))) {
+            try model.apply(ModelStateUpdate(layers: ["nope": LayerStateUpdate(randomState: 1)]))
+        }
+    }
+
+    @Test func examplesOfAnyRankFlowThroughFlattenIntoDense() throws {
+        var model = try Sequential(inputShape: [2, 3], [Flatten(), Dense(units: 2, seed: 4)], seed: 1)
+        #expect(model.outputShape == [2] && model.inputFeatures == 6)
+        #expect(model.summary().contains("(None, 6)"))
+        let images = Tensor<Float>(converting: randomTensor([5, 2, 3], seed: 9))
+        let flat = try images.reshaped(to: [5, 6])
+        let direct = try Sequential(inputFeatures: 6, [Dense(units: 2, seed: 4)], seed: 1)
+        #expect(try model(images, mode: .inference) == (try direct(flat, mode: .inference)))
+        let y = Tensor<Float>(repeating: 0.5, shape: [5, 2])
+        let step = try model.trainingStep(x: images, y: y, loss: .meanSquaredError)
+        #expect(step.gradients.named == (try direct.trainingStep(x: flat, y: y, loss: .meanSquaredError)).gradients.named)
+        var sgd = SGD()
+        try sgd.apply(step.gradients, to: &model)
+        // A batch of the wrong example shape names the model and both shapes.
+        #expect(throws: TrainingError.shapeMismatch(layer: "sequential", expected: [-1, 2, 3], found: [5, 6])) {
+            try model(flat, mode: .inference)
+        }
+        // Dense takes feature vectors only (for now): a clear error, naming the layer.
+        #expect(throws: TrainingError.shapeMismatch(layer: "dense", expected: [-1, -1], found: [-1, 2, 3])) {
+            try Sequential(inputShape: [2, 3], [Dense(units: 2)])
+        }
+    }
+}
