@@ -67,28 +67,25 @@ public struct OptimizerCore: Sendable, Equatable {
         store = fresh
     }
 
-    /// One update of `model`'s trainable variables from their gradients in `stepGradients`.
+    /// One update of `model`'s trainable variables from their gradients in `stepGradients`:
+    /// a read-only pass collects the gradients (accumulation and clipping need all of them),
+    /// then each variable is updated in place where the model holds it.
     mutating func apply<O: KerasOptimizer>(_ optimizer: O, gradients stepGradients: Gradients,
                                            to model: inout Sequential) throws {
-        var values: [Tensor<Float>] = []
         var gradients: [Tensor<Float>] = []
-        // The values are moved out of the model (not copied) so the update mutates them in
-        // place, and moved back however the update ends.
-        defer {
-            try? model.updateTrainableVariables(using: stepGradients) { index, value, _ in
-                if index < values.count { swap(&value, &values[index]) }
-            }
-        }
+        var shapes: [[Int]] = []
         try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }
-            var taken = Tensor<Float>(zeros: [0])
-            swap(&taken, &value)
-            values.append(taken)
             gradients.append(gradient)
+            shapes.append(value.shape)
         }
-        try apply(optimizer, gradients: gradients, to: &values, names: { model.trainableVariableNames })
+        try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames }) { plan, slots in
+            try model.updateTrainableVariables(using: stepGradients) { index, value, _ in
+                Self.update(&value, index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
+            }
+        }
     }
 
     /// One update of `values` (the trainable variables, in a fixed order) by `gradients`;
@@ -96,30 +93,58 @@ public struct OptimizerCore: Sendable, Equatable {
     mutating func apply<O: KerasOptimizer>(
         _ optimizer: O, gradients: [Tensor<Float>], to values: inout [Tensor<Float>], names: () -> [String]
     ) throws {
+        try withPlan(optimizer, gradients: gradients, shapes: values.map(\.shape), names: names) { plan, slots in
+            for index in values.indices {
+                Self.update(&values[index], index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
+            }
+        }
+    }
+
+    /// What one call does, decided before any variable changes: Keras 3's
+    /// `BaseOptimizer._backend_apply_gradients` split into the part over all gradients
+    /// (accumulation, clipping, optimizer-wide scalars) and the part per variable (``update``).
+    struct Plan {
+        /// Whether the rule runs (false on an accumulation micro-step).
+        let updates: Bool
+        /// The gradients the rule sees: accumulated mean, clipped.
+        let gradients: [Tensor<Float>]
+        let step: OptimizerStep
+        let scalars: [Float]
+        let weightDecay: Float?
+        let averageIndex: Int?
+        let emaMomentum: Float
+        let overwritesWithAverage: Bool
+    }
+
+    /// Prepares the slots, plans the call, runs `body` with the plan and the slot buffers
+    /// (moved out of the store so that they stay uniquely referenced), and counts the call.
+    private mutating func withPlan<O: KerasOptimizer>(
+        _ optimizer: O, gradients: [Tensor<Float>], shapes: [[Int]], names: () -> [String],
+        _ body: (Plan, inout [[Tensor<Float>]]) throws -> Void
+    ) throws {
         let layout = optimizer.slotLayout
         makeStore(layout)
         if store!.needsPreparation {
-            try store!.prepare(names: names(), shapes: values.map(\.shape))
+            try store!.prepare(names: names(), shapes: shapes)
         } else {
-            try checkSlots(for: values, names: names)
+            try checkSlots(for: shapes, names: names)
         }
         var slots = store!.take()
         defer { store!.put(slots) }
-        var scalars = store!.scalars
-        defer { store!.scalars = scalars }
-        try Self.step(optimizer, layout: layout, iterations: iterations, gradients: gradients, values: &values,
-                      slots: &slots, scalars: &scalars)
+        let plan = Self.plan(optimizer, layout: layout, iterations: iterations, gradients: gradients, slots: &slots,
+                             scalars: &store!.scalars)
+        try body(plan, &slots)
         iterations += 1
     }
 
     /// Catches an optimizer reused on a model with other variables (slots are by position).
-    private func checkSlots(for values: [Tensor<Float>], names: () -> [String]) throws {
+    private func checkSlots(for shapes: [[Int]], names: () -> [String]) throws {
         let slots = store!.slots
-        guard slots.count == values.count else {
+        guard slots.count == shapes.count else {
             throw TrainingError.optimizerStateMismatch(
                 variable: names().first ?? "#0", message: "this optimizer was built for another model's variables")
         }
-        for (index, value) in values.enumerated() where slots[index].first.map({ $0.shape != value.shape }) ?? false {
+        for (index, shape) in shapes.enumerated() where slots[index].first.map({ $0.shape != shape }) ?? false {
             let all = names()
             throw TrainingError.optimizerStateMismatch(
                 variable: index < all.count ? all[index] : "#\(index)",
@@ -127,16 +152,16 @@ public struct OptimizerCore: Sendable, Equatable {
         }
     }
 
-    /// Keras 3's `BaseOptimizer._backend_apply_gradients` for one call of `apply`.
-    static func step<O: KerasOptimizer>(
+    /// Accumulation and clipping over all gradients, and the optimizer-wide scalars.
+    static func plan<O: KerasOptimizer>(
         _ optimizer: O, layout: Layout, iterations raw: Int64, gradients: [Tensor<Float>],
-        values: inout [Tensor<Float>], slots: inout [[Tensor<Float>]], scalars: inout [Float]
-    ) throws {
+        slots: inout [[Tensor<Float>]], scalars: inout [Float]
+    ) -> Plan {
         let options = layout.options
         let accumulationSteps = options.gradientAccumulationSteps.map(Int64.init)
         // Keras: rules and the EMA see `iterations` (whole accumulation cycles), the schedule `_iterations`.
         let iterations = accumulationSteps.map { raw / $0 } ?? raw
-        let learningRate = options.learningRate.value(atStep: raw)
+        let step = OptimizerStep(iterations: iterations, learningRate: options.learningRate.value(atStep: raw))
         var grads = gradients
         var updates = true
         if let steps = accumulationSteps, let slot = layout.accumulatorIndex {
@@ -151,22 +176,28 @@ public struct OptimizerCore: Sendable, Equatable {
         }
         if updates {
             GradientTransforms.clip(&grads, options: options)
-            if let decay = options.weightDecay {
-                for v in values.indices { GradientTransforms.decay(&values[v], rate: Float(decay), learningRate: learningRate) }
-            }
-            let step = OptimizerStep(iterations: iterations, learningRate: learningRate)
             optimizer.updateScalars(&scalars, step: step)
-            for v in values.indices {
-                optimizer.update(&values[v], gradient: grads[v], slots: &slots[v], scalars: scalars, step: step)
-            }
         }
-        if let slot = layout.averageIndex {
-            let momentum: Float = iterations != 0 ? Float(options.emaMomentum) : 0
-            let overwrite = options.emaOverwriteFrequency.map { (iterations + 1) % Int64($0) == 0 } ?? false
-            for v in values.indices {
-                GradientTransforms.average(values[v], into: &slots[v][slot], momentum: momentum)
-                if overwrite { values[v] = slots[v][slot] }
+        return Plan(updates: updates, gradients: updates ? grads : [], step: step, scalars: scalars,
+                    weightDecay: options.weightDecay.map { Float($0) }, averageIndex: layout.averageIndex,
+                    emaMomentum: iterations != 0 ? Float(options.emaMomentum) : 0,
+                    overwritesWithAverage: options.emaOverwriteFrequency.map { (iterations + 1) % Int64($0) == 0 } ?? false)
+    }
+
+    /// One variable's part of the call, as Keras orders it: weight decay, the rule, the EMA
+    /// (and its overwrite). Keras runs each stage over all variables before the next; no stage
+    /// reads another variable, so doing them variable by variable gives the same values.
+    static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, index: Int, plan: Plan, optimizer: O,
+                                          slots: inout [Tensor<Float>]) {
+        if plan.updates {
+            if let decay = plan.weightDecay {
+                GradientTransforms.decay(&value, rate: decay, learningRate: plan.step.learningRate)
             }
+            optimizer.update(&value, gradient: plan.gradients[index], slots: &slots, scalars: plan.scalars, step: plan.step)
+        }
+        if let slot = plan.averageIndex {
+            GradientTransforms.average(value, into: &slots[slot], momentum: plan.emaMomentum)
+            if plan.overwritesWithAverage { value = slots[slot] }
         }
     }
 }
