@@ -77,6 +77,14 @@ import CheckpointsTestSupport
         return trainer
     }
 
+    /// Saves the trainer's model and optimizer as a native checkpoint after its 5 steps.
+    static func save(_ trainer: Trainer, to url: URL) throws {
+        let snapshot = TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state, iteratorState: nil,
+                                        epoch: 1, stepInEpoch: 0, globalStep: 5, history: History(), runningSums: [:],
+                                        optimizerIdentity: trainer.optimizer.identity)
+        try NativeCheckpoint.save(snapshot, optimizer: try OptimizerConfig(trainer.optimizer), to: url)
+    }
+
     @Test("every optimizer's settings and state round-trip through a native checkpoint", arguments: optimizers().indices)
     func nativeRoundTrip(index: Int) throws {
         let optimizer = Self.optimizers()[index]
@@ -84,10 +92,7 @@ import CheckpointsTestSupport
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("c.h5")
-        let snapshot = TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state, iteratorState: nil,
-                                        epoch: 1, stepInEpoch: 0, globalStep: 5, history: History(), runningSums: [:],
-                                        optimizerIdentity: trainer.optimizer.identity)
-        try NativeCheckpoint.save(snapshot, optimizer: try OptimizerConfig(trainer.optimizer), to: url)
+        try Self.save(trainer, to: url)
         let loaded = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
         #expect(loaded.optimizer == (try OptimizerConfig(optimizer)), "\(type(of: optimizer))")
         #expect(loaded.optimizer.identity == optimizer.identity)
@@ -168,10 +173,7 @@ import CheckpointsTestSupport
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("c.h5")
-        let snapshot = TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state, iteratorState: nil,
-                                        epoch: 1, stepInEpoch: 0, globalStep: 5, history: History(), runningSums: [:],
-                                        optimizerIdentity: trainer.optimizer.identity)
-        try NativeCheckpoint.save(snapshot, optimizer: try OptimizerConfig(trainer.optimizer), to: url)
+        try Self.save(trainer, to: url)
         func edited(_ attribute: String, _ value: some HDF5AttributeValue) throws -> CheckpointError? {
             let copy = folder.appendingPathComponent("\(attribute).h5")
             try? FileManager.default.removeItem(at: copy)
