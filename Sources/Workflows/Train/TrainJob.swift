@@ -221,7 +221,7 @@ public struct TrainJob: Sendable {
             throw conflict(.optimizer, checkpoint: saved.kind, given: optimizer.rawValue)
         }
         if let momentum {
-            guard case let .sgd(_, savedMomentum, _) = saved else {
+            guard let savedMomentum = (saved.prototype as? SGD)?.momentum else {
                 throw conflict(.momentum, checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
             }
             if momentum != savedMomentum {
