@@ -15,7 +15,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
-    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist or map.") var only: String?
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, seed-without-prefetch, mnist or map.") var only: String?
 
     func run() throws {
         if let only { return try profile(only) }
@@ -24,7 +24,8 @@ struct BenchPipelineCommand: ParsableCommand {
         let seedPipeline = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2)
         var seedRate = try Self.rate(seedPipeline, seconds: seconds)
         // The same without prefetch: the pipeline's own cost, without the thread hand-off.
-        let seedInline = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
+        let seedWithoutPrefetch = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
+        var seedInline = try Self.rate(seedWithoutPrefetch, seconds: seconds)
 
         let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
@@ -57,6 +58,7 @@ struct BenchPipelineCommand: ParsableCommand {
             // The machine is shared: measuring the two throughput pipelines again after the peer
             // and averaging brackets the peer's time window, so load drift favours neither side.
             seedRate = (seedRate + (try Self.rate(seedPipeline, seconds: seconds))) / 2
+            seedInline = (seedInline + (try Self.rate(seedWithoutPrefetch, seconds: seconds))) / 2
             mnistRate = (mnistRate + (try Self.rate(mnist, seconds: seconds)) * 128) / 2
             sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
@@ -64,6 +66,7 @@ struct BenchPipelineCommand: ParsableCommand {
         let rows = [
             BenchRow(workload: "seed_pipeline", batchwise: seedRate, peer: PeerScript.value(peer, "seed_pipeline"), unit: "batches/s"),
             BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: seedInline, peer: nil, unit: "batches/s"),
+            BenchRow(workload: "seed_prefetch_vs_without", batchwise: seedRate / seedInline, peer: nil, unit: "x"),
             BenchRow(workload: "mnist_pipeline", batchwise: mnistRate, peer: PeerScript.value(peer, "mnist_pipeline"), unit: "elements/s"),
             BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * bytesPerElement / 1e6,
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
@@ -74,6 +77,8 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_serial", batchwise: serialRate, peer: nil, unit: "elements/s"),
             BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: mapRates[1] / serialRate, peer: nil, unit: "x"),
+            BenchRow(workload: "map_1ms_serial_prefetch", batchwise: mapRates[2], peer: nil, unit: "elements/s"),
+            BenchRow(workload: "map_speedup_prefetch_only_vs_serial", batchwise: mapRates[2] / serialRate, peer: nil, unit: "x"),
             BenchRow(workload: "first_batch", batchwise: firstBatch, peer: PeerScript.value(peer, "first_batch"), unit: "s",
                      lowerIsBetter: true),
         ]
@@ -85,6 +90,10 @@ struct BenchPipelineCommand: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         var rows: [BenchRow] = []
         switch workload {
+        case "seed-without-prefetch":
+            let (x, y) = try Self.seedData(&rng)
+            let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
+            rows.append(BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: rate, peer: nil, unit: "batches/s"))
         case "seed":
             let (x, y) = try Self.seedData(&rng)
             let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2), seconds: seconds)
@@ -104,8 +113,10 @@ struct BenchPipelineCommand: ParsableCommand {
             rows.append(BenchRow(workload: "map_1ms_serial", batchwise: serial, peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_1ms_2_workers", batchwise: parallel[1], peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: parallel[1] / serial, peer: nil, unit: "x"))
+            rows.append(BenchRow(workload: "map_1ms_serial_prefetch", batchwise: parallel[2], peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_speedup_prefetch_only_vs_serial", batchwise: parallel[2] / serial, peer: nil, unit: "x"))
         default:
-            throw ValidationError("--only takes seed, mnist or map, not \(workload)")
+            throw ValidationError("--only takes seed, seed-without-prefetch, mnist or map, not \(workload)")
         }
         print(BenchReport.table(rows))
     }
@@ -123,7 +134,8 @@ struct BenchPipelineCommand: ParsableCommand {
     }
 
     /// The 1 ms map: the serial rate (map and consumer work on one thread, no overlap), then the
-    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element.
+    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element,
+    /// and the serial map with only `prefetch(2)` after it.
     static func mapRates(seconds: Double) throws -> (serial: Double, parallel: [Double]) {
         let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
             busy(milliseconds: 1)
@@ -138,6 +150,8 @@ struct BenchPipelineCommand: ParsableCommand {
             }.prefetch(2)
             mapRates.append(try rate(mapped, seconds: seconds) { busy(milliseconds: 1) })
         }
+        // The serial map behind prefetch alone: only the prefetch thread overlaps the two sides.
+        mapRates.append(try rate(serial.prefetch(2), seconds: seconds) { busy(milliseconds: 1) })
         // Serial again after the parallel runs, averaged, so load drift favours neither side.
         let serialAfter = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
         return ((serialBefore + serialAfter) / 2, mapRates)
