@@ -115,8 +115,11 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             }
             delivered += 1
             if delivered % interval == 0 { producer.log.withLock { $0.prune(before: delivered) } }
-            policy.delivered()
-            if policy.placement != placement && !draining { move(to: policy.placement) }
+            // Elements drained from the ring after a pause request belong to neither placement.
+            if !draining {
+                policy.delivered()
+                if policy.placement != placement { move(to: policy.placement) }
+            }
             return element
         }
 

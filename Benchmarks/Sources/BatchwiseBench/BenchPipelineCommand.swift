@@ -22,10 +22,10 @@ struct BenchPipelineCommand: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         let (x, y) = try Self.seedData(&rng)
         let seedPipeline = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2)
-        var seedRate = try Self.rate(seedPipeline, seconds: seconds)
-        // The same without prefetch: the pipeline's own cost, without the thread hand-off.
+        // The same without prefetch: the pipeline's own cost, without the thread hand-off. The
+        // two are timed in alternating slices, so that a change of load hits both alike.
         let seedWithoutPrefetch = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
-        var seedInline = try Self.rate(seedWithoutPrefetch, seconds: seconds)
+        var (seedRate, seedInline) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
 
         let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
@@ -57,8 +57,9 @@ struct BenchPipelineCommand: ParsableCommand {
         if peer != nil {
             // The machine is shared: measuring the two throughput pipelines again after the peer
             // and averaging brackets the peer's time window, so load drift favours neither side.
-            seedRate = (seedRate + (try Self.rate(seedPipeline, seconds: seconds))) / 2
-            seedInline = (seedInline + (try Self.rate(seedWithoutPrefetch, seconds: seconds))) / 2
+            let (seedAfter, seedInlineAfter) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
+            seedRate = (seedRate + seedAfter) / 2
+            seedInline = (seedInline + seedInlineAfter) / 2
             mnistRate = (mnistRate + (try Self.rate(mnist, seconds: seconds)) * 128) / 2
             sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
@@ -155,6 +156,18 @@ struct BenchPipelineCommand: ParsableCommand {
         // Serial again after the parallel runs, averaged, so load drift favours neither side.
         let serialAfter = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
         return ((serialBefore + serialAfter) / 2, mapRates)
+    }
+
+    /// The rates of `first` and `second` (`rate(_:seconds:)`), each measured in `slices`
+    /// alternating slices of `seconds / slices` and averaged.
+    static func interleavedRates<A: Dataset, B: Dataset>(_ first: A, _ second: B, seconds: Double,
+                                                         slices: Int = 4) throws -> (Double, Double) {
+        var rates = (0.0, 0.0)
+        for _ in 0..<slices {
+            rates.0 += try rate(first, seconds: seconds / Double(slices)) / Double(slices)
+            rates.1 += try rate(second, seconds: seconds / Double(slices)) / Double(slices)
+        }
+        return rates
     }
 
     /// Elements per second pulled from a fresh iterator after one warm-up element; `consume`
