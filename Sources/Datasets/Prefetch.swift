@@ -12,8 +12,10 @@ import Synchronization
 ///
 /// When handing elements across threads costs more than it saves (elements that take about a
 /// microsecond to make, and a consumer that does little with them), the iterator pulls the
-/// base on the consumer's thread instead and lets the producer thread wait; it times both ways
-/// now and then and keeps the faster one. Elements, errors and states are the same either way.
+/// base on the consumer's thread instead and lets the producer thread wait (or never starts
+/// it); it times both ways now and then and keeps the faster one, and the next iterator of the
+/// same dataset value starts with what the last one found. Elements, errors and states are the
+/// same either way.
 ///
 /// ```swift
 /// var it = try Slices(x, y).batch(32).prefetch(2).makeIterator()
@@ -29,6 +31,8 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
     public let stateInterval: Int
     /// Where the base runs (tests fix it; pipelines adapt).
     let placementRule: PrefetchPlacementRule
+    /// What earlier iterators of this value learned about the placement (shared by copies).
+    let placementMemory = PrefetchPlacementMemory()
 
     public var cardinality: Cardinality { base.cardinality }
 
@@ -99,7 +103,9 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             producer = Producer(iterator: base, pulled: delivered, buffer: buffer, log: log)
             self.delivered = delivered
             valid = dataset.bufferSize >= 1
-            policy = PrefetchPlacementPolicy(rule: dataset.placementRule, bufferSize: capacity)
+            policy = PrefetchPlacementPolicy(rule: dataset.placementRule, bufferSize: capacity,
+                                             memory: dataset.placementMemory)
+            placement = policy.placement
         }
 
         deinit { buffer.cancel() }

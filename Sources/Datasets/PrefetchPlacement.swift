@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Where a prefetch iterator's input runs: on its producer thread, ahead of the consumer, or on
 /// the consumer's own thread, one element per `next()`.
@@ -22,6 +23,24 @@ enum PrefetchPlacementRule: Sendable, Equatable {
     case alternating(period: Int)
 }
 
+/// What the iterators of one prefetch dataset value have learned about its placement, so that
+/// the next iterator (the next epoch) starts with the placement that won and the exploitation
+/// period reached, instead of timing both from scratch. A hint only: elements never depend on it.
+final class PrefetchPlacementMemory: Sendable {
+    struct Lesson {
+        var placement: PrefetchPlacement
+        var nanosPerElement: Double
+        var exploitNanos: Double
+    }
+    private let lesson = Mutex<Lesson?>(nil)
+
+    init() {}
+
+    var last: Lesson? { lesson.withLock { $0 } }
+
+    func learn(_ new: Lesson) { lesson.withLock { $0 = new } }
+}
+
 /// Decides, element by element, where a prefetch's input runs, by timing the consumer's rate of
 /// delivered elements under each placement.
 ///
@@ -33,15 +52,17 @@ enum PrefetchPlacementRule: Sendable, Equatable {
 /// when either side's work is large, the producer thread overlaps them. Which case holds depends
 /// on the pipeline, the consumer and the load, so both are timed: a window of the current
 /// placement, a window of the other, and the faster one is kept for an exploitation period that
-/// doubles each time the same placement wins again (16 ms up to about 1 s), so that the probes
-/// cost a fraction of a percent once the choice is stable. Elements, order and iterator states do
-/// not depend on the placement.
+/// doubles each time the same placement wins again (16 ms up to about 1 s), and that lasts at
+/// least 50 times as long as the last probe took (on a loaded machine, waking the producer
+/// thread and handing the input back can take milliseconds), so that probing costs about 2% at
+/// most. Elements, order and iterator states do not depend on the placement.
 struct PrefetchPlacementPolicy {
     private(set) var placement: PrefetchPlacement = .producerThread
     private let rule: PrefetchPlacementRule
     /// Elements after a switch that do not count towards a window (the ring draining or filling).
     private let settleElements: Int
     private let now: () -> UInt64
+    private let memory: PrefetchPlacementMemory?
 
     private enum Phase {
         case settling(remaining: Int)
@@ -52,7 +73,8 @@ struct PrefetchPlacementPolicy {
     /// The placement that won the last comparison, and its time per element.
     private var incumbent: PrefetchPlacement = .producerThread
     private var incumbentNanos = 0.0
-    private var probing = false
+    /// When the current probe of the other placement began (`nil`: not probing).
+    private var probeStart: UInt64?
     private var exploitNanos = Self.firstExploitNanos
     private var sinceSwitch = 0
 
@@ -60,14 +82,25 @@ struct PrefetchPlacementPolicy {
     static let windowElements = 8
     static let firstExploitNanos = 16e6
     static let longestExploitNanos = 1.024e9
+    /// Exploitation lasts at least this many times the wall time of the probe before it.
+    static let probeCostFactor = 50.0
     /// A challenger must be this much faster to replace the incumbent (noise between windows).
     static let margin = 0.97
 
-    init(rule: PrefetchPlacementRule, bufferSize: Int, now: @escaping () -> UInt64 = monotonicNanoseconds) {
+    init(rule: PrefetchPlacementRule, bufferSize: Int, memory: PrefetchPlacementMemory? = nil,
+         now: @escaping () -> UInt64 = monotonicNanoseconds) {
         self.rule = rule
         self.now = now
+        self.memory = memory
         settleElements = bufferSize + 2
         phase = .settling(remaining: settleElements)
+        if rule == .adaptive, let lesson = memory?.last {
+            placement = lesson.placement
+            incumbent = lesson.placement
+            incumbentNanos = lesson.nanosPerElement
+            exploitNanos = lesson.exploitNanos
+            phase = .exploiting(remaining: exploitElements())
+        }
     }
 
     /// Records one delivered element; the placement afterwards may differ.
@@ -98,25 +131,25 @@ struct PrefetchPlacementPolicy {
                 phase = .measuring(start: start, count: counted)
                 return
             }
-            let elapsed = now() &- start
-            guard elapsed >= Self.windowNanos else {
+            let end = now()
+            guard end &- start >= Self.windowNanos else {
                 phase = .measuring(start: start, count: counted)
                 return
             }
-            windowEnded(nanosPerElement: Double(elapsed) / Double(counted))
+            windowEnded(nanosPerElement: Double(end &- start) / Double(counted), at: end)
         }
     }
 
-    private mutating func windowEnded(nanosPerElement: Double) {
-        if !probing {
+    private mutating func windowEnded(nanosPerElement: Double, at end: UInt64) {
+        guard let probeStart else {
             // The incumbent's fresh rate; now time the other placement.
             incumbentNanos = nanosPerElement
-            probing = true
+            self.probeStart = end
             placement = other(incumbent)
             phase = .settling(remaining: settleElements)
             return
         }
-        probing = false
+        self.probeStart = nil
         if nanosPerElement < incumbentNanos * Self.margin {
             incumbent = placement
             incumbentNanos = nanosPerElement
@@ -125,8 +158,14 @@ struct PrefetchPlacementPolicy {
             placement = incumbent
             exploitNanos = Swift.min(2 * exploitNanos, Self.longestExploitNanos)
         }
+        exploitNanos = Swift.max(exploitNanos, Self.probeCostFactor * Double(end &- probeStart))
+        phase = .exploiting(remaining: exploitElements())
+        memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos))
+    }
+
+    private func exploitElements() -> Int {
         let elements = exploitNanos / Swift.max(incumbentNanos, 1)
-        phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
+        return Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12)))
     }
 
     private func other(_ placement: PrefetchPlacement) -> PrefetchPlacement {

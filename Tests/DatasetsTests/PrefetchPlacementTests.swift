@@ -119,6 +119,36 @@ import Tensors
         #expect(Double(delivered[.producerThread, default: 0]) / 2e4 > 0.97, "\(delivered)")
     }
 
+    @Test func probesThatStallTheConsumerAreSpacedOutToAFewPercent() {
+        // On a loaded machine, waking the producer thread can stall the consumer for 20 ms.
+        let clock = SimulatedClock()
+        var policy = PrefetchPlacementPolicy(rule: .adaptive, bufferSize: 2, now: { clock.now })
+        let start = clock.now
+        var previous = policy.placement
+        for _ in 0..<3_000_000 {
+            if policy.placement == .producerThread && previous == .consumerThread { clock.now += 20_000_000 }
+            previous = policy.placement
+            clock.now += policy.placement == .consumerThread ? 1_000 : 2_000
+            policy.delivered()
+        }
+        let overhead = Double(clock.now - start) / 3e9 - 1
+        #expect(overhead < 0.04, "probing cost \(overhead * 100)% over always running inline")
+    }
+
+    @Test func aNewIteratorStartsWithWhatTheLastOneLearned() {
+        let memory = PrefetchPlacementMemory()
+        let clock = SimulatedClock()
+        var first = PrefetchPlacementPolicy(rule: .adaptive, bufferSize: 2, memory: memory, now: { clock.now })
+        for _ in 0..<10_000 {
+            clock.now += first.placement == .consumerThread ? 1_000 : 2_000
+            first.delivered()
+        }
+        let next = PrefetchPlacementPolicy(rule: .adaptive, bufferSize: 2, memory: memory, now: { clock.now })
+        #expect(next.placement == .consumerThread)
+        let unrelated = PrefetchPlacementPolicy(rule: .adaptive, bufferSize: 2, now: { clock.now })
+        #expect(unrelated.placement == .producerThread)
+    }
+
     @Test func thePolicyFollowsAChangeInCosts() {
         let clock = SimulatedClock()
         var policy = PrefetchPlacementPolicy(rule: .adaptive, bufferSize: 2, now: { clock.now })
