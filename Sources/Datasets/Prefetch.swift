@@ -90,6 +90,9 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         private let valid: Bool
         private var policy: PrefetchPlacementPolicy
         private(set) var delivered: Int
+        /// The next multiple of the snapshot interval: the log is pruned there (a count, not `%`,
+        /// which costs a division per element).
+        private var nextPrune: Int
         private var started = false
         /// The consumer asked the producer to pause and has not yet taken the input back.
         private var draining = false
@@ -102,6 +105,7 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             interval = log.interval
             producer = Producer(iterator: base, pulled: delivered, buffer: buffer, log: log)
             self.delivered = delivered
+            nextPrune = (delivered / log.interval + 1) * log.interval
             valid = dataset.bufferSize >= 1
             policy = PrefetchPlacementPolicy(rule: dataset.placementRule, bufferSize: capacity,
                                              memory: dataset.placementMemory)
@@ -120,7 +124,10 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
                 return nil
             }
             delivered += 1
-            if delivered % interval == 0 { producer.log.withLock { $0.prune(before: delivered) } }
+            if delivered == nextPrune {
+                nextPrune += interval
+                producer.log.withLock { $0.prune(before: delivered) }
+            }
             // Elements drained from the ring after a pause request belong to neither placement.
             if !draining {
                 policy.delivered()
@@ -198,12 +205,15 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         /// Snapshots of the input, recorded by whichever side pulls and pruned by the consumer.
         let log: Mutex<ReplayLog>
         private let interval: Int
+        /// The next multiple of `interval`: a snapshot is due when `pulled` reaches it.
+        private var nextSnapshot: Int
 
         init(iterator: Base.Iterator, pulled: Int, buffer: HandoffBuffer<Element>, log: ReplayLog) {
             self.iterator = iterator
             self.pulled = pulled
             self.buffer = buffer
             interval = log.interval
+            nextSnapshot = (pulled / log.interval + 1) * log.interval
             self.log = Mutex(log)
         }
 
@@ -213,7 +223,8 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         func pullOne() throws -> Element? {
             guard let element = try iterator.next() else { return nil }
             pulled += 1
-            if pulled % interval == 0 {
+            if pulled == nextSnapshot {
+                nextSnapshot += interval
                 let snapshot = iterator.state
                 log.withLock { $0.record(pulled, snapshot) }
             }

@@ -31,6 +31,9 @@ final class PrefetchPlacementMemory: Sendable {
         var placement: PrefetchPlacement
         var nanosPerElement: Double
         var exploitNanos: Double
+        /// When (``monotonicNanoseconds()``) the placement is due to be timed again, whichever
+        /// iterator is running then (an epoch is often shorter than an exploitation period).
+        var probeDue: UInt64
     }
     private let lesson = Mutex<Lesson?>(nil)
 
@@ -99,7 +102,13 @@ struct PrefetchPlacementPolicy {
             incumbent = lesson.placement
             incumbentNanos = lesson.nanosPerElement
             exploitNanos = lesson.exploitNanos
-            phase = .exploiting(remaining: exploitElements())
+            let start = now()
+            if start < lesson.probeDue {
+                let elements = Double(lesson.probeDue - start) / Swift.max(incumbentNanos, 1)
+                phase = .exploiting(remaining: Swift.max(1, Int(Swift.min(elements, 1e12))))
+            } else {
+                phase = .measuring(start: start, count: 0)
+            }
         }
     }
 
@@ -159,13 +168,10 @@ struct PrefetchPlacementPolicy {
             exploitNanos = Swift.min(2 * exploitNanos, Self.longestExploitNanos)
         }
         exploitNanos = Swift.max(exploitNanos, Self.probeCostFactor * Double(end &- probeStart))
-        phase = .exploiting(remaining: exploitElements())
-        memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos))
-    }
-
-    private func exploitElements() -> Int {
         let elements = exploitNanos / Swift.max(incumbentNanos, 1)
-        return Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12)))
+        phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
+        memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos,
+                            probeDue: end &+ UInt64(exploitNanos)))
     }
 
     private func other(_ placement: PrefetchPlacement) -> PrefetchPlacement {
