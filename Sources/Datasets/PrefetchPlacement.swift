@@ -7,6 +7,7 @@ import Synchronization
 
 /// Where a prefetch iterator's input runs: on its producer thread, ahead of the consumer, or on
 /// the consumer's own thread, one element per `next()`.
+@usableFromInline
 enum PrefetchPlacement: Sendable, Equatable {
     case producerThread
     case consumerThread
@@ -59,8 +60,9 @@ final class PrefetchPlacementMemory: Sendable {
 /// least 50 times as long as the last probe took (on a loaded machine, waking the producer
 /// thread and handing the input back can take milliseconds), so that probing costs about 2% at
 /// most. Elements, order and iterator states do not depend on the placement.
+@usableFromInline
 struct PrefetchPlacementPolicy {
-    private(set) var placement: PrefetchPlacement = .producerThread
+    @usableFromInline private(set) var placement: PrefetchPlacement = .producerThread
     private let rule: PrefetchPlacementRule
     /// Elements after a switch that do not count towards a window (the ring draining or filling).
     private let settleElements: Int
@@ -113,6 +115,7 @@ struct PrefetchPlacementPolicy {
     }
 
     /// Records one delivered element; the placement afterwards may differ.
+    @usableFromInline
     mutating func delivered() {
         switch rule {
         case .producerThread:

@@ -15,7 +15,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
-    @Option(help: "Only this workload, Batchwise only (for profiling): seed, seed-without-prefetch, mnist or map.") var only: String?
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, seed-without-prefetch, seed-slices, mnist or map.") var only: String?
 
     func run() throws {
         if let only { return try profile(only) }
@@ -91,6 +91,17 @@ struct BenchPipelineCommand: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         var rows: [BenchRow] = []
         switch workload {
+        case "seed-slices":
+            // Eight alternating slices of the seed pipeline with and without prefetch, each from
+            // a fresh iterator of the same two dataset values: the spread under load.
+            let (x, y) = try Self.seedData(&rng)
+            let batches = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
+            let prefetched = batches.prefetch(2)
+            for slice in 0..<8 {
+                let with = try Self.rate(prefetched, seconds: seconds), without = try Self.rate(batches, seconds: seconds)
+                rows.append(BenchRow(workload: "seed_slice_\(slice)_prefetch_vs_without", batchwise: with / without,
+                                     peer: nil, unit: "x"))
+            }
         case "seed-without-prefetch":
             let (x, y) = try Self.seedData(&rng)
             let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
@@ -117,7 +128,7 @@ struct BenchPipelineCommand: ParsableCommand {
             rows.append(BenchRow(workload: "map_1ms_serial_prefetch", batchwise: parallel[2], peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_speedup_prefetch_only_vs_serial", batchwise: parallel[2] / serial, peer: nil, unit: "x"))
         default:
-            throw ValidationError("--only takes seed, seed-without-prefetch, mnist or map, not \(workload)")
+            throw ValidationError("--only takes seed, seed-without-prefetch, seed-slices, mnist or map, not \(workload)")
         }
         print(BenchReport.table(rows))
     }
