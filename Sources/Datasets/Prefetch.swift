@@ -85,6 +85,10 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
     }
 
     /// The consumer's side; owns the producer, and dropping the last iterator copy cancels it.
+    /// The variables the consumer's path touches per element skip Swift's run-time exclusivity
+    /// checks (`@exclusivity(unchecked)`, about 2.5% of a 1 µs element): only the consumer's
+    /// thread uses them, and the input and its counts belong to one thread at a time (handed
+    /// over through the ring's sequentially consistent state).
     @usableFromInline
     final class Session: @unchecked Sendable {
         private let buffer: HandoffBuffer<Element>
@@ -93,16 +97,16 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         @usableFromInline let producer: Producer
         @usableFromInline let interval: Int
         @usableFromInline let valid: Bool
-        @usableFromInline var policy: PrefetchPlacementPolicy
-        @usableFromInline var delivered: Int
+        @usableFromInline @exclusivity(unchecked) var policy: PrefetchPlacementPolicy
+        @usableFromInline @exclusivity(unchecked) var delivered: Int
         /// The next multiple of the snapshot interval: the log is pruned there (a count, not `%`,
         /// which costs a division per element).
-        @usableFromInline var nextPrune: Int
+        @usableFromInline @exclusivity(unchecked) var nextPrune: Int
         private var started = false
         /// The consumer asked the producer to pause and has not yet taken the input back.
-        @usableFromInline var draining = false
-        @usableFromInline var placement = PrefetchPlacement.producerThread
-        @usableFromInline var passOver = false
+        @usableFromInline @exclusivity(unchecked) var draining = false
+        @usableFromInline @exclusivity(unchecked) var placement = PrefetchPlacement.producerThread
+        @usableFromInline @exclusivity(unchecked) var passOver = false
 
         init(base: Base.Iterator, dataset: Prefetched, log: ReplayLog, delivered: Int) {
             let capacity = Swift.max(1, dataset.bufferSize)
@@ -215,14 +219,14 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
     /// dropping the session ends it.
     @usableFromInline
     final class Producer: @unchecked Sendable {
-        @usableFromInline var iterator: Base.Iterator
-        @usableFromInline var pulled: Int
+        @usableFromInline @exclusivity(unchecked) var iterator: Base.Iterator
+        @usableFromInline @exclusivity(unchecked) var pulled: Int
         private let buffer: HandoffBuffer<Element>
         /// Snapshots of the input, recorded by whichever side pulls and pruned by the consumer.
         let log: Mutex<ReplayLog>
         @usableFromInline let interval: Int
         /// The next multiple of `interval`: a snapshot is due when `pulled` reaches it.
-        @usableFromInline var nextSnapshot: Int
+        @usableFromInline @exclusivity(unchecked) var nextSnapshot: Int
 
         init(iterator: Base.Iterator, pulled: Int, buffer: HandoffBuffer<Element>, log: ReplayLog) {
             self.iterator = iterator

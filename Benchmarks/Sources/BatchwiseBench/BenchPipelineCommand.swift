@@ -97,11 +97,24 @@ struct BenchPipelineCommand: ParsableCommand {
             let (x, y) = try Self.seedData(&rng)
             let batches = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
             let prefetched = batches.prefetch(2)
+            // Also the process's CPU time per batch (both threads), which a loaded machine
+            // disturbs much less than the wall-clock rate.
+            var cpu = (0.0, 0.0), count = (0.0, 0.0)
             for slice in 0..<8 {
-                let with = try Self.rate(prefetched, seconds: seconds), without = try Self.rate(batches, seconds: seconds)
+                let cpuBefore = Self.processCPUSeconds()
+                let with = try Self.rate(prefetched, seconds: seconds)
+                let cpuBetween = Self.processCPUSeconds()
+                let without = try Self.rate(batches, seconds: seconds)
+                cpu.0 += cpuBetween - cpuBefore
+                cpu.1 += Self.processCPUSeconds() - cpuBetween
+                count.0 += with * seconds
+                count.1 += without * seconds
                 rows.append(BenchRow(workload: "seed_slice_\(slice)_prefetch_vs_without", batchwise: with / without,
                                      peer: nil, unit: "x"))
             }
+            rows.append(BenchRow(workload: "seed_cpu_per_batch", batchwise: 1e6 * cpu.0 / count.0, peer: nil, unit: "µs"))
+            rows.append(BenchRow(workload: "seed_without_prefetch_cpu_per_batch", batchwise: 1e6 * cpu.1 / count.1,
+                                 peer: nil, unit: "µs"))
         case "seed-without-prefetch":
             let (x, y) = try Self.seedData(&rng)
             let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
@@ -197,6 +210,13 @@ struct BenchPipelineCommand: ParsableCommand {
         }
         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Double(count) / elapsed
+    }
+
+    /// CPU time of the whole process so far (all threads), in seconds.
+    static func processCPUSeconds() -> Double {
+        var used = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used)
+        return Double(used.tv_sec) + Double(used.tv_nsec) / 1e9
     }
 
     static func busy(milliseconds: Double) {
