@@ -29,9 +29,10 @@ struct BenchPipelineCommand: ParsableCommand {
 
         let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
-        var mnistRate = try Self.rate(mnist, seconds: seconds) * 128
-        let mnistInline = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128),
-                                        seconds: seconds) * 128
+        let mnistWithoutPrefetch = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128)
+        var (mnistRate, mnistInline) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
+        mnistRate *= 128
+        mnistInline *= 128
         var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
         let memcpy = Self.memcpyBandwidth(bytes: 256 << 20)
         if pipelinesOnly {
@@ -60,7 +61,9 @@ struct BenchPipelineCommand: ParsableCommand {
             let (seedAfter, seedInlineAfter) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
             seedRate = (seedRate + seedAfter) / 2
             seedInline = (seedInline + seedInlineAfter) / 2
-            mnistRate = (mnistRate + (try Self.rate(mnist, seconds: seconds)) * 128) / 2
+            let (mnistAfter, mnistInlineAfter) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
+            mnistRate = (mnistRate + mnistAfter * 128) / 2
+            mnistInline = (mnistInline + mnistInlineAfter * 128) / 2
             sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
         let bytesPerElement = Self.bytesPerElement
@@ -72,6 +75,7 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * bytesPerElement / 1e6,
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
+            BenchRow(workload: "mnist_prefetch_vs_without", batchwise: mnistRate / mnistInline, peer: nil, unit: "x"),
         ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy) + [
             BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
             BenchRow(workload: "map_1ms_1_worker", batchwise: mapRates[0], peer: PeerScript.value(peer, "map_1ms_1_worker"), unit: "elements/s"),
