@@ -57,9 +57,9 @@ final class PrefetchPlacementMemory: Sendable {
 /// on the pipeline, the consumer and the load, so both are timed: a window of the current
 /// placement, a window of the other, and the faster one is kept for an exploitation period that
 /// doubles each time the same placement wins again (16 ms up to about 1 s), and that lasts at
-/// least 50 times as long as the last probe took (on a loaded machine, waking the producer
-/// thread and handing the input back can take milliseconds), so that probing costs about 2% at
-/// most. Elements, order and iterator states do not depend on the placement.
+/// least 50 times as long as the last probe took, the way back included (on a loaded machine,
+/// waking the producer thread and taking the input back can take milliseconds), so that probing
+/// costs about 2% at most. Elements, order and iterator states do not depend on the placement.
 @usableFromInline
 struct PrefetchPlacementPolicy {
     @usableFromInline private(set) var placement: PrefetchPlacement = .producerThread
@@ -80,6 +80,9 @@ struct PrefetchPlacementPolicy {
     private var incumbentNanos = 0.0
     /// When the current probe of the other placement began (`nil`: not probing).
     private var probeStart: UInt64?
+    /// When a probe that lost began, until the first element after the hand-back: the way back
+    /// (the producer thread must run to see the pause request) is part of its cost.
+    private var lostProbeStart: UInt64?
     private var exploitNanos = Self.firstExploitNanos
     private var sinceSwitch = 0
 
@@ -87,8 +90,10 @@ struct PrefetchPlacementPolicy {
     static let windowElements = 8
     static let firstExploitNanos = 16e6
     static let longestExploitNanos = 1.024e9
-    /// Exploitation lasts at least this many times the wall time of the probe before it.
+    /// Exploitation lasts at least this many times the wall time of the probe before it,
+    /// including the way back to the incumbent, up to `longestSpacingNanos`.
     static let probeCostFactor = 50.0
+    static let longestSpacingNanos = 30e9
     /// A challenger must be this much faster to replace the incumbent (noise between windows).
     static let margin = 0.97
 
@@ -136,6 +141,10 @@ struct PrefetchPlacementPolicy {
         case let .settling(remaining):
             phase = remaining > 1 ? .settling(remaining: remaining - 1) : .measuring(start: now(), count: 0)
         case let .exploiting(remaining):
+            if let start = lostProbeStart {
+                lostProbeStart = nil
+                spaceOut(probeCost: now() &- start)
+            }
             phase = remaining > 1 ? .exploiting(remaining: remaining - 1) : .measuring(start: now(), count: 0)
         case let .measuring(start, count):
             let counted = count + 1
@@ -169,12 +178,25 @@ struct PrefetchPlacementPolicy {
         } else {
             placement = incumbent
             exploitNanos = Swift.min(2 * exploitNanos, Self.longestExploitNanos)
+            lostProbeStart = probeStart
         }
-        exploitNanos = Swift.max(exploitNanos, Self.probeCostFactor * Double(end &- probeStart))
+        exploitNanos = Swift.max(exploitNanos, Swift.min(Self.probeCostFactor * Double(end &- probeStart),
+                                                         Self.longestSpacingNanos))
         let elements = exploitNanos / Swift.max(incumbentNanos, 1)
         phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
         memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos,
                             probeDue: end &+ UInt64(exploitNanos)))
+    }
+
+    /// Lengthens the exploitation under way to `probeCostFactor` times a probe's full cost.
+    private mutating func spaceOut(probeCost: UInt64) {
+        let wanted = Swift.min(Self.probeCostFactor * Double(probeCost), Self.longestSpacingNanos)
+        guard wanted > exploitNanos else { return }
+        exploitNanos = wanted
+        let elements = exploitNanos / Swift.max(incumbentNanos, 1)
+        phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
+        memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos,
+                            probeDue: now() &+ UInt64(exploitNanos)))
     }
 
     private func other(_ placement: PrefetchPlacement) -> PrefetchPlacement {

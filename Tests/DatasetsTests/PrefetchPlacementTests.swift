@@ -126,7 +126,8 @@ import Tensors
         let start = clock.now
         var previous = policy.placement
         for _ in 0..<3_000_000 {
-            if policy.placement == .producerThread && previous == .consumerThread { clock.now += 20_000_000 }
+            // Waking the producer thread, and taking the input back from it, each stall 20 ms.
+            if policy.placement != previous { clock.now += 20_000_000 }
             previous = policy.placement
             clock.now += policy.placement == .consumerThread ? 1_000 : 2_000
             policy.delivered()
