@@ -55,7 +55,8 @@ final class PrefetchPlacementMemory: Sendable {
 /// little with it, that cost is the whole difference, and pulling the input inline is faster;
 /// when either side's work is large, the producer thread overlaps them. Which case holds depends
 /// on the pipeline, the consumer and the load, so both are timed: a window of the current
-/// placement, a window of the other, and the faster one is kept for an exploitation period that
+/// placement, a window of the other, and the faster one (the producer thread only if it is 3%
+/// faster: a tie is better served by one thread) is kept for an exploitation period that
 /// doubles each time the same placement wins again (16 ms up to about 1 s), and that lasts at
 /// least 50 times as long as the last probe took, the way back included (on a loaded machine,
 /// waking the producer thread and taking the input back can take milliseconds), so that probing
@@ -94,7 +95,8 @@ struct PrefetchPlacementPolicy {
     /// including the way back to the incumbent, up to `longestSpacingNanos`.
     static let probeCostFactor = 50.0
     static let longestSpacingNanos = 30e9
-    /// A challenger must be this much faster to replace the incumbent (noise between windows).
+    /// The producer thread is kept only when it is at least this much faster (noise between
+    /// windows, and a tie is better served by one thread).
     static let margin = 0.97
 
     init(rule: PrefetchPlacementRule, bufferSize: Int, memory: PrefetchPlacementMemory? = nil,
@@ -171,7 +173,12 @@ struct PrefetchPlacementPolicy {
             return
         }
         self.probeStart = nil
-        if nanosPerElement < incumbentNanos * Self.margin {
+        // The producer thread must be faster by the margin, whichever placement is incumbent:
+        // on a tie the consumer's thread does the same work with one core instead of two.
+        let (threadNanos, inlineNanos) = placement == .producerThread
+            ? (nanosPerElement, incumbentNanos) : (incumbentNanos, nanosPerElement)
+        let winner: PrefetchPlacement = threadNanos < inlineNanos * Self.margin ? .producerThread : .consumerThread
+        if winner == placement {
             incumbent = placement
             incumbentNanos = nanosPerElement
             exploitNanos = Self.firstExploitNanos
