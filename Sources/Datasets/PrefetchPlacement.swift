@@ -189,10 +189,15 @@ struct PrefetchPlacementPolicy {
         }
         exploitNanos = Swift.max(exploitNanos, Swift.min(Self.probeCostFactor * Double(end &- probeStart),
                                                          Self.longestSpacingNanos))
+        exploit(from: end)
+    }
+
+    /// Stays with the incumbent for `exploitNanos` from `start`, and tells later iterators so.
+    private mutating func exploit(from start: UInt64) {
         let elements = exploitNanos / Swift.max(incumbentNanos, 1)
         phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
         memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos,
-                            probeDue: end &+ UInt64(exploitNanos)))
+                            probeDue: start &+ UInt64(exploitNanos)))
     }
 
     /// Lengthens the exploitation under way to `probeCostFactor` times a probe's full cost.
@@ -200,10 +205,7 @@ struct PrefetchPlacementPolicy {
         let wanted = Swift.min(Self.probeCostFactor * Double(probeCost), Self.longestSpacingNanos)
         guard wanted > exploitNanos else { return }
         exploitNanos = wanted
-        let elements = exploitNanos / Swift.max(incumbentNanos, 1)
-        phase = .exploiting(remaining: Swift.max(Self.windowElements, Int(Swift.min(elements, 1e12))))
-        memory?.learn(.init(placement: incumbent, nanosPerElement: incumbentNanos, exploitNanos: exploitNanos,
-                            probeDue: now() &+ UInt64(exploitNanos)))
+        exploit(from: now())
     }
 
     private func other(_ placement: PrefetchPlacement) -> PrefetchPlacement {
