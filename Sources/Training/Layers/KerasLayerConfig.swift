@@ -66,6 +66,7 @@ package enum KerasLayerTypes {
     package static let all: [any Layer.Type] = [
         Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
         LayerNormalization.self,
+        GroupNormalization.self,
     ]
 }
 
