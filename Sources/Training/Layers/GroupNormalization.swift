@@ -260,10 +260,7 @@ extension GroupNormalization {
     public static func decodeKerasConfig<Config: KerasConfigReading>(
         _ config: Config, name: String
     ) throws -> GroupNormalization {
-        if let axis = config["axis"] {
-            let value = (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
-            guard value == -1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
-        }
+        try config.requireLastAxis()
         try config.refuseNonNull(["beta_regularizer", "gamma_regularizer"])
         var groups = 32
         if let value = config["groups"] {
