@@ -148,6 +148,20 @@ import Tensors
         #expect(folded.inputShape == model.inputShape && folded.outputShape == model.outputShape)
     }
 
+    @Test(arguments: [(true, false), (false, true), (false, false)])
+    func normalizationsWithoutCenterOrScaleFold(center: Bool, scale: Bool) throws {
+        let x = try Self.inputs(rows: 32, features: 12, seed: 11)
+        let model = try Self.calibrated(try Sequential(inputFeatures: 12, [
+            Dense(units: 9, useBias: false), BatchNormalization(epsilon: 1e-5, center: center, scale: scale),
+            ActivationLayer(.relu), Dense(units: 3),
+        ], seed: 4), on: x, seed: 12)
+        let folded = try model.foldingBatchNormalization()
+        #expect(folded.layers.map(\.typeName) == ["Dense", "ActivationLayer", "Dense"])
+        let exact = try Self.exactInference(model, x)
+        let foldedError = Self.relativeDifference(try folded(x, mode: .inference), exact)
+        #expect(foldedError <= 1e-6)
+    }
+
     @Test func normalizationsThatDoNotFollowALinearDenseAreKept() throws {
         let model = try Sequential(inputFeatures: 3, [
             BatchNormalization(), Dense(units: 4, activation: .sigmoid), BatchNormalization(),
