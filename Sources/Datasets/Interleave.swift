@@ -73,16 +73,8 @@ public struct Interleaved<Inputs: Dataset>: Dataset where Inputs.Element: Datase
         try state.expect("interleave", counters: 5, seeds: 1, children: 2, parameters: stateParameters)
         let (cycleIndex, blockIndex, pulled, from) = (state.counters[0], state.counters[1], state.counters[3],
                                                       state.counters[4])
-        let ordinals: [Int]
-        if let slots = state.parameters?["slots"] {
-            guard let decoded = PackedIntegers.decode(slots) else {
-                throw DatasetError.incompatibleState(expected: "interleave slots packed as count:width:base64url",
-                                                     found: String(slots.prefix(40)))
-            }
-            ordinals = decoded
-        } else {
-            ordinals = state.indices   // a state written before the slots were packed
-        }
+        let ordinals = try PackedIntegers.decode(state.parameters?["slots"], or: state.indices, stage: "interleave",
+                                                 what: "slots")
         let open = ordinals.filter { $0 >= 0 }
         guard cycleLength >= 1, blockLength >= 1, ordinals.count == cycleLength,
               (0..<cycleLength).contains(cycleIndex), (0..<blockLength).contains(blockIndex),

@@ -53,6 +53,19 @@ enum PackedIntegers {
         return values
     }
 
+    /// The integers a state stores packed as `text`, or `unpacked` (the plain list of a state
+    /// written before packing) when it has no such text.
+    /// - Throws: ``DatasetError/incompatibleState(expected:found:)`` naming `stage` and `what`
+    ///   when `text` is not an ``encode(_:)`` text.
+    static func decode(_ text: String?, or unpacked: [Int], stage: String, what: String) throws -> [Int] {
+        guard let text else { return unpacked }
+        guard let values = decode(text) else {
+            throw DatasetError.incompatibleState(expected: "\(stage) \(what) packed as count:width:base64url",
+                                                 found: String(text.prefix(40)))
+        }
+        return values
+    }
+
     private static func zigzag(_ value: Int) -> UInt64 {
         UInt64(bitPattern: Int64(value) << 1) ^ UInt64(bitPattern: Int64(value) >> 63)
     }

@@ -56,16 +56,8 @@ enum PackedSourceStates {
             throw DatasetError.incompatibleState(expected: "\(stage) states of \(skeletons.count) sources",
                                                  found: "whole states for sources \(whole)")
         }
-        let numbers: [Int]
-        if let text = packed.parameters?["numbers"] {
-            guard let decoded = PackedIntegers.decode(text) else {
-                throw DatasetError.incompatibleState(expected: "\(stage) numbers packed as count:width:base64url",
-                                                     found: String(text.prefix(40)))
-            }
-            numbers = decoded
-        } else {
-            numbers = packed.indices
-        }
+        let numbers = try PackedIntegers.decode(packed.parameters?["numbers"], or: packed.indices, stage: stage,
+                                                what: "source numbers")
         var integers = numbers[...], words = packed.seeds[...]
         var states: [IteratorState] = []
         var nextWhole = 0
