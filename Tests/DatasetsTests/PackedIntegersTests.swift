@@ -36,4 +36,21 @@ import Testing
         state.children[0].parameters?["numbers"] = PackedIntegers.encode([1, 2, 3])
         #expect(throws: DatasetError.self) { _ = try mixed.makeIterator(resumingFrom: state) }
     }
+
+    @Test("states written before packing (numbers and slots as plain lists) still restore")
+    func unpackedStatesStillRestore() throws {
+        let sources = (0..<5).map { RangeDataset($0 * 100..<($0 + 1) * 100) }
+        let mixed = interleave(sources, cycleLength: 3, blockLength: 2)
+        var iterator = mixed.makeIterator()
+        _ = try pull(&iterator, 77)
+        var state = iterator.state
+        let expected = try pull(&iterator, 50)
+        let slots = try #require(state.parameters?["slots"]), numbers = try #require(state.children[1].parameters?["numbers"])
+        state.indices = try #require(PackedIntegers.decode(slots))
+        state.parameters?["slots"] = nil
+        state.children[1].indices = try #require(PackedIntegers.decode(numbers))
+        state.children[1].parameters?["numbers"] = nil
+        var resumed = try mixed.makeIterator(resumingFrom: IteratorState(encoded: state.encoded()))
+        #expect(try pull(&resumed, 50) == expected)
+    }
 }
