@@ -32,8 +32,8 @@ protocol BlockRowSource: RandomAccessDataset {
 /// order is one shuffle of all rows.
 ///
 /// Built by ``HDF5RowSource/blockShuffle(windowBlocks:seed:)`` and
-/// ``HDF5AlignedRows/blockShuffle(windowBlocks:seed:)``; the same order is what
-/// ``RandomAccessDataset/globalShuffle(seed:)`` gives a compressed source. With a source cache of at least
+/// ``HDF5AlignedRows/blockShuffle(windowBlocks:seed:)``; ``RandomAccessDataset/globalShuffle(seed:)``
+/// on a compressed source gives this order with the source's ``HDF5RowSource/defaultWindowBlocks``. With a source cache of at least
 /// `windowBlocks` blocks each block is read, and each chunk decompressed, once per epoch. It is
 /// random-access (position `p` of epoch `e` is a pure function of `p`, `e` and the seed), its
 /// ``stackedElements(at:epoch:)`` reads a batch's rows in one batched read, and its iterator
