@@ -23,7 +23,7 @@ public struct OptimizerStep: Sendable, Equatable {
 /// applied around the rule by ``OptimizerCore`` in Keras's order.
 ///
 /// A new optimizer is one file: a struct with `options`, `core` and its hyper-parameters,
-/// ``update(_:gradient:slots:step:)``, its Keras config, and one entry in
+/// ``update(_:gradient:slots:scalars:step:)``, its Keras config, and one entry in
 /// ``KerasOptimizerTypes``.
 ///
 /// ```swift
