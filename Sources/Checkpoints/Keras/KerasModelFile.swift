@@ -39,7 +39,9 @@ public enum KerasModelFile {
                 if let state { optimizer?.state = state }
                 let loss = KerasCompileConfig.loss(from: training?["loss"])
                 return LoadedKerasModel(model: model, optimizer: optimizer, optimizerState: state,
-                                        lossName: loss.name, loss: loss.loss, format: .legacyModel)
+                                        lossName: loss.name, loss: loss.loss, format: .legacyModel,
+                                        configOptimizer: namedOptimizer(training?["optimizer_config"],
+                                                                        path: "$.training_config.optimizer_config"))
             }
         case let other:
             throw CheckpointError.invalidFile(
@@ -137,8 +139,16 @@ public enum KerasModelFile {
             }
             let loss = KerasCompileConfig.loss(from: compile?["loss"])
             return LoadedKerasModel(model: model, optimizer: optimizer, optimizerState: state,
-                                    lossName: loss.name, loss: loss.loss, format: .kerasArchive)
+                                    lossName: loss.name, loss: loss.loss, format: .kerasArchive,
+                                    configOptimizer: namedOptimizer(compile?["optimizer"], path: "$.compile_config.optimizer"))
         }
+    }
+
+    /// The class name of a serialized optimizer (`{"class_name": ...}` or a bare name), with `path`.
+    private static func namedOptimizer(_ value: KerasJSON?, path: String) -> (className: String, path: String)? {
+        guard let value, !(value.value is NSNull) else { return nil }
+        if let name = value.value as? String { return (name, path) }
+        return (try? value["class_name"]?.string()).map { ($0, path) }
     }
 
     static func withHDF5<T>(_ url: URL, _ body: (HDF5File) throws -> T) throws -> T {

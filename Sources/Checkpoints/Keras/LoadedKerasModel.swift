@@ -37,4 +37,8 @@ public struct LoadedKerasModel: Sendable {
     public var loss: Loss?
     /// Which format the file had.
     public var format: Format
+    /// The optimizer the compile/training config names (`"RMSprop"`) and its JSON path in that
+    /// config (`"$.compile_config.optimizer"`), when there is one: lets a caller name an
+    /// optimizer it found but ``optimizer`` could not represent.
+    public var configOptimizer: (className: String, path: String)?
 }
