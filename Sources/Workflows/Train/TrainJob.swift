@@ -172,6 +172,11 @@ public struct TrainJob: Sendable {
     }
 
     private func startingPoint() throws -> Start {
+        // Before the prepared copy: that copy is made without the architecture settings.
+        if layers == nil, inputFeatures != nil {
+            throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
+                                               problem: "the input width applies only to a model built from layers")
+        }
         if let preparedStart { return try PreparedStart.read(from: preparedStart).start }
         if let built = try builtModel() { return Start(model: built) }
         if let resume {
@@ -191,10 +196,6 @@ public struct TrainJob: Sendable {
     /// nil when the job starts from a model file or checkpoint.
     private func builtModel() throws -> Sequential? {
         guard let layers else {
-            if inputFeatures != nil {
-                throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
-                                                   problem: "the input width applies only to a model built from layers")
-            }
             guard resume == nil, let model, model.pathExtension.lowercased() == "json" else { return nil }
             let json: String
             do {
