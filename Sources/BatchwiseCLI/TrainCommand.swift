@@ -10,6 +10,8 @@ import Workflows
 /// one group per concern, are in TrainOptions.swift.
 ///
 /// ```
+/// batchwise train --layers "batch_normalization,dense:8:sigmoid,batch_normalization,dense:1:sigmoid" --inputs 1 \
+///     --data d.h5 --loss binary_crossentropy --optimizer adam --seed 7 --save new.keras
 /// batchwise train --model m.keras --data d.h5 --loss binary_crossentropy --optimizer adam \
 ///     --epochs 5 --save out.h5 --checkpoint run.h5 --every 100
 /// batchwise train --resume run.h5 --data d.h5 --loss binary_crossentropy --epochs 5 --save out.h5

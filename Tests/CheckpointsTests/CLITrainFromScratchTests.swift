@@ -114,6 +114,16 @@ import CheckpointsTestSupport
         #expect(run.status == 64)
         #expect(run.stderr.contains("item 2 \"dense:eight\": units 'eight' is not a positive integer"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.keras").path))
+
+        // --inputs belongs to --layers: with a model file it would be ignored, so it is refused.
+        let model = Self.fixtures.appendingPathComponent("compiled_sgd_logits.keras")
+        let stray = try batchwise(["train", "--model", model.path, "--inputs", "3", "--quiet",
+                                   "--data", folder.appendingPathComponent("d.h5").path,
+                                   "--save", folder.appendingPathComponent("x.keras").path])
+        #expect(stray.status == 1)
+        #expect(stray.stderr == "batchwise train: the input width applies only to a model built from layers (--inputs)\n",
+                "\(stray.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.keras").path))
     }
 
     /// Item 3: without --optimizer/--loss a Keras-written file trains with its SGD (momentum
