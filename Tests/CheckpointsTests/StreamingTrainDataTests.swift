@@ -6,7 +6,6 @@ import Testing
 import Training
 @testable import Checkpoints
 import Workflows
-import CheckpointsTestSupport
 
 /// `TrainingData` / `batchwise train --data` read through `HDF5RowSource`: several files with
 /// one layout train as one, the values are checked while streaming (naming file, path and the
@@ -62,7 +61,7 @@ import CheckpointsTestSupport
     }
 
     @Test func aNaNInTheSecondFileIsNamedWithThatFileAndItsRow() throws {
-        let folder = try DataFileFixtures.folder()
+        let folder = try DataValidationTests.folder()
         let a = try Self.write(folder, "a.h5", rows: 8)
         let b = try Self.write(folder, "b.h5", rows: 8, first: 8, nanAt: 5)
         var job = TrainJob(data: a, output: folder.appendingPathComponent("out.h5"))
@@ -105,7 +104,7 @@ import CheckpointsTestSupport
             Issue.record("the batchwise executable was not built next to the tests; run `swift build` first")
             return
         }
-        let folder = try DataFileFixtures.folder()
+        let folder = try DataValidationTests.folder()
         let a = try Self.write(folder, "a.h5", rows: 8)
         let b = try Self.write(folder, "b.h5", rows: 8, first: 8, chunkRows: nil, nanAt: 2)
         let (status, stderr) = try NativeProcessResumeTests.run(
@@ -116,18 +115,18 @@ import CheckpointsTestSupport
 
     @Test("predict reads its input a batch at a time: the same outputs, and a NaN in a later batch named by its row")
     func predictStreamsItsInput() throws {
-        let folder = try DataFileFixtures.folder()
+        let folder = try DataValidationTests.folder()
         let model = try KerasModelFile.load(folder.appendingPathComponent("m.keras")).model
-        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0])
+        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0])
         let output = DatasetLocation(file: folder.appendingPathComponent("p.h5"), path: "/p")
         let streamed = try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"),
                                                input: DatasetLocation(file: data, path: "/x"), output: output, batchSize: 3)
-        let whole = try ModelPrediction.predict(model, try Tensor(shape: [8, 3], scalars: DataFileFixtures.goodX.map { Float($0) }),
+        let whole = try ModelPrediction.predict(model, try Tensor(shape: [8, 3], scalars: DataValidationTests.goodX.map { Float($0) }),
                                                 mode: .inference, batchSize: 3)
         #expect(streamed.shape == [8, 1] && streamed.scalars == whole.scalars)
-        var x = DataFileFixtures.goodX
+        var x = DataValidationTests.goodX
         x[5 * 3 + 2] = .nan
-        let bad = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0])
+        let bad = try DataValidationTests.writeData(folder, x: x, xShape: [8, 3], y: [0])
         let error = #expect(throws: WorkflowError.self) {
             try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"), input: DatasetLocation(file: bad, path: "/x"),
                                     output: DatasetLocation(file: folder.appendingPathComponent("q.h5"), path: "/p"), batchSize: 3)
