@@ -23,6 +23,10 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     /// (`option == nil`) or one option (`option`, with the offending `value`).
     case unsupportedLayer(file: String, layer: String, className: String, option: String?, value: String?)
 
+    /// An optimizer or learning-rate schedule of a compile config (or checkpoint) that Batchwise
+    /// cannot reproduce exactly: its class (`option == nil`) or one option, at `path` in the config.
+    case unsupportedOptimizer(file: String, path: String, className: String, option: String?, value: String?)
+
     /// The model configuration JSON is malformed or describes something impossible
     /// (absurd sizes, a graph that is not a single chain). `path` locates the JSON value.
     case invalidModelConfig(file: String, path: String, message: String)
@@ -54,6 +58,11 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
                 return "\(file): layer '\(layer)' (\(className)): this layer class is not supported"
             }
             return "\(file): layer '\(layer)' (\(className)): option \(option) = \(value ?? "?") is not supported"
+        case let .unsupportedOptimizer(file, path, className, option, value):
+            guard let option else {
+                return "\(file): \(path): optimizer or schedule class \(className) is not supported"
+            }
+            return "\(file): \(path): \(className) option \(option) = \(value ?? "?") is not supported"
         case let .invalidModelConfig(file, path, message):
             return "\(file): model config \(path): \(message)"
         case let .missingObject(file, path, message):

@@ -29,20 +29,6 @@ extension Tensor where Scalar: BLASScalar {
         _ vector: Tensor, operation: String, _ combine: (Scalar, Scalar) -> Scalar
     ) throws(TensorError) -> Tensor {
         guard rank == 2 else { throw .rankMismatch(operation: operation, expected: 2, found: shape) }
-        guard vector.shape == [shape[1]] else {
-            throw .shapeMismatch(operation: operation, expected: [shape[1]], found: vector.shape)
-        }
-        let columns = shape[1]
-        var out = self
-        vector.withUnsafeBufferPointer { v in
-            out.withUnsafeMutableBufferPointer { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    for c in 0..<columns { buffer[offset + c] = combine(buffer[offset + c], v[c]) }
-                    offset += columns
-                }
-            }
-        }
-        return out
+        return try broadcastingChannels(vector, operation: operation, combine)
     }
 }

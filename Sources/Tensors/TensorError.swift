@@ -19,6 +19,11 @@ public enum TensorError: Error, Equatable, Sendable, LocalizedError {
     case indexOutOfRange(operation: String, index: String, shape: [Int])
     /// There is nothing to stack.
     case emptyStack
+    /// A reshape to a shape whose element count differs from the tensor's (or that has more
+    /// than one inferred `-1` dimension, or a dimension below -1).
+    case invalidReshape(from: [Int], to: [Int])
+    /// An axis list (a permutation, a channel axis) that does not fit the tensor's rank.
+    case invalidAxes(operation: String, axes: [Int], shape: [Int])
 
     /// One line naming the operation and the shapes involved.
     public var errorDescription: String? {
@@ -35,6 +40,11 @@ public enum TensorError: Error, Equatable, Sendable, LocalizedError {
             return "\(operation): index \(index) is out of range for shape \(shape)"
         case .emptyStack:
             return "cannot stack an empty list of tensors (the element shape is unknown)"
+        case let .invalidReshape(from, to):
+            return "cannot reshape \(from) (\(from.reduce(1, *)) scalars) to \(to): "
+                + "the shapes must hold the same number of scalars, with at most one -1 dimension"
+        case let .invalidAxes(operation, axes, shape):
+            return "\(operation): axes \(axes) do not fit shape \(shape) (rank \(shape.count))"
         }
     }
 }

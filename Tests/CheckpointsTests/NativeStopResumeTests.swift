@@ -10,7 +10,7 @@ import CheckpointsTestSupport
 /// is stopped in the middle of an epoch; `latest` then holds the exact stop position, and
 /// resuming from it in a fresh trainer gives the uninterrupted run bit for bit.
 @Suite struct NativeStopResumeTests {
-    private struct StopAfterStep: TrainingCallback {
+    struct StopAfterStep: TrainingCallback {
         let globalStep: Int
         mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
             event.globalStep == globalStep ? .stop(reason: "preempted") : .proceed

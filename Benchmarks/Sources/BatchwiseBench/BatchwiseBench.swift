@@ -8,7 +8,19 @@ struct BatchwiseBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchwise-bench",
         abstract: "Benchmarks, each compared with its Python peer in the same run.",
-        subcommands: [BenchHDF5Command.self, BenchHDF5StreamCommand.self, BenchDataCommand.self, BenchPipelineCommand.self, BenchLayersCommand.self, BenchTrainCommand.self, BenchCheckpointCommand.self, BenchSoakCommand.self, BenchDistributedCommand.self]
+        // One line per area, in `--help` order (CLICommandListTests pins the list).
+        subcommands: [
+            BenchHDF5Command.self,
+            BenchHDF5StreamCommand.self,
+            BenchDataCommand.self,
+            BenchPipelineCommand.self,
+            BenchLayersCommand.self,
+            BenchConvCommand.self,
+            BenchTrainCommand.self,
+            BenchCheckpointCommand.self,
+            BenchSoakCommand.self,
+            BenchDistributedCommand.self,
+        ]
     )
 
     /// Honours `BATCHWISE_DIE_WITH_PARENT` as `batchwise` does (the tests set it for every

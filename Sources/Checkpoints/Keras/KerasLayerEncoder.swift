@@ -44,6 +44,8 @@ enum KerasLayerEncoder {
         mutating func set(_ key: String, _ value: Double) { members[key] = value }
         mutating func set(_ key: String, _ value: Bool) { members[key] = value }
         mutating func set(_ key: String, _ value: String) { members[key] = value }
+        mutating func set(_ key: String, _ value: [Int]) { members[key] = value }
+        mutating func set(_ key: String, _ value: [[Int]]) { members[key] = value }
         mutating func setNull(_ key: String) { members[key] = NSNull() }
         mutating func setInitializer(_ key: String, className: String, seeded: Bool) {
             members[key] = initializer(className, seeded: seeded)

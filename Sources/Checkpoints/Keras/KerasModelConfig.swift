@@ -29,7 +29,7 @@ public enum KerasModelConfig {
     /// ``/Training/Layer/kerasClassName`` (Keras's `custom_objects`); they take precedence
     /// over the built-in layers of the same class name.
     ///
-    /// `seed` draws the initial weights (as ``/Training/Sequential/init(inputFeatures:_:seed:name:)``
+    /// `seed` draws the initial weights (as ``/Training/Sequential/init(inputShape:_:seed:name:)``
     /// does): Glorot-uniform Dense kernels, zero biases, BatchNormalization's ones and zeros.
     public static func model(fromJSON json: String, file: String,
                              customLayers: [any Layer.Type] = [], seed: UInt64 = 0) throws -> Sequential {
@@ -47,9 +47,9 @@ public enum KerasModelConfig {
         }
         let decoder = KerasLayerDecoder(file: file, customLayers: customLayers)
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
-        try checkParameterCount(layers, entries: graph.entries, inputFeatures: graph.inputFeatures, file: file)
+        try checkParameterCount(layers, entries: graph.entries, inputShape: graph.inputShape, file: file)
         do {
-            return try Sequential(inputFeatures: graph.inputFeatures, layers, seed: seed, name: graph.modelName)
+            return try Sequential(inputShape: graph.inputShape, layers, seed: seed, name: graph.modelName)
         } catch let error as TrainingError {
             throw CheckpointError.invalidModelConfig(file: file, path: "$.config.layers", message: error.localizedDescription)
         }
@@ -58,8 +58,8 @@ public enum KerasModelConfig {
     /// Counts the variables the layers will allocate, from the widths alone, and refuses the
     /// model at the first layer that takes the total past ``JSONLimits/maximumParameters``.
     private static func checkParameterCount(_ layers: [any Layer], entries: [KerasModelGraph.Entry],
-                                            inputFeatures: Int, file: String) throws {
-        var shape = [inputFeatures]
+                                            inputShape: [Int], file: String) throws {
+        var shape = inputShape
         var total = 0
         for (layer, entry) in zip(layers, entries) {
             let next: [Int]

@@ -35,13 +35,23 @@ public enum KerasModelFile {
                                                    file: name + "@training_config")
                 }
                 let state = try reader.optimizerState(for: model)
-                var optimizer = KerasCompileConfig.optimizer(from: training?["optimizer_config"])
+                let decoded = Result { try KerasOptimizerCodec.optimizer(from: training?["optimizer_config"]) }
+                var optimizer: (any Optimizer)? = try? decoded.get()
+                var problem = try Self.failure(of: decoded)
+                // tf.keras names slots its own way and the reader maps Adam's only: an optimizer
+                // whose stored slots are not exactly its own would resume with a wrong state.
+                if let described = try? decoded.get(), let state {
+                    let expected = Set(described.kerasVariableOrder(for: model.trainableVariables.map(\.name)))
+                    if Set(state.slots.keys) != expected {
+                        optimizer = nil
+                        problem = .unsupported(file: name, what: "the /optimizer_weights of \(type(of: described).kerasClassName) cannot be mapped to its slots")
+                    }
+                }
                 if let state { optimizer?.state = state }
                 let loss = KerasCompileConfig.loss(from: training?["loss"])
                 return LoadedKerasModel(model: model, optimizer: optimizer, optimizerState: state,
                                         lossName: loss.name, loss: loss.loss, format: .legacyModel,
-                                        configOptimizer: namedOptimizer(training?["optimizer_config"],
-                                                                        path: "$.training_config.optimizer_config"))
+                                        unsupportedOptimizer: problem)
             }
         case let other:
             throw CheckpointError.invalidFile(
@@ -129,26 +139,28 @@ public enum KerasModelFile {
             let reader = KerasWeightsReader(file: file, displayName: url.path + "/model.weights.h5")
             try reader.loadWeights(into: &model)
             // Like Keras: without a compile_config the /optimizer group is not restored.
-            var optimizer = KerasCompileConfig.optimizer(from: compile?["optimizer"])
+            let decoded = Result { try KerasOptimizerCodec.optimizer(from: compile?["optimizer"]) }
+            var optimizer = try? decoded.get()
             var state: OptimizerState?
-            // Slots are only mapped for optimizers Batchwise has; others load without state.
-            if optimizer != nil, let saved = try reader.optimizerState(for: model) {
+            // Slots are only mapped for optimizers Batchwise has; others load without state
+            // (the model still predicts), and `unsupportedOptimizer` says why.
+            if let described = optimizer, let saved = try reader.optimizerState(for: model, optimizer: described) {
                 state = saved.state
                 optimizer?.state = saved.state
-                optimizer?.learningRate = saved.learningRate
+                if let rate = saved.learningRate { optimizer?.learningRate = rate }
             }
             let loss = KerasCompileConfig.loss(from: compile?["loss"])
             return LoadedKerasModel(model: model, optimizer: optimizer, optimizerState: state,
                                     lossName: loss.name, loss: loss.loss, format: .kerasArchive,
-                                    configOptimizer: namedOptimizer(compile?["optimizer"], path: "$.compile_config.optimizer"))
+                                    unsupportedOptimizer: try Self.failure(of: decoded))
         }
     }
 
-    /// The class name of a serialized optimizer (`{"class_name": ...}` or a bare name), with `path`.
-    private static func namedOptimizer(_ value: KerasJSON?, path: String) -> (className: String, path: String)? {
-        guard let value, !(value.value is NSNull) else { return nil }
-        if let name = value.value as? String { return (name, path) }
-        return (try? value["class_name"]?.string()).map { ($0, path) }
+    /// The error of an optimizer that could not be decoded; other errors (a malformed file) are rethrown.
+    private static func failure(of decoded: Result<(any KerasOptimizer)?, any Error>) throws -> CheckpointError? {
+        guard case .failure(let error) = decoded else { return nil }
+        guard let error = error as? CheckpointError else { throw error }
+        return error
     }
 
     static func withHDF5<T>(_ url: URL, _ body: (HDF5File) throws -> T) throws -> T {

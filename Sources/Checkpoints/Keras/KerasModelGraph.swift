@@ -12,7 +12,8 @@ struct KerasModelGraph {
     }
 
     let modelName: String
-    let inputFeatures: Int
+    /// The shape of one input example (`[features]`, or `[height, width, channels]` for images).
+    let inputShape: [Int]
     let inputName: String?
     let entries: [Entry]
 
@@ -24,9 +25,9 @@ struct KerasModelGraph {
         modelName = (try? config["name"]?.string()) ?? "sequential"
         switch className {
         case "Sequential":
-            (inputFeatures, inputName, entries) = try Self.sequential(root: root, config: config)
+            (inputShape, inputName, entries) = try Self.sequential(root: root, config: config)
         case "Functional", "Model":
-            (inputFeatures, inputName, entries) = try Self.functional(config: config)
+            (inputShape, inputName, entries) = try Self.functional(config: config)
         default:
             throw root.fail("model class \"\(className)\" is not supported (only Sequential and single-chain functional models)")
         }
@@ -35,20 +36,20 @@ struct KerasModelGraph {
 
     // MARK: Sequential
 
-    private static func sequential(root: KerasJSON, config: KerasJSON) throws -> (Int, String?, [Entry]) {
+    private static func sequential(root: KerasJSON, config: KerasJSON) throws -> ([Int], String?, [Entry]) {
         var layers = try config.required("layers").array()
-        var width: Int?
+        var width: [Int]?
         var inputName: String?
         if let first = layers.first, (try? first.required("class_name").string()) == "InputLayer" {
             let inputConfig = try first.required("config")
-            width = try featureWidth(inputShape(inputConfig) ?? { throw inputConfig.fail("InputLayer without batch_shape") }())
+            width = try exampleShape(inputShape(inputConfig) ?? { throw inputConfig.fail("InputLayer without batch_shape") }())
             inputName = try inputConfig["name"]?.string()
             layers.removeFirst()
         }
-        if width == nil, let shape = config["build_input_shape"] { width = try featureWidth(shape) }
-        if width == nil, let shape = root["build_config"]?["input_shape"] { width = try featureWidth(shape) }
+        if width == nil, let shape = config["build_input_shape"] { width = try exampleShape(shape) }
+        if width == nil, let shape = root["build_config"]?["input_shape"] { width = try exampleShape(shape) }
         if width == nil, let firstConfig = layers.first?["config"], let shape = inputShape(firstConfig) {
-            width = try featureWidth(shape)
+            width = try exampleShape(shape)
         }
         guard let width else { throw config.fail("cannot tell the input width (no InputLayer, build_input_shape or batch_input_shape)") }
         let entries = try layers.map { layer -> Entry in
@@ -64,7 +65,7 @@ struct KerasModelGraph {
 
     // MARK: Functional
 
-    private static func functional(config: KerasJSON) throws -> (Int, String?, [Entry]) {
+    private static func functional(config: KerasJSON) throws -> ([Int], String?, [Entry]) {
         let layers = try config.required("layers").array()
         let inputs = try endpointNames(config.required("input_layers"))
         let outputs = try endpointNames(config.required("output_layers"))
@@ -79,7 +80,7 @@ struct KerasModelGraph {
             throw config.fail("input_layers names '\(inputs[0])' but the first layer is '\(inputName)'")
         }
         guard let shape = inputShape(inputConfig) else { throw inputConfig.fail("InputLayer without batch_shape") }
-        let width = try featureWidth(shape)
+        let width = try exampleShape(shape)
         var previous = inputName
         var entries: [Entry] = []
         for layer in layers.dropFirst() {
@@ -145,16 +146,30 @@ struct KerasModelGraph {
         config["batch_shape"] ?? config["batch_input_shape"]
     }
 
-    /// `[null, n]` → n. Other ranks are refused: Batchwise models are `[batch, features]`.
-    static func featureWidth(_ shape: KerasJSON) throws -> Int {
+    /// `[null, d1, d2, ...]` → `[d1, d2, ...]`: the shape of one example, each size in
+    /// 1...``maximumWidth`` and at most ``maximumWidth`` values in all.
+    static func exampleShape(_ shape: KerasJSON) throws -> [Int] {
         let dims = try shape.array()
-        guard dims.count == 2, dims[0].isNull || (try? dims[0].integer()) != nil else {
-            throw shape.fail("input shape \(shape.text) is not [batch, features]; only rank-2 inputs are supported")
+        guard dims.count >= 2, dims[0].isNull || (try? dims[0].integer()) != nil else {
+            throw shape.fail("input shape \(shape.text) is not [batch, ...] with at least one dimension per example")
         }
-        let width = try dims[1].integer()
-        guard (1...maximumWidth).contains(width) else {
-            throw shape.fail("input width \(width) is outside 1...\(maximumWidth)")
+        var example: [Int] = []
+        for dim in dims.dropFirst() {
+            guard let size = try? dim.integer() else {
+                throw shape.fail("input shape \(shape.text) has a dimension that is not a number; only fixed shapes are supported")
+            }
+            guard (1...maximumWidth).contains(size) else {
+                throw shape.fail("input size \(size) is outside 1...\(maximumWidth)")
+            }
+            example.append(size)
         }
-        return width
+        var values = 1
+        for size in example {
+            values *= size
+            guard values <= maximumWidth else {
+                throw shape.fail("input shape \(shape.text) holds more than \(maximumWidth) values per example")
+            }
+        }
+        return example
     }
 }

@@ -41,49 +41,44 @@ struct KerasWeightsReader {
         }
     }
 
-    /// The optimizer's state, or nil when the file has no `/optimizer/vars`.
-    /// - Returns: the optimizer's name attribute (`adam`, `sgd`), learning rate and state.
-    func optimizerState(for model: Sequential) throws -> (name: String, learningRate: Float, state: OptimizerState)? {
+    /// The state of `optimizer` (which the file's compile config describes), or nil when the
+    /// file has no `/optimizer/vars`. The variables are in Keras's order, which the optimizer
+    /// describes (``/Training/KerasOptimizer/kerasVariableOrder(for:)``).
+    /// - Returns: the stored learning rate (nil under a schedule, which Keras does not store) and the state.
+    /// - Throws: ``CheckpointError`` naming the optimizer variable whose count or shape does not
+    ///   match the model's trainable variables.
+    func optimizerState(for model: Sequential, optimizer: any KerasOptimizer) throws -> (learningRate: Float?, state: OptimizerState)? {
         let group = "/optimizer/vars"
         guard try file.exists(group) else { return nil }
-        let name = (try? file.readAttribute("name", of: group, as: String.self)) ?? ""
         let paths = try assigner.numberedDatasets(in: group)
-        guard paths.count >= 2 else {
-            throw CheckpointError.missingObject(file: displayName, path: group, message: "expected iteration and learning_rate")
-        }
-        let iterations = try file.read(paths[0], as: Int64.self).values.first ?? 0
-        let learningRate = try assigner.readTensor(paths[1]).scalars.first ?? 0
         let trainable = model.trainableVariables
-        let slotCount = paths.count - 2
-        let slotNames: [String]
-        switch (name.lowercased(), trainable.isEmpty ? 0 : slotCount / trainable.count) {
-        case ("adam", 2): slotNames = ["momentum", "velocity"]
-        case ("sgd", 1): slotNames = ["momentum"]
-        case ("sgd", 0) where slotCount == 0: slotNames = []
-        case (_, _) where slotCount == 0: slotNames = []
-        default:
+        let order = optimizer.kerasVariableOrder(for: trainable.map(\.name))
+        let storesRate: Bool
+        if case .constant = optimizer.options.learningRate { storesRate = true } else { storesRate = false }
+        let fixed = storesRate ? 2 : 1
+        guard paths.count == fixed + order.count else {
+            let kind = type(of: optimizer).kerasClassName
+            let expected = (storesRate ? ["iteration", "learning_rate"] : ["iteration"]) + order
+            let first = paths.count < expected.count ? "missing '\(expected[paths.count])'" : "no variable for \(paths[expected.count])"
             throw CheckpointError.invalidFile(
                 file: displayName,
-                message: "\(group) holds \(slotCount) slot variables for optimizer '\(name)' and \(trainable.count) trainable variables; cannot map them")
+                message: "\(group) holds \(paths.count) variables; \(kind) over the model's \(trainable.count) trainable variables keeps \(expected.count) (\(first))")
         }
-        guard slotCount == slotNames.count * trainable.count else {
-            throw CheckpointError.variableCountMismatch(file: displayName, path: group, layer: "optimizer",
-                                                        expected: 2 + slotNames.count * trainable.count, found: paths.count)
-        }
+        let iterations = try file.read(paths[0], as: Int64.self).values.first ?? 0
+        let learningRate = storesRate ? try assigner.readTensor(paths[1]).scalars.first : nil
+        let shapes = Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.value.shape) })
         var slots: [String: Tensor<Float>] = [:]
-        var position = 2
-        for variable in trainable {
-            for slot in slotNames {
-                let value = try assigner.readTensor(paths[position])
-                guard value.shape == variable.value.shape else {
-                    throw CheckpointError.variableShapeMismatch(file: displayName, path: paths[position], layer: "optimizer",
-                                                                variable: "\(variable.name)/\(slot)",
-                                                                expected: variable.value.shape, found: value.shape)
-                }
-                slots["\(variable.name)/\(slot)"] = value
-                position += 1
+        for (offset, key) in order.enumerated() {
+            let path = paths[fixed + offset]
+            let value = try assigner.readTensor(path)
+            let variable = key.split(separator: "/").dropLast().joined(separator: "/")
+            let expected = shapes[variable] ?? []
+            guard value.shape == expected || (expected.isEmpty && value.scalarCount == 1) else {
+                throw CheckpointError.variableShapeMismatch(file: displayName, path: path, layer: "optimizer",
+                                                            variable: key, expected: expected, found: value.shape)
             }
+            slots[key] = value
         }
-        return (name, learningRate, OptimizerState(iterations: iterations, slots: slots))
+        return (learningRate, OptimizerState(iterations: iterations, slots: slots))
     }
 }

@@ -19,21 +19,26 @@ enum KerasWeightsWriter {
         try file.createGroup("/vars")
         try file.setAttribute("name", model.name, on: "/vars")
         guard let optimizer else { return }
+        guard let described = optimizer as? any KerasOptimizer else {
+            throw CheckpointError.unsupported(file: "", what: "optimizer \(type(of: optimizer)) has no Keras equivalent")
+        }
         let group = "/optimizer/vars"
         try file.createGroup(group)
-        let (name, slotNames) = try KerasCompileConfig.kerasIdentity(of: optimizer)
-        try file.setAttribute("name", name, on: group)
-        let state = optimizer.state
+        try file.setAttribute("name", type(of: described).kerasName, on: group)
+        let state = described.state
         try file.writeUnretained([state.iterations], shape: [], to: "\(group)/0")
-        try file.writeUnretained([optimizer.learningRate], shape: [], to: "\(group)/1")
-        var position = 2
-        for variable in model.trainableVariables {
-            for slot in slotNames {
-                // An optimizer that has not stepped yet has no slots; Keras expects zeros.
-                let value = state.slots["\(variable.name)/\(slot)"] ?? Tensor(zeros: variable.value.shape)
-                try file.writeUnretained(value.scalars, shape: value.shape, to: "\(group)/\(position)")
-                position += 1
-            }
+        var position = 1
+        // Keras keeps a constant learning rate as a variable; a schedule is only in the config.
+        if case .constant(let rate) = described.options.learningRate {
+            try file.writeUnretained([rate], shape: [], to: "\(group)/1")
+            position = 2
+        }
+        let shapes = Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.shape) })
+        for key in described.kerasVariableOrder(for: model.trainableVariables.map(\.name)) {
+            // An optimizer that has not stepped yet has no slots; Keras expects their initial values.
+            let value = state.slots[key] ?? described.initialStateValue(forKey: key, shapes: shapes)
+            try file.writeUnretained(value.scalars, shape: value.shape, to: "\(group)/\(position)")
+            position += 1
         }
     }
 }

@@ -6,7 +6,7 @@ import Training
 /// let loaded = try KerasModelFile.load(URL(fileURLWithPath: "seed_model.keras"))
 /// let p = try loaded.model(x, mode: .inference)
 /// var model = loaded.model
-/// if var adam = loaded.optimizer {   // resumes Keras's Adam
+/// if var adam = loaded.optimizer {   // resumes Keras's optimizer
 ///     let step = try model.trainingStep(x: x, y: y, loss: .binaryCrossentropy)
 ///     try adam.apply(step.gradients, to: &model)
 /// }
@@ -26,8 +26,10 @@ public struct LoadedKerasModel: Sendable {
 
     /// The model with the file's weights.
     public var model: Sequential
-    /// An Adam or SGD configured as the file's `compile_config` and holding its saved state,
-    /// when the file was saved compiled with one of those optimizers.
+    /// The optimizer of the file's `compile_config` (any of ``/Training/KerasOptimizerTypes``,
+    /// with its schedule, clipping, EMA and accumulation) holding its saved state; nil when the
+    /// file was not compiled or names an optimizer Batchwise cannot reproduce
+    /// (``unsupportedOptimizer`` says which).
     public var optimizer: (any Optimizer)?
     /// The saved optimizer state (iterations and slots), when the file holds one.
     public var optimizerState: OptimizerState?
@@ -37,8 +39,8 @@ public struct LoadedKerasModel: Sendable {
     public var loss: Loss?
     /// Which format the file had.
     public var format: Format
-    /// The optimizer the compile/training config names (`"RMSprop"`) and its JSON path in that
-    /// config (`"$.compile_config.optimizer"`), when there is one: lets a caller name an
-    /// optimizer it found but ``optimizer`` could not represent.
-    public var configOptimizer: (className: String, path: String)?
+    /// Why ``optimizer`` is nil although the file names one: the optimizer, schedule or option
+    /// Batchwise does not support, with its path in the config
+    /// (``CheckpointError/unsupportedOptimizer(file:path:className:option:value:)``).
+    public var unsupportedOptimizer: CheckpointError? = nil
 }

@@ -40,7 +40,9 @@ struct NativeCheckpointReader {
         var comparison = VariableComparison()
         comparison.compare(expected: model.variables.map { ($0.name, $0.value.shape) }, found: found, what: "variable")
         let trainable = Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.shape) })
-        comparison.compareSlots(found: foundSlots, trainable: trainable)
+        let optimizer = try optimizerConfig()
+        comparison.compareSlots(found: foundSlots, trainable: trainable,
+                                scalars: Set(optimizer.prototype.scalarSlots.map(\.name)))
         comparison.compareRandomStates(expected: Set(model.randomStates.keys), found: Set(foundRNG.keys))
         if mode == .strict, !comparison.differences.isEmpty {
             throw CheckpointError.variableMismatch(file: name, differences: comparison.differences)
@@ -57,7 +59,6 @@ struct NativeCheckpointReader {
             slots[key] = try tensor(at: "/optimizer/slots/\(key)")
         }
         let iterations = try file.read("/optimizer/iterations", as: Int64.self).values.first ?? 0
-        let optimizer = try optimizerConfig()
         let snapshot = TrainingSnapshot(
             model: model, optimizerState: OptimizerState(iterations: iterations, slots: slots),
             iteratorState: try iteratorState(), epoch: Int(try attribute("epoch", of: "/") as Int64),
@@ -175,18 +176,7 @@ struct NativeCheckpointReader {
     }
 
     private func optimizerConfig() throws -> OptimizerConfig {
-        let kind: String = try attribute("kind", of: "/optimizer")
-        let learningRate: Float = try attribute("learning_rate", of: "/optimizer")
-        switch kind {
-        case "sgd":
-            return .sgd(learningRate: learningRate, momentum: try attribute("momentum", of: "/optimizer"),
-                        nesterov: (try attribute("nesterov", of: "/optimizer") as Int8) != 0)
-        case "adam":
-            return .adam(learningRate: learningRate, beta1: try attribute("beta_1", of: "/optimizer"),
-                         beta2: try attribute("beta_2", of: "/optimizer"), epsilon: try attribute("epsilon", of: "/optimizer"))
-        default:
-            throw CheckpointError.unsupported(file: name, what: "optimizer kind '\(kind)'")
-        }
+        try OptimizerAttributes.read(from: file, name: name)
     }
 
     /// An attribute, with a checkpoint error naming it when it is missing or of another type.

@@ -60,18 +60,7 @@ struct NativeCheckpointWriter {
 
     private func writeOptimizer(_ config: OptimizerConfig, state: OptimizerState) throws {
         try file.createGroup("/optimizer")
-        try file.setAttribute("kind", config.kind, on: "/optimizer")
-        switch config {
-        case let .sgd(learningRate, momentum, nesterov):
-            try file.setAttribute("learning_rate", learningRate, on: "/optimizer")
-            try file.setAttribute("momentum", momentum, on: "/optimizer")
-            try file.setAttribute("nesterov", Int8(nesterov ? 1 : 0), on: "/optimizer")
-        case let .adam(learningRate, beta1, beta2, epsilon):
-            try file.setAttribute("learning_rate", learningRate, on: "/optimizer")
-            try file.setAttribute("beta_1", beta1, on: "/optimizer")
-            try file.setAttribute("beta_2", beta2, on: "/optimizer")
-            try file.setAttribute("epsilon", epsilon, on: "/optimizer")
-        }
+        try OptimizerAttributes.write(config, iterations: state.iterations, to: file)
         try file.writeUnretained([state.iterations], shape: [], to: "/optimizer/iterations")
         try file.createGroup("/optimizer/slots")
         for key in state.slots.keys.sorted() {

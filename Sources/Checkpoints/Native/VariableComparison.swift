@@ -34,9 +34,19 @@ struct VariableComparison {
 
     /// Optimizer slots `"<variable>/<slot>"` must belong to a trainable variable of the model
     /// and have its shape and float32.
-    mutating func compareSlots(found: [String: (HDF5ElementType, [Int])], trainable: [String: [Int]]) {
+    /// `scalars` are the optimizer-wide values (Nadam's `u_product`), stored without a variable.
+    mutating func compareSlots(found: [String: (HDF5ElementType, [Int])], trainable: [String: [Int]],
+                               scalars: Set<String> = []) {
         for key in found.keys.sorted() {
             let (type, shape) = found[key]!
+            if scalars.contains(key) {
+                if type == .float32, shape.reduce(1, *) == 1 {
+                    loadableSlots.insert(key)
+                } else {
+                    differences.append("optimizer value \(key): expected one float32, found \(type) \(shape)")
+                }
+                continue
+            }
             guard let slash = key.lastIndex(of: "/"), let expected = trainable[String(key[..<slash])] else {
                 differences.append("unexpected optimizer slot \(key) (no trainable variable \(key.split(separator: "/").dropLast().joined(separator: "/")))")
                 continue

@@ -1,6 +1,7 @@
 import Tensors
 
-/// Batch normalization over the features of `[N, C]` inputs (Keras `axis=-1`), with
+/// Batch normalization over the last axis (Keras `axis=-1`): the features of `[N, C]` inputs
+/// or the channels of NHWC images `[N, H, W, C]` (statistics over N·H·W), with
 /// Keras's exact math: batch mean and BIASED variance in training mode, moving statistics
 /// `moving = momentum·moving + (1 − momentum)·batch` updated by each training step,
 /// moving statistics in inference mode.
@@ -56,14 +57,23 @@ public struct BatchNormalization: Layer {
         self.name = name ?? ""
     }
 
-    /// The input's shape, which must be `[features]` (rank-2 batches for now).
+    /// The input's shape: `[features]`, or any example shape whose last axis is the channels.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
-        _ = try featureCount(of: inputShape)
+        _ = try channelCount(of: inputShape)
         return inputShape
     }
 
+    /// The size of the normalized (last) axis of an example shape.
+    private func channelCount(of inputShape: [Int]) throws -> Int {
+        guard inputShape.count > 1 else { return try featureCount(of: inputShape) }
+        guard inputShape.allSatisfy({ $0 > 0 }) else {
+            throw TrainingError.invalidArgument(layer: name, message: "input shape \(inputShape) must be positive")
+        }
+        return inputShape[inputShape.count - 1]
+    }
+
     public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
-        let inputFeatures = try featureCount(of: inputShape)
+        let inputFeatures = try channelCount(of: inputShape)
         try checkRebuild(inputShape)
         guard self.inputShape == nil else { return inputShape }
         self.inputShape = inputShape
@@ -93,6 +103,16 @@ public struct BatchNormalization: Layer {
     /// ``LayerOutput/stateUpdate`` (the layer itself does not change).
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkBuiltInput(input, mode: mode)
+        guard input.rank == 2 else {
+            // Images: the channels of every pixel are the rows of [N·H·W, C].
+            let rows = try normalizeRows(input.reshaped(inferring: [-1, input.channelCount]), mode: mode)
+            return LayerOutput(output: try rows.output.reshaped(to: input.shape), tape: rows.tape, stateUpdate: rows.stateUpdate)
+        }
+        return try normalizeRows(input, mode: mode)
+    }
+
+    /// The forward pass on `[rows, C]`.
+    private func normalizeRows(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         let tape: Tape
         var update = LayerStateUpdate()
         if usesBatchStatistics(in: mode) {
@@ -118,6 +138,11 @@ public struct BatchNormalization: Layer {
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
+        if upstream.rank != 2, upstream.scalarCount == tape.input.scalarCount, upstream.channelCount == tape.input.channelCount {
+            let rows = try backward(upstream.reshaped(inferring: [-1, upstream.channelCount]), tape: tape,
+                                    gradients: &gradients, needsInputGradient: needsInputGradient)
+            return try rows?.reshaped(to: upstream.shape)
+        }
         guard upstream.shape == tape.input.shape else {
             throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)
         }
@@ -142,7 +167,7 @@ public struct BatchNormalization: Layer {
     }
 
     /// Counts gamma, beta and both moving statistics, present or not (the bound a config is checked against).
-    public func parameterCount(forInput inputShape: [Int]) -> Int { 4 * inputShape.reduce(1, *) }
+    public func parameterCount(forInput inputShape: [Int]) -> Int { 4 * (inputShape.last ?? 0) }
 
     public var normalizationStatistics: BatchNormStatistics? {
         get { statistics }

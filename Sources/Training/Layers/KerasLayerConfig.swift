@@ -36,6 +36,10 @@ public protocol KerasConfigWriting {
     mutating func set(_ key: String, _ value: Bool)
     /// Sets `key` to a string.
     mutating func set(_ key: String, _ value: String)
+    /// Sets `key` to a list of integers (`kernel_size: [3, 3]`).
+    mutating func set(_ key: String, _ value: [Int])
+    /// Sets `key` to a list of integer lists (ZeroPadding2D's `padding: [[1, 1], [2, 2]]`).
+    mutating func set(_ key: String, _ value: [[Int]])
     /// Sets `key` to JSON null.
     mutating func setNull(_ key: String)
     /// Sets `key` to a Keras initializer object (`GlorotUniform`, `Zeros`, ...); `seeded`
@@ -66,6 +70,8 @@ package enum KerasLayerTypes {
     package static let all: [any Layer.Type] = [
         Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
         LayerNormalization.self,
+        Conv2D.self, DepthwiseConv2D.self, MaxPooling2D.self, AveragePooling2D.self, GlobalAveragePooling2D.self,
+        GlobalMaxPooling2D.self, ZeroPadding2D.self, Reshape.self,
     ]
 }
 

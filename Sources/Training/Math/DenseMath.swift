@@ -53,9 +53,15 @@ enum DenseMath {
 
     /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.
     static func glorotUniform(fanIn: Int, fanOut: Int, seed: UInt64) -> Tensor<Float> {
+        glorotUniform(shape: [fanIn, fanOut], fanIn: fanIn, fanOut: fanOut, seed: seed)
+    }
+
+    /// Glorot-uniform values of any shape (a convolution kernel `[kh, kw, in, out]` has
+    /// fan-in `kh·kw·in` and fan-out `kh·kw·out`), drawn in row-major order.
+    static func glorotUniform(shape: [Int], fanIn: Int, fanOut: Int, seed: UInt64) -> Tensor<Float> {
         var rng = SplitMix64(seed: seed)
         let limit = (6.0 / Double(fanIn + fanOut)).squareRoot()
-        let values = (0..<(fanIn * fanOut)).map { _ in Float((2 * rng.nextUniform() - 1) * limit) }
-        return try! Tensor(shape: [fanIn, fanOut], scalars: values)
+        let values = (0..<shape.reduce(1, *)).map { _ in Float((2 * rng.nextUniform() - 1) * limit) }
+        return try! Tensor(shape: shape, scalars: values)
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Tensors
 
 /// Adam exactly as Keras 3: with `t = iterations + 1`,
@@ -11,77 +16,138 @@ import Tensors
 /// try adam.apply(step.gradients, to: &model)
 /// let checkpoint = adam.state        // iterations + "<variable>/momentum", "/velocity"
 /// ```
-public struct Adam: Optimizer {
-    public var learningRate: Float
+public struct Adam: MomentEstimatingOptimizer {
+    public static let kerasClassName = "Adam"
+    public var options: OptimizerOptions
+    public var core = OptimizerCore()
     /// Decay of the first-moment (mean gradient) average.
     public let beta1: Double
     /// Decay of the second-moment (squared gradient) average.
     public let beta2: Double
     /// Added to the root of the second moment so that tiny gradients do not blow up the step.
     public let epsilon: Double
-    public private(set) var iterations: Int64 = 0
-    private var store = SlotStore(slotNames: ["momentum", "velocity"])
 
     /// Adam with Keras 3's defaults; its state starts empty and its slots are created on the first step.
     public init(learningRate: Float = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
-        self.learningRate = learningRate
+        self.init(options: OptimizerOptions(learningRate: learningRate), beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    /// Adam with any ``OptimizerOptions`` (schedule, weight decay, clipping, accumulation, EMA).
+    public init(options: OptimizerOptions, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
+        self.options = options
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
     }
 
-    /// `adam` with `beta_1`, `beta_2` and `epsilon`.
-    public var identity: OptimizerIdentity {
-        OptimizerIdentity(kind: "adam", hyperParameters: ["beta_1": "\(beta1)", "beta_2": "\(beta2)", "epsilon": "\(epsilon)"])
+    public func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
+                       scalars: [Float], step: OptimizerStep) {
+        Self.update(&value, gradient: gradient, slots: &slots, step: step, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
-    public var state: OptimizerState {
-        get { OptimizerState(iterations: iterations, slots: store.named) }
-        set {
-            iterations = newValue.iterations
-            store.restore(newValue.slots)
-        }
-    }
-
-    public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
-        try store.prepare(for: model)
+    /// Adam's rule, shared with ``AdamW``.
+    static func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
+                       step: OptimizerStep, beta1: Double, beta2: Double, epsilon: Double) {
         // Keras casts β to float32 before the powers and evaluates 1 − β in double.
-        let t = Float(iterations + 1)
-        let beta1Power = powf(Float(beta1), t)
-        let beta2Power = powf(Float(beta2), t)
-        let alpha = learningRate * (1 - beta2Power).squareRoot() / (1 - beta1Power)
-        let oneMinusBeta1 = Float(1 - beta1)
-        let oneMinusBeta2 = Float(1 - beta2)
-        let eps = Float(epsilon)
+        let t = Float(step.iterations + 1)
+        let alpha = step.learningRate * (1 - powf(Float(beta2), t)).squareRoot() / (1 - powf(Float(beta1), t))
         // Moved out (not copied) so the slot buffers stay uniquely referenced: no CoW copies.
-        var moments = store.take(slot: 0)
-        var velocities = store.take(slot: 1)
-        defer {
-            store.put(moments, slot: 0)
-            store.put(velocities, slot: 1)
-        }
-        try model.updateTrainableVariables(using: gradients) { index, value, gradient in
-            try SGD.checkShape(value, gradient)
-            try SGD.checkSlot(moments, index, value, store)
-            value.withUnsafeMutableBufferPointer { w in
-                gradient.withUnsafeBufferPointer { g in
-                    guard !w.isEmpty else { return }
-                    moments[index].withUnsafeMutableBufferPointer { m in
-                        velocities[index].withUnsafeMutableBufferPointer { v in
-                            AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!,
-                                            v: v.baseAddress!, count: w.count, alpha: alpha,
-                                            oneMinusBeta1: oneMinusBeta1, oneMinusBeta2: oneMinusBeta2, epsilon: eps)
-                        }
+        var velocity = Tensor<Float>(zeros: [0])
+        swap(&velocity, &slots[1])
+        defer { swap(&velocity, &slots[1]) }
+        value.withUnsafeMutableBufferPointer { w in
+            gradient.withUnsafeBufferPointer { g in
+                guard !w.isEmpty else { return }
+                slots[0].withUnsafeMutableBufferPointer { m in
+                    velocity.withUnsafeMutableBufferPointer { v in
+                        AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
+                                        count: w.count, alpha: alpha, oneMinusBeta1: Float(1 - beta1),
+                                        oneMinusBeta2: Float(1 - beta2), epsilon: Float(epsilon))
                     }
                 }
             }
         }
-        iterations += 1
     }
+
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+/// AdamW: Adam with decoupled weight decay (Keras's `AdamW`, `weight_decay` 0.004 by default).
+/// The decay is ``OptimizerOptions/weightDecay``, applied before the Adam rule as Keras does.
+///
+/// ```swift
+/// var adamW = AdamW(learningRate: 1e-3, weightDecay: 0.01)
+/// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+/// try adamW.apply(step.gradients, to: &model)
+/// ```
+public struct AdamW: MomentEstimatingOptimizer {
+    public static let kerasClassName = "AdamW"
+    public var options: OptimizerOptions
+    public var core = OptimizerCore()
+    /// Decay of the first-moment average.
+    public let beta1: Double
+    /// Decay of the second-moment average.
+    public let beta2: Double
+    /// Added to the root of the second moment.
+    public let epsilon: Double
+
+    /// AdamW with Keras 3's defaults.
+    public init(learningRate: Float = 0.001, weightDecay: Double = 0.004, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-7) {
+        var options = OptimizerOptions(learningRate: learningRate)
+        options.weightDecay = weightDecay
+        self.init(options: options, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    /// AdamW with any ``OptimizerOptions``; its `weightDecay` is the decoupled decay (Keras's
+    /// default 0.004 when nil: AdamW always decays).
+    public init(options: OptimizerOptions, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
+        var options = options
+        if options.weightDecay == nil { options.weightDecay = 0.004 }
+        self.options = options
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    public func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
+                       scalars: [Float], step: OptimizerStep) {
+        Adam.update(&value, gradient: gradient, slots: &slots, step: step, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+}
+
+/// ``Adam``, ``AdamW`` and ``Nadam``: two moment averages per variable (`momentum`,
+/// `velocity`), their decays and ε, and the Keras config of those.
+public protocol MomentEstimatingOptimizer: KerasOptimizer {
+    /// Decay of the first-moment average.
+    var beta1: Double { get }
+    /// Decay of the second-moment average.
+    var beta2: Double { get }
+    /// Added to the root of the second moment.
+    var epsilon: Double { get }
+    /// The optimizer with these settings and an empty state.
+    init(options: OptimizerOptions, beta1: Double, beta2: Double, epsilon: Double)
+    /// Whether Keras's class has an `amsgrad` option (Adam, AdamW), which Batchwise writes as
+    /// `false` and refuses when `true`.
+    static var hasAMSGradOption: Bool { get }
+}
+
+extension MomentEstimatingOptimizer {
+    public static var hasAMSGradOption: Bool { true }
+    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("beta_1", beta1)
+        config.set("beta_2", beta2)
+        config.set("epsilon", epsilon)
+        if Self.hasAMSGradOption { config.set("amsgrad", false) }
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> Self {
+        if let amsgrad = config["amsgrad"], try amsgrad.bool() {
+            throw KerasConfigProblem.unsupportedOption("amsgrad", value: "true")
+        }
+        return Self(options: options, beta1: try config["beta_1"]?.number() ?? 0.9,
+                    beta2: try config["beta_2"]?.number() ?? 0.999, epsilon: try config["epsilon"]?.number() ?? 1e-7)
+    }
+}

@@ -4,7 +4,7 @@
 /// (moments, velocities, step count) means the same under any learning rate.
 ///
 /// ```swift
-/// Adam().identity.description               // "adam(beta_1: 0.9, beta_2: 0.999, epsilon: 1e-07)"
+/// Adam().identity.description   // "adam(amsgrad: false, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-07)"
 /// SGD(momentum: 0.9).identity == SGD().identity                       // false
 /// Adam(learningRate: 1e-4).identity == Adam().identity                // true
 /// ```

@@ -8,82 +8,60 @@ import Tensors
 /// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
 /// try sgd.apply(step.gradients, to: &model)
 /// ```
-public struct SGD: Optimizer {
-    public var learningRate: Float
+public struct SGD: KerasOptimizer {
+    public static let kerasClassName = "SGD"
+    public var options: OptimizerOptions
+    public var core = OptimizerCore()
     /// The velocity decay; 0 is plain gradient descent and keeps no slots.
     public let momentum: Double
     /// Whether the step looks ahead along the velocity (Keras's `nesterov`).
     public let nesterov: Bool
-    public private(set) var iterations: Int64 = 0
-    private var store = SlotStore(slotNames: ["momentum"])
 
     /// SGD with Keras 3's defaults (learning rate 0.01, no momentum).
     public init(learningRate: Float = 0.01, momentum: Double = 0, nesterov: Bool = false) {
-        self.learningRate = learningRate
+        self.init(options: OptimizerOptions(learningRate: learningRate), momentum: momentum, nesterov: nesterov)
+    }
+
+    /// SGD with any ``OptimizerOptions`` (schedule, weight decay, clipping, accumulation, EMA).
+    public init(options: OptimizerOptions, momentum: Double = 0, nesterov: Bool = false) {
+        self.options = options
         self.momentum = momentum
         self.nesterov = nesterov
     }
 
-    /// `sgd` with `momentum` and `nesterov`.
-    public var identity: OptimizerIdentity {
-        OptimizerIdentity(kind: "sgd", hyperParameters: ["momentum": "\(momentum)", "nesterov": "\(nesterov)"])
-    }
+    /// `momentum` when there is momentum; nothing otherwise.
+    public var slotGroups: [[String]] { momentum == 0 ? [] : [["momentum"]] }
 
-    public var state: OptimizerState {
-        get { OptimizerState(iterations: iterations, slots: momentum == 0 ? [:] : store.named) }
-        set {
-            iterations = newValue.iterations
-            store.restore(newValue.slots)
-        }
-    }
-
-    public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
-        let lr = learningRate
-        let mu = Float(momentum)
-        if momentum == 0 {
-            try model.updateTrainableVariables(using: gradients) { _, value, gradient in
-                try Self.checkShape(value, gradient)
-                value.withUnsafeMutableBufferPointer { w in
-                    gradient.withUnsafeBufferPointer { g in
-                        for i in w.indices { w[i] -= g[i] * lr }
-                    }
+    public func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
+                       scalars: [Float], step: OptimizerStep) {
+        let lr = step.learningRate
+        value.withUnsafeMutableBufferPointer { w in
+            gradient.withUnsafeBufferPointer { g in
+                guard momentum != 0 else {
+                    for i in w.indices { w[i] -= g[i] * lr }
+                    return
                 }
-            }
-        } else {
-            try store.prepare(for: model)
-            let nesterov = self.nesterov
-            var velocities = store.take(slot: 0)
-            defer { store.put(velocities, slot: 0) }
-            try model.updateTrainableVariables(using: gradients) { index, value, gradient in
-                try Self.checkShape(value, gradient)
-                try Self.checkSlot(velocities, index, value, store)
-                value.withUnsafeMutableBufferPointer { w in
-                    gradient.withUnsafeBufferPointer { g in
-                        velocities[index].withUnsafeMutableBufferPointer { v in
-                            for i in w.indices {
-                                v[i] = -g[i] * lr + v[i] * mu
-                                w[i] += nesterov ? -g[i] * lr + v[i] * mu : v[i]
-                            }
-                        }
+                let mu = Float(momentum)
+                slots[0].withUnsafeMutableBufferPointer { v in
+                    for i in w.indices {
+                        v[i] = v[i] * mu - g[i] * lr
+                        w[i] += nesterov ? v[i] * mu - g[i] * lr : v[i]
                     }
                 }
             }
         }
-        iterations += 1
     }
 
-    /// Catches an optimizer reused on a model with other variables (slots are by position).
-    static func checkSlot(_ slots: [Tensor<Float>], _ index: Int, _ value: Tensor<Float>, _ store: SlotStore) throws {
-        guard index < slots.count, slots[index].shape == value.shape else {
-            let name = index < store.variableNames.count ? store.variableNames[index] : "#\(index)"
-            throw TrainingError.optimizerStateMismatch(
-                variable: name, message: "this optimizer was built for another model's variables")
-        }
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("momentum", momentum)
+        config.set("nesterov", nesterov)
     }
 
-    static func checkShape(_ value: Tensor<Float>, _ gradient: Tensor<Float>) throws {
-        guard value.shape == gradient.shape else {
-            throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, options: OptimizerOptions) throws -> SGD {
+        let momentum = try config["momentum"]?.number() ?? 0
+        guard (0...1).contains(momentum) else {
+            throw KerasConfigProblem.invalidOption("momentum", message: "\(momentum) is outside [0, 1]")
         }
+        return SGD(options: options, momentum: momentum, nesterov: try config["nesterov"]?.bool() ?? false)
     }
 }

@@ -156,6 +156,7 @@ public struct Trainer: Sendable {
             for i in callbacks.indices {
                 let decision = try callbacks[i].epochDidEnd(event) { run.snapshot(of: self) }
                 if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
+                try decision.applyLearningRateChange(to: &optimizer)
             }
             if let stopReason {
                 if isComplete { try announceStop(stopReason, run: run, to: &callbacks) }

@@ -57,6 +57,9 @@ public enum CallbackDecision: Sendable, Equatable {
     /// Stop after this step or epoch; the trainer reports the reason in
     /// ``Trainer/stopReason``.
     case stop(reason: String)
+    /// Keep training with the learning rate multiplied by `factor` but not below `minimum`
+    /// (``ReduceLROnPlateau``); refused for an optimizer whose rate is a schedule, as Keras does.
+    case scaleLearningRate(factor: Double, minimum: Double)
 }
 
 /// The end of one optimizer step, as ``TrainingCallback/stepDidEnd(_:snapshot:)`` sees it.

@@ -232,8 +232,16 @@ public struct TrainJob: Sendable {
         let loaded = try KerasModelFile.load(url)
         var start = Start(model: loaded.model, optimizerState: loaded.optimizerState ?? OptimizerState(),
                           fileOptimizer: try loaded.optimizer.map(OptimizerConfig.init), loss: loaded.loss)
-        if loaded.optimizer == nil, let named = loaded.configOptimizer {
-            start.unsupportedOptimizer = CompileConfigEntry(name: named.className, path: named.path)
+        switch loaded.unsupportedOptimizer {
+        case let .unsupportedOptimizer(_, path, className, option, value)?:
+            let name = option.map { "\(className) option \($0) = \(value ?? "?")" } ?? className
+            start.unsupportedOptimizer = CompileConfigEntry(name: name, path: path)
+        case let .unsupported(_, what)?:
+            start.unsupportedOptimizer = CompileConfigEntry(name: what, path: "$.training_config.optimizer_config")
+        case let other?:
+            throw other
+        case nil:
+            break
         }
         if loaded.loss == nil, let name = loaded.lossName {
             let path = loaded.format == .legacyModel ? "$.training_config.loss" : "$.compile_config.loss"
@@ -304,7 +312,7 @@ public struct TrainJob: Sendable {
             throw conflict(.optimizer, checkpoint: saved.kind, given: optimizer.rawValue)
         }
         if let momentum {
-            guard case let .sgd(_, savedMomentum, _) = saved else {
+            guard let savedMomentum = (saved.prototype as? SGD)?.momentum else {
                 throw conflict(.momentum, checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
             }
             if momentum != savedMomentum {

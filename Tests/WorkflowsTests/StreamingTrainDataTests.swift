@@ -6,6 +6,7 @@ import Testing
 import Training
 @testable import Checkpoints
 import Workflows
+import CheckpointsTestSupport
 
 /// `TrainingData` / `batchwise train --data` read through `HDF5RowSource`: several files with
 /// one layout train as one, the values are checked while streaming (naming file, path and the

@@ -1,0 +1,260 @@
+import Tensors
+
+/// Keras `Conv2D` on NHWC images: `y = activation(conv(x, kernel) + bias)` with a kernel in
+/// Keras's layout `[kh, kw, in, filters]` (Glorot-uniform from a seeded
+/// ``/Tensors/SplitMix64``, zero bias), strides, dilation and `"valid"` / `"same"` padding
+/// placed as Keras places it (``Padding``).
+///
+/// Input `[N, H, W, in]`, output `[N, OH, OW, filters]`. The convolution unfolds the input
+/// (im2col) and multiplies with one sgemm per chunk of images:
+/// O(N·OH·OW·kh·kw·in·filters) forward, twice that backward.
+///
+/// ```swift
+/// let model = try Sequential(inputShape: [8, 8, 1], [
+///     Conv2D(filters: 8, kernelSize: Size2D(square: 3), padding: .same, activation: .relu),
+///     Flatten(), Dense(units: 10, activation: .softmax),
+/// ])
+/// ```
+public struct Conv2D: Layer {
+    public static let namePrefix = "conv2d"
+    public var name: String
+    public var isTrainable = true
+    /// The number of output channels.
+    public let filters: Int
+    /// The kernel's height and width.
+    public let kernelSize: Size2D
+    /// The step between windows along the height and width.
+    public let strides: Size2D
+    /// The spacing between kernel taps (Keras `dilation_rate`); strides and dilation cannot both exceed 1, as in Keras.
+    public let dilationRate: Size2D
+    /// How the border is treated.
+    public let padding: Padding
+    /// Applied after the convolution and bias.
+    public let activation: Activation
+    /// Whether a bias per filter is added.
+    public let useBias: Bool
+    /// The seed of the kernel initializer; `nil` takes one derived from the model's seed.
+    public let seed: UInt64?
+    public private(set) var inputShape: [Int]?
+    /// `[kh, kw, in, filters]`, empty until built.
+    public private(set) var kernel = Tensor<Float>(zeros: [0, 0, 0, 0])
+    /// `[filters]` (present only with `useBias`).
+    public private(set) var bias = Tensor<Float>(zeros: [0])
+    private var geometry: WindowGeometry?
+
+    /// What backward needs from a forward pass: the input and the activated output.
+    public typealias Tape = ConvolutionTape
+
+    /// A 2-D convolution; its input shape is fixed when ``Sequential`` builds it.
+    /// - Parameters:
+    ///   - filters: output channels.
+    ///   - kernelSize: the window's height and width.
+    ///   - strides: steps between windows (default 1x1).
+    ///   - padding: `.valid` (Keras's default) or `.same`.
+    ///   - dilationRate: spacing between taps (default 1x1).
+    ///   - activation: applied after the bias; `.linear` leaves it out.
+    ///   - useBias: `false` drops the bias variable.
+    ///   - name: the layer's name; `nil` lets ``Sequential`` name it `conv2d`, `conv2d_1`, ...
+    ///   - seed: kernel initializer seed.
+    public init(filters: Int, kernelSize: Size2D, strides: Size2D = Size2D(1, 1), padding: Padding = .valid,
+                dilationRate: Size2D = Size2D(1, 1), activation: Activation = .linear, useBias: Bool = true,
+                name: String? = nil, seed: UInt64? = nil) {
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.dilationRate = dilationRate
+        self.activation = activation
+        self.useBias = useBias
+        self.name = name ?? ""
+        self.seed = seed
+    }
+
+    /// The window placement for an input image, checking every option.
+    private func makeGeometry(_ inputShape: [Int]) throws -> WindowGeometry {
+        let image = try imageShape(of: inputShape)
+        try checkWindowOptions(filters: filters, kernelSize: kernelSize, strides: strides, dilationRate: dilationRate)
+        return try WindowGeometry(input: (image.height, image.width), window: kernelSize.pair, strides: strides.pair,
+                                  dilation: dilationRate.pair, padding: padding, layer: name)
+    }
+
+    /// `[OH, OW, filters]`.
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
+        let g = try makeGeometry(inputShape)
+        return [g.outputHeight, g.outputWidth, filters]
+    }
+
+    public mutating func build(inputShape: [Int], seed derivedSeed: UInt64) throws -> [Int] {
+        let g = try makeGeometry(inputShape)
+        try checkRebuild(inputShape)
+        let output = [g.outputHeight, g.outputWidth, filters]
+        guard self.inputShape == nil else { return output }
+        let channels = inputShape[2], taps = kernelSize.height * kernelSize.width
+        self.inputShape = inputShape
+        geometry = g
+        kernel = DenseMath.glorotUniform(shape: [kernelSize.height, kernelSize.width, channels, filters],
+                                         fanIn: taps * channels, fanOut: taps * filters, seed: seed ?? derivedSeed)
+        bias = useBias ? Tensor(zeros: [filters]) : Tensor(zeros: [0])
+        return output
+    }
+
+    public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
+        try checkImages(input)
+        let logits = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!)
+        let output = activation.applied(to: logits)
+        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output), logits: logits)
+    }
+
+    public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        let dz = try logitGradient(upstream, output: tape.output, activation: activation)
+        return try backward(logitGradient: dz, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
+    }
+
+    public var outputActivation: Activation? { activation }
+
+    public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
+                         needsInputGradient: Bool) throws -> Tensor<Float>? {
+        try checkUpstream(dz, output: tape.output)
+        let result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
+                                                    wantsParameters: isTrainable, wantsBias: useBias,
+                                                    wantsInput: needsInputGradient)
+        return store(result, in: &gradients)
+    }
+
+    public var variables: [NamedVariable] { kernelVariables(kernel: kernel, bias: useBias ? bias : nil) }
+
+    public func parameterCount(forInput inputShape: [Int]) -> Int {
+        let channels = inputShape.last ?? 0
+        return kernelSize.height * kernelSize.width * channels * filters + (useBias ? filters : 0)
+    }
+
+    public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
+        try replaceKernelOrBias(localName, value, kernel: &kernel, bias: &bias, useBias: useBias)
+    }
+
+    /// Updates the kernel and bias in place.
+    public mutating func updateTrainableVariables(
+        _ update: (_ localName: String, _ value: inout Tensor<Float>) throws -> Void
+    ) throws {
+        guard isTrainable else { return }
+        try update("kernel", &kernel)
+        if useBias { try update("bias", &bias) }
+    }
+}
+
+/// What the backward pass of a convolution layer needs from its forward pass: the input and
+/// the activated output.
+public struct ConvolutionTape: Sendable {
+    let input: Tensor<Float>
+    let output: Tensor<Float>
+}
+
+extension Layer {
+    /// Checks that an upstream gradient has the output's shape.
+    func checkUpstream(_ upstream: Tensor<Float>, output: Tensor<Float>) throws {
+        guard upstream.shape == output.shape else {
+            throw TrainingError.shapeMismatch(layer: name, expected: output.shape, found: upstream.shape)
+        }
+    }
+
+    /// ∂L/∂logits from ∂L/∂output through `activation`, checking the upstream shape.
+    func logitGradient(_ upstream: Tensor<Float>, output: Tensor<Float>, activation: Activation) throws -> Tensor<Float> {
+        try checkUpstream(upstream, output: output)
+        var dz = upstream
+        activation.backward(output: output, gradient: &dz)
+        return dz
+    }
+
+    /// `kernel` and, when present, `bias`, trainable with the layer.
+    func kernelVariables(kernel: Tensor<Float>, bias: Tensor<Float>?) -> [NamedVariable] {
+        [NamedVariable(name: "kernel", value: kernel, isTrainable: isTrainable)]
+            + (bias.map { [NamedVariable(name: "bias", value: $0, isTrainable: isTrainable)] } ?? [])
+    }
+
+    /// Stores a kernel backward's parameter gradients and returns its input gradient.
+    func store(_ result: (input: Tensor<Float>?, kernel: Tensor<Float>?, bias: Tensor<Float>?),
+               in gradients: inout LayerGradients) -> Tensor<Float>? {
+        gradients["kernel"] = result.kernel
+        gradients["bias"] = result.bias
+        return result.input
+    }
+
+    /// Checks the options every convolution shares, naming the layer and the option.
+    func checkWindowOptions(filters: Int, kernelSize: Size2D, strides: Size2D, dilationRate: Size2D) throws {
+        for (option, size) in [("kernel size", kernelSize), ("strides", strides), ("dilation rate", dilationRate)]
+        where size.height < 1 || size.width < 1 {
+            throw TrainingError.invalidArgument(layer: name, message: "\(option) \(size) must be positive")
+        }
+        guard filters > 0 else {
+            throw TrainingError.invalidArgument(layer: name, message: "the number of filters must be positive, got \(filters)")
+        }
+        guard strides == Size2D(1, 1) || dilationRate == Size2D(1, 1) else {
+            throw TrainingError.invalidArgument(layer: name, message:
+                "strides \(strides) and dilation rate \(dilationRate) cannot both exceed 1 (Keras refuses it too)")
+        }
+    }
+
+    /// `setVariable` for a layer with a `kernel` and an optional `bias`, checking shapes.
+    func replaceKernelOrBias(_ localName: String, _ value: Tensor<Float>, kernel: inout Tensor<Float>,
+                             bias: inout Tensor<Float>, useBias: Bool) throws {
+        switch localName {
+        case "kernel":
+            guard value.shape == kernel.shape else {
+                throw TrainingError.shapeMismatch(layer: "\(name)/kernel", expected: kernel.shape, found: value.shape)
+            }
+            kernel = value
+        case "bias" where useBias:
+            guard value.shape == bias.shape else {
+                throw TrainingError.shapeMismatch(layer: "\(name)/bias", expected: bias.shape, found: value.shape)
+            }
+            bias = value
+        default:
+            throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
+        }
+    }
+}
+
+// MARK: Keras config
+
+extension Conv2D {
+    public static var kerasClassName: String? { "Conv2D" }
+    public static var kerasRecordsBuildShape: Bool { true }
+
+    public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
+        config.set("filters", filters)
+        config.set("kernel_size", kernelSize.list)
+        config.set("strides", strides.list)
+        config.set("padding", padding.rawValue)
+        config.set("data_format", "channels_last")
+        config.set("dilation_rate", dilationRate.list)
+        config.set("groups", 1)
+        config.set("activation", activation.kerasName)
+        config.set("use_bias", useBias)
+        config.setInitializer("kernel_initializer", className: "GlorotUniform", seeded: true)
+        config.setInitializer("bias_initializer", className: "Zeros", seeded: false)
+        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+            config.setNull(key)
+        }
+    }
+
+    public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Conv2D {
+        let filters = try config.required("filters").integer()
+        guard (1...config.maximumWidth).contains(filters) else {
+            throw KerasConfigProblem.invalidOption("filters", message: "\(filters) is outside 1...\(config.maximumWidth)")
+        }
+        try config.requireChannelsLast()
+        try config.refuseNonNull(["kernel_regularizer", "bias_regularizer", "activity_regularizer", "quantization_config"])
+        if let groups = config["groups"], (try? groups.integer()) != 1 {
+            throw KerasConfigProblem.unsupportedOption("groups", value: groups.text)
+        }
+        let strides = try config.size2D("strides", default: Size2D(1, 1))
+        let dilation = try config.size2D("dilation_rate", default: Size2D(1, 1))
+        guard strides == Size2D(1, 1) || dilation == Size2D(1, 1) else {
+            throw KerasConfigProblem.invalidOption("dilation_rate", message: "\(dilation) with strides \(strides): both cannot exceed 1")
+        }
+        return Conv2D(filters: filters, kernelSize: try config.size2D("kernel_size"), strides: strides,
+                      padding: try config.padding(default: .valid), dilationRate: dilation,
+                      activation: try config.activation(), useBias: try config["use_bias"]?.bool() ?? true, name: name)
+    }
+}

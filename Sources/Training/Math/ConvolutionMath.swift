@@ -1,0 +1,293 @@
+import Tensors
+
+/// The arithmetic of ``Conv2D`` and ``DepthwiseConv2D`` on NHWC tensors, generic so gradient
+/// checks can run it in `Double`. Kernels are in Keras's layout, `(kh, kw, in, out)` for a
+/// convolution and `(kh, kw, in, multiplier)` for a depthwise one.
+///
+/// A convolution is one matrix product: the input is unfolded (im2col) into a patch matrix
+/// `[N·OH·OW, kh·kw·in]` whose columns run in the kernel's `(kh, kw, in)` order, so the
+/// row-major kernel *is* the `[kh·kw·in, out]` matrix and the product is the NHWC output.
+/// Because the channels of a pixel are contiguous in NHWC, unfolding copies runs of `in`
+/// scalars. Batches are unfolded a few images at a time so the patch matrix stays within
+/// ``patchBudget`` scalars.
+enum ConvolutionMath {
+    /// The most scalars one unfolded patch matrix may hold (16 MiB of Float); bigger batches
+    /// are convolved in chunks of images.
+    static let patchBudget = 1 << 22
+
+    /// Images per chunk for `rowsPerImage · width` scalars per image.
+    static func imagesPerChunk(rowsPerImage: Int, width: Int, batch: Int) -> Int {
+        max(1, min(batch, patchBudget / max(1, rowsPerImage * width)))
+    }
+
+    /// Unfolds `count` images starting at `x` into `patches` (`count·OH·OW` rows of
+    /// `kh·kw·channels`), with zeros where the window covers padding. O(rows · kh·kw·channels).
+    static func im2col<S: BLASScalar>(_ x: UnsafePointer<S>, images count: Int, channels: Int,
+                                      geometry g: WindowGeometry, into patches: UnsafeMutablePointer<S>) {
+        let rowWidth = g.windowHeight * g.windowWidth * channels
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        var row = patches
+        for n in 0..<count {
+            let image = x + n * imageSize
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    var column = row
+                    for ki in 0..<g.windowHeight {
+                        let ih = g.inputRow(oh, ki)
+                        guard ih >= 0 && ih < g.inputHeight else {
+                            column.update(repeating: 0, count: g.windowWidth * channels)
+                            column += g.windowWidth * channels
+                            continue
+                        }
+                        for kj in 0..<g.windowWidth {
+                            let iw = g.inputColumn(ow, kj)
+                            if iw >= 0 && iw < g.inputWidth {
+                                // A plain loop: few channels (1 for grey images) would pay a memmove call each.
+                                let source = image + (ih * g.inputWidth + iw) * channels
+                                for c in 0..<channels { column[c] = source[c] }
+                            } else {
+                                column.update(repeating: 0, count: channels)
+                            }
+                            column += channels
+                        }
+                    }
+                    row += rowWidth
+                }
+            }
+        }
+    }
+
+    /// The adjoint of ``im2col(_:images:channels:geometry:into:)``: adds every patch entry
+    /// back onto the input pixel it was copied from (padding entries are dropped).
+    static func col2im<S: BLASScalar>(_ patches: UnsafePointer<S>, images count: Int, channels: Int,
+                                      geometry g: WindowGeometry, addingInto dx: UnsafeMutablePointer<S>) {
+        let rowWidth = g.windowHeight * g.windowWidth * channels
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        var row = patches
+        for n in 0..<count {
+            let image = dx + n * imageSize
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    for ki in 0..<g.windowHeight {
+                        let ih = g.inputRow(oh, ki)
+                        guard ih >= 0 && ih < g.inputHeight else { continue }
+                        for kj in 0..<g.windowWidth {
+                            let iw = g.inputColumn(ow, kj)
+                            guard iw >= 0 && iw < g.inputWidth else { continue }
+                            let source = row + (ki * g.windowWidth + kj) * channels
+                            let target = image + (ih * g.inputWidth + iw) * channels
+                            for c in 0..<channels { target[c] += source[c] }
+                        }
+                    }
+                    row += rowWidth
+                }
+            }
+        }
+    }
+
+    /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
+    /// `[out]`; the result is `[N, OH, OW, out]`. Shapes must already agree with `g`.
+    /// O(N·OH·OW·kh·kw·in·out) in sgemm/dgemm, plus the unfolding.
+    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry) -> Tensor<S> {
+        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
+        let depth = g.windowHeight * g.windowWidth * channels
+        let positions = g.outputPositions
+        var out = [S](repeating: 0, count: n * positions * filters)
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { o in
+                    var offset = 0
+                    while offset < o.count {
+                        for f in 0..<filters { o[offset + f] = b[f] }
+                        offset += filters
+                    }
+                }
+            }
+        }
+        let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
+        guard n > 0, positions > 0, filters > 0 else { return Tensor(computedShape: [n, g.outputHeight, g.outputWidth, filters], out) }
+        var patches = [S](repeating: 0, count: chunk * positions * depth)
+        x.withUnsafeBufferPointer { xs in
+            kernel.withUnsafeBufferPointer { k in
+                patches.withUnsafeMutableBufferPointer { p in
+                    out.withUnsafeMutableBufferPointer { o in
+                        var first = 0
+                        while first < n {
+                            let count = min(chunk, n - first)
+                            im2col(xs.baseAddress! + first * g.inputHeight * g.inputWidth * channels, images: count,
+                                   channels: channels, geometry: g, into: p.baseAddress!)
+                            S.gemm(transposeA: false, transposeB: false, m: count * positions, n: filters, k: depth,
+                                   alpha: 1, a: p.baseAddress!, lda: depth, b: k.baseAddress!, ldb: filters,
+                                   beta: 1, c: o.baseAddress! + first * positions * filters, ldc: filters)
+                            first += count
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(computedShape: [n, g.outputHeight, g.outputWidth, filters], out)
+    }
+
+    /// Gradients of ``conv2D(_:kernel:bias:geometry:)`` from ∂L/∂y (`[N, OH, OW, out]`):
+    /// ∂kernel = patchesᵀ·dy (Keras layout), ∂bias = Σ dy over N, OH, OW, and ∂x = col2im(dy·kernelᵀ).
+    /// Each is computed only when asked for. Same order of work as the forward pass, twice.
+    static func conv2DBackward<S: BLASScalar>(
+        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry,
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
+    ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
+        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
+        let depth = g.windowHeight * g.windowWidth * channels
+        let positions = g.outputPositions
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        var dKernel = [S](repeating: 0, count: wantsParameters ? depth * filters : 0)
+        var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
+        if n > 0, positions > 0, filters > 0, wantsParameters || wantsInput {
+            let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
+            var patches = [S](repeating: 0, count: chunk * positions * depth)
+            x.withUnsafeBufferPointer { xs in
+                kernel.withUnsafeBufferPointer { k in
+                    dy.withUnsafeBufferPointer { g2 in
+                        patches.withUnsafeMutableBufferPointer { p in
+                            dKernel.withUnsafeMutableBufferPointer { dk in
+                                dx.withUnsafeMutableBufferPointer { d in
+                                    var first = 0
+                                    while first < n {
+                                        let count = min(chunk, n - first)
+                                        let rows = count * positions
+                                        let upstream = g2.baseAddress! + first * positions * filters
+                                        if wantsParameters {
+                                            im2col(xs.baseAddress! + first * imageSize, images: count, channels: channels,
+                                                   geometry: g, into: p.baseAddress!)
+                                            S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: rows,
+                                                   alpha: 1, a: p.baseAddress!, lda: depth, b: upstream, ldb: filters,
+                                                   beta: first == 0 ? 0 : 1, c: dk.baseAddress!, ldc: filters)
+                                        }
+                                        if wantsInput {
+                                            S.gemm(transposeA: false, transposeB: true, m: rows, n: depth, k: filters,
+                                                   alpha: 1, a: upstream, lda: filters, b: k.baseAddress!, ldb: filters,
+                                                   beta: 0, c: p.baseAddress!, ldc: depth)
+                                            col2im(p.baseAddress!, images: count, channels: channels, geometry: g,
+                                                   addingInto: d.baseAddress! + first * imageSize)
+                                        }
+                                        first += count
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let input = wantsInput ? Tensor(computedShape: x.shape, dx) : nil
+        let kernelGradient = wantsParameters ? Tensor(computedShape: kernel.shape, dKernel) : nil
+        let biasGradient = wantsParameters && wantsBias ? try! dy.sumOverChannels() : nil
+        return (input, kernelGradient, biasGradient)
+    }
+
+    /// A depthwise convolution: input channel `c` is convolved with its own `multiplier`
+    /// filters `kernel[:, :, c, m]`, giving output channel `c·multiplier + m` (Keras's order).
+    /// x `[N, H, W, in]`, kernel `[kh, kw, in, multiplier]`, bias `[in·multiplier]`.
+    /// O(N·OH·OW·kh·kw·in·multiplier), direct loops over the contiguous channels.
+    static func depthwiseConv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?,
+                                                geometry g: WindowGeometry) -> Tensor<S> {
+        let n = x.shape[0], channels = x.shape[3], multiplier = kernel.shape[3]
+        let width = channels * multiplier
+        var out = [S](repeating: 0, count: n * g.outputPositions * width)
+        x.withUnsafeBufferPointer { xs in
+            kernel.withUnsafeBufferPointer { k in
+                out.withUnsafeMutableBufferPointer { o in
+                    forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                        let input = xs.baseAddress! + (image * g.inputHeight * g.inputWidth + pixel) * channels
+                        let output = o.baseAddress! + (image * g.outputPositions + position) * width
+                        let weights = k.baseAddress! + (ki * g.windowWidth + kj) * width
+                        for c in 0..<channels {
+                            let value = input[c]
+                            for m in 0..<multiplier { output[c * multiplier + m] += value * weights[c * multiplier + m] }
+                        }
+                    }
+                }
+            }
+        }
+        let y = Tensor(computedShape: [n, g.outputHeight, g.outputWidth, width], out)
+        guard let bias else { return y }
+        return try! y.addingChannelVector(bias)
+    }
+
+    /// Gradients of ``depthwiseConv2D(_:kernel:bias:geometry:)``; O(forward) each.
+    static func depthwiseConv2DBackward<S: BLASScalar>(
+        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry,
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
+    ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
+        let n = x.shape[0], channels = x.shape[3], multiplier = kernel.shape[3]
+        let width = channels * multiplier
+        var dKernel = [S](repeating: 0, count: wantsParameters ? kernel.scalarCount : 0)
+        var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
+        x.withUnsafeBufferPointer { xs in
+            kernel.withUnsafeBufferPointer { k in
+                dy.withUnsafeBufferPointer { gs in
+                    dKernel.withUnsafeMutableBufferPointer { dk in
+                        dx.withUnsafeMutableBufferPointer { d in
+                            forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                                let pixelOffset = (image * g.inputHeight * g.inputWidth + pixel) * channels
+                                let upstream = gs.baseAddress! + (image * g.outputPositions + position) * width
+                                let cell = (ki * g.windowWidth + kj) * width
+                                if wantsParameters {
+                                    let input = xs.baseAddress! + pixelOffset
+                                    for c in 0..<channels {
+                                        for m in 0..<multiplier { dk[cell + c * multiplier + m] += input[c] * upstream[c * multiplier + m] }
+                                    }
+                                }
+                                if wantsInput {
+                                    for c in 0..<channels {
+                                        var total: S = 0
+                                        for m in 0..<multiplier { total += upstream[c * multiplier + m] * k[cell + c * multiplier + m] }
+                                        d[pixelOffset + c] += total
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let input = wantsInput ? Tensor(computedShape: x.shape, dx) : nil
+        let kernelGradient = wantsParameters ? Tensor(computedShape: kernel.shape, dKernel) : nil
+        let biasGradient = wantsParameters && wantsBias ? try! dy.sumOverChannels() : nil
+        return (input, kernelGradient, biasGradient)
+    }
+
+    /// Calls `body(image, outputPosition, ki, kj, inputPixel)` for every window cell that
+    /// lies inside the image (cells in the padding are skipped), in output order.
+    @inline(__always)
+    static func forEachWindowCell(images: Int, geometry g: WindowGeometry,
+                                  _ body: (Int, Int, Int, Int, Int) -> Void) {
+        for image in 0..<images {
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let position = oh * g.outputWidth + ow
+                    for ki in 0..<g.windowHeight {
+                        let ih = g.inputRow(oh, ki)
+                        guard ih >= 0 && ih < g.inputHeight else { continue }
+                        for kj in 0..<g.windowWidth {
+                            let iw = g.inputColumn(ow, kj)
+                            guard iw >= 0 && iw < g.inputWidth else { continue }
+                            body(image, position, ki, kj, ih * g.inputWidth + iw)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Multiply-adds of one convolution forward pass (`2·` this is its FLOP count).
+    static func multiplyAdds(images: Int, geometry g: WindowGeometry, inputChannels: Int, filters: Int) -> Int {
+        images * g.outputPositions * g.windowHeight * g.windowWidth * inputChannels * filters
+    }
+}
+
+extension Tensor {
+    /// A tensor from scalars whose count the caller built to match `shape`.
+    init(computedShape shape: [Int], _ scalars: [Scalar]) {
+        self = try! Tensor(shape: shape, scalars: scalars)
+    }
+}

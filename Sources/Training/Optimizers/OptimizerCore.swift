@@ -1,0 +1,203 @@
+import Tensors
+
+/// The state and the update loop every ``KerasOptimizer`` shares: the step counter, the slot
+/// buffers, and Keras 3's base-optimizer steps around the optimizer's own rule — gradient
+/// accumulation, clipping, weight decay, the rule, then the EMA of the weights — in that order.
+///
+/// ```swift
+/// let fresh = OptimizerCore()     // what a new optimizer starts with: no steps, no slots
+/// fresh.iterations                // 0
+/// ```
+public struct OptimizerCore: Sendable, Equatable {
+    /// The slot Keras calls the EMA copy of a variable.
+    public static let averageSlot = "average"
+    /// The slot Keras calls a variable's gradient accumulator.
+    public static let accumulatorSlot = "gradient_accumulator"
+
+    /// What the loop needs from the optimizer to lay out its slots.
+    struct Layout {
+        let ruleSlots: [String]
+        let initialValues: [Float]
+        let scalars: [(name: String, initial: Float)]
+        let options: OptimizerOptions
+
+        var averageIndex: Int? { options.useEMA ? ruleSlots.count : nil }
+        var accumulatorIndex: Int? {
+            options.gradientAccumulationSteps == nil ? nil : ruleSlots.count + (options.useEMA ? 1 : 0)
+        }
+        var slotNames: [String] {
+            ruleSlots + (options.useEMA ? [OptimizerCore.averageSlot] : [])
+                + (options.gradientAccumulationSteps == nil ? [] : [OptimizerCore.accumulatorSlot])
+        }
+        var slotInitialValues: [Float] { initialValues + Array(repeating: 0, count: slotNames.count - ruleSlots.count) }
+    }
+
+    /// Completed calls of the update (Keras's `_iterations`).
+    public internal(set) var iterations: Int64 = 0
+    private var store: SlotStore?
+    private var pendingSlots: [String: Tensor<Float>] = [:]
+
+    /// An empty state: no steps taken, slots created on the first update.
+    public init() {}
+
+    func state(layout: Layout) -> OptimizerState {
+        OptimizerState(iterations: iterations, slots: store?.named ?? pendingSlots)
+    }
+
+    mutating func restore(_ state: OptimizerState) {
+        iterations = state.iterations
+        if store != nil { store!.restore(state.slots) } else { pendingSlots = state.slots }
+    }
+
+    /// A store laid out for `layout`, carrying over the slots the previous layout shares with it
+    /// (options changed between steps) or the state restored before the first step.
+    private mutating func makeStore(_ layout: Layout) {
+        let names = layout.slotNames
+        if let store, store.slotNames == names, store.scalarNames == layout.scalars.map(\.name) { return }
+        var fresh = SlotStore(slotNames: names, initialValues: layout.slotInitialValues, scalars: layout.scalars)
+        if let store {
+            let kept = Set(names)
+            fresh.restore(store.named.filter { key, _ in
+                kept.contains(String(key.split(separator: "/").last ?? "")) || fresh.scalarNames.contains(key)
+            })
+        } else {
+            fresh.restore(pendingSlots)
+            pendingSlots = [:]
+        }
+        store = fresh
+    }
+
+    /// One update of `model`'s trainable variables from their gradients in `stepGradients`:
+    /// a read-only pass collects the gradients (accumulation and clipping need all of them),
+    /// then each variable is updated in place where the model holds it.
+    mutating func apply<O: KerasOptimizer>(_ optimizer: O, gradients stepGradients: Gradients,
+                                           to model: inout Sequential) throws {
+        var gradients: [Tensor<Float>] = []
+        var shapes: [[Int]] = []
+        try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
+            guard value.shape == gradient.shape else {
+                throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
+            }
+            gradients.append(gradient)
+            shapes.append(value.shape)
+        }
+        try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames }) { plan, slots in
+            try model.updateTrainableVariables(using: stepGradients) { index, value, _ in
+                Self.update(&value, index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
+            }
+        }
+    }
+
+    /// One update of `values` (the trainable variables, in a fixed order) by `gradients`;
+    /// `names` is asked only when slots are created or restored.
+    mutating func apply<O: KerasOptimizer>(
+        _ optimizer: O, gradients: [Tensor<Float>], to values: inout [Tensor<Float>], names: () -> [String]
+    ) throws {
+        try withPlan(optimizer, gradients: gradients, shapes: values.map(\.shape), names: names) { plan, slots in
+            for index in values.indices {
+                Self.update(&values[index], index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
+            }
+        }
+    }
+
+    /// What one call does, decided before any variable changes: Keras 3's
+    /// `BaseOptimizer._backend_apply_gradients` split into the part over all gradients
+    /// (accumulation, clipping, optimizer-wide scalars) and the part per variable (``update``).
+    struct Plan {
+        /// Whether the rule runs (false on an accumulation micro-step).
+        let updates: Bool
+        /// The gradients the rule sees: accumulated mean, clipped.
+        let gradients: [Tensor<Float>]
+        let step: OptimizerStep
+        let scalars: [Float]
+        let weightDecay: Float?
+        let averageIndex: Int?
+        let emaMomentum: Float
+        let overwritesWithAverage: Bool
+    }
+
+    /// Prepares the slots, plans the call, runs `body` with the plan and the slot buffers
+    /// (moved out of the store so that they stay uniquely referenced), and counts the call.
+    private mutating func withPlan<O: KerasOptimizer>(
+        _ optimizer: O, gradients: [Tensor<Float>], shapes: [[Int]], names: () -> [String],
+        _ body: (Plan, inout [[Tensor<Float>]]) throws -> Void
+    ) throws {
+        let layout = optimizer.slotLayout
+        makeStore(layout)
+        if store!.needsPreparation {
+            try store!.prepare(names: names(), shapes: shapes)
+        } else {
+            try checkSlots(for: shapes, names: names)
+        }
+        var slots = store!.take()
+        defer { store!.put(slots) }
+        let plan = Self.plan(optimizer, layout: layout, iterations: iterations, gradients: gradients, slots: &slots,
+                             scalars: &store!.scalars)
+        try body(plan, &slots)
+        iterations += 1
+    }
+
+    /// Catches an optimizer reused on a model with other variables (slots are by position).
+    private func checkSlots(for shapes: [[Int]], names: () -> [String]) throws {
+        let slots = store!.slots
+        guard slots.count == shapes.count else {
+            throw TrainingError.optimizerStateMismatch(
+                variable: names().first ?? "#0", message: "this optimizer was built for another model's variables")
+        }
+        for (index, shape) in shapes.enumerated() where slots[index].first.map({ $0.shape != shape }) ?? false {
+            let all = names()
+            throw TrainingError.optimizerStateMismatch(
+                variable: index < all.count ? all[index] : "#\(index)",
+                message: "this optimizer was built for another model's variables")
+        }
+    }
+
+    /// Accumulation and clipping over all gradients, and the optimizer-wide scalars.
+    static func plan<O: KerasOptimizer>(
+        _ optimizer: O, layout: Layout, iterations raw: Int64, gradients: [Tensor<Float>],
+        slots: inout [[Tensor<Float>]], scalars: inout [Float]
+    ) -> Plan {
+        let options = layout.options
+        let accumulationSteps = options.gradientAccumulationSteps.map(Int64.init)
+        // Keras: rules and the EMA see `iterations` (whole accumulation cycles), the schedule `_iterations`.
+        let iterations = accumulationSteps.map { raw / $0 } ?? raw
+        let step = OptimizerStep(iterations: iterations, learningRate: options.learningRate.value(atStep: raw))
+        var grads = gradients
+        var updates = true
+        if let steps = accumulationSteps, let slot = layout.accumulatorIndex {
+            if (raw + 1) % steps != 0 {
+                for v in grads.indices { GradientTransforms.add(grads[v], into: &slots[v][slot]) }
+                updates = false
+            } else {
+                for v in grads.indices {
+                    grads[v] = GradientTransforms.mean(grads[v], accumulated: &slots[v][slot], steps: Float(steps))
+                }
+            }
+        }
+        if updates {
+            GradientTransforms.clip(&grads, options: options)
+            optimizer.updateScalars(&scalars, step: step)
+        }
+        return Plan(updates: updates, gradients: updates ? grads : [], step: step, scalars: scalars,
+                    weightDecay: options.weightDecay.map { Float($0) }, averageIndex: layout.averageIndex,
+                    emaMomentum: iterations != 0 ? Float(options.emaMomentum) : 0,
+                    overwritesWithAverage: options.emaOverwriteFrequency.map { (iterations + 1) % Int64($0) == 0 } ?? false)
+    }
+
+    /// One variable's part of the call, as Keras orders it: weight decay, the rule, the EMA
+    /// (and its overwrite). Keras runs each stage over all variables before the next; no stage
+    /// reads another variable, so doing them variable by variable gives the same values.
+    static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, index: Int, plan: Plan, optimizer: O,
+                                          slots: inout [Tensor<Float>]) {
+        if plan.updates {
+            if let decay = plan.weightDecay {
+                GradientTransforms.decay(&value, rate: decay, learningRate: plan.step.learningRate)
+            }
+            optimizer.update(&value, gradient: plan.gradients[index], slots: &slots, scalars: plan.scalars, step: plan.step)
+        }
+        if let slot = plan.averageIndex {
+            GradientTransforms.average(value, into: &slots[slot], momentum: plan.emaMomentum)
+            if plan.overwritesWithAverage { value = slots[slot] }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Writes each completed epoch's logs to a CSV file as Keras's `CSVLogger` does: a header
+/// `epoch,<log names sorted>` and one row per epoch (zero-based), values as Swift prints a
+/// `Double` (the shortest text that reads back the same, as Python's `repr`), `NA` for a log an
+/// epoch lacks. With `append`, an existing non-empty file is continued without a new header
+/// (a resumed run); otherwise the file is replaced.
+///
+/// Rows are appended and flushed epoch by epoch, so the file is complete up to the last epoch
+/// if the process dies. An epoch cut short by a stop is not written: a resume redoes it.
+///
+/// ```swift
+/// let csv = CSVLogger(url: URL(fileURLWithPath: "training.csv"))
+/// try trainer.fit(data, epochs: 10, callbacks: [csv])
+/// ```
+public struct CSVLogger: TrainingCallback {
+    /// The file written.
+    public let url: URL
+    /// The field separator (Keras's `separator`).
+    public let separator: String
+    /// Whether to continue an existing file instead of replacing it.
+    public let append: Bool
+    private var columns: [String]?
+
+    /// Keras's defaults: comma-separated, replacing the file.
+    public init(url: URL, separator: String = ",", append: Bool = false) {
+        self.url = url
+        self.separator = separator
+        self.append = append
+    }
+
+    public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
+        guard event.isComplete else { return .proceed }
+        var text = ""
+        if columns == nil {
+            let continuing = append && ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) > 0
+            columns = continuing ? try existingColumns() : event.logs.keys.sorted()
+            if !continuing {
+                try write(Data(), replacing: true)
+                text += (["epoch"] + columns!).joined(separator: separator) + "\n"
+            }
+        }
+        let values = columns!.map { name in event.logs[name].map { "\($0)" } ?? "NA" }
+        text += (["\(event.epoch)"] + values).joined(separator: separator) + "\n"
+        try write(Data(text.utf8), replacing: false)
+        return .proceed
+    }
+
+    /// The header of the file being continued, so that columns stay aligned.
+    private func existingColumns() throws -> [String] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch { throw failure(error) }
+        let header = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+        let fields = header.components(separatedBy: separator)
+        guard fields.first == "epoch" else {
+            throw TrainingError.invalidArgument(layer: "CSVLogger",
+                                                message: "\(url.path): its first line is not a CSVLogger header (epoch, ...)")
+        }
+        return Array(fields.dropFirst())
+    }
+
+    private func write(_ data: Data, replacing: Bool) throws {
+        do {
+            if replacing || !FileManager.default.fileExists(atPath: url.path) {
+                try data.write(to: url)
+                return
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    private func failure(_ error: any Error) -> TrainingError {
+        .invalidArgument(layer: "CSVLogger", message: "\(url.path): \(error.localizedDescription)")
+    }
+}
