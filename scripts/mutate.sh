@@ -56,10 +56,10 @@ mutation iterator-state-kind Sources/Datasets/IteratorState.swift 'DatasetsTests
 mutation iterator-state-parameters Sources/Datasets/IteratorState.swift 'DatasetsTests\.StateParameterTests' \
     'if let savedValue = saved[name], let currentValue = current[name], savedValue != currentValue {' \
     'if let savedValue = saved[name], let currentValue = current[name], savedValue != currentValue, false {'
-mutation prefetch-bound Sources/Datasets/Prefetch.swift 'DatasetsTests\.(PrefetchTests|PrefetchStressTests)' \
-    'session = Session(base: base, capacity: Swift.max(1, dataset.bufferSize),' \
-    'session = Session(base: base, capacity: Swift.max(1, dataset.bufferSize) + 2,'
-mutation prefetch-stop-on-drop Sources/Datasets/Prefetch.swift 'DatasetsTests\.(PrefetchTests|PrefetchStressTests)' \
+mutation prefetch-bound Sources/Datasets/Prefetch.swift 'DatasetsTests\.(PrefetchTests|PrefetchStressTests|PrefetchPlacementTests)' \
+    'buffer = HandoffBuffer(capacity: capacity)' \
+    'buffer = HandoffBuffer(capacity: capacity + 2)'
+mutation prefetch-stop-on-drop Sources/Datasets/Prefetch.swift 'DatasetsTests\.(PrefetchTests|PrefetchStressTests|PrefetchPlacementTests)' \
     'deinit { buffer.cancel() }' \
     'deinit {}'
 mutation unordered-map-early-set Sources/Datasets/ParallelMap.swift 'DatasetsTests\.UnorderedMapTests' \

@@ -5,36 +5,68 @@ import Darwin
 #endif
 import Synchronization
 
-/// A bounded single-producer, single-consumer buffer between a prefetch producer thread and
-/// its consumer.
+/// A bounded single-producer, single-consumer ring between a prefetch producer thread and its
+/// consumer, with a way for the consumer to take the producer's work back (``requestPause()``).
 ///
-/// A condition variable signalled and waited on for every element costs a futex wake per
-/// hand-off (about 23 µs on a 2-vCPU machine). Here each side first polls an atomic count for a
-/// bounded number of rounds, then parks, and the other side signals only when it knows someone
-/// is parked. The spin is short so a waiting side does not steal a core for long on 2 cores.
+/// No lock is taken per element. The producer writes a slot and then publishes its count of
+/// pushed elements; the consumer publishes its count of taken elements. Each side reads the
+/// other's count only when the room (or the run of elements) it saw last is used up, so a
+/// consumer that finds several elements waiting takes the whole run with one read of shared
+/// state. A side with nothing to do polls briefly, yields its core a few times, then parks on
+/// a condition variable; the other side signals only when it sees that flag set (both the flag
+/// and the counts are sequentially consistent, so one of the two always sees the other).
+///
+/// At most `capacity` elements are in the ring: a slot counts as taken only once the consumer
+/// has moved its element out.
 final class HandoffBuffer<Element>: @unchecked Sendable {
-    // Guarded by `mutex`.
-    private var ring: [Element?]
-    private var head = 0
-    private var count = 0
-    private var finished = false
+    /// Where the producer stands, as the consumer sees it.
+    enum ProducerState: Int {
+        case running = 0
+        /// Stopped at the consumer's request (``requestPause()``) after publishing everything it
+        /// pulled; its input iterator is the consumer's until ``resume()``.
+        case paused = 1
+        /// The pass ended or failed (``failure``).
+        case finished = 2
+    }
+
+    /// What ``take()`` found.
+    enum Taken {
+        case element(Element)
+        case paused
+        case finished
+    }
+
+    let capacity: Int
+    private let slots: UnsafeMutablePointer<Element?>
+
+    // Producer side (its own cache lines: the consumer reads `pushed` once per run).
+    private let leadingPadding = CacheLinePadding()
+    /// Elements pushed so far; slot `n % capacity` holds element `n` before this passes `n`.
+    private let pushed = Atomic<Int>(0)
+    private var writeIndex = 0
+    private var writeLimit = 0
+    private let producerPadding = CacheLinePadding()
+
+    // Consumer side.
+    /// Elements taken so far; a slot is free for the producer once this has passed it.
+    private let taken = Atomic<Int>(0)
+    private var readIndex = 0
+    private var readLimit = 0
+    private let consumerPadding = CacheLinePadding()
+
+    // Rarely written flags.
+    private let state = Atomic<Int>(ProducerState.running.rawValue)
+    private let pauseWanted = Atomic<Bool>(false)
+    private let consumerParked = Atomic<Bool>(false)
+    private let producerParked = Atomic<Bool>(false)
+    let cancelled = Atomic<Bool>(false)
+    /// The producer's error, written before `state` becomes `finished`.
     private var failure: (any Error)?
-    private var consumerParked = false
-    private var producerParked = false
-    /// Elements handed to the consumer so far, and the replay log for the consumer's position.
-    private(set) var delivered: Int
-    private var log: ReplayLog
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let notEmpty: UnsafeMutablePointer<pthread_cond_t>
-    private let notFull: UnsafeMutablePointer<pthread_cond_t>
+    private let consumerWake: UnsafeMutablePointer<pthread_cond_t>
+    private let producerWake: UnsafeMutablePointer<pthread_cond_t>
 
-    /// Mirrors `count` (and the end) for lock-free polling.
-    private let available = Atomic<Int>(0)
-    private let ended = Atomic<Bool>(false)
-    let cancelled = Atomic<Bool>(false)
-    let capacity: Int
-    let snapshotInterval: Int
     static var spinLimit: Int { 256 }
     /// After a short spin, a waiting side yields its core this many times before parking: on a
     /// loaded 2-core machine the other side is often runnable but not running, and a yield
@@ -44,113 +76,179 @@ final class HandoffBuffer<Element>: @unchecked Sendable {
     /// 75–132k, spin 64 / yield 1,024 78–125k, on the same loaded machine.)
     static var yieldLimit: Int { 256 }
 
-    init(capacity: Int, delivered: Int, log: ReplayLog) {
+    init(capacity: Int) {
         self.capacity = capacity
-        self.ring = Array(repeating: nil, count: capacity)
-        self.delivered = delivered
-        self.log = log
-        self.snapshotInterval = log.interval
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: nil, count: capacity)
+        writeLimit = capacity
         mutex = .allocate(capacity: 1)
-        notEmpty = .allocate(capacity: 1)
-        notFull = .allocate(capacity: 1)
+        consumerWake = .allocate(capacity: 1)
+        producerWake = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(notEmpty, nil)
-        pthread_cond_init(notFull, nil)
+        pthread_cond_init(consumerWake, nil)
+        pthread_cond_init(producerWake, nil)
     }
 
     deinit {
-        pthread_cond_destroy(notFull)
-        pthread_cond_destroy(notEmpty)
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+        pthread_cond_destroy(producerWake)
+        pthread_cond_destroy(consumerWake)
         pthread_mutex_destroy(mutex)
-        notFull.deallocate()
-        notEmpty.deallocate()
+        producerWake.deallocate()
+        consumerWake.deallocate()
         mutex.deallocate()
     }
 
-    /// Producer: waits for room, then appends. Returns `false` once the consumer has gone.
-    func push(_ element: Element, snapshot: (ordinal: Int, state: IteratorState)?) -> Bool {
-        var spins = 0
-        while available.load(ordering: .acquiring) >= capacity && spins < Self.spinLimit
-            && !cancelled.load(ordering: .relaxed) { spins += 1 }
-        var yields = 0
-        while available.load(ordering: .acquiring) >= capacity && yields < Self.yieldLimit
-            && !cancelled.load(ordering: .relaxed) { sched_yield(); yields += 1 }
-        pthread_mutex_lock(mutex)
-        while count >= capacity && !cancelled.load(ordering: .relaxed) {
-            producerParked = true
-            pthread_cond_wait(notFull, mutex)
-            producerParked = false
+    // MARK: Producer
+
+    /// Producer: whether the consumer wants the input back (checked between elements).
+    var pauseRequested: Bool { pauseWanted.load(ordering: .relaxed) }
+
+    /// Producer: waits for a free slot, then publishes `element`. Returns `false` once the
+    /// consumer has gone.
+    func push(_ element: Element) -> Bool {
+        if writeIndex == writeLimit {
+            writeLimit = taken.load(ordering: .acquiring) + capacity
+            if writeIndex == writeLimit && !waitForRoom() { return false }
         }
-        if cancelled.load(ordering: .relaxed) {
-            pthread_mutex_unlock(mutex)
-            return false
-        }
-        ring[(head + count) % capacity] = element
-        count += 1
-        available.store(count, ordering: .releasing)
-        if let snapshot {
-            log.record(snapshot.ordinal, snapshot.state)
-            log.prune(before: delivered)
-        }
-        if consumerParked { pthread_cond_signal(notEmpty) }
-        pthread_mutex_unlock(mutex)
+        slots[writeIndex % capacity] = element
+        writeIndex += 1
+        pushed.store(writeIndex, ordering: .sequentiallyConsistent)
+        if consumerParked.load(ordering: .sequentiallyConsistent) { signal(consumerWake) }
         return true
     }
 
-    /// Producer: no more elements; `error`, if any, reaches the consumer after the buffered ones.
+    /// Producer: no more elements; `error`, if any, reaches the consumer after the pushed ones.
     func finish(error: (any Error)?) {
-        pthread_mutex_lock(mutex)
-        finished = true
         failure = error
-        ended.store(true, ordering: .releasing)
-        if consumerParked { pthread_cond_signal(notEmpty) }
-        pthread_mutex_unlock(mutex)
+        publish(.finished)
     }
 
-    /// Consumer: the next element, `nil` at the end, or the producer's error.
-    func pop() throws -> Element? {
-        var spins = 0
-        while available.load(ordering: .acquiring) == 0 && !ended.load(ordering: .acquiring)
-            && spins < Self.spinLimit { spins += 1 }
-        var yields = 0
-        while available.load(ordering: .acquiring) == 0 && !ended.load(ordering: .acquiring)
-            && yields < Self.yieldLimit { sched_yield(); yields += 1 }
-        pthread_mutex_lock(mutex)
-        while count == 0 && !finished {
-            consumerParked = true
-            pthread_cond_wait(notEmpty, mutex)
-            consumerParked = false
-        }
-        if count > 0 {
-            let element = ring[head].take()
-            head = (head + 1) % capacity
-            count -= 1
-            delivered += 1
-            available.store(count, ordering: .releasing)
-            if producerParked { pthread_cond_signal(notFull) }
-            pthread_mutex_unlock(mutex)
-            return element
-        }
-        let error = failure
-        failure = nil
-        pthread_mutex_unlock(mutex)
-        if let error { throw error }
-        return nil
-    }
-
-    /// Consumer: the resume point for the elements delivered so far.
-    func resumePoint() -> (state: IteratorState, skip: Int) {
+    /// Producer: stops at the consumer's request with everything it pulled published, and
+    /// waits until the consumer hands the input back (`true`) or goes away (`false`).
+    func pauseUntilResumed() -> Bool {
+        publish(.paused)
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        let point = log.resumePoint(for: delivered)
-        return (point.state, delivered - point.ordinal)
+        producerParked.store(true, ordering: .sequentiallyConsistent)
+        while state.load(ordering: .sequentiallyConsistent) == ProducerState.paused.rawValue
+            && !cancelled.load(ordering: .sequentiallyConsistent) {
+            pthread_cond_wait(producerWake, mutex)
+        }
+        producerParked.store(false, ordering: .relaxed)
+        return !cancelled.load(ordering: .sequentiallyConsistent)
     }
 
-    /// Consumer: stop the producer (it exits at its next push, or after its current pull).
-    func cancel() {
-        cancelled.store(true, ordering: .releasing)
+    private func publish(_ newState: ProducerState) {
+        state.store(newState.rawValue, ordering: .sequentiallyConsistent)
+        if consumerParked.load(ordering: .sequentiallyConsistent) { signal(consumerWake) }
+    }
+
+    private func waitForRoom() -> Bool {
+        let hasRoom = { [self] () -> Bool in
+            writeLimit = taken.load(ordering: .sequentiallyConsistent) + capacity
+            return writeIndex < writeLimit
+        }
+        for round in 0..<(Self.spinLimit + Self.yieldLimit) {
+            if cancelled.load(ordering: .relaxed) { return false }
+            if hasRoom() { return true }
+            if round >= Self.spinLimit { sched_yield() }
+        }
         pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(notFull)
+        defer { pthread_mutex_unlock(mutex) }
+        producerParked.store(true, ordering: .sequentiallyConsistent)
+        while !hasRoom() && !cancelled.load(ordering: .sequentiallyConsistent) {
+            pthread_cond_wait(producerWake, mutex)
+        }
+        producerParked.store(false, ordering: .relaxed)
+        return !cancelled.load(ordering: .relaxed)
+    }
+
+    // MARK: Consumer
+
+    /// Consumer: the next element, or why there is none: the producer paused as asked (its
+    /// input is the consumer's now) or finished (then ``takeFailure()``).
+    func take() -> Taken {
+        if readIndex == readLimit {
+            readLimit = pushed.load(ordering: .acquiring)
+            if readIndex == readLimit, let stop = waitForElements() { return stop }
+        }
+        let element = slots[readIndex % capacity].take()!
+        readIndex += 1
+        taken.store(readIndex, ordering: .sequentiallyConsistent)
+        if producerParked.load(ordering: .sequentiallyConsistent) { signal(producerWake) }
+        return .element(element)
+    }
+
+    /// Consumer: the error the producer finished with, once.
+    func takeFailure() -> (any Error)? {
+        defer { failure = nil }
+        return failure
+    }
+
+    /// Consumer: asks the producer to stop after the element it is computing; ``take()``
+    /// returns `.paused` once everything it pulled has been taken.
+    func requestPause() {
+        pauseWanted.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Consumer: hands the input back to a paused producer.
+    func resume() {
+        pauseWanted.store(false, ordering: .sequentiallyConsistent)
+        state.store(ProducerState.running.rawValue, ordering: .sequentiallyConsistent)
+        signal(producerWake)
+    }
+
+    /// Consumer: stops the producer (it exits at its next push or pause, or after its current pull).
+    func cancel() {
+        cancelled.store(true, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(producerWake)
         pthread_mutex_unlock(mutex)
     }
+
+    /// Waits until an element is published (`nil`) or the producer stopped with nothing more
+    /// to take.
+    private func waitForElements() -> Taken? {
+        let outcome = { [self] () -> (ready: Bool, stop: Taken?) in
+            // The producer publishes its last element before its state, so reading the state
+            // first and then the count cannot miss an element.
+            let current = state.load(ordering: .sequentiallyConsistent)
+            readLimit = pushed.load(ordering: .sequentiallyConsistent)
+            if readIndex < readLimit { return (true, nil) }
+            switch ProducerState(rawValue: current)! {
+            case .running: return (false, nil)
+            case .paused: return (true, .paused)
+            case .finished: return (true, .finished)
+            }
+        }
+        for round in 0..<(Self.spinLimit + Self.yieldLimit) {
+            let seen = outcome()
+            if seen.ready { return seen.stop }
+            if round >= Self.spinLimit { sched_yield() }
+        }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        consumerParked.store(true, ordering: .sequentiallyConsistent)
+        var seen = outcome()
+        while !seen.ready {
+            pthread_cond_wait(consumerWake, mutex)
+            seen = outcome()
+        }
+        consumerParked.store(false, ordering: .relaxed)
+        return seen.stop
+    }
+
+    private func signal(_ condition: UnsafeMutablePointer<pthread_cond_t>) {
+        pthread_mutex_lock(mutex)
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+}
+
+/// 64 bytes that keep the stored properties around them on different cache lines (stored
+/// properties of a class are laid out in declaration order).
+private struct CacheLinePadding {
+    private let words: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

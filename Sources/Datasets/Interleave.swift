@@ -73,7 +73,8 @@ public struct Interleaved<Inputs: Dataset>: Dataset where Inputs.Element: Datase
         try state.expect("interleave", counters: 5, seeds: 1, children: 2, parameters: stateParameters)
         let (cycleIndex, blockIndex, pulled, from) = (state.counters[0], state.counters[1], state.counters[3],
                                                       state.counters[4])
-        let ordinals = state.indices
+        let ordinals = try PackedIntegers.decode(state.parameters?["slots"], or: state.indices, stage: "interleave",
+                                                 what: "slots")
         let open = ordinals.filter { $0 >= 0 }
         guard cycleLength >= 1, blockLength >= 1, ordinals.count == cycleLength,
               (0..<cycleLength).contains(cycleIndex), (0..<blockLength).contains(blockIndex),
@@ -185,18 +186,20 @@ public struct Interleaved<Inputs: Dataset>: Dataset where Inputs.Element: Datase
         var oldestOpenOrdinal: Int { slots.compactMap { $0?.ordinal }.min() ?? pulled }
 
         /// `counters`: [slot whose turn it is, elements taken in this turn, inputs exhausted 0/1,
-        /// input datasets opened, snapshot ordinal]; `indices`: per slot, the input position of
-        /// its open dataset or -1; `seeds`: [epoch]; `children`: [inputs state at the snapshot
-        /// ordinal, the open datasets' states in slot order, packed (see `PackedSourceStates`)];
-        /// `parameters`: cycleLength, blockLength and the number of inputs when known.
+        /// input datasets opened, snapshot ordinal]; `seeds`: [epoch]; `children`: [inputs state
+        /// at the snapshot ordinal, the open datasets' states in slot order, packed (see
+        /// `PackedSourceStates`)]; `parameters`: cycleLength, blockLength, the number of inputs
+        /// when known, and `slots`: per slot, the input position of its open dataset or -1,
+        /// bit-packed (see `PackedIntegers`).
         public var state: IteratorState {
             let point = log.resumePoint(for: oldestOpenOrdinal)
             let open = slots.compactMap { $0 }
             let packed = PackedSourceStates.pack(open.map(\.iterator.state), skeletons: open.map(\.skeleton))
+            var parameters = dataset.stateParameters
+            parameters["slots"] = PackedIntegers.encode(slots.map { $0?.ordinal ?? -1 })
             return IteratorState(kind: "interleave",
                                  counters: [cycleIndex, blockIndex, inputsExhausted ? 1 : 0, pulled, point.ordinal],
-                                 seeds: [epoch], indices: slots.map { $0?.ordinal ?? -1 },
-                                 children: [point.state, packed], parameters: dataset.stateParameters)
+                                 seeds: [epoch], children: [point.state, packed], parameters: parameters)
         }
     }
 }

@@ -6,7 +6,8 @@
 /// what a fresh iterator of the same source in the same epoch has too. So a packed state keeps
 /// only each source's numbers (counters, indices and seeds, node by node in tree order), and a
 /// restore lays them back onto the skeleton of a fresh iterator: a `RangeDataset` or `HDF5Rows`
-/// source costs one JSON integer.
+/// source costs one integer, and all the integers are written once, bit-packed
+/// (``PackedIntegers``): under 3 characters for a position below 131,072.
 ///
 /// A source whose state has grown a different shape from its fresh one (a shuffle whose buffer
 /// filled, say) is kept whole. The skeletons' settings are not stored, so that a changed source
@@ -15,8 +16,10 @@
 /// for `sourceSettings`.
 ///
 /// The packed node: `kind` "sources"; `counters`: the positions (in the list packed) of the
-/// states kept whole; `indices`: the integer numbers of the others, concatenated; `seeds`: their
-/// `UInt64` numbers, concatenated; `children`: the states kept whole; `parameters`: settings.
+/// states kept whole; `seeds`: the `UInt64` numbers of the others, concatenated; `children`:
+/// the states kept whole; `parameters`: `sourceSettings` and `numbers`, the integer numbers of
+/// the others, concatenated and packed by ``PackedIntegers`` (states written before packing
+/// hold them in `indices`, and still restore).
 enum PackedSourceStates {
     static let kind = "sources"
 
@@ -32,8 +35,8 @@ enum PackedSourceStates {
                 wholeStates.append(state)
             }
         }
-        return IteratorState(kind: kind, counters: whole, seeds: words, indices: integers, children: wholeStates,
-                             parameters: ["sourceSettings": digest(skeletons)])
+        return IteratorState(kind: kind, counters: whole, seeds: words, children: wholeStates,
+                             parameters: ["sourceSettings": digest(skeletons), "numbers": PackedIntegers.encode(integers)])
     }
 
     /// The states packed by ``pack(_:skeletons:)``, rebuilt on `skeletons` (the fresh states of
@@ -53,7 +56,9 @@ enum PackedSourceStates {
             throw DatasetError.incompatibleState(expected: "\(stage) states of \(skeletons.count) sources",
                                                  found: "whole states for sources \(whole)")
         }
-        var integers = packed.indices[...], words = packed.seeds[...]
+        let numbers = try PackedIntegers.decode(packed.parameters?["numbers"], or: packed.indices, stage: stage,
+                                                what: "source numbers")
+        var integers = numbers[...], words = packed.seeds[...]
         var states: [IteratorState] = []
         var nextWhole = 0
         for (position, skeleton) in skeletons.enumerated() {
@@ -64,7 +69,7 @@ enum PackedSourceStates {
                 guard let state = rebuild(skeleton, integers: &integers, words: &words) else {
                     throw DatasetError.incompatibleState(
                         expected: "\(stage) numbers for \(skeletons.count) sources",
-                        found: "\(packed.indices.count) integers and \(packed.seeds.count) seeds")
+                        found: "\(numbers.count) integers and \(packed.seeds.count) seeds")
                 }
                 states.append(state)
             }

@@ -28,4 +28,19 @@ package enum DataFileFixtures {
 
     /// 8 finite rows of 3 features.
     package static let goodX: [Double] = (0..<24).map { Double($0 % 5) - 2 }
+
+    /// /x float32 [rows, 3] (row r = [first + r, 0.5, -1], gzip in chunks of `chunkRows` unless
+    /// nil) and /y float64 [rows] = first + r, so a batch's targets name its rows.
+    package static func writeRows(_ folder: URL, _ name: String, rows: Int, first: Int = 0, chunkRows: Int? = nil,
+                      nanAt: Int? = nil) throws -> URL {
+        let url = folder.appendingPathComponent(name)
+        var x: [Float] = (0..<rows).flatMap { [Float(first + $0), 0.5, -1] }
+        if let nanAt { x[nanAt * 3 + 1] = .nan }
+        try HDF5File.atomicWrite(to: url) { file in
+            let options: HDF5DatasetOptions = chunkRows.map { .compressed(level: 1, chunkShape: [$0, 3]) } ?? .contiguous
+            try file.write(x, shape: [rows, 3], to: "/x", options: options)
+            try file.write((0..<rows).map { Double(first + $0) }, shape: [rows], to: "/y")
+        }
+        return url
+    }
 }

@@ -47,7 +47,7 @@ import Testing
         let help = try Self.run("batchwise-bench", ["--help"])
         #expect(help.status == 0, "\(help.stderr)")
         let areas = Self.subcommands(inHelp: help.stdout)
-        #expect(areas == ["hdf5", "hdf5-stream", "data", "pipeline", "layers", "conv", "train", "checkpoint", "soak", "distributed"], "\(help.stdout)")
+        #expect(areas == ["hdf5", "hdf5-stream", "data", "pipeline", "layers", "conv", "train", "checkpoint", "soak", "distributed", "folding"], "\(help.stdout)")
 
         let script = try String(contentsOf: FuzzTests.repository.appendingPathComponent("Benchmarks/run-all.sh"), encoding: .utf8)
         let defaults = try #require(script.firstRange(of: "BENCH_AREAS:-").map { script[$0.upperBound...].prefix { $0 != "}" } })

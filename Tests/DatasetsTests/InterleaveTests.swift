@@ -146,9 +146,9 @@ import Tensors
 
     @Test func theStateOf100SourcesIsAtMostOneKilobyte() throws {
         let sources = (0..<100).map { RangeDataset($0 * 10_000..<($0 + 1) * 10_000) }
-        // 502 bytes at cycleLength 16, 874 at 64; with all 100 open (cycleLength 100) it is
-        // 1,164 bytes: the per-slot input positions and positions add about 8 bytes a slot.
-        for cycleLength in [16, 64] {
+        // The per-slot input positions and source positions are bit-packed, about 4 characters
+        // a slot: all 100 open (cycleLength 100) fit too.
+        for cycleLength in [16, 64, 100] {
             let mixed = interleave(sources, cycleLength: cycleLength, blockLength: 8)
             var iterator = mixed.makeIterator()
             _ = try pull(&iterator, 100 * 10_000 / 2 + 12_345)

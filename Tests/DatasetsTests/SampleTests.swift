@@ -315,4 +315,30 @@ import Tensors
         var resumed = try mixed.makeIterator(resumingFrom: IteratorState(encoded: bytes))
         #expect(try pull(&resumed, 1_000) == expected)
     }
+
+    @Test("the state of 100 sources stays within 1 KB when every source is a million elements in")
+    func theStateOf100SourcesWithLargePositionsIsAtMostOneKilobyte() throws {
+        let size = 2_000_000
+        let sources = (0..<100).map { RangeDataset($0 * size..<($0 + 1) * size) }
+        let mixed = try sample(from: sources, seed: 2026, stopping: .reweightRemaining)
+        // Pulling 100 million elements takes minutes in a debug build: lay large positions onto
+        // a fresh state instead, as a long run would have left them.
+        let positions = (0..<100).map { 1_000_000 + $0 * 9_973 }
+        var fresh = mixed.makeIterator().state
+        let skeletons = sources.map { $0.makeIterator().state }
+        let moved = zip(skeletons, positions).map { skeleton, position in
+            var state = skeleton
+            state.counters = [position]
+            return state
+        }
+        fresh.children = [PackedSourceStates.pack(moved, skeletons: skeletons)]
+        var iterator = try mixed.makeIterator(resumingFrom: IteratorState(encoded: fresh.encoded()))
+        let drawn = try pull(&iterator, 1_000)
+        #expect(drawn.allSatisfy { $0 % size >= positions[$0 / size] }, "every source continues at its position")
+        let bytes = try iterator.state.encoded()
+        #expect(bytes.count <= 1_024, "the state of 100 sources at 7-digit positions is \(bytes.count) bytes")
+        let expected = try pull(&iterator, 1_000)
+        var resumed = try mixed.makeIterator(resumingFrom: IteratorState(encoded: bytes))
+        #expect(try pull(&resumed, 1_000) == expected)
+    }
 }

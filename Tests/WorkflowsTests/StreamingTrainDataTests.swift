@@ -12,21 +12,6 @@ import CheckpointsTestSupport
 /// one layout train as one, the values are checked while streaming (naming file, path and the
 /// row inside that file), and a compressed dataset is block-shuffled by default.
 @Suite struct StreamingTrainDataTests {
-    /// /x float32 [rows, 3] (row r = [first + r, 0.5, -1], gzip in chunks of `chunkRows` unless
-    /// nil) and /y float64 [rows] = first + r, so a batch's targets name its rows.
-    static func write(_ folder: URL, _ name: String, rows: Int, first: Int = 0, chunkRows: Int? = nil,
-                      nanAt: Int? = nil) throws -> URL {
-        let url = folder.appendingPathComponent(name)
-        var x: [Float] = (0..<rows).flatMap { [Float(first + $0), 0.5, -1] }
-        if let nanAt { x[nanAt * 3 + 1] = .nan }
-        try HDF5File.atomicWrite(to: url) { file in
-            let options: HDF5DatasetOptions = chunkRows.map { .compressed(level: 1, chunkShape: [$0, 3]) } ?? .contiguous
-            try file.write(x, shape: [rows, 3], to: "/x", options: options)
-            try file.write((0..<rows).map { Double(first + $0) }, shape: [rows], to: "/y")
-        }
-        return url
-    }
-
     /// The target values (= global row numbers) of one epoch of `pipeline`.
     static func rows(_ pipeline: AnyDataset<Trainer.Batch>, epoch: UInt64 = 0) throws -> [Int] {
         var rows: [Int] = []
@@ -37,8 +22,8 @@ import CheckpointsTestSupport
     @Test("two files with one layout are one dataset: every row once per shuffled epoch, the split taken from the end")
     func twoFilesTrainAsOne() throws {
         let folder = try NativeFixtures.folder()
-        let a = try Self.write(folder, "a.h5", rows: 50, chunkRows: 8)
-        let b = try Self.write(folder, "b.h5", rows: 30, first: 50, chunkRows: 8)
+        let a = try DataFileFixtures.writeRows(folder, "a.h5", rows: 50, chunkRows: 8)
+        let b = try DataFileFixtures.writeRows(folder, "b.h5", rows: 30, first: 50, chunkRows: 8)
         let data = try TrainingData(files: [a, b], x: "/x", y: "/y", sparseTargets: false)
         #expect(data.rows == 80 && data.featureShape == [80, 3] && data.targetShape == [80, 1] && data.isCompressed)
         let (train, validation) = try data.pipelines(batchSize: 7, order: .shuffled, seed: 3, validationSplit: 0.25)
@@ -62,9 +47,9 @@ import CheckpointsTestSupport
     }
 
     @Test func aNaNInTheSecondFileIsNamedWithThatFileAndItsRow() throws {
-        let folder = try DataValidationTests.folder()
-        let a = try Self.write(folder, "a.h5", rows: 8)
-        let b = try Self.write(folder, "b.h5", rows: 8, first: 8, nanAt: 5)
+        let folder = try DataFileFixtures.folder()
+        let a = try DataFileFixtures.writeRows(folder, "a.h5", rows: 8)
+        let b = try DataFileFixtures.writeRows(folder, "b.h5", rows: 8, first: 8, nanAt: 5)
         var job = TrainJob(data: a, output: folder.appendingPathComponent("out.h5"))
         job.moreData = [b]
         job.model = folder.appendingPathComponent("m.keras")
@@ -78,8 +63,8 @@ import CheckpointsTestSupport
 
     @Test func filesWithDifferentLayoutsOrRowCountsAreRefusedNamingTheFile() throws {
         let folder = try NativeFixtures.folder()
-        let a = try Self.write(folder, "a.h5", rows: 8)
-        let gzip = try Self.write(folder, "gzip.h5", rows: 8, chunkRows: 4)
+        let a = try DataFileFixtures.writeRows(folder, "a.h5", rows: 8)
+        let gzip = try DataFileFixtures.writeRows(folder, "gzip.h5", rows: 8, chunkRows: 4)
         let short = folder.appendingPathComponent("short.h5")
         try HDF5File.atomicWrite(to: short) { file in
             try file.write([Float](repeating: 0, count: 24), shape: [8, 3], to: "/x")
@@ -100,34 +85,20 @@ import CheckpointsTestSupport
         #expect(file == missing.path)
     }
 
-    @Test func theCommandLineTakesSeveralDataFiles() throws {
-        guard NativeProcessResumeTests.executable() != nil else {
-            Issue.record("the batchwise executable was not built next to the tests; run `swift build` first")
-            return
-        }
-        let folder = try DataValidationTests.folder()
-        let a = try Self.write(folder, "a.h5", rows: 8)
-        let b = try Self.write(folder, "b.h5", rows: 8, first: 8, chunkRows: nil, nanAt: 2)
-        let (status, stderr) = try NativeProcessResumeTests.run(
-            ["train", "--model", folder.appendingPathComponent("m.keras").path, "--data", a.path, b.path, "--loss",
-             "mean_squared_error", "--optimizer", "sgd", "--quiet", "--save", folder.appendingPathComponent("o.h5").path])
-        #expect(status == 1 && stderr.contains("\(b.path): /x row 2, column 1: feature value nan is not finite"), "\(stderr)")
-    }
-
     @Test("predict reads its input a batch at a time: the same outputs, and a NaN in a later batch named by its row")
     func predictStreamsItsInput() throws {
-        let folder = try DataValidationTests.folder()
+        let folder = try DataFileFixtures.folder()
         let model = try KerasModelFile.load(folder.appendingPathComponent("m.keras")).model
-        let data = try DataValidationTests.writeData(folder, x: DataValidationTests.goodX, xShape: [8, 3], y: [0])
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0])
         let output = DatasetLocation(file: folder.appendingPathComponent("p.h5"), path: "/p")
         let streamed = try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"),
                                                input: DatasetLocation(file: data, path: "/x"), output: output, batchSize: 3)
-        let whole = try ModelPrediction.predict(model, try Tensor(shape: [8, 3], scalars: DataValidationTests.goodX.map { Float($0) }),
+        let whole = try ModelPrediction.predict(model, try Tensor(shape: [8, 3], scalars: DataFileFixtures.goodX.map { Float($0) }),
                                                 mode: .inference, batchSize: 3)
         #expect(streamed.shape == [8, 1] && streamed.scalars == whole.scalars)
-        var x = DataValidationTests.goodX
+        var x = DataFileFixtures.goodX
         x[5 * 3 + 2] = .nan
-        let bad = try DataValidationTests.writeData(folder, x: x, xShape: [8, 3], y: [0])
+        let bad = try DataFileFixtures.writeData(folder, x: x, xShape: [8, 3], y: [0])
         let error = #expect(throws: WorkflowError.self) {
             try ModelPrediction.run(model: folder.appendingPathComponent("m.keras"), input: DatasetLocation(file: bad, path: "/x"),
                                     output: DatasetLocation(file: folder.appendingPathComponent("q.h5"), path: "/p"), batchSize: 3)

@@ -20,6 +20,7 @@ struct BatchwiseBenchCommand: ParsableCommand {
             BenchCheckpointCommand.self,
             BenchSoakCommand.self,
             BenchDistributedCommand.self,
+            BenchFoldingCommand.self,
         ]
     )
 

@@ -4,7 +4,9 @@ import Foundation
 
 /// `batchwise-bench layers [--json]`: forward + backward + Adam update throughput of the seed
 /// model (batch 32, steps/s) and of a 784-256-256-10 BN MLP (batch 128, samples/s), next to
-/// Keras `train_on_batch` on the same workloads (Benchmarks/peers/layers_peer.py).
+/// Keras `train_on_batch` on the same workloads (Benchmarks/peers/layers_peer.py), and the MLP
+/// step's matrix products alone through sgemm (``MLPGEMMWorkload``) with the step's share of
+/// that rate.
 struct BenchLayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
@@ -32,6 +34,9 @@ struct BenchLayersCommand: ParsableCommand {
         }
         let workloads = only.map { [$0] } ?? ["seed_model", "mlp"]
         var measured = try workloads.map { ($0, try measure($0)) }
+        // The MLP step's own GEMMs alone, in the same run: the step's share of this rate is
+        // the fraction of the machine's GEMM speed the training step reaches.
+        var gemm = workloads.contains("mlp") ? MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds) : nil
         var peer: [String: Any]?
         if !noPeer, only == nil {
             peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
@@ -39,10 +44,19 @@ struct BenchLayersCommand: ParsableCommand {
             // brackets the peer's time window, so load drift does not favour either side.
             if peer != nil {
                 measured = try measured.map { workload, first in (workload, (first + (try measure(workload))) / 2) }
+                gemm = gemm.map { ($0 + MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds)) / 2 }
             }
         }
-        let rows = measured.map { workload, value in
+        var rows = measured.map { workload, value in
             BenchRow(workload: workload, batchwise: value, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
+        }
+        if let gemm, let mlp = measured.first(where: { $0.0 == "mlp" })?.1 {
+            let stepRate = mlp * MLPGEMMWorkload.flopPerSample / 1e9
+            rows += [
+                BenchRow(workload: "sgemm_mlp_shapes", batchwise: gemm, peer: nil, unit: "GFLOP/s"),
+                BenchRow(workload: "mlp_gemm_flops", batchwise: stepRate, peer: nil, unit: "GFLOP/s"),
+                BenchRow(workload: "mlp_share_of_sgemm", batchwise: 100 * stepRate / gemm, peer: nil, unit: "%"),
+            ]
         }
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }

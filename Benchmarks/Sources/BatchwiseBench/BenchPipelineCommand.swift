@@ -15,22 +15,24 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Timed seconds per workload.") var seconds: Double = 3
     @Flag(help: "Measure Batchwise only.") var noPeer = false
     @Flag(help: "Only the seed and MNIST pipelines, Batchwise only (for profiling).") var pipelinesOnly = false
-    @Option(help: "Only this workload, Batchwise only (for profiling): seed, mnist, randomaccess or map.") var only: String?
+    @Option(help: "Only this workload, Batchwise only (for profiling): seed, seed-without-prefetch, seed-slices, mnist, randomaccess or map.") var only: String?
 
     func run() throws {
         if let only { return try profile(only) }
         var rng = SplitMix64(seed: 0)
         let (x, y) = try Self.seedData(&rng)
         let seedPipeline = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2)
-        var seedRate = try Self.rate(seedPipeline, seconds: seconds)
-        // The same without prefetch: the pipeline's own cost, without the thread hand-off.
-        let seedInline = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
+        // The same without prefetch: the pipeline's own cost, without the thread hand-off. The
+        // two are timed in alternating slices, so that a change of load hits both alike.
+        let seedWithoutPrefetch = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
+        var (seedRate, seedInline) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
 
         let (mx, my) = try Self.mnistData(&rng)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
-        var mnistRate = try Self.rate(mnist, seconds: seconds) * 128
-        let mnistInline = try Self.rate(Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128),
-                                        seconds: seconds) * 128
+        let mnistWithoutPrefetch = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128)
+        var (mnistRate, mnistInline) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
+        mnistRate *= 128
+        mnistInline *= 128
         // The same data through the random-access path: a global shuffle, rows gathered per batch.
         let randomAccessRate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
         var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
@@ -59,18 +61,24 @@ struct BenchPipelineCommand: ParsableCommand {
         if peer != nil {
             // The machine is shared: measuring the two throughput pipelines again after the peer
             // and averaging brackets the peer's time window, so load drift favours neither side.
-            seedRate = (seedRate + (try Self.rate(seedPipeline, seconds: seconds))) / 2
-            mnistRate = (mnistRate + (try Self.rate(mnist, seconds: seconds)) * 128) / 2
+            let (seedAfter, seedInlineAfter) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
+            seedRate = (seedRate + seedAfter) / 2
+            seedInline = (seedInline + seedInlineAfter) / 2
+            let (mnistAfter, mnistInlineAfter) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
+            mnistRate = (mnistRate + mnistAfter * 128) / 2
+            mnistInline = (mnistInline + mnistInlineAfter * 128) / 2
             sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
         let bytesPerElement = Self.bytesPerElement
         let rows = [
             BenchRow(workload: "seed_pipeline", batchwise: seedRate, peer: PeerScript.value(peer, "seed_pipeline"), unit: "batches/s"),
             BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: seedInline, peer: nil, unit: "batches/s"),
+            BenchRow(workload: "seed_prefetch_vs_without", batchwise: seedRate / seedInline, peer: nil, unit: "x"),
             BenchRow(workload: "mnist_pipeline", batchwise: mnistRate, peer: PeerScript.value(peer, "mnist_pipeline"), unit: "elements/s"),
             BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * bytesPerElement / 1e6,
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
+            BenchRow(workload: "mnist_prefetch_vs_without", batchwise: mnistRate / mnistInline, peer: nil, unit: "x"),
         ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
           + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy) + [
             BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
@@ -78,6 +86,8 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_serial", batchwise: serialRate, peer: nil, unit: "elements/s"),
             BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: mapRates[1] / serialRate, peer: nil, unit: "x"),
+            BenchRow(workload: "map_1ms_serial_prefetch", batchwise: mapRates[2], peer: nil, unit: "elements/s"),
+            BenchRow(workload: "map_speedup_prefetch_only_vs_serial", batchwise: mapRates[2] / serialRate, peer: nil, unit: "x"),
             BenchRow(workload: "first_batch", batchwise: firstBatch, peer: PeerScript.value(peer, "first_batch"), unit: "s",
                      lowerIsBetter: true),
         ]
@@ -89,6 +99,34 @@ struct BenchPipelineCommand: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         var rows: [BenchRow] = []
         switch workload {
+        case "seed-slices":
+            // Eight alternating slices of the seed pipeline with and without prefetch, each from
+            // a fresh iterator of the same two dataset values: the spread under load.
+            let (x, y) = try Self.seedData(&rng)
+            let batches = try Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32)
+            let prefetched = batches.prefetch(2)
+            // Also the process's CPU time per batch (both threads), which a loaded machine
+            // disturbs much less than the wall-clock rate.
+            var cpu = (0.0, 0.0), count = (0.0, 0.0)
+            for slice in 0..<8 {
+                let cpuBefore = Self.processCPUSeconds()
+                let with = try Self.rate(prefetched, seconds: seconds)
+                let cpuBetween = Self.processCPUSeconds()
+                let without = try Self.rate(batches, seconds: seconds)
+                cpu.0 += cpuBetween - cpuBefore
+                cpu.1 += Self.processCPUSeconds() - cpuBetween
+                count.0 += with * seconds
+                count.1 += without * seconds
+                rows.append(BenchRow(workload: "seed_slice_\(slice)_prefetch_vs_without", batchwise: with / without,
+                                     peer: nil, unit: "x"))
+            }
+            rows.append(BenchRow(workload: "seed_cpu_per_batch", batchwise: 1e6 * cpu.0 / count.0, peer: nil, unit: "µs"))
+            rows.append(BenchRow(workload: "seed_without_prefetch_cpu_per_batch", batchwise: 1e6 * cpu.1 / count.1,
+                                 peer: nil, unit: "µs"))
+        case "seed-without-prefetch":
+            let (x, y) = try Self.seedData(&rng)
+            let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32), seconds: seconds)
+            rows.append(BenchRow(workload: "seed_pipeline_without_prefetch", batchwise: rate, peer: nil, unit: "batches/s"))
         case "seed":
             let (x, y) = try Self.seedData(&rng)
             let rate = try Self.rate(Slices(x, y).shuffle(bufferSize: 10_000, seed: 18).repeat().batch(32).prefetch(2), seconds: seconds)
@@ -113,8 +151,10 @@ struct BenchPipelineCommand: ParsableCommand {
             rows.append(BenchRow(workload: "map_1ms_serial", batchwise: serial, peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_1ms_2_workers", batchwise: parallel[1], peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "map_speedup_2_workers_vs_serial", batchwise: parallel[1] / serial, peer: nil, unit: "x"))
+            rows.append(BenchRow(workload: "map_1ms_serial_prefetch", batchwise: parallel[2], peer: nil, unit: "elements/s"))
+            rows.append(BenchRow(workload: "map_speedup_prefetch_only_vs_serial", batchwise: parallel[2] / serial, peer: nil, unit: "x"))
         default:
-            throw ValidationError("--only takes seed, mnist, randomaccess or map, not \(workload)")
+            throw ValidationError("--only takes seed, seed-without-prefetch, seed-slices, mnist, randomaccess or map, not \(workload)")
         }
         print(BenchReport.table(rows))
     }
@@ -132,7 +172,8 @@ struct BenchPipelineCommand: ParsableCommand {
     }
 
     /// The 1 ms map: the serial rate (map and consumer work on one thread, no overlap), then the
-    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element.
+    /// rates with 1 and 2 workers plus prefetch while the consumer also works 1 ms per element,
+    /// and the serial map with only `prefetch(2)` after it.
     static func mapRates(seconds: Double) throws -> (serial: Double, parallel: [Double]) {
         let serial = RangeDataset(0..<(1 << 30)).map { value -> Int in
             busy(milliseconds: 1)
@@ -147,9 +188,23 @@ struct BenchPipelineCommand: ParsableCommand {
             }.prefetch(2)
             mapRates.append(try rate(mapped, seconds: seconds) { busy(milliseconds: 1) })
         }
+        // The serial map behind prefetch alone: only the prefetch thread overlaps the two sides.
+        mapRates.append(try rate(serial.prefetch(2), seconds: seconds) { busy(milliseconds: 1) })
         // Serial again after the parallel runs, averaged, so load drift favours neither side.
         let serialAfter = try rate(serial, seconds: seconds) { busy(milliseconds: 1) }
         return ((serialBefore + serialAfter) / 2, mapRates)
+    }
+
+    /// The rates of `first` and `second` (`rate(_:seconds:)`), each measured in `slices`
+    /// alternating slices of `seconds / slices` and averaged.
+    static func interleavedRates<A: Dataset, B: Dataset>(_ first: A, _ second: B, seconds: Double,
+                                                         slices: Int = 4) throws -> (Double, Double) {
+        var rates = (0.0, 0.0)
+        for _ in 0..<slices {
+            rates.0 += try rate(first, seconds: seconds / Double(slices)) / Double(slices)
+            rates.1 += try rate(second, seconds: seconds / Double(slices)) / Double(slices)
+        }
+        return rates
     }
 
     /// Elements per second pulled from a fresh iterator after one warm-up element; `consume`
@@ -168,6 +223,13 @@ struct BenchPipelineCommand: ParsableCommand {
         }
         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Double(count) / elapsed
+    }
+
+    /// CPU time of the whole process so far (all threads), in seconds.
+    static func processCPUSeconds() -> Double {
+        var used = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used)
+        return Double(used.tv_sec) + Double(used.tv_nsec) / 1e9
     }
 
     static func busy(milliseconds: Double) {

@@ -72,6 +72,10 @@ enum OptimizerAttributes {
         mutating func set(_ key: String, _ value: Double) { attributes.append((key, .double(value))) }
         mutating func set(_ key: String, _ value: Bool) { attributes.append((key, .flag(value ? 1 : 0))) }
         mutating func set(_ key: String, _ value: String) { attributes.append((key, .text(value))) }
+        // No optimizer option is a list of integers (those are layer options); should one
+        // appear, it is kept as its JSON text rather than dropped.
+        mutating func set(_ key: String, _ value: [Int]) { attributes.append((key, .text("\(value)"))) }
+        mutating func set(_ key: String, _ value: [[Int]]) { attributes.append((key, .text("\(value)"))) }
         mutating func setNull(_ key: String) {}
         mutating func setInitializer(_ key: String, className: String, seeded: Bool) { attributes.append((key, .text(className))) }
     }

@@ -32,7 +32,8 @@ protocol BlockRowSource: RandomAccessDataset {
 /// order is one shuffle of all rows.
 ///
 /// Built by ``HDF5RowSource/blockShuffle(windowBlocks:seed:)`` and
-/// ``HDF5AlignedRows/blockShuffle(windowBlocks:seed:)``. With a source cache of at least
+/// ``HDF5AlignedRows/blockShuffle(windowBlocks:seed:)``; ``RandomAccessDataset/globalShuffle(seed:)``
+/// on a compressed source gives this order with the source's ``HDF5RowSource/defaultWindowBlocks``. With a source cache of at least
 /// `windowBlocks` blocks each block is read, and each chunk decompressed, once per epoch. It is
 /// random-access (position `p` of epoch `e` is a pure function of `p`, `e` and the seed), its
 /// ``stackedElements(at:epoch:)`` reads a batch's rows in one batched read, and its iterator
@@ -165,6 +166,20 @@ private final class BlockOrderCache: @unchecked Sendable {
 }
 
 extension HDF5RowSource {
+    /// The window a shuffle picks by default: as many blocks as the cache holds, from 1 to 16.
+    public var defaultWindowBlocks: Int {
+        guard let blockRows else { return 16 }
+        let blockBytes = blockRows * rowShape.reduce(1, *) * MemoryLayout<Scalar>.stride
+        return Swift.max(1, Swift.min(16, cacheBytes / Swift.max(1, blockBytes)))
+    }
+
+    /// For compressed rows, the block shuffle's order with ``defaultWindowBlocks``, which
+    /// ``RandomAccessDataset/globalShuffle(seed:)`` then uses (one chunk decompression per
+    /// block and epoch); `nil` for uncompressed rows, which a per-row permutation reads as well.
+    public func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices? {
+        isCompressed ? blockShuffledIndices(windowBlocks: defaultWindowBlocks, seed: seed) : nil
+    }
+
     /// The rows in the chunk-aware order (see ``BlockShuffled``): blocks of ``blockRows``
     /// rows (1,024 for a contiguous dataset) in a seeded global order, rows shuffled within
     /// windows of `windowBlocks` blocks. Each block is read once per epoch when the cache holds

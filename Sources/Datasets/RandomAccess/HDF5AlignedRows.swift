@@ -84,6 +84,15 @@ public struct HDF5AlignedRows<X: HDF5Scalar & TensorScalar, Y: HDF5Scalar & Tens
     }
 }
 
+extension HDF5AlignedRows {
+    /// For compressed features (`x`), the block shuffle of ``blockShuffle(windowBlocks:seed:)``
+    /// with `x`'s ``HDF5RowSource/defaultWindowBlocks``, which
+    /// ``RandomAccessDataset/globalShuffle(seed:)`` then uses; `nil` for uncompressed features.
+    public func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices? {
+        x.isCompressed ? blockShuffle(windowBlocks: x.defaultWindowBlocks, seed: seed).indices : nil
+    }
+}
+
 extension HDF5AlignedRows: BlockRowSource {
     var blockSizes: [Int] { x.layout.blockSizes }
     func firstRow(ofBlock block: Int) -> Int { x.layout.firstRow(ofBlock: block) }

@@ -13,9 +13,10 @@ import Tensors
 /// blocks. ``element(at:)`` is ``rows(at:)`` of one row.
 ///
 /// Iterated as a ``Dataset`` it yields the rows in order, with the few-integer state of a
-/// ``RandomAccessIterator``. Shuffle a compressed source with ``blockShuffle(windowBlocks:seed:)``
-/// (chunk-aware: each block decompressed once per epoch) and a contiguous one with any global
-/// shuffle.
+/// ``RandomAccessIterator``. ``RandomAccessDataset/globalShuffle(seed:)`` picks the order by the
+/// storage: for a compressed source the chunk-aware ``blockShuffle(windowBlocks:seed:)`` with
+/// ``defaultWindowBlocks`` (each block decompressed once per epoch), for a contiguous one a
+/// per-row permutation; `globalShuffle(seed:order: .rows)` forces the per-row permutation.
 ///
 /// ```swift
 /// let x = try HDF5RowSource(files: [url, dataURL], path: "/x", as: Float.self)

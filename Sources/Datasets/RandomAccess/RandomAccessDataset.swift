@@ -65,6 +65,13 @@ public protocol RandomAccessDataset<Element>: Dataset {
     /// instead of 0: what a restored iterator runs, whatever the shard count it was saved with.
     /// The default (no shard) returns `self`.
     func resumingShards(atGlobalPosition globalPosition: Int) -> Self
+
+    /// The order ``globalShuffle(seed:)`` gives this dataset instead of a per-row permutation,
+    /// or `nil` (the default) for the per-row permutation. A source whose rows are cheapest read
+    /// in blocks, such as a compressed ``HDF5RowSource``, returns its chunk-aware block shuffle
+    /// (``BlockShuffledIndices``), so that a shuffle decompresses each chunk once per epoch;
+    /// `globalShuffle(seed:order: .rows)` asks for the per-row permutation anyway.
+    func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices?
 }
 
 /// One stage of a random-access pipeline as its iterator state records it: the stage's name
@@ -100,6 +107,7 @@ extension RandomAccessDataset {
     public func validate() throws {}
     public func globalPosition(afterYielding position: Int) -> Int? { nil }
     public func resumingShards(atGlobalPosition globalPosition: Int) -> Self { self }
+    public func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices? { nil }
 
     /// `.finite(count)`, or `.infinite` for a forever-`repeat`.
     public var cardinality: Cardinality { count == .max ? .infinite : .finite(count) }

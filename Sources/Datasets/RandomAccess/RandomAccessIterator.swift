@@ -166,8 +166,16 @@ public struct RandomAccessIterator<Source: RandomAccessDataset>: DatasetIterator
     static func check(saved: [String: String], current: [String: String]) throws {
         guard !saved.isEmpty else { return }
         if Set(saved.keys) != Set(current.keys) {
-            throw DatasetError.mismatchedState(stage: kind, parameter: "stages",
-                                               saved: stageList(saved), current: stageList(current))
+            let (savedStages, currentStages) = (stageList(saved), stageList(current))
+            // The same stages with a setting more or less (a block-ordered global shuffle's
+            // window): name that setting.
+            if savedStages == currentStages,
+               let key = Set(saved.keys).symmetricDifference(current.keys).min(by: { stageKey($0) < stageKey($1) }) {
+                let (_, stage, setting) = stageKey(key)
+                throw DatasetError.mismatchedState(stage: stage, parameter: setting.isEmpty ? "settings" : setting,
+                                                   saved: saved[key] ?? "none", current: current[key] ?? "none")
+            }
+            throw DatasetError.mismatchedState(stage: kind, parameter: "stages", saved: savedStages, current: currentStages)
         }
         for key in current.keys.sorted(by: { stageKey($0) < stageKey($1) }) where saved[key] != current[key] {
             let (_, stage, setting) = stageKey(key)

@@ -30,6 +30,8 @@ public struct RandomAccessMapped<Base: RandomAccessDataset, Element>: RandomAcce
     public func resumingShards(atGlobalPosition globalPosition: Int) -> Self {
         RandomAccessMapped(base: base.resumingShards(atGlobalPosition: globalPosition), transform: transform)
     }
+    /// The base's preferred order: `map` keeps positions, so its base's block layout still holds.
+    public func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices? { base.preferredShuffleOrder(seed: seed) }
 }
 
 extension RandomAccessDataset {

@@ -70,6 +70,7 @@ package enum KerasLayerTypes {
     package static let all: [any Layer.Type] = [
         Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
         LayerNormalization.self,
+        GroupNormalization.self,
         Conv2D.self, DepthwiseConv2D.self, MaxPooling2D.self, AveragePooling2D.self, GlobalAveragePooling2D.self,
         GlobalMaxPooling2D.self, ZeroPadding2D.self, Reshape.self,
     ]
@@ -92,11 +93,24 @@ extension KerasConfigReading {
         }
     }
 
+    /// An axis given as an integer or a one-element list; nil for anything else.
+    private static func singleAxis(_ axis: Self) -> Int? {
+        (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
+    }
+
+    /// An `axis` option that must name the last axis, `-1` or `[-1]` (LayerNormalization's
+    /// and GroupNormalization's, whose input rank a config does not fix).
+    func requireLastAxis() throws {
+        guard let axis = self["axis"] else { return }
+        let value = Self.singleAxis(axis)
+        guard value == -1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
+    }
+
     /// An `axis` option that must name the feature axis (`-1`, or `1` of a rank-2 input),
     /// given as an integer or a one-element list.
     func requireFeatureAxis() throws {
         guard let axis = self["axis"] else { return }
-        let value = (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
+        let value = Self.singleAxis(axis)
         guard value == -1 || value == 1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
     }
 }

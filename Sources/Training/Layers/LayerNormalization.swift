@@ -193,10 +193,7 @@ extension LayerNormalization {
     public static func decodeKerasConfig<Config: KerasConfigReading>(
         _ config: Config, name: String
     ) throws -> LayerNormalization {
-        if let axis = config["axis"] {
-            let value = (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
-            guard value == -1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
-        }
+        try config.requireLastAxis()
         if let rms = config["rms_scaling"], try rms.bool() { throw KerasConfigProblem.unsupportedOption("rms_scaling", value: "true") }
         try config.refuseNonNull(["beta_regularizer", "gamma_regularizer"])
         let epsilon = try config["epsilon"]?.number() ?? 0.001

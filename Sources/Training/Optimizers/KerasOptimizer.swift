@@ -158,6 +158,8 @@ struct IdentityConfigWriter: KerasConfigWriting {
     mutating func set(_ key: String, _ value: Double) { entries[key] = "\(value)" }
     mutating func set(_ key: String, _ value: Bool) { entries[key] = "\(value)" }
     mutating func set(_ key: String, _ value: String) { entries[key] = value }
+    mutating func set(_ key: String, _ value: [Int]) { entries[key] = "\(value)" }
+    mutating func set(_ key: String, _ value: [[Int]]) { entries[key] = "\(value)" }
     mutating func setNull(_ key: String) {}
     mutating func setInitializer(_ key: String, className: String, seeded: Bool) { entries[key] = className }
 }

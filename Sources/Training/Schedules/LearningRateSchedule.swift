@@ -49,6 +49,8 @@ struct DescribingScheduleWriter: ScheduleConfigWriting {
     mutating func set(_ key: String, _ value: Double) { entries.set(key, value) }
     mutating func set(_ key: String, _ value: Bool) { entries.set(key, value) }
     mutating func set(_ key: String, _ value: String) { entries.set(key, value) }
+    mutating func set(_ key: String, _ value: [Int]) { entries.set(key, value) }
+    mutating func set(_ key: String, _ value: [[Int]]) { entries.set(key, value) }
     mutating func setNull(_ key: String) {}
     mutating func setInitializer(_ key: String, className: String, seeded: Bool) {}
     mutating func set(_ key: String, _ values: [Double]) { entries.entries[key] = "\(values)" }

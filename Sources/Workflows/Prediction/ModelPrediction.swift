@@ -52,7 +52,8 @@ public enum ModelPrediction {
     ///   - batchSize: rows per forward pass; in `.batchStatistics` mode also the group whose
     ///     statistics each row is normalised with.
     ///   - recalibrateOn: unlabeled rows whose exact mean and variance replace every BN layer's
-    ///     moving statistics before predicting.
+    ///     moving statistics before predicting; streamed `batchSize` rows at a time (one pass per
+    ///     BN layer), never loaded whole.
     ///   - allowNonFinite: by default a NaN or infinity in `input` is an error naming
     ///     its row and column; with `true` such rows are predicted anyway (their outputs are
     ///     NaN; in `.batchStatistics` mode so is every row of their batch). Recalibration data
@@ -65,8 +66,8 @@ public enum ModelPrediction {
         var model = try ModelFiles.loadModel(modelURL)
         let x = try inputRows(input, width: model.inputFeatures)
         if let recalibrateOn {
-            let data = try readMatrix(recalibrateOn, width: model.inputFeatures)
-            model = try model.recalibratingBatchNormalization(on: data, batchSize: max(batchSize, 1))
+            let rows = try inputRows(recalibrateOn, width: model.inputFeatures)
+            model = try recalibrated(model, on: rows, at: recalibrateOn, batchSize: max(batchSize, 1))
         }
         let y = try predict(model, x, at: input, mode: mode, batchSize: batchSize, allowNonFinite: allowNonFinite)
         try write(y, to: output)
@@ -99,19 +100,42 @@ public enum ModelPrediction {
         var start = 0
         while start < source.count {
             let end = min(start + batchSize, source.count)
-            let x = try source.rows(in: start..<end)
-            if !allowNonFinite {
-                do {
-                    try DataChecks.requireFinite(x.scalars, shape: x.shape, file: location.file.path, path: location.path,
-                                                 what: "input")
-                } catch let WorkflowError.invalidData(file, path, row?, column, message) {
-                    throw WorkflowError.invalidData(file: file, path: path, row: start + row, column: column, message: message)
-                }
-            }
+            let x = try rows(start..<end, of: source, at: location, checkFinite: !allowNonFinite)
             parts.append(try predict(model, x, mode: mode, batchSize: batchSize))
             start = end
         }
         return parts.count == 1 ? parts[0] : try Tensor.concatenatingRows(parts)
+    }
+
+    /// Rows `range` of `source`; with `checkFinite`, a NaN or infinity is an error naming the
+    /// file, the path, the row and the column.
+    private static func rows(_ range: Range<Int>, of source: HDF5RowSource<Float>, at location: DatasetLocation,
+                             checkFinite: Bool) throws -> Tensor<Float> {
+        let x = try source.rows(in: range)
+        guard checkFinite else { return x }
+        do {
+            try DataChecks.requireFinite(x.scalars, shape: x.shape, file: location.file.path, path: location.path, what: "input")
+        } catch let WorkflowError.invalidData(file, path, row?, column, message) {
+            throw WorkflowError.invalidData(file: file, path: path, row: range.lowerBound + row, column: column, message: message)
+        }
+        return x
+    }
+
+    /// `model` with its BN moving statistics re-estimated on the rows of `source`, read
+    /// `batchSize` rows at a time (a pass per BN layer) and checked finite batch by batch: a
+    /// NaN or infinity is ``WorkflowError/invalidData(file:path:row:column:message:)`` naming
+    /// the row, a failed read a `DatasetError` naming the file, path and row.
+    static func recalibrated(_ model: Sequential, on source: HDF5RowSource<Float>, at location: DatasetLocation,
+                             batchSize: Int) throws -> Sequential {
+        let batches = RangeDataset(0..<(source.count + batchSize - 1) / batchSize).map { batch in
+            let start = batch * batchSize
+            return try rows(start..<min(start + batchSize, source.count), of: source, at: location, checkFinite: true)
+        }
+        do {
+            return try model.recalibratingBatchNormalization(on: batches)
+        } catch let DatasetError.functionFailed(_, _, underlying as WorkflowError) {
+            throw underlying   // the data check's own error, which names the row
+        }
     }
 
     private static func requireDataset(_ location: DatasetLocation) throws {

@@ -245,10 +245,8 @@ public struct TrainingData: Sendable {
     /// blocks (as many as the cache holds); nil for others, which a global shuffle reads as well.
     private func blockShuffledIndices(trainRows: Int, seed: UInt64) -> BlockShuffledIndices? {
         func indices<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices? {
-            guard source.isCompressed, let blockRows = source.blockRows else { return nil }
-            let blockBytes = blockRows * source.rowShape.reduce(1, *) * MemoryLayout<S>.stride
-            let window = Swift.max(1, Swift.min(16, cacheBytes / Swift.max(1, blockBytes)))
-            return source.blockShuffledIndices(windowBlocks: window, seed: seed, rows: trainRows)
+            guard source.isCompressed else { return nil }
+            return source.blockShuffledIndices(windowBlocks: source.defaultWindowBlocks, seed: seed, rows: trainRows)
         }
         switch rowsReader.features {
         case let .float32(s): return indices(s)
