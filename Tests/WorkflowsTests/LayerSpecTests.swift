@@ -14,11 +14,12 @@ import Workflows
 
     @Test func everyLayerKindParsesWithItsArguments() throws {
         let specs = try LayerSpec.parse(
-            "flatten, dense:16, layer_normalization, relu, dropout:0.25, dense:4:tanh, activation:relu, dense:3, softmax")
-        #expect(specs == [.flatten, .dense(units: 16, activation: .linear), .layerNormalization, .relu, .dropout(rate: 0.25),
+            "flatten, dense:16, layer_normalization, group_normalization:4, relu, dropout:0.25, dense:4:tanh, activation:relu, dense:3, softmax")
+        #expect(specs == [.flatten, .dense(units: 16, activation: .linear), .layerNormalization,
+                          .groupNormalization(groups: 4), .relu, .dropout(rate: 0.25),
                           .dense(units: 4, activation: .tanh), .activation(.relu), .dense(units: 3, activation: .linear), .softmax])
         let model = try Sequential(inputFeatures: 5, specs.map { $0.makeLayer() }, seed: 1)
-        #expect(model.layers.map { type(of: $0).kerasClassName ?? "" } == ["Flatten", "Dense", "LayerNormalization", "ReLU", "Dropout", "Dense",
+        #expect(model.layers.map { type(of: $0).kerasClassName ?? "" } == ["Flatten", "Dense", "LayerNormalization", "GroupNormalization", "ReLU", "Dropout", "Dense",
                                                         "Activation", "Dense", "Softmax"])
         #expect(model.outputShape == [3])
     }
@@ -35,6 +36,7 @@ import Workflows
         ("dense:4,,dense:1", "", 2, "empty item"),
         ("dense:1:sigmoid:extra", "dense:1:sigmoid:extra", 1, "expected dense:UNITS or dense:UNITS:ACTIVATION"),
         ("", "", 1, "the specification names no layer"),
+        ("dense:8,group_normalization:-2", "group_normalization:-2", 2, "groups '-2' is not a positive integer"),
     ])
     func aBadItemIsNamedWithItsPosition(spec: String, item: String, position: Int, phrase: String) {
         do {

@@ -9,6 +9,7 @@ import Training
 /// | `dense:UNITS[:ACTIVATION]` | ``/Training/Dense`` (activation `linear` unless given) |
 /// | `batch_normalization` | ``/Training/BatchNormalization`` with Keras's defaults |
 /// | `layer_normalization` | ``/Training/LayerNormalization`` with Keras's defaults |
+/// | `group_normalization:GROUPS` | ``/Training/GroupNormalization`` (GROUPS must divide the width) |
 /// | `dropout:RATE` | ``/Training/Dropout``, `0 <= RATE < 1` |
 /// | `relu`, `softmax` | ``/Training/ReLU``, ``/Training/Softmax`` |
 /// | `flatten` | ``/Training/Flatten`` |
@@ -28,6 +29,8 @@ public enum LayerSpec: Sendable, Equatable {
     case batchNormalization
     /// `layer_normalization`.
     case layerNormalization
+    /// `group_normalization:GROUPS`.
+    case groupNormalization(groups: Int)
     /// `dropout:RATE`.
     case dropout(rate: Double)
     /// `relu`.
@@ -40,8 +43,8 @@ public enum LayerSpec: Sendable, Equatable {
     case activation(Activation)
 
     /// The item names, with their arguments, as `--help` lists them.
-    public static let grammar = "dense:UNITS[:ACTIVATION], batch_normalization, layer_normalization, dropout:RATE, "
-        + "relu, softmax, flatten, activation:NAME (ACTIVATION/NAME: "
+    public static let grammar = "dense:UNITS[:ACTIVATION], batch_normalization, layer_normalization, group_normalization:GROUPS, "
+        + "dropout:RATE, relu, softmax, flatten, activation:NAME (ACTIVATION/NAME: "
         + Activation.allCases.map(\.rawValue).joined(separator: ", ") + ")"
 
     /// Parses a whole specification (items separated by commas, spaces around them ignored).
@@ -68,6 +71,7 @@ public enum LayerSpec: Sendable, Equatable {
         case let .dense(units, activation): Dense(units: units, activation: activation)
         case .batchNormalization: BatchNormalization()
         case .layerNormalization: LayerNormalization()
+        case let .groupNormalization(groups): GroupNormalization(groups: groups)
         case let .dropout(rate): Dropout(rate: rate)
         case .relu: ReLU()
         case .softmax: Softmax()
@@ -94,6 +98,12 @@ public enum LayerSpec: Sendable, Equatable {
                 throw ItemProblem(text: "units '\(arguments[0])' is not a positive integer")
             }
             return .dense(units: units, activation: try activation(arguments.count == 2 ? arguments[1] : "linear"))
+        case "group_normalization":
+            try expectArguments(1...1, usage: "group_normalization:GROUPS")
+            guard let groups = Int(arguments[0]), groups > 0 else {
+                throw ItemProblem(text: "groups '\(arguments[0])' is not a positive integer")
+            }
+            return .groupNormalization(groups: groups)
         case "dropout":
             try expectArguments(1...1, usage: "dropout:RATE")
             guard let rate = Double(arguments[0]), rate >= 0, rate < 1 else {
