@@ -30,7 +30,7 @@ enum CommandFailure {
         case let WorkflowError.resumeOptionConflict(file, setting, checkpoint, given):
             return "\(file): \(setting.flag) \(given) conflicts with the checkpoint's \(checkpoint); a resume continues "
                 + "the saved optimizer: drop \(setting.flag) or give the checkpoint's value"
-        case let WorkflowError.invalidSetting(_, setting, _):
+        case let WorkflowError.invalidSetting(_, setting, _), let WorkflowError.unsupportedCompileConfig(_, _, _, setting):
             return "\(error.localizedDescription) (\(setting.flag))"
         default:
             return (error as? LocalizedError)?.errorDescription ?? error.localizedDescription

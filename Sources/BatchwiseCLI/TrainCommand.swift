@@ -1,13 +1,17 @@
 import ArgumentParser
 import Batchwise
 import Foundation
+import Experiments
 import Workflows
 
-/// `batchwise train`: fine-tunes a model file or resumes a native checkpoint on HDF5 data and
-/// saves in the format the `--save` extension names. All logic is in `TrainJob`; the options,
+/// `batchwise train`: trains a model built from `--layers` or a `.json` architecture, fine-tunes
+/// a model file or resumes a native checkpoint on HDF5 data, saves in the format the `--save`
+/// extension names and prints the final weights' SHA-256 (as `batchwise experiment` does). All logic is in `TrainJob`; the options,
 /// one group per concern, are in TrainOptions.swift.
 ///
 /// ```
+/// batchwise train --layers "batch_normalization,dense:8:sigmoid,batch_normalization,dense:1:sigmoid" --inputs 1 \
+///     --data d.h5 --loss binary_crossentropy --optimizer adam --seed 7 --save new.keras
 /// batchwise train --model m.keras --data d.h5 --loss binary_crossentropy --optimizer adam \
 ///     --epochs 5 --save out.h5 --checkpoint run.h5 --every 100
 /// batchwise train --resume run.h5 --data d.h5 --loss binary_crossentropy --epochs 5 --save out.h5
@@ -15,8 +19,27 @@ import Workflows
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a model or resume a native checkpoint on HDF5 data.",
+        abstract: "Train a new model, fine-tune a model or resume a native checkpoint on HDF5 data.",
         discussion: """
+        Examples (the --help examples are run by the tests):
+
+          batchwise train --layers "batch_normalization,dense:8:sigmoid,\\
+        batch_normalization,dense:1:sigmoid" --inputs 1 --data d.h5 \\
+            --loss binary_crossentropy --optimizer adam --seed 7 --save new.keras
+          batchwise train --model config.json --data d.h5 --seed 7 \\
+            --loss binary_crossentropy --optimizer sgd --save json.keras
+          batchwise train --model new.keras --data d.h5 --epochs 2 --save tuned.h5
+
+        A new model (--layers with --inputs, or --model with a Keras model.to_json() architecture) gets \
+        Keras's initial weight distributions drawn from --seed: Glorot-uniform Dense kernels, zero biases, \
+        BatchNormalization gamma and moving variance ones, beta and moving mean zeros. The same seed gives the \
+        same weights; the weights sha256 printed at the end compares runs.
+
+        A .keras or legacy .h5 model trains with its compile config as Keras's fit after load_model does: its \
+        optimizer (hyper-parameters and saved state) and loss (with from_logits). --optimizer and --loss given on \
+        the command line override them; --learning-rate overrides only the learning rate. An optimizer or loss in \
+        the file that Batchwise does not have is an error naming it: give --optimizer/--loss instead.
+
         The data is streamed from the files batch by batch, never loaded whole. Its shapes are checked before \
         training (an empty dataset, features that are not [rows, model inputs], targets not shaped for the loss); \
         its values while the first epoch reads them: a sparse label outside 0..<classes or any NaN/infinity in \
@@ -26,6 +49,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     @OptionGroup var start: StartOptions
+    @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var data: TrainDataOptions
     @OptionGroup var objective: ObjectiveOptions
     @OptionGroup var schedule: ScheduleOptions
@@ -35,14 +59,22 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var isolation: IsolationOptions
 
     func validate() throws {
-        guard !start.files.isEmpty else { throw ValidationError("give --model FILE to fine-tune or --resume CHECKPOINT to continue") }
+        guard !start.files.isEmpty || architecture.layers != nil else {
+            throw ValidationError("give --layers SPEC --inputs N to train a new model, --model FILE to fine-tune or --resume CHECKPOINT to continue")
+        }
         guard !data.data.isEmpty else { throw ValidationError("give --data FILE (or several files with the same layout)") }
     }
 
     func run() throws {
         var job = TrainJob(data: URL(fileURLWithPath: data.data.first ?? ""), output: URL(fileURLWithPath: output.save))
-        for group in [start, data, objective, schedule, output] as [any TrainJobOptions] { group.apply(to: &job) }
+        for group in [start, architecture, data, objective, schedule, output] as [any TrainJobOptions] { group.apply(to: &job) }
         try CommandFailure.reporting(prefix: "batchwise train") {
+            if job.buildsModel {
+                // Nothing but JSON text is read to build the model: no HDF5 file to isolate.
+                let trained = try job.runReturningModel(progress: quiet ? .quiet : .automatic)
+                print("weights sha256: \(SeedExperiment.digest(of: trained.model))")
+                return
+            }
             // The child reads the user's model/checkpoint and writes what training starts from
             // (model, optimizer state, position) as a Batchwise-written checkpoint; this process
             // reads only that copy.
@@ -50,7 +82,8 @@ struct TrainCommand: ParsableCommand {
                                              options: isolation) { copy in
                 var job = job
                 job.preparedStart = copy
-                try job.run(progress: quiet ? .quiet : .automatic)
+                let trained = try job.runReturningModel(progress: quiet ? .quiet : .automatic)
+                print("weights sha256: \(SeedExperiment.digest(of: trained.model))")
             }
         }
     }

@@ -30,7 +30,7 @@ protocol TrainJobOptions: ParsableArguments {
 /// @OptionGroup var start: StartOptions   // --model FILE, --resume CHECKPOINT
 /// ```
 struct StartOptions: TrainJobOptions {
-    @Option(help: "Model to fine-tune (.keras, legacy .h5, or a native checkpoint).")
+    @Option(help: "Model to fine-tune (.keras, legacy .h5, or a native checkpoint), or a Keras architecture (.json, model.to_json()) to train from scratch.")
     var model: String?
     @Option(help: "Native checkpoint to resume exactly.")
     var resume: String?
@@ -67,9 +67,9 @@ struct TrainDataOptions: TrainJobOptions {
 
 /// The loss and the optimizer.
 struct ObjectiveOptions: TrainJobOptions {
-    @Option(help: "Loss (default: the one the model file or checkpoint records).")
+    @Option(help: "Loss (default: the one the model file or checkpoint records; this option overrides it).")
     var loss: Loss.Kind?
-    @Option(help: "A fresh optimizer (default: the model file's, with its state; with --resume only the checkpoint's).")
+    @Option(help: "A fresh optimizer, overriding the model file's (default: the model file's, with its hyper-parameters and state; with --resume only the checkpoint's).")
     var optimizer: TrainJob.OptimizerKind?
     @Option(help: "Learning rate (with --resume: continue with this one).")
     var learningRate: Float?
@@ -94,7 +94,7 @@ struct ScheduleOptions: TrainJobOptions {
     var shuffleBuffer: Int?
     @Flag(help: "Keep the data order.")
     var noShuffle = false
-    @Option(help: "Seed of the shuffle.")
+    @Option(help: "Seed of the shuffle and of the initial weights of a model built from --layers or a .json architecture.")
     var seed: UInt64 = 0
     @Option(help: "Fraction of rows (the last ones) held out for validation.")
     var validationSplit = 0.0
@@ -132,6 +132,8 @@ extension WorkflowError.Setting {
     var flag: String {
         switch self {
         case .model: "--model"
+        case .layers: "--layers"
+        case .inputs: "--inputs"
         case .loss: "--loss"
         case .optimizer: "--optimizer"
         case .momentum: "--momentum"

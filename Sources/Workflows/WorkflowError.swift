@@ -17,6 +17,10 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
     public enum Setting: String, Sendable, CaseIterable {
         /// ``TrainJob/model``.
         case model
+        /// ``TrainJob/layers`` (a model built from a ``LayerSpec`` list).
+        case layers
+        /// ``TrainJob/inputFeatures``.
+        case inputs
         /// ``TrainJob/loss``.
         case loss
         /// ``TrainJob/optimizer``.
@@ -51,6 +55,16 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
     /// ``Setting/momentum``) may only repeat the checkpoint's value.
     case resumeOptionConflict(file: String, setting: Setting, checkpoint: String, given: String)
 
+    /// An item of a ``LayerSpec`` text (`--layers`) that is not a layer Batchwise can build:
+    /// `item` is the offending text, `position` its place in the list (1 for the first item).
+    case invalidLayerSpec(spec: String, item: String, position: Int, problem: String)
+
+    /// A model file's compile config names an optimizer or a loss Batchwise cannot run (the
+    /// class, or one of its options): `name` is the Keras class or name, `path` its JSON path
+    /// in the file's config. Training with something else would silently differ, so give
+    /// `setting` (``Setting/optimizer`` or ``Setting/loss``) instead.
+    case unsupportedCompileConfig(file: String, path: String, name: String, setting: Setting)
+
     /// No registered ``ModelFileLoader`` recognizes the file; `formats` lists those tried.
     case unknownModelFormat(file: String, formats: [String])
 
@@ -73,6 +87,10 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case let .resumeOptionConflict(file, setting, checkpoint, given):
             return "\(file): \(setting.rawValue) \(given) conflicts with the checkpoint's \(checkpoint); a resume "
                 + "continues the saved optimizer: leave \(setting.rawValue) unset or give the checkpoint's value"
+        case let .invalidLayerSpec(spec, item, position, problem):
+            return "layer spec \"\(spec)\": item \(position) \"\(item)\": \(problem)"
+        case let .unsupportedCompileConfig(file, path, name, setting):
+            return "\(file): compile config \(path): '\(name)' is not supported by Batchwise; set the \(setting.rawValue) explicitly"
         case let .unknownModelFormat(file, formats):
             return "\(file): not a model file Batchwise can load (formats: \(formats.joined(separator: ", ")))"
         case let .invalidLocation(text, problem):

@@ -28,14 +28,18 @@ public enum KerasModelConfig {
     /// `customLayers` are layer types of your own that the config may name by their
     /// ``/Training/Layer/kerasClassName`` (Keras's `custom_objects`); they take precedence
     /// over the built-in layers of the same class name.
+    ///
+    /// `seed` draws the initial weights (as ``/Training/Sequential/init(inputShape:_:seed:name:)``
+    /// does): Glorot-uniform Dense kernels, zero biases, BatchNormalization's ones and zeros.
     public static func model(fromJSON json: String, file: String,
-                             customLayers: [any Layer.Type] = []) throws -> Sequential {
-        try model(from: KerasJSON.parse(json, file: file), file: file, customLayers: customLayers)
+                             customLayers: [any Layer.Type] = [], seed: UInt64 = 0) throws -> Sequential {
+        try model(from: KerasJSON.parse(json, file: file), file: file, customLayers: customLayers, seed: seed)
     }
 
     // MARK: Internals shared with the file loaders
 
-    static func model(from root: KerasJSON, file: String, customLayers: [any Layer.Type] = []) throws -> Sequential {
+    static func model(from root: KerasJSON, file: String, customLayers: [any Layer.Type] = [],
+                      seed: UInt64 = 0) throws -> Sequential {
         guard root.isObject else { throw root.fail("expected a JSON object") }
         let graph = try KerasModelGraph(root)
         guard graph.entries.count <= JSONLimits.maximumLayers else {
@@ -45,7 +49,7 @@ public enum KerasModelConfig {
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
         try checkParameterCount(layers, entries: graph.entries, inputShape: graph.inputShape, file: file)
         do {
-            return try Sequential(inputShape: graph.inputShape, layers, name: graph.modelName)
+            return try Sequential(inputShape: graph.inputShape, layers, seed: seed, name: graph.modelName)
         } catch let error as TrainingError {
             throw CheckpointError.invalidModelConfig(file: file, path: "$.config.layers", message: error.localizedDescription)
         }

@@ -21,6 +21,10 @@ package struct PreparedStart {
 
     private static let resumeAttribute = "prepared_start_is_resume"
     private static let optimizerAttribute = "prepared_start_has_optimizer"
+    /// `[name, JSON path]` of a compile-config optimizer / loss Batchwise cannot run, so that
+    /// the training process names it as the source file did.
+    private static let unsupportedOptimizerAttribute = "prepared_start_unsupported_optimizer"
+    private static let unsupportedLossAttribute = "prepared_start_unsupported_loss"
 
     /// Writes the start atomically to `url` (no fsync: the copy lives as long as one command).
     package func write(to url: URL) throws {
@@ -35,17 +39,26 @@ package struct PreparedStart {
         defer { try? file.close() }
         try file.setAttribute(Self.resumeAttribute, Int8(start.snapshot == nil ? 0 : 1))
         try file.setAttribute(Self.optimizerAttribute, Int8(start.fileOptimizer == nil ? 0 : 1))
+        for (entry, attribute) in [(start.unsupportedOptimizer, Self.unsupportedOptimizerAttribute),
+                                   (start.unsupportedLoss, Self.unsupportedLossAttribute)] {
+            if let entry { try file.setAttribute(attribute, [entry.name, entry.path]) }
+        }
         try file.close()
     }
 
     /// Reads a start written by ``write(to:)``.
     static func read(from url: URL) throws -> PreparedStart {
         let (isResume, hasOptimizer): (Bool, Bool)
+        var unsupported: [TrainJob.CompileConfigEntry?] = []
         do {
             let file = try HDF5File.open(at: url, locking: .disabled)
             defer { try? file.close() }
             isResume = try file.readAttribute(resumeAttribute, as: Int8.self) != 0
             hasOptimizer = try file.readAttribute(optimizerAttribute, as: Int8.self) != 0
+            for attribute in [unsupportedOptimizerAttribute, unsupportedLossAttribute] {
+                let pair = try file.hasAttribute(attribute) ? try file.readAttribute(attribute, as: [String].self) : []
+                unsupported.append(pair.count == 2 ? TrainJob.CompileConfigEntry(name: pair[0], path: pair[1]) : nil)
+            }
         } catch {
             throw CheckpointError.invalidCheckpoint(file: url.path, object: "/",
                                                     reason: "not a prepared training start: \(error.localizedDescription)")
@@ -54,6 +67,6 @@ package struct PreparedStart {
         return PreparedStart(start: TrainJob.Start(
             model: loaded.snapshot.model, optimizerState: loaded.snapshot.optimizerState,
             fileOptimizer: hasOptimizer ? loaded.optimizer : nil, loss: loaded.loss,
-            snapshot: isResume ? loaded.snapshot : nil))
+            snapshot: isResume ? loaded.snapshot : nil, unsupportedOptimizer: unsupported[0], unsupportedLoss: unsupported[1]))
     }
 }

@@ -4,8 +4,8 @@ import Datasets
 import HDF5
 import Training
 
-/// `batchwise train` as a library call: fine-tune a model file or resume a native checkpoint
-/// on HDF5 data, checkpointing on the way, and save the result in the format its extension
+/// `batchwise train` as a library call: train a model built from ``layers`` or a Keras
+/// architecture JSON, fine-tune a model file or resume a native checkpoint on HDF5 data, checkpointing on the way, and save the result in the format its extension
 /// names (`.h5` native checkpoint, `.keras`, `.weights.h5`).
 ///
 /// `epochs` is the TOTAL (Keras `initial_epoch` semantics): resuming a checkpoint taken
@@ -25,8 +25,16 @@ public struct TrainJob: Sendable {
         case adam
     }
 
-    /// A `.keras` / legacy `.h5` model or a native checkpoint to fine-tune.
+    /// A `.keras` / legacy `.h5` model or a native checkpoint to fine-tune, or a `.json` Keras
+    /// architecture (`model.to_json()`, a `.keras` archive's `config.json`) to train from
+    /// scratch with weights drawn from ``seed``.
     public var model: URL?
+    /// Layers to train from scratch (``LayerSpec/parse(_:)``), on ``inputFeatures`` inputs,
+    /// with weights drawn from ``seed`` by Keras's initializer distributions; instead of
+    /// ``model`` and ``resume``.
+    public var layers: [LayerSpec]?
+    /// The input width of a model built from ``layers``.
+    public var inputFeatures: Int?
     /// A native checkpoint to continue exactly (pipeline position, optimizer, history).
     public var resume: URL?
     /// The HDF5 file with the training rows.
@@ -86,8 +94,13 @@ public struct TrainJob: Sendable {
     /// Runs the job and returns the full history (including epochs before a resume).
     @discardableResult
     public func run(progress: ProgressStyle = .automatic) throws -> History {
+        try runReturningModel(progress: progress).history
+    }
+
+    /// Runs the job and returns the full history and the trained model (what was saved).
+    public func runReturningModel(progress: ProgressStyle = .automatic) throws -> (history: History, model: Sequential) {
         var start = try startingPoint()
-        let lossValue = try resolvedLoss(fileLoss: start.loss)
+        let lossValue = try resolvedLoss(start)
         let optimizerConfig = try resolvedOptimizer(&start)
         var trainingData = try TrainingData(files: [data] + moreData, x: x, y: y,
                                             sparseTargets: lossValue.kind == .sparseCategoricalCrossentropy)
@@ -118,7 +131,13 @@ public struct TrainJob: Sendable {
         let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
                                       progress: progress, resumingFrom: start.snapshot)
         try saveResult(trainer: trainer, final: last.value ?? start.snapshot, optimizer: optimizerConfig, loss: lossValue)
-        return history
+        return (history, trainer.model)
+    }
+
+    /// Whether the job builds its model here (``layers`` or a `.json` architecture) rather
+    /// than reading weights from a model file or checkpoint.
+    public var buildsModel: Bool {
+        layers != nil || (resume == nil && model?.pathExtension.lowercased() == "json")
     }
 
     /// Loads `model` / `resume` exactly as ``run(progress:)`` does and discards the result:
@@ -140,10 +159,26 @@ public struct TrainJob: Sendable {
         var fileOptimizer: OptimizerConfig?
         var loss: Loss?
         var snapshot: TrainingSnapshot?
+        /// The compile config's optimizer (class name, JSON path) when Batchwise cannot run it.
+        var unsupportedOptimizer: CompileConfigEntry?
+        /// The compile config's loss (name, JSON path) when Batchwise cannot run it.
+        var unsupportedLoss: CompileConfigEntry?
+    }
+
+    /// An optimizer or loss a model file's compile config names, and where.
+    struct CompileConfigEntry: Equatable {
+        var name: String
+        var path: String
     }
 
     private func startingPoint() throws -> Start {
+        // Before the prepared copy: that copy is made without the architecture settings.
+        if layers == nil, inputFeatures != nil {
+            throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
+                                               problem: "the input width applies only to a model built from layers")
+        }
         if let preparedStart { return try PreparedStart.read(from: preparedStart).start }
+        if let built = try builtModel() { return Start(model: built) }
         if let resume {
             let given = try model.map { try Self.loadModel($0).model }
             let loaded = try NativeCheckpoint.load(from: resume, into: given)
@@ -157,6 +192,35 @@ public struct TrainJob: Sendable {
         return try Self.loadModel(model)
     }
 
+    /// The model ``layers`` or a `.json` ``model`` describe, with weights drawn from ``seed``;
+    /// nil when the job starts from a model file or checkpoint.
+    private func builtModel() throws -> Sequential? {
+        guard let layers else {
+            guard resume == nil, let model, model.pathExtension.lowercased() == "json" else { return nil }
+            let json: String
+            do {
+                json = try String(contentsOf: model, encoding: .utf8)
+            } catch {
+                throw WorkflowError.invalidSetting(file: model.path, setting: .model,
+                                                   problem: "cannot read the architecture JSON: \(error.localizedDescription)")
+            }
+            return try KerasModelConfig.model(fromJSON: json, file: model.path, seed: seed)
+        }
+        if model != nil || resume != nil {
+            throw WorkflowError.invalidSetting(file: (model ?? resume)?.path, setting: .layers,
+                                               problem: "layers builds a new model; give either layers or a model/checkpoint, not both")
+        }
+        guard let inputFeatures, inputFeatures > 0 else {
+            throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
+                                               problem: "a model built from layers needs its input width (a positive number of features)")
+        }
+        do {
+            return try Sequential(inputFeatures: inputFeatures, layers.map { $0.makeLayer() }, seed: seed)
+        } catch let error as TrainingError {
+            throw WorkflowError.invalidSetting(file: nil, setting: .layers, problem: error.localizedDescription)
+        }
+    }
+
     /// A native checkpoint (by its `format` attribute) or any Keras model file.
     private static func loadModel(_ url: URL) throws -> Start {
         if try NativeCheckpoint.isCheckpoint(at: url) {
@@ -166,15 +230,36 @@ public struct TrainJob: Sendable {
                          fileOptimizer: loaded.optimizer, loss: loaded.loss)
         }
         let loaded = try KerasModelFile.load(url)
-        return Start(model: loaded.model, optimizerState: loaded.optimizerState ?? OptimizerState(),
-                     fileOptimizer: try loaded.optimizer.map(OptimizerConfig.init), loss: loaded.loss)
+        var start = Start(model: loaded.model, optimizerState: loaded.optimizerState ?? OptimizerState(),
+                          fileOptimizer: try loaded.optimizer.map(OptimizerConfig.init), loss: loaded.loss)
+        switch loaded.unsupportedOptimizer {
+        case let .unsupportedOptimizer(_, path, className, option, value)?:
+            let name = option.map { "\(className) option \($0) = \(value ?? "?")" } ?? className
+            start.unsupportedOptimizer = CompileConfigEntry(name: name, path: path)
+        case let .unsupported(_, what)?:
+            start.unsupportedOptimizer = CompileConfigEntry(name: what, path: "$.training_config.optimizer_config")
+        case let other?:
+            throw other
+        case nil:
+            break
+        }
+        if loaded.loss == nil, let name = loaded.lossName {
+            let path = loaded.format == .legacyModel ? "$.training_config.loss" : "$.compile_config.loss"
+            start.unsupportedLoss = CompileConfigEntry(name: name, path: path)
+        }
+        return start
     }
 
-    private func resolvedLoss(fileLoss: Loss?) throws -> Loss {
+    private func resolvedLoss(_ start: Start) throws -> Loss {
         if let loss { return Loss(loss) }
-        guard let fileLoss else {
+        guard let fileLoss = start.loss else {
+            if let unsupported = start.unsupportedLoss {
+                throw WorkflowError.unsupportedCompileConfig(file: model?.path ?? "", path: unsupported.path, name: unsupported.name,
+                                                                 setting: .loss)
+            }
             throw WorkflowError.invalidSetting(file: (resume ?? model)?.path, setting: .loss,
-                                               problem: "the model file names no loss; set loss")
+                                               problem: buildsModel ? "a model built here has no loss yet; set loss"
+                                                   : "the model file names no loss; set loss")
         }
         return fileLoss
     }
@@ -185,8 +270,14 @@ public struct TrainJob: Sendable {
         if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
         guard let optimizer else {
             guard var config = start.fileOptimizer else {
-                throw WorkflowError.invalidSetting(file: model?.path, setting: .optimizer,
-                                                   problem: "the model file has no optimizer; set optimizer (sgd or adam)")
+                if let unsupported = start.unsupportedOptimizer {
+                    throw WorkflowError.unsupportedCompileConfig(file: model?.path ?? "", path: unsupported.path,
+                                                                 name: unsupported.name, setting: .optimizer)
+                }
+                throw WorkflowError.invalidSetting(
+                    file: model?.path, setting: .optimizer,
+                    problem: (buildsModel ? "a model built here has no optimizer yet" : "the model file has no optimizer")
+                        + "; set optimizer (" + OptimizerKind.allCases.map(\.rawValue).joined(separator: " or ") + ")")
             }
             if momentum != nil {
                 // Applying it would change the saved optimizer behind the user's back; ignoring
