@@ -1,0 +1,71 @@
+import Datasets
+import Distributed
+import Foundation
+import Tensors
+import Training
+
+/// The `train` check: a small MLP (4 -> 8 relu [-> BatchNormalization] -> 3 softmax, Adam)
+/// trained data-parallel on `--rows` synthetic rows in a global shuffle, `--batch` rows per
+/// global step, `--micro-shards`, `--mode ordered|fast`, `--epochs`, `--batchnorm 0|1`. Reports
+/// after every step `step-<epoch>-<step>` the weights' FNV-1a hash and the loss bits, and at the
+/// end `weights` (every variable's bits, moving statistics included) and `losses` (epoch means).
+/// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
+enum DataParallelCheck {
+    static let features = 4, classes = 3
+
+    struct UnreadableData: Error, LocalizedError {
+        var path: String
+        var errorDescription: String? { "cannot open \(path): no such file" }
+    }
+
+    static func run(_ options: Options, world: Communicator, report: Report) throws {
+        let rows = options.int("rows")
+        guard let mode = ReductionMode(rawValue: options.text("mode")) else { fail("unknown --mode") }
+        let failingRank = options.values["fail-rank"].flatMap(Int.init)
+        let rank = world.rank
+        let cannotRead = failingRank == rank
+        let data = try Slices(inputs(rows: rows), labels(rows: rows)).globalShuffle(seed: 11).map { row in
+            if cannotRead { throw UnreadableData(path: "/data/rank-\(rank).h5") }
+            return row
+        }
+        var layers: [any Layer] = [Dense(units: 8, activation: .relu)]
+        if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
+        layers.append(Dense(units: classes, activation: .softmax))
+        let model = try Sequential(inputFeatures: features, layers, seed: 5)
+        var trainer = try DataParallelTrainer(model: model, optimizer: Adam(learningRate: 0.01),
+                                              loss: .sparseCategoricalCrossentropy, communicator: world,
+                                              globalBatchSize: options.int("batch"),
+                                              microShardCount: options.int("micro-shards"), mode: mode)
+        let losses = try trainer.fit(data, epochs: options.int("epochs")) { step, model in
+            report.add("step-\(step.epoch)-\(step.step)", [hash(model), String(step.loss.bitPattern, radix: 16), String(step.rowCount)])
+        }
+        report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
+        report.bits("losses", losses)
+    }
+
+    /// Deterministic, varied features: no generator, so every rank builds the same table.
+    static func inputs(rows: Int) throws -> Tensor<Float> {
+        try Tensor(shape: [rows, features], scalars: (0..<(rows * features)).map { index in
+            Float((index * 37 + index / features * 11) % 101) / 50 - 1
+        })
+    }
+
+    static func labels(rows: Int) -> Tensor<Float> {
+        Tensor((0..<rows).map { Float(($0 * 7 + $0 / 5) % classes) })
+    }
+
+    /// FNV-1a over the bits of every variable, in model order.
+    static func hash(_ model: Sequential) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for variable in model.variables {
+            for scalar in variable.value.scalars {
+                var bits = scalar.bitPattern
+                for _ in 0..<4 {
+                    hash = (hash ^ UInt64(bits & 0xff)) &* 0x100_0000_01b3
+                    bits >>= 8
+                }
+            }
+        }
+        return String(hash, radix: 16)
+    }
+}
