@@ -13,7 +13,7 @@ import PackageDescription
 // CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
 // CMPI (Open MPI) + Training + Datasets + Tensors -> Distributed (data-parallel collectives and the
 // data-parallel trainer; no core module depends on it); Distributed + Training + Datasets + Tensors +
-// CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs under mpirun);
+// Checkpoints + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs under mpirun);
 // DistributedTests depends on Distributed, Training, Datasets, Tensors and CProcessControl.
 let package = Package(
     name: "Batchwise",
@@ -78,7 +78,7 @@ let package = Package(
         ),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Datasets", "Tensors"]),
         .executableTarget(name: "DistributedCheckHelper",
-                          dependencies: ["Distributed", "Training", "Datasets", "Tensors", "CProcessControl"]),
+                          dependencies: ["Distributed", "Training", "Datasets", "Tensors", "Checkpoints", "CProcessControl"]),
         .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training", "CProcessControl"]),
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),

@@ -124,31 +124,68 @@ public struct DataParallelTrainer {
         (rowCount + globalBatchSize - 1) / globalBatchSize
     }
 
-    /// Trains for `epochs` full passes over `data` and returns each epoch's global mean loss.
-    /// Epoch `e` reads the dataset's pass `e`, so a ``RandomAccessDataset/globalShuffle(seed:)``
-    /// reshuffles every epoch, identically on every rank.
+    /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
+    /// global mean loss (`"loss"`: the step losses weighted by their row counts). Epoch `e` reads
+    /// the dataset's pass `e`, so a ``RandomAccessDataset/globalShuffle(seed:)`` reshuffles every
+    /// epoch, identically on every rank.
+    ///
+    /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
+    /// `e` whatever the number of ranks, so a snapshot taken with one rank count resumes on
+    /// another. Rank 0 saves it (e.g. with the Checkpoints module's `NativeCheckpoint.save`);
+    /// resumed with the same `globalBatchSize` and `microShardCount` in
+    /// ``ReductionMode/ordered``, the run ends bitwise identical to an uninterrupted one.
     /// - Parameters:
     ///   - data: the unsharded, unbatched `(features, targets)` rows in the global order.
-    ///   - epochs: the number of passes.
-    ///   - afterStep: called on every rank after every step with its result and the updated model.
+    ///   - epochs: the total number of passes, counting those before a resume.
+    ///   - snapshot: a snapshot handed to `afterStep` by an earlier run (possibly on another
+    ///     number of ranks): training continues at its epoch and step, with its model,
+    ///     optimizer state, history and unfinished epoch's loss sum.
+    ///   - afterStep: called on every rank after every step with its result and a snapshot of
+    ///     the state after it (identical on every rank); a throw stops training on this rank,
+    ///     so throw on every rank alike.
     @discardableResult
     public mutating func fit<Data: RandomAccessDataset>(
-        _ data: Data, epochs: Int,
-        afterStep: (_ result: DataParallelStepResult, _ model: Sequential) throws -> Void = { _, _ in }
-    ) throws -> [Double] where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        _ data: Data, epochs: Int, resumingFrom snapshot: TrainingSnapshot? = nil,
+        afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
+    ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
         guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
         try Self.checkRows(data)
-        var epochLosses: [Double] = []
-        for epoch in 0..<epochs {
-            var lossSum = 0.0
-            for step in 0..<stepsPerEpoch(rowCount: data.count) {
-                let result = try self.step(data, epoch: epoch, step: step)
-                lossSum += Double(result.loss) * Double(result.rowCount)
-                try afterStep(result, model)
+        var position = TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
+                                        stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
+        if let snapshot {
+            if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
+                throw DataParallelError.invalidArgument(
+                    argument: "resumingFrom", reason: "holds the state of \(trained), but the trainer's optimizer is \(optimizer.identity)")
             }
-            epochLosses.append(data.count == 0 ? 0 : lossSum / Double(data.count))
+            model = snapshot.model
+            optimizer.state = snapshot.optimizerState
+            position = snapshot
         }
-        return epochLosses
+        let steps = stepsPerEpoch(rowCount: data.count)
+        while position.epoch < epochs {
+            if position.stepInEpoch >= steps {
+                // An empty dataset, or a snapshot of a longer pass: the epoch ends here.
+                Self.endEpoch(&position)
+                continue
+            }
+            let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch)
+            position.runningSums["loss", default: RunningSum()].add(Double(result.loss), weight: Double(result.rowCount))
+            position.stepInEpoch += 1
+            position.globalStep += 1
+            if position.stepInEpoch == steps { Self.endEpoch(&position) }
+            position.model = model
+            position.optimizerState = optimizer.state
+            try afterStep(result, position)
+        }
+        return position.history
+    }
+
+    /// Records the finished epoch's mean loss and moves the position to the next epoch's start.
+    private static func endEpoch(_ position: inout TrainingSnapshot) {
+        position.history.record(epoch: position.epoch, logs: ["loss": position.runningSums["loss", default: RunningSum()].mean])
+        position.epoch += 1
+        position.stepInEpoch = 0
+        position.runningSums = [:]
     }
 
     /// One step: global batch `step` of pass `epoch` of `data`. Every rank must call it with

@@ -1,3 +1,4 @@
+import Checkpoints
 import Datasets
 import Distributed
 import Foundation
@@ -10,8 +11,13 @@ import Training
 /// after every step `step-<epoch>-<step>` the weights' FNV-1a hash and the loss bits, and at the
 /// end `weights` (every variable's bits, moving statistics included) and `losses` (epoch means).
 /// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
+/// `--checkpoint PATH --stop-after N`: after global step N rank 0 writes a native checkpoint to
+/// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
+/// that checkpoint.
 enum DataParallelCheck {
     static let features = 4, classes = 3
+
+    struct StopTraining: Error {}
 
     struct UnreadableData: Error, LocalizedError {
         var path: String
@@ -36,11 +42,26 @@ enum DataParallelCheck {
                                               loss: .sparseCategoricalCrossentropy, communicator: world,
                                               globalBatchSize: options.int("batch"),
                                               microShardCount: options.int("micro-shards"), mode: mode)
-        let losses = try trainer.fit(data, epochs: options.int("epochs")) { step, model in
-            report.add("step-\(step.epoch)-\(step.step)", [hash(model), String(step.loss.bitPattern, radix: 16), String(step.rowCount)])
+        let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
+        let stopAfter = options.values["stop-after"].flatMap(Int.init)
+        let optimizer = try OptimizerConfig(trainer.optimizer)
+        let history: History
+        do {
+            history = try trainer.fit(data, epochs: options.int("epochs"), resumingFrom: resumed) { step, snapshot in
+                report.add("step-\(step.epoch)-\(step.step)",
+                           [hash(snapshot.model), String(step.loss.bitPattern, radix: 16), String(step.rowCount)])
+                guard snapshot.globalStep == stopAfter else { return }
+                if world.rank == 0 {
+                    try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: URL(fileURLWithPath: options.text("checkpoint")))
+                }
+                throw StopTraining()
+            }
+        } catch is StopTraining {
+            report.add("stopped", [String(stopAfter ?? 0)])
+            return
         }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
-        report.bits("losses", losses)
+        report.bits("losses", history["loss"] ?? [])
     }
 
     /// Deterministic, varied features: no generator, so every rank builds the same table.

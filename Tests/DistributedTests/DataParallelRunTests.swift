@@ -58,6 +58,40 @@ extension MPIRunTests {
         }
     }
 
+    /// Item 5: 2 ranks stop after 3 global steps, rank 0 having written a native checkpoint;
+    /// resumed from it on 1 and on 4 ranks, the run ends bitwise identical to the uninterrupted
+    /// world-of-one run (weights, moving statistics, the remaining steps' hashes and losses, and
+    /// the epoch losses, whose unfinished sums the checkpoint carries).
+    @Test func aCheckpointWrittenWithTwoRanksResumesOnOneAndFourRanksBitwise() throws {
+        let arguments = Self.trainArguments(mode: .ordered, batchNorm: true)
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: arguments)
+        let expected = try #require(alone.reports[0], "\(alone.output)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-dp-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("step-3.h5").path
+        var stopping = arguments
+        stopping["checkpoint"] = checkpoint
+        stopping["stop-after"] = "3"
+        let stopped = try MPIRun.start(ranks: 2, check: "train", arguments: stopping)
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(stopped.reports[0]?["stopped"] == ["3"] && stopped.reports[1]?["stopped"] == ["3"])
+        #expect(stopped.reports[0]?["step-0-2"] == expected["step-0-2"] && stopped.reports[0]?["step-0-3"] == nil)
+        for ranks in [1, 4] {
+            var resuming = arguments
+            resuming["resume"] = checkpoint
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: resuming)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                #expect(report["step-0-2"] == nil, "resumed at step 3")
+                for label in Self.stepLabels.dropFirst(3) + ["weights", "losses"] {
+                    #expect(report[label] == expected[label], "resumed on \(ranks) ranks, rank \(rank): \(label)")
+                }
+            }
+        }
+    }
+
     /// Item 7 (data): a rank that cannot read its rows fails the whole job with its own error;
     /// the other rank stops too instead of waiting in the collective. Bounded by the watchdog;
     /// MPIRun checks that nothing is left running.

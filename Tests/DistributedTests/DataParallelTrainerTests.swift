@@ -120,6 +120,31 @@ struct DataParallelTrainerTests {
         }
     }
 
+    /// A snapshot handed out mid-epoch resumes to the same bits as an uninterrupted run
+    /// (weights, optimizer state, history with the unfinished epoch's loss sum); a trainer
+    /// whose optimizer differs from the snapshot's is refused.
+    @Test func fitResumesFromASnapshotBitwise() throws {
+        let (x, y) = try Self.data()
+        let rows = try Slices(x, y).globalShuffle(seed: 2)
+        var uninterrupted = try Self.trainer(batchNorm: true, microShards: 4)
+        let expected = try uninterrupted.fit(rows, epochs: 2)
+        var saved: TrainingSnapshot?
+        var first = try Self.trainer(batchNorm: true, microShards: 4)
+        try first.fit(rows, epochs: 2) { _, snapshot in if snapshot.globalStep == 4 { saved = snapshot } }
+        let snapshot = try #require(saved)
+        #expect(snapshot.epoch == 1 && snapshot.stepInEpoch == 1 && snapshot.history["loss"]?.count == 1)
+        var resumed = try Self.trainer(batchNorm: true, microShards: 4)
+        let history = try resumed.fit(rows, epochs: 2, resumingFrom: snapshot)
+        #expect(history == expected)
+        #expect(resumed.model.variables == uninterrupted.model.variables)
+        #expect(resumed.optimizer.state == uninterrupted.optimizer.state)
+
+        var other = try DataParallelTrainer(model: Self.model(batchNorm: true), optimizer: SGD(learningRate: 0.05),
+                                            loss: .sparseCategoricalCrossentropy, communicator: Communicator.world(environment: [:]),
+                                            globalBatchSize: Self.batch)
+        #expect(throws: DataParallelError.self) { try other.fit(rows, epochs: 2, resumingFrom: snapshot) }
+    }
+
     @Test func refusesDropoutBadSettingsAndShardedOrBatchedData() throws {
         let world = try Communicator.world(environment: [:])
         let dropout = try Sequential(inputFeatures: 2, [Dropout(rate: 0.5), Dense(units: 1)], seed: 1)
