@@ -24,8 +24,9 @@ public struct Gradients: Sendable, Equatable {
     /// `/` names no layer and is skipped.
     ///
     /// ```swift
-    /// let averaged = Gradients(named: step.gradients.named.map {
-    ///     NamedVariable(name: $0.name, value: $0.value, isTrainable: true)
+    /// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+    /// let halved = Gradients(named: step.gradients.named.map {
+    ///     NamedVariable(name: $0.name, value: $0.value * 0.5, isTrainable: true)
     /// })
     /// ```
     public init(named gradients: [NamedVariable]) {
