@@ -12,7 +12,7 @@ struct ReductionLayout {
         var range: Range<Int>
     }
 
-    /// Trainable variables, in ``Sequential/trainableVariableNames`` order.
+    /// Trainable variables, in `Sequential.trainableVariableNames` order.
     let gradients: [Slot]
     /// Moving statistics (BatchNormalization's `moving_mean`, `moving_variance`).
     let statistics: [Slot]

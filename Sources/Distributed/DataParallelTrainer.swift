@@ -35,7 +35,7 @@ import Training
 /// number of ranks.
 ///
 /// **Rank-count independent gradients.** For each micro-shard with rows, the rank runs
-/// ``Sequential/trainingStep(x:y:loss:mode:reusing:)`` on that micro-shard alone and scales its
+/// `Sequential.trainingStep(x:y:loss:mode:reusing:)` on that micro-shard alone and scales its
 /// batch-mean gradients, loss and BatchNormalization moving-statistic updates by the
 /// micro-shard's row count, turning them into sums. The ``GlobalBatchReducer`` adds the
 /// micro-shards' sums; dividing by the global batch's row count gives the global-batch mean,
@@ -126,7 +126,7 @@ public struct DataParallelTrainer {
 
     /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
     /// global mean loss (`"loss"`: the step losses weighted by their row counts). Epoch `e` reads
-    /// the dataset's pass `e`, so a ``RandomAccessDataset/globalShuffle(seed:)`` reshuffles every
+    /// the dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every
     /// epoch, identically on every rank.
     ///
     /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
