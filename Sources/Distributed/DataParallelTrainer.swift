@@ -157,6 +157,11 @@ public struct DataParallelTrainer {
                 throw DataParallelError.invalidArgument(
                     argument: "resumingFrom", reason: "holds the state of \(trained), but the trainer's optimizer is \(optimizer.identity)")
             }
+            let (saved, current) = (snapshot.model.variables, model.variables)
+            guard saved.map(\.name) == current.map(\.name), saved.map(\.value.shape) == current.map(\.value.shape) else {
+                throw DataParallelError.invalidArgument(
+                    argument: "resumingFrom", reason: "holds a model with variables \(saved.map(\.name)), the trainer's has \(current.map(\.name))")
+            }
             model = snapshot.model
             optimizer.state = snapshot.optimizerState
             position = snapshot
@@ -195,6 +200,7 @@ public struct DataParallelTrainer {
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
         let firstRow = step * globalBatchSize
+        guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
         guard step >= 0, firstRow < data.count else {
             throw DataParallelError.invalidArgument(argument: "step", reason: "\(step) is not in 0..<\(stepsPerEpoch(rowCount: data.count))")
         }

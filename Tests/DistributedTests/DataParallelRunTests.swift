@@ -95,8 +95,9 @@ extension MPIRunTests {
     /// Item 7 (data): a rank that cannot read its rows fails the whole job with its own error;
     /// the other rank stops too instead of waiting in the collective. Bounded by the watchdog;
     /// MPIRun checks that nothing is left running.
-    @Test func aRankThatCannotReadItsDataFailsTheJobWithItsError() throws {
-        var arguments = Self.trainArguments(mode: .ordered, batchNorm: false)
+    @Test(arguments: ReductionMode.allCases)
+    func aRankThatCannotReadItsDataFailsTheJobWithItsError(mode: ReductionMode) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: false)
         arguments["fail-rank"] = "1"
         let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
         #expect(run.status != 0)

@@ -143,6 +143,11 @@ struct DataParallelTrainerTests {
                                             loss: .sparseCategoricalCrossentropy, communicator: Communicator.world(environment: [:]),
                                             globalBatchSize: Self.batch)
         #expect(throws: DataParallelError.self) { try other.fit(rows, epochs: 2, resumingFrom: snapshot) }
+        var wider = try DataParallelTrainer(
+            model: Sequential(inputFeatures: Self.features, [Dense(units: 7), BatchNormalization(), Dense(units: Self.classes, activation: .softmax)], seed: 9),
+            optimizer: Adam(learningRate: 0.05), loss: .sparseCategoricalCrossentropy,
+            communicator: Communicator.world(environment: [:]), globalBatchSize: Self.batch)
+        #expect(throws: DataParallelError.self) { try wider.fit(rows, epochs: 2, resumingFrom: snapshot) }
     }
 
     @Test func refusesDropoutBadSettingsAndShardedOrBatchedData() throws {
@@ -160,5 +165,6 @@ struct DataParallelTrainerTests {
         let rows = try Slices(Tensor<Float>(zeros: [8, 2]), Tensor<Float>(zeros: [8, 1]))
         #expect(throws: DataParallelError.self) { try trainer.fit(rows.shard(count: 2, index: 0), epochs: 1) }
         #expect(throws: DataParallelError.self) { try trainer.step(rows, epoch: 0, step: 2) }
+        #expect(throws: DataParallelError.self) { try trainer.step(rows, epoch: -1, step: 0) }
     }
 }
