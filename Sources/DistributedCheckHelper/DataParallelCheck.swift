@@ -13,7 +13,8 @@ import Training
 /// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
 /// `--checkpoint PATH --stop-after N`: after global step N rank 0 writes a native checkpoint to
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
-/// that checkpoint.
+/// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
+/// `error <description>` and the rank ends normally, so a test sees what every rank threw.
 enum DataParallelCheck {
     static let features = 4, classes = 3
 
@@ -58,6 +59,9 @@ enum DataParallelCheck {
             }
         } catch is StopTraining {
             report.add("stopped", [String(stopAfter ?? 0)])
+            return
+        } catch let error as DataParallelError where options.values["report-errors"] == "1" {
+            report.add("error", [error.errorDescription ?? "\(error)"])
             return
         }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))

@@ -105,6 +105,24 @@ extension MPIRunTests {
         #expect(run.output.contains("cannot open /data/rank-1.h5"), "\(run.output)")
     }
 
+    /// The failure travels through the step's collective: with errors reported instead of
+    /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
+    /// error and rank 0 a typed error saying another rank failed, and both return from the
+    /// step (a rank left waiting would trip the watchdog).
+    @Test(arguments: ReductionMode.allCases)
+    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: false)
+        arguments["fail-rank"] = "1"
+        arguments["report-errors"] = "1"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let failed = run.reports[1]?["error"]?.joined(separator: " ") ?? ""
+        let stopped = run.reports[0]?["error"]?.joined(separator: " ") ?? ""
+        #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0: map: the function threw"), "\(failed)")
+        #expect(failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
+        #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+    }
+
     static func floats(_ bits: [String]) throws -> [Float] {
         try bits.map { Float(bitPattern: try #require(UInt32($0, radix: 16))) }
     }
