@@ -198,6 +198,26 @@ public struct DataParallelTrainer {
     public mutating func step<Data: RandomAccessDataset>(
         _ data: Data, epoch: Int, step: Int
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        let (model, loss, layout) = (self.model, self.loss, self.layout)
+        let (totals, rowCount) = try reduceMicroShards(data, epoch: epoch, step: step, width: layout.width) { x, y in
+            let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training)
+            return try layout.sums(of: step, rowCount: x.rowCount, model: model)
+        }
+        let means = totals.map { $0 / Float(rowCount) }
+        try self.model.apply(layout.stateUpdate(from: means, model: model))
+        try optimizer.apply(layout.gradients(from: means), to: &self.model)
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: means[layout.lossIndex])
+    }
+
+    /// The sums over global batch `step` of pass `epoch` of `width` values per micro-shard:
+    /// `microShard(x, y)` gives one micro-shard's sums from its rows, a micro-shard without rows
+    /// contributes zeros, and the reducer adds them over all ranks. This rank reads only its own
+    /// rows. If reading them or `microShard` throws, this rank still enters the collective with a
+    /// malformed contribution, so every rank throws (``DataParallelError``) instead of waiting.
+    mutating func reduceMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
+        _ data: Data, epoch: Int, step: Int, width: Int,
+        microShard: (_ x: Tensor<Float>, _ y: Tensor<Float>) throws -> [Scalar]
+    ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
         let firstRow = step * globalBatchSize
         guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
@@ -206,45 +226,33 @@ public struct DataParallelTrainer {
         }
         let rowCount = min(globalBatchSize, data.count - firstRow)
         let reducer = try reducer(rowCount: rowCount)
-        var contribution: [[Float]]
+        let plan = reducer.plan, rank = communicator.rank
+        var contribution: [[Scalar]]
         var localFailure: DataParallelError?
         do {
-            contribution = try microShardSums(data, epoch: epoch, firstRow: firstRow, plan: reducer.plan)
+            let localRows = plan.rows(ofRank: rank)
+            let (x, y) = localRows.isEmpty ? (Tensor<Float>(zeros: [0]), Tensor<Float>(zeros: [0]))
+                : try Self.read(data, rows: (firstRow + localRows.lowerBound)..<(firstRow + localRows.upperBound), epoch: UInt64(epoch))
+            contribution = try plan.microShards(ofRank: rank).map { shard in
+                let rows = plan.rows(ofMicroShard: shard)
+                guard !rows.isEmpty else { return [Scalar](repeating: 0, count: width) }
+                let local = (rows.lowerBound - localRows.lowerBound)..<(rows.upperBound - localRows.lowerBound)
+                return try microShard(x.rows(local), y.rows(local))
+            }
         } catch {
             let message = (error as? any LocalizedError)?.errorDescription ?? "\(error)"
-            localFailure = .rankFailed(rank: communicator.rank, epoch: epoch, step: step, message: message)
+            localFailure = .rankFailed(rank: rank, epoch: epoch, step: step, message: message)
             // One vector more than this rank's share: every rank's reduction refuses the step.
-            contribution = Array(repeating: [], count: reducer.plan.microShards(ofRank: communicator.rank).count + 1)
+            contribution = Array(repeating: [], count: plan.microShards(ofRank: rank).count + 1)
         }
-        let totals: [Float]
+        let sums: [Scalar]
         do {
-            totals = try reducer.sum(microShardSums: contribution, width: layout.width)
+            sums = try reducer.sum(microShardSums: contribution, width: width)
         } catch let error as DistributedError {
-            throw localFailure ?? .otherRankFailed(rank: communicator.rank, epoch: epoch, step: step, underlying: error)
+            throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
         }
         if let localFailure { throw localFailure }
-        let means = totals.map { $0 / Float(rowCount) }
-        try model.apply(layout.stateUpdate(from: means, model: model))
-        try optimizer.apply(layout.gradients(from: means), to: &model)
-        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: means[layout.lossIndex])
-    }
-
-    /// This rank's contribution: one `layout.width` vector of sums per micro-shard it holds.
-    private func microShardSums<Data: RandomAccessDataset>(
-        _ data: Data, epoch: Int, firstRow: Int, plan: MicroShardPlan
-    ) throws -> [[Float]] where Data.Element == (Tensor<Float>, Tensor<Float>) {
-        let localRows = plan.rows(ofRank: communicator.rank)
-        let shards = plan.microShards(ofRank: communicator.rank)
-        guard !localRows.isEmpty else { return shards.map { _ in layout.zeros } }
-        let (x, y) = try Self.read(data, rows: (firstRow + localRows.lowerBound)..<(firstRow + localRows.upperBound),
-                                   epoch: UInt64(epoch))
-        return try shards.map { shard in
-            let rows = plan.rows(ofMicroShard: shard)
-            guard !rows.isEmpty else { return layout.zeros }
-            let local = (rows.lowerBound - localRows.lowerBound)..<(rows.upperBound - localRows.lowerBound)
-            let step = try model.trainingStep(x: x.rows(local), y: y.rows(local), loss: loss, mode: .training)
-            return try layout.sums(of: step, rowCount: rows.count, model: model)
-        }
+        return (sums, rowCount)
     }
 
     /// Rows `rows` of pass `epoch`, stacked: in one read where the dataset can gather them.

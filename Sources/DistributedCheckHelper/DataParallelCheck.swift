@@ -9,7 +9,8 @@ import Training
 /// trained data-parallel on `--rows` synthetic rows in a global shuffle, `--batch` rows per
 /// global step, `--micro-shards`, `--mode ordered|fast`, `--epochs`, `--batchnorm 0|1`. Reports
 /// after every step `step-<epoch>-<step>` the weights' FNV-1a hash and the loss bits, and at the
-/// end `weights` (every variable's bits, moving statistics included) and `losses` (epoch means).
+/// end `weights` (every variable's bits, moving statistics included), `losses` (epoch means) and
+/// `evaluation` (the trained model's global loss and accuracy from `evaluate`).
 /// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
 /// `--checkpoint PATH --stop-after N`: after global step N rank 0 writes a native checkpoint to
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
@@ -66,6 +67,8 @@ enum DataParallelCheck {
         }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
         report.bits("losses", history["loss"] ?? [])
+        let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])
+        report.bits("evaluation", [evaluation["loss"] ?? .nan, evaluation["accuracy"] ?? .nan])
     }
 
     /// Deterministic, varied features: no generator, so every rank builds the same table.

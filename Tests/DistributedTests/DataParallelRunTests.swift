@@ -17,8 +17,9 @@ extension MPIRunTests {
     static let stepLabels = (0..<2).flatMap { epoch in (0..<4).map { "step-\(epoch)-\($0)" } }
 
     /// Item 3 (ordered): the weights (and moving statistics) after 8 steps, every step's weight
-    /// hash and loss, and the epoch losses are bitwise the same on every rank of 1, 2 and 4
-    /// ranks, and equal to the same program run alone as a world of one.
+    /// hash and loss, the epoch losses and `evaluate`'s global loss and accuracy are bitwise the
+    /// same on every rank of 1, 2 and 4 ranks, and equal to the same program run alone as a
+    /// world of one.
     @Test(arguments: [false, true])
     func orderedDataParallelTrainingIsBitwiseIdenticalForOneTwoAndFourRanks(batchNorm: Bool) throws {
         let arguments = Self.trainArguments(mode: .ordered, batchNorm: batchNorm)
@@ -31,7 +32,7 @@ extension MPIRunTests {
             #expect(run.status == 0, "\(run.output)")
             for rank in 0..<ranks {
                 let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
-                for label in Self.stepLabels + ["weights", "losses"] {
+                for label in Self.stepLabels + ["weights", "losses", "evaluation"] {
                     #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
                 }
             }

@@ -150,6 +150,22 @@ struct DataParallelTrainerTests {
         #expect(throws: DataParallelError.self) { try wider.fit(rows, epochs: 2, resumingFrom: snapshot) }
     }
 
+    /// `evaluate` gives the loss of one inference pass over all rows and the fraction of rows
+    /// whose largest output is the label, counted here directly.
+    @Test func evaluateGivesTheGlobalLossAndAccuracy() throws {
+        let (x, y) = try Self.data()
+        var trainer = try Self.trainer(batchNorm: true, microShards: 4)
+        try trainer.fit(try Slices(x, y), epochs: 2)
+        let results = try trainer.evaluate(try Slices(x, y), metrics: [SparseCategoricalAccuracy()])
+        let whole = try trainer.model.loss(x: x, y: y, loss: .sparseCategoricalCrossentropy, mode: .inference)
+        let correct = (0..<Self.rows).filter { row in
+            let scores = (0..<Self.classes).map { whole.predictions.scalars[row * Self.classes + $0] }
+            return Float(scores.indices.max { scores[$0] < scores[$1] }!) == y.scalars[row]
+        }.count
+        #expect(abs((results["loss"] ?? .nan) - Double(whole.loss)) <= 1e-6)
+        #expect(abs((results["accuracy"] ?? .nan) - Double(correct) / Double(Self.rows)) <= 1e-12)
+    }
+
     @Test func refusesDropoutBadSettingsAndShardedOrBatchedData() throws {
         let world = try Communicator.world(environment: [:])
         let dropout = try Sequential(inputFeatures: 2, [Dropout(rate: 0.5), Dense(units: 1)], seed: 1)
