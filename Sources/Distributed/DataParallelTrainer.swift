@@ -256,7 +256,7 @@ public struct DataParallelTrainer {
     }
 
     /// Rows `rows` of pass `epoch`, stacked: in one read where the dataset can gather them.
-    private static func read<Data: RandomAccessDataset>(
+    static func read<Data: RandomAccessDataset>(
         _ data: Data, rows: Range<Int>, epoch: UInt64
     ) throws -> (Tensor<Float>, Tensor<Float>) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         if let stacked = try data.stackedElements(at: Array(rows), epoch: epoch) { return stacked }
@@ -265,7 +265,7 @@ public struct DataParallelTrainer {
     }
 
     /// Refuses data that is not the global order of single rows.
-    private static func checkRows<Data: RandomAccessDataset>(_ data: Data) throws {
+    static func checkRows<Data: RandomAccessDataset>(_ data: Data) throws {
         if let stage = data.accessStages.first(where: { $0.isShard || $0.kind == "batch" }) {
             throw DataParallelError.unsupportedData(
                 reason: "the pipeline has a '\(stage.kind)' stage; the trainer cuts the global batch into ranks' rows itself")

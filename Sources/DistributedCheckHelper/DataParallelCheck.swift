@@ -10,7 +10,8 @@ import Training
 /// global step, `--micro-shards`, `--mode ordered|fast`, `--epochs`, `--batchnorm 0|1`. Reports
 /// after every step `step-<epoch>-<step>` the weights' FNV-1a hash and the loss bits, and at the
 /// end `weights` (every variable's bits, moving statistics included), `losses` (epoch means) and
-/// `evaluation` (the trained model's global loss and accuracy from `evaluate`).
+/// `evaluation` (the trained model's global loss and accuracy from `evaluate`) and `predictions`
+/// (its outputs for every row from `predict`).
 /// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
 /// `--checkpoint PATH --stop-after N`: after global step N rank 0 writes a native checkpoint to
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
@@ -69,6 +70,7 @@ enum DataParallelCheck {
         report.bits("losses", history["loss"] ?? [])
         let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])
         report.bits("evaluation", [evaluation["loss"] ?? .nan, evaluation["accuracy"] ?? .nan])
+        report.bits("predictions", try trainer.predict(data).scalars)
     }
 
     /// Deterministic, varied features: no generator, so every rank builds the same table.

@@ -17,7 +17,8 @@ extension MPIRunTests {
     static let stepLabels = (0..<2).flatMap { epoch in (0..<4).map { "step-\(epoch)-\($0)" } }
 
     /// Item 3 (ordered): the weights (and moving statistics) after 8 steps, every step's weight
-    /// hash and loss, the epoch losses and `evaluate`'s global loss and accuracy are bitwise the
+    /// hash and loss, the epoch losses, `evaluate`'s global loss and accuracy and `predict`'s
+    /// outputs for all rows are bitwise the
     /// same on every rank of 1, 2 and 4 ranks, and equal to the same program run alone as a
     /// world of one.
     @Test(arguments: [false, true])
@@ -32,7 +33,7 @@ extension MPIRunTests {
             #expect(run.status == 0, "\(run.output)")
             for rank in 0..<ranks {
                 let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
-                for label in Self.stepLabels + ["weights", "losses", "evaluation"] {
+                for label in Self.stepLabels + ["weights", "losses", "evaluation", "predictions"] {
                     #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
                 }
             }

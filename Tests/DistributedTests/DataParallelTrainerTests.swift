@@ -166,6 +166,17 @@ struct DataParallelTrainerTests {
         #expect(abs((results["accuracy"] ?? .nan) - Double(correct) / Double(Self.rows)) <= 1e-12)
     }
 
+    /// `predict` gives every row's output in row order, as one inference pass over all rows.
+    @Test func predictGivesEveryRowsOutputInOrder() throws {
+        let (x, y) = try Self.data()
+        var trainer = try Self.trainer(batchNorm: true, microShards: 4)
+        try trainer.fit(try Slices(x, y), epochs: 1)
+        let predictions = try trainer.predict(try Slices(x, y))
+        let expected = try trainer.model(x, mode: .inference)
+        #expect(predictions.shape == [Self.rows, Self.classes])
+        for (value, want) in zip(predictions.scalars, expected.scalars) { #expect(abs(value - want) <= 1e-6) }
+    }
+
     @Test func refusesDropoutBadSettingsAndShardedOrBatchedData() throws {
         let world = try Communicator.world(environment: [:])
         let dropout = try Sequential(inputFeatures: 2, [Dropout(rate: 0.5), Dense(units: 1)], seed: 1)
