@@ -17,6 +17,7 @@ import Training
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
 /// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
+/// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
 enum DataParallelCheck {
     static let features = 4, classes = 3
 
@@ -45,6 +46,14 @@ enum DataParallelCheck {
                                               loss: .sparseCategoricalCrossentropy, communicator: world,
                                               globalBatchSize: options.int("batch"),
                                               microShardCount: options.int("micro-shards"), mode: mode)
+        if options.values["predict-only"] == "1" {
+            do {
+                report.bits("predictions", try trainer.predict(data).scalars)
+            } catch let error as DataParallelError where options.values["report-errors"] == "1" {
+                report.add("error", [error.errorDescription ?? "\(error)"])
+            }
+            return
+        }
         let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
         let stopAfter = options.values["stop-after"].flatMap(Int.init)
         let optimizer = try OptimizerConfig(trainer.optimizer)

@@ -110,12 +110,13 @@ extension MPIRunTests {
     /// The failure travels through the step's collective: with errors reported instead of
     /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
     /// error and rank 0 a typed error saying another rank failed, and both return from the
-    /// step (a rank left waiting would trip the watchdog).
-    @Test(arguments: ReductionMode.allCases)
-    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode) throws {
+    /// step (a rank left waiting would trip the watchdog). The same for `predict`'s all-gather.
+    @Test(arguments: [(ReductionMode.ordered, false), (.fast, false), (.ordered, true)])
+    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool) throws {
         var arguments = Self.trainArguments(mode: mode, batchNorm: false)
         arguments["fail-rank"] = "1"
         arguments["report-errors"] = "1"
+        arguments["predict-only"] = predictOnly ? "1" : "0"
         let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
         #expect(run.status == 0, "\(run.output)")
         let failed = run.reports[1]?["error"]?.joined(separator: " ") ?? ""
