@@ -17,6 +17,7 @@ import Training
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
 /// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
+/// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
 enum DataParallelCheck {
     static let features = 4, classes = 3
@@ -28,13 +29,27 @@ enum DataParallelCheck {
         var errorDescription: String? { "cannot open \(path): no such file" }
     }
 
+    /// The source indices a rank's data read, from any thread.
+    final class ReadLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var log: [Int] = []
+        func add(_ index: Int) { lock.withLock { log.append(index) } }
+        var indices: [Int] { lock.withLock { log } }
+    }
+
     static func run(_ options: Options, world: Communicator, report: Report) throws {
         let rows = options.int("rows")
         guard let mode = ReductionMode(rawValue: options.text("mode")) else { fail("unknown --mode") }
         let failingRank = options.values["fail-rank"].flatMap(Int.init)
         let rank = world.rank
         let cannotRead = failingRank == rank
-        let data = try Slices(inputs(rows: rows), labels(rows: rows)).globalShuffle(seed: 11).map { row in
+        let (x, y) = (try inputs(rows: rows), labels(rows: rows))
+        let reads = ReadLog()
+        // --log-reads 1: rows fetched one at a time through a closure that records each index.
+        let source = options.values["log-reads"] == "1"
+            ? Slices(count: rows) { index in reads.add(index); return (x.row(index), y.row(index)) }
+            : try Slices(x, y)
+        let data = source.globalShuffle(seed: 11).map { row in
             if cannotRead { throw UnreadableData(path: "/data/rank-\(rank).h5") }
             return row
         }
@@ -75,6 +90,7 @@ enum DataParallelCheck {
             report.add("error", [error.errorDescription ?? "\(error)"])
             return
         }
+        if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
         report.bits("losses", history["loss"] ?? [])
         let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])

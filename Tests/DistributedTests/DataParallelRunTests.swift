@@ -40,6 +40,23 @@ extension MPIRunTests {
         }
     }
 
+    /// Item 2: each rank reads only its own rows. With 4 ranks over 2 epochs of 51 rows, the
+    /// ranks' reads together hold every row exactly twice (once per epoch): no row is read by
+    /// two ranks, none is skipped. Rank 0 holds no row of the 3-row last step.
+    @Test func eachRankReadsOnlyItsOwnRows() throws {
+        var arguments = Self.trainArguments(mode: .ordered, batchNorm: false)
+        arguments["log-reads"] = "1"
+        let run = try MPIRun.start(ranks: 4, check: "train", arguments: arguments)
+        #expect(run.status == 0, "\(run.output)")
+        var counts = [Int](repeating: 0, count: 51)
+        for rank in 0..<4 {
+            let reads = try #require(run.reports[rank]?["reads"], "no reads from rank \(rank): \(run.output)")
+            #expect(reads.count == [24, 26, 26, 26][rank], "rank \(rank) read \(reads.count) rows")
+            for index in reads { counts[try #require(Int(index))] += 1 }
+        }
+        #expect(counts == [Int](repeating: 2, count: 51))
+    }
+
     /// Item 3 (fast): every rank of a run holds the same weights after every step (same hashes),
     /// within 1e-5 of the ordered world-of-one result.
     @Test func fastDataParallelTrainingAgreesAcrossRanksWithinTolerance() throws {
