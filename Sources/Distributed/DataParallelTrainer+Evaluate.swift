@@ -10,8 +10,8 @@ extension DataParallelTrainer {
     /// ``ReductionMode/ordered`` bitwise the same for any number of ranks.
     ///
     /// A metric must be a mean over rows (the accuracies are): it is reset, updated with one
-    /// micro-shard and its ``Metric/result`` weighted by the micro-shard's rows.
-    /// - Returns: `"loss"` and each metric's ``Metric/name``.
+    /// micro-shard and its `result` weighted by the micro-shard's rows.
+    /// - Returns: `"loss"` and each metric's `name`.
     public mutating func evaluate<Data: RandomAccessDataset>(
         _ data: Data, metrics: [any Metric] = [], epoch: Int = 0
     ) throws -> [String: Double] where Data.Element == (Tensor<Float>, Tensor<Float>) {
