@@ -11,9 +11,10 @@ import PackageDescription
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
 // after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
 // CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
-// CMPI (Open MPI) -> Distributed (data-parallel collectives; no core module depends on it);
-// Distributed + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs
-// under mpirun); DistributedTests depends on Distributed and CProcessControl.
+// CMPI (Open MPI) + Training + Datasets + Tensors -> Distributed (data-parallel collectives and the
+// data-parallel trainer; no core module depends on it); Distributed + Training + Datasets + Tensors +
+// Checkpoints + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs under mpirun);
+// DistributedTests depends on Distributed, Training, Datasets, Tensors and CProcessControl.
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -75,8 +76,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "Distributed", dependencies: ["CMPI"]),
-        .executableTarget(name: "DistributedCheckHelper", dependencies: ["Distributed", "CProcessControl"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Datasets", "Tensors"]),
+        .executableTarget(name: "DistributedCheckHelper",
+                          dependencies: ["Distributed", "Training", "Datasets", "Tensors", "Checkpoints", "CProcessControl"]),
         .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training", "CProcessControl"]),
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
@@ -98,7 +100,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CProcessControl"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Datasets", "Tensors", "CProcessControl"]),
         // Fixtures shared by CheckpointsTests and WorkflowsTests (a library only tests link).
         .target(name: "CheckpointsTestSupport", dependencies: ["Checkpoints", "Datasets", "HDF5", "Tensors", "Training"],
                 path: "Tests/CheckpointsTestSupport"),

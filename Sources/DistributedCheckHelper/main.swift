@@ -14,6 +14,7 @@ import Foundation
 //   batchnorm                    SynchronizedBatchNorm moments and gradient sums
 //   length-mismatch              allReduceSum with a different length on every rank
 //   kill-rank                    rank --rank kills itself with SIGKILL after a barrier
+//   train                        DataParallelTrainer on a small MLP (DataParallelCheck.swift)
 //
 // Errors end the process with status 1 and the line "rank <r>: <error>" on stderr.
 
@@ -127,6 +128,8 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
         // The other ranks wait for the dead one; only the launcher can end them.
         try world.barrier()
         fail("the barrier returned although rank \(options.int("rank")) was killed", rank: world.rank)
+    case "train":
+        try DataParallelCheck.run(options, world: world, report: report)
     default:
         fail("unknown check \(check)")
     }

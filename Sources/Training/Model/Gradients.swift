@@ -18,6 +18,33 @@ public struct Gradients: Sendable, Equatable {
     /// No gradients (an optimizer given it refuses to step).
     public init() {}
 
+    /// Gradients from values named `"<layer>/<variable>"`, grouped by layer in the order the
+    /// names first appear: what code that combines the gradients of several steps (the
+    /// data-parallel trainer's reduction across ranks) hands to an optimizer. A name without
+    /// `/` names no layer and is skipped.
+    ///
+    /// ```swift
+    /// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
+    /// let halved = Gradients(named: step.gradients.named.map {
+    ///     NamedVariable(name: $0.name, value: $0.value * 0.5, isTrainable: true)
+    /// })
+    /// ```
+    public init(named gradients: [NamedVariable]) {
+        for gradient in gradients {
+            guard let slash = gradient.name.lastIndex(of: "/") else { continue }
+            let layerName = String(gradient.name[..<slash])
+            let localName = String(gradient.name[gradient.name.index(after: slash)...])
+            if let index = layerNames.firstIndex(of: layerName) {
+                layers[index][localName] = gradient.value
+            } else {
+                var layer = LayerGradients()
+                layer[localName] = gradient.value
+                layerNames.append(layerName)
+                layers.append(layer)
+            }
+        }
+    }
+
     /// Every gradient, named `"<layer>/<variable>"`, in layer order and the layer's order within it.
     public var named: [NamedVariable] {
         zip(layerNames, layers).flatMap { layerName, gradients in

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Why a ``DataParallelTrainer`` refused a model or data, or stopped. A failure on one rank is
+/// carried through the step's collective, so every rank throws instead of waiting: the rank at
+/// fault throws ``rankFailed(rank:epoch:step:message:)`` with its own error, the others
+/// ``otherRankFailed(rank:epoch:step:underlying:)``.
+public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
+    /// A setting is out of range (a global batch size below 1, fewer than one micro-shard).
+    case invalidArgument(argument: String, reason: String)
+    /// The model has a layer the trainer cannot train rank-count independently, e.g. Dropout
+    /// (its masks would be drawn per micro-shard from one generator state).
+    case unsupportedLayer(layer: String, reason: String)
+    /// The dataset is not a random-access dataset of single `(features, targets)` rows in the
+    /// global order (it is sharded, batched or infinite).
+    case unsupportedData(reason: String)
+    /// This rank could not read its rows or compute its micro-shards' gradients in step `step`
+    /// of epoch `epoch`; `message` is the underlying error's description.
+    case rankFailed(rank: Int, epoch: Int, step: Int, message: String)
+    /// Another rank failed in step `step` of epoch `epoch` (it throws ``rankFailed(rank:epoch:step:message:)``);
+    /// this rank learnt of it through the step's reduction. `rank` is this rank.
+    case otherRankFailed(rank: Int, epoch: Int, step: Int, underlying: DistributedError)
+
+    /// One line naming the rank, step, layer or setting at fault.
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidArgument(argument, reason):
+            return "data-parallel training: \(argument) \(reason)"
+        case let .unsupportedLayer(layer, reason):
+            return "data-parallel training cannot train layer '\(layer)': \(reason)"
+        case let .unsupportedData(reason):
+            return "data-parallel training needs the unsharded, unbatched random-access rows: \(reason)"
+        case let .rankFailed(rank, epoch, step, message):
+            return "rank \(rank) failed in epoch \(epoch), step \(step): \(message)"
+        case let .otherRankFailed(rank, epoch, step, underlying):
+            return "rank \(rank) stopped in epoch \(epoch), step \(step) because another rank failed "
+                + "(\(underlying.errorDescription ?? "\(underlying)"))"
+        }
+    }
+}

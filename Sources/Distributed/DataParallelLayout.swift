@@ -1,0 +1,93 @@
+import Tensors
+import Training
+
+/// How one micro-shard's step is laid out in the vector the ranks reduce: every trainable
+/// variable's gradient, then every moving statistic's update, then the loss, each multiplied
+/// by the micro-shard's row count (so that adding micro-shards gives sums). Fixed by the model
+/// alone, so a rank without rows knows the layout too.
+struct ReductionLayout {
+    struct Slot {
+        var name: String
+        var shape: [Int]
+        var range: Range<Int>
+    }
+
+    /// Trainable variables, in `Sequential.trainableVariableNames` order.
+    let gradients: [Slot]
+    /// Moving statistics (BatchNormalization's `moving_mean`, `moving_variance`).
+    let statistics: [Slot]
+    /// Where the loss sum sits: the last value.
+    let lossIndex: Int
+
+    var width: Int { lossIndex + 1 }
+    var zeros: [Float] { [Float](repeating: 0, count: width) }
+
+    init(model: Sequential) {
+        var offset = 0
+        func slots(_ variables: [NamedVariable]) -> [Slot] {
+            variables.map { variable in
+                defer { offset += variable.value.scalarCount }
+                return Slot(name: variable.name, shape: variable.value.shape,
+                            range: offset..<(offset + variable.value.scalarCount))
+            }
+        }
+        gradients = slots(model.trainableVariables)
+        statistics = slots(model.variables.filter { $0.role == .movingStatistic })
+        lossIndex = offset
+    }
+
+    /// One micro-shard's step as sums over its `rowCount` rows. A moving statistic the step
+    /// did not update (a frozen layer) counts with its current value, so the weighted mean
+    /// leaves it unchanged.
+    func sums(of step: TrainingStep, rowCount: Int, model: Sequential) throws -> [Float] {
+        let scale = Float(rowCount)
+        var values = zeros
+        for slot in gradients {
+            guard let gradient = step.gradients[slot.name] else {
+                throw TrainingError.missingGradients(layer: Self.split(slot.name).layer)
+            }
+            try write(gradient, scaledBy: scale, to: &values, at: slot)
+        }
+        for slot in statistics {
+            let (layer, variable) = Self.split(slot.name)
+            let value = try step.stateUpdate.layers[layer]?.variables[variable] ?? model.variable(slot.name)
+            try write(value, scaledBy: scale, to: &values, at: slot)
+        }
+        values[lossIndex] = step.loss * scale
+        return values
+    }
+
+    /// The reduced means as gradients for the optimizer.
+    func gradients(from means: [Float]) throws -> Gradients {
+        Gradients(named: try gradients.map { slot in
+            NamedVariable(name: slot.name, value: try Tensor(shape: slot.shape, scalars: Array(means[slot.range])), isTrainable: true)
+        })
+    }
+
+    /// The reduced means of the moving statistics as a state update for the model.
+    func stateUpdate(from means: [Float], model: Sequential) throws -> ModelStateUpdate {
+        var update = ModelStateUpdate()
+        for slot in statistics {
+            let (layer, variable) = Self.split(slot.name)
+            update.layers[layer, default: LayerStateUpdate()].variables[variable] =
+                try Tensor(shape: slot.shape, scalars: Array(means[slot.range]))
+        }
+        return update
+    }
+
+    private func write(_ tensor: Tensor<Float>, scaledBy scale: Float, to values: inout [Float], at slot: Slot) throws {
+        guard tensor.scalarCount == slot.range.count else {
+            throw DistributedError.shapeMismatch(operation: "data-parallel step: \(slot.name)", expected: slot.range.count,
+                                                 actual: tensor.scalarCount)
+        }
+        tensor.withUnsafeBufferPointer { source in
+            for (index, position) in slot.range.enumerated() { values[position] = source[index] * scale }
+        }
+    }
+
+    /// `"<layer>/<variable>"` split at the last slash.
+    private static func split(_ name: String) -> (layer: String, variable: String) {
+        guard let slash = name.lastIndex(of: "/") else { return ("", name) }
+        return (String(name[..<slash]), String(name[name.index(after: slash)...]))
+    }
+}

@@ -1,0 +1,39 @@
+import Datasets
+import Tensors
+import Training
+
+extension DataParallelTrainer {
+    /// The loss and `metrics` over every row of pass `epoch` of `data` in inference mode, as
+    /// exact global means: each rank reads only its rows of each global batch, each micro-shard's
+    /// mean is multiplied by its row count, and the sums are reduced (in `Double`) and divided by
+    /// the total row count — not a mean of per-rank means. The same values on every rank; in
+    /// ``ReductionMode/ordered`` bitwise the same for any number of ranks.
+    ///
+    /// A metric must be a mean over rows (the accuracies are): it is reset, updated with one
+    /// micro-shard and its `result` weighted by the micro-shard's rows.
+    /// - Returns: `"loss"` and each metric's `name`.
+    public mutating func evaluate<Data: RandomAccessDataset>(
+        _ data: Data, metrics: [any Metric] = [], epoch: Int = 0
+    ) throws -> [String: Double] where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        let (model, loss) = (self.model, self.loss)
+        let width = 1 + metrics.count
+        var totals = [Double](repeating: 0, count: width)
+        for step in 0..<stepsPerEpoch(rowCount: data.count) {
+            let (sums, _) = try reduceMicroShards(data, epoch: epoch, step: step, width: width) { x, y -> [Double] in
+                let rows = Double(x.rowCount)
+                let pass = try model.loss(x: x, y: y, loss: loss, mode: .inference)
+                return try [Double(pass.loss) * rows] + metrics.map { metric in
+                    var fresh = metric
+                    fresh.reset()
+                    try fresh.update(predictions: pass.predictions, targets: y)
+                    return fresh.result * rows
+                }
+            }
+            for index in 0..<width { totals[index] += sums[index] }
+        }
+        let count = Double(max(data.count, 1))
+        var results = ["loss": totals[0] / count]
+        for (index, metric) in metrics.enumerated() { results[metric.name] = totals[index + 1] / count }
+        return results
+    }
+}

@@ -1,0 +1,296 @@
+import Foundation
+import Datasets
+import Tensors
+import Training
+
+/// Data-parallel training across the ranks of a ``Communicator`` (issue 16, items 2 and 3):
+/// every rank holds the same model, reads only its own rows of each global batch, and applies
+/// the same reduced gradients, so all ranks hold bitwise-identical weights after every step.
+///
+/// ```swift
+/// import Datasets
+/// import Distributed
+/// import Tensors
+/// import Training
+///
+/// func train(x: Tensor<Float>, y: Tensor<Float>) throws -> Sequential {
+///     let world = try Communicator.world()
+///     let model = try Sequential(inputFeatures: 4, [Dense(units: 8, activation: .relu), Dense(units: 3, activation: .softmax)], seed: 1)
+///     var trainer = try DataParallelTrainer(model: model, optimizer: SGD(learningRate: 0.1),
+///                                           loss: .sparseCategoricalCrossentropy,
+///                                           communicator: world, globalBatchSize: 64)
+///     try trainer.fit(try Slices(x, y).globalShuffle(seed: 7), epochs: 2)
+///     return trainer.model
+/// }
+/// ```
+///
+/// **The global batch.** `globalBatchSize` is the batch of one step over all ranks together, as
+/// in Keras's distribution strategies. Step `s` of an epoch takes rows `s·B ..< (s+1)·B` of the
+/// dataset's order (the last step takes what is left). Those rows are cut into
+/// `microShardCount` micro-shards and dealt to the ranks by a ``MicroShardPlan``: rank `r`
+/// reads exactly its contiguous block of the batch, through `stackedElements(at:epoch:)` or
+/// `element(at:epoch:)`, and no rank reads another's rows. Pass the unsharded global order
+/// (e.g. `Slices(x, y).globalShuffle(seed:)`); the trainer does the sharding, because
+/// `shard(count:index:)`'s stride over the order would make the micro-shards depend on the
+/// number of ranks.
+///
+/// **Rank-count independent gradients.** For each micro-shard with rows, the rank runs
+/// `Sequential.trainingStep(x:y:loss:mode:reusing:)` on that micro-shard alone and scales its
+/// batch-mean gradients, loss and BatchNormalization moving-statistic updates by the
+/// micro-shard's row count, turning them into sums. The ``GlobalBatchReducer`` adds the
+/// micro-shards' sums; dividing by the global batch's row count gives the global-batch mean,
+/// as one process training on the whole batch normalises its loss. In
+/// ``ReductionMode/ordered`` the micro-shards are added in micro-shard order whichever rank
+/// holds them, so the weights after any number of steps are bitwise the same with 1, 2, 4 ...
+/// ranks at the same global batch and micro-shard count. In ``ReductionMode/fast`` each rank
+/// adds its micro-shards and `MPI_Allreduce` adds the ranks: the last bits depend on the rank
+/// count. Each micro-shard's step is computed the same way whichever rank holds it, so set
+/// `OPENBLAS_NUM_THREADS=1` (as the tests do) for BLAS results that do not depend on the thread count.
+///
+/// **BatchNormalization uses ghost-batch statistics.** In training mode each BatchNormalization
+/// normalises a micro-shard with that micro-shard's own mean and variance (the "ghost batch"
+/// of Hoffer et al.), not the global batch's. That is independent of the rank count, but it is
+/// not what one process training on the whole global batch computes unless
+/// `microShardCount` is 1. The moving statistics after a step are the row-weighted mean of the
+/// micro-shards' updates (`momentum·moving + (1 − momentum)·Σₖ nₖ·statₖ / N`), reduced like the
+/// gradients, so they are identical on every rank. Synchronized statistics over the whole
+/// global batch (``SynchronizedBatchNorm``) are not wired into layers yet (docs/distributed.md).
+///
+/// **Uneven last step.** A last global batch of fewer rows gets its own plan: every rank still
+/// enters the step's one collective, a rank or micro-shard without rows contributes zeros, and
+/// the mean is taken over the rows the batch has.
+///
+/// **Failures.** If reading a rank's rows or its micro-shards' steps throws, that rank still
+/// enters the collective with a malformed contribution, so every rank throws
+/// (``DataParallelError``) instead of waiting for it. MPI calls stay on the communicator's thread.
+public struct DataParallelTrainer {
+    /// The model; identical on every rank after every step.
+    public private(set) var model: Sequential
+    /// The optimizer, with its state (moments, step count); identical on every rank.
+    public private(set) var optimizer: any Optimizer
+    /// The loss whose global-batch mean is minimised.
+    public let loss: Loss
+    /// The ranks taking part.
+    public let communicator: Communicator
+    /// Rows per step over all ranks together.
+    public let globalBatchSize: Int
+    /// The fixed number of micro-shards each global batch is cut into; choose a multiple of
+    /// every rank count you use (8 serves 1, 2, 4 and 8 ranks).
+    public let microShardCount: Int
+    /// Ordered (rank-count independent, the default) or fast.
+    public let mode: ReductionMode
+
+    private let layout: ReductionLayout
+    /// A reducer per global batch size (the full one and a short last one), keeping their
+    /// all-gather memory between steps.
+    private var reducers: [Int: GlobalBatchReducer] = [:]
+
+    /// A trainer for `model`, or a ``DataParallelError``: ``DataParallelError/invalidArgument(argument:reason:)``
+    /// for a batch size or micro-shard count below 1, ``DataParallelError/unsupportedLayer(layer:reason:)``
+    /// for a layer with a random generator (Dropout).
+    /// - Parameters:
+    ///   - model: the starting model, the same on every rank (build it from the same seed).
+    ///   - optimizer: its state lives in the trainer from then on.
+    ///   - loss: the loss whose global-batch mean each step minimises.
+    ///   - communicator: the world the ranks share (a world of one trains alone).
+    ///   - globalBatchSize: rows per step over all ranks.
+    ///   - microShardCount: micro-shards per global batch (8 by default).
+    ///   - mode: ``ReductionMode/ordered`` (default) or ``ReductionMode/fast``.
+    public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
+                globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered) throws {
+        guard globalBatchSize >= 1 else {
+            throw DataParallelError.invalidArgument(argument: "globalBatchSize", reason: "must be at least 1, got \(globalBatchSize)")
+        }
+        guard microShardCount >= 1 else {
+            throw DataParallelError.invalidArgument(argument: "microShardCount", reason: "must be at least 1, got \(microShardCount)")
+        }
+        if let random = model.layers.first(where: { $0.randomState != nil }) {
+            throw DataParallelError.unsupportedLayer(
+                layer: random.name,
+                reason: "it draws random numbers in training mode; every micro-shard would draw the same ones")
+        }
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.communicator = communicator
+        self.globalBatchSize = globalBatchSize
+        self.microShardCount = microShardCount
+        self.mode = mode
+        self.layout = ReductionLayout(model: model)
+    }
+
+    /// The number of steps of one pass over `rowCount` rows: the last may be short.
+    public func stepsPerEpoch(rowCount: Int) -> Int {
+        (rowCount + globalBatchSize - 1) / globalBatchSize
+    }
+
+    /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
+    /// global mean loss (`"loss"`: the step losses weighted by their row counts). Epoch `e` reads
+    /// the dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every
+    /// epoch, identically on every rank.
+    ///
+    /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
+    /// `e` whatever the number of ranks, so a snapshot taken with one rank count resumes on
+    /// another. Rank 0 saves it (e.g. with the Checkpoints module's `NativeCheckpoint.save`);
+    /// resumed with the same `globalBatchSize` and `microShardCount` in
+    /// ``ReductionMode/ordered``, the run ends bitwise identical to an uninterrupted one.
+    /// - Parameters:
+    ///   - data: the unsharded, unbatched `(features, targets)` rows in the global order.
+    ///   - epochs: the total number of passes, counting those before a resume.
+    ///   - snapshot: a snapshot handed to `afterStep` by an earlier run (possibly on another
+    ///     number of ranks): training continues at its epoch and step, with its model,
+    ///     optimizer state, history and unfinished epoch's loss sum.
+    ///   - afterStep: called on every rank after every step with its result and a snapshot of
+    ///     the state after it (identical on every rank); a throw stops training on this rank,
+    ///     so throw on every rank alike.
+    @discardableResult
+    public mutating func fit<Data: RandomAccessDataset>(
+        _ data: Data, epochs: Int, resumingFrom snapshot: TrainingSnapshot? = nil,
+        afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
+    ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
+        try Self.checkRows(data)
+        var position = TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
+                                        stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
+        if let snapshot {
+            if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
+                throw DataParallelError.invalidArgument(
+                    argument: "resumingFrom", reason: "holds the state of \(trained), but the trainer's optimizer is \(optimizer.identity)")
+            }
+            let (saved, current) = (snapshot.model.variables, model.variables)
+            guard saved.map(\.name) == current.map(\.name), saved.map(\.value.shape) == current.map(\.value.shape) else {
+                throw DataParallelError.invalidArgument(
+                    argument: "resumingFrom", reason: "holds a model with variables \(saved.map(\.name)), the trainer's has \(current.map(\.name))")
+            }
+            model = snapshot.model
+            optimizer.state = snapshot.optimizerState
+            position = snapshot
+        }
+        let steps = stepsPerEpoch(rowCount: data.count)
+        while position.epoch < epochs {
+            if position.stepInEpoch >= steps {
+                // An empty dataset, or a snapshot of a longer pass: the epoch ends here.
+                Self.endEpoch(&position)
+                continue
+            }
+            let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch)
+            position.runningSums["loss", default: RunningSum()].add(Double(result.loss), weight: Double(result.rowCount))
+            position.stepInEpoch += 1
+            position.globalStep += 1
+            if position.stepInEpoch == steps { Self.endEpoch(&position) }
+            position.model = model
+            position.optimizerState = optimizer.state
+            try afterStep(result, position)
+        }
+        return position.history
+    }
+
+    /// Records the finished epoch's mean loss and moves the position to the next epoch's start.
+    private static func endEpoch(_ position: inout TrainingSnapshot) {
+        position.history.record(epoch: position.epoch, logs: ["loss": position.runningSums["loss", default: RunningSum()].mean])
+        position.epoch += 1
+        position.stepInEpoch = 0
+        position.runningSums = [:]
+    }
+
+    /// One step: global batch `step` of pass `epoch` of `data`. Every rank must call it with
+    /// the same arguments.
+    public mutating func step<Data: RandomAccessDataset>(
+        _ data: Data, epoch: Int, step: Int
+    ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        let (model, loss, layout) = (self.model, self.loss, self.layout)
+        let (totals, rowCount) = try reduceMicroShards(data, epoch: epoch, step: step, width: layout.width) { x, y in
+            let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training)
+            return try layout.sums(of: step, rowCount: x.rowCount, model: model)
+        }
+        let means = totals.map { $0 / Float(rowCount) }
+        try self.model.apply(layout.stateUpdate(from: means, model: model))
+        try optimizer.apply(layout.gradients(from: means), to: &self.model)
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: means[layout.lossIndex])
+    }
+
+    /// The sums over global batch `step` of pass `epoch` of `width` values per micro-shard:
+    /// `microShard(x, y)` gives one micro-shard's sums from its rows, a micro-shard without rows
+    /// contributes zeros, and the reducer adds them over all ranks. This rank reads only its own
+    /// rows. If reading them or `microShard` throws, this rank still enters the collective with a
+    /// malformed contribution, so every rank throws (``DataParallelError``) instead of waiting.
+    mutating func reduceMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
+        _ data: Data, epoch: Int, step: Int, width: Int,
+        microShard: (_ x: Tensor<Float>, _ y: Tensor<Float>) throws -> [Scalar]
+    ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        try Self.checkRows(data)
+        let firstRow = step * globalBatchSize
+        guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
+        guard step >= 0, firstRow < data.count else {
+            throw DataParallelError.invalidArgument(argument: "step", reason: "\(step) is not in 0..<\(stepsPerEpoch(rowCount: data.count))")
+        }
+        let rowCount = min(globalBatchSize, data.count - firstRow)
+        let reducer = try reducer(rowCount: rowCount)
+        let plan = reducer.plan, rank = communicator.rank
+        var contribution: [[Scalar]]
+        var localFailure: DataParallelError?
+        do {
+            let localRows = plan.rows(ofRank: rank)
+            let (x, y) = localRows.isEmpty ? (Tensor<Float>(zeros: [0]), Tensor<Float>(zeros: [0]))
+                : try Self.read(data, rows: (firstRow + localRows.lowerBound)..<(firstRow + localRows.upperBound), epoch: UInt64(epoch))
+            contribution = try plan.microShards(ofRank: rank).map { shard in
+                let rows = plan.rows(ofMicroShard: shard)
+                guard !rows.isEmpty else { return [Scalar](repeating: 0, count: width) }
+                let local = (rows.lowerBound - localRows.lowerBound)..<(rows.upperBound - localRows.lowerBound)
+                return try microShard(x.rows(local), y.rows(local))
+            }
+        } catch {
+            let message = (error as? any LocalizedError)?.errorDescription ?? "\(error)"
+            localFailure = .rankFailed(rank: rank, epoch: epoch, step: step, message: message)
+            // One vector more than this rank's share: every rank's reduction refuses the step.
+            contribution = Array(repeating: [], count: plan.microShards(ofRank: rank).count + 1)
+        }
+        let sums: [Scalar]
+        do {
+            sums = try reducer.sum(microShardSums: contribution, width: width)
+        } catch let error as DistributedError {
+            throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
+        }
+        if let localFailure { throw localFailure }
+        return (sums, rowCount)
+    }
+
+    /// Rows `rows` of pass `epoch`, stacked: in one read where the dataset can gather them.
+    static func read<Data: RandomAccessDataset>(
+        _ data: Data, rows: Range<Int>, epoch: UInt64
+    ) throws -> (Tensor<Float>, Tensor<Float>) where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        if let stacked = try data.stackedElements(at: Array(rows), epoch: epoch) { return stacked }
+        let elements = try rows.map { try data.element(at: $0, epoch: epoch) }
+        return (try Tensor.stacking(elements.map(\.0)), try Tensor.stacking(elements.map(\.1)))
+    }
+
+    /// Refuses data that is not the global order of single rows.
+    static func checkRows<Data: RandomAccessDataset>(_ data: Data) throws {
+        if let stage = data.accessStages.first(where: { $0.isShard || $0.kind == "batch" }) {
+            throw DataParallelError.unsupportedData(
+                reason: "the pipeline has a '\(stage.kind)' stage; the trainer cuts the global batch into ranks' rows itself")
+        }
+        guard data.count != .max else { throw DataParallelError.unsupportedData(reason: "the dataset repeats forever") }
+        try data.validate()
+    }
+
+    private mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
+        if let reducer = reducers[rowCount] { return reducer }
+        let plan = try MicroShardPlan(globalBatchSize: rowCount, microShardCount: microShardCount, rankCount: communicator.size)
+        let reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
+        reducers[rowCount] = reducer
+        return reducer
+    }
+}
+
+/// What one data-parallel step did, the same on every rank.
+public struct DataParallelStepResult: Equatable, Sendable {
+    /// The pass over the data.
+    public var epoch: Int
+    /// The global batch's index within the pass.
+    public var step: Int
+    /// Rows in the global batch (fewer than the global batch size in a short last step).
+    public var rowCount: Int
+    /// The loss's mean over the global batch's rows, from the sums all ranks reduced.
+    public var loss: Float
+}

@@ -1,0 +1,126 @@
+import Checkpoints
+import Datasets
+import Distributed
+import Foundation
+import Tensors
+import Training
+
+/// The `train` check: a small MLP (4 -> 8 relu [-> BatchNormalization] -> 3 softmax, Adam)
+/// trained data-parallel on `--rows` synthetic rows in a global shuffle, `--batch` rows per
+/// global step, `--micro-shards`, `--mode ordered|fast`, `--epochs`, `--batchnorm 0|1`. Reports
+/// after every step `step-<epoch>-<step>` the weights' FNV-1a hash and the loss bits, and at the
+/// end `weights` (every variable's bits, moving statistics included), `losses` (epoch means) and
+/// `evaluation` (the trained model's global loss and accuracy from `evaluate`) and `predictions`
+/// (its outputs for every row from `predict`).
+/// `--fail-rank r` makes rank r unable to read its rows (a "cannot open" error from its data).
+/// `--checkpoint PATH --stop-after N`: after global step N rank 0 writes a native checkpoint to
+/// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
+/// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
+/// `error <description>` and the rank ends normally, so a test sees what every rank threw.
+/// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
+/// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
+enum DataParallelCheck {
+    static let features = 4, classes = 3
+
+    struct StopTraining: Error {}
+
+    struct UnreadableData: Error, LocalizedError {
+        var path: String
+        var errorDescription: String? { "cannot open \(path): no such file" }
+    }
+
+    /// The source indices a rank's data read, from any thread.
+    final class ReadLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var log: [Int] = []
+        func add(_ index: Int) { lock.withLock { log.append(index) } }
+        var indices: [Int] { lock.withLock { log } }
+    }
+
+    static func run(_ options: Options, world: Communicator, report: Report) throws {
+        let rows = options.int("rows")
+        guard let mode = ReductionMode(rawValue: options.text("mode")) else { fail("unknown --mode") }
+        let failingRank = options.values["fail-rank"].flatMap(Int.init)
+        let rank = world.rank
+        let cannotRead = failingRank == rank
+        let (x, y) = (try inputs(rows: rows), labels(rows: rows))
+        let reads = ReadLog()
+        // --log-reads 1: rows fetched one at a time through a closure that records each index.
+        let source = options.values["log-reads"] == "1"
+            ? Slices(count: rows) { index in reads.add(index); return (x.row(index), y.row(index)) }
+            : try Slices(x, y)
+        let data = source.globalShuffle(seed: 11).map { row in
+            if cannotRead { throw UnreadableData(path: "/data/rank-\(rank).h5") }
+            return row
+        }
+        var layers: [any Layer] = [Dense(units: 8, activation: .relu)]
+        if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
+        layers.append(Dense(units: classes, activation: .softmax))
+        let model = try Sequential(inputFeatures: features, layers, seed: 5)
+        var trainer = try DataParallelTrainer(model: model, optimizer: Adam(learningRate: 0.01),
+                                              loss: .sparseCategoricalCrossentropy, communicator: world,
+                                              globalBatchSize: options.int("batch"),
+                                              microShardCount: options.int("micro-shards"), mode: mode)
+        if options.values["predict-only"] == "1" {
+            do {
+                report.bits("predictions", try trainer.predict(data).scalars)
+            } catch let error as DataParallelError where options.values["report-errors"] == "1" {
+                report.add("error", [error.errorDescription ?? "\(error)"])
+            }
+            return
+        }
+        let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
+        let stopAfter = options.values["stop-after"].flatMap(Int.init)
+        let optimizer = try OptimizerConfig(trainer.optimizer)
+        let history: History
+        do {
+            history = try trainer.fit(data, epochs: options.int("epochs"), resumingFrom: resumed) { step, snapshot in
+                report.add("step-\(step.epoch)-\(step.step)",
+                           [hash(snapshot.model), String(step.loss.bitPattern, radix: 16), String(step.rowCount)])
+                guard snapshot.globalStep == stopAfter else { return }
+                if world.rank == 0 {
+                    try NativeCheckpoint.save(snapshot, optimizer: optimizer, to: URL(fileURLWithPath: options.text("checkpoint")))
+                }
+                throw StopTraining()
+            }
+        } catch is StopTraining {
+            report.add("stopped", [String(stopAfter ?? 0)])
+            return
+        } catch let error as DataParallelError where options.values["report-errors"] == "1" {
+            report.add("error", [error.errorDescription ?? "\(error)"])
+            return
+        }
+        if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }
+        report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
+        report.bits("losses", history["loss"] ?? [])
+        let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])
+        report.bits("evaluation", [evaluation["loss"] ?? .nan, evaluation["accuracy"] ?? .nan])
+        report.bits("predictions", try trainer.predict(data).scalars)
+    }
+
+    /// Deterministic, varied features: no generator, so every rank builds the same table.
+    static func inputs(rows: Int) throws -> Tensor<Float> {
+        try Tensor(shape: [rows, features], scalars: (0..<(rows * features)).map { index in
+            Float((index * 37 + index / features * 11) % 101) / 50 - 1
+        })
+    }
+
+    static func labels(rows: Int) -> Tensor<Float> {
+        Tensor((0..<rows).map { Float(($0 * 7 + $0 / 5) % classes) })
+    }
+
+    /// FNV-1a over the bits of every variable, in model order.
+    static func hash(_ model: Sequential) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for variable in model.variables {
+            for scalar in variable.value.scalars {
+                var bits = scalar.bitPattern
+                for _ in 0..<4 {
+                    hash = (hash ^ UInt64(bits & 0xff)) &* 0x100_0000_01b3
+                    bits >>= 8
+                }
+            }
+        }
+        return String(hash, radix: 16)
+    }
+}

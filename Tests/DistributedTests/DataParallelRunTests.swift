@@ -1,0 +1,150 @@
+import Distributed
+import Foundation
+import Testing
+
+#if os(Linux)
+/// Issue 16 items 2 and 3 end to end: DataParallelTrainer under `mpirun` (DistributedCheckHelper
+/// `train`). In the serialized MPIRunTests suite, so no two runs of up to 4 ranks overlap.
+extension MPIRunTests {
+    /// 51 rows: not a multiple of the global batch (16: steps of 16, 16, 16, 3) nor of 2 or 4
+    /// ranks. The short last step's 3 rows over 8 micro-shards leave some micro-shards and, with
+    /// 4 ranks, rank 0 without rows.
+    static func trainArguments(mode: ReductionMode, batchNorm: Bool) -> [String: String] {
+        ["rows": "51", "batch": "16", "micro-shards": "8", "epochs": "2", "mode": mode.rawValue,
+         "batchnorm": batchNorm ? "1" : "0"]
+    }
+
+    static let stepLabels = (0..<2).flatMap { epoch in (0..<4).map { "step-\(epoch)-\($0)" } }
+
+    /// Item 3 (ordered): the weights (and moving statistics) after 8 steps, every step's weight
+    /// hash and loss, the epoch losses, `evaluate`'s global loss and accuracy and `predict`'s
+    /// outputs for all rows are bitwise the
+    /// same on every rank of 1, 2 and 4 ranks, and equal to the same program run alone as a
+    /// world of one.
+    @Test(arguments: [false, true])
+    func orderedDataParallelTrainingIsBitwiseIdenticalForOneTwoAndFourRanks(batchNorm: Bool) throws {
+        let arguments = Self.trainArguments(mode: .ordered, batchNorm: batchNorm)
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: arguments)
+        #expect(alone.status == 0, "\(alone.output)")
+        let expected = try #require(alone.reports[0], "no report: \(alone.output)")
+        #expect(Self.stepLabels.allSatisfy { expected[$0] != nil } && expected["step-0-3"]?.last == "3")
+        for ranks in [1, 2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                for label in Self.stepLabels + ["weights", "losses", "evaluation", "predictions"] {
+                    #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
+                }
+            }
+        }
+    }
+
+    /// Item 2: each rank reads only its own rows. With 4 ranks over 2 epochs of 51 rows, the
+    /// ranks' reads together hold every row exactly twice (once per epoch): no row is read by
+    /// two ranks, none is skipped. Rank 0 holds no row of the 3-row last step.
+    @Test func eachRankReadsOnlyItsOwnRows() throws {
+        var arguments = Self.trainArguments(mode: .ordered, batchNorm: false)
+        arguments["log-reads"] = "1"
+        let run = try MPIRun.start(ranks: 4, check: "train", arguments: arguments)
+        #expect(run.status == 0, "\(run.output)")
+        var counts = [Int](repeating: 0, count: 51)
+        for rank in 0..<4 {
+            let reads = try #require(run.reports[rank]?["reads"], "no reads from rank \(rank): \(run.output)")
+            #expect(reads.count == [24, 26, 26, 26][rank], "rank \(rank) read \(reads.count) rows")
+            for index in reads { counts[try #require(Int(index))] += 1 }
+        }
+        #expect(counts == [Int](repeating: 2, count: 51))
+    }
+
+    /// Item 3 (fast): every rank of a run holds the same weights after every step (same hashes),
+    /// within 1e-5 of the ordered world-of-one result.
+    @Test func fastDataParallelTrainingAgreesAcrossRanksWithinTolerance() throws {
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: Self.trainArguments(mode: .ordered, batchNorm: true))
+        let reference = try Self.floats(#require(alone.reports[0]?["weights"], "\(alone.output)"))
+        for ranks in [2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: Self.trainArguments(mode: .fast, batchNorm: true))
+            #expect(run.status == 0, "\(run.output)")
+            let first = try #require(run.reports[0], "\(run.output)")
+            for rank in 1..<ranks {
+                for label in Self.stepLabels + ["weights"] { #expect(run.reports[rank]?[label] == first[label], "rank \(rank) \(label)") }
+            }
+            let weights = try Self.floats(#require(first["weights"]))
+            #expect(weights.count == reference.count)
+            for (value, expected) in zip(weights, reference) {
+                #expect(abs(value - expected) <= 1e-5 * max(1, abs(expected)), "\(ranks) ranks: \(value) vs \(expected)")
+            }
+        }
+    }
+
+    /// Item 5: 2 ranks stop after 3 global steps, rank 0 having written a native checkpoint;
+    /// resumed from it on 1 and on 4 ranks, the run ends bitwise identical to the uninterrupted
+    /// world-of-one run (weights, moving statistics, the remaining steps' hashes and losses, and
+    /// the epoch losses, whose unfinished sums the checkpoint carries).
+    @Test func aCheckpointWrittenWithTwoRanksResumesOnOneAndFourRanksBitwise() throws {
+        let arguments = Self.trainArguments(mode: .ordered, batchNorm: true)
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: arguments)
+        let expected = try #require(alone.reports[0], "\(alone.output)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-dp-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("step-3.h5").path
+        var stopping = arguments
+        stopping["checkpoint"] = checkpoint
+        stopping["stop-after"] = "3"
+        let stopped = try MPIRun.start(ranks: 2, check: "train", arguments: stopping)
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(stopped.reports[0]?["stopped"] == ["3"] && stopped.reports[1]?["stopped"] == ["3"])
+        #expect(stopped.reports[0]?["step-0-2"] == expected["step-0-2"] && stopped.reports[0]?["step-0-3"] == nil)
+        for ranks in [1, 4] {
+            var resuming = arguments
+            resuming["resume"] = checkpoint
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: resuming)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                #expect(report["step-0-2"] == nil, "resumed at step 3")
+                for label in Self.stepLabels.dropFirst(3) + ["weights", "losses"] {
+                    #expect(report[label] == expected[label], "resumed on \(ranks) ranks, rank \(rank): \(label)")
+                }
+            }
+        }
+    }
+
+    /// Item 7 (data): a rank that cannot read its rows fails the whole job with its own error;
+    /// the other rank stops too instead of waiting in the collective. Bounded by the watchdog;
+    /// MPIRun checks that nothing is left running.
+    @Test(arguments: ReductionMode.allCases)
+    func aRankThatCannotReadItsDataFailsTheJobWithItsError(mode: ReductionMode) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: false)
+        arguments["fail-rank"] = "1"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status != 0)
+        #expect(run.output.contains("rank 1 failed in epoch 0, step 0:"), "\(run.output)")
+        #expect(run.output.contains("cannot open /data/rank-1.h5"), "\(run.output)")
+    }
+
+    /// The failure travels through the step's collective: with errors reported instead of
+    /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
+    /// error and rank 0 a typed error saying another rank failed, and both return from the
+    /// step (a rank left waiting would trip the watchdog). The same for `predict`'s all-gather.
+    @Test(arguments: [(ReductionMode.ordered, false), (.fast, false), (.ordered, true)])
+    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: false)
+        arguments["fail-rank"] = "1"
+        arguments["report-errors"] = "1"
+        arguments["predict-only"] = predictOnly ? "1" : "0"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let failed = run.reports[1]?["error"]?.joined(separator: " ") ?? ""
+        let stopped = run.reports[0]?["error"]?.joined(separator: " ") ?? ""
+        #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0: map: the function threw"), "\(failed)")
+        #expect(failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
+        #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+    }
+
+    static func floats(_ bits: [String]) throws -> [Float] {
+        try bits.map { Float(bitPattern: try #require(UInt32($0, radix: 16))) }
+    }
+}
+#endif
