@@ -223,7 +223,7 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
         @usableFromInline @exclusivity(unchecked) var pulled: Int
         private let buffer: HandoffBuffer<Element>
         /// Snapshots of the input, recorded by whichever side pulls and pruned by the consumer.
-        let log: Mutex<ReplayLog>
+        let log: LockedValue<ReplayLog>
         @usableFromInline let interval: Int
         /// The next multiple of `interval`: a snapshot is due when `pulled` reaches it.
         @usableFromInline @exclusivity(unchecked) var nextSnapshot: Int
@@ -234,7 +234,7 @@ public struct Prefetched<Base: Dataset>: Dataset where Base.Element: Sendable {
             self.buffer = buffer
             interval = log.interval
             nextSnapshot = (pulled / log.interval + 1) * log.interval
-            self.log = Mutex(log)
+            self.log = LockedValue(log)
         }
 
         /// One element of the input, with a state snapshot when one is due (on whichever thread

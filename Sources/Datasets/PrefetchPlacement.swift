@@ -36,7 +36,7 @@ final class PrefetchPlacementMemory: Sendable {
         /// iterator is running then (an epoch is often shorter than an exploitation period).
         var probeDue: UInt64
     }
-    private let lesson = Mutex<Lesson?>(nil)
+    private let lesson = LockedValue<Lesson?>(nil)
 
     init() {}
 
