@@ -147,22 +147,6 @@ public enum ModelPrediction {
         }
     }
 
-    /// A `[rows, width]` float matrix from an HDF5 dataset (any numeric type), with at least
-    /// one row and (unless `allowNonFinite`) no NaN or infinity.
-    public static func readMatrix(_ location: DatasetLocation, width: Int, allowNonFinite: Bool = false) throws -> Tensor<Float> {
-        try requireDataset(location)
-        let file = try HDF5File.open(at: location.file, mode: .readOnly, locking: .bestEffort)
-        defer { try? file.close() }
-        let array = try file.read(location.path, as: Float.self)
-        let name = location.file.path
-        try DataChecks.requireFeatures(array.shape, width: width, file: name, path: location.path)
-        try DataChecks.requireRows(array.shape, file: name, path: location.path)
-        if !allowNonFinite {
-            try DataChecks.requireFinite(array.values, shape: array.shape, file: name, path: location.path, what: "input")
-        }
-        return try Tensor(shape: array.shape, scalars: array.values)
-    }
-
     /// Writes `values` at `location`: a new file is created atomically; an existing file is
     /// copied, updated and renamed back, so readers never see a half-written file and the
     /// file's other objects are kept.

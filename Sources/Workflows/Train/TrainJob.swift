@@ -140,12 +140,6 @@ public struct TrainJob: Sendable {
         layers != nil || (resume == nil && model?.pathExtension.lowercased() == "json")
     }
 
-    /// Loads `model` / `resume` exactly as ``run(progress:)`` does and discards the result:
-    /// what the CLI's isolated probe runs in a child process before training.
-    public func loadModelFiles() throws {
-        _ = try startingPoint()
-    }
-
     /// Loads `model` / `resume` exactly as ``run(progress:)`` does, as a value that can be
     /// written to a clean file (``PreparedStart/write(to:)``) for ``preparedStart``.
     package func loadStartingPoint() throws -> PreparedStart {
