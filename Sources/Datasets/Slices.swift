@@ -129,6 +129,9 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
     @inlinable
     func row(_ index: Int) -> Tensor<Scalar> {
         let width = self.width
+        // Never ask for zero uninitialized capacity: the stdlib then writes the count into the
+        // shared empty-array storage, a race ThreadSanitizer reports against any other reader.
+        guard width > 0 else { return Tensor(validatedShape: rowShape, scalars: []) }
         let scalars = tensor.withUnsafeBufferPointer { source in
             [Scalar](unsafeUninitializedCapacity: width) { buffer, initialized in
                 if width > 0 {
@@ -145,6 +148,8 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
     @inlinable
     func gather(_ indices: UnsafeBufferPointer<Int>) -> Tensor<Scalar> {
         let width = self.width, total = indices.count * width
+        // Zero capacity would write to the shared empty-array storage (see `row(_:)`).
+        guard total > 0 else { return Tensor(validatedShape: [indices.count] + rowShape, scalars: []) }
         let scalars = tensor.withUnsafeBufferPointer { source in
             [Scalar](unsafeUninitializedCapacity: total) { buffer, initialized in
                 if total > 0, let from = source.baseAddress, let to = buffer.baseAddress {

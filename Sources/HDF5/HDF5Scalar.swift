@@ -57,6 +57,13 @@ enum ScalarBuffer {
     static func makeArray<T: HDF5Scalar>(
         _ type: T.Type, count: Int, fill: (UnsafeMutableRawPointer?) throws -> Void
     ) rethrows -> [T] {
+        // An empty read asks for no buffer at all: `Array(unsafeUninitializedCapacity: 0)` writes
+        // the count into the stdlib's shared empty-array storage, which ThreadSanitizer reports as
+        // a race with any other thread reading an empty array.
+        if count == 0 {
+            try fill(nil)
+            return []
+        }
         if T.self == Bool.self {
             let bytes = try [Int8](unsafeUninitializedCapacity: count) { buffer, initialized in
                 try fill(count == 0 ? nil : UnsafeMutableRawPointer(buffer.baseAddress))

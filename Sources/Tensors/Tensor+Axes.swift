@@ -45,9 +45,11 @@ extension Tensor {
         let newShape = permutation.map { shape[$0] }
         let strides = permutation.map { sourceStrides[$0] }
         let count = scalarCount
+        // Zero uninitialized capacity makes the stdlib write to the shared empty-array storage,
+        // a race ThreadSanitizer reports against any concurrent reader of an empty array.
+        guard count > 0 else { return Tensor(uncheckedShape: newShape, scalars: []) }
         let out = withUnsafeBufferPointer { source in
             [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-                guard count > 0 else { initialized = 0; return }
                 // An odometer over the result's index; the innermost axis is a strided copy.
                 var index = [Int](repeating: 0, count: rank)
                 let innerCount = newShape[rank - 1], innerStride = strides[rank - 1]

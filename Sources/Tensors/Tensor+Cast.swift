@@ -42,6 +42,8 @@ extension Tensor where Scalar: NumericTensorScalar {
     public func converted<T: NumericTensorScalar>(to type: T.Type) -> Tensor<T> {
         if let same = self as? Tensor<T> { return same }
         let count = scalarCount
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0 else { return Tensor<T>(uncheckedShape: shape, scalars: []) }
         let out = withUnsafeBufferPointer { source in
             [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 if count > 0, let source = source as? UnsafeBufferPointer<Double>, T.self == Float.self {

@@ -57,6 +57,8 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
             return out
         }
         let count = values.scalarCount
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0 else { return values }
         let scalars = values.withUnsafeBufferPointer { x in
             [S](unsafeUninitializedCapacity: count) { out, initialized in
                 if let source = x.baseAddress, let target = out.baseAddress {
