@@ -15,6 +15,8 @@ import PackageDescription
 // data-parallel trainer; no core module depends on it); Distributed + Training + Datasets + Tensors +
 // Checkpoints + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs under mpirun);
 // DistributedTests depends on Distributed, Training, Datasets, Tensors and CProcessControl.
+// Build tool: TypeRegistryGenerator (Plugins/, no dependencies) -> TypeRegistryPlugin, which Training
+// applies to list its layer, optimizer and schedule types (KerasLayerTypes.all, ...) at build time.
 let package = Package(
     name: "Batchwise",
     platforms: [.macOS(.v14)],
@@ -57,7 +59,9 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
-        .target(name: "Training", dependencies: ["Datasets", "Tensors"]),
+        .target(name: "Training", dependencies: ["Datasets", "Tensors"], plugins: ["TypeRegistryPlugin"]),
+        .executableTarget(name: "TypeRegistryGenerator", path: "Plugins/TypeRegistryGenerator"),
+        .plugin(name: "TypeRegistryPlugin", capability: .buildTool(), dependencies: ["TypeRegistryGenerator"]),
         .target(
             name: "Checkpoints",
             dependencies: ["HDF5", "Tensors", "Datasets", "Training",

@@ -65,16 +65,9 @@ public enum LayerAttribute: Sendable, Equatable {
 }
 
 /// The layer types a Keras config can name, each found by its ``Layer/kerasClassName``.
-/// A new layer that Keras files may contain is added here (and nowhere else outside its file).
-package enum KerasLayerTypes {
-    package static let all: [any Layer.Type] = [
-        Dense.self, BatchNormalization.self, Dropout.self, ActivationLayer.self, ReLU.self, Softmax.self, Flatten.self,
-        LayerNormalization.self,
-        GroupNormalization.self,
-        Conv2D.self, DepthwiseConv2D.self, MaxPooling2D.self, AveragePooling2D.self, GlobalAveragePooling2D.self,
-        GlobalMaxPooling2D.self, ZeroPadding2D.self, Reshape.self,
-    ]
-}
+/// Its `all` is generated at build time (Plugins/TypeRegistryPlugin): every type of this module
+/// that conforms to ``Layer``, so a new layer is its own file and nothing else.
+package enum KerasLayerTypes {}
 
 extension KerasConfigReading {
     /// The `activation` option (`"relu"`), `.linear` when absent; an unknown name is refused.

@@ -23,8 +23,8 @@ public struct OptimizerStep: Sendable, Equatable {
 /// applied around the rule by ``OptimizerCore`` in Keras's order.
 ///
 /// A new optimizer is one file: a struct with `options`, `core` and its hyper-parameters,
-/// ``update(_:gradient:slots:scalars:step:)``, its Keras config, and one entry in
-/// ``KerasOptimizerTypes``.
+/// ``update(_:gradient:slots:scalars:step:)`` and its Keras config; ``KerasOptimizerTypes``
+/// lists it by itself.
 ///
 /// ```swift
 /// var optimizer: any Optimizer = RMSprop(options: OptimizerOptions(learningRate: 1e-3), momentum: 0.9)
@@ -165,13 +165,10 @@ struct IdentityConfigWriter: KerasConfigWriting {
 }
 
 /// The optimizer types a Keras config or a checkpoint can name, found by
-/// ``KerasOptimizer/kerasClassName``. A new optimizer is added here (and nowhere else outside its file).
+/// ``KerasOptimizer/kerasClassName``. Its `all` is generated at build time
+/// (Plugins/TypeRegistryPlugin): every type of this module that conforms to ``KerasOptimizer``,
+/// so a new optimizer is its own file and nothing else.
 public enum KerasOptimizerTypes {
-    /// Batchwise's optimizers.
-    public static let all: [any KerasOptimizer.Type] = [
-        SGD.self, Adam.self, AdamW.self, RMSprop.self, Adagrad.self, Nadam.self, Lion.self,
-    ]
-
     /// The type Keras calls `name` (`"Adam"`, `"adam"`, `"Custom>Adam"`); nil when Batchwise has none.
     public static func type(named name: String) -> (any KerasOptimizer.Type)? {
         let bare = name.split(separator: ">").last.map(String.init)?.lowercased() ?? ""

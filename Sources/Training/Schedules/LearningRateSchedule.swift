@@ -56,14 +56,10 @@ struct DescribingScheduleWriter: ScheduleConfigWriting {
     mutating func set(_ key: String, _ values: [Double]) { entries.entries[key] = "\(values)" }
 }
 
-/// The schedule types a Keras config can name. A new schedule is added here (and nowhere else outside its file).
+/// The schedule types a Keras config can name. Its `all` is generated at build time
+/// (Plugins/TypeRegistryPlugin): every type of this module that conforms to
+/// ``LearningRateSchedule``, so a new schedule is its own file and nothing else.
 public enum LearningRateScheduleTypes {
-    /// Batchwise's schedules.
-    public static let all: [any LearningRateSchedule.Type] = [
-        ExponentialDecay.self, PiecewiseConstantDecay.self, PolynomialDecay.self, InverseTimeDecay.self, CosineDecay.self,
-        CosineDecayRestarts.self,
-    ]
-
     /// The type Keras calls `name`; nil when Batchwise has none.
     public static func type(named name: String) -> (any LearningRateSchedule.Type)? {
         let bare = name.split(separator: ">").last.map(String.init) ?? ""
