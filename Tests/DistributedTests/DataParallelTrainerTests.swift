@@ -149,6 +149,43 @@ struct DataParallelTrainerTests {
         }
     }
 
+    /// AdaBN across ranks (here a world of one; MPIRunTests runs 2 and 4 ranks): the moving
+    /// statistics become the population statistics of all rows, layer after layer, as the
+    /// single-process `recalibratingBatchNormalization` computes them (within 1e-6, the float32
+    /// rounding of two Double sums in different orders), for inputs with a large mean (40), and
+    /// the first layer's equal the column means and biased variances computed here in Double.
+    /// Every other weight is unchanged.
+    @Test func recalibrationGivesTheSingleProcessPopulationStatistics() throws {
+        let (x, y) = try Self.data()
+        let shifted = x * 3 + 40
+        let model = try Sequential(inputFeatures: Self.features, [
+            BatchNormalization(), Dense(units: 6, activation: .tanh), BatchNormalization(momentum: 0.8),
+            Dense(units: Self.classes, activation: .softmax),
+        ], seed: 9)
+        var trainer = try DataParallelTrainer(model: model, optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
+                                              communicator: Communicator.world(environment: [:]),
+                                              globalBatchSize: Self.batch, microShardCount: 4)
+        try trainer.recalibrateBatchNormalization(on: try Slices(shifted, y))
+        let expected = try model.recalibratingBatchNormalization(on: shifted, batchSize: 10)
+        for (variable, want) in zip(trainer.model.variables, expected.variables) {
+            #expect(variable.name == want.name)
+            for (value, reference) in zip(variable.value.scalars, want.value.scalars) {
+                #expect(abs(value - reference) <= 1e-6 * max(1, abs(reference)), "\(variable.name): \(value) vs \(reference)")
+            }
+        }
+        #expect(try trainer.model.variable("dense/kernel") == model.variable("dense/kernel"))
+        #expect(try trainer.model.variable("batch_normalization_1/moving_mean") != model.variable("batch_normalization_1/moving_mean"))
+        let movingMean = try trainer.model.variable("batch_normalization/moving_mean").scalars
+        let movingVariance = try trainer.model.variable("batch_normalization/moving_variance").scalars
+        for column in 0..<Self.features {
+            let values = (0..<Self.rows).map { Double(shifted.scalars[$0 * Self.features + column]) }
+            let mean = values.reduce(0, +) / Double(Self.rows)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(Self.rows)
+            #expect(abs(Double(movingMean[column]) - mean) <= 1e-6 * mean)
+            #expect(abs(Double(movingVariance[column]) - variance) <= 1e-6 * max(1, variance))
+        }
+    }
+
     /// A snapshot handed out mid-epoch resumes to the same bits as an uninterrupted run
     /// (weights, optimizer state, history with the unfinished epoch's loss sum); a trainer
     /// whose optimizer differs from the snapshot's is refused.
