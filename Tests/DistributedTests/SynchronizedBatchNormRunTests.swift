@@ -18,7 +18,7 @@ extension MPIRunTests {
     /// bitwise the weights, moving statistics, every step's weight hash and loss, and the epoch
     /// losses of 1 rank x 64 rows, on every rank. The independent reference: one process
     /// training the same model with `Sequential.trainingStep` on each whole batch of 64 rows
-    /// ends within 1e-5 of it (only the order of additions differs), which ghost-batch
+    /// ends within 2e-6 of it (only the order of additions differs), which ghost-batch
     /// statistics do not. With `images`, a BatchNormalization over NHWC images (N·H·W per channel) comes first.
     @Test(arguments: [false, true])
     func synchronizedBatchNormTwoRanksOf32RowsEqualOneRankOf64RowsBitwise(images: Bool) throws {
@@ -39,7 +39,7 @@ extension MPIRunTests {
         let weights = try Self.floats(#require(expected["weights"]))
         let reference = try Self.floats(#require(expected["reference-weights"]))
         #expect(weights.count == reference.count && !weights.isEmpty)
-        #expect(Self.worstDifference(weights, reference) <= 1e-5)
+        #expect(Self.worstDifference(weights, reference) <= 2e-6)
 
         var ghostArguments = arguments
         ghostArguments["bn-statistics"] = "ghostBatch"
