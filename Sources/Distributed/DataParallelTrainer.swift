@@ -34,7 +34,8 @@ import Training
 /// `shard(count:index:)`'s stride over the order would make the micro-shards depend on the
 /// number of ranks.
 ///
-/// **Rank-count independent gradients.** For each micro-shard with rows, the rank runs
+/// **Rank-count independent gradients.** Without BatchNormalization, or with ghost batches
+/// (below), for each micro-shard with rows the rank runs
 /// `Sequential.trainingStep(x:y:loss:mode:reusing:)` on that micro-shard alone and scales its
 /// batch-mean gradients, loss and BatchNormalization moving-statistic updates by the
 /// micro-shard's row count, turning them into sums. The ``GlobalBatchReducer`` adds the

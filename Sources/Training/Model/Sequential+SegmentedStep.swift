@@ -8,7 +8,7 @@ import Tensors
 /// let step = try model.trainingStep(segments: [(x: x.rows(0..<8), y: y.rows(0..<8)),
 ///                                              (x: x.rows(8..<16), y: y.rows(8..<16))],
 ///                                   loss: .sparseCategoricalCrossentropy)
-/// let kernelGradient = try step.segments.compactMap { $0?.gradients["dense/kernel"] }.reduce(+)
+/// let kernelGradients = step.segments.compactMap { $0?.gradients["dense/kernel"] }   // they add up to the batch's
 /// ```
 public struct SegmentedTrainingStep: Sendable {
     /// Each segment's step, in the order given; nil for a segment without rows. Its ``TrainingStep/loss``
