@@ -81,7 +81,9 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         if localFailure != nil { rows = segments.map { _ in nil } }
         let zeros = [Float](repeating: 0, count: features)
         let scale = 1 / Float(count)
-        var mean = try reducer.sum(segmentSums: rows.map { $0.map(Self.columnSums) ?? zeros }, width: features)
+        // Σx per column, rows in order: the first loop of BatchNormMath.moments.
+        let columnSums = rows.map { (try? $0?.sumAlongBatch().scalars) ?? zeros }
+        var mean = try reducer.sum(segmentSums: columnSums, width: features)
         for j in 0..<features { mean[j] *= scale }
         var variance = try reducer.sum(segmentSums: rows.map { $0.map { Self.centredSquares($0, mean: mean) } ?? zeros },
                                        width: features)
@@ -171,20 +173,6 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
     }
 
     private var gammaIfScaled: [Float]? { scale ? gamma.scalars : nil }
-
-    /// `Σ x` per column, rows in order (the first loop of ``BatchNormMath/moments(_:)``).
-    private static func columnSums(_ x: Tensor<Float>) -> [Float] {
-        let columns = x.shape[1]
-        var sums = [Float](repeating: 0, count: columns)
-        x.withUnsafeBufferPointer { xs in
-            var offset = 0
-            while offset < xs.count {
-                for j in 0..<columns { sums[j] += xs[offset + j] }
-                offset += columns
-            }
-        }
-        return sums
-    }
 
     /// `Σ (x − mean)²` per column, rows in order (the second loop of ``BatchNormMath/moments(_:)``).
     private static func centredSquares(_ x: Tensor<Float>, mean: [Float]) -> [Float] {
