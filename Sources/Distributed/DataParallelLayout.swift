@@ -57,6 +57,21 @@ struct ReductionLayout {
         return values
     }
 
+    /// One micro-shard's synchronized step (``BatchNormStatisticsScope/synchronized``): its
+    /// gradients as they are (already its share of the global-batch mean) and its loss times
+    /// its rows; the moving statistics, the same for every micro-shard, are not reduced.
+    func synchronizedSums(of step: TrainingStep, rowCount: Int) throws -> [Float] {
+        var values = zeros
+        for slot in gradients {
+            guard let gradient = step.gradients[slot.name] else {
+                throw TrainingError.missingGradients(layer: Self.split(slot.name).layer)
+            }
+            try write(gradient, scaledBy: 1, to: &values, at: slot)
+        }
+        values[lossIndex] = step.loss * Float(rowCount)
+        return values
+    }
+
     /// The reduced means as gradients for the optimizer.
     func gradients(from means: [Float]) throws -> Gradients {
         Gradients(named: try gradients.map { slot in

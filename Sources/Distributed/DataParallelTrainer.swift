@@ -34,7 +34,8 @@ import Training
 /// `shard(count:index:)`'s stride over the order would make the micro-shards depend on the
 /// number of ranks.
 ///
-/// **Rank-count independent gradients.** For each micro-shard with rows, the rank runs
+/// **Rank-count independent gradients.** Without BatchNormalization, or with ghost batches
+/// (below), for each micro-shard with rows the rank runs
 /// `Sequential.trainingStep(x:y:loss:mode:reusing:)` on that micro-shard alone and scales its
 /// batch-mean gradients, loss and BatchNormalization moving-statistic updates by the
 /// micro-shard's row count, turning them into sums. The ``GlobalBatchReducer`` adds the
@@ -47,14 +48,24 @@ import Training
 /// count. Each micro-shard's step is computed the same way whichever rank holds it, so set
 /// `OPENBLAS_NUM_THREADS=1` (as the tests do) for BLAS results that do not depend on the thread count.
 ///
-/// **BatchNormalization uses ghost-batch statistics.** In training mode each BatchNormalization
-/// normalises a micro-shard with that micro-shard's own mean and variance (the "ghost batch"
-/// of Hoffer et al.), not the global batch's. That is independent of the rank count, but it is
-/// not what one process training on the whole global batch computes unless
-/// `microShardCount` is 1. The moving statistics after a step are the row-weighted mean of the
-/// micro-shards' updates (`momentum·moving + (1 − momentum)·Σₖ nₖ·statₖ / N`), reduced like the
-/// gradients, so they are identical on every rank. Synchronized statistics over the whole
-/// global batch (``SynchronizedBatchNorm``) are not wired into layers yet (docs/distributed.md).
+/// **Synchronized BatchNormalization (the default).** With
+/// ``BatchNormStatisticsScope/synchronized``, each rank runs its micro-shards together through
+/// `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`: every layer runs per
+/// micro-shard, but each BatchNormalization in training mode normalises with the mean and
+/// biased variance of the whole global batch (all ranks' rows; for images over N·H·W per
+/// channel), reduced through the ``GlobalBatchReducer`` (the global mean first, then the
+/// centred sums `Σ(x − mean)²`), and its backward pass uses the global `Σ dy` and `Σ dy·x̂`, as
+/// PyTorch's SyncBatchNorm. The step then computes what one process computes on the whole
+/// batch (up to the order of additions), the moving statistics follow the global statistics
+/// identically on every rank, and in ``ReductionMode/ordered`` everything stays bitwise the
+/// same for 1, 2, 4 ... ranks. It costs three small reductions per BatchNormalization layer and
+/// step. With ``BatchNormStatisticsScope/ghostBatch`` each micro-shard normalises with its own
+/// statistics instead (the "ghost batch" of Hoffer et al.), with no extra communication; that
+/// equals one process on the whole batch only with one micro-shard, and the moving statistics
+/// are the row-weighted mean of the micro-shards' updates
+/// (`momentum·moving + (1 − momentum)·Σₖ nₖ·statₖ / N`). docs/distributed.md compares them.
+/// A Keras `BatchNormalization(synchronized=True)` flag does not change the choice: the
+/// trainer's setting applies to every BatchNormalization layer.
 ///
 /// **Uneven last step.** A last global batch of fewer rows gets its own plan: every rank still
 /// enters the step's one collective, a rank or micro-shard without rows contributes zeros, and
@@ -65,9 +76,9 @@ import Training
 /// (``DataParallelError``) instead of waiting for it. MPI calls stay on the communicator's thread.
 public struct DataParallelTrainer {
     /// The model; identical on every rank after every step.
-    public private(set) var model: Sequential
+    public internal(set) var model: Sequential
     /// The optimizer, with its state (moments, step count); identical on every rank.
-    public private(set) var optimizer: any Optimizer
+    public internal(set) var optimizer: any Optimizer
     /// The loss whose global-batch mean is minimised.
     public let loss: Loss
     /// The ranks taking part.
@@ -79,8 +90,11 @@ public struct DataParallelTrainer {
     public let microShardCount: Int
     /// Ordered (rank-count independent, the default) or fast.
     public let mode: ReductionMode
+    /// Whether BatchNormalization normalises with the global batch's statistics (the default)
+    /// or each micro-shard's.
+    public let batchNormStatistics: BatchNormStatisticsScope
 
-    private let layout: ReductionLayout
+    let layout: ReductionLayout
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
@@ -96,8 +110,11 @@ public struct DataParallelTrainer {
     ///   - globalBatchSize: rows per step over all ranks.
     ///   - microShardCount: micro-shards per global batch (8 by default).
     ///   - mode: ``ReductionMode/ordered`` (default) or ``ReductionMode/fast``.
+    ///   - batchNormStatistics: ``BatchNormStatisticsScope/synchronized`` (default) or
+    ///     ``BatchNormStatisticsScope/ghostBatch``.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
-                globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered) throws {
+                globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
+                batchNormStatistics: BatchNormStatisticsScope = .synchronized) throws {
         guard globalBatchSize >= 1 else {
             throw DataParallelError.invalidArgument(argument: "globalBatchSize", reason: "must be at least 1, got \(globalBatchSize)")
         }
@@ -116,6 +133,7 @@ public struct DataParallelTrainer {
         self.globalBatchSize = globalBatchSize
         self.microShardCount = microShardCount
         self.mode = mode
+        self.batchNormStatistics = batchNormStatistics
         self.layout = ReductionLayout(model: model)
     }
 
@@ -198,6 +216,9 @@ public struct DataParallelTrainer {
     public mutating func step<Data: RandomAccessDataset>(
         _ data: Data, epoch: Int, step: Int
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        if batchNormStatistics == .synchronized, model.layers.contains(where: { $0.normalizationStatistics != nil }) {
+            return try synchronizedStep(data, epoch: epoch, step: step)
+        }
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         let (totals, rowCount) = try reduceMicroShards(data, epoch: epoch, step: step, width: layout.width) { x, y in
             let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training)
@@ -218,6 +239,21 @@ public struct DataParallelTrainer {
         _ data: Data, epoch: Int, step: Int, width: Int,
         microShard: (_ x: Tensor<Float>, _ y: Tensor<Float>) throws -> [Scalar]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        try reduceRankMicroShards(data, epoch: epoch, step: step, width: width, entersCollectivesAfterReadFailure: false) { _, segments in
+            try segments.map { segment in try segment.map { try microShard($0.x, $0.y) } ?? [Scalar](repeating: 0, count: width) }
+        }
+    }
+
+    /// Like ``reduceMicroShards(_:epoch:step:width:microShard:)``, but `contribution(reducer,
+    /// segments)` computes all this rank's micro-shards' sums at once from its micro-shards'
+    /// rows (nil for a micro-shard without rows), and may itself enter collectives of `reducer`
+    /// (whose errors it throws as ``CollectiveFailure``: every rank then throws at once).
+    /// With `entersCollectivesAfterReadFailure`, a rank that cannot read its rows still calls
+    /// `contribution` with no rows, so that it enters those collectives too.
+    mutating func reduceRankMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
+        _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool,
+        contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
+    ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
         let firstRow = step * globalBatchSize
         guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
@@ -227,32 +263,47 @@ public struct DataParallelTrainer {
         let rowCount = min(globalBatchSize, data.count - firstRow)
         let reducer = try reducer(rowCount: rowCount)
         let plan = reducer.plan, rank = communicator.rank
-        var contribution: [[Scalar]]
+        let shards = plan.microShards(ofRank: rank)
+        var sums: [[Scalar]]
         var localFailure: DataParallelError?
+        func fail(_ error: any Error) {
+            let message = (error as? any LocalizedError)?.errorDescription ?? "\(error)"
+            if localFailure == nil { localFailure = .rankFailed(rank: rank, epoch: epoch, step: step, message: message) }
+        }
+        var segments: [(x: Tensor<Float>, y: Tensor<Float>)?] = shards.map { _ in nil }
         do {
             let localRows = plan.rows(ofRank: rank)
             let (x, y) = localRows.isEmpty ? (Tensor<Float>(zeros: [0]), Tensor<Float>(zeros: [0]))
                 : try Self.read(data, rows: (firstRow + localRows.lowerBound)..<(firstRow + localRows.upperBound), epoch: UInt64(epoch))
-            contribution = try plan.microShards(ofRank: rank).map { shard in
+            segments = try shards.map { shard in
                 let rows = plan.rows(ofMicroShard: shard)
-                guard !rows.isEmpty else { return [Scalar](repeating: 0, count: width) }
+                guard !rows.isEmpty else { return nil }
                 let local = (rows.lowerBound - localRows.lowerBound)..<(rows.upperBound - localRows.lowerBound)
-                return try microShard(x.rows(local), y.rows(local))
+                return (try x.rows(local), try y.rows(local))
             }
         } catch {
-            let message = (error as? any LocalizedError)?.errorDescription ?? "\(error)"
-            localFailure = .rankFailed(rank: rank, epoch: epoch, step: step, message: message)
-            // One vector more than this rank's share: every rank's reduction refuses the step.
-            contribution = Array(repeating: [], count: plan.microShards(ofRank: rank).count + 1)
+            fail(error)
+            segments = shards.map { _ in nil }
         }
-        let sums: [Scalar]
         do {
-            sums = try reducer.sum(microShardSums: contribution, width: width)
+            sums = localFailure == nil || entersCollectivesAfterReadFailure ? try contribution(reducer, segments) : []
+        } catch let failed as CollectiveFailure {
+            // A collective inside `contribution` failed: every rank learnt it there.
+            throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: failed.error)
+        } catch {
+            fail(error)
+            sums = []
+        }
+        // A failed rank sends one vector more than its share: every rank's reduction refuses the step.
+        if localFailure != nil { sums = Array(repeating: [], count: shards.count + 1) }
+        let total: [Scalar]
+        do {
+            total = try reducer.sum(microShardSums: sums, width: width)
         } catch let error as DistributedError {
             throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
         }
         if let localFailure { throw localFailure }
-        return (sums, rowCount)
+        return (total, rowCount)
     }
 
     /// Rows `rows` of pass `epoch`, stacked: in one read where the dataset can gather them.
@@ -274,13 +325,19 @@ public struct DataParallelTrainer {
         try data.validate()
     }
 
-    private mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
+    mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
         if let reducer = reducers[rowCount] { return reducer }
         let plan = try MicroShardPlan(globalBatchSize: rowCount, microShardCount: microShardCount, rankCount: communicator.size)
         let reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
         reducers[rowCount] = reducer
         return reducer
     }
+}
+
+/// An error of a collective that a step's computation entered, which every rank sees at the
+/// same collective (as opposed to an error of this rank's own computation).
+struct CollectiveFailure: Error {
+    var error: DistributedError
 }
 
 /// What one data-parallel step did, the same on every rank.

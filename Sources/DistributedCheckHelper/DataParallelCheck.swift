@@ -19,6 +19,13 @@ import Training
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
 /// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
+/// `--bn-statistics synchronized|ghostBatch` (default: the trainer's default, synchronized);
+/// `--images 1` puts Reshape([2, 2, 1]) -> BatchNormalization (statistics over N·H·W) -> Flatten
+/// in front. `--reference 1`: also trains the same model in this one process with
+/// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
+/// `--recalibrate 1`: after training, `recalibrateBatchNormalization` on the rows scaled by 3
+/// plus 40, reporting the `recalibrated` moving statistics and, computed alone by
+/// `Sequential.recalibratingBatchNormalization`, `recalibrated-reference`.
 enum DataParallelCheck {
     static let features = 4, classes = 3
 
@@ -53,14 +60,20 @@ enum DataParallelCheck {
             if cannotRead { throw UnreadableData(path: "/data/rank-\(rank).h5") }
             return row
         }
-        var layers: [any Layer] = [Dense(units: 8, activation: .relu)]
+        var layers: [any Layer] = options.values["images"] == "1"
+            ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
+        layers.append(Dense(units: 8, activation: .relu))
         if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
         var trainer = try DataParallelTrainer(model: model, optimizer: Adam(learningRate: 0.01),
                                               loss: .sparseCategoricalCrossentropy, communicator: world,
                                               globalBatchSize: options.int("batch"),
-                                              microShardCount: options.int("micro-shards"), mode: mode)
+                                              microShardCount: options.int("micro-shards"), mode: mode,
+                                              batchNormStatistics: options.values["bn-statistics"].map {
+                                                  guard let scope = BatchNormStatisticsScope(rawValue: $0) else { fail("unknown --bn-statistics") }
+                                                  return scope
+                                              } ?? .synchronized)
         if options.values["predict-only"] == "1" {
             do {
                 report.bits("predictions", try trainer.predict(data).scalars)
@@ -96,6 +109,39 @@ enum DataParallelCheck {
         let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])
         report.bits("evaluation", [evaluation["loss"] ?? .nan, evaluation["accuracy"] ?? .nan])
         report.bits("predictions", try trainer.predict(data).scalars)
+        if options.values["reference"] == "1" {
+            let reference = try wholeBatchTraining(model, data: data, batch: options.int("batch"), epochs: options.int("epochs"))
+            report.bits("reference-weights", reference.variables.flatMap(\.value.scalars))
+        }
+        if options.values["recalibrate"] == "1" {
+            let shifted = x * 3 + 40
+            let statistics = { (model: Sequential) in
+                model.variables.filter { $0.role == .movingStatistic }.flatMap(\.value.scalars)
+            }
+            let trained = trainer.model
+            try trainer.recalibrateBatchNormalization(on: try Slices(shifted, y).globalShuffle(seed: 3))
+            report.bits("recalibrated", statistics(trainer.model))
+            report.bits("recalibrated-reference", statistics(try trained.recalibratingBatchNormalization(on: shifted, batchSize: 7)))
+        }
+    }
+
+    /// `model` trained by one process on each whole global batch of `data`'s passes, in order:
+    /// the independent reference of what data-parallel training with synchronized statistics computes.
+    static func wholeBatchTraining<Data: RandomAccessDataset>(
+        _ model: Sequential, data: Data, batch: Int, epochs: Int
+    ) throws -> Sequential where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        var model = model
+        var adam = Adam(learningRate: 0.01)
+        for epoch in 0..<epochs {
+            for start in stride(from: 0, to: data.count, by: batch) {
+                let rows = try (start..<min(start + batch, data.count)).map { try data.element(at: $0, epoch: UInt64(epoch)) }
+                let step = try model.trainingStep(x: Tensor.stacking(rows.map(\.0)), y: Tensor.stacking(rows.map(\.1)),
+                                                  loss: .sparseCategoricalCrossentropy)
+                try model.apply(step.stateUpdate)
+                try adam.apply(step.gradients, to: &model)
+            }
+        }
+        return model
     }
 
     /// Deterministic, varied features: no generator, so every rank builds the same table.

@@ -40,10 +40,11 @@ struct DataParallelTrainerTests {
         return (model, losses)
     }
 
-    static func trainer(batchNorm: Bool, microShards: Int) throws -> DataParallelTrainer {
+    static func trainer(batchNorm: Bool, microShards: Int,
+                        statistics: BatchNormStatisticsScope = .synchronized) throws -> DataParallelTrainer {
         try DataParallelTrainer(model: model(batchNorm: batchNorm), optimizer: Adam(learningRate: 0.05),
                                 loss: .sparseCategoricalCrossentropy, communicator: Communicator.world(environment: [:]),
-                                globalBatchSize: batch, microShardCount: microShards)
+                                globalBatchSize: batch, microShardCount: microShards, batchNormStatistics: statistics)
     }
 
     static func expectClose(_ model: Sequential, _ reference: Sequential, tolerance: Float, _ context: String) {
@@ -83,7 +84,35 @@ struct DataParallelTrainerTests {
         Self.expectClose(trainer.model, try Self.reference(batchNorm: false, order: order).model, tolerance: 1e-5, "shuffled")
     }
 
-    /// BatchNormalization with one micro-shard is plain batch statistics: weights and moving
+    /// Synchronized BatchNormalization (the default) normalises every micro-shard with the whole
+    /// global batch's statistics: with one micro-shard the run is bitwise one process stepping on
+    /// whole batches with `Sequential.trainingStep` (weights, moving statistics, every step's
+    /// loss); with 4 and 8 micro-shards (the short last step of 5 rows leaves some empty) only
+    /// the order of additions differs. Ghost batches (4 micro-shards) are visibly further off.
+    @Test func synchronizedBatchNormalizationMatchesOneProcessOnTheWholeBatch() throws {
+        let (x, y) = try Self.data()
+        let reference = try Self.reference(batchNorm: true, order: Array(0..<Self.rows))
+        func run(_ microShards: Int, _ statistics: BatchNormStatisticsScope) throws -> (Sequential, [Float]) {
+            var trainer = try Self.trainer(batchNorm: true, microShards: microShards, statistics: statistics)
+            var losses: [Float] = []
+            try trainer.fit(try Slices(x, y), epochs: 1) { step, _ in losses.append(step.loss) }
+            return (trainer.model, losses)
+        }
+        let (whole, wholeLosses) = try run(1, .synchronized)
+        #expect(whole.variables == reference.model.variables)
+        #expect(wholeLosses == reference.losses)
+        for microShards in [4, 8] {
+            let (model, losses) = try run(microShards, .synchronized)
+            Self.expectClose(model, reference.model, tolerance: 2e-6, "synchronized, \(microShards) micro-shards")
+            for (loss, expected) in zip(losses, reference.losses) { #expect(abs(loss - expected) <= 1e-6 * max(1, abs(expected))) }
+        }
+        let (ghost, _) = try run(4, .ghostBatch)
+        let movingVariance = try ghost.variable("batch_normalization/moving_variance").scalars
+        let expectedVariance = try reference.model.variable("batch_normalization/moving_variance").scalars
+        #expect(zip(movingVariance, expectedVariance).contains { abs($0 - $1) > 1e-4 })
+    }
+
+    /// BatchNormalization with ghost batches and one micro-shard is plain batch statistics: weights and moving
     /// statistics match one process. With 4 micro-shards (ghost batches), after one step the
     /// moving mean is the whole batch's (the row-weighted mean of the micro-shards' means is the
     /// batch mean) and the moving variance is `momentum·1 + (1 − momentum)·Σₖ nₖ·varₖ / N` with
@@ -91,12 +120,12 @@ struct DataParallelTrainerTests {
     @Test func batchNormalizationUsesGhostBatchStatisticsWithRowWeightedMovingStatistics() throws {
         let (x, y) = try Self.data()
         let reference = try Self.reference(batchNorm: true, order: Array(0..<Self.rows))
-        var whole = try Self.trainer(batchNorm: true, microShards: 1)
+        var whole = try Self.trainer(batchNorm: true, microShards: 1, statistics: .ghostBatch)
         try whole.fit(try Slices(x, y), epochs: 1)
         Self.expectClose(whole.model, reference.model, tolerance: 1e-5, "one micro-shard")
 
         let model = try Self.model(batchNorm: true)
-        var ghost = try Self.trainer(batchNorm: true, microShards: 4)
+        var ghost = try Self.trainer(batchNorm: true, microShards: 4, statistics: .ghostBatch)
         try ghost.step(try Slices(x, y), epoch: 0, step: 0)
         let hidden = try model.layers[0](x.rows(0..<Self.batch), mode: .training)
         let units = hidden.shape[1]
@@ -117,6 +146,43 @@ struct DataParallelTrainerTests {
             let expectedVariance = 0.8 + 0.2 * varianceSum[unit] / 16
             #expect(abs(Double(movingMean[unit]) - expectedMean) <= 1e-6, "moving_mean[\(unit)]")
             #expect(abs(Double(movingVariance[unit]) - expectedVariance) <= 1e-6, "moving_variance[\(unit)]")
+        }
+    }
+
+    /// AdaBN across ranks (here a world of one; MPIRunTests runs 2 and 4 ranks): the moving
+    /// statistics become the population statistics of all rows, layer after layer, as the
+    /// single-process `recalibratingBatchNormalization` computes them (within 1e-6, the float32
+    /// rounding of two Double sums in different orders), for inputs with a large mean (40), and
+    /// the first layer's equal the column means and biased variances computed here in Double.
+    /// Every other weight is unchanged.
+    @Test func recalibrationGivesTheSingleProcessPopulationStatistics() throws {
+        let (x, y) = try Self.data()
+        let shifted = x * 3 + 40
+        let model = try Sequential(inputFeatures: Self.features, [
+            BatchNormalization(), Dense(units: 6, activation: .tanh), BatchNormalization(momentum: 0.8),
+            Dense(units: Self.classes, activation: .softmax),
+        ], seed: 9)
+        var trainer = try DataParallelTrainer(model: model, optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
+                                              communicator: Communicator.world(environment: [:]),
+                                              globalBatchSize: Self.batch, microShardCount: 4)
+        try trainer.recalibrateBatchNormalization(on: try Slices(shifted, y))
+        let expected = try model.recalibratingBatchNormalization(on: shifted, batchSize: 10)
+        for (variable, want) in zip(trainer.model.variables, expected.variables) {
+            #expect(variable.name == want.name)
+            for (value, reference) in zip(variable.value.scalars, want.value.scalars) {
+                #expect(abs(value - reference) <= 1e-6 * max(1, abs(reference)), "\(variable.name): \(value) vs \(reference)")
+            }
+        }
+        #expect(try trainer.model.variable("dense/kernel") == model.variable("dense/kernel"))
+        #expect(try trainer.model.variable("batch_normalization_1/moving_mean") != model.variable("batch_normalization_1/moving_mean"))
+        let movingMean = try trainer.model.variable("batch_normalization/moving_mean").scalars
+        let movingVariance = try trainer.model.variable("batch_normalization/moving_variance").scalars
+        for column in 0..<Self.features {
+            let values = (0..<Self.rows).map { Double(shifted.scalars[$0 * Self.features + column]) }
+            let mean = values.reduce(0, +) / Double(Self.rows)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(Self.rows)
+            #expect(abs(Double(movingMean[column]) - mean) <= 1e-6 * mean)
+            #expect(abs(Double(movingVariance[column]) - variance) <= 1e-6 * max(1, variance))
         }
     }
 

@@ -27,6 +27,10 @@ public struct BatchNormalization: Layer {
     public let scale: Bool
     /// Which statistics normalize the input.
     public var statistics: BatchNormStatistics
+    /// Keras's `synchronized` option, kept so that `.keras` files round-trip. As in Keras it
+    /// changes nothing in one process; the Distributed module's data-parallel trainer chooses
+    /// synchronized or per-micro-shard statistics for every BatchNormalization layer itself.
+    public var synchronized: Bool
     public private(set) var inputShape: [Int]?
     /// The learned scale `[features]` (ones when `scale` is false).
     public private(set) var gamma = Tensor<Float>(zeros: [0])
@@ -48,8 +52,9 @@ public struct BatchNormalization: Layer {
 
     /// Keras 3's defaults: momentum 0.99, epsilon 0.001, with gamma and beta; `statistics: .followMode` normalizes like Keras.
     public init(momentum: Double = 0.99, epsilon: Double = 0.001, center: Bool = true, scale: Bool = true,
-                statistics: BatchNormStatistics = .followMode, name: String? = nil) {
+                statistics: BatchNormStatistics = .followMode, synchronized: Bool = false, name: String? = nil) {
         self.momentum = momentum
+        self.synchronized = synchronized
         self.epsilon = epsilon
         self.center = center
         self.scale = scale
@@ -202,7 +207,7 @@ public struct BatchNormalization: Layer {
         if center { try update("beta", &beta) }
     }
 
-    private func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
+    func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
         guard inputShape != nil else {
             throw TrainingError.invalidArgument(layer: name, message: "the layer is not built (use it in a Sequential)")
         }
@@ -230,7 +235,7 @@ extension BatchNormalization {
         config.setInitializer("moving_mean_initializer", className: "Zeros", seeded: false)
         config.setInitializer("moving_variance_initializer", className: "Ones", seeded: false)
         for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
-        config.set("synchronized", false)
+        config.set("synchronized", synchronized)
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(
@@ -248,6 +253,7 @@ extension BatchNormalization {
             throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
         }
         return BatchNormalization(momentum: momentum, epsilon: epsilon, center: try config["center"]?.bool() ?? true,
-                                  scale: try config["scale"]?.bool() ?? true, name: name)
+                                  scale: try config["scale"]?.bool() ?? true,
+                                  synchronized: try config["synchronized"]?.bool() ?? false, name: name)
     }
 }

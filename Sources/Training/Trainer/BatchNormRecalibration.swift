@@ -12,7 +12,8 @@ extension Sequential {
     ///
     /// Layers are re-estimated in order, each from inputs computed in inference mode with the
     /// layers before it already re-estimated, so later layers see what inference will feed
-    /// them. Batch composition does not matter; sums are accumulated in `Double`.
+    /// them. Batch composition does not matter; sums are accumulated in `Double`. For NHWC
+    /// images the statistics span every pixel of every example, per channel, as in training.
     ///
     /// ```swift
     /// let adapted = try model.recalibratingBatchNormalization(on: Slices(xTest).batch(256))
@@ -29,7 +30,8 @@ extension Sequential {
             while var h = try iterator.next() {
                 try model.checkInput(h)
                 for layer in prefix { h = try layer(h, mode: .inference) }
-                moments.add(h)
+                // Images: the statistics span every pixel of every example, per channel.
+                moments.add(h.rank == 2 ? h : try h.reshaped(inferring: [-1, h.shape[h.rank - 1]]))
             }
             guard let (mean, variance) = moments.meanAndVariance else {
                 throw TrainingError.emptyDataset(argument: "recalibration data")

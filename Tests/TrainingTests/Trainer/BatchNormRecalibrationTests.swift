@@ -33,6 +33,21 @@ import Tensors
         }
     }
 
+    /// NHWC images: the statistics span every pixel of every example, per channel (before the
+    /// fix the `[N, H, W, C]` activations were taken as `H`-wide rows and the layer refused them).
+    @Test func imageStatisticsSpanEveryPixelPerChannel() throws {
+        let model = try Sequential(inputShape: [3, 2, 2], [BatchNormalization(), Flatten(), Dense(units: 2)], seed: 1)
+        let x = try Tensor<Float>(shape: [5, 3, 2, 2], scalars: (0..<60).map { Float(($0 * 17) % 23) / 4 + Float($0 % 2) * 10 })
+        let adapted = try model.recalibratingBatchNormalization(on: x, batchSize: 2)
+        for channel in 0..<2 {
+            let values = stride(from: channel, to: 60, by: 2).map { Double(x.scalars[$0]) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+            #expect(abs(Double(try adapted.variable("batch_normalization/moving_mean").scalars[channel]) - mean) < 1e-5)
+            #expect(abs(Double(try adapted.variable("batch_normalization/moving_variance").scalars[channel]) - variance) < 1e-4)
+        }
+    }
+
     @Test func batchCompositionDoesNotChangeTheResultAndOtherWeightsStay() throws {
         let (x, _) = TrainerFixtures.gaussian(rows: 300, seed: 8, shift: -1)
         let model = try TrainerFixtures.seedModel()

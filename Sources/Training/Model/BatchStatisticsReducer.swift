@@ -1,0 +1,44 @@
+/// Adds up, over a whole global batch, the per-segment sums that
+/// ``Sequential/trainingStep(segments:loss:mode:batchStatistics:)`` needs for batch
+/// statistics: the hook through which BatchNormalization normalises with the statistics of
+/// every segment of every process (synchronized BatchNormalization) rather than its own.
+///
+/// Training only defines the hook; the data-parallel trainer of the Distributed module
+/// implements it with a reduction across processes. Without one, the segments given to the
+/// step are the whole batch (a local reducer adds them in order).
+///
+/// Every process taking part must call ``sum(segmentSums:width:)`` the same number of times,
+/// with the same widths, in the same order, and every process gets the same result.
+///
+/// ```swift
+/// struct TwoCopies: BatchStatisticsReducer {   // as if a second process held the same rows
+///     var globalExampleCount: Int
+///     func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
+///         (0..<width).map { column in 2 * segmentSums.reduce(0) { $0 + $1[column] } }
+///     }
+/// }
+/// ```
+public protocol BatchStatisticsReducer {
+    /// The examples in the whole global batch: every segment of every process.
+    var globalExampleCount: Int { get }
+
+    /// The sums over the whole global batch of `width` values per segment: `segmentSums[k]`
+    /// holds this process's segment `k`'s sums (zeros for a segment without rows), in the
+    /// order the segments were given. The segments' sums must be added in an order that does
+    /// not depend on how the segments are spread over processes when results must not depend
+    /// on the process count.
+    func sum(segmentSums: [[Float]], width: Int) throws -> [Float]
+}
+
+/// The reducer of a step whose segments are the whole batch: adds them in segment order.
+struct LocalBatchStatistics: BatchStatisticsReducer {
+    var globalExampleCount: Int
+
+    func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
+        guard var total = segmentSums.first else { return [Float](repeating: 0, count: width) }
+        for partial in segmentSums.dropFirst() {
+            for column in 0..<width { total[column] += partial[column] }
+        }
+        return total
+    }
+}

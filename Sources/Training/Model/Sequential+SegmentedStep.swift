@@ -1,0 +1,152 @@
+import Tensors
+
+/// One training step over a global batch given in segments
+/// (``Sequential/trainingStep(segments:loss:mode:batchStatistics:)``): each segment's loss,
+/// outputs and share of the gradients, and the one state update of the whole batch.
+///
+/// ```swift
+/// let step = try model.trainingStep(segments: [(x: x.rows(0..<8), y: y.rows(0..<8)),
+///                                              (x: x.rows(8..<16), y: y.rows(8..<16))],
+///                                   loss: .sparseCategoricalCrossentropy)
+/// let kernelGradients = step.segments.compactMap { $0?.gradients["dense/kernel"] }   // they add up to the batch's
+/// ```
+public struct SegmentedTrainingStep: Sendable {
+    /// Each segment's step, in the order given; nil for a segment without rows. Its ``TrainingStep/loss``
+    /// is the segment's mean loss, its ``TrainingStep/gradients`` the segment's share of the
+    /// gradient of the global batch's mean loss (the segments' gradients, over all processes,
+    /// add up to it), and its ``TrainingStep/stateUpdate`` is empty.
+    public var segments: [TrainingStep?]
+    /// New moving statistics from the global batch's statistics (the same on every process
+    /// that shares the reducer), for ``Sequential/apply(_:)``.
+    public var stateUpdate: ModelStateUpdate
+}
+
+extension Sequential {
+    /// One training step over a global batch cut into segments, some of which may be held by
+    /// other processes: every layer runs on each segment separately, except that
+    /// BatchNormalization layers using batch statistics normalise every segment with the
+    /// statistics of the whole global batch, which `batchStatistics` adds up (forward: the
+    /// global mean, then the centred sums; backward: `Σ dy` and `Σ dy·x̂`). The gradients
+    /// are those of the global batch's mean loss, split by segment. The model does not change.
+    ///
+    /// This is synchronized BatchNormalization's training step: the Distributed module's
+    /// data-parallel trainer passes each rank's micro-shards as segments and a reducer across
+    /// ranks. Without a reducer the segments are the whole batch; with a single segment the
+    /// step is bitwise ``trainingStep(x:y:loss:mode:reusing:)``.
+    ///
+    /// A process whose own segments fail (a shape error, say) still enters every reduction of
+    /// the step with empty sums before throwing, so that processes sharing the reducer are not
+    /// left waiting; errors of the reducer itself are thrown at once.
+    /// - Parameters:
+    ///   - segments: this process's segments of the global batch, in the reducer's order; nil
+    ///     or zero rows for a segment without rows.
+    ///   - loss: the loss whose global-batch mean the step differentiates.
+    ///   - mode: `.training` (the default) or `.inference`.
+    ///   - batchStatistics: adds the segments' sums over the global batch; nil: the segments
+    ///     given are the whole batch.
+    /// - Throws: ``TrainingError/invalidArgument(layer:message:)`` for a layer that draws
+    ///   random numbers in training mode (every segment would draw the same ones) or a global
+    ///   batch smaller than the rows given; the first error of a segment's computation.
+    public func trainingStep(
+        segments: [(x: Tensor<Float>, y: Tensor<Float>)?], loss: Loss, mode: ExecutionMode = .training,
+        batchStatistics: (any BatchStatisticsReducer)? = nil
+    ) throws -> SegmentedTrainingStep {
+        let localRows = segments.reduce(0) { $0 + ($1?.x.rowCount ?? 0) }
+        let reducer = batchStatistics ?? LocalBatchStatistics(globalExampleCount: localRows)
+        if mode == .training, let random = layers.first(where: { $0.randomState != nil }) {
+            throw TrainingError.invalidArgument(layer: random.name,
+                                                message: "draws random numbers in training mode; every segment would draw the same ones")
+        }
+        var failure: (any Error)?
+        var h: [Tensor<Float>?] = segments.map { segment in segment.flatMap { $0.x.rowCount > 0 ? $0.x : nil } }
+        do {
+            guard reducer.globalExampleCount >= localRows else {
+                throw TrainingError.invalidArgument(
+                    layer: name, message: "the global batch has \(reducer.globalExampleCount) examples, fewer than the \(localRows) given")
+            }
+            for x in h.compactMap({ $0 }) { try checkInput(x) }
+        } catch {
+            failure = error
+            h = h.map { _ in nil }
+        }
+        let live = h.map { $0 != nil }
+        var tapes: [[(any Sendable)?]] = []
+        var logits: [Tensor<Float>?] = h.map { _ in nil }
+        var stateUpdate = ModelStateUpdate()
+        for layer in layers {
+            var layerTapes: [(any Sendable)?] = h.map { _ in nil }
+            if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
+                let result = try global.erasedForward(segments: h, mode: mode, reducer: reducer, localFailure: &failure)
+                if !result.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = result.stateUpdate }
+                for k in h.indices {
+                    h[k] = result.passes[k]?.output
+                    layerTapes[k] = result.passes[k]?.tape
+                    logits[k] = result.passes[k]?.logits
+                }
+            } else {
+                for k in h.indices {
+                    guard let input = h[k] else { continue }
+                    do {
+                        let pass = try layer.erasedForward(input, mode: mode)
+                        if !pass.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = pass.stateUpdate }
+                        (h[k], layerTapes[k], logits[k]) = (pass.output, pass.tape, pass.logits)
+                    } catch {
+                        if failure == nil { failure = error }
+                    }
+                }
+            }
+            if failure != nil { h = h.map { _ in nil } }
+            tapes.append(layerTapes)
+        }
+        var steps: [TrainingStep?] = h.map { _ in nil }
+        var upstream: [Tensor<Float>?] = h.map { _ in nil }
+        let last = layers.count - 1
+        let fused = (loss.fusableActivation.map { layers[last].outputActivation == $0 } ?? false)
+            && h.indices.allSatisfy { h[$0] == nil || logits[$0] != nil }
+        for k in h.indices {
+            guard let output = h[k], let y = segments[k]?.y else { continue }
+            do {
+                let result = fused
+                    ? try Loss(loss.kind, fromLogits: true).valueAndGradient(predictions: logits[k] ?? output, targets: y)
+                    : try loss.valueAndGradient(predictions: output, targets: y)
+                // The segment's share of the global batch's mean: its own mean's gradient times nₖ/N.
+                let share = Float(output.rowCount) / Float(reducer.globalExampleCount)
+                upstream[k] = share == 1 ? result.gradient : result.gradient * share
+                steps[k] = TrainingStep(loss: result.value, predictions: output, gradients: Gradients(),
+                                        stateUpdate: ModelStateUpdate())
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if failure != nil { upstream = upstream.map { _ in nil } }
+        let names = layers.map(\.name)
+        var gradients = h.map { _ in Gradients.laidOut(for: names, reusing: nil) }
+        for i in stride(from: last, through: 0, by: -1) {
+            let layer = layers[i]
+            if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
+                let result = try global.erasedBackward(segments: upstream, tapes: tapes[i], reducer: reducer,
+                                                       needsInputGradient: i > 0, localFailure: &failure)
+                for k in h.indices {
+                    if let layerGradients = result.gradients[k] { gradients[k].store(layerGradients, layer: i) }
+                    upstream[k] = result.inputs[k]
+                }
+            } else {
+                for k in h.indices {
+                    guard let g = upstream[k], let tape = tapes[i][k] else { continue }
+                    do {
+                        var layerGradients = LayerGradients()
+                        upstream[k] = try layer.erasedBackward(g, tape: tape, fromLogits: fused && i == last,
+                                                               gradients: &layerGradients, needsInputGradient: i > 0)
+                        gradients[k].store(layerGradients, layer: i)
+                    } catch {
+                        if failure == nil { failure = error }
+                    }
+                }
+            }
+            if failure != nil { upstream = upstream.map { _ in nil } }
+        }
+        if let failure { throw failure }
+        for k in h.indices where live[k] { steps[k]?.gradients = gradients[k] }
+        return SegmentedTrainingStep(segments: steps, stateUpdate: stateUpdate)
+    }
+}

@@ -1,0 +1,97 @@
+import Distributed
+import Foundation
+import Testing
+
+#if os(Linux)
+/// Issue 16 item 4 end to end: synchronized BatchNormalization and AdaBN re-calibration in
+/// DataParallelTrainer under `mpirun` (DistributedCheckHelper `train`). In the serialized
+/// MPIRunTests suite, so no two runs of up to 4 ranks overlap.
+extension MPIRunTests {
+    /// 3 global batches of 64 rows per epoch, 2 epochs, 8 micro-shards: with 2 ranks each holds
+    /// 32 rows of every batch.
+    static func synchronizedArguments(images: Bool) -> [String: String] {
+        ["rows": "192", "batch": "64", "micro-shards": "8", "epochs": "2", "mode": "ordered", "batchnorm": "1",
+         "images": images ? "1" : "0", "reference": "1"]
+    }
+
+    /// Synchronized BatchNormalization, ordered mode: 2 ranks x 32 rows (and 4 x 16) give
+    /// bitwise the weights, moving statistics, every step's weight hash and loss, and the epoch
+    /// losses of 1 rank x 64 rows, on every rank. The independent reference: one process
+    /// training the same model with `Sequential.trainingStep` on each whole batch of 64 rows
+    /// ends within 2e-6 of it (only the order of additions differs), which ghost-batch
+    /// statistics do not. With `images`, a BatchNormalization over NHWC images (N·H·W per channel) comes first.
+    @Test(arguments: [false, true])
+    func synchronizedBatchNormTwoRanksOf32RowsEqualOneRankOf64RowsBitwise(images: Bool) throws {
+        let arguments = Self.synchronizedArguments(images: images)
+        let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
+        #expect(one.status == 0, "\(one.output)")
+        let expected = try #require(one.reports[0], "no report: \(one.output)")
+        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses"]
+        #expect(labels.allSatisfy { expected[$0] != nil })
+        for ranks in [2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
+            }
+        }
+        let weights = try Self.floats(#require(expected["weights"]))
+        let reference = try Self.floats(#require(expected["reference-weights"]))
+        #expect(weights.count == reference.count && !weights.isEmpty)
+        #expect(Self.worstDifference(weights, reference) <= 2e-6)
+
+        var ghostArguments = arguments
+        ghostArguments["bn-statistics"] = "ghostBatch"
+        let ghost = try MPIRun.start(ranks: 2, check: "train", arguments: ghostArguments)
+        #expect(ghost.status == 0, "\(ghost.output)")
+        let ghostWeights = try Self.floats(#require(ghost.reports[0]?["weights"], "\(ghost.output)"))
+        #expect(Self.worstDifference(ghostWeights, reference) > 1e-3)
+    }
+
+    /// AdaBN across ranks: after training (51 rows, uneven steps, some ranks without rows in the
+    /// last one), every BatchNormalization's moving statistics re-estimated on shifted rows are
+    /// bitwise the same on every rank of 1, 2 and 4 ranks and of the world of one, and within
+    /// 1e-6 of `Sequential.recalibratingBatchNormalization` on all the rows in one process.
+    @Test func recalibrationAcrossRanksGivesTheSingleProcessStatistics() throws {
+        var arguments = Self.trainArguments(mode: .ordered, batchNorm: true)
+        arguments["images"] = "1"
+        arguments["recalibrate"] = "1"
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: arguments)
+        #expect(alone.status == 0, "\(alone.output)")
+        let expected = try #require(alone.reports[0]?["recalibrated"], "\(alone.output)")
+        let reference = try Self.floats(#require(alone.reports[0]?["recalibrated-reference"]))
+        let statistics = try Self.floats(expected)
+        #expect(statistics.count == 2 * (1 + 8) && reference.count == statistics.count)
+        #expect(Self.worstDifference(statistics, reference) <= 1e-6)
+        for ranks in [1, 2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                #expect(run.reports[rank]?["recalibrated"] == expected, "\(ranks) ranks, rank \(rank): \(run.output)")
+            }
+        }
+    }
+
+    /// With synchronized BatchNormalization a step enters several collectives; a rank that
+    /// cannot read its rows still enters every one, so both ranks return from the step with
+    /// their typed errors (rank 1 its own, rank 0 "another rank failed") instead of waiting.
+    @Test(arguments: ReductionMode.allCases)
+    func aFailingRankStopsSynchronizedBatchNormTrainingOnEveryRank(mode: ReductionMode) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: true)
+        arguments["fail-rank"] = "1"
+        arguments["report-errors"] = "1"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let failed = run.reports[1]?["error"]?.joined(separator: " ") ?? ""
+        let stopped = run.reports[0]?["error"]?.joined(separator: " ") ?? ""
+        #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0:") && failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
+        #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+    }
+
+    /// The largest difference relative to the reference value once it exceeds 1.
+    static func worstDifference(_ values: [Float], _ reference: [Float]) -> Float {
+        zip(values, reference).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+    }
+}
+#endif
