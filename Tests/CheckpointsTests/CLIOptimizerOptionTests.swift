@@ -16,13 +16,7 @@ import CheckpointsTestSupport
 
     /// A folder with `d.h5`: 16 rows of 1 feature and binary targets (one batch of 16 per epoch).
     private func folder(_ label: String = #function) throws -> URL {
-        let folder = try NativeFixtures.folder(label)
-        let x = (0..<16).map { Float($0) / 4 - 2 }
-        try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in
-            try file.write(x, shape: [16, 1], to: "/x")
-            try file.write(x.map { $0 > 0 ? Float(1) : 0 }, shape: [16], to: "/y")
-        }
-        return folder
+        try CLITrainFromScratchTests().folder(label)
     }
 
     /// One case per optimizer: its flags and what the saved config must then hold.

@@ -16,7 +16,7 @@ import CheckpointsTestSupport
     }
 
     /// A folder with `d.h5` (16 rows, 1 feature, binary targets) and the Keras-written `config.json`.
-    private func folder(_ label: String = #function) throws -> URL {
+    func folder(_ label: String = #function) throws -> URL {
         let folder = try NativeFixtures.folder(label)
         let x = (0..<16).map { Float($0) / 4 - 2 }
         try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in

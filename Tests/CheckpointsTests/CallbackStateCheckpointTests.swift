@@ -13,13 +13,6 @@ import CheckpointsTestSupport
 /// as the uninterrupted run. Resuming the same file without the states diverges, so the
 /// states are what makes it exact.
 @Suite struct CallbackStateCheckpointTests {
-    struct StopAfterStep: TrainingCallback {
-        let globalStep: Int
-        mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
-            event.globalStep == globalStep ? .stop(reason: "preempted") : .proceed
-        }
-    }
-
     static let epochs = 6
     static let stepsPerEpoch = 4   // 64 rows in batches of 16
 
@@ -64,7 +57,7 @@ import CheckpointsTestSupport
             try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url, loss: .binaryCrossentropy,
                                       durability: .processCrashSafe)
         }
-        _ = try fit([StopAfterStep(globalStep: stop)] + (try callbacks()) + [save])
+        _ = try fit([NativeStopResumeTests.StopAfterStep(globalStep: stop)] + (try callbacks()) + [save])
         let loaded = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
         let resumed = try fit(try callbacks(), resumingFrom: loaded.snapshot, optimizer: loaded.makeOptimizer())
         var stateless = loaded.snapshot
@@ -110,7 +103,7 @@ import CheckpointsTestSupport
         let saved = CheckpointCallback(frequency: .everyEpoch) { snapshot in
             try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url, durability: .processCrashSafe)
         }
-        _ = try fit([StopAfterStep(globalStep: 10), EarlyStopping(monitor: "loss", patience: 9, minDelta: 10),
+        _ = try fit([NativeStopResumeTests.StopAfterStep(globalStep: 10), EarlyStopping(monitor: "loss", patience: 9, minDelta: 10),
                      EarlyStopping(monitor: "accuracy", patience: 9), saved])
         let loaded = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
         #expect(loaded.snapshot.callbackStates.keys.sorted() == ["EarlyStopping", "EarlyStopping_1"])
