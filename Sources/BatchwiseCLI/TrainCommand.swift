@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
           batchwise train --model config.json --data d.h5 --seed 7 \\
             --loss binary_crossentropy --optimizer sgd --save json.keras
           batchwise train --model new.keras --data d.h5 --epochs 2 --save tuned.h5
+          batchwise train --model new.keras --data d.h5 --optimizer adamw \\
+            --weight-decay 0.01 --global-clipnorm 1 --save adamw.keras
 
         A new model (--layers with --inputs, or --model with a Keras model.to_json() architecture) gets \
         Keras's initial weight distributions drawn from --seed: Glorot-uniform Dense kernels, zero biases, \
@@ -37,8 +39,14 @@ struct TrainCommand: ParsableCommand {
 
         A .keras or legacy .h5 model trains with its compile config as Keras's fit after load_model does: its \
         optimizer (hyper-parameters and saved state) and loss (with from_logits). --optimizer and --loss given on \
-        the command line override them; --learning-rate overrides only the learning rate. An optimizer or loss in \
-        the file that Batchwise does not have is an error naming it: give --optimizer/--loss instead.
+        the command line override them; --learning-rate, --weight-decay and a clipping option (--clipnorm, --clipvalue, \
+        --global-clipnorm) given without --optimizer override only that setting of the file's optimizer, keeping its \
+        other hyper-parameters and state. An optimizer or loss in the file that Batchwise does not have is an error \
+        naming it: give --optimizer/--loss instead.
+
+        --optimizer takes every optimizer Batchwise implements: sgd (with --momentum, --nesterov), adam, adamw, \
+        rmsprop (with --momentum), adagrad, nadam, lion, each with Keras's defaults for what is not given. The saved \
+        .keras compile config and native checkpoint record it with these settings.
 
         The data is streamed from the files batch by batch, never loaded whole. Its shapes are checked before \
         training (an empty dataset, features that are not [rows, model inputs], targets not shaped for the loss); \

@@ -65,22 +65,69 @@ struct TrainDataOptions: TrainJobOptions {
     }
 }
 
-/// The loss and the optimizer.
+/// The loss and the optimizer: a fresh optimizer of any kind Batchwise implements, or the model
+/// file's, with its main hyper-parameters as typed options.
+///
+/// ```swift
+/// let objective = try ObjectiveOptions.parse(["--optimizer", "adamw", "--weight-decay", "0.01", "--global-clipnorm", "1"])
+/// ```
 struct ObjectiveOptions: TrainJobOptions {
     @Option(help: "Loss (default: the one the model file or checkpoint records; this option overrides it).")
     var loss: Loss.Kind?
-    @Option(help: "A fresh optimizer, overriding the model file's (default: the model file's, with its hyper-parameters and state; with --resume only the checkpoint's).")
+    @Option(help: ArgumentHelp(
+        "A fresh optimizer with Keras's defaults, overriding the model file's (default: the model file's, with its "
+            + "hyper-parameters and state; with --resume only the checkpoint's).",
+        valueName: TrainJob.OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
     var optimizer: TrainJob.OptimizerKind?
-    @Option(help: "Learning rate (with --resume: continue with this one).")
+    @Option(help: "Learning rate (default: Keras's, 0.01 for sgd and 0.001 for the others; overrides the model file's; with --resume: continue with this one).")
     var learningRate: Float?
-    @Option(help: "SGD momentum, with --optimizer sgd (with --resume: only the checkpoint's is accepted).")
+    @Option(help: "Momentum, with --optimizer sgd or rmsprop (with --resume: only the checkpoint's is accepted).")
     var momentum: Double?
+    @Flag(help: "Nesterov momentum, with --optimizer sgd (with --resume: only the checkpoint's is accepted).")
+    var nesterov = false
+    @Option(help: "Decoupled weight decay, Keras's weight_decay, of any optimizer (adamw's default 0.004; overrides the model file's; with --resume: only the checkpoint's).")
+    var weightDecay: Double?
+    @Option(help: "Clip each gradient to this L2 norm (Keras's clipnorm). One clipping option at most; it replaces the model file's clipping (with --resume: only the checkpoint's).")
+    var clipnorm: Double?
+    @Option(help: "Clip each gradient element to plus or minus this (Keras's clipvalue); as --clipnorm.")
+    var clipvalue: Double?
+    @Option(help: "Scale all gradients so that their joint L2 norm is at most this (Keras's global_clipnorm); as --clipnorm.")
+    var globalClipnorm: Double?
+
+    func validate() throws {
+        if let learningRate, !(learningRate.isFinite && learningRate > 0) {
+            throw ValidationError("--learning-rate must be positive, got \(learningRate)")
+        }
+        if let momentum, !(0...1).contains(momentum) { throw ValidationError("--momentum must be in [0, 1], got \(momentum)") }
+        if let optimizer, momentum != nil, ![.sgd, .rmsprop].contains(optimizer) {
+            throw ValidationError("--momentum applies to --optimizer sgd or rmsprop, not \(optimizer.rawValue)")
+        }
+        if let optimizer, nesterov, optimizer != .sgd {
+            throw ValidationError("--nesterov applies to --optimizer sgd, not \(optimizer.rawValue)")
+        }
+        if let weightDecay, !(weightDecay.isFinite && weightDecay >= 0) {
+            throw ValidationError("--weight-decay must be 0 or more, got \(weightDecay)")
+        }
+        let clipping = [("--clipnorm", clipnorm), ("--clipvalue", clipvalue), ("--global-clipnorm", globalClipnorm)]
+            .compactMap { flag, value in value.map { (flag, $0) } }
+        if clipping.count > 1 {
+            throw ValidationError("give one of --clipnorm, --clipvalue, --global-clipnorm, not \(clipping.map(\.0).joined(separator: " and "))")
+        }
+        if let (flag, value) = clipping.first, !(value.isFinite && value > 0) {
+            throw ValidationError("\(flag) must be positive, got \(value)")
+        }
+    }
 
     func apply(to job: inout TrainJob) {
         job.loss = loss
         job.optimizer = optimizer
         job.learningRate = learningRate
         job.momentum = momentum
+        job.nesterov = nesterov ? true : nil
+        job.weightDecay = weightDecay
+        job.clipnorm = clipnorm
+        job.clipvalue = clipvalue
+        job.globalClipnorm = globalClipnorm
     }
 }
 
@@ -137,6 +184,12 @@ extension WorkflowError.Setting {
         case .loss: "--loss"
         case .optimizer: "--optimizer"
         case .momentum: "--momentum"
+        case .learningRate: "--learning-rate"
+        case .nesterov: "--nesterov"
+        case .weightDecay: "--weight-decay"
+        case .clipnorm: "--clipnorm"
+        case .clipvalue: "--clipvalue"
+        case .globalClipnorm: "--global-clipnorm"
         case .epochs: "--epochs"
         case .batchSize: "--batch-size"
         case .validationSplit: "--validation-split"

@@ -27,6 +27,18 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case optimizer
         /// ``TrainJob/momentum``.
         case momentum
+        /// ``TrainJob/learningRate``.
+        case learningRate
+        /// ``TrainJob/nesterov``.
+        case nesterov
+        /// ``TrainJob/weightDecay``.
+        case weightDecay
+        /// ``TrainJob/clipnorm``.
+        case clipnorm
+        /// ``TrainJob/clipvalue``.
+        case clipvalue
+        /// ``TrainJob/globalClipnorm``.
+        case globalClipnorm
         /// ``TrainJob/epochs``.
         case epochs
         /// ``TrainJob/batchSize`` or the batch size of ``ModelPrediction``.
@@ -51,8 +63,8 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
     case invalidSetting(file: String?, setting: Setting, problem: String)
 
     /// A setting given with ``TrainJob/resume`` differs from what the checkpoint holds: a
-    /// resume continues the saved optimizer, so `setting` (``Setting/optimizer`` or
-    /// ``Setting/momentum``) may only repeat the checkpoint's value.
+    /// resume continues the saved optimizer, so `setting` (``Setting/optimizer`` or one of its
+    /// hyper-parameters other than the learning rate) may only repeat the checkpoint's value.
     case resumeOptionConflict(file: String, setting: Setting, checkpoint: String, given: String)
 
     /// An item of a ``LayerSpec`` text (`--layers`) that is not a layer Batchwise can build:

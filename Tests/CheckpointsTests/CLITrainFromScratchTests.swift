@@ -16,7 +16,7 @@ import CheckpointsTestSupport
     }
 
     /// A folder with `d.h5` (16 rows, 1 feature, binary targets) and the Keras-written `config.json`.
-    private func folder(_ label: String = #function) throws -> URL {
+    func folder(_ label: String = #function) throws -> URL {
         let folder = try NativeFixtures.folder(label)
         let x = (0..<16).map { Float($0) / 4 - 2 }
         try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in
@@ -61,7 +61,7 @@ import CheckpointsTestSupport
         let help = try batchwise(["train", "--help"])
         #expect(help.status == 0)
         let examples = Self.helpExamples(help.stdout)
-        #expect(examples.count == 3, "\(help.stdout)")
+        #expect(examples.count == 4, "\(help.stdout)")
         #expect(examples.first?.contains("batch_normalization,dense:8:sigmoid,batch_normalization,dense:1:sigmoid") == true,
                 "\(examples)")
         for example in examples {
@@ -79,6 +79,8 @@ import CheckpointsTestSupport
         let tuned = try NativeCheckpoint.load(from: folder.appendingPathComponent("tuned.h5"))
         // The fine-tune kept new.keras's Adam and its state: one epoch of 1 step before, 2 more now.
         #expect(tuned.optimizer.kind == "adam" && tuned.snapshot.optimizerState.iterations == 3)
+        let adamW = try #require(try KerasModelFile.load(folder.appendingPathComponent("adamw.keras")).optimizer as? AdamW)
+        #expect(adamW.options.weightDecay == 0.01 && adamW.options.globalClipnorm == 1 && adamW.iterations == 1)
     }
 
     @Test(.timeLimit(.minutes(5)))

@@ -83,7 +83,7 @@ import CheckpointsTestSupport
             Issue.record("expected invalidSetting, got \(String(describing: error))"); return
         }
         #expect(file == folder.appendingPathComponent("start.h5").path && setting == .momentum)
-        #expect(problem.contains("momentum applies to sgd only") && problem.contains("(sgd) is used as saved"), "\(problem)")
+        #expect(problem.contains("momentum applies to sgd and rmsprop") && problem.contains("(sgd) is used as saved"), "\(problem)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
         job.optimizer = .sgd
         try job.run(progress: .quiet)

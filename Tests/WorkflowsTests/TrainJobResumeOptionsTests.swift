@@ -69,6 +69,18 @@ import CheckpointsTestSupport
                 && optimizer.contains("sgd"), "\(optimizer)")
         let momentum = message { $0.optimizer = nil; $0.momentum = 0.9 }
         #expect(momentum.contains("momentum") && momentum.contains("adam") && momentum.contains("0.9"), "\(momentum)")
+        #expect(throws: WorkflowError.resumeOptionConflict(file: checkpoint, setting: .weightDecay, checkpoint: "none",
+                                                             given: "0.01")) {
+            var job = again
+            job.weightDecay = 0.01
+            try job.run(progress: .quiet)
+        }
+        #expect(throws: WorkflowError.resumeOptionConflict(file: checkpoint, setting: .nesterov, checkpoint: "false",
+                                                             given: "true")) {
+            var job = again
+            job.nesterov = true
+            try job.run(progress: .quiet)
+        }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("again.h5").path))
     }
 

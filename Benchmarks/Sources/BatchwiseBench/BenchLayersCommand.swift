@@ -25,14 +25,14 @@ struct BenchLayersCommand: ParsableCommand {
     @Flag(help: "Measure Batchwise only.")
     var noPeer = false
 
-    @Option(help: "Run one workload only (seed_model or mlp); implies --no-peer.")
+    @Option(help: "Run one workload only (seed_model, mlp or mlp_adamw_ema); implies --no-peer.")
     var only: String?
 
     func run() throws {
-        guard only == nil || ["seed_model", "mlp"].contains(only!) else {
-            throw ValidationError("--only takes seed_model or mlp, got \(only!)")
+        guard only == nil || ["seed_model", "mlp", AdamWEMABench.workload].contains(only!) else {
+            throw ValidationError("--only takes seed_model, mlp or \(AdamWEMABench.workload), got \(only!)")
         }
-        let workloads = only.map { [$0] } ?? ["seed_model", "mlp"]
+        let workloads = (only.map { [$0] } ?? ["seed_model", "mlp"]).filter { $0 != AdamWEMABench.workload }
         var measured = try workloads.map { ($0, try measure($0)) }
         // The MLP step's own GEMMs alone, in the same run: the step's share of this rate is
         // the fraction of the machine's GEMM speed the training step reaches.
@@ -57,6 +57,9 @@ struct BenchLayersCommand: ParsableCommand {
                 BenchRow(workload: "mlp_gemm_flops", batchwise: stepRate, peer: nil, unit: "GFLOP/s"),
                 BenchRow(workload: "mlp_share_of_sgemm", batchwise: 100 * stepRate / gemm, peer: nil, unit: "%"),
             ]
+        }
+        if only == nil || only == AdamWEMABench.workload {
+            rows += try AdamWEMABench.rows(seconds: seconds, peerScript: noPeer || only != nil ? nil : "Benchmarks/peers/layers_adamw_peer.py")
         }
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }

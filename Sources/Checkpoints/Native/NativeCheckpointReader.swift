@@ -59,12 +59,13 @@ struct NativeCheckpointReader {
             slots[key] = try tensor(at: "/optimizer/slots/\(key)")
         }
         let iterations = try file.read("/optimizer/iterations", as: Int64.self).values.first ?? 0
-        let snapshot = TrainingSnapshot(
+        var snapshot = TrainingSnapshot(
             model: model, optimizerState: OptimizerState(iterations: iterations, slots: slots),
             iteratorState: try iteratorState(), epoch: Int(try attribute("epoch", of: "/") as Int64),
             stepInEpoch: Int(try attribute("step_in_epoch", of: "/") as Int64),
             globalStep: Int(try attribute("global_step", of: "/") as Int64),
             history: try history(), runningSums: try runningSums(), optimizerIdentity: optimizer.identity)
+        snapshot.callbackStates = try callbackStates(model: model)
         return LoadedCheckpoint(snapshot: snapshot, optimizer: optimizer, loss: try storedLoss(),
                                 architecture: architecture,
                                 batchwiseVersion: try attribute("batchwise_version", of: "/"),
@@ -163,6 +164,42 @@ struct NativeCheckpointReader {
             sums[child.name] = RunningSum(total: pair[0], weight: pair[1])
         }
         return sums
+    }
+
+    /// `/callbacks/<name>` (absent in checkpoints written before callback states were saved):
+    /// float64 attributes as values, and a kept model read into a copy of `model`, every
+    /// variable required.
+    private func callbackStates(model: Sequential) throws -> [String: CallbackState] {
+        var states: [String: CallbackState] = [:]
+        guard try file.exists("/callbacks") else { return states }
+        for child in try file.children(of: "/callbacks") where child.kind == .group {
+            let group = "/callbacks/\(child.name)"
+            var state = CallbackState()
+            for key in try file.attributeNames(of: group) {
+                state.values[key] = try attribute(key, of: group) as Double
+            }
+            if try file.exists("\(group)/model") {
+                var kept = model
+                for variable in model.variables {
+                    let path = "\(group)/model/\(variable.name)"
+                    guard try file.exists(path) else {
+                        throw CheckpointError.invalidCheckpoint(file: name, object: path, reason: "missing variable of the kept model")
+                    }
+                    let value = try tensor(at: path)
+                    guard value.shape == variable.value.shape else {
+                        throw CheckpointError.invalidCheckpoint(
+                            file: name, object: path, reason: "shape \(value.shape), the model's \(variable.value.shape)")
+                    }
+                    try kept.setVariable(variable.name, to: value)
+                }
+                for layer in model.randomStates.keys where try file.hasAttribute("rng_state", of: "\(group)/model/\(layer)") {
+                    try kept.setRandomState(try attribute("rng_state", of: "\(group)/model/\(layer)"), forLayer: layer)
+                }
+                state.model = kept
+            }
+            states[child.name] = state
+        }
+        return states
     }
 
     private func storedLoss() throws -> Loss? {

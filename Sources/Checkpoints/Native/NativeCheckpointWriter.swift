@@ -23,6 +23,7 @@ struct NativeCheckpointWriter {
         try writeModel(snapshot.model)
         try writeOptimizer(optimizer, state: snapshot.optimizerState)
         try writeProgress(snapshot)
+        try writeCallbackStates(snapshot.callbackStates)
     }
 
     private func writeMetadata(architecture: String?, created: Date) throws {
@@ -35,13 +36,13 @@ struct NativeCheckpointWriter {
         if let architecture { try file.setAttribute("model_config", architecture) }
     }
 
-    private func writeModel(_ model: Sequential) throws {
-        try file.createGroup("/model")
-        try file.setAttribute("name", model.name, on: "/model")
-        try file.setAttribute("input_features", Int64(model.inputFeatures), on: "/model")
-        try file.setAttribute("layer_names", model.layers.map(\.name), on: "/model")
+    private func writeModel(_ model: Sequential, at root: String = "/model") throws {
+        try file.createGroup(root)
+        try file.setAttribute("name", model.name, on: root)
+        try file.setAttribute("input_features", Int64(model.inputFeatures), on: root)
+        try file.setAttribute("layer_names", model.layers.map(\.name), on: root)
         for layer in model.layers {
-            let group = "/model/\(layer.name)"
+            let group = "\(root)/\(layer.name)"
             try file.createGroup(group)
             try file.setAttribute("class_name", layer.typeName, on: group)
             try file.setAttribute("trainable", Int8(layer.isTrainable ? 1 : 0), on: group)
@@ -87,6 +88,20 @@ struct NativeCheckpointWriter {
             try checkLogName(name, in: "/running_sums")
             let sum = snapshot.runningSums[name]!
             try file.writeUnretained([sum.total, sum.weight], to: "/running_sums/\(name)")
+        }
+    }
+
+    /// `/callbacks/<name>`: the callback's values as float64 attributes, its model (if it keeps
+    /// one) laid out as `/model` is.
+    private func writeCallbackStates(_ states: [String: CallbackState]) throws {
+        guard !states.isEmpty else { return }
+        try file.createGroup("/callbacks")
+        for name in states.keys.sorted() {
+            try checkLogName(name, in: "/callbacks")
+            let group = "/callbacks/\(name)", state = states[name]!
+            try file.createGroup(group)
+            for key in state.values.keys.sorted() { try file.setAttribute(key, state.values[key]!, on: group) }
+            if let model = state.model { try writeModel(model, at: "\(group)/model") }
         }
     }
 

@@ -98,6 +98,17 @@ extension KerasOptimizer {
                                     scalars: scalarSlots, options: options)
     }
 
+    /// With ``OptimizerOptions/useEMA``, overwrites each trainable variable of `model` with its
+    /// EMA (Keras's `finalize_variable_values`); a variable without an average yet (no step
+    /// taken) keeps its value.
+    public func finalizeVariableValues(of model: inout Sequential) throws {
+        guard options.useEMA else { return }
+        let slots = state.slots
+        for name in model.trainableVariableNames {
+            if let average = slots["\(name)/\(OptimizerCore.averageSlot)"] { try model.setVariable(name, to: average) }
+        }
+    }
+
     /// One update of every trainable variable of `model` from its gradient in `gradients`.
     public mutating func apply(_ gradients: Gradients, to model: inout Sequential) throws {
         var core = OptimizerCore()

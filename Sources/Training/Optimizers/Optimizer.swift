@@ -22,4 +22,14 @@ public protocol Optimizer: Sendable {
     /// snapshots so that a resume with another optimizer is refused rather than silently
     /// misreading the saved state.
     var identity: OptimizerIdentity { get }
+    /// What Keras's `fit` does when training ends (`optimizer.finalize_variable_values`): with
+    /// `use_ema`, every trainable variable of `model` takes its exponential moving average.
+    /// `Trainer.fit` calls it once at the end; checkpoints taken during training hold the
+    /// values before it, so a resume continues the training weights.
+    func finalizeVariableValues(of model: inout Sequential) throws
+}
+
+extension Optimizer {
+    /// Nothing to finalize: the variables are final as trained.
+    public func finalizeVariableValues(of model: inout Sequential) throws {}
 }

@@ -2,14 +2,15 @@
 /// `EarlyStopping` does, and can hand back the best model seen.
 ///
 /// It judges completed epochs only: an epoch that another callback's `.stop` cut short
-/// (``EpochEvent/isComplete`` `false`) is ignored. Its state (the best value, the epochs
-/// waited) is not part of a ``TrainingSnapshot``; a resumed `fit` starts counting afresh.
+/// (``EpochEvent/isComplete`` `false`) is ignored. Its state (the epochs waited, the best value
+/// and epoch, and with `restoreBest` the best model) is part of a ``TrainingSnapshot``
+/// (``ResumableCallback``), so a resumed `fit` stops when the uninterrupted one would.
 ///
 /// ```swift
 /// let stop = EarlyStopping(monitor: "val_loss", patience: 5, restoreBest: true)
 /// try trainer.fit(data, epochs: 100, validationData: val, callbacks: [stop])
 /// ```
-public struct EarlyStopping: TrainingCallback {
+public struct EarlyStopping: ResumableCallback {
     /// Whether smaller or larger values are better.
     public enum Direction: Sendable {
         /// Smaller is better (losses) or larger is better (accuracies).
@@ -76,5 +77,25 @@ public struct EarlyStopping: TrainingCallback {
 
     public mutating func trainingDidEnd(model: Sequential) -> Sequential? {
         restoreBest ? bestModel : nil
+    }
+
+    /// `"EarlyStopping"`.
+    public var stateName: String { "EarlyStopping" }
+
+    /// `wait`, `best` and `best_epoch` once seen, and the best model when it restores it.
+    public func resumableState(optimizer: any Optimizer) -> CallbackState {
+        var values = ["wait": Double(wait)]
+        if let best {
+            values["best"] = best.value
+            values["best_epoch"] = Double(best.epoch)
+        }
+        return CallbackState(values: values, model: restoreBest ? bestModel : nil)
+    }
+
+    /// Takes the counters, best value and best model back.
+    public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
+        wait = state.count("wait")
+        best = state.values["best"].map { ($0, state.count("best_epoch")) }
+        bestModel = restoreBest ? state.model : nil
     }
 }

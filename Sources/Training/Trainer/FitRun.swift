@@ -73,10 +73,13 @@ struct FitRun<Train: Dataset> where Train.Element == Trainer.Batch {
         if !continuous { iterator = nil }
     }
 
-    func snapshot(of trainer: Trainer) -> TrainingSnapshot {
-        TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state,
-                         iteratorState: iterator?.state, epoch: epoch, stepInEpoch: stepInEpoch,
-                         globalStep: globalStep, history: history, runningSums: sums,
-                         optimizerIdentity: trainer.optimizer.identity)
+    /// The position now, with the states of `callbacks` (``ResumableCallback``).
+    func snapshot(of trainer: Trainer, callbacks: [any TrainingCallback]) -> TrainingSnapshot {
+        var snapshot = TrainingSnapshot(model: trainer.model, optimizerState: trainer.optimizer.state,
+                                        iteratorState: iterator?.state, epoch: epoch, stepInEpoch: stepInEpoch,
+                                        globalStep: globalStep, history: history, runningSums: sums,
+                                        optimizerIdentity: trainer.optimizer.identity)
+        snapshot.callbackStates = callbacks.resumableStates(optimizer: trainer.optimizer)
+        return snapshot
     }
 }

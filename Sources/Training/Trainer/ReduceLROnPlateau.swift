@@ -3,8 +3,9 @@
 /// `minDelta` in the better direction; after a reduction `cooldown` epochs pass before
 /// waiting starts again; the rate never goes below `minLearningRate`.
 ///
-/// It judges completed epochs only. Its counters are not part of a ``TrainingSnapshot``; a
-/// resumed `fit` starts them afresh (as a new Keras `fit` does). An optimizer whose rate is a
+/// It judges completed epochs only. Its counters, best value and the learning rate it set are
+/// part of a ``TrainingSnapshot`` (``ResumableCallback``), so a resumed `fit` continues them and
+/// trains with the reduced rate, as the uninterrupted run does. An optimizer whose rate is a
 /// ``LearningRateSchedule`` cannot be reduced: `fit` throws when the reduction is due, as
 /// Keras refuses to set a scheduled rate.
 ///
@@ -12,7 +13,7 @@
 /// let plateau = try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2, minLearningRate: 1e-5)
 /// try trainer.fit(data, epochs: 50, validationData: validation, callbacks: [plateau])
 /// ```
-public struct ReduceLROnPlateau: TrainingCallback {
+public struct ReduceLROnPlateau: ResumableCallback {
     /// The log watched, e.g. `"val_loss"`.
     public let monitor: String
     /// The factor applied to the rate (below 1).
@@ -31,6 +32,8 @@ public struct ReduceLROnPlateau: TrainingCallback {
     public private(set) var best: Double?
     private var wait = 0
     private var cooldownCounter = 0
+    /// Whether a reduction was decided, so that the optimizer's rate is the callback's to restore.
+    private var hasReduced = false
 
     /// Keras's defaults; `direction` nil minimizes names containing "loss" and maximizes the rest.
     /// - Throws: ``TrainingError/invalidArgument(layer:message:)`` for a factor of 1 or more (Keras refuses it).
@@ -75,7 +78,34 @@ public struct ReduceLROnPlateau: TrainingCallback {
         guard wait >= patience else { return .proceed }
         cooldownCounter = cooldown
         wait = 0
+        hasReduced = true
         return .scaleLearningRate(factor: factor, minimum: minLearningRate)
+    }
+}
+
+extension ReduceLROnPlateau {
+    /// `"ReduceLROnPlateau"`.
+    public var stateName: String { "ReduceLROnPlateau" }
+
+    /// `wait`, `cooldown_counter`, `best` once seen, and `learning_rate` (the optimizer's) once
+    /// a reduction was made.
+    public func resumableState(optimizer: any Optimizer) -> CallbackState {
+        var values: [String: Double] = ["wait": Double(wait), "cooldown_counter": Double(cooldownCounter)]
+        values["best"] = best
+        if hasReduced { values["learning_rate"] = Double(optimizer.learningRate) }
+        return CallbackState(values: values)
+    }
+
+    /// Takes the counters and best value back and, if a reduction had been made, sets the
+    /// optimizer's rate to the reduced one (the rate of the trainer's optimizer otherwise stays).
+    public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
+        wait = state.count("wait")
+        cooldownCounter = state.count("cooldown_counter")
+        best = state.values["best"]
+        if let rate = state.values["learning_rate"] {
+            hasReduced = true
+            optimizer.learningRate = Float(rate)
+        }
     }
 }
 

@@ -77,7 +77,13 @@ public struct Trainer: Sendable {
     ///     model and loss (``warnings``) are printed first, once per call.
     ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
-    ///     up to the same total `epochs`.
+    ///     up to the same total `epochs`; `callbacks` that keep a state (``ResumableCallback``)
+    ///     continue from the snapshot's.
+    /// When training ends (also after a stop), the optimizer finalizes the model as Keras's `fit`
+    /// does (``Optimizer/finalizeVariableValues(of:)``): with `useEMA` on, ``model`` then holds
+    /// the moving averages of the weights. Snapshots taken during training hold the training
+    /// weights, so a resumed `fit` ends with the same finalized model as the uninterrupted one.
+    ///
     /// - Returns: the history of every epoch, including those before a resume.
     @discardableResult
     public mutating func fit<Train: Dataset>(
@@ -103,6 +109,7 @@ public struct Trainer: Sendable {
         }
         stopReason = nil
         var callbacks = callbacks
+        if let snapshot { try callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
         var display = ProgressDisplay(style: progress, write: progressOutput)
         warnings = TrainingWarning.check(model: model, loss: loss)
         for warning in warnings { display.note("Warning: \(warning)") }
@@ -132,7 +139,10 @@ public struct Trainer: Sendable {
                 let event = StepEvent(epoch: run.epoch, step: run.stepInEpoch, globalStep: run.globalStep, loss: batchLoss,
                                       inputs: x, targets: y)
                 for i in callbacks.indices {
-                    let decision = try callbacks[i].stepDidEnd(event) { run.snapshot(of: self) }
+                    // Called on a copy, so that the snapshot closure may read every callback's state.
+                    var callback = callbacks[i]
+                    let decision = try callback.stepDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
+                    callbacks[i] = callback
                     if case let .stop(reason) = decision { stopReason = reason }
                 }
                 if stopReason != nil { break }
@@ -154,7 +164,9 @@ public struct Trainer: Sendable {
             run.finishEpoch(logs: logs)
             let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model, isComplete: isComplete)
             for i in callbacks.indices {
-                let decision = try callbacks[i].epochDidEnd(event) { run.snapshot(of: self) }
+                var callback = callbacks[i]
+                let decision = try callback.epochDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
+                callbacks[i] = callback
                 if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
                 try decision.applyLearningRateChange(to: &optimizer)
             }
@@ -163,6 +175,9 @@ public struct Trainer: Sendable {
                 break
             }
         }
+        // Keras's fit: `finalize_variable_values` (EMA weights) before `on_train_end`, so a
+        // callback restoring its best weights still wins.
+        if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
         for i in callbacks.indices {
             if let replacement = callbacks[i].trainingDidEnd(model: model) { model = replacement }
         }
@@ -177,7 +192,9 @@ public struct Trainer: Sendable {
                                               to callbacks: inout [any TrainingCallback]) throws {
         let event = StopEvent(epoch: run.epoch, stepInEpoch: run.stepInEpoch, globalStep: run.globalStep, reason: reason)
         for i in callbacks.indices {
-            try callbacks[i].trainingDidStop(event) { run.snapshot(of: self) }
+            var callback = callbacks[i]
+            try callback.trainingDidStop(event) { run.snapshot(of: self, callbacks: callbacks) }
+            callbacks[i] = callback
         }
     }
 

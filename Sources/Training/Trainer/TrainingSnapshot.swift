@@ -4,7 +4,7 @@ import Tensors
 /// Everything needed to continue a `fit` exactly where it stood: the model (weights, moving
 /// statistics and Dropout generator states), the optimizer's state, the input pipeline's
 /// iterator state, the position (epoch, step) and the history so far, including the running
-/// sums of the unfinished epoch.
+/// sums of the unfinished epoch, and the states of the callbacks that keep one (``ResumableCallback``).
 ///
 /// A checkpoint file is this value written to disk; `Trainer.fit(..., resumingFrom:)`
 /// continues from it and produces bit-for-bit the run that was never interrupted.
@@ -37,6 +37,10 @@ public struct TrainingSnapshot: Sendable {
     /// results); `fit(..., resumingFrom:)` refuses a trainer whose optimizer differs. `nil` (a
     /// snapshot built by hand) is not checked.
     public var optimizerIdentity: OptimizerIdentity?
+    /// The states of the ``ResumableCallback``s (``ReduceLROnPlateau``, ``EarlyStopping``) by
+    /// stored name; a resumed `fit` hands each back to its callback. Empty in snapshots built by
+    /// hand or read from checkpoints written before states were saved: those callbacks start fresh.
+    public var callbackStates: [String: CallbackState] = [:]
 
     /// A snapshot; ``CheckpointCallback`` builds them during `fit`, and code that saves a finished model builds one by hand.
     public init(model: Sequential, optimizerState: OptimizerState, iteratorState: IteratorState?,

@@ -17,12 +17,23 @@ import Training
 /// let history = try job.run(progress: .automatic)
 /// ```
 public struct TrainJob: Sendable {
-    /// The optimizers a job can start fresh, named as Keras and checkpoints name them.
+    /// The optimizers a job can start fresh, named as Keras and checkpoints name them; each
+    /// starts with Keras's defaults for what the job does not set.
     public enum OptimizerKind: String, Sendable, CaseIterable {
-        /// ``/Training/SGD``: learning rate 0.01 unless given, momentum 0 unless given.
+        /// ``/Training/SGD``: learning rate 0.01 unless given, momentum 0 and no Nesterov unless given.
         case sgd
-        /// ``/Training/Adam``: learning rate 0.001 unless given, Keras's other defaults.
+        /// ``/Training/Adam``: learning rate 0.001 unless given.
         case adam
+        /// ``/Training/AdamW``: learning rate 0.001, weight decay 0.004 unless given.
+        case adamw
+        /// ``/Training/RMSprop``: learning rate 0.001, momentum 0 unless given.
+        case rmsprop
+        /// ``/Training/Adagrad``: learning rate 0.001 unless given.
+        case adagrad
+        /// ``/Training/Nadam``: learning rate 0.001 unless given.
+        case nadam
+        /// ``/Training/Lion``: learning rate 0.001 unless given.
+        case lion
     }
 
     /// A `.keras` / legacy `.h5` model or a native checkpoint to fine-tune, or a `.json` Keras
@@ -52,13 +63,26 @@ public struct TrainJob: Sendable {
     /// (``WorkflowError/resumeOptionConflict(file:setting:checkpoint:given:)`` otherwise): a
     /// resume continues the saved optimizer state.
     public var optimizer: OptimizerKind?
-    /// Overrides the learning rate of the model file's or checkpoint's optimizer; with `resume`,
-    /// training continues from the exact position with this learning rate.
+    /// The learning rate of a fresh optimizer, or the one overriding the model file's or
+    /// checkpoint's; with `resume`, training continues from the exact position with this rate.
     public var learningRate: Float?
-    /// SGD momentum; only with `optimizer = .sgd` (a fine-tune that keeps the model file's
-    /// optimizer refuses it rather than ignore it). With `resume` it may only repeat the
+    /// SGD or RMSprop momentum; only with `optimizer` `.sgd` or `.rmsprop` (a fine-tune that keeps the
+    /// model file's optimizer refuses it rather than ignore it). With `resume` it may only repeat the
     /// checkpoint's momentum.
     public var momentum: Double?
+    /// Nesterov momentum; only with `optimizer = .sgd` (with `resume`, only the checkpoint's).
+    public var nesterov: Bool?
+    /// Decoupled weight decay (Keras's `weight_decay`) of any optimizer; overrides the model
+    /// file's (with `resume`, may only repeat the checkpoint's).
+    public var weightDecay: Double?
+    /// Clips each gradient to this L2 norm (Keras's `clipnorm`); at most one clipping option.
+    /// Overrides the model file's clipping (with `resume`, may only repeat the checkpoint's).
+    public var clipnorm: Double?
+    /// Clips each gradient element to ±this (Keras's `clipvalue`); as ``clipnorm``.
+    public var clipvalue: Double?
+    /// Scales all gradients so that their joint L2 norm is at most this (Keras's
+    /// `global_clipnorm`); as ``clipnorm``.
+    public var globalClipnorm: Double?
     /// The total number of epochs, counting those before a resume.
     public var epochs = 1
     /// Rows per batch.
@@ -130,7 +154,11 @@ public struct TrainJob: Sendable {
                               loss: lossValue)
         let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
                                       progress: progress, resumingFrom: start.snapshot)
-        try saveResult(trainer: trainer, final: last.value ?? start.snapshot, optimizer: optimizerConfig, loss: lossValue)
+        var final = last.value ?? start.snapshot
+        // The trained model is what fit ends with: with use_ema, the averages it wrote over the
+        // weights (as Keras's model.save after fit holds them); --checkpoint files keep the training weights.
+        if optimizerConfig.prototype.options.useEMA { final?.model = trainer.model }
+        try saveResult(trainer: trainer, final: final, optimizer: optimizerConfig, loss: lossValue)
         return (history, trainer.model)
     }
 
@@ -256,64 +284,6 @@ public struct TrainJob: Sendable {
                                                    : "the model file names no loss; set loss")
         }
         return fileLoss
-    }
-
-    /// The command line's optimizer (fresh state) or the file's (with its state); for a resume,
-    /// always the checkpoint's (`resumedOptimizer`).
-    private func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
-        if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
-        guard let optimizer else {
-            guard var config = start.fileOptimizer else {
-                if let unsupported = start.unsupportedOptimizer {
-                    throw WorkflowError.unsupportedCompileConfig(file: model?.path ?? "", path: unsupported.path,
-                                                                 name: unsupported.name, setting: .optimizer)
-                }
-                throw WorkflowError.invalidSetting(
-                    file: model?.path, setting: .optimizer,
-                    problem: (buildsModel ? "a model built here has no optimizer yet" : "the model file has no optimizer")
-                        + "; set optimizer (" + OptimizerKind.allCases.map(\.rawValue).joined(separator: " or ") + ")")
-            }
-            if momentum != nil {
-                // Applying it would change the saved optimizer behind the user's back; ignoring
-                // it would train without the momentum asked for.
-                throw WorkflowError.invalidSetting(
-                    file: model?.path, setting: .momentum,
-                    problem: "momentum applies to sgd only, set as optimizer; without it the model file's "
-                        + "optimizer (\(config.kind)) is used as saved")
-            }
-            if let learningRate { config = config.withLearningRate(learningRate) }
-            return config
-        }
-        start.optimizerState = OptimizerState()
-        switch optimizer {
-        case .sgd: return .sgd(learningRate: learningRate ?? 0.01, momentum: momentum ?? 0, nesterov: false)
-        case .adam:
-            if momentum != nil {
-                throw WorkflowError.invalidSetting(file: nil, setting: .momentum, problem: "momentum applies to sgd only")
-            }
-            return .adam(learningRate: learningRate ?? 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
-        }
-    }
-
-    /// The checkpoint's optimizer, with `learningRate` when given: a resume continues the saved
-    /// state, so `optimizer` and `momentum` may only repeat what the checkpoint holds (a script
-    /// re-running the command line that wrote it); a different value is refused, naming it.
-    private func resumedOptimizer(_ saved: OptimizerConfig) throws -> OptimizerConfig {
-        func conflict(_ setting: WorkflowError.Setting, checkpoint: String, given: String) -> WorkflowError {
-            .resumeOptionConflict(file: resume?.path ?? "", setting: setting, checkpoint: checkpoint, given: given)
-        }
-        if let optimizer, optimizer.rawValue != saved.kind {
-            throw conflict(.optimizer, checkpoint: saved.kind, given: optimizer.rawValue)
-        }
-        if let momentum {
-            guard let savedMomentum = (saved.prototype as? SGD)?.momentum else {
-                throw conflict(.momentum, checkpoint: "none (\(saved.kind) has no momentum)", given: "\(momentum)")
-            }
-            if momentum != savedMomentum {
-                throw conflict(.momentum, checkpoint: "\(savedMomentum)", given: "\(momentum)")
-            }
-        }
-        return learningRate.map { saved.withLearningRate($0) } ?? saved
     }
 
     private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {

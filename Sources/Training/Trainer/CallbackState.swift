@@ -1,0 +1,83 @@
+/// What a ``ResumableCallback`` needs to continue exactly where a ``TrainingSnapshot`` was
+/// taken: named numbers (counters, best values, a learning rate it set) and, if it keeps one,
+/// a model (``EarlyStopping``'s best weights). Native checkpoints store it under `/callbacks`.
+///
+/// ```swift
+/// let state = CallbackState(values: ["wait": 2, "best": 0.31])
+/// state.values["wait"]          // 2.0
+/// ```
+public struct CallbackState: Sendable {
+    /// Counters, best values and rates by name; an absent name means "not set yet".
+    public var values: [String: Double]
+    /// A model the callback holds on to, with the architecture of the trained model.
+    public var model: Sequential?
+
+    /// A state of `values` and, optionally, a kept `model`.
+    public init(values: [String: Double] = [:], model: Sequential? = nil) {
+        self.values = values
+        self.model = model
+    }
+
+    /// `values[name]` as a count; 0 when absent.
+    func count(_ name: String) -> Int { values[name].map { Int($0) } ?? 0 }
+}
+
+/// A callback whose progress is part of a ``TrainingSnapshot``, so that a `fit` resumed from
+/// it continues the callback as the uninterrupted run would have: ``ReduceLROnPlateau``
+/// (waiting and cooldown counters, best value, the learning rate it set) and ``EarlyStopping``
+/// (epochs waited, best value and epoch, the best model when it restores it).
+///
+/// `fit` stores each state under ``stateName`` (repeats get `_1`, `_2`, ... in the order of the
+/// callbacks) and, when resuming, gives every resumable callback the state stored under its
+/// name before the first step; a callback the snapshot has no state for starts fresh (a
+/// checkpoint written before states were saved). At the end of an epoch a snapshot sees the
+/// callbacks before it in the list as they are after that epoch and those after it as before:
+/// list a ``CheckpointCallback`` after the callbacks whose state it should save.
+///
+/// ```swift
+/// let plateau = try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2)
+/// let checkpoints = CheckpointCallback(frequency: .everyEpoch) { try save($0) }
+/// try trainer.fit(data, epochs: 20, validationData: validation, callbacks: [plateau, checkpoints])
+/// ```
+public protocol ResumableCallback: TrainingCallback {
+    /// The name the state is stored under (a single HDF5 link name, e.g. `"ReduceLROnPlateau"`).
+    var stateName: String { get }
+    /// The state now; `optimizer` is the trainer's (for a learning rate the callback set).
+    func resumableState(optimizer: any Optimizer) -> CallbackState
+    /// Continues from `state`, as a resumed `fit` does before its first step; may set the
+    /// learning rate of `optimizer` back to the one the callback had set.
+    mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws
+}
+
+extension Array where Element == any TrainingCallback {
+    /// The ``ResumableCallback``s by position, each with the name its state is stored under:
+    /// ``ResumableCallback/stateName``, with `_1`, `_2`, ... for the second, third, ... of a name.
+    func resumableStateNames() -> [(index: Int, name: String)] {
+        var seen: [String: Int] = [:]
+        return indices.compactMap { index in
+            guard let callback = self[index] as? any ResumableCallback else { return nil }
+            let base = callback.stateName
+            let count = seen[base, default: 0]
+            seen[base] = count + 1
+            return (index, count == 0 ? base : "\(base)_\(count)")
+        }
+    }
+
+    /// Every resumable callback's state, by stored name.
+    func resumableStates(optimizer: any Optimizer) -> [String: CallbackState] {
+        var states: [String: CallbackState] = [:]
+        for (index, name) in resumableStateNames() {
+            states[name] = (self[index] as? any ResumableCallback)?.resumableState(optimizer: optimizer)
+        }
+        return states
+    }
+
+    /// Gives each resumable callback the state `states` holds under its name.
+    mutating func restore(_ states: [String: CallbackState], optimizer: inout any Optimizer) throws {
+        for (index, name) in resumableStateNames() {
+            guard let state = states[name], var callback = self[index] as? any ResumableCallback else { continue }
+            try callback.restore(state, optimizer: &optimizer)
+            self[index] = callback
+        }
+    }
+}
