@@ -38,6 +38,7 @@ struct NativeCheckpointWriter {
     private func writeModel(_ model: Sequential) throws {
         try file.createGroup("/model")
         try file.setAttribute("name", model.name, on: "/model")
+        try file.setAttribute("input_shape", model.inputShape.map(Int64.init), on: "/model")
         try file.setAttribute("input_features", Int64(model.inputFeatures), on: "/model")
         try file.setAttribute("layer_names", model.layers.map(\.name), on: "/model")
         for layer in model.layers {
