@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Print the groups, datasets (shape, dtype, chunks, filters) and attributes of an HDF5 file.",
         discussion: """
-            For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first, then the tree of its weights.
+            For a Keras model (.keras archive, legacy .h5 with model_config) or a Batchwise checkpoint the model summary comes first (each layer's output shape and parameter count; image models show (None, height, width, channels)), then the tree of its weights. With --json such a file prints {"summary", "model", "weights"}: "model" holds the summary's table as data (name, input_shape, layers with name, class_name, output_shape and params, total/trainable/non_trainable params; null for the batch axis), "weights" the tree.
 
             An object that cannot be described is still listed, marked with the reason: a dangling soft link (with its target), an external link whose file or object is missing, an object libhdf5 cannot open. An object reached a second time (a hard link that closes a cycle) is marked "same as" the path where it is listed. A file that opens exits 0 with its marks; --strict exits 1 if anything is marked unreadable.
             """
@@ -74,7 +74,9 @@ struct InspectCommand: ParsableCommand {
     static func render(_ url: URL, json: Bool) throws -> Rendering {
         if let model = try describeKerasModel(url) {
             if json {
-                let members = [("summary", JSONText.quote(model.summary)), ("weights", model.weights.jsonText(indent: nil))]
+                var members = [("summary", JSONText.quote(model.summary))]
+                if let built = model.model { members.append(("model", modelJSON(built))) }
+                members.append(("weights", model.weights.jsonText(indent: nil)))
                 return Rendering(text: JSONText.object(members, indent: nil, depth: 0), trees: [model.weights])
             }
             return Rendering(text: model.summary + "\n\n" + model.weights.renderedText(), trees: [model.weights])
@@ -85,17 +87,17 @@ struct InspectCommand: ParsableCommand {
 
     /// The summary and weights tree of a Keras model file, nil for other files (and for
     /// Keras weights-only files, which have no architecture: they print as plain HDF5).
-    private static func describeKerasModel(_ url: URL) throws -> (summary: String, weights: HDF5Node)? {
+    private static func describeKerasModel(_ url: URL) throws -> (model: Sequential?, summary: String, weights: HDF5Node)? {
         if FileManager.default.fileExists(atPath: url.path), (try? NativeCheckpoint.isCheckpoint(at: url)) == true {
             let checkpoint = try NativeCheckpoint.load(from: url)
             let header = "Batchwise checkpoint: epoch \(checkpoint.snapshot.epoch), step \(checkpoint.snapshot.stepInEpoch), "
                 + "global step \(checkpoint.snapshot.globalStep)\n"
-            return (header + checkpoint.snapshot.model.summary(), try describe(url))
+            return (checkpoint.snapshot.model, header + checkpoint.snapshot.model.summary(), try describe(url))
         }
         guard FileManager.default.fileExists(atPath: url.path),
               let format = try? KerasModelFile.format(of: url),
               format == .kerasArchive || format == .legacyModel else { return nil }
-        return try KerasModelFile.describe(url)
+        return try KerasModelFile.describeModel(url)
     }
 
     /// Friendly messages for the common non-HDF5 cases before libhdf5 sees the file.

@@ -37,6 +37,11 @@ struct TrainCommand: ParsableCommand {
         BatchNormalization gamma and moving variance ones, beta and moving mean zeros. The same seed gives the \
         same weights; the weights sha256 printed at the end compares runs.
 
+        Image models: --inputs takes the shape of one example, and the image items of --layers build a CNN \
+        over NHWC data, for instance --layers "conv2d:8:3x3:same:relu,batch_normalization,max_pooling2d:2,\
+        flatten,dense:10:softmax" --inputs 8x8x1 on features stored as [rows, 8, 8, 1]. Features stored as rows \
+        of 64 values train the same network with --inputs 64 and reshape:8x8x1 as the first item.
+
         A .keras or legacy .h5 model trains with its compile config as Keras's fit after load_model does: its \
         optimizer (hyper-parameters and saved state) and loss (with from_logits). --optimizer and --loss given on \
         the command line override them; --learning-rate, --weight-decay and a clipping option (--clipnorm, --clipvalue, \
@@ -68,7 +73,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard !start.files.isEmpty || architecture.layers != nil else {
-            throw ValidationError("give --layers SPEC --inputs N to train a new model, --model FILE to fine-tune or --resume CHECKPOINT to continue")
+            throw ValidationError("give --layers SPEC --inputs SHAPE to train a new model, --model FILE to fine-tune or --resume CHECKPOINT to continue")
         }
         guard !data.data.isEmpty else { throw ValidationError("give --data FILE (or several files with the same layout)") }
     }

@@ -43,6 +43,22 @@ public enum DataChecks {
         }
     }
 
+    /// Throws unless `shape` is `[rows] + exampleShape`: rows of the model's input width, or
+    /// images of its input shape. The message says how to make flat rows and images meet.
+    public static func requireFeatures(_ shape: [Int], exampleShape: [Int], file: String, path: String) throws {
+        if shape.count >= 2, Array(shape.dropFirst()) == exampleShape { return }
+        let expected = "[" + (["rows"] + exampleShape.map(String.init)).joined(separator: ", ") + "]"
+        let stored = shape.dropFirst().reduce(1, *), width = exampleShape.reduce(1, *)
+        var hint = ""
+        if shape.count >= 2, stored == width {
+            hint = exampleShape.count > 1
+                ? "; store the features as \(expected), or give the model \(stored) inputs and a Reshape to \(exampleShape) first"
+                : "; flatten the features to \(expected), or build the model for \(Array(shape.dropFirst())) inputs"
+        }
+        throw WorkflowError.invalidData(file: file, path: path, row: nil, column: nil,
+                                        message: "features have shape \(shape); the model takes \(expected)\(hint)")
+    }
+
     /// Throws unless targets of `shape` fit `loss` on a model with `outputs` outputs:
     /// `[rows]` or `[rows, 1]` class indices for sparse crossentropy, `[rows, outputs]` otherwise.
     public static func requireTargets(_ shape: [Int], rows: Int, outputs: Int, loss: Loss, file: String, path: String) throws {

@@ -123,7 +123,7 @@ import CheckpointsTestSupport
                                    "--data", folder.appendingPathComponent("d.h5").path,
                                    "--save", folder.appendingPathComponent("x.keras").path])
         #expect(stray.status == 1)
-        #expect(stray.stderr == "batchwise train: the input width applies only to a model built from layers (--inputs)\n",
+        #expect(stray.stderr == "batchwise train: the input shape applies only to a model built from layers (--inputs)\n",
                 "\(stray.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.keras").path))
     }

@@ -28,7 +28,7 @@ import Workflows
     @Test(arguments: [
         ("dense:8:sigmoid,dense:0", "dense:0", 2, "units '0' is not a positive integer"),
         ("dense:x", "dense:x", 1, "units 'x' is not a positive integer"),
-        ("batch_normalization,conv2d:3", "conv2d:3", 2, "unknown layer 'conv2d'"),
+        ("batch_normalization,conv3d:3", "conv3d:3", 2, "unknown layer 'conv3d'"),
         ("dense:4:swish", "dense:4:swish", 1, "unknown activation 'swish'"),
         ("dropout:1.5", "dropout:1.5", 1, "rate '1.5' is not a number in [0, 1)"),
         ("dropout", "dropout", 1, "expected dropout:RATE"),

@@ -67,7 +67,9 @@ struct KerasLegacyReader {
         return last.split(separator: ":").first.map(String.init) ?? last
     }
 
-    /// Optimizer state from `/optimizer_weights` (names like `Adam/m/dense/kernel:0`), or nil.
+    /// Optimizer state from `/optimizer_weights`, or nil: tf.keras names a slot
+    /// `Adam/m/dense/kernel:0`, Keras 3's legacy writer `adam/dense_kernel_momentum` (the
+    /// variable's path with `_` for `/`, then the Keras slot name).
     func optimizerState(for model: Sequential) throws -> OptimizerState? {
         let group = "/optimizer_weights"
         guard try file.exists(group) else { return nil }
@@ -81,6 +83,10 @@ struct KerasLegacyReader {
                 state.iterations = try file.read(path, as: Int64.self).values.first ?? 0
                 continue
             }
+            if parts.count == 2, let (variable, slot) = Self.keras3Slot(parts[1], variables: Array(shapes.keys)) {
+                state.slots["\(variable)/\(slot)"] = try checkedSlot(path, variable: variable, slot: slot, shape: shapes[variable]!)
+                continue
+            }
             guard parts.count >= 4 else { continue }
             let slot: String
             switch parts[1] {
@@ -92,13 +98,27 @@ struct KerasLegacyReader {
             guard let shape = shapes[variable] else {
                 throw CheckpointError.invalidFile(file: displayName, message: "\(path): the model has no trainable variable '\(variable)'")
             }
-            let value = try assigner.readTensor(path)
-            guard value.shape == shape else {
-                throw CheckpointError.variableShapeMismatch(file: displayName, path: path, layer: "optimizer",
-                                                            variable: "\(variable)/\(slot)", expected: shape, found: value.shape)
-            }
-            state.slots["\(variable)/\(slot)"] = value
+            state.slots["\(variable)/\(slot)"] = try checkedSlot(path, variable: variable, slot: slot, shape: shape)
         }
         return state
+    }
+
+    private func checkedSlot(_ path: String, variable: String, slot: String, shape: [Int]) throws -> Tensor<Float> {
+        let value = try assigner.readTensor(path)
+        guard value.shape == shape else {
+            throw CheckpointError.variableShapeMismatch(file: displayName, path: path, layer: "optimizer",
+                                                        variable: "\(variable)/\(slot)", expected: shape, found: value.shape)
+        }
+        return value
+    }
+
+    /// `"conv2d_1_kernel_momentum"` → (`"conv2d_1/kernel"`, `"momentum"`): the longest variable
+    /// path (with `_` for `/`) that prefixes the name, so `conv2d_1_kernel` is not read as
+    /// `conv2d` + `1_kernel`; nil when no variable does.
+    static func keras3Slot(_ name: String, variables: [String]) -> (variable: String, slot: String)? {
+        let matches = variables.filter { name.hasPrefix($0.replacingOccurrences(of: "/", with: "_") + "_") }
+        guard let variable = matches.max(by: { $0.count < $1.count }) else { return nil }
+        let slot = String(name.dropFirst(variable.count + 1))
+        return slot.isEmpty ? nil : (variable, slot)
     }
 }

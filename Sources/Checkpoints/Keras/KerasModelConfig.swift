@@ -47,7 +47,8 @@ public enum KerasModelConfig {
         }
         let decoder = KerasLayerDecoder(file: file, customLayers: customLayers)
         let layers = try graph.entries.map { try decoder.layer(for: $0) }
-        try checkParameterCount(layers, entries: graph.entries, inputShape: graph.inputShape, file: file)
+        try checkParameterCount(layers, entries: graph.entries, inputShape: graph.inputShape, file: file,
+                                customLayers: customLayers)
         do {
             return try Sequential(inputShape: graph.inputShape, layers, seed: seed, name: graph.modelName)
         } catch let error as TrainingError {
@@ -57,11 +58,15 @@ public enum KerasModelConfig {
 
     /// Counts the variables the layers will allocate, from the widths alone, and refuses the
     /// model at the first layer that takes the total past ``JSONLimits/maximumParameters``.
+    /// On the way it checks each built-in layer's positive `axis` against its input (``checkAxis(_:inputShape:file:)``).
     private static func checkParameterCount(_ layers: [any Layer], entries: [KerasModelGraph.Entry],
-                                            inputShape: [Int], file: String) throws {
+                                            inputShape: [Int], file: String, customLayers: [any Layer.Type]) throws {
         var shape = inputShape
         var total = 0
         for (layer, entry) in zip(layers, entries) {
+            if !customLayers.contains(where: { ObjectIdentifier($0) == ObjectIdentifier(type(of: layer)) }) {
+                try checkAxis(entry, inputShape: shape, file: file)
+            }
             let next: [Int]
             do {
                 next = try layer.outputShape(forInput: shape)
@@ -78,6 +83,20 @@ public enum KerasModelConfig {
             }
             shape = next
         }
+    }
+
+    /// Batchwise's layers with an `axis` option (BatchNormalization, Softmax, the other
+    /// normalizations) work on the last axis. A config may name it by its positive index
+    /// (tf.keras writes `[3]` for the channels of NHWC images); only the layer's input shape
+    /// tells whether that index is the last axis, so `axis: [1]` on images (channels first) is
+    /// refused here instead of normalizing the wrong axis.
+    private static func checkAxis(_ entry: KerasModelGraph.Entry, inputShape: [Int], file: String) throws {
+        guard let axis = entry.config["axis"], let value = KerasJSON.singleAxis(axis), value >= 0,
+              value != inputShape.count else { return }
+        throw CheckpointError.unsupportedLayer(
+            file: file, layer: entry.name, className: entry.className, option: "axis",
+            value: "\(axis.text) (its input is [batch, \(inputShape.map(String.init).joined(separator: ", "))]: "
+                + "only the last axis, -1 or \(inputShape.count), is supported)")
     }
 
     /// The `config.json` object; `compileConfig` is added when the model is saved compiled.

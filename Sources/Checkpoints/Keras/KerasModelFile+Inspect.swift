@@ -12,19 +12,34 @@ extension KerasModelFile {
     /// print(summary); print(weights.renderedText())
     /// ```
     public static func describe(_ url: URL) throws -> (summary: String, weights: HDF5Node) {
-        let summary: String
+        let description = try describeModel(url)
+        return (description.summary, description.weights)
+    }
+
+    /// ``describe(_:)`` with the model itself (nil when Batchwise cannot build it), for
+    /// callers that lay out its ``/Training/Sequential/layerSummaries`` themselves.
+    ///
+    /// ```swift
+    /// let (model, summary, weights) = try KerasModelFile.describeModel(URL(fileURLWithPath: "m.h5"))
+    /// print(model?.layerSummaries.map(\.outputShape) ?? [], summary, weights.renderedText())
+    /// ```
+    public static func describeModel(_ url: URL) throws -> (model: Sequential?, summary: String, weights: HDF5Node) {
+        let model: Sequential?, summary: String
         do {
-            summary = try load(url).model.summary()
+            let loaded = try load(url).model
+            model = loaded
+            summary = loaded.summary()
         } catch {
+            model = nil
             summary = "(no model summary: \((error as? LocalizedError)?.errorDescription ?? "\(error)"))"
         }
         switch try format(of: url) {
         case .kerasArchive:
             let contents = try KerasArchive.read(url)
             defer { try? FileManager.default.removeItem(at: contents.weightsURL) }
-            return (summary, try withHDF5(contents.weightsURL) { try $0.treeDescription() })
+            return (model, summary, try withHDF5(contents.weightsURL) { try $0.treeDescription() })
         default:
-            return (summary, try withHDF5(url) { try $0.treeDescription() })
+            return (model, summary, try withHDF5(url) { try $0.treeDescription() })
         }
     }
 }

@@ -21,7 +21,9 @@ public enum NativeCheckpoint {
     /// The value of the root `format` attribute.
     public static let formatName = "batchwise-checkpoint"
     /// The layout version this code writes (root `format_version`); it reads this and older.
-    public static let formatVersion: Int64 = 1
+    /// Version 2 added the required `/model` attribute `input_shape` (the shape of one input
+    /// example, so image models checkpoint); version 1 files record only `input_features`.
+    public static let formatVersion: Int64 = 2
     /// Written as the root `batchwise_version` attribute.
     public static let batchwiseVersion = "0.1.0"
     /// The BatchNormalization conventions stored next to the statistics, because frameworks

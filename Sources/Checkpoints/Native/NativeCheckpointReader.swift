@@ -35,9 +35,11 @@ struct NativeCheckpointReader {
         }
 
         let found = try storedVariables()
+        let input = try storedInput(formatVersion: version)
         let foundSlots = try storedTensors(under: "/optimizer/slots")
         let foundRNG = try storedRandomStates()
         var comparison = VariableComparison()
+        comparison.compareInput(expected: model.inputShape, found: input)
         comparison.compare(expected: model.variables.map { ($0.name, $0.value.shape) }, found: found, what: "variable")
         let trainable = Dictionary(uniqueKeysWithValues: model.trainableVariables.map { ($0.name, $0.value.shape) })
         let optimizer = try optimizerConfig()
@@ -79,6 +81,39 @@ struct NativeCheckpointReader {
             throw CheckpointError.invalidCheckpoint(file: name, object: "/model", reason: "missing group")
         }
         return try storedTensors(under: "/model")
+    }
+
+    /// The input the checkpoint's model was saved for: `/model@input_shape` (required from
+    /// format_version 2, and then `input_features` must be its product), or in a version 1 file
+    /// only the width `input_features`.
+    /// - Throws: ``CheckpointError/invalidCheckpoint(file:object:reason:)`` naming the file,
+    ///   `/model` and the attribute when one is missing, of another type or not positive sizes.
+    private func storedInput(formatVersion: Int64) throws -> VariableComparison.StoredInput {
+        func malformed(_ attribute: String, _ problem: String) -> CheckpointError {
+            .invalidCheckpoint(file: name, object: "/model", reason: "attribute '\(attribute)' \(problem)")
+        }
+        let features: Int64? = try file.hasAttribute("input_features", of: "/model")
+            ? try attribute("input_features", of: "/model") : nil
+        if let features, features <= 0 || features > Int64(Int32.max) {
+            throw malformed("input_features", "must be a positive number of input values, found \(features)")
+        }
+        guard try file.hasAttribute("input_shape", of: "/model") else {
+            guard formatVersion < 2 else {
+                throw malformed("input_shape", "is missing (format_version \(formatVersion) files record the shape of one input example)")
+            }
+            guard let features else { throw malformed("input_features", "is missing (a format_version 1 file records the input width)") }
+            return .features(Int(features))
+        }
+        let stored: [Int64] = try attribute("input_shape", of: "/model")
+        guard !stored.isEmpty, stored.count <= 8, stored.allSatisfy({ $0 > 0 && $0 <= Int64(Int32.max) }),
+              stored.reduce(1.0, { $0 * Double($1) }) <= Double(Int32.max) else {
+            throw malformed("input_shape", "must list 1 to 8 positive sizes (the shape of one input example, e.g. [8, 8, 1]), found \(stored)")
+        }
+        let shape = stored.map { Int($0) }
+        if let features, Int(features) != shape.reduce(1, *) {
+            throw malformed("input_features", "is \(features), but input_shape \(shape) holds \(shape.reduce(1, *)) values")
+        }
+        return .shape(shape)
     }
 
     /// Every dataset below `root`, keyed by its path relative to `root`.

@@ -39,6 +39,7 @@ struct NativeCheckpointWriter {
     private func writeModel(_ model: Sequential, at root: String = "/model") throws {
         try file.createGroup(root)
         try file.setAttribute("name", model.name, on: root)
+        try file.setAttribute("input_shape", model.inputShape.map(Int64.init), on: root)
         try file.setAttribute("input_features", Int64(model.inputFeatures), on: root)
         try file.setAttribute("layer_names", model.layers.map(\.name), on: root)
         for layer in model.layers {

@@ -13,6 +13,29 @@ struct VariableComparison {
     private(set) var loadable: Set<String> = []
     private(set) var loadableSlots: Set<String> = []
 
+    /// What a checkpoint says about its model's input.
+    enum StoredInput: Equatable {
+        /// `/model@input_shape`: the shape of one example (format_version 2 and later).
+        case shape([Int])
+        /// `/model@input_features` alone: the input width (format_version 1).
+        case features(Int)
+    }
+
+    /// A model built for another input than the checkpoint's differs even when every variable
+    /// fits (a pooled CNN's kernels do not depend on the image size).
+    mutating func compareInput(expected: [Int], found: StoredInput) {
+        switch found {
+        case let .shape(shape) where shape != expected:
+            differences.append("input shape: the model takes examples of shape \(expected), the checkpoint's were \(shape) "
+                + "(/model attribute input_shape)")
+        case let .features(width) where width != expected.reduce(1, *):
+            differences.append("input width: the model takes \(expected.reduce(1, *)) values per example (shape \(expected)), "
+                + "the checkpoint's took \(width) (/model attribute input_features)")
+        default:
+            break
+        }
+    }
+
     mutating func compare(expected: [(String, [Int])], found: [String: (HDF5ElementType, [Int])], what: String) {
         let expectedNames = Set(expected.map(\.0))
         for (name, shape) in expected {

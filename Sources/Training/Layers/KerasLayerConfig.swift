@@ -87,7 +87,7 @@ extension KerasConfigReading {
     }
 
     /// An axis given as an integer or a one-element list; nil for anything else.
-    private static func singleAxis(_ axis: Self) -> Int? {
+    package static func singleAxis(_ axis: Self) -> Int? {
         (try? axis.integer()) ?? (try? axis.array().map { try $0.integer() }).flatMap { $0.count == 1 ? $0[0] : nil }
     }
 
@@ -99,11 +99,14 @@ extension KerasConfigReading {
         guard value == -1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
     }
 
-    /// An `axis` option that must name the feature axis (`-1`, or `1` of a rank-2 input),
-    /// given as an integer or a one-element list.
+    /// An `axis` option that must name the feature axis, the last one: `-1`, or its positive
+    /// index (`1` of a rank-2 input, `3` of NHWC images, as tf.keras writes it), given as an
+    /// integer or a one-element list. A config does not fix the input rank, so a positive
+    /// index is checked against the layer's input by the model reader (`KerasModelConfig`).
     func requireFeatureAxis() throws {
         guard let axis = self["axis"] else { return }
-        let value = Self.singleAxis(axis)
-        guard value == -1 || value == 1 else { throw KerasConfigProblem.unsupportedOption("axis", value: axis.text) }
+        guard let value = Self.singleAxis(axis), value == -1 || value >= 1 else {
+            throw KerasConfigProblem.unsupportedOption("axis", value: axis.text)
+        }
     }
 }

@@ -29,13 +29,11 @@ extension Sequential {
         lines.append("┃ " + pad("Layer (type)", widths.0) + "┃ " + pad("Output Shape", widths.1)
                      + "┃ " + pad("Param #", widths.2 - 1, right: true) + " ┃")
         lines.append(bar("┡", "╇", "┩", "━"))
-        var shape = inputShape
-        for (index, layer) in layers.enumerated() {
-            shape = (try? layer.outputShape(forInput: shape)) ?? shape   // built layers take their input
-            let params = layer.variables.reduce(0) { $0 + $1.value.scalarCount }
-            lines.append("│ " + pad("\(layer.name) (\(layer.typeName))", widths.0) + "│ "
-                         + pad("(" + (["None"] + shape.map(String.init)).joined(separator: ", ") + ")", widths.1) + "│ " + pad("\(params)", widths.2 - 1, right: true) + " │")
-            if index < layers.count - 1 { lines.append(bar("├", "┼", "┤", "─")) }
+        let rows = layerSummaries
+        for (index, row) in rows.enumerated() {
+            lines.append("│ " + pad("\(row.name) (\(row.typeName))", widths.0) + "│ "
+                         + pad("(" + (["None"] + row.outputShape.map(String.init)).joined(separator: ", ") + ")", widths.1) + "│ " + pad("\(row.parameterCount)", widths.2 - 1, right: true) + " │")
+            if index < rows.count - 1 { lines.append(bar("├", "┼", "┤", "─")) }
         }
         lines.append(bar("└", "┴", "┘", "─"))
         let counts = parameterCounts
@@ -49,5 +47,35 @@ extension Sequential {
         lines.append(" Trainable params: \(counts.trainable) (\(bytes(counts.trainable)))")
         lines.append(" Non-trainable params: \(counts.nonTrainable) (\(bytes(counts.nonTrainable)))")
         return lines.joined(separator: "\n")
+    }
+}
+
+/// One row of ``Sequential/summary()``: a layer's name and type, the shape of one example it
+/// outputs (without the batch axis) and its parameter count.
+public struct LayerSummary: Sendable, Equatable {
+    /// The layer's name (`conv2d_1`).
+    public var name: String
+    /// The layer's type name (`Conv2D`).
+    public var typeName: String
+    /// The shape of one output example, e.g. `[8, 8, 4]` (Keras prints `(None, 8, 8, 4)`).
+    public var outputShape: [Int]
+    /// The number of values in the layer's variables, moving statistics included.
+    public var parameterCount: Int
+}
+
+extension Sequential {
+    /// The rows of ``summary()``, in layer order, for tools that lay them out themselves
+    /// (`batchwise inspect --json`).
+    ///
+    /// ```swift
+    /// for row in model.layerSummaries { print(row.name, row.outputShape, row.parameterCount) }
+    /// ```
+    public var layerSummaries: [LayerSummary] {
+        var shape = inputShape
+        return layers.map { layer in
+            shape = (try? layer.outputShape(forInput: shape)) ?? shape   // built layers take their input
+            return LayerSummary(name: layer.name, typeName: layer.typeName, outputShape: shape,
+                                parameterCount: layer.variables.reduce(0) { $0 + $1.value.scalarCount })
+        }
     }
 }

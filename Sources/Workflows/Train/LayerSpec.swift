@@ -14,6 +14,17 @@ import Training
 /// | `relu`, `softmax` | ``/Training/ReLU``, ``/Training/Softmax`` |
 /// | `flatten` | ``/Training/Flatten`` |
 /// | `activation:NAME` | ``/Training/ActivationLayer`` (`linear`, `relu`, `sigmoid`, `tanh`, `softmax`) |
+/// | `conv2d:FILTERS:KERNEL[:STRIDES][:same\|valid][:ACTIVATION][:dilation=SIZE]` | ``/Training/Conv2D`` (strides 1, `valid`, `linear` unless given) |
+/// | `depthwise_conv2d:KERNEL[:STRIDES][:same\|valid][:ACTIVATION][:dilation=SIZE][:multiplier=N]` | ``/Training/DepthwiseConv2D`` |
+/// | `max_pooling2d:POOL[:STRIDES][:same\|valid]`, `average_pooling2d:...` | ``/Training/MaxPooling2D``, ``/Training/AveragePooling2D`` (strides = POOL unless given) |
+/// | `global_average_pooling2d`, `global_max_pooling2d` | ``/Training/GlobalAveragePooling2D``, ``/Training/GlobalMaxPooling2D`` |
+/// | `zero_padding2d:P`, `zero_padding2d:HxW`, `zero_padding2d:TOPxBOTTOMxLEFTxRIGHT` | ``/Training/ZeroPadding2D`` |
+/// | `reshape:D1xD2x...` | ``/Training/Reshape`` (e.g. `reshape:8x8x1`) |
+///
+/// A SIZE (KERNEL, STRIDES, POOL, dilation) is `3` (square) or `3x2` (height x width). The
+/// optional arguments of the image items are told apart by their form, so any may be left out.
+/// The input of a model built from the items is one example's shape, `64` or `8x8x1`
+/// (``parseInputShape(_:)``).
 ///
 /// The text is parsed once into these values; a bad item is a
 /// ``WorkflowError/invalidLayerSpec(spec:item:position:problem:)`` naming it and its position.
@@ -41,11 +52,27 @@ public enum LayerSpec: Sendable, Equatable {
     case flatten
     /// `activation:NAME`.
     case activation(Activation)
+    /// `conv2d:FILTERS:KERNEL[:STRIDES][:same|valid][:ACTIVATION][:dilation=SIZE]`.
+    case conv2d(filters: Int, window: Window, activation: Activation)
+    /// `depthwise_conv2d:KERNEL[:STRIDES][:same|valid][:ACTIVATION][:dilation=SIZE][:multiplier=N]`.
+    case depthwiseConv2d(depthMultiplier: Int, window: Window, activation: Activation)
+    /// `max_pooling2d:POOL[:STRIDES][:same|valid]`.
+    case maxPooling2d(Window)
+    /// `average_pooling2d:POOL[:STRIDES][:same|valid]`.
+    case averagePooling2d(Window)
+    /// `global_average_pooling2d`.
+    case globalAveragePooling2d
+    /// `global_max_pooling2d`.
+    case globalMaxPooling2d
+    /// `zero_padding2d:P`, `zero_padding2d:HxW` or `zero_padding2d:TOPxBOTTOMxLEFTxRIGHT`.
+    case zeroPadding2d(top: Int, bottom: Int, left: Int, right: Int)
+    /// `reshape:D1xD2x...`.
+    case reshape(targetShape: [Int])
 
     /// The item names, with their arguments, as `--help` lists them.
     public static let grammar = "dense:UNITS[:ACTIVATION], batch_normalization, layer_normalization, group_normalization:GROUPS, "
-        + "dropout:RATE, relu, softmax, flatten, activation:NAME (ACTIVATION/NAME: "
-        + Activation.allCases.map(\.rawValue).joined(separator: ", ") + ")"
+        + "dropout:RATE, relu, softmax, flatten, activation:NAME, " + imageGrammar + " (ACTIVATION/NAME: "
+        + Activation.allCases.map(\.rawValue).joined(separator: ", ") + "; SIZE: 3 or 3x2)"
 
     /// Parses a whole specification (items separated by commas, spaces around them ignored).
     /// - Throws: ``WorkflowError/invalidLayerSpec(spec:item:position:problem:)`` for the first
@@ -77,10 +104,23 @@ public enum LayerSpec: Sendable, Equatable {
         case .softmax: Softmax()
         case .flatten: Flatten()
         case let .activation(activation): ActivationLayer(activation)
+        case let .conv2d(filters, window, activation):
+            Conv2D(filters: filters, kernelSize: window.size, strides: window.strides ?? Size2D(1, 1), padding: window.padding,
+                   dilationRate: window.dilationRate, activation: activation)
+        case let .depthwiseConv2d(multiplier, window, activation):
+            DepthwiseConv2D(kernelSize: window.size, strides: window.strides ?? Size2D(1, 1), padding: window.padding,
+                            depthMultiplier: multiplier, dilationRate: window.dilationRate, activation: activation)
+        case let .maxPooling2d(window): MaxPooling2D(poolSize: window.size, strides: window.strides, padding: window.padding)
+        case let .averagePooling2d(window): AveragePooling2D(poolSize: window.size, strides: window.strides, padding: window.padding)
+        case .globalAveragePooling2d: GlobalAveragePooling2D()
+        case .globalMaxPooling2d: GlobalMaxPooling2D()
+        case let .zeroPadding2d(top, bottom, left, right): ZeroPadding2D(top: top, bottom: bottom, left: left, right: right)
+        case let .reshape(targetShape): Reshape(targetShape: targetShape)
         }
     }
 
-    private struct ItemProblem: Error {
+    /// Why one item is bad; ``parse(_:)`` wraps it with the item and its position.
+    struct ItemProblem: Error {
         let text: String
     }
 
@@ -121,11 +161,14 @@ public enum LayerSpec: Sendable, Equatable {
         case "":
             throw ItemProblem(text: "empty item (two commas in a row, or a comma at an end)")
         default:
-            throw ItemProblem(text: "unknown layer '\(name)'; known: \(grammar)")
+            guard let image = try parseImageItem(name, arguments) else {
+                throw ItemProblem(text: "unknown layer '\(name)'; known: \(grammar)")
+            }
+            return image
         }
     }
 
-    private static func activation(_ name: String) throws -> Activation {
+    static func activation(_ name: String) throws -> Activation {
         guard let activation = Activation(rawValue: name) else {
             throw ItemProblem(text: "unknown activation '\(name)'; known: "
                 + Activation.allCases.map(\.rawValue).joined(separator: ", "))

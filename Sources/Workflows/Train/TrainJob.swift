@@ -40,12 +40,19 @@ public struct TrainJob: Sendable {
     /// architecture (`model.to_json()`, a `.keras` archive's `config.json`) to train from
     /// scratch with weights drawn from ``seed``.
     public var model: URL?
-    /// Layers to train from scratch (``LayerSpec/parse(_:)``), on ``inputFeatures`` inputs,
+    /// Layers to train from scratch (``LayerSpec/parse(_:)``), on ``inputShape`` inputs,
     /// with weights drawn from ``seed`` by Keras's initializer distributions; instead of
     /// ``model`` and ``resume``.
     public var layers: [LayerSpec]?
-    /// The input width of a model built from ``layers``.
-    public var inputFeatures: Int?
+    /// The shape of one input example of a model built from ``layers``: `[features]` for rows,
+    /// `[height, width, channels]` for images (``LayerSpec/parseInputShape(_:)``).
+    public var inputShape: [Int]?
+    /// The input width of a model built from ``layers`` over `[rows, features]` data: the
+    /// product of ``inputShape``; setting it sets ``inputShape`` to `[inputFeatures]`.
+    public var inputFeatures: Int? {
+        get { inputShape.map { $0.reduce(1, *) } }
+        set { inputShape = newValue.map { [$0] } }
+    }
     /// A native checkpoint to continue exactly (pipeline position, optimizer, history).
     public var resume: URL?
     /// The HDF5 file with the training rows.
@@ -195,9 +202,9 @@ public struct TrainJob: Sendable {
 
     private func startingPoint() throws -> Start {
         // Before the prepared copy: that copy is made without the architecture settings.
-        if layers == nil, inputFeatures != nil {
+        if layers == nil, inputShape != nil {
             throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
-                                               problem: "the input width applies only to a model built from layers")
+                                               problem: "the input shape applies only to a model built from layers")
         }
         if let preparedStart { return try PreparedStart.read(from: preparedStart).start }
         if let built = try builtModel() { return Start(model: built) }
@@ -232,12 +239,14 @@ public struct TrainJob: Sendable {
             throw WorkflowError.invalidSetting(file: (model ?? resume)?.path, setting: .layers,
                                                problem: "layers builds a new model; give either layers or a model/checkpoint, not both")
         }
-        guard let inputFeatures, inputFeatures > 0 else {
-            throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
-                                               problem: "a model built from layers needs its input width (a positive number of features)")
+        guard let inputShape, !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw WorkflowError.invalidSetting(
+                file: nil, setting: .inputs,
+                problem: "a model built from layers needs the shape of one input example (positive sizes: 64, or 8x8x1 for images), got "
+                    + (inputShape.map { "\($0)" } ?? "none"))
         }
         do {
-            return try Sequential(inputFeatures: inputFeatures, layers.map { $0.makeLayer() }, seed: seed)
+            return try Sequential(inputShape: inputShape, layers.map { $0.makeLayer() }, seed: seed)
         } catch let error as TrainingError {
             throw WorkflowError.invalidSetting(file: nil, setting: .layers, problem: error.localizedDescription)
         }

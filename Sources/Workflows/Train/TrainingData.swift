@@ -43,7 +43,7 @@ public struct TrainingData: Sendable {
     public let xPath: String
     /// The targets dataset's path inside every file, named in errors about labels.
     public let yPath: String
-    /// The features' shape across all files, `[rows, features]`.
+    /// The features' shape across all files, `[rows, features]` or `[rows, height, width, channels]`.
     public let featureShape: [Int]
     /// The targets' shape across all files; one-dimensional targets are `[rows, 1]` unless
     /// they are sparse class indices.
@@ -64,7 +64,7 @@ public struct TrainingData: Sendable {
     /// Opens `x` and `y` in every file to check they can be read and agree (no values are read).
     /// - Throws: ``WorkflowError/unreadableData(file:message:)`` for a file that does not open
     ///   or lacks a dataset; ``WorkflowError/invalidData(file:path:row:column:message:)`` naming
-    ///   the file and path for features that are not float32/float64 `[rows, features]`, targets
+    ///   the file and path for features that are not float32/float64 of rank 2 or more, targets
     ///   that are not numeric, a file whose datasets differ in rows or layout from the first's.
     public init(files urls: [URL], x: String, y: String, sparseTargets: Bool, cacheBytes: Int = 64 << 20) throws {
         guard let first = urls.first else {
@@ -107,9 +107,9 @@ public struct TrainingData: Sendable {
         var yShape = [targets.rows] + targets.rowShape
         if yShape.count == 1, !sparseTargets { yShape = [targets.rows, 1] }
         targetShape = yShape
-        guard xShape.count == 2 else {
+        guard xShape.count >= 2 else {
             throw WorkflowError.invalidData(file: first.path, path: x, row: nil, column: nil,
-                                            message: "features must be [rows, features], found \(xShape)")
+                                            message: "features must be [rows, features] or [rows, height, width, channels], found \(xShape)")
         }
         guard yShape[0] == xShape[0] else {
             throw WorkflowError.invalidData(file: first.path, path: y, row: nil, column: nil,
@@ -120,14 +120,14 @@ public struct TrainingData: Sendable {
     }
 
     /// Shape checks against the model and loss (policies in docs/reliability/data-and-configs.md):
-    /// no rows; features not `[rows, model.inputFeatures]`; targets not shaped for `loss`. The
+    /// no rows; features not `[rows] + model.inputShape`; targets not shaped for `loss`. The
     /// values — NaN or infinity (after conversion to float32) in features or targets, a sparse
     /// label that is not an integer in `0..<model.outputFeatures` — are checked while the
     /// pipelines read them. Errors are ``WorkflowError/invalidData(file:path:row:column:message:)``.
     public mutating func validate(for model: Sequential, loss: Loss) throws {
         let name = file.path
         try DataChecks.requireRows(featureShape, file: name, path: xPath)
-        try DataChecks.requireFeatures(featureShape, width: model.inputFeatures, file: name, path: xPath)
+        try DataChecks.requireFeatures(featureShape, exampleShape: model.inputShape, file: name, path: xPath)
         try DataChecks.requireTargets(targetShape, rows: rows, outputs: model.outputFeatures, loss: loss,
                                       file: name, path: yPath)
         rowsReader.classes = loss.kind == .sparseCategoricalCrossentropy ? model.outputFeatures : nil
