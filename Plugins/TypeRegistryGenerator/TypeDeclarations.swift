@@ -18,6 +18,9 @@ struct TypeDeclaration {
 }
 
 extension TypeDeclaration {
+    /// A header up to its `{`: (1) modifiers and attributes, (2) the keyword, (3) the name,
+    /// (4) generic parameters, (5) the inheritance clause; a `where` clause is skipped. The
+    /// lookahead keeps `class var x: Int {` from reading as a class named `var`.
     private static let header = try! NSRegularExpression(pattern: #"""
         (?<![\w.])((?:(?:public|package|internal|private|fileprivate|open|final|indirect|nonisolated|@[\w.]+(?:\([^()]*\))?)\s+)*)\
         (struct|class|enum|actor|protocol|extension)\s+(?!(?:var|let|func|subscript|init|deinit|case|static)\b)\
