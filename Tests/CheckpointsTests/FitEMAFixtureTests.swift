@@ -14,15 +14,10 @@ import Training
     static let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("fixtures/optimizers/fit_ema.h5")
 
-    static func tensor(_ file: HDF5File, _ path: String) throws -> Tensor<Float> {
-        let array = try file.read(path, as: Float.self)
-        return try Tensor(shape: array.shape, scalars: array.values)
-    }
-
+    /// The fixture's tensor at `path`.
+    static func tensor(_ file: HDF5File, _ path: String) throws -> Tensor<Float> { try OptimizerFixtureTests.tensor(file, path) }
     /// Within 1e-6 of Keras relative to the value's magnitude (absolute below magnitude 1).
-    static func close(_ ours: Tensor<Float>, _ keras: Tensor<Float>) -> Bool {
-        ours.shape == keras.shape && zip(ours.scalars, keras.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * max(abs($1), 1) }
-    }
+    static func close(_ ours: Tensor<Float>, _ keras: Tensor<Float>) -> Bool { OptimizerFixtureTests.close(ours, keras) }
 
     @Test("fit ends with Keras's weights: the EMA written over them when use_ema is on",
           arguments: ["adamw_ema", "adam_ema_overwrite", "sgd_no_ema"])
