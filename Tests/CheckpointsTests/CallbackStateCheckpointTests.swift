@@ -96,6 +96,27 @@ import CheckpointsTestSupport
         }
     }
 
+    @Test func aKeptModelWithAMissingVariableIsAnErrorNamingIt() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("best.h5")
+        let save = CheckpointCallback(frequency: .everyEpoch) { snapshot in
+            try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url, durability: .processCrashSafe)
+        }
+        _ = try fit([NativeStopResumeTests.StopAfterStep(globalStep: 6), Self.earlyStopping(), save])
+        let model = try #require(try NativeCheckpoint.load(from: url).snapshot.callbackStates["EarlyStopping"]?.model)
+        #expect(model.variables.map(\.name) == (try NativeFixtures.model()).variables.map(\.name))
+        for removed in ["/callbacks/EarlyStopping/model/dense_1/kernel", "/callbacks/EarlyStopping/model/dense"] {
+            let file = try HDF5File.open(at: url, mode: .readWrite, locking: .disabled)
+            try file.remove(removed)
+            try file.close()
+            #expect(throws: CheckpointError.invalidCheckpoint(file: url.path, object: removed.hasSuffix("dense") ? removed + "/kernel" : removed,
+                                                              reason: "missing variable of the kept model")) {
+                try NativeCheckpoint.load(from: url)
+            }
+        }
+    }
+
     @Test func twoCallbacksOfOneKindKeepTheirOwnStatesAndOldFilesResumeWithFreshCallbacks() throws {
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

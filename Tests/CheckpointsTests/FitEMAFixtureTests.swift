@@ -5,6 +5,7 @@ import HDF5
 import Tensors
 import Training
 @testable import Checkpoints
+import CheckpointsTestSupport
 
 /// Keras's `fit` ends by writing the optimizer's EMA over the model (`finalize_variable_values`)
 /// when `use_ema` is on; fixtures/optimizers/fit_ema.h5 (make_fit_ema_fixtures.py, Keras 3.15.1)
@@ -14,15 +15,10 @@ import Training
     static let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("fixtures/optimizers/fit_ema.h5")
 
-    static func tensor(_ file: HDF5File, _ path: String) throws -> Tensor<Float> {
-        let array = try file.read(path, as: Float.self)
-        return try Tensor(shape: array.shape, scalars: array.values)
-    }
-
+    /// The fixture's tensor at `path`.
+    static func tensor(_ file: HDF5File, _ path: String) throws -> Tensor<Float> { try OptimizerFixtureTests.tensor(file, path) }
     /// Within 1e-6 of Keras relative to the value's magnitude (absolute below magnitude 1).
-    static func close(_ ours: Tensor<Float>, _ keras: Tensor<Float>) -> Bool {
-        ours.shape == keras.shape && zip(ours.scalars, keras.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * max(abs($1), 1) }
-    }
+    static func close(_ ours: Tensor<Float>, _ keras: Tensor<Float>) -> Bool { OptimizerFixtureTests.close(ours, keras) }
 
     @Test("fit ends with Keras's weights: the EMA written over them when use_ema is on",
           arguments: ["adamw_ema", "adam_ema_overwrite", "sgd_no_ema"])
@@ -47,6 +43,37 @@ import Training
             // The fixture tells the two apart: with EMA the last step's weights are not what fit returns.
             let trained = try Self.tensor(file, "\(group)/trained/\(variable)")
             #expect(Self.close(trained, final) == (name == "sgd_no_ema"), "\(name) \(variable)")
+        }
+    }
+
+    @Test func anEMARunStoppedMidEpochResumesFromTheNativeFileToTheSameFinalModel() throws {
+        var options = OptimizerOptions(learningRate: 0.01)
+        options.weightDecay = 0.01
+        options.clipnorm = 1
+        options.useEMA = true
+        options.emaMomentum = 0.8
+        options.emaOverwriteFrequency = 5
+        let config = try OptimizerConfig(AdamW(options: options))
+        let data = try NativeFixtures.pipeline(rows: 64, repeating: false)   // 4 batches per epoch
+        func trainer() throws -> Trainer {
+            Trainer(model: try NativeFixtures.model(), optimizer: config.makeOptimizer(), loss: .binaryCrossentropy)
+        }
+        var straight = try trainer()
+        try straight.fit(data, epochs: 3, progress: .quiet)
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("ema.h5")
+        for stop in [2, 6, 7, 11] {
+            var first = try trainer()
+            try first.fit(data, epochs: 3, callbacks: [
+                NativeStopResumeTests.StopAfterStep(globalStep: stop),
+                CheckpointCallback(frequency: .everyEpoch) { try NativeCheckpoint.save($0, optimizer: config, to: url) },
+            ], progress: .quiet)
+            let loaded = try NativeCheckpoint.load(from: url)
+            var resumed = Trainer(model: loaded.snapshot.model, optimizer: loaded.makeOptimizer(), loss: .binaryCrossentropy)
+            try resumed.fit(data, epochs: 3, progress: .quiet, resumingFrom: loaded.snapshot)
+            #expect(NativeFixtures.bits(resumed.model) == NativeFixtures.bits(straight.model), "stop at \(stop)")
+            #expect(NativeFixtures.bits(resumed.optimizer.state) == NativeFixtures.bits(straight.optimizer.state), "stop at \(stop)")
         }
     }
 }

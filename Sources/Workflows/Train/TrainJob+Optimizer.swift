@@ -21,8 +21,9 @@ extension TrainJob {
                         + "; set optimizer (" + OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ") + ")")
             }
             for (setting, given) in [(WorkflowError.Setting.momentum, momentum != nil), (.nesterov, nesterov != nil)] where given {
-                // Applying it would change the saved optimizer behind the user's back; ignoring
-                // it would train without the setting asked for.
+                // Momentum and Nesterov belong to one optimizer kind (and add slots), so they are
+                // set with it; ignoring them would train without the setting asked for. The options
+                // every optimizer has (rate, decay, clipping) override the file's below.
                 throw WorkflowError.invalidSetting(
                     file: model?.path, setting: setting,
                     problem: "\(setting.rawValue) applies to \(setting == .momentum ? "sgd and rmsprop" : "sgd only"), set as optimizer; "
