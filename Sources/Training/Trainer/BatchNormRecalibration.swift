@@ -29,7 +29,10 @@ extension Sequential {
             while var h = try iterator.next() {
                 try model.checkInput(h)
                 for layer in prefix { h = try layer(h, mode: .inference) }
-                moments.add(h)
+                // BatchNormalization normalizes the last axis: NHWC images count every pixel
+                // of a channel, so their moments are those of [N·H·W, C] rows.
+                let channels = h.shape[h.rank - 1]
+                moments.add(h.rank > 2 ? try h.reshaped(to: [h.scalarCount / max(channels, 1), channels]) : h)
             }
             guard let (mean, variance) = moments.meanAndVariance else {
                 throw TrainingError.emptyDataset(argument: "recalibration data")
