@@ -35,12 +35,10 @@ public enum DataChecks {
         }
     }
 
-    /// Throws unless `shape` is `[rows, width]` with the model's input width.
+    /// Throws unless `shape` is `[rows, width]` with the model's input width
+    /// (``requireFeatures(_:exampleShape:file:path:)`` for `[width]`).
     public static func requireFeatures(_ shape: [Int], width: Int, file: String, path: String) throws {
-        guard shape.count == 2, shape[1] == width else {
-            throw WorkflowError.invalidData(file: file, path: path, row: nil, column: nil,
-                                              message: "features have shape \(shape); the model takes [rows, \(width)]")
-        }
+        try requireFeatures(shape, exampleShape: [width], file: file, path: path)
     }
 
     /// Throws unless `shape` is `[rows] + exampleShape`: rows of the model's input width, or

@@ -33,7 +33,12 @@ import Tensors
     @Test func aChannelMismatchNamesBothChannelCounts() throws {
         let model = try Sequential(inputShape: [5, 5, 3], [Conv2D(filters: 2, kernelSize: Size2D(square: 3), name: "rgb")])
         let text = try #require(message { _ = try model.layers[0](Tensor<Float>(zeros: [2, 5, 5, 1]), mode: .inference) })
-        #expect(text.contains("'rgb'") && text.contains("[2, 5, 5, 1]") && text.contains("built for 3"), "\(text)")
+        #expect(text.contains("'rgb'") && text.contains("[2, 5, 5, 1]") && text.contains("built for 3")
+                && text.contains("feed images with 3 channels"), "\(text)")
+        // Through the model: the first layer, both channel counts and the fix.
+        let whole = try #require(message { _ = try model(Tensor<Float>(zeros: [2, 5, 5, 1]), mode: .inference) })
+        #expect(whole.contains("'rgb'") && whole.contains("1 channels") && whole.contains("takes 3")
+                && whole.contains("feed images with 3 channels or build the model with inputShape [5, 5, 1]"), "\(whole)")
         var conv = model.layers[0] as! Conv2D
         let kernel = try #require(message { try conv.setVariable("kernel", to: Tensor(zeros: [3, 3, 1, 2])) })
         #expect(kernel.contains("rgb/kernel") && kernel.contains("[3, 3, 3, 2]") && kernel.contains("[3, 3, 1, 2]"), "\(kernel)")

@@ -3,7 +3,8 @@ import Testing
 import Training
 import Workflows
 
-/// Issue 18 item 4: the image items of `batchwise train --layers` and the `--inputs` shape.
+/// Issue 18 item 4: the image items of `batchwise train --layers` and the `--inputs` shape (bad
+/// image items are among the cases of `LayerSpecTests.aBadItemIsNamedWithItsPosition`).
 @Suite struct LayerSpecImageTests {
     @Test func imageItemsParseIntoTypedValuesWithTheirOptions() throws {
         let specs = try LayerSpec.parse("conv2d:8:3x3:2:same:relu, conv2d:4:3, depthwise_conv2d:3x2:valid:multiplier=2:dilation=2, "
@@ -41,36 +42,6 @@ import Workflows
         let conv = try #require(model.layers[2] as? Conv2D)
         #expect(conv.strides == Size2D(2, 2) && conv.padding == .same && conv.activation == .relu && conv.filters == 6)
         #expect((model.layers[4] as? DepthwiseConv2D)?.depthMultiplier == 2)
-    }
-
-    /// Each bad image item: the typed error names the text, the item, its position and the problem.
-    @Test(arguments: [
-        ("conv2d:0:3", "conv2d:0:3", 1, "filters '0' is not a positive integer"),
-        ("dense:4,conv2d:8", "conv2d:8", 2, "expected conv2d:FILTERS:KERNEL"),
-        ("conv2d:8:3x", "conv2d:8:3x", 1, "kernel '3x' is not positive integers separated by 'x'"),
-        ("conv2d:8:3x3x3", "conv2d:8:3x3x3", 1, "kernel '3x3x3' has 3 sizes"),
-        ("conv2d:8:3:same:valid", "conv2d:8:3:same:valid", 1, "padding given twice ('valid')"),
-        ("conv2d:8:3:sideways", "conv2d:8:3:sideways", 1, "unknown option 'sideways'"),
-        ("conv2d:8:3:multiplier=2", "conv2d:8:3:multiplier=2", 1, "unknown option 'multiplier=2'"),
-        ("depthwise_conv2d:3:multiplier=0", "depthwise_conv2d:3:multiplier=0", 1, "multiplier '0' is not a positive integer"),
-        ("max_pooling2d:2:relu", "max_pooling2d:2:relu", 1, "unknown option 'relu'"),
-        ("average_pooling2d", "average_pooling2d", 1, "expected average_pooling2d:POOL"),
-        ("global_max_pooling2d:2", "global_max_pooling2d:2", 1, "expected global_max_pooling2d without arguments"),
-        ("zero_padding2d:1x2x3", "zero_padding2d:1x2x3", 1, "has 3 sizes; give 1 (P), 2 (HxW) or 4 (TxBxLxR)"),
-        ("zero_padding2d:-1", "zero_padding2d:-1", 1, "padding '-1' is not non-negative integers"),
-        ("flatten,reshape:8x0x1", "reshape:8x0x1", 2, "target shape '8x0x1' is not positive integers"),
-        ("reshape", "reshape", 1, "expected reshape:D1xD2x"),
-    ])
-    func aBadImageItemIsNamedWithItsPosition(spec: String, item: String, position: Int, phrase: String) {
-        do {
-            _ = try LayerSpec.parse(spec)
-            Issue.record("\(spec) was accepted")
-        } catch let WorkflowError.invalidLayerSpec(text, badItem, badPosition, problem) {
-            #expect(text == spec && badItem == item && badPosition == position, "\(badItem) \(badPosition)")
-            #expect(problem.contains(phrase), "\(problem)")
-        } catch {
-            Issue.record("unexpected \(error)")
-        }
     }
 
     @Test func theInputShapeParsesAndABadOneNamesItself() throws {

@@ -37,6 +37,22 @@ import Workflows
         ("dense:1:sigmoid:extra", "dense:1:sigmoid:extra", 1, "expected dense:UNITS or dense:UNITS:ACTIVATION"),
         ("", "", 1, "the specification names no layer"),
         ("dense:8,group_normalization:-2", "group_normalization:-2", 2, "groups '-2' is not a positive integer"),
+        // Image items (issue 18 item 4).
+        ("conv2d:0:3", "conv2d:0:3", 1, "filters '0' is not a positive integer"),
+        ("dense:4,conv2d:8", "conv2d:8", 2, "expected conv2d:FILTERS:KERNEL"),
+        ("conv2d:8:3x", "conv2d:8:3x", 1, "kernel '3x' is not positive integers separated by 'x'"),
+        ("conv2d:8:3x3x3", "conv2d:8:3x3x3", 1, "kernel '3x3x3' has 3 sizes"),
+        ("conv2d:8:3:same:valid", "conv2d:8:3:same:valid", 1, "padding given twice ('valid')"),
+        ("conv2d:8:3:sideways", "conv2d:8:3:sideways", 1, "unknown option 'sideways'"),
+        ("conv2d:8:3:multiplier=2", "conv2d:8:3:multiplier=2", 1, "unknown option 'multiplier=2'"),
+        ("depthwise_conv2d:3:multiplier=0", "depthwise_conv2d:3:multiplier=0", 1, "multiplier '0' is not a positive integer"),
+        ("max_pooling2d:2:relu", "max_pooling2d:2:relu", 1, "unknown option 'relu'"),
+        ("average_pooling2d", "average_pooling2d", 1, "expected average_pooling2d:POOL"),
+        ("global_max_pooling2d:2", "global_max_pooling2d:2", 1, "expected global_max_pooling2d without arguments"),
+        ("zero_padding2d:1x2x3", "zero_padding2d:1x2x3", 1, "has 3 sizes; give 1 (P), 2 (HxW) or 4 (TxBxLxR)"),
+        ("zero_padding2d:-1", "zero_padding2d:-1", 1, "padding '-1' is not non-negative integers"),
+        ("flatten,reshape:8x0x1", "reshape:8x0x1", 2, "target shape '8x0x1' is not positive integers"),
+        ("reshape", "reshape", 1, "expected reshape:D1xD2x"),
     ])
     func aBadItemIsNamedWithItsPosition(spec: String, item: String, position: Int, phrase: String) {
         do {

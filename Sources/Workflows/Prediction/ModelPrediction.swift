@@ -64,9 +64,9 @@ public enum ModelPrediction {
                            mode: Mode = .inference, batchSize: Int = 32,
                            recalibrateOn: DatasetLocation? = nil, allowNonFinite: Bool = false) throws -> Tensor<Float> {
         var model = try ModelFiles.loadModel(modelURL)
-        let x = try inputRows(input, width: model.inputFeatures)
+        let x = try inputRows(input, exampleShape: model.inputShape)
         if let recalibrateOn {
-            let rows = try inputRows(recalibrateOn, width: model.inputFeatures)
+            let rows = try inputRows(recalibrateOn, exampleShape: model.inputShape)
             model = try recalibrated(model, on: rows, at: recalibrateOn, batchSize: max(batchSize, 1))
         }
         let y = try predict(model, x, at: input, mode: mode, batchSize: batchSize, allowNonFinite: allowNonFinite)
@@ -74,9 +74,9 @@ public enum ModelPrediction {
         return y
     }
 
-    /// The rows of `location` as a streamed source, after checking it is a `[rows, width]`
-    /// dataset with at least one row.
-    static func inputRows(_ location: DatasetLocation, width: Int) throws -> HDF5RowSource<Float> {
+    /// The rows of `location` as a streamed source, after checking it is a `[rows] + exampleShape`
+    /// dataset (`[rows, width]`, or images `[rows, height, width, channels]`) with at least one row.
+    static func inputRows(_ location: DatasetLocation, exampleShape: [Int]) throws -> HDF5RowSource<Float> {
         try requireDataset(location)
         let source: HDF5RowSource<Float>
         do { source = try HDF5RowSource(file: location.file, path: location.path, as: Float.self) } catch let DatasetError
@@ -84,7 +84,7 @@ public enum ModelPrediction {
             throw underlying   // libhdf5's error names the file, the dataset and what it cannot read
         }
         let shape = [source.count] + source.rowShape
-        try DataChecks.requireFeatures(shape, width: width, file: location.file.path, path: location.path)
+        try DataChecks.requireFeatures(shape, exampleShape: exampleShape, file: location.file.path, path: location.path)
         try DataChecks.requireRows(shape, file: location.file.path, path: location.path)
         return source
     }
