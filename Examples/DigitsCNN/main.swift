@@ -42,9 +42,15 @@ guard FileManager.default.fileExists(atPath: dataURL.path) else {
 }
 let decoder = JSONDecoder()
 decoder.keyDecodingStrategy = .convertFromSnakeCase
-let keras = try decoder.decode(KerasPeerResult.self, from: try Data(contentsOf: peerURL))
+let keras: KerasPeerResult
+do {
+    keras = try decoder.decode(KerasPeerResult.self, from: try Data(contentsOf: peerURL))
+} catch {
+    fail("cannot read Keras's accuracies from \(peerURL.path): \(error); rerun fixtures/digits_cnn/keras_peer.py")
+}
 guard keras.epochs == epochs, keras.batchSize == batchSize, keras.seeds == seeds,
-      keras.brightnessShift == Double(brightnessShift), keras.testAccuracy.count == seeds.count else {
+      keras.brightnessShift == Double(brightnessShift), keras.testAccuracy.count == seeds.count,
+      keras.shiftedInferenceAccuracy.count == seeds.count else {
     fail("\(peerURL.path) was made with epochs \(keras.epochs), batch \(keras.batchSize), seeds \(keras.seeds), "
          + "shift \(keras.brightnessShift); this example uses \(epochs), \(batchSize), \(seeds), \(brightnessShift): "
          + "rerun fixtures/digits_cnn/keras_peer.py --epochs \(epochs)")
