@@ -132,20 +132,24 @@ func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.co
 
 print("DigitsCNN: \(trainRows.count) train / \(testRows.count) test images, \(epochs) epochs, batch \(batchSize), "
       + "Adam; Keras \(keras.kerasVersion) from \(peerURL.lastPathComponent)")
-print("seed  batchwise  keras   | shifted +4/16: inference  batch(\(batchSize))  full batch  re-calibrated  (keras inference)")
+/// One line of the table: a label, then the values in columns 11 wide.
+func row(_ label: String, _ values: [Double]) -> String {
+    label.padding(toLength: 6, withPad: " ", startingAt: 0)
+        + values.map { format($0) }.joined(separator: "     ")
+}
+print(String(repeating: " ", count: 28) + "test images brightened by +4/16, BatchNormalization statistics:")
+print("seed  batchwise  keras      moving     batch(\(batchSize))  full batch re-calib.  keras moving")
 var results: [SeedResult] = []
 for (index, seed) in seeds.enumerated() {
     let result = try run(seed: seed)
     results.append(result)
-    print("\(seed)     \(format(result.testAccuracy))     \(format(keras.testAccuracy[index]))  |                "
-          + "\(format(result.inference))     \(format(result.batchStatistics))     \(format(result.fullBatchStatistics))"
-          + "      \(format(result.recalibrated))         (\(format(keras.shiftedInferenceAccuracy[index])))")
+    print(row("\(seed)", [result.testAccuracy, keras.testAccuracy[index], result.inference, result.batchStatistics,
+                          result.fullBatchStatistics, result.recalibrated, keras.shiftedInferenceAccuracy[index]]))
 }
 let batchwiseMean = mean(results.map(\.testAccuracy)), kerasMean = mean(keras.testAccuracy)
-print("mean  \(format(batchwiseMean))     \(format(kerasMean))  |                "
-      + "\(format(mean(results.map(\.inference))))     \(format(mean(results.map(\.batchStatistics))))     "
-      + "\(format(mean(results.map(\.fullBatchStatistics))))      \(format(mean(results.map(\.recalibrated))))         "
-      + "(\(format(mean(keras.shiftedInferenceAccuracy))))")
+print(row("mean", [batchwiseMean, kerasMean, mean(results.map(\.inference)), mean(results.map(\.batchStatistics)),
+                   mean(results.map(\.fullBatchStatistics)), mean(results.map(\.recalibrated)),
+                   mean(keras.shiftedInferenceAccuracy)]))
 // The seeded runs differ from Keras's by their random draws. From Keras's own initial weights and
 // the same unshuffled batches, the training losses must agree: float rounding grows over the 240
 // steps (up to 5e-4 relative seen at epoch 6), a wrong gradient or update moves them far more.
