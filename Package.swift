@@ -87,6 +87,7 @@ let package = Package(
         .executableTarget(name: "SeedPipeline", dependencies: ["Batchwise"], path: "Examples/SeedPipeline"),
         .executableTarget(name: "KerasPredict", dependencies: ["Batchwise"], path: "Examples/KerasPredict"),
         .executableTarget(name: "DigitsClassifier", dependencies: ["Batchwise"], path: "Examples/DigitsClassifier"),
+        .executableTarget(name: "DigitsCNN", dependencies: ["Batchwise"], path: "Examples/DigitsCNN", exclude: ["README.md"]),
         // `batchwise-bench`: the benchmarks, kept out of the shipped CLI (docs/PERFORMANCE.md).
         .executableTarget(
             name: "BatchwiseBench",

@@ -4,7 +4,8 @@ import Tensors
 extension Sequential {
     /// A copy whose BatchNormalization layers' moving statistics are re-estimated from
     /// unlabeled data: the exact population mean and (biased) variance of each layer's input
-    /// over *all* of `data`, not an exponential average. Every other weight is unchanged.
+    /// over *all* of `data` (per channel over every pixel for NHWC images), not an exponential
+    /// average. Every other weight is unchanged.
     ///
     /// This is test-time adaptation ("AdaBN"): inference stays deterministic and independent
     /// of batch size, yet is normalized for the distribution the data comes from — the fix
