@@ -140,6 +140,7 @@ extension WorkflowError.Setting {
         case .epochs: "--epochs"
         case .batchSize: "--batch-size"
         case .validationSplit: "--validation-split"
+        case .shuffleBuffer: "--shuffle-buffer"
         case .output: "--save"
         }
     }

@@ -33,6 +33,8 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case batchSize
         /// ``TrainJob/validationSplit``.
         case validationSplit
+        /// ``TrainJob/shuffleBuffer``.
+        case shuffleBuffer
         /// ``TrainJob/output``.
         case output
     }

@@ -130,7 +130,8 @@ public struct TrainJob: Sendable {
                               loss: lossValue)
         let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
                                       progress: progress, resumingFrom: start.snapshot)
-        try saveResult(trainer: trainer, final: last.value ?? start.snapshot, optimizer: optimizerConfig, loss: lossValue)
+        try saveResult(model: trainer.model, optimizer: trainer.optimizer, final: last.value ?? start.snapshot,
+                       config: optimizerConfig, loss: lossValue)
         return (history, trainer.model)
     }
 
@@ -165,7 +166,7 @@ public struct TrainJob: Sendable {
         var path: String
     }
 
-    private func startingPoint() throws -> Start {
+    func startingPoint() throws -> Start {
         // Before the prepared copy: that copy is made without the architecture settings.
         if layers == nil, inputFeatures != nil {
             throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
@@ -244,7 +245,7 @@ public struct TrainJob: Sendable {
         return start
     }
 
-    private func resolvedLoss(_ start: Start) throws -> Loss {
+    func resolvedLoss(_ start: Start) throws -> Loss {
         if let loss { return Loss(loss) }
         guard let fileLoss = start.loss else {
             if let unsupported = start.unsupportedLoss {
@@ -260,7 +261,7 @@ public struct TrainJob: Sendable {
 
     /// The command line's optimizer (fresh state) or the file's (with its state); for a resume,
     /// always the checkpoint's (`resumedOptimizer`).
-    private func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
+    func resolvedOptimizer(_ start: inout Start) throws -> OptimizerConfig {
         if start.snapshot != nil, let saved = start.fileOptimizer { return try resumedOptimizer(saved) }
         guard let optimizer else {
             guard var config = start.fileOptimizer else {
@@ -316,10 +317,13 @@ public struct TrainJob: Sendable {
         return learningRate.map { saved.withLearningRate($0) } ?? saved
     }
 
-    private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {
+    /// Writes the trained `model` to ``output`` in the format its extension names; a native
+    /// checkpoint holds `final`, the last end-of-epoch snapshot.
+    func saveResult(model: Sequential, optimizer trained: any Optimizer, final: TrainingSnapshot?,
+                    config optimizer: OptimizerConfig, loss: Loss) throws {
         let name = output.lastPathComponent.lowercased()
         if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") {
-            try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: output)
+            try KerasModelFile.save(model, optimizer: trained, loss: loss, to: output)
         } else if name.hasSuffix(".h5") {
             guard let final else {
                 throw WorkflowError.invalidSetting(file: output.path, setting: .epochs,
