@@ -40,6 +40,9 @@ public final class Communicator {
     /// Seconds this rank has spent in MPI collectives since it was created: the transfers and
     /// the waits for slower ranks. Benchmarks read it to measure the communication share of a step.
     public private(set) var secondsInCollectives: Double = 0
+    /// The CPU time this rank's thread has used in MPI collectives (Open MPI polls while it
+    /// waits), so that a benchmark can tell the thread's own work outside them on a busy machine.
+    public private(set) var cpuSecondsInCollectives: Double = 0
 
     private let owner: pthread_t
     private var finalizedWorldOfOne = false
@@ -128,8 +131,8 @@ public final class Communicator {
             if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
             return [local.count]
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { secondsInCollectives += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
+        defer { account(since: start) }
         let counts = try gatherLengths(local.count)
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
@@ -168,9 +171,21 @@ public final class Communicator {
 
     /// Runs one collective's MPI calls, adding their time to ``secondsInCollectives``.
     private func timed(_ body: () throws -> Void) rethrows {
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { secondsInCollectives += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
+        defer { account(since: start) }
         try body()
+    }
+
+    private func account(since start: (wall: UInt64, cpu: Double)) {
+        secondsInCollectives += Double(DispatchTime.now().uptimeNanoseconds - start.wall) / 1e9
+        cpuSecondsInCollectives += Self.threadCPUSeconds() - start.cpu
+    }
+
+    /// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
+    public static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// Refuses calls from a thread other than the owner and calls after finalize.

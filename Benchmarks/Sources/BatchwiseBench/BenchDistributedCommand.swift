@@ -13,7 +13,10 @@ import Glibc
 /// OpenBLAS thread each): samples/s, the scaling of `--ranks` ranks over 1, and the share of
 /// the step time each rank spends in MPI collectives (measured by the communicator: transfers
 /// and waiting for the slower rank), beside the time of the reduction alone after a barrier
-/// (the transfer without waiting). Started on its own it runs itself under `mpirun` with the
+/// (the transfer without waiting). Because the ranks of a busy machine wait for each other's
+/// time slices, it also reports each rank's own work (its thread's CPU time outside the
+/// collectives) and, labelled as estimates, the samples/s and communication share a machine
+/// with a core per rank would give (the slowest rank's work plus the fastest reduction alone). Started on its own it runs itself under `mpirun` with the
 /// settings the tests use (docs/distributed.md), once per rank count, and prints one report.
 /// The peer of a 1-rank row is one process training the same model with whole 256-row steps
 /// (`Sequential.trainingStep`, no micro-shards, no MPI).
@@ -70,6 +73,18 @@ struct BenchDistributedCommand: ParsableCommand {
                                  peer: nil, unit: "ms"))
             rows.append(BenchRow(workload: "\(mode)_reduction_alone_\(ranks)_ranks (median after a barrier)",
                                  batchwise: many["\(mode).reduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(mode)_reduction_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["\(mode).fastestReduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_work_per_rank (CPU outside collectives, peer: 1 rank)",
+                                 batchwise: many["\(mode).work"], peer: one["\(mode).work"], unit: "ms", lowerIsBetter: true))
+            if let idle = many["\(mode).idleStep"], let single = one["\(mode).idleStep"], idle > 0 {
+                // Estimates from CPU time and the fastest transfer, for a machine where each rank has a core.
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_if_idle (estimate: work + fastest transfer, peer: 1 rank)",
+                                     batchwise: Double(Self.globalBatch) / idle * 1e3, peer: Double(Self.globalBatch) / single * 1e3,
+                                     unit: "samples/s"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share_if_idle (estimate)",
+                                     batchwise: 100 * (many["\(mode).fastestReduction"] ?? 0) / idle, peer: nil, unit: "%"))
+            }
         }
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
@@ -120,20 +135,28 @@ struct BenchDistributedCommand: ParsableCommand {
                                                   microShardCount: Self.microShards, mode: mode)
             for step in 0..<5 { _ = try trainer.step(data, epoch: 0, step: step % 8) }
             try world.barrier()
-            let collectivesBefore = world.secondsInCollectives
-            let start = DispatchTime.now().uptimeNanoseconds
+            let (collectivesBefore, collectiveCPUBefore) = (world.secondsInCollectives, world.cpuSecondsInCollectives)
+            let (start, cpuStart) = (DispatchTime.now().uptimeNanoseconds, Communicator.threadCPUSeconds())
             for step in 0..<steps { _ = try trainer.step(data, epoch: 0, step: step % 8) }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let inCollectives = world.secondsInCollectives - collectivesBefore
-            // Means over ranks: every rank's own step time and collective time.
+            // The rank's own work: its thread's CPU time outside the collectives.
+            let computeCPU = (Communicator.threadCPUSeconds() - cpuStart) - (world.cpuSecondsInCollectives - collectiveCPUBefore)
+            // Means over ranks of the step and collective times; the slowest rank's work.
             var sums = [seconds, inCollectives]
             try world.allReduceSum(&sums)
+            let slowestWork = try world.allGather([computeCPU / Double(steps)]).map { $0[0] }.max() ?? 0
             let (step, collectives) = (sums[0] / Double(world.size * steps), sums[1] / Double(world.size * steps))
+            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode)
             figures["\(mode.rawValue).samples"] = Double(Self.globalBatch) / step
             figures["\(mode.rawValue).step"] = step * 1e3
             figures["\(mode.rawValue).collectives"] = collectives * 1e3
             figures["\(mode.rawValue).share"] = 100 * collectives / step
-            figures["\(mode.rawValue).reduction"] = try reductionMilliseconds(world, mode: mode)
+            figures["\(mode.rawValue).reduction"] = reduction
+            figures["\(mode.rawValue).fastestReduction"] = fastestReduction
+            figures["\(mode.rawValue).work"] = slowestWork * 1e3
+            // On cores of its own a step would take the slowest rank's work plus the undisturbed transfer.
+            figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + fastestReduction
         }
         if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
         guard world.rank == 0, let resultFile else { return }
@@ -169,9 +192,10 @@ struct BenchDistributedCommand: ParsableCommand {
         return Double(steps * Self.globalBatch) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// Median milliseconds of one reduction of the model's step vector after a barrier: the
-    /// transfer without waiting for a slower rank.
-    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode) throws -> Double {
+    /// Median and fastest milliseconds of one reduction of the model's step vector after a
+    /// barrier: the transfer without waiting for a slower rank (the fastest: without being
+    /// descheduled on a busy machine either).
+    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode) throws -> (median: Double, fastest: Double) {
         let count = Self.gradientValues
         let plan = try MicroShardPlan(globalBatchSize: Self.globalBatch, microShardCount: Self.microShards, rankCount: world.size)
         let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
@@ -185,6 +209,6 @@ struct BenchDistributedCommand: ParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         times.sort()
-        return times[times.count / 2]
+        return (times[times.count / 2], times[0])
     }
 }
