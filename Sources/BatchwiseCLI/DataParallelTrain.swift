@@ -19,7 +19,7 @@ import Glibc
 /// step 0: ...`) and exit status 1; `mpirun` then ends the other ranks.
 ///
 /// ```swift
-/// try DataParallelTrain.run(job, options: parallel, quiet: false)
+/// try DataParallelTrain.run(job, options: try DataParallelOptions.parse(["--reduction", "fast"]), quiet: false)
 /// ```
 enum DataParallelTrain {
     /// Trains `job` on this rank; rank 0 saves. Call on the main thread: MPI stays on it.

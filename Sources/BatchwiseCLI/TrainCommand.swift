@@ -85,6 +85,7 @@ struct TrainCommand: ParsableCommand {
         if let ranks = parallel.ranks {
             var status: Int32 = 0
             try CommandFailure.reporting(prefix: "batchwise train") {
+                try job.checkDataParallelSettings()
                 status = try RankLauncher.run(ranks: ranks, commandLine: CommandLine.arguments)
             }
             if status != 0 { throw ExitCode(status) }

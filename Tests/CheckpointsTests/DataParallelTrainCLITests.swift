@@ -114,6 +114,11 @@ import Glibc
 
         let alone = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--reduction", "fast"]))
         #expect(alone.status != 0 && alone.stderr.contains("mpirun"), "\(alone.stderr)")
+        // Settings the trainer cannot honour are refused once, before mpirun starts.
+        let buffered = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--ranks", "2", "--shuffle-buffer", "10"]))
+        #expect(buffered.status == 1 && !buffered.stdout.contains("running"), "\(buffered.stdout)")
+        #expect(buffered.stderr == "batchwise train: data-parallel training shuffles all rows or none; a buffered shuffle of 10 rows "
+                + "is not supported (--shuffle-buffer)\n", "\(buffered.stderr)")
     }
 
     @Test(.timeLimit(.minutes(3)))

@@ -40,6 +40,21 @@ extension TrainJob {
     /// ``shuffleBuffer`` above 0 or a ``validationSplit`` above 0 is a
     /// ``WorkflowError/invalidSetting(file:setting:problem:)``; so is an ``epochs`` below 0.
     public func prepared() throws -> Prepared {
+        try checkDataParallelSettings()
+        var start = try startingPoint()
+        let loss = try resolvedLoss(start)
+        let optimizer = try resolvedOptimizer(&start)
+        var data = try TrainingData(files: [data] + moreData, x: x, y: y,
+                                    sparseTargets: loss.kind == .sparseCategoricalCrossentropy)
+        try data.validate(for: start.model, loss: loss)
+        return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
+                        snapshot: start.snapshot, rows: data.trainingRows(), shuffleSeed: shuffleBuffer == 0 ? nil : seed,
+                        architecture: try? KerasModelConfig.json(for: start.model))
+    }
+
+    /// The settings checks of ``prepared()`` that read no file, so that a launcher can refuse a
+    /// job before starting its processes.
+    public func checkDataParallelSettings() throws {
         if let shuffleBuffer, shuffleBuffer > 0 {
             throw WorkflowError.invalidSetting(
                 file: nil, setting: .shuffleBuffer,
@@ -55,15 +70,6 @@ extension TrainJob {
         guard epochs >= 0 else {
             throw WorkflowError.invalidSetting(file: nil, setting: .epochs, problem: "epochs must be at least 0, got \(epochs)")
         }
-        var start = try startingPoint()
-        let loss = try resolvedLoss(start)
-        let optimizer = try resolvedOptimizer(&start)
-        var data = try TrainingData(files: [data] + moreData, x: x, y: y,
-                                    sparseTargets: loss.kind == .sparseCategoricalCrossentropy)
-        try data.validate(for: start.model, loss: loss)
-        return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
-                        snapshot: start.snapshot, rows: data.trainingRows(), shuffleSeed: shuffleBuffer == 0 ? nil : seed,
-                        architecture: try? KerasModelConfig.json(for: start.model))
     }
 
     /// Writes the trained `model` to ``output`` in the format its extension names, as

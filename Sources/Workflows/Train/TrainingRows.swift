@@ -49,14 +49,7 @@ public struct TrainingRows: RandomAccessDataset {
     /// The chunk-aware block shuffle for compressed features (one decompression per chunk and
     /// epoch), as ``TrainingData/Order/shuffled`` reads them; nil (a per-row permutation) otherwise.
     public func preferredShuffleOrder(seed: UInt64) -> BlockShuffledIndices? {
-        func order<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices? {
-            guard source.isCompressed else { return nil }
-            return source.blockShuffledIndices(windowBlocks: source.defaultWindowBlocks, seed: seed, rows: count)
-        }
-        switch reader.features {
-        case let .float32(source): return order(source)
-        case let .float64(source): return order(source)
-        }
+        reader.features.blockShuffledIndices(rows: count, seed: seed)
     }
 
     private func requireIndex(_ index: Int) throws {
