@@ -79,13 +79,20 @@ import Glibc
         #expect(two.stdout.components(separatedBy: "Epoch 1/2:").count == 2, "\(two.stdout)")
         #expect(two.stdout.contains("on 2 ranks"), "\(two.stdout)")
 
-        let launched = try batchwise(trainArguments(folder, save: "ranks.h5", extra: ["--ranks", "2"]))
+        let midway = folder.appendingPathComponent("midway.h5")
+        let launched = try batchwise(trainArguments(folder, save: "ranks.h5",
+                                                    extra: ["--ranks", "2", "--checkpoint", midway.path, "--every", "4"]))
         #expect(launched.status == 0, "\(launched.stderr)")
         #expect(launched.stdout.contains("batchwise train: running ") && launched.stdout.contains(" -np 2 ")
                 && launched.stdout.contains("OPENBLAS_NUM_THREADS=1"), "\(launched.stdout)")
         #expect(digest(launched) == digest(one), "\(launched.stdout)")
         let checkpoint = try NativeCheckpoint.load(from: folder.appendingPathComponent("ranks.h5"))
         #expect(checkpoint.snapshot.epoch == 2 && checkpoint.snapshot.globalStep == 6)
+        // Written by 2 ranks after step 4 (epoch 1, step 1), resumed on 1 rank: the same model.
+        let resumed = try underMPI(ranks: 1, ["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                              "--seed", "3", "--batch-size", "32", "--epochs", "2",
+                                              "--save", folder.appendingPathComponent("resumed.keras").path])
+        #expect(resumed.status == 0 && digest(resumed) == digest(one), "\(resumed.stderr)\n\(resumed.stdout)")
 
         // fast: other last bits, the same model within rounding.
         let fast = try underMPI(ranks: 2, trainArguments(folder, save: "fast.keras", extra: ["--reduction", "fast"]))
