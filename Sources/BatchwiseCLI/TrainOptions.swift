@@ -141,6 +141,7 @@ extension WorkflowError.Setting {
         case .batchSize: "--batch-size"
         case .validationSplit: "--validation-split"
         case .shuffleBuffer: "--shuffle-buffer"
+        case .resume: "--resume"
         case .output: "--save"
         }
     }

@@ -35,6 +35,8 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case validationSplit
         /// ``TrainJob/shuffleBuffer``.
         case shuffleBuffer
+        /// ``TrainJob/resume``.
+        case resume
         /// ``TrainJob/output``.
         case output
     }

@@ -93,6 +93,11 @@ import Glibc
                                               "--seed", "3", "--batch-size", "32", "--epochs", "2",
                                               "--save", folder.appendingPathComponent("resumed.keras").path])
         #expect(resumed.status == 0 && digest(resumed) == digest(one), "\(resumed.stderr)\n\(resumed.stdout)")
+        // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
+        let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                   "--epochs", "2", "--save", folder.appendingPathComponent("alone.keras").path])
+        #expect(alone.status == 1 && alone.stderr.contains("written by data-parallel training in epoch 1, step 1")
+                && alone.stderr.hasSuffix("(--resume)\n"), "\(alone.stderr)")
 
         // fast: other last bits, the same model within rounding.
         let fast = try underMPI(ranks: 2, trainArguments(folder, save: "fast.keras", extra: ["--reduction", "fast"]))

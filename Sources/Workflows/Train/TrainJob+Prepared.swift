@@ -72,6 +72,17 @@ extension TrainJob {
         }
     }
 
+    /// Refuses, for a single-process run, a snapshot taken inside an epoch without a pipeline
+    /// state: data-parallel training records its position as epoch and step only, which a
+    /// streaming pipeline cannot continue from, so the epoch would silently start over.
+    func requirePipelinePosition(_ snapshot: TrainingSnapshot?) throws {
+        guard let snapshot, snapshot.iteratorState == nil, snapshot.stepInEpoch > 0 else { return }
+        throw WorkflowError.invalidSetting(
+            file: resume?.path, setting: .resume,
+            problem: "the checkpoint was written by data-parallel training in epoch \(snapshot.epoch), step "
+                + "\(snapshot.stepInEpoch), and holds no pipeline state; resume it data-parallel (under mpirun, on any number of ranks)")
+    }
+
     /// Writes the trained `model` to ``output`` in the format its extension names, as
     /// ``run(progress:)`` does: `.keras` / `.weights.h5` with `optimizer`'s state, `.h5` as a
     /// native checkpoint of `final` (the last end-of-epoch snapshot, or the resumed one).

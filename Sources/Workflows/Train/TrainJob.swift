@@ -100,6 +100,7 @@ public struct TrainJob: Sendable {
     /// Runs the job and returns the full history and the trained model (what was saved).
     public func runReturningModel(progress: ProgressStyle = .automatic) throws -> (history: History, model: Sequential) {
         var start = try startingPoint()
+        try requirePipelinePosition(start.snapshot)
         let lossValue = try resolvedLoss(start)
         let optimizerConfig = try resolvedOptimizer(&start)
         var trainingData = try TrainingData(files: [data] + moreData, x: x, y: y,
