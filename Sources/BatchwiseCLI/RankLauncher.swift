@@ -97,6 +97,12 @@ enum RankLauncher {
             close(pipeEnds[0])
             throw CommandError("cannot start \(arguments[0]): \(String(cString: strerror(spawnError)))")
         }
+        // A parent that started this process from a libdispatch thread passed on a mask that
+        // blocks every signal: unblock the forwarded ones on this (waiting) thread.
+        var forwarded = sigset_t()
+        sigemptyset(&forwarded)
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&forwarded, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &forwarded, nil)
         let forwarding = [SIGINT, SIGTERM, SIGHUP].map { signalNumber -> DispatchSourceSignal in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

@@ -75,6 +75,19 @@ pid_t bw_spawn_tied_in_own_group(const char *path, char *const argv[], char *con
     pid_t parent = getpid();
     pid_t child = fork();
     if (child != 0) return child;
+    /* The caller may block or ignore signals (a libdispatch thread blocks them all); the child
+       starts with none blocked and the termination signals at their defaults, so that what
+       the caller forwards to it takes effect. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction standard;
+    standard.sa_handler = SIG_DFL;
+    standard.sa_flags = 0;
+    sigemptyset(&standard.sa_mask);
+    sigaction(SIGINT, &standard, NULL);
+    sigaction(SIGTERM, &standard, NULL);
+    sigaction(SIGHUP, &standard, NULL);
     setpgid(0, 0);
 #if defined(__linux__)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -160,6 +160,45 @@ import Glibc
         #expect(try NativeCheckpoint.load(from: checkpoint).snapshot.globalStep >= 1)
     }
 
+    @Test(.timeLimit(.minutes(3)), arguments: [SIGTERM, SIGKILL])
+    func aSignalledLauncherLeavesNoRankBehind(signal: Int32) throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("run.h5")
+        let arguments = trainArguments(folder, save: "out.h5", extra: [
+            "--ranks", "2", "--epochs", "100000", "--checkpoint", checkpoint.path, "--every", "1", "--no-checkpoint-fsync"])
+        let result = LockedResult()
+        let finished = DispatchGroup()
+        DispatchQueue.global().async(group: finished) { result.set(Result { try self.batchwise(arguments) }) }
+        // Once training runs, signal the launcher (the one process with --ranks on its command line).
+        var launcher: pid_t?
+        #expect(ProcessLifetimeTests.eventually(within: 60) {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else { return false }
+            launcher = Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
+            return launcher != nil
+        })
+        if let launcher { kill(launcher, signal) }
+        finished.wait()
+        let run = try #require(try result.value?.get())
+        #expect(run.status != 0 && !run.timedOut, "\(run.stderr)")
+        if signal == SIGTERM {
+            // Forwarded to mpirun, which ends the ranks; the launcher reports the job's end.
+            #expect(run.signal == nil && run.stderr.contains("batchwise train: the job on 2 ranks ended with status"), "\(run.stderr)")
+        }
+        // mpirun dies with the launcher and the ranks with mpirun (PR_SET_PDEATHSIG): wait for that event.
+        #expect(ProcessLifetimeTests.eventually(within: 30) { ProcessLifetimeTests.livingProcesses(mentioning: folder.path).isEmpty },
+                "\(ProcessLifetimeTests.livingProcesses(mentioning: folder.path))")
+    }
+
+    /// Living processes whose command line mentions `text`, with their command lines.
+    static func processes(mentioning text: String) -> [(pid: pid_t, commandLine: String)] {
+        ProcessLifetimeTests.livingProcesses(mentioning: text).compactMap { entry in
+            guard let pid = entry.split(separator: " ").first.flatMap({ pid_t($0) }),
+                  let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            return (pid, String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self))
+        }
+    }
+
     /// The process of rank `rank` among those whose command line mentions `text`.
     static func rank(_ rank: Int, mentioning text: String) -> pid_t? {
         ProcessLifetimeTests.livingProcesses(mentioning: text).compactMap { entry -> pid_t? in
