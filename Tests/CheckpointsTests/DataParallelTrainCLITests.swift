@@ -133,54 +133,48 @@ import Glibc
                 + "is not supported (--shuffle-buffer)\n", "\(buffered.stderr)")
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func aKilledRankEndsTheJobNamingItAndNothingIsLeft() throws {
-        let folder = try folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// Starts `batchwise train --ranks 2` for very many epochs in the background, waits until
+    /// training runs (rank 0 wrote a checkpoint) and `target()` names a process, sends it
+    /// `signal`, and returns the run once it ended.
+    private func interruptedRun(_ folder: URL, signal: Int32, target: @escaping () -> pid_t?) throws -> ChildProcess {
         let checkpoint = folder.appendingPathComponent("run.h5")
         let arguments = trainArguments(folder, save: "out.h5", extra: [
             "--ranks", "2", "--epochs", "100000", "--checkpoint", checkpoint.path, "--every", "1", "--no-checkpoint-fsync"])
         let result = LockedResult()
         let finished = DispatchGroup()
         DispatchQueue.global().async(group: finished) { result.set(Result { try self.batchwise(arguments) }) }
-        // Training runs once rank 0 has written a checkpoint; then rank 1 is killed.
         var victim: pid_t?
         #expect(ProcessLifetimeTests.eventually(within: 60) {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else { return false }
-            victim = Self.rank(1, mentioning: folder.path)
+            victim = target()
             return victim != nil
         })
-        if let victim { kill(victim, SIGKILL) }
+        if let victim { kill(victim, signal) }
         finished.wait()
         let run = try #require(try result.value?.get())
         #expect(run.status != 0 && !run.timedOut, "\(run.stderr)")
+        return run
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aKilledRankEndsTheJobNamingItAndNothingIsLeft() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try interruptedRun(folder, signal: SIGKILL) { Self.rank(1, mentioning: folder.path) }
         #expect(run.stderr.split(separator: "\n").last?.hasSuffix("rank 1 failed") == true, "\(run.stderr)")
         expectNothingLeft(folder)
         // The last checkpoint loads.
-        #expect(try NativeCheckpoint.load(from: checkpoint).snapshot.globalStep >= 1)
+        #expect(try NativeCheckpoint.load(from: folder.appendingPathComponent("run.h5")).snapshot.globalStep >= 1)
     }
 
     @Test(.timeLimit(.minutes(3)), arguments: [SIGTERM, SIGKILL])
     func aSignalledLauncherLeavesNoRankBehind(signal: Int32) throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let checkpoint = folder.appendingPathComponent("run.h5")
-        let arguments = trainArguments(folder, save: "out.h5", extra: [
-            "--ranks", "2", "--epochs", "100000", "--checkpoint", checkpoint.path, "--every", "1", "--no-checkpoint-fsync"])
-        let result = LockedResult()
-        let finished = DispatchGroup()
-        DispatchQueue.global().async(group: finished) { result.set(Result { try self.batchwise(arguments) }) }
-        // Once training runs, signal the launcher (the one process with --ranks on its command line).
-        var launcher: pid_t?
-        #expect(ProcessLifetimeTests.eventually(within: 60) {
-            guard FileManager.default.fileExists(atPath: checkpoint.path) else { return false }
-            launcher = Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
-            return launcher != nil
-        })
-        if let launcher { kill(launcher, signal) }
-        finished.wait()
-        let run = try #require(try result.value?.get())
-        #expect(run.status != 0 && !run.timedOut, "\(run.stderr)")
+        // The launcher is the one process with --ranks on its command line.
+        let run = try interruptedRun(folder, signal: signal) {
+            Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
+        }
         if signal == SIGTERM {
             // Forwarded to mpirun, which ends the ranks; the launcher reports the job's end.
             #expect(run.signal == nil && run.stderr.contains("batchwise train: the job on 2 ranks ended with status"), "\(run.stderr)")
