@@ -35,7 +35,9 @@ enum RankLauncher {
         print("batchwise train: running " + (settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + arguments.map(shellQuoted))
             .joined(separator: " "))
         fflush(nil)
-        let environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }
+        var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }
+        // A request to die with this process's parent is this process's alone (main() honoured it).
+        environment[BW_DIE_WITH_PARENT_VARIABLE] = nil
         let (status, errorText) = try spawnAndWait(arguments, environment: environment)
         guard status != 0 else { return 0 }
         let failed = failedRanks(in: errorText)
