@@ -5,8 +5,8 @@ import PackageDescription
 // CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
-// Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) -> BatchwiseCLI
-// (the `batchwise` executable);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
+// Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) + Distributed -> BatchwiseCLI
+// (the `batchwise` executable, which links Open MPI through Distributed);  Checkpoints + HDF5 + Training + CProcessControl -> CheckpointFuzzHelper;
 // Batchwise + Experiments + CProcessControl + Distributed -> BatchwiseBench (the `batchwise-bench` executable);
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
 // after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
@@ -77,6 +77,7 @@ let package = Package(
                 "Workflows",
                 "Experiments",
                 "CProcessControl",
+                "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

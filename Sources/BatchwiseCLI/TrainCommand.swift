@@ -1,8 +1,13 @@
 import ArgumentParser
 import Batchwise
+import CProcessControl
+import Distributed
 import Foundation
 import Experiments
 import Workflows
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `batchwise train`: trains a model built from `--layers` or a `.json` architecture, fine-tunes
 /// a model file or resumes a native checkpoint on HDF5 data, saves in the format the `--save`
@@ -58,6 +63,14 @@ struct TrainCommand: ParsableCommand {
         its values while the first epoch reads them: a sparse label outside 0..<classes or any NaN/infinity in \
         features or targets is an error naming the file, dataset, row and column. A loss that becomes NaN or infinite \
         stops training with an error (nothing is saved; the last --checkpoint stays intact).
+
+        Data-parallel training on Open MPI: started as mpirun -np 2 batchwise train ..., every process is a rank \
+        that reads only its rows of each step; --batch-size is the global batch over all ranks, rank 0 alone prints \
+        progress and writes --checkpoint and --save, and every rank holds the same weights. --ranks 2 runs the same \
+        command under mpirun on this machine (and prints the mpirun command). --reduction ordered (the default) \
+        trains bitwise the same model on 1, 2, 4 or 8 ranks at the same --batch-size; fast is quicker across many \
+        nodes and equal within rounding. The data is shuffled globally or not at all (no --shuffle-buffer, no \
+        --validation-split). A failed rank ends the job with an error naming the rank (docs/distributed.md).
         """
     )
 
@@ -70,6 +83,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress output.")
     var quiet = false
     @OptionGroup var isolation: IsolationOptions
+    @OptionGroup(title: "Data-parallel training") var parallel: DataParallelOptions
 
     func validate() throws {
         guard !start.files.isEmpty || architecture.layers != nil else {
@@ -81,23 +95,55 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var job = TrainJob(data: URL(fileURLWithPath: data.data.first ?? ""), output: URL(fileURLWithPath: output.save))
         for group in [start, architecture, data, objective, schedule, output] as [any TrainJobOptions] { group.apply(to: &job) }
+        if let ranks = parallel.ranks {
+            var status: Int32 = 0
+            try CommandFailure.reporting(prefix: "batchwise train") {
+                try job.checkDataParallelSettings()
+                status = try RankLauncher.run(ranks: ranks, commandLine: CommandLine.arguments)
+            }
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+        if DataParallelOptions.launchedByMPI {
+            try trainAsRank(job)
+            return
+        }
         try CommandFailure.reporting(prefix: "batchwise train") {
-            if job.buildsModel {
-                // Nothing but JSON text is read to build the model: no HDF5 file to isolate.
-                let trained = try job.runReturningModel(progress: quiet ? .quiet : .automatic)
-                print("weights sha256: \(SeedExperiment.digest(of: trained.model))")
-                return
-            }
-            // The child reads the user's model/checkpoint and writes what training starts from
-            // (model, optimizer state, position) as a Batchwise-written checkpoint; this process
-            // reads only that copy.
-            try IsolatedProbe.withLoadedCopy(.train, arguments: start.arguments, files: start.files, copyName: "start.h5",
-                                             options: isolation) { copy in
-                var job = job
-                job.preparedStart = copy
+            try withStartingPoint(job) { job in
                 let trained = try job.runReturningModel(progress: quiet ? .quiet : .automatic)
                 print("weights sha256: \(SeedExperiment.digest(of: trained.model))")
             }
+        }
+    }
+
+    /// Runs `body` with `job` reading its starting point safely: a model built here from
+    /// `--layers` / a `.json` architecture reads no HDF5 file; otherwise a child process reads the
+    /// user's model/checkpoint and writes what training starts from (model, optimizer state,
+    /// position) as a Batchwise-written checkpoint, and `body`'s job reads only that copy.
+    private func withStartingPoint(_ job: TrainJob, _ body: (TrainJob) throws -> Void) throws {
+        guard !job.buildsModel else { return try body(job) }
+        try IsolatedProbe.withLoadedCopy(.train, arguments: start.arguments, files: start.files, copyName: "start.h5",
+                                         options: isolation) { copy in
+            var job = job
+            job.preparedStart = copy
+            try body(job)
+        }
+    }
+
+    /// One rank of `mpirun -np N batchwise train ...`: tied to its launcher, its errors name the rank.
+    private func trainAsRank(_ job: TrainJob) throws {
+        // mpirun (or orted) started this rank: end with it, however it ends.
+        bw_die_with_parent(getppid())
+        let rank = (try? LaunchEnvironment(ProcessInfo.processInfo.environment))?.announcedRank
+        do {
+            // The isolated probe runs before MPI is initialised: no fork after MPI_Init.
+            try withStartingPoint(job) { job in try DataParallelTrain.run(job, options: parallel, quiet: quiet) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            let line = DataParallelTrain.message(error, rank: rank).replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("batchwise train: \(line)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -193,6 +193,8 @@ extension WorkflowError.Setting {
         case .epochs: "--epochs"
         case .batchSize: "--batch-size"
         case .validationSplit: "--validation-split"
+        case .shuffleBuffer: "--shuffle-buffer"
+        case .resume: "--resume"
         case .output: "--save"
         }
     }

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+#if defined(__linux__)
 #include <sys/prctl.h>
 #else
 #include <pthread.h>
@@ -66,4 +69,40 @@ int bw_spawn_actions_close_inherited(posix_spawn_file_actions_t *actions) {
     (void)actions;
     return 0;
 #endif
+}
+
+pid_t bw_spawn_tied_in_own_group(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stderr_fd) {
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child != 0) return child;
+    /* The caller may block or ignore signals (a libdispatch thread blocks them all); the child
+       starts with none blocked and the termination signals at their defaults, so that what
+       the caller forwards to it takes effect. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction standard;
+    standard.sa_handler = SIG_DFL;
+    standard.sa_flags = 0;
+    sigemptyset(&standard.sa_mask);
+    sigaction(SIGINT, &standard, NULL);
+    sigaction(SIGTERM, &standard, NULL);
+    sigaction(SIGHUP, &standard, NULL);
+    setpgid(0, 0);
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(127);
+#else
+    (void)parent;
+#endif
+    if (stdin_fd >= 0 && stdin_fd != 0) dup2(stdin_fd, 0);
+    if (stderr_fd >= 0 && stderr_fd != 2) dup2(stderr_fd, 2);
+#if defined(__linux__) && defined(SYS_close_range)
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+    {
+        for (int fd = 3; fd < 4096; fd++) close(fd);
+    }
+    execve(path, argv, envp);
+    _exit(127);
 }

@@ -37,6 +37,13 @@ public final class Communicator {
     /// The thread level Open MPI provided, or nil for a world of one (MPI not initialised).
     public let threadLevel: ThreadLevel?
 
+    /// Seconds this rank has spent in MPI collectives since it was created: the transfers and
+    /// the waits for slower ranks. Benchmarks read it to measure the communication share of a step.
+    public private(set) var secondsInCollectives: Double = 0
+    /// The CPU time this rank's thread has used in MPI collectives (Open MPI polls while it
+    /// waits), so that a benchmark can tell the thread's own work outside them on a busy machine.
+    public private(set) var cpuSecondsInCollectives: Double = 0
+
     private let owner: pthread_t
     private var finalizedWorldOfOne = false
 
@@ -74,7 +81,7 @@ public final class Communicator {
     public func barrier() throws {
         try enter("barrier()")
         guard usesMPI else { return }
-        try MPICalls.check(MPI_Barrier(bw_MPI_COMM_WORLD()), "MPI_Barrier", rank: rank)
+        try timed { try MPICalls.check(MPI_Barrier(bw_MPI_COMM_WORLD()), "MPI_Barrier", rank: rank) }
     }
 
     /// Replaces `values` on every rank with `root`'s values (`MPI_Bcast`); the other ranks'
@@ -84,12 +91,14 @@ public final class Communicator {
         try enter(operation)
         guard (0..<size).contains(root) else { throw DistributedError.invalidRank(operation: operation, rank: root, size: size) }
         guard usesMPI else { return }
-        var count = [Int64(values.count)]
-        try bcast(&count, datatype: bw_MPI_INT64_T(), root: root)
-        let elements = try mpiCount(Int(count[0]), operation)
-        if rank != root { values = [Scalar](repeating: 0, count: Int(count[0])) }
-        guard elements > 0 else { return }
-        try bcast(&values, datatype: Scalar.mpiDatatype, root: root)
+        try timed {
+            var count = [Int64(values.count)]
+            try bcast(&count, datatype: bw_MPI_INT64_T(), root: root)
+            let elements = try mpiCount(Int(count[0]), operation)
+            if rank != root { values = [Scalar](repeating: 0, count: Int(count[0])) }
+            guard elements > 0 else { return }
+            try bcast(&values, datatype: Scalar.mpiDatatype, root: root)
+        }
     }
 
     /// Every rank's `local` buffer, in rank order, on every rank (`MPI_Allgatherv`). The
@@ -122,6 +131,8 @@ public final class Communicator {
             if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
             return [local.count]
         }
+        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
+        defer { account(since: start) }
         let counts = try gatherLengths(local.count)
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
@@ -145,16 +156,37 @@ public final class Communicator {
         let operation = "allReduceSum(_:)"
         try enter(operation)
         guard usesMPI else { return }
-        try requireSameLength(values.count, operation)
-        let count = try mpiCount(values.count, operation)
-        guard count > 0 else { return }
-        let code = values.withUnsafeMutableBufferPointer { buffer in
-            MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, count, Scalar.mpiDatatype, bw_MPI_SUM(), bw_MPI_COMM_WORLD())
+        try timed {
+            try requireSameLength(values.count, operation)
+            let count = try mpiCount(values.count, operation)
+            guard count > 0 else { return }
+            let code = values.withUnsafeMutableBufferPointer { buffer in
+                MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, count, Scalar.mpiDatatype, bw_MPI_SUM(), bw_MPI_COMM_WORLD())
+            }
+            try MPICalls.check(code, "MPI_Allreduce", rank: rank)
         }
-        try MPICalls.check(code, "MPI_Allreduce", rank: rank)
     }
 
     // MARK: - Checks shared by the collectives
+
+    /// Runs one collective's MPI calls, adding their time to ``secondsInCollectives``.
+    private func timed(_ body: () throws -> Void) rethrows {
+        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
+        defer { account(since: start) }
+        try body()
+    }
+
+    private func account(since start: (wall: UInt64, cpu: Double)) {
+        secondsInCollectives += Double(DispatchTime.now().uptimeNanoseconds - start.wall) / 1e9
+        cpuSecondsInCollectives += Self.threadCPUSeconds() - start.cpu
+    }
+
+    /// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
+    public static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 
     /// Refuses calls from a thread other than the owner and calls after finalize.
     private func enter(_ operation: String) throws {

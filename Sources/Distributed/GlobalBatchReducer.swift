@@ -132,8 +132,8 @@ public struct GlobalBatchReducer {
             // A malformed rank sends one value more, so the all-reduce's length check fails everywhere.
             var local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
             if localShapeError == nil {
-                for partial in microShardSums {
-                    for column in 0..<width { local[column] += partial[column] }
+                local.withUnsafeMutableBufferPointer { sums in
+                    for partial in microShardSums { partial.withUnsafeBufferPointer { Scalar.add($0, to: sums) } }
                 }
             }
             do { try communicator.allReduceSum(&local) } catch { throw localShapeError ?? error }
@@ -147,11 +147,15 @@ public struct GlobalBatchReducer {
     static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
         _ partials: UnsafeBufferPointer<Scalar>, width: Int, microShardCount: Int
     ) -> [Scalar] {
-        var total = Array(partials.prefix(width))
+        guard width > 0, partials.count >= width, let first = partials.baseAddress else { return Array(partials.prefix(width)) }
+        // A copy of the first micro-shard's sums (bitwise, -0.0 included), then the others added.
+        var total = [Scalar](unsafeUninitializedCapacity: width) { buffer, count in
+            buffer.baseAddress?.initialize(from: first, count: width)
+            count = width
+        }
         total.withUnsafeMutableBufferPointer { sums in
             for shard in 1..<max(microShardCount, 1) {
-                let offset = shard * width
-                for column in 0..<width { sums[column] += partials[offset + column] }
+                Scalar.add(UnsafeBufferPointer(rebasing: partials[(shard * width)..<((shard + 1) * width)]), to: sums)
             }
         }
         return total

@@ -45,6 +45,10 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case batchSize
         /// ``TrainJob/validationSplit``.
         case validationSplit
+        /// ``TrainJob/shuffleBuffer``.
+        case shuffleBuffer
+        /// ``TrainJob/resume``.
+        case resume
         /// ``TrainJob/output``.
         case output
     }

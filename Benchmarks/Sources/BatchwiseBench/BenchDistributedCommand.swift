@@ -1,101 +1,214 @@
 import ArgumentParser
+import Batchwise
+import CProcessControl
 import Distributed
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `batchwise-bench distributed [--ranks 2] [--json]`: the time of one reduction of the
-/// BN-MLP 784-256-256-10's gradient (270,346 floats) across ranks on this machine, in `fast`
-/// mode (`MPI_Allreduce`) and `ordered` mode (all-gather of 8 micro-shard sums, added in
-/// order). Started on its own it runs itself under `mpirun` with the settings the tests use
-/// (docs/distributed.md) and prints rank 0's report. There is no Python peer.
+/// `batchwise-bench distributed [--ranks 2] [--json]`: data-parallel training of the BN-MLP
+/// 784-256-256-10 (Dense-BN-ReLU twice, then Dense; Adam) at a global batch of 256 with
+/// `DataParallelTrainer`, in `fast` and `ordered` mode, on 1 rank and on `--ranks` ranks (one
+/// OpenBLAS thread each): samples/s, the scaling of `--ranks` ranks over 1, and the share of
+/// the step time each rank spends in MPI collectives (measured by the communicator: transfers
+/// and waiting for the slower rank), beside the time of the reduction alone after a barrier
+/// (the transfer without waiting). Because the ranks of a busy machine wait for each other's
+/// time slices, it also reports each rank's own work (its thread's CPU time outside the
+/// collectives) and, labelled as estimates, the samples/s and communication share a machine
+/// with a core per rank would give (the slowest rank's work plus the fastest reduction alone). Started on its own it runs itself under `mpirun` with the
+/// settings the tests use (docs/distributed.md), once per rank count, and prints one report.
+/// The peer of a 1-rank row is one process training the same model with whole 256-row steps
+/// (`Sequential.trainingStep`, no micro-shards, no MPI).
 struct BenchDistributedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distributed",
-        abstract: "All-reduce time of the BN-MLP's gradient volume across ranks (runs itself under mpirun)."
+        abstract: "Data-parallel BN-MLP training on 1 and N ranks: samples/s, scaling, communication share (runs itself under mpirun)."
     )
 
-    @Option(help: "Ranks to start under mpirun.")
+    @Option(help: "Ranks of the scaled run (the baseline has 1).")
     var ranks = 2
 
+    @Option(help: "Timed training steps per mode (after 5 untimed ones).")
+    var steps = 60
+
     @Option(help: "Timed reductions per mode (after 20 untimed ones).")
-    var iterations = 300
+    var iterations = 100
 
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: .hidden)
+    var resultFile: String?
+
     /// The BN-MLP's trainable values: Dense 784→256, BN 256, Dense 256→256, BN 256, Dense 256→10.
     static let gradientValues = 784 * 256 + 256 + 2 * 256 + 256 * 256 + 256 + 2 * 256 + 256 * 10 + 10
     static let microShards = 8
+    static let globalBatch = 256
 
     func run() throws {
         if try LaunchEnvironment(ProcessInfo.processInfo.environment).launchedByMPI {
+            bw_die_with_parent(getppid())
             try measure()
         } else {
             try launch()
         }
     }
 
-    /// Starts this executable under mpirun and waits for it; rank 0 prints the report.
+    /// Runs the measurement under mpirun with 1 rank and with `ranks`, then prints the report.
     private func launch() throws {
+        let one = try runUnderMPI(ranks: 1)
+        let many = try runUnderMPI(ranks: ranks)
+        var rows: [BenchRow] = []
+        for mode in ReductionMode.allCases.map(\.rawValue) {
+            let name = "bn_mlp_fit_\(mode)_batch_\(Self.globalBatch)"
+            rows.append(BenchRow(workload: "\(name)_1_rank", batchwise: one["\(mode).samples"], peer: one["plain.samples"],
+                                 unit: "samples/s"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks (peer: 1 rank)", batchwise: many["\(mode).samples"],
+                                 peer: one["\(mode).samples"], unit: "samples/s"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share", batchwise: many["\(mode).share"],
+                                 peer: nil, unit: "%"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_step", batchwise: many["\(mode).step"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_in_collectives", batchwise: many["\(mode).collectives"],
+                                 peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(mode)_reduction_alone_\(ranks)_ranks (median after a barrier)",
+                                 batchwise: many["\(mode).reduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(mode)_reduction_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["\(mode).fastestReduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_work_per_rank (CPU outside collectives, peer: 1 rank)",
+                                 batchwise: many["\(mode).work"], peer: one["\(mode).work"], unit: "ms", lowerIsBetter: true))
+            if let idle = many["\(mode).idleStep"], let single = one["\(mode).idleStep"], idle > 0 {
+                // Estimates from CPU time and the fastest transfer, for a machine where each rank has a core.
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_if_idle (estimate: work + fastest transfer, peer: 1 rank)",
+                                     batchwise: Double(Self.globalBatch) / idle * 1e3, peer: Double(Self.globalBatch) / single * 1e3,
+                                     unit: "samples/s"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share_if_idle (estimate)",
+                                     batchwise: 100 * (many["\(mode).fastestReduction"] ?? 0) / idle, peer: nil, unit: "%"))
+            }
+        }
+        rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
+        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+    }
+
+    /// This executable under `mpirun -np ranks`, tied to this process; rank 0's figures.
+    private func runUnderMPI(ranks: Int) throws -> [String: Double] {
         guard let mpirun = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/mpirun" })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw ValidationError("mpirun is not installed (make deps installs openmpi-bin)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirun)
+        let result = FileManager.default.temporaryDirectory.appendingPathComponent("bench-distributed-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: result) }
         let this = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        process.arguments = ["--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
-            + [this, "distributed", "--iterations", String(iterations)] + (json ? ["--json"] : [])
-        process.environment = ProcessInfo.processInfo.environment.merging([
+        let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
+            + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
+        let environment = ProcessInfo.processInfo.environment.merging([
             "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
             "OMPI_MCA_mpi_yield_when_idle": "1",
             "OPENBLAS_NUM_THREADS": "1",
         ]) { $1 }
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ExitCode(process.terminationStatus) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let pid = bw_spawn_tied_in_own_group(mpirun, argv, envp, -1, -1)
+        guard pid > 0 else { throw ValidationError("cannot start mpirun: \(String(cString: strerror(errno)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { throw ExitCode(1) }
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as? [String: Double]
+        return object ?? [:]
     }
 
-    /// One rank's part: times both modes; rank 0 prints.
+    /// One rank's part: times data-parallel steps in both modes and the reductions alone;
+    /// rank 0 writes the figures (each the mean over ranks) to `--result-file`.
     private func measure() throws {
         let world = try Communicator.world()
         defer { try? world.finalize() }
-        let count = Self.gradientValues
-        let plan = try MicroShardPlan(globalBatchSize: 256, microShardCount: Self.microShards, rankCount: world.size)
-        let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: .ordered)
-        let partials = plan.microShards(ofRank: world.rank).map { shard in
-            (0..<count).map { Float(($0 + shard) % 97) * 0.01 }
+        var rng = SplitMix64(seed: 1)
+        let rows = Self.globalBatch * 8
+        let x = try Tensor(shape: [rows, 784], scalars: (0..<(rows * 784)).map { _ in Float(rng.nextNormal()) })
+        let y = Tensor((0..<rows).map { _ in Float(rng.nextIndex(below: 10)) })
+        let data = try Slices(x, y)
+        var figures: [String: Double] = [:]
+        for mode in ReductionMode.allCases {
+            var trainer = try DataParallelTrainer(model: try Self.model(), optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
+                                                  communicator: world, globalBatchSize: Self.globalBatch,
+                                                  microShardCount: Self.microShards, mode: mode)
+            for step in 0..<5 { _ = try trainer.step(data, epoch: 0, step: step % 8) }
+            try world.barrier()
+            let (collectivesBefore, collectiveCPUBefore) = (world.secondsInCollectives, world.cpuSecondsInCollectives)
+            let (start, cpuStart) = (DispatchTime.now().uptimeNanoseconds, Communicator.threadCPUSeconds())
+            for step in 0..<steps { _ = try trainer.step(data, epoch: 0, step: step % 8) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let inCollectives = world.secondsInCollectives - collectivesBefore
+            // The rank's own work: its thread's CPU time outside the collectives.
+            let computeCPU = (Communicator.threadCPUSeconds() - cpuStart) - (world.cpuSecondsInCollectives - collectiveCPUBefore)
+            // Means over ranks of the step and collective times; the slowest rank's work.
+            var sums = [seconds, inCollectives]
+            try world.allReduceSum(&sums)
+            let slowestWork = try world.allGather([computeCPU / Double(steps)]).map { $0[0] }.max() ?? 0
+            let (step, collectives) = (sums[0] / Double(world.size * steps), sums[1] / Double(world.size * steps))
+            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode)
+            figures["\(mode.rawValue).samples"] = Double(Self.globalBatch) / step
+            figures["\(mode.rawValue).step"] = step * 1e3
+            figures["\(mode.rawValue).collectives"] = collectives * 1e3
+            figures["\(mode.rawValue).share"] = 100 * collectives / step
+            figures["\(mode.rawValue).reduction"] = reduction
+            figures["\(mode.rawValue).fastestReduction"] = fastestReduction
+            figures["\(mode.rawValue).work"] = slowestWork * 1e3
+            // On cores of its own a step would take the slowest rank's work plus the undisturbed transfer.
+            figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + fastestReduction
         }
-        var gradient = [Float](repeating: 0.5, count: count)
-        let fast = try timed(world) { try world.allReduceSum(&gradient) }
-        let ordered = try timed(world) { _ = try reducer.sum(microShardSums: partials, width: count) }
-        guard world.rank == 0 else { return }
+        if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
+        guard world.rank == 0, let resultFile else { return }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.flatMap { Double($0) }
-        let megabytes = Double(count * 4) / 1e6
-        let rows = [
-            BenchRow(workload: "fast all-reduce, \(world.size) ranks, \(count) floats (median)", batchwise: fast.median,
-                     peer: nil, unit: "ms"),
-            BenchRow(workload: "fast all-reduce (p90)", batchwise: fast.p90, peer: nil, unit: "ms"),
-            BenchRow(workload: "fast all-reduce bus bandwidth", batchwise: 2 * Double(world.size - 1) / Double(world.size)
-                     * megabytes / fast.median, peer: nil, unit: "GB/s"),
-            BenchRow(workload: "ordered, \(Self.microShards) micro-shards (median)", batchwise: ordered.median, peer: nil, unit: "ms"),
-            BenchRow(workload: "ordered (p90)", batchwise: ordered.p90, peer: nil, unit: "ms"),
-            BenchRow(workload: "load average (1 min) at the end", batchwise: load, peer: nil, unit: "load"),
-        ]
-        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+        figures["load"] = load
+        try JSONSerialization.data(withJSONObject: figures).write(to: URL(fileURLWithPath: resultFile))
     }
 
-    /// Median and 90th percentile, in milliseconds, of `iterations` calls of `body`, each
-    /// started together on every rank (a barrier before each).
-    private func timed(_ world: Communicator, _ body: () throws -> Void) throws -> (median: Double, p90: Double) {
-        for _ in 0..<20 { try body() }
+    static func model() throws -> Sequential {
+        try Sequential(inputFeatures: 784, [
+            Dense(units: 256), BatchNormalization(), ActivationLayer(.relu),
+            Dense(units: 256), BatchNormalization(), ActivationLayer(.relu),
+            Dense(units: 10, activation: .softmax),
+        ], seed: 0)
+    }
+
+    /// One process training the same model with whole 256-row steps, as `Trainer.fit` does.
+    private func plainSamplesPerSecond(x: Tensor<Float>, y: Tensor<Float>) throws -> Double {
+        var model = try Self.model()
+        var optimizer = Adam()
+        let batches = try (0..<8).map { batch in
+            let rows = (batch * Self.globalBatch)..<((batch + 1) * Self.globalBatch)
+            return (x: try x.rows(rows), y: try y.rows(rows))
+        }
+        func train(_ step: Int) throws {
+            let result = try model.trainingStep(x: batches[step % 8].x, y: batches[step % 8].y, loss: .sparseCategoricalCrossentropy)
+            try model.apply(result.stateUpdate)
+            try optimizer.apply(result.gradients, to: &model)
+        }
+        for step in 0..<5 { try train(step) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for step in 0..<steps { try train(step) }
+        return Double(steps * Self.globalBatch) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Median and fastest milliseconds of one reduction of the model's step vector after a
+    /// barrier: the transfer without waiting for a slower rank (the fastest: without being
+    /// descheduled on a busy machine either).
+    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode) throws -> (median: Double, fastest: Double) {
+        let count = Self.gradientValues
+        let plan = try MicroShardPlan(globalBatchSize: Self.globalBatch, microShardCount: Self.microShards, rankCount: world.size)
+        let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
+        let partials = plan.microShards(ofRank: world.rank).map { shard in (0..<count).map { Float(($0 + shard) % 97) * 0.01 } }
+        for _ in 0..<20 { _ = try reducer.sum(microShardSums: partials, width: count) }
         var times: [Double] = []
         for _ in 0..<iterations {
             try world.barrier()
             let start = DispatchTime.now().uptimeNanoseconds
-            try body()
+            _ = try reducer.sum(microShardSums: partials, width: count)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         times.sort()
-        return (times[times.count / 2], times[min(times.count - 1, times.count * 9 / 10)])
+        return (times[times.count / 2], times[0])
     }
 }

@@ -45,4 +45,15 @@ int bw_set_child_subreaper(int on);
 /// Returns 0 or an errno value.
 int bw_spawn_actions_close_inherited(posix_spawn_file_actions_t *actions);
 
+/// Starts `path` (argv, envp as for execve) as a child that cannot outlive the calling thread:
+/// between fork and exec the child puts itself in a process group of its own (so a terminal's
+/// Ctrl-C reaches only the caller, which forwards it), asks for SIGKILL when the caller's thread
+/// ends (Linux: PR_SET_PDEATHSIG, which survives exec; elsewhere the child is not tied), takes
+/// `stdin_fd` / `stderr_fd` as its descriptors 0 / 2 when they are >= 0, and closes every other
+/// descriptor from 3 up; it starts with no signal blocked and SIGINT, SIGTERM, SIGHUP at their
+/// default actions, whatever the caller's thread blocks or ignores. For a program that cannot honour BW_DIE_WITH_PARENT_VARIABLE itself
+/// (`mpirun`). Returns the child's pid, or -1 with errno when fork fails; a failed exec ends the
+/// child with status 127. Only async-signal-safe calls run in the child.
+pid_t bw_spawn_tied_in_own_group(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stderr_fd);
+
 #endif

@@ -27,6 +27,19 @@ struct StreamedRows: Sendable {
         case float32(HDF5RowSource<Float>)
         case float64(HDF5RowSource<Double>)
 
+        /// For compressed features, the block shuffle's indices of the first `rows` rows in
+        /// windows of as many chunk-sized blocks as the cache holds (up to 16); nil otherwise.
+        func blockShuffledIndices(rows: Int, seed: UInt64) -> BlockShuffledIndices? {
+            func indices<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices? {
+                guard source.isCompressed else { return nil }
+                return source.blockShuffledIndices(windowBlocks: source.defaultWindowBlocks, seed: seed, rows: rows)
+            }
+            switch self {
+            case let .float32(s): return indices(s)
+            case let .float64(s): return indices(s)
+            }
+        }
+
         /// The file and the row inside it of global row `row`.
         func location(ofRow row: Int) -> (file: URL, row: Int) {
             switch self {

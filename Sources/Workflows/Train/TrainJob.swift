@@ -131,6 +131,7 @@ public struct TrainJob: Sendable {
     /// Runs the job and returns the full history and the trained model (what was saved).
     public func runReturningModel(progress: ProgressStyle = .automatic) throws -> (history: History, model: Sequential) {
         var start = try startingPoint()
+        try requirePipelinePosition(start.snapshot)
         let lossValue = try resolvedLoss(start)
         let optimizerConfig = try resolvedOptimizer(&start)
         var trainingData = try TrainingData(files: [data] + moreData, x: x, y: y,
@@ -165,7 +166,8 @@ public struct TrainJob: Sendable {
         // The trained model is what fit ends with: with use_ema, the averages it wrote over the
         // weights (as Keras's model.save after fit holds them); --checkpoint files keep the training weights.
         if optimizerConfig.prototype.options.useEMA { final?.model = trainer.model }
-        try saveResult(trainer: trainer, final: final, optimizer: optimizerConfig, loss: lossValue)
+        try saveResult(model: trainer.model, optimizer: trainer.optimizer, final: final,
+                       config: optimizerConfig, loss: lossValue)
         return (history, trainer.model)
     }
 
@@ -200,7 +202,7 @@ public struct TrainJob: Sendable {
         var path: String
     }
 
-    private func startingPoint() throws -> Start {
+    func startingPoint() throws -> Start {
         // Before the prepared copy: that copy is made without the architecture settings.
         if layers == nil, inputShape != nil {
             throw WorkflowError.invalidSetting(file: nil, setting: .inputs,
@@ -281,7 +283,7 @@ public struct TrainJob: Sendable {
         return start
     }
 
-    private func resolvedLoss(_ start: Start) throws -> Loss {
+    func resolvedLoss(_ start: Start) throws -> Loss {
         if let loss { return Loss(loss) }
         guard let fileLoss = start.loss else {
             if let unsupported = start.unsupportedLoss {
@@ -295,10 +297,13 @@ public struct TrainJob: Sendable {
         return fileLoss
     }
 
-    private func saveResult(trainer: Trainer, final: TrainingSnapshot?, optimizer: OptimizerConfig, loss: Loss) throws {
+    /// Writes the trained `model` to ``output`` in the format its extension names; a native
+    /// checkpoint holds `final`, the last end-of-epoch snapshot.
+    func saveResult(model: Sequential, optimizer trained: any Optimizer, final: TrainingSnapshot?,
+                    config optimizer: OptimizerConfig, loss: Loss) throws {
         let name = output.lastPathComponent.lowercased()
         if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") {
-            try KerasModelFile.save(trainer.model, optimizer: trainer.optimizer, loss: loss, to: output)
+            try KerasModelFile.save(model, optimizer: trained, loss: loss, to: output)
         } else if name.hasSuffix(".h5") {
             guard let final else {
                 throw WorkflowError.invalidSetting(file: output.path, setting: .epochs,

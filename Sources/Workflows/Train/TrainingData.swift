@@ -244,13 +244,6 @@ public struct TrainingData: Sendable {
     /// For compressed features, the block shuffle's indices in windows of up to 16 chunk-sized
     /// blocks (as many as the cache holds); nil for others, which a global shuffle reads as well.
     private func blockShuffledIndices(trainRows: Int, seed: UInt64) -> BlockShuffledIndices? {
-        func indices<S>(_ source: HDF5RowSource<S>) -> BlockShuffledIndices? {
-            guard source.isCompressed else { return nil }
-            return source.blockShuffledIndices(windowBlocks: source.defaultWindowBlocks, seed: seed, rows: trainRows)
-        }
-        switch rowsReader.features {
-        case let .float32(s): return indices(s)
-        case let .float64(s): return indices(s)
-        }
+        rowsReader.features.blockShuffledIndices(rows: trainRows, seed: seed)
     }
 }

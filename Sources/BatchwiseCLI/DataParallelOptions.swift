@@ -1,0 +1,44 @@
+import ArgumentParser
+import Distributed
+import Foundation
+
+extension ReductionMode: ExpressibleByArgument {}
+
+/// `train`'s data-parallel options: `--ranks N` (start `mpirun` here), `--reduction` and
+/// `--micro-shards` (how the ranks combine their gradients). Under `mpirun` every rank runs
+/// ``DataParallelTrain``; with `--ranks`, ``RankLauncher`` starts that job.
+///
+/// ```swift
+/// @OptionGroup var parallel: DataParallelOptions   // --ranks 2 --reduction fast
+/// ```
+struct DataParallelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Train data-parallel on N processes of this machine: runs this command (without --ranks) under `mpirun -np N` and prints the mpirun command.",
+        discussion: "Under mpirun (mpirun -np N batchwise train ...) leave it out: every process is then a rank."))
+    var ranks: Int?
+
+    @Option(help: ArgumentHelp(
+        "How data-parallel ranks (mpirun or --ranks) combine gradients: ordered (default; the trained model is bitwise the same for any number of ranks dividing --micro-shards) or fast (one MPI_Allreduce per step; equal within rounding).",
+        valueName: "ordered|fast"))
+    var reduction: ReductionMode?
+
+    @Option(help: "Micro-shards each global batch is cut into in data-parallel training (default 8); use a multiple of every rank count you compare.")
+    var microShards: Int?
+
+    /// True when an MPI launcher started this process (an inconsistent launch counts: the
+    /// data-parallel path then reports it).
+    static var launchedByMPI: Bool {
+        (try? LaunchEnvironment(ProcessInfo.processInfo.environment))?.launchedByMPI ?? true
+    }
+
+    func validate() throws {
+        if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        if let microShards, microShards < 1 { throw ValidationError("--micro-shards must be at least 1, got \(microShards)") }
+        if ranks != nil, Self.launchedByMPI {
+            throw ValidationError("--ranks starts mpirun itself; under mpirun leave it out (every process is already a rank)")
+        }
+        if ranks == nil, !Self.launchedByMPI, reduction != nil || microShards != nil {
+            throw ValidationError("--reduction and --micro-shards apply to data-parallel training: run under mpirun or give --ranks N")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Batchwise
+import CProcessControl
+import Distributed
+import Experiments
+import Foundation
+import Workflows
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `batchwise train` as one rank of an MPI job (`mpirun -np N batchwise train ...`, or
+/// ``RankLauncher`` for `--ranks N`): the job is resolved as a single process resolves it
+/// (``/Workflows/TrainJob/prepared()``), then `DataParallelTrainer` trains it with
+/// `--batch-size` as the global batch, each rank reading only its rows of each step. Rank 0
+/// alone prints progress and the weights' SHA-256 and writes `--checkpoint` and `--save`; all
+/// ranks hold the same weights after every step.
+///
+/// A rank's error is one line naming the rank (`batchwise train: rank 1 failed in epoch 0,
+/// step 0: ...`) and exit status 1; `mpirun` then ends the other ranks.
+///
+/// ```swift
+/// try DataParallelTrain.run(job, options: try DataParallelOptions.parse(["--reduction", "fast"]), quiet: false)
+/// ```
+enum DataParallelTrain {
+    /// Trains `job` on this rank; rank 0 saves. Call on the main thread: MPI stays on it.
+    static func run(_ job: TrainJob, options: DataParallelOptions, quiet: Bool) throws {
+        let world = try Communicator.world()
+        let prepared = try job.prepared()
+        var trainer = try DataParallelTrainer(
+            model: prepared.model, optimizer: prepared.optimizer.makeOptimizer(state: prepared.optimizerState),
+            loss: prepared.loss, communicator: world, globalBatchSize: job.batchSize,
+            microShardCount: options.microShards ?? 8, mode: options.reduction ?? .ordered)
+        var report = RankZeroReport(job: job, prepared: prepared, rank: world.rank, ranks: world.size, quiet: quiet)
+        if let seed = prepared.shuffleSeed {
+            try fit(&trainer, rows: prepared.rows.globalShuffle(seed: seed), job: job, report: &report)
+        } else {
+            try fit(&trainer, rows: prepared.rows, job: job, report: &report)
+        }
+        if world.rank == 0 {
+            try job.save(trainer.model, optimizer: trainer.optimizer, final: report.lastEpochEnd ?? prepared.snapshot,
+                         prepared: prepared)
+            print("weights sha256: \(SeedExperiment.digest(of: trainer.model))")
+        }
+        try world.finalize()
+    }
+
+    private static func fit<Rows: RandomAccessDataset>(
+        _ trainer: inout DataParallelTrainer, rows: Rows, job: TrainJob, report: inout RankZeroReport
+    ) throws where Rows.Element == (Tensor<Float>, Tensor<Float>) {
+        let steps = trainer.stepsPerEpoch(rowCount: rows.count)
+        try trainer.fit(rows, epochs: job.epochs, resumingFrom: report.prepared.snapshot) { result, snapshot in
+            // The loss is the same on every rank, so every rank stops alike.
+            guard result.loss.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: result.epoch, step: result.step, loss: result.loss, cause: .model)
+            }
+            try report.stepEnded(result, snapshot: snapshot, steps: steps)
+        }
+    }
+
+    /// The line a failed rank prints: the trainer's errors name the rank already.
+    static func message(_ error: any Error, rank: Int?) -> String {
+        let text = CommandFailure.message(error)
+        guard let rank, !(error is DataParallelError) else { return text }
+        return "rank \(rank) failed: \(text)"
+    }
+}
+
+/// What rank 0 does after each step: progress lines, `--checkpoint` saves; every rank keeps
+/// the last end-of-epoch snapshot (what a `.h5` `--save` holds).
+struct RankZeroReport {
+    let job: TrainJob
+    let prepared: TrainJob.Prepared
+    let rank: Int
+    let ranks: Int
+    let quiet: Bool
+    private(set) var lastEpochEnd: TrainingSnapshot?
+    private var epochStart = DispatchTime.now().uptimeNanoseconds
+
+    init(job: TrainJob, prepared: TrainJob.Prepared, rank: Int, ranks: Int, quiet: Bool) {
+        (self.job, self.prepared, self.rank, self.ranks, self.quiet) = (job, prepared, rank, ranks, quiet)
+    }
+
+    mutating func stepEnded(_ result: DataParallelStepResult, snapshot: TrainingSnapshot, steps: Int) throws {
+        let epochEnded = snapshot.stepInEpoch == 0 && snapshot.epoch == result.epoch + 1
+        if epochEnded { lastEpochEnd = snapshot }
+        guard rank == 0 else { return }
+        if job.checkpointInterval.map({ snapshot.globalStep % $0 == 0 }) ?? epochEnded {
+            try job.saveCheckpoint(snapshot, prepared: prepared)
+        }
+        guard epochEnded else { return }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - epochStart) / 1e9
+        epochStart = DispatchTime.now().uptimeNanoseconds
+        guard !quiet else { return }
+        let loss = snapshot.history["loss"]?.last.map { String(format: "%.4f", $0) } ?? "-"
+        print("Epoch \(result.epoch + 1)/\(job.epochs): \(steps) steps on \(ranks) rank\(ranks == 1 ? "" : "s"), "
+              + String(format: "%.1fs", seconds) + " - loss: \(loss)")
+        fflush(nil)
+    }
+}

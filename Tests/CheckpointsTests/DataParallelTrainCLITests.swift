@@ -1,0 +1,213 @@
+import Foundation
+import HDF5
+import Testing
+import Training
+@testable import Checkpoints
+import CheckpointsTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+#if os(Linux)
+/// Issue 16 item 6 through the executable: `mpirun -np N batchwise train ...` trains
+/// data-parallel (the global batch, rank 0's output only), `--reduction ordered` gives the
+/// 1-rank model bit for bit on 2 ranks, `batchwise train --ranks N` starts mpirun itself, and a
+/// failed or killed rank ends the job with an error naming it and leaves no process behind.
+@Suite(.serialized) struct DataParallelTrainCLITests {
+    static let mpirun: String? = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
+        .map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// What CI needs to run Open MPI as root in a container (docs/distributed.md).
+    static let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                                 "OMPI_MCA_btl_vader_single_copy_mechanism": "none", "OMPI_MCA_mpi_yield_when_idle": "1",
+                                 "OPENBLAS_NUM_THREADS": "1"]
+
+    /// A folder whose unique name is in every command line of a run, with `d.h5`: 96 rows of 4
+    /// features and a class label in 0..<3; `nanAtRow` puts a NaN into that row's features.
+    private func folder(nanAtRow: Int? = nil, _ label: String = #function) throws -> URL {
+        let folder = try NativeFixtures.folder(label)
+        var x: [Float] = (0..<(96 * 4)).map { index -> Float in Float((index * 37) % 101) / 50 - 1 }
+        if let nanAtRow { x[nanAtRow * 4 + 1] = Float.nan }
+        let y: [Float] = (0..<96).map { row -> Float in Float((row * 7) % 3) }
+        try HDF5File.atomicWrite(to: folder.appendingPathComponent("d.h5")) { file in
+            try file.write(x, shape: [96, 4], to: "/x")
+            try file.write(y, shape: [96], to: "/y")
+        }
+        return folder
+    }
+
+    /// `train` arguments for a BN-MLP on `folder`'s data, saving to `save`.
+    private func trainArguments(_ folder: URL, save: String, extra: [String] = []) -> [String] {
+        ["train", "--layers", "dense:8:relu,batch_normalization,dense:3:softmax", "--inputs", "4",
+         "--data", folder.appendingPathComponent("d.h5").path, "--loss", "sparse_categorical_crossentropy",
+         "--optimizer", "adam", "--seed", "3", "--batch-size", "32", "--epochs", "2",
+         "--save", folder.appendingPathComponent(save).path] + extra
+    }
+
+    private func batchwise(_ arguments: [String]) throws -> ChildProcess {
+        try CLIIsolationTests.batchwise(arguments, deadline: 120)
+    }
+
+    /// `mpirun -np ranks batchwise ARGUMENTS`, not tied to this process (the ranks tie themselves to mpirun).
+    private func underMPI(ranks: Int, _ arguments: [String]) throws -> ChildProcess {
+        let mpirun = try #require(Self.mpirun, "mpirun is not installed (make deps installs openmpi-bin)")
+        let batchwise = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
+        return try ChildProcess.run(URL(fileURLWithPath: mpirun), ["-np", String(ranks), batchwise.path] + arguments,
+                                    deadline: 120, captureStandardOutput: true, environment: Self.mpiEnvironment,
+                                    tiedToThisProcess: false)
+    }
+
+    private func digest(_ run: ChildProcess) -> [String] {
+        run.stdout.split(separator: "\n").filter { $0.hasPrefix("weights sha256: ") }.map { String($0.dropFirst(16)) }
+    }
+
+    private func expectNothingLeft(_ folder: URL) {
+        let left = ProcessLifetimeTests.livingProcesses(mentioning: folder.path)
+        #expect(left.isEmpty, "processes outlived the run: \(left)")
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func twoRanksOrderedTrainTheOneRankModelBitwiseAndRanksStartsMpirun() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let one = try underMPI(ranks: 1, trainArguments(folder, save: "one.keras"))
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try underMPI(ranks: 2, trainArguments(folder, save: "two.keras", extra: ["--reduction", "ordered"]))
+        #expect(two.status == 0, "\(two.stderr)")
+        // Rank 0 alone prints: one digest, one line per epoch.
+        #expect(digest(one).count == 1 && digest(two) == digest(one), "\(one.stdout)\n\(two.stdout)")
+        #expect(two.stdout.components(separatedBy: "Epoch 1/2:").count == 2, "\(two.stdout)")
+        #expect(two.stdout.contains("on 2 ranks"), "\(two.stdout)")
+
+        let midway = folder.appendingPathComponent("midway.h5")
+        let launched = try batchwise(trainArguments(folder, save: "ranks.h5",
+                                                    extra: ["--ranks", "2", "--checkpoint", midway.path, "--every", "4"]))
+        #expect(launched.status == 0, "\(launched.stderr)")
+        #expect(launched.stdout.contains("batchwise train: running ") && launched.stdout.contains(" -np 2 ")
+                && launched.stdout.contains("OPENBLAS_NUM_THREADS=1"), "\(launched.stdout)")
+        #expect(digest(launched) == digest(one), "\(launched.stdout)")
+        let checkpoint = try NativeCheckpoint.load(from: folder.appendingPathComponent("ranks.h5"))
+        #expect(checkpoint.snapshot.epoch == 2 && checkpoint.snapshot.globalStep == 6)
+        // Written by 2 ranks after step 4 (epoch 1, step 1), resumed on 1 rank: the same model.
+        let resumed = try underMPI(ranks: 1, ["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                              "--seed", "3", "--batch-size", "32", "--epochs", "2",
+                                              "--save", folder.appendingPathComponent("resumed.keras").path])
+        #expect(resumed.status == 0 && digest(resumed) == digest(one), "\(resumed.stderr)\n\(resumed.stdout)")
+        // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
+        let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                   "--epochs", "2", "--save", folder.appendingPathComponent("alone.keras").path])
+        #expect(alone.status == 1 && alone.stderr.contains("written by data-parallel training in epoch 1, step 1")
+                && alone.stderr.hasSuffix("(--resume)\n"), "\(alone.stderr)")
+
+        // fast: other last bits, the same model within rounding.
+        let fast = try underMPI(ranks: 2, trainArguments(folder, save: "fast.keras", extra: ["--reduction", "fast"]))
+        #expect(fast.status == 0, "\(fast.stderr)")
+        let (ordered, quick) = (try KerasModelFile.load(folder.appendingPathComponent("two.keras")).model,
+                                try KerasModelFile.load(folder.appendingPathComponent("fast.keras")).model)
+        for (a, b) in zip(ordered.variables, quick.variables) {
+            let difference = zip(a.value.scalars, b.value.scalars).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference <= 1e-4, "\(a.name): \(difference)")
+        }
+        expectNothingLeft(folder)
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aRankThatCannotReadItsRowsFailsTheJobNamingIt() throws {
+        // 96 rows in one global batch, file order: rank 1 reads rows 48..<96.
+        let folder = try folder(nanAtRow: 70)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--ranks", "2", "--no-shuffle", "--batch-size", "96"]))
+        #expect(run.status != 0 && run.signal == nil && !run.timedOut)
+        let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("batchwise train: the job on 2 ranks ended with status") && last.hasSuffix("rank 1 failed"), "\(run.stderr)")
+        #expect(run.stderr.contains("rank 1 failed in epoch 0, step 0:") && run.stderr.contains("row 70"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.keras").path))
+        expectNothingLeft(folder)
+
+        let alone = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--reduction", "fast"]))
+        #expect(alone.status != 0 && alone.stderr.contains("mpirun"), "\(alone.stderr)")
+        // Settings the trainer cannot honour are refused once, before mpirun starts.
+        let buffered = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--ranks", "2", "--shuffle-buffer", "10"]))
+        #expect(buffered.status == 1 && !buffered.stdout.contains("running"), "\(buffered.stdout)")
+        #expect(buffered.stderr == "batchwise train: data-parallel training shuffles all rows or none; a buffered shuffle of 10 rows "
+                + "is not supported (--shuffle-buffer)\n", "\(buffered.stderr)")
+    }
+
+    /// Starts `batchwise train --ranks 2` for very many epochs in the background, waits until
+    /// training runs (rank 0 wrote a checkpoint) and `target()` names a process, sends it
+    /// `signal`, and returns the run once it ended.
+    private func interruptedRun(_ folder: URL, signal: Int32, target: @escaping () -> pid_t?) throws -> ChildProcess {
+        let checkpoint = folder.appendingPathComponent("run.h5")
+        let arguments = trainArguments(folder, save: "out.h5", extra: [
+            "--ranks", "2", "--epochs", "100000", "--checkpoint", checkpoint.path, "--every", "1", "--no-checkpoint-fsync"])
+        let result = LockedResult()
+        let finished = DispatchGroup()
+        DispatchQueue.global().async(group: finished) { result.set(Result { try self.batchwise(arguments) }) }
+        var victim: pid_t?
+        #expect(ProcessLifetimeTests.eventually(within: 60) {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else { return false }
+            victim = target()
+            return victim != nil
+        })
+        if let victim { kill(victim, signal) }
+        finished.wait()
+        let run = try #require(try result.value?.get())
+        #expect(run.status != 0 && !run.timedOut, "\(run.stderr)")
+        return run
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aKilledRankEndsTheJobNamingItAndNothingIsLeft() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try interruptedRun(folder, signal: SIGKILL) { Self.rank(1, mentioning: folder.path) }
+        #expect(run.stderr.split(separator: "\n").last?.hasSuffix("rank 1 failed") == true, "\(run.stderr)")
+        expectNothingLeft(folder)
+        // The last checkpoint loads.
+        #expect(try NativeCheckpoint.load(from: folder.appendingPathComponent("run.h5")).snapshot.globalStep >= 1)
+    }
+
+    @Test(.timeLimit(.minutes(3)), arguments: [SIGTERM, SIGKILL])
+    func aSignalledLauncherLeavesNoRankBehind(signal: Int32) throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The launcher is the one process with --ranks on its command line.
+        let run = try interruptedRun(folder, signal: signal) {
+            Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
+        }
+        if signal == SIGTERM {
+            // Forwarded to mpirun, which ends the ranks; the launcher reports the job's end.
+            #expect(run.signal == nil && run.stderr.contains("batchwise train: the job on 2 ranks ended with status"), "\(run.stderr)")
+        }
+        // mpirun dies with the launcher and the ranks with mpirun (PR_SET_PDEATHSIG): wait for that event.
+        #expect(ProcessLifetimeTests.eventually(within: 30) { ProcessLifetimeTests.livingProcesses(mentioning: folder.path).isEmpty },
+                "\(ProcessLifetimeTests.livingProcesses(mentioning: folder.path))")
+    }
+
+    /// Living processes whose command line mentions `text`, with their command lines.
+    static func processes(mentioning text: String) -> [(pid: pid_t, commandLine: String)] {
+        ProcessLifetimeTests.livingProcesses(mentioning: text).compactMap { entry in
+            guard let pid = entry.split(separator: " ").first.flatMap({ pid_t($0) }),
+                  let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            return (pid, String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self))
+        }
+    }
+
+    /// The process of rank `rank` among those whose command line mentions `text`.
+    static func rank(_ rank: Int, mentioning text: String) -> pid_t? {
+        ProcessLifetimeTests.livingProcesses(mentioning: text).compactMap { entry -> pid_t? in
+            guard let pid = entry.split(separator: " ").first.flatMap({ pid_t($0) }),
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") ? pid : nil
+        }.first
+    }
+}
+
+private final class LockedResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Result<ChildProcess, any Error>?
+    func set(_ value: Result<ChildProcess, any Error>) { lock.withLock { stored = value } }
+    var value: Result<ChildProcess, any Error>? { lock.withLock { stored } }
+}
+#endif
