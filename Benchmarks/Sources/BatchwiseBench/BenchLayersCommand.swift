@@ -60,7 +60,8 @@ struct BenchLayersCommand: ParsableCommand {
             BenchRow(workload: workload, batchwise: value.rate, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
         }
         rows += measured.map { workload, value in
-            BenchRow(workload: "\(workload)_cpu_per_step", batchwise: value.cpuMicrosecondsPerStep, peer: nil, unit: "µs")
+            BenchRow(workload: "\(workload)_cpu_per_step", batchwise: value.cpuMicrosecondsPerStep,
+                     peer: PeerScript.value(peer, "\(workload)_cpu_per_step"), unit: "µs", lowerIsBetter: true)
         }
         if let gemm, let mlp = measured.first(where: { $0.0 == "mlp" })?.1 {
             let stepRate = mlp.rate * MLPGEMMWorkload.flopPerSample / 1e9
