@@ -52,7 +52,10 @@ enum DenseMath {
     /// uniquely held `[C]` tensor.
     static func columnSums<S: BLASScalar>(_ dz: Tensor<S>, reusing spare: consuming Tensor<S>?) -> Tensor<S> {
         let columns = dz.shape[1]
-        guard var sums = spare, sums.shape == [columns], columns > 0 else { return try! dz.sumAlongBatch() }
+        // (Comparing shapes with an array literal would allocate on every call.)
+        guard var sums = spare, sums.rank == 1, sums.shape[0] == columns, columns > 0 else {
+            return try! dz.sumAlongBatch()
+        }
         dz.withUnsafeBufferPointer { rows in
             sums.withUnsafeMutableBufferPointer { out in
                 let total = out.baseAddress!
