@@ -6,7 +6,9 @@ import Foundation
 /// model (batch 32, steps/s) and of a 784-256-256-10 BN MLP (batch 128, samples/s), next to
 /// Keras `train_on_batch` on the same workloads (Benchmarks/peers/layers_peer.py), and the MLP
 /// step's matrix products alone through sgemm (``MLPGEMMWorkload``) with the step's share of
-/// that rate.
+/// that rate. The `*_cpu_per_step` rows and `mlp_share_of_sgemm_cpu` divide by process CPU
+/// time (all threads, BLAS threads' spinning included) instead of wall time: on a shared
+/// machine they move far less with the load than the rates do.
 struct BenchLayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
@@ -36,26 +38,41 @@ struct BenchLayersCommand: ParsableCommand {
         var measured = try workloads.map { ($0, try measure($0)) }
         // The MLP step's own GEMMs alone, in the same run: the step's share of this rate is
         // the fraction of the machine's GEMM speed the training step reaches.
-        var gemm = workloads.contains("mlp") ? MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds) : nil
+        var gemm = workloads.contains("mlp") ? Self.measureGEMM(seconds: seconds) : nil
         var peer: [String: Any]?
         if !noPeer, only == nil {
             peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
             // The machine is shared: measuring Batchwise again after the peer and averaging
             // brackets the peer's time window, so load drift does not favour either side.
             if peer != nil {
-                measured = try measured.map { workload, first in (workload, (first + (try measure(workload))) / 2) }
-                gemm = gemm.map { ($0 + MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds)) / 2 }
+                measured = try measured.map { workload, first in
+                    let second = try measure(workload)
+                    return (workload, (rate: (first.rate + second.rate) / 2,
+                                       cpuMicrosecondsPerStep: (first.cpuMicrosecondsPerStep + second.cpuMicrosecondsPerStep) / 2))
+                }
+                gemm = gemm.map { first in
+                    let second = Self.measureGEMM(seconds: seconds)
+                    return (rate: (first.rate + second.rate) / 2, perCPUSecond: (first.perCPUSecond + second.perCPUSecond) / 2)
+                }
             }
         }
         var rows = measured.map { workload, value in
-            BenchRow(workload: workload, batchwise: value, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
+            BenchRow(workload: workload, batchwise: value.rate, peer: PeerScript.value(peer, workload), unit: unit(of: workload))
+        }
+        rows += measured.map { workload, value in
+            BenchRow(workload: "\(workload)_cpu_per_step", batchwise: value.cpuMicrosecondsPerStep,
+                     peer: PeerScript.value(peer, "\(workload)_cpu_per_step"), unit: "µs", lowerIsBetter: true)
         }
         if let gemm, let mlp = measured.first(where: { $0.0 == "mlp" })?.1 {
-            let stepRate = mlp * MLPGEMMWorkload.flopPerSample / 1e9
+            let stepRate = mlp.rate * MLPGEMMWorkload.flopPerSample / 1e9
+            let stepRatePerCPUSecond = MLPGEMMWorkload.flopPerStep / mlp.cpuMicrosecondsPerStep / 1e3
             rows += [
-                BenchRow(workload: "sgemm_mlp_shapes", batchwise: gemm, peer: nil, unit: "GFLOP/s"),
+                BenchRow(workload: "sgemm_mlp_shapes", batchwise: gemm.rate, peer: nil, unit: "GFLOP/s"),
                 BenchRow(workload: "mlp_gemm_flops", batchwise: stepRate, peer: nil, unit: "GFLOP/s"),
-                BenchRow(workload: "mlp_share_of_sgemm", batchwise: 100 * stepRate / gemm, peer: nil, unit: "%"),
+                BenchRow(workload: "mlp_share_of_sgemm", batchwise: 100 * stepRate / gemm.rate, peer: nil, unit: "%"),
+                BenchRow(workload: "sgemm_mlp_shapes_per_cpu_second", batchwise: gemm.perCPUSecond, peer: nil, unit: "GFLOP"),
+                BenchRow(workload: "mlp_share_of_sgemm_cpu", batchwise: 100 * stepRatePerCPUSecond / gemm.perCPUSecond,
+                         peer: nil, unit: "%"),
             ]
         }
         if only == nil || only == AdamWEMABench.workload {
@@ -66,10 +83,24 @@ struct BenchLayersCommand: ParsableCommand {
 
     private func unit(of workload: String) -> String { workload == "mlp" ? "samples/s" : "steps/s" }
 
-    /// Steps/s for the seed model, samples/s for the MLP (batch 128).
-    private func measure(_ workload: String) throws -> Double {
-        if workload == "mlp" { return try LayersWorkload.mlp().stepsPerSecond(seconds: seconds) * 128 }
-        return try LayersWorkload.seedModel().stepsPerSecond(seconds: seconds)
+    /// Steps/s for the seed model, samples/s for the MLP (batch 128), and CPU time per step.
+    private func measure(_ workload: String) throws -> (rate: Double, cpuMicrosecondsPerStep: Double) {
+        if workload == "mlp" {
+            let measured = try LayersWorkload.mlp().measureSteps(seconds: seconds)
+            return (measured.rate * 128, measured.cpuMicrosecondsPerStep)
+        }
+        return try LayersWorkload.seedModel().measureSteps(seconds: seconds)
+    }
+
+    /// The sgemm rate of the MLP's products per wall second and per CPU second (the latter
+    /// counts the warm-up and buffer set-up too, a few percent of a timed second).
+    private static func measureGEMM(seconds: Double) -> (rate: Double, perCPUSecond: Double) {
+        let cpuBefore = BenchPipelineCommand.processCPUSeconds()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let rate = MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = BenchPipelineCommand.processCPUSeconds() - cpuBefore
+        return (rate, rate * wall / cpu)
     }
 }
 
@@ -109,7 +140,11 @@ struct LayersWorkload {
     }
 
     /// Warms up for 20 steps, then counts steps for `seconds` of wall time.
-    func stepsPerSecond(seconds: Double) throws -> Double {
+    func stepsPerSecond(seconds: Double) throws -> Double { try measureSteps(seconds: seconds).rate }
+
+    /// ``stepsPerSecond(seconds:)`` and the process CPU time (all threads) per step over the
+    /// same steps.
+    func measureSteps(seconds: Double) throws -> (rate: Double, cpuMicrosecondsPerStep: Double) {
         var model = self.model
         var optimizer = self.optimizer
         var lastLoss: Float = 0
@@ -124,6 +159,7 @@ struct LayersWorkload {
         }
         for step in 0..<20 { try train(on: batches[step % batches.count]) }
         var steps = 0
+        let cpuBefore = BenchPipelineCommand.processCPUSeconds()
         let clock = ContinuousClock()
         let start = clock.now
         var elapsed = 0.0
@@ -135,7 +171,8 @@ struct LayersWorkload {
             let d = clock.now - start
             elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
+        let cpu = BenchPipelineCommand.processCPUSeconds() - cpuBefore
         guard lastLoss.isFinite else { throw ValidationError("non-finite loss in the benchmark") }
-        return Double(steps) / elapsed
+        return (Double(steps) / elapsed, cpu / Double(steps) * 1e6)
     }
 }

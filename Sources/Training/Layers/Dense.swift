@@ -98,7 +98,7 @@ public struct Dense: Layer {
             throw TrainingError.shapeMismatch(layer: name, expected: [tape.input.shape[0], units], found: dz.shape)
         }
         var kernelGradient = gradients.reusableBuffer("kernel")
-        var biasGradient: Tensor<Float>?
+        var biasGradient = gradients.reusableBuffer("bias")
         let dx = DenseMath.backward(x: tape.input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
                                     biasGradient: &biasGradient, wantsParameters: isTrainable,
                                     wantsBias: useBias, wantsInput: needsInputGradient)

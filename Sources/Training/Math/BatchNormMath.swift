@@ -4,28 +4,37 @@ import Tensors
 /// can run it in `Double`. It mirrors TensorFlow's float32 expression
 /// `inv = gamma * rsqrt(var + eps); y = x * inv + (beta - mean * inv)`.
 enum BatchNormMath {
-    /// Per-column mean and BIASED variance (divide by N), as `tf.nn.moments`.
+    /// Per-column mean and BIASED variance (divide by N), as `tf.nn.moments`. Each column is
+    /// summed in row order; the loops run over raw pointers so LLVM vectorizes across the
+    /// columns (independent sums, so the results are the same bits as the scalar loop).
     static func moments<S: BLASScalar>(_ x: Tensor<S>) -> (mean: [S], variance: [S]) {
         let n = x.shape[0], c = x.shape[1]
         var mean = [S](repeating: 0, count: c)
         var variance = [S](repeating: 0, count: c)
+        guard c > 0 else { return (mean, variance) }
         x.withUnsafeBufferPointer { xs in
-            mean.withUnsafeMutableBufferPointer { m in
-                variance.withUnsafeMutableBufferPointer { v in
-                    var offset = 0
-                    for _ in 0..<n {
-                        for j in 0..<c { m[j] += xs[offset + j] }
-                        offset += c
-                    }
+            mean.withUnsafeMutableBufferPointer { meanBuffer in
+                variance.withUnsafeMutableBufferPointer { varianceBuffer in
+                    let m = meanBuffer.baseAddress!, v = varianceBuffer.baseAddress!
                     let scale = 1 / S(n)
+                    guard let first = xs.baseAddress else {
+                        // No rows: 0 · (1/0) gives the NaN statistics of the scalar formula.
+                        for j in 0..<c { m[j] *= scale; v[j] *= scale }
+                        return
+                    }
+                    var row = first
+                    for _ in 0..<n {
+                        for j in 0..<c { m[j] += row[j] }
+                        row += c
+                    }
                     for j in 0..<c { m[j] *= scale }
-                    offset = 0
+                    row = first
                     for _ in 0..<n {
                         for j in 0..<c {
-                            let d = xs[offset + j] - m[j]
+                            let d = row[j] - m[j]
                             v[j] += d * d
                         }
-                        offset += c
+                        row += c
                     }
                     for j in 0..<c { v[j] *= scale }
                 }
@@ -51,7 +60,8 @@ enum BatchNormMath {
         variance.map { 1 / ($0 + epsilon).squareRoot() }
     }
 
-    /// `y = x * inv + (beta - mean * inv)` with `inv = gamma * inverseStd`.
+    /// `y = x * inv + (beta - mean * inv)` with `inv = gamma * inverseStd`, written once
+    /// into fresh storage (no copy of `x` first).
     static func normalize<S: BLASScalar>(
         _ x: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?, beta: [S]?
     ) -> Tensor<S> {
@@ -60,25 +70,34 @@ enum BatchNormMath {
         if let gamma { for j in 0..<c { inv[j] *= gamma[j] } }
         var shift = [S](repeating: 0, count: c)
         for j in 0..<c { shift[j] = (beta?[j] ?? 0) - mean[j] * inv[j] }
-        var y = x
-        y.withUnsafeMutableBufferPointer { ys in
-            inv.withUnsafeBufferPointer { a in
-                shift.withUnsafeBufferPointer { b in
-                    var offset = 0
-                    while offset < ys.count {
-                        for j in 0..<c { ys[offset + j] = ys[offset + j] * a[j] + b[j] }
-                        offset += c
+        let count = x.scalarCount
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0 else { return x }
+        let scalars = x.withUnsafeBufferPointer { xs in
+            inv.withUnsafeBufferPointer { aBuffer in
+                shift.withUnsafeBufferPointer { bBuffer in
+                    [S](unsafeUninitializedCapacity: count) { out, initialized in
+                        let a = aBuffer.baseAddress!, b = bBuffer.baseAddress!
+                        var source = xs.baseAddress!, target = out.baseAddress!
+                        for _ in 0..<(count / c) {
+                            for j in 0..<c { target[j] = source[j] * a[j] + b[j] }
+                            source += c
+                            target += c
+                        }
+                        initialized = count
                     }
                 }
             }
         }
-        return y
+        return try! Tensor(shape: x.shape, scalars: scalars)
     }
 
     /// Gradients through a normalization. With `batchStatistics` the gradient flows through
     /// the batch mean and variance (closed form
     /// `dx = gamma·inv/N · (N·g − Σg − x̂·Σ(g·x̂))`); otherwise mean and variance are constants
-    /// and `dx = g·gamma·inv`. Always returns `Σ g·x̂` and `Σ g` (∂gamma, ∂beta).
+    /// and `dx = g·gamma·inv`. Always returns `Σ g·x̂` and `Σ g` (∂gamma, ∂beta). Column sums
+    /// run in row order over raw pointers (vectorized across columns, same bits), and `dx` is
+    /// written once into fresh storage.
     static func backward<S: BLASScalar>(
         x: Tensor<S>, upstream g: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?,
         batchStatistics: Bool, wantsInput: Bool
@@ -86,44 +105,71 @@ enum BatchNormMath {
         let n = x.shape[0], c = x.shape[1]
         var sumG = [S](repeating: 0, count: c)
         var sumGX = [S](repeating: 0, count: c)
+        let count = x.scalarCount
+        guard count > 0 else { return (wantsInput ? g : nil, sumGX, sumG) }
         x.withUnsafeBufferPointer { xs in
             g.withUnsafeBufferPointer { gs in
-                var offset = 0
-                for _ in 0..<n {
-                    for j in 0..<c {
-                        let xh = (xs[offset + j] - mean[j]) * inverseStd[j]
-                        sumG[j] += gs[offset + j]
-                        sumGX[j] += gs[offset + j] * xh
+                mean.withUnsafeBufferPointer { meanBuffer in
+                    inverseStd.withUnsafeBufferPointer { invBuffer in
+                        sumG.withUnsafeMutableBufferPointer { sumGBuffer in
+                            sumGX.withUnsafeMutableBufferPointer { sumGXBuffer in
+                                let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
+                                let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
+                                var xRow = xs.baseAddress!, gRow = gs.baseAddress!
+                                for _ in 0..<n {
+                                    for j in 0..<c {
+                                        let xh = (xRow[j] - mu[j]) * inv[j]
+                                        sg[j] += gRow[j]
+                                        sgx[j] += gRow[j] * xh
+                                    }
+                                    xRow += c
+                                    gRow += c
+                                }
+                            }
+                        }
                     }
-                    offset += c
                 }
             }
         }
         guard wantsInput else { return (nil, sumGX, sumG) }
         var scale = inverseStd
         if let gamma { for j in 0..<c { scale[j] *= gamma[j] } }
-        var dx = g
-        x.withUnsafeBufferPointer { xs in
-            dx.withUnsafeMutableBufferPointer { d in
-                var offset = 0
-                if batchStatistics {
-                    let invN = 1 / S(n)
-                    for _ in 0..<n {
-                        for j in 0..<c {
-                            let xh = (xs[offset + j] - mean[j]) * inverseStd[j]
-                            d[offset + j] = scale[j] * (d[offset + j] - invN * (sumG[j] + xh * sumGX[j]))
+        let scalars = x.withUnsafeBufferPointer { xs in
+            g.withUnsafeBufferPointer { gs in
+                mean.withUnsafeBufferPointer { meanBuffer in
+                    inverseStd.withUnsafeBufferPointer { invBuffer in
+                        scale.withUnsafeBufferPointer { scaleBuffer in
+                            sumG.withUnsafeBufferPointer { sumGBuffer in
+                                sumGX.withUnsafeBufferPointer { sumGXBuffer in
+                                    [S](unsafeUninitializedCapacity: count) { out, initialized in
+                                        let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
+                                        let s = scaleBuffer.baseAddress!
+                                        let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
+                                        var xRow = xs.baseAddress!, gRow = gs.baseAddress!, d = out.baseAddress!
+                                        let invN = 1 / S(n)
+                                        for _ in 0..<n {
+                                            if batchStatistics {
+                                                for j in 0..<c {
+                                                    let xh = (xRow[j] - mu[j]) * inv[j]
+                                                    d[j] = s[j] * (gRow[j] - invN * (sg[j] + xh * sgx[j]))
+                                                }
+                                            } else {
+                                                for j in 0..<c { d[j] = gRow[j] * s[j] }
+                                            }
+                                            xRow += c
+                                            gRow += c
+                                            d += c
+                                        }
+                                        initialized = count
+                                    }
+                                }
+                            }
                         }
-                        offset += c
-                    }
-                } else {
-                    while offset < d.count {
-                        for j in 0..<c { d[offset + j] *= scale[j] }
-                        offset += c
                     }
                 }
             }
         }
-        return (dx, sumGX, sumG)
+        return (try! Tensor(shape: g.shape, scalars: scalars), sumGX, sumG)
     }
 
     /// The exact mean and biased variance of every column over many batches (the

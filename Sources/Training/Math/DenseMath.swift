@@ -5,24 +5,21 @@ enum DenseMath {
     /// `z = x · kernel + bias` for x `[N, in]`, kernel `[in, out]`, bias `[out]`.
     static func affine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S> {
         let n = x.shape[0], units = kernel.shape[1]
-        var z: Tensor<S>
-        if let bias {
-            // Seeding the output rows with the bias lets gemm add the product in one pass.
-            var seeded = [S](repeating: 0, count: n * units)
-            bias.withUnsafeBufferPointer { b in
-                seeded.withUnsafeMutableBufferPointer { out in
-                    var offset = 0
-                    for _ in 0..<n {
-                        for c in 0..<units { out[offset + c] = b[c] }
-                        offset += units
-                    }
+        guard let bias, n > 0 else { return Tensor.product(x, kernel) }
+        // Seeding the output rows with the bias lets gemm add the product in one pass; the
+        // rows are written once (not zero-filled first).
+        let seeded = bias.withUnsafeBufferPointer { b in
+            [S](unsafeUninitializedCapacity: n * units) { out, initialized in
+                var row = out.baseAddress!
+                for _ in 0..<n {
+                    row.initialize(from: b.baseAddress!, count: units)
+                    row += units
                 }
+                initialized = n * units
             }
-            z = try! Tensor(shape: [n, units], scalars: seeded)
-            Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
-        } else {
-            z = Tensor.product(x, kernel)
         }
+        var z = try! Tensor(shape: [n, units], scalars: seeded)
+        Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
         return z
     }
 
@@ -42,13 +39,35 @@ enum DenseMath {
             } else {
                 kernelGradient = Tensor.product(x, dz, transposeA: true)
             }
-            biasGradient = wantsBias ? try! dz.sumAlongBatch() : nil
+            biasGradient = wantsBias ? columnSums(dz, reusing: biasGradient) : nil
         } else {
             kernelGradient = nil
             biasGradient = nil
         }
         guard wantsInput else { return nil }
         return Tensor.product(dz, kernel, transposeB: true)
+    }
+
+    /// `Σ dz` over the rows, in row order (as `sumAlongBatch`), into `spare` when it is a
+    /// uniquely held `[C]` tensor.
+    static func columnSums<S: BLASScalar>(_ dz: Tensor<S>, reusing spare: consuming Tensor<S>?) -> Tensor<S> {
+        let columns = dz.shape[1]
+        // (Comparing shapes with an array literal would allocate on every call.)
+        guard var sums = spare, sums.rank == 1, sums.shape[0] == columns, columns > 0 else {
+            return try! dz.sumAlongBatch()
+        }
+        dz.withUnsafeBufferPointer { rows in
+            sums.withUnsafeMutableBufferPointer { out in
+                let total = out.baseAddress!
+                total.update(repeating: 0, count: columns)
+                guard var row = rows.baseAddress else { return }
+                for _ in 0..<dz.shape[0] {
+                    for c in 0..<columns { total[c] += row[c] }
+                    row += columns
+                }
+            }
+        }
+        return sums
     }
 
     /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.

@@ -1,8 +1,48 @@
+import Dispatch
+
 /// The per-scalar Adam update, eight lanes at a time. Lane arithmetic is IEEE and in the
-/// same order as the scalar tail, so results do not depend on where the tail starts.
+/// same order as the scalar tail, so results do not depend on where the tail starts, and
+/// every scalar is updated on its own: splitting a variable into chunks gives the same bits.
 enum AdamKernel {
+    /// Variables of at least this many scalars are updated in ``chunkCount`` chunks on
+    /// `DispatchQueue.concurrentPerform` (the calling thread takes chunks too, so a busy
+    /// machine degrades to the serial loop); smaller ones are not worth a hand-off.
+    static let parallelThreshold = 1 << 16
+    /// Chunks of a large variable: several per core, so a core that is taken away for a
+    /// while costs one chunk, not half the update.
+    static let chunkCount = 8
+
+    /// The four buffers of one update, as addresses a chunk can rebuild its pointers from.
+    private struct Buffers: @unchecked Sendable {
+        let w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>
+        let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    }
+
     @inline(__always)
     static func step(
+        w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
+        oneMinusBeta2: Float, epsilon: Float
+    ) {
+        guard count >= parallelThreshold else {
+            update(w: w, g: g, m: m, v: v, count: count, alpha: alpha, oneMinusBeta1: oneMinusBeta1,
+                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon)
+            return
+        }
+        let buffers = Buffers(w: w, g: g, m: m, v: v)
+        // Chunk lengths are multiples of 8, so only the last chunk has a scalar tail.
+        let chunk = ((count + chunkCount - 1) / chunkCount + 7) / 8 * 8
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { index in
+            let start = index * chunk
+            guard start < count else { return }
+            update(w: buffers.w + start, g: buffers.g + start, m: buffers.m + start, v: buffers.v + start,
+                   count: Swift.min(chunk, count - start), alpha: alpha, oneMinusBeta1: oneMinusBeta1,
+                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon)
+        }
+    }
+
+    @inline(__always)
+    private static func update(
         w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
         oneMinusBeta2: Float, epsilon: Float
