@@ -100,9 +100,12 @@ public struct Conv2D: Layer {
 
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkImages(input)
-        let logits = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!)
+        // A training pass keeps its patch matrix for the kernel gradient; inference does not need it.
+        if mode == .training { FreedMemoryRetention.engage() }
+        let (logits, patches) = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!,
+                                                       keepingPatches: mode == .training && isTrainable)
         let output = activation.applied(to: logits)
-        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output), logits: logits)
+        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output, patches: patches), logits: logits)
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
@@ -116,9 +119,16 @@ public struct Conv2D: Layer {
     public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         try checkUpstream(dz, output: tape.output)
-        let result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
-                                                    wantsParameters: isTrainable, wantsBias: useBias,
+        var result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
+                                                    patches: tape.patches, wantsParameters: isTrainable, wantsBias: false,
                                                     wantsInput: needsInputGradient)
+        if isTrainable && useBias {
+            // Σ dz per filter in vector loops (the same sums, in the same row order, as Tensor.sumOverChannels).
+            result.bias = Tensor(dz.withUnsafeBufferPointer { d in
+                d.baseAddress.map { ChannelKernels.columnSums($0, rows: dz.scalarCount / filters, channels: filters) }
+                    ?? [Float](repeating: 0, count: filters)
+            })
+        }
         return store(result, in: &gradients)
     }
 
@@ -143,11 +153,12 @@ public struct Conv2D: Layer {
     }
 }
 
-/// What the backward pass of a convolution layer needs from its forward pass: the input and
-/// the activated output.
+/// What the backward pass of a convolution layer needs from its forward pass: the input,
+/// the activated output and, when a training pass kept it, the input's patch matrix.
 public struct ConvolutionTape: Sendable {
     let input: Tensor<Float>
     let output: Tensor<Float>
+    var patches: [Float]? = nil
 }
 
 extension Layer {
@@ -161,6 +172,7 @@ extension Layer {
     /// ∂L/∂logits from ∂L/∂output through `activation`, checking the upstream shape.
     func logitGradient(_ upstream: Tensor<Float>, output: Tensor<Float>, activation: Activation) throws -> Tensor<Float> {
         try checkUpstream(upstream, output: output)
+        if activation == .relu { return ReLUGradientKernel.masked(upstream, output: output) }
         var dz = upstream
         activation.backward(output: output, gradient: &dz)
         return dz
