@@ -28,7 +28,16 @@ struct BenchConvCommand: ParsableCommand {
     @Flag(help: "Measure Batchwise only.")
     var noPeer = false
 
+    @Option(help: "Measure only this workload (digits_cnn or mnist_cnn), Batchwise only, without the sgemm rows (for profiling).")
+    var only: String?
+
     func run() throws {
+        if let only {
+            let rate = try ConvWorkload.make(only).stepsPerSecond(seconds: seconds)
+            print(json ? try BenchReport.json([BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s")])
+                       : BenchReport.table([BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s")]))
+            return
+        }
         let workloads = ["digits_cnn", "mnist_cnn"]
         var measured = try workloads.map { ($0, try ConvWorkload.make($0).stepsPerSecond(seconds: seconds)) }
         var peer: [String: Any]?
@@ -80,6 +89,9 @@ struct ConvWorkload {
     var convolutionFlopsPerStep: Double
 
     static func make(_ name: String) throws -> ConvWorkload {
+        guard name == "digits_cnn" || name == "mnist_cnn" else {
+            throw ValidationError("unknown conv workload \(name); use digits_cnn or mnist_cnn")
+        }
         let batch = name == "digits_cnn" ? 32 : 128
         let side = name == "digits_cnn" ? 8 : 28
         let layers: [any Layer] = name == "digits_cnn" ? [
