@@ -6,7 +6,7 @@ import Tensors
 ///
 /// Forward records, for every output scalar, which cell of its window (`ki·windowWidth + kj`,
 /// `-1` for a window wholly in the padding) held the first maximum. Each window cell is one
-/// pass over the contiguous channels whose compare-and-select LLVM vectorizes; the first valid
+/// pass over the contiguous channels, compared and selected 8 lanes at a time; the first valid
 /// cell is copied. A later cell replaces the maximum only when strictly greater, so ties and
 /// NaNs resolve as in the reference (a NaN in the first cell stays, a later NaN is ignored).
 /// Backward adds each upstream scalar to the input scalar its window cell names, going over
@@ -18,43 +18,26 @@ enum MaxPoolKernel {
     static func forward(_ x: Tensor<Float>, geometry g: WindowGeometry) -> (output: Tensor<Float>, cells: [Int32]) {
         let n = x.shape[0], channels = x.shape[3]
         let count = n * g.outputPositions * channels
-        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
-        guard count > 0 else { return (Tensor(computedShape: [n, g.outputHeight, g.outputWidth, channels], []), []) }
+        // A window wholly in the padding keeps -infinity and cell -1, as in the reference.
+        var out = [Float](repeating: -.infinity, count: count)
         var cells = [Int32](repeating: -1, count: count)
-        let out = x.withUnsafeBufferPointer { xs in
-            cells.withUnsafeMutableBufferPointer { cellBuffer in
-                [Float](unsafeUninitializedCapacity: count) { outBuffer, initialized in
-                    let input = xs.baseAddress!, o = outBuffer.baseAddress!, a = cellBuffer.baseAddress!
-                    var target = 0
-                    for image in 0..<n {
-                        let imageBase = input + image * g.inputHeight * g.inputWidth * channels
-                        for oh in 0..<g.outputHeight {
-                            for ow in 0..<g.outputWidth {
-                                let best = o + target, winner = a + target
-                                var first = true
-                                for ki in 0..<g.windowHeight {
-                                    let ih = g.inputRow(oh, ki)
-                                    guard ih >= 0 && ih < g.inputHeight else { continue }
-                                    for kj in 0..<g.windowWidth {
-                                        let iw = g.inputColumn(ow, kj)
-                                        guard iw >= 0 && iw < g.inputWidth else { continue }
-                                        let source = imageBase + (ih * g.inputWidth + iw) * channels
-                                        let cell = Int32(ki * g.windowWidth + kj)
-                                        if first {
-                                            best.update(from: source, count: channels)
-                                            winner.update(repeating: cell, count: channels)
-                                            first = false
-                                        } else {
-                                            keepGreater(source, best: best, winner: winner, cell: cell, count: channels)
-                                        }
-                                    }
-                                }
-                                if first { best.update(repeating: -.infinity, count: channels) }
-                                target += channels
-                            }
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { outBuffer in
+                cells.withUnsafeMutableBufferPointer { cellBuffer in
+                    guard let input = xs.baseAddress, let o = outBuffer.baseAddress, let a = cellBuffer.baseAddress else { return }
+                    var started = -1   // the last output position whose maximum has its first cell
+                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                        let target = image * g.outputPositions + position
+                        let source = input + (image * g.inputHeight * g.inputWidth + pixel) * channels
+                        let cell = Int32(ki * g.windowWidth + kj)
+                        if target != started {
+                            (o + target * channels).update(from: source, count: channels)
+                            (a + target * channels).update(repeating: cell, count: channels)
+                            started = target
+                        } else {
+                            keepGreater(source, best: o + target * channels, winner: a + target * channels, cell: cell, count: channels)
                         }
                     }
-                    initialized = count
                 }
             }
         }
@@ -71,26 +54,10 @@ enum MaxPoolKernel {
                 dx.withUnsafeMutableBufferPointer { dxBuffer in
                     guard let upstream = gs.baseAddress, let winners = cellBuffer.baseAddress,
                           let d = dxBuffer.baseAddress else { return }
-                    var source = 0
-                    for image in 0..<n {
-                        let imageBase = d + image * g.inputHeight * g.inputWidth * channels
-                        for oh in 0..<g.outputHeight {
-                            for ow in 0..<g.outputWidth {
-                                let gradient = upstream + source, winner = winners + source
-                                for ki in 0..<g.windowHeight {
-                                    let ih = g.inputRow(oh, ki)
-                                    guard ih >= 0 && ih < g.inputHeight else { continue }
-                                    for kj in 0..<g.windowWidth {
-                                        let iw = g.inputColumn(ow, kj)
-                                        guard iw >= 0 && iw < g.inputWidth else { continue }
-                                        let target = imageBase + (ih * g.inputWidth + iw) * channels
-                                        let cell = Int32(ki * g.windowWidth + kj)
-                                        addWinning(gradient, winner: winner, cell: cell, into: target, count: channels)
-                                    }
-                                }
-                                source += channels
-                            }
-                        }
+                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                        let source = (image * g.outputPositions + position) * channels
+                        addWinning(upstream + source, winner: winners + source, cell: Int32(ki * g.windowWidth + kj),
+                                   into: d + (image * g.inputHeight * g.inputWidth + pixel) * channels, count: channels)
                     }
                 }
             }
