@@ -33,9 +33,10 @@ struct BenchConvCommand: ParsableCommand {
 
     func run() throws {
         if let only {
-            let rate = try ConvWorkload.make(only).stepsPerSecond(seconds: seconds)
-            print(json ? try BenchReport.json([BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s")])
-                       : BenchReport.table([BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s")]))
+            let (rate, cpu) = try ConvWorkload.make(only).rateAndCPUTime(seconds: seconds)
+            let rows = [BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s"),
+                        BenchRow(workload: "\(only)_cpu_per_step", batchwise: cpu * 1000, peer: nil, unit: "CPU ms")]
+            print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
             return
         }
         let workloads = ["digits_cnn", "mnist_cnn"]
@@ -128,4 +129,33 @@ struct ConvWorkload {
     }
 
     func stepsPerSecond(seconds: Double) throws -> Double { try workload.stepsPerSecond(seconds: seconds) }
+
+    /// Steps per second of wall time and the process's CPU seconds per step (all threads,
+    /// OpenBLAS's included): on a shared machine the CPU time moves much less with the load.
+    func rateAndCPUTime(seconds: Double) throws -> (stepsPerSecond: Double, cpuSecondsPerStep: Double) {
+        var model = workload.model, optimizer = workload.optimizer
+        var spare: Gradients?
+        func train(_ step: Int) throws {
+            let batch = workload.batches[step % workload.batches.count]
+            let result = try model.trainingStep(x: batch.x, y: batch.y, loss: workload.loss, reusing: spare.take())
+            try model.apply(result.stateUpdate)
+            try optimizer.apply(result.gradients, to: &model)
+            spare = result.gradients
+        }
+        for step in 0..<3 { try train(step) }
+        func cpuSeconds() -> Double {
+            var time = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+        }
+        let clock = ContinuousClock(), start = clock.now, cpuStart = cpuSeconds()
+        var steps = 0, elapsed = 0.0
+        while elapsed < seconds {
+            try train(steps)
+            steps += 1
+            let d = clock.now - start
+            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        return (Double(steps) / elapsed, (cpuSeconds() - cpuStart) / Double(steps))
+    }
 }
