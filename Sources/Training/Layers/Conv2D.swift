@@ -7,7 +7,10 @@ import Tensors
 ///
 /// Input `[N, H, W, in]`, output `[N, OH, OW, filters]`. The convolution unfolds the input
 /// (im2col) and multiplies with one sgemm per chunk of images:
-/// O(N·OH·OW·kh·kw·in·filters) forward, twice that backward.
+/// O(N·OH·OW·kh·kw·in·filters) forward, twice that backward. A training pass keeps the
+/// unfolded patches (up to 64 MiB) for the kernel gradient. The first training pass in a
+/// process also asks glibc to keep up to 512 MiB of freed heap instead of returning it to the
+/// kernel, so the next step's buffers are not faulted in and zeroed again (docs/perf/conv.md).
 ///
 /// ```swift
 /// let model = try Sequential(inputShape: [8, 8, 1], [
