@@ -28,7 +28,17 @@ struct BenchConvCommand: ParsableCommand {
     @Flag(help: "Measure Batchwise only.")
     var noPeer = false
 
+    @Option(help: "Measure only this workload (digits_cnn or mnist_cnn), Batchwise only, without the sgemm rows (for profiling).")
+    var only: String?
+
     func run() throws {
+        if let only {
+            let (rate, cpu) = try ConvWorkload.make(only).rateAndCPUTime(seconds: seconds)
+            let rows = [BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s"),
+                        BenchRow(workload: "\(only)_cpu_per_step", batchwise: cpu * 1000, peer: nil, unit: "CPU ms")]
+            print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+            return
+        }
         let workloads = ["digits_cnn", "mnist_cnn"]
         var measured = try workloads.map { ($0, try ConvWorkload.make($0).stepsPerSecond(seconds: seconds)) }
         var peer: [String: Any]?
@@ -80,6 +90,9 @@ struct ConvWorkload {
     var convolutionFlopsPerStep: Double
 
     static func make(_ name: String) throws -> ConvWorkload {
+        guard name == "digits_cnn" || name == "mnist_cnn" else {
+            throw ValidationError("unknown conv workload \(name); use digits_cnn or mnist_cnn")
+        }
         let batch = name == "digits_cnn" ? 32 : 128
         let side = name == "digits_cnn" ? 8 : 28
         let layers: [any Layer] = name == "digits_cnn" ? [
@@ -116,4 +129,33 @@ struct ConvWorkload {
     }
 
     func stepsPerSecond(seconds: Double) throws -> Double { try workload.stepsPerSecond(seconds: seconds) }
+
+    /// Steps per second of wall time and the process's CPU seconds per step (all threads,
+    /// OpenBLAS's included): on a shared machine the CPU time moves much less with the load.
+    func rateAndCPUTime(seconds: Double) throws -> (stepsPerSecond: Double, cpuSecondsPerStep: Double) {
+        var model = workload.model, optimizer = workload.optimizer
+        var spare: Gradients?
+        func train(_ step: Int) throws {
+            let batch = workload.batches[step % workload.batches.count]
+            let result = try model.trainingStep(x: batch.x, y: batch.y, loss: workload.loss, reusing: spare.take())
+            try model.apply(result.stateUpdate)
+            try optimizer.apply(result.gradients, to: &model)
+            spare = result.gradients
+        }
+        for step in 0..<3 { try train(step) }
+        func cpuSeconds() -> Double {
+            var time = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+        }
+        let clock = ContinuousClock(), start = clock.now, cpuStart = cpuSeconds()
+        var steps = 0, elapsed = 0.0
+        while elapsed < seconds {
+            try train(steps)
+            steps += 1
+            let d = clock.now - start
+            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        return (Double(steps) / elapsed, (cpuSeconds() - cpuStart) / Double(steps))
+    }
 }

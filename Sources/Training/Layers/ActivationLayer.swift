@@ -45,6 +45,8 @@ public struct ActivationLayer: Layer {
         guard upstream.shape == tape.output.shape else {
             throw TrainingError.shapeMismatch(layer: name, expected: tape.output.shape, found: upstream.shape)
         }
+        // relu, the common case in CNNs, has a branch-free out-of-place kernel.
+        if activation == .relu { return ReLUGradientKernel.masked(upstream, output: tape.output) }
         var g = upstream
         activation.backward(output: tape.output, gradient: &g)
         return g

@@ -109,9 +109,8 @@ public struct BatchNormalization: Layer {
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkBuiltInput(input, mode: mode)
         guard input.rank == 2 else {
-            // Images: the channels of every pixel are the rows of [N·H·W, C].
-            let rows = try normalizeRows(input.reshaped(inferring: [-1, input.channelCount]), mode: mode)
-            return LayerOutput(output: try rows.output.reshaped(to: input.shape), tape: rows.tape, stateUpdate: rows.stateUpdate)
+            // Images: the channels of every pixel are the rows of [N·H·W, C] (BatchNormalization+Images.swift).
+            return try normalizeImages(input, mode: mode)
         }
         return try normalizeRows(input, mode: mode)
     }
@@ -144,9 +143,7 @@ public struct BatchNormalization: Layer {
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         if upstream.rank != 2, upstream.scalarCount == tape.input.scalarCount, upstream.channelCount == tape.input.channelCount {
-            let rows = try backward(upstream.reshaped(inferring: [-1, upstream.channelCount]), tape: tape,
-                                    gradients: &gradients, needsInputGradient: needsInputGradient)
-            return try rows?.reshaped(to: upstream.shape)
+            return try imagesBackward(upstream, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
         }
         guard upstream.shape == tape.input.shape else {
             throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)

@@ -7,7 +7,10 @@ import Tensors
 ///
 /// Input `[N, H, W, in]`, output `[N, OH, OW, filters]`. The convolution unfolds the input
 /// (im2col) and multiplies with one sgemm per chunk of images:
-/// O(N·OH·OW·kh·kw·in·filters) forward, twice that backward.
+/// O(N·OH·OW·kh·kw·in·filters) forward, twice that backward. A training pass keeps the
+/// unfolded patches (up to 64 MiB) for the kernel gradient. The first training pass in a
+/// process also asks glibc to keep up to 512 MiB of freed heap instead of returning it to the
+/// kernel, so the next step's buffers are not faulted in and zeroed again (docs/perf/conv.md).
 ///
 /// ```swift
 /// let model = try Sequential(inputShape: [8, 8, 1], [
@@ -100,9 +103,12 @@ public struct Conv2D: Layer {
 
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkImages(input)
-        let logits = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!)
+        // A training pass keeps its patch matrix for the kernel gradient; inference does not need it.
+        if mode == .training { FreedMemoryRetention.engage() }
+        let (logits, patches) = ConvolutionMath.conv2D(input, kernel: kernel, bias: useBias ? bias : nil, geometry: geometry!,
+                                                       keepingPatches: mode == .training && isTrainable)
         let output = activation.applied(to: logits)
-        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output), logits: logits)
+        return LayerOutput(output: output, tape: ConvolutionTape(input: input, output: output, patches: patches), logits: logits)
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
@@ -116,9 +122,16 @@ public struct Conv2D: Layer {
     public func backward(logitGradient dz: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         try checkUpstream(dz, output: tape.output)
-        let result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
-                                                    wantsParameters: isTrainable, wantsBias: useBias,
+        var result = ConvolutionMath.conv2DBackward(x: tape.input, kernel: kernel, upstream: dz, geometry: geometry!,
+                                                    patches: tape.patches, wantsParameters: isTrainable, wantsBias: false,
                                                     wantsInput: needsInputGradient)
+        if isTrainable && useBias {
+            // Σ dz per filter in vector loops (the same sums, in the same row order, as Tensor.sumOverChannels).
+            result.bias = Tensor(dz.withUnsafeBufferPointer { d in
+                d.baseAddress.map { ChannelKernels.columnSums($0, rows: dz.scalarCount / filters, channels: filters) }
+                    ?? [Float](repeating: 0, count: filters)
+            })
+        }
         return store(result, in: &gradients)
     }
 
@@ -143,11 +156,12 @@ public struct Conv2D: Layer {
     }
 }
 
-/// What the backward pass of a convolution layer needs from its forward pass: the input and
-/// the activated output.
+/// What the backward pass of a convolution layer needs from its forward pass: the input,
+/// the activated output and, when a training pass kept it, the input's patch matrix.
 public struct ConvolutionTape: Sendable {
     let input: Tensor<Float>
     let output: Tensor<Float>
+    var patches: [Float]? = nil
 }
 
 extension Layer {
@@ -161,6 +175,7 @@ extension Layer {
     /// ∂L/∂logits from ∂L/∂output through `activation`, checking the upstream shape.
     func logitGradient(_ upstream: Tensor<Float>, output: Tensor<Float>, activation: Activation) throws -> Tensor<Float> {
         try checkUpstream(upstream, output: output)
+        if activation == .relu { return ReLUGradientKernel.masked(upstream, output: output) }
         var dz = upstream
         activation.backward(output: output, gradient: &dz)
         return dz

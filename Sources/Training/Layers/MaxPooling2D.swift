@@ -21,10 +21,10 @@ public struct MaxPooling2D: Layer {
     private let options: Pooling2DOptions
     private var geometry: WindowGeometry?
 
-    /// What backward needs from a forward pass: the input shape and where each maximum came from.
+    /// What backward needs from a forward pass: the input shape and which window cell each maximum came from.
     public struct Tape: Sendable {
         let inputShape: [Int]
-        let argmax: [Int]
+        let cells: [Int32]
     }
 
     /// A pooling layer; `strides` default to `poolSize` and `padding` to `.valid`, as in Keras.
@@ -50,8 +50,8 @@ public struct MaxPooling2D: Layer {
 
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
         try checkImages(input)
-        let (output, argmax) = PoolingMath.maxPool(input, geometry: geometry!)
-        return LayerOutput(output: output, tape: Tape(inputShape: input.shape, argmax: argmax))
+        let (output, cells) = MaxPoolKernel.forward(input, geometry: geometry!)
+        return LayerOutput(output: output, tape: Tape(inputShape: input.shape, cells: cells))
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
@@ -61,7 +61,7 @@ public struct MaxPooling2D: Layer {
         guard upstream.shape == expected else {
             throw TrainingError.shapeMismatch(layer: name, expected: expected, found: upstream.shape)
         }
-        return PoolingMath.maxPoolBackward(upstream: upstream, argmax: tape.argmax, inputShape: tape.inputShape)
+        return MaxPoolKernel.backward(upstream: upstream, cells: tape.cells, inputShape: tape.inputShape, geometry: geometry!)
     }
 
     public var variables: [NamedVariable] { [] }

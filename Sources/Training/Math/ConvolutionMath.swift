@@ -32,10 +32,28 @@ enum ConvolutionMath {
             for oh in 0..<g.outputHeight {
                 for ow in 0..<g.outputWidth {
                     var column = row
+                    let span = g.dilationWidth == 1 ? inBoundsColumns(ow, geometry: g) : nil
                     for ki in 0..<g.windowHeight {
                         let ih = g.inputRow(oh, ki)
                         guard ih >= 0 && ih < g.inputHeight else {
                             column.update(repeating: 0, count: g.windowWidth * channels)
+                            column += g.windowWidth * channels
+                            continue
+                        }
+                        if let span {
+                            // Undilated: the window's in-bounds pixels of this row are one contiguous run.
+                            column.update(repeating: 0, count: span.lowerBound * channels)
+                            let run = span.count * channels
+                            let source = image + (ih * g.inputWidth + g.inputColumn(ow, span.lowerBound)) * channels
+                            if run >= 32 {
+                                column.advanced(by: span.lowerBound * channels).update(from: source, count: run)
+                            } else {
+                                // A plain loop: short runs (a grey 3x3 window's 3 pixels) would pay a memmove call each.
+                                let target = column + span.lowerBound * channels
+                                for i in 0..<run { target[i] = source[i] }
+                            }
+                            column.advanced(by: span.upperBound * channels)
+                                .update(repeating: 0, count: (g.windowWidth - span.upperBound) * channels)
                             column += g.windowWidth * channels
                             continue
                         }
@@ -57,6 +75,16 @@ enum ConvolutionMath {
         }
     }
 
+    /// The window columns `kj` whose input column at output column `ow` lies inside the image
+    /// (empty when none does), for a window without dilation.
+    @inline(__always)
+    static func inBoundsColumns(_ ow: Int, geometry g: WindowGeometry) -> Range<Int> {
+        let start = g.inputColumn(ow, 0)
+        let lower = min(max(0, -start), g.windowWidth)
+        let upper = max(lower, min(g.windowWidth, g.inputWidth - start))
+        return lower..<upper
+    }
+
     /// The adjoint of ``im2col(_:images:channels:geometry:into:)``: adds every patch entry
     /// back onto the input pixel it was copied from (padding entries are dropped).
     static func col2im<S: BLASScalar>(_ patches: UnsafePointer<S>, images count: Int, channels: Int,
@@ -68,9 +96,17 @@ enum ConvolutionMath {
             let image = dx + n * imageSize
             for oh in 0..<g.outputHeight {
                 for ow in 0..<g.outputWidth {
+                    let span = g.dilationWidth == 1 ? inBoundsColumns(ow, geometry: g) : nil
                     for ki in 0..<g.windowHeight {
                         let ih = g.inputRow(oh, ki)
                         guard ih >= 0 && ih < g.inputHeight else { continue }
+                        if let span {
+                            // Undilated: one contiguous run per window row (same additions, same order).
+                            let source = row + (ki * g.windowWidth + span.lowerBound) * channels
+                            let target = image + (ih * g.inputWidth + g.inputColumn(ow, span.lowerBound)) * channels
+                            for i in 0..<(span.count * channels) { target[i] += source[i] }
+                            continue
+                        }
                         for kj in 0..<g.windowWidth {
                             let iw = g.inputColumn(ow, kj)
                             guard iw >= 0 && iw < g.inputWidth else { continue }
@@ -85,54 +121,74 @@ enum ConvolutionMath {
         }
     }
 
+    /// The most scalars of a patch matrix a training forward pass keeps for the kernel
+    /// gradient (64 MiB of Float); larger ones are unfolded again, chunk by chunk, in backward.
+    static let keptPatchBudget = 1 << 24
+
     /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
     /// `[out]`; the result is `[N, OH, OW, out]`. Shapes must already agree with `g`.
     /// O(N·OH·OW·kh·kw·in·out) in sgemm/dgemm, plus the unfolding.
     static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry) -> Tensor<S> {
+        conv2D(x, kernel: kernel, bias: bias, geometry: g, keepingPatches: false).output
+    }
+
+    /// ``conv2D(_:kernel:bias:geometry:)`` that, with `keepingPatches` and a patch matrix
+    /// within ``keptPatchBudget``, unfolds the whole batch at once and returns the patch
+    /// matrix too, for ``conv2DBackward(x:kernel:upstream:geometry:patches:wantsParameters:wantsBias:wantsInput:)``
+    /// to take the kernel gradient from without unfolding again.
+    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry,
+                                      keepingPatches: Bool) -> (output: Tensor<S>, patches: [S]?) {
         let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
         let depth = g.windowHeight * g.windowWidth * channels
         let positions = g.outputPositions
-        var out = [S](repeating: 0, count: n * positions * filters)
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { o in
+        let shape = [n, g.outputHeight, g.outputWidth, filters]
+        let count = n * positions * filters
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0, depth > 0 else { return (Tensor(computedShape: shape, [S](repeating: 0, count: count)), nil) }
+        let keeps = keepingPatches && n * positions * depth <= keptPatchBudget
+        let chunk = keeps ? n : imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
+        var patches = [S](unsafeUninitializedCapacity: chunk * positions * depth) { _, initialized in
+            initialized = chunk * positions * depth   // im2col writes every entry before it is read
+        }
+        let out = [S](unsafeUninitializedCapacity: count) { o, initialized in
+            // Every output scalar is written: the bias (then the product is added) or the product alone.
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
                     var offset = 0
-                    while offset < o.count {
+                    while offset < count {
                         for f in 0..<filters { o[offset + f] = b[f] }
                         offset += filters
                     }
                 }
             }
-        }
-        let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
-        guard n > 0, positions > 0, filters > 0 else { return Tensor(computedShape: [n, g.outputHeight, g.outputWidth, filters], out) }
-        var patches = [S](repeating: 0, count: chunk * positions * depth)
-        x.withUnsafeBufferPointer { xs in
-            kernel.withUnsafeBufferPointer { k in
-                patches.withUnsafeMutableBufferPointer { p in
-                    out.withUnsafeMutableBufferPointer { o in
+            x.withUnsafeBufferPointer { xs in
+                kernel.withUnsafeBufferPointer { k in
+                    patches.withUnsafeMutableBufferPointer { p in
                         var first = 0
                         while first < n {
-                            let count = min(chunk, n - first)
-                            im2col(xs.baseAddress! + first * g.inputHeight * g.inputWidth * channels, images: count,
+                            let images = min(chunk, n - first)
+                            im2col(xs.baseAddress! + first * g.inputHeight * g.inputWidth * channels, images: images,
                                    channels: channels, geometry: g, into: p.baseAddress!)
-                            S.gemm(transposeA: false, transposeB: false, m: count * positions, n: filters, k: depth,
+                            S.gemm(transposeA: false, transposeB: false, m: images * positions, n: filters, k: depth,
                                    alpha: 1, a: p.baseAddress!, lda: depth, b: k.baseAddress!, ldb: filters,
-                                   beta: 1, c: o.baseAddress! + first * positions * filters, ldc: filters)
-                            first += count
+                                   beta: bias == nil ? 0 : 1, c: o.baseAddress! + first * positions * filters, ldc: filters)
+                            first += images
                         }
                     }
                 }
             }
+            initialized = count
         }
-        return Tensor(computedShape: [n, g.outputHeight, g.outputWidth, filters], out)
+        return (Tensor(computedShape: shape, out), keeps ? patches : nil)
     }
 
     /// Gradients of ``conv2D(_:kernel:bias:geometry:)`` from ∂L/∂y (`[N, OH, OW, out]`):
     /// ∂kernel = patchesᵀ·dy (Keras layout), ∂bias = Σ dy over N, OH, OW, and ∂x = col2im(dy·kernelᵀ).
-    /// Each is computed only when asked for. Same order of work as the forward pass, twice.
+    /// Each is computed only when asked for. `patches`, the whole batch's patch matrix that
+    /// ``conv2D(_:kernel:bias:geometry:keepingPatches:)`` kept, saves unfolding `x` again.
+    /// Same order of work as the forward pass, twice.
     static func conv2DBackward<S: BLASScalar>(
-        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry,
+        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry, patches kept: [S]? = nil,
         wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
     ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
         let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
@@ -141,9 +197,25 @@ enum ConvolutionMath {
         let imageSize = g.inputHeight * g.inputWidth * channels
         var dKernel = [S](repeating: 0, count: wantsParameters ? depth * filters : 0)
         var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
-        if n > 0, positions > 0, filters > 0, wantsParameters || wantsInput {
+        let usesKept = kept?.count == n * positions * depth
+        if n > 0, positions > 0, filters > 0, wantsParameters && usesKept {
+            // The whole batch's kernel gradient in one product.
+            kept!.withUnsafeBufferPointer { p in
+                dy.withUnsafeBufferPointer { g2 in
+                    dKernel.withUnsafeMutableBufferPointer { dk in
+                        S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: n * positions,
+                               alpha: 1, a: p.baseAddress!, lda: depth, b: g2.baseAddress!, ldb: filters,
+                               beta: 0, c: dk.baseAddress!, ldc: filters)
+                    }
+                }
+            }
+        }
+        let unfolds = wantsParameters && !usesKept
+        if n > 0, positions > 0, filters > 0, unfolds || wantsInput {
             let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
-            var patches = [S](repeating: 0, count: chunk * positions * depth)
+            var patches = [S](unsafeUninitializedCapacity: chunk * positions * depth) { _, initialized in
+                initialized = chunk * positions * depth   // im2col or the product writes every entry before it is read
+            }
             x.withUnsafeBufferPointer { xs in
                 kernel.withUnsafeBufferPointer { k in
                     dy.withUnsafeBufferPointer { g2 in
@@ -155,7 +227,7 @@ enum ConvolutionMath {
                                         let count = min(chunk, n - first)
                                         let rows = count * positions
                                         let upstream = g2.baseAddress! + first * positions * filters
-                                        if wantsParameters {
+                                        if unfolds {
                                             im2col(xs.baseAddress! + first * imageSize, images: count, channels: channels,
                                                    geometry: g, into: p.baseAddress!)
                                             S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: rows,

@@ -1,0 +1,118 @@
+import Tensors
+
+/// The `Float` max pooling that ``MaxPooling2D`` trains with: the same results as
+/// ``PoolingMath/maxPool(_:geometry:)`` and ``PoolingMath/maxPoolBackward(upstream:argmax:inputShape:)``
+/// bit for bit, but without a branch per scalar and with a 4-byte record per output scalar.
+///
+/// Forward records, for every output scalar, which cell of its window (`ki·windowWidth + kj`,
+/// `-1` for a window wholly in the padding) held the first maximum. Each window cell is one
+/// pass over the contiguous channels, compared and selected 8 lanes at a time; the first valid
+/// cell is copied. A later cell replaces the maximum only when strictly greater, so ties and
+/// NaNs resolve as in the reference (a NaN in the first cell stays, a later NaN is ignored).
+/// Backward adds each upstream scalar to the input scalar its window cell names, going over
+/// the window cells in order and adding zero where the cell did not win, so every input
+/// scalar sees the same additions in the same order as the reference scatter.
+enum MaxPoolKernel {
+    /// The pooled `[N, OH, OW, C]` tensor and the winning window cell of every output scalar.
+    /// O(N·OH·OW·window·C).
+    static func forward(_ x: Tensor<Float>, geometry g: WindowGeometry) -> (output: Tensor<Float>, cells: [Int32]) {
+        let n = x.shape[0], channels = x.shape[3]
+        let count = n * g.outputPositions * channels
+        // A window wholly in the padding keeps -infinity and cell -1, as in the reference.
+        var out = [Float](repeating: -.infinity, count: count)
+        var cells = [Int32](repeating: -1, count: count)
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { outBuffer in
+                cells.withUnsafeMutableBufferPointer { cellBuffer in
+                    guard let input = xs.baseAddress, let o = outBuffer.baseAddress, let a = cellBuffer.baseAddress else { return }
+                    var started = -1   // the last output position whose maximum has its first cell
+                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                        let target = image * g.outputPositions + position
+                        let source = input + (image * g.inputHeight * g.inputWidth + pixel) * channels
+                        let cell = Int32(ki * g.windowWidth + kj)
+                        if target != started {
+                            (o + target * channels).update(from: source, count: channels)
+                            (a + target * channels).update(repeating: cell, count: channels)
+                            started = target
+                        } else {
+                            keepGreater(source, best: o + target * channels, winner: a + target * channels, cell: cell, count: channels)
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(computedShape: [n, g.outputHeight, g.outputWidth, channels], out), cells)
+    }
+
+    /// ∂L/∂x `inputShape` from ∂L/∂y and the cells ``forward(_:geometry:)`` recorded.
+    /// O(N·OH·OW·window·C) plus zeroing the input gradient.
+    static func backward(upstream dy: Tensor<Float>, cells: [Int32], inputShape: [Int], geometry g: WindowGeometry) -> Tensor<Float> {
+        let n = inputShape[0], channels = inputShape[3]
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        dy.withUnsafeBufferPointer { gs in
+            cells.withUnsafeBufferPointer { cellBuffer in
+                dx.withUnsafeMutableBufferPointer { dxBuffer in
+                    guard let upstream = gs.baseAddress, let winners = cellBuffer.baseAddress,
+                          let d = dxBuffer.baseAddress else { return }
+                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
+                        let source = (image * g.outputPositions + position) * channels
+                        addWinning(upstream + source, winner: winners + source, cell: Int32(ki * g.windowWidth + kj),
+                                   into: d + (image * g.inputHeight * g.inputWidth + pixel) * channels, count: channels)
+                    }
+                }
+            }
+        }
+        return Tensor(computedShape: inputShape, dx)
+    }
+
+    // The channel loops in explicit 8-lane vectors: with three pointers that LLVM cannot
+    // prove apart, the scalar loops stayed scalar with a branch per channel. (A Float
+    // comparison's mask is a SIMDMask of Int32 lanes, so it selects the Int32 cells too.)
+
+    /// `best[c] = max(best[c], source[c])` keeping the first maximum, with `winner[c] = cell` where it changed.
+    @inline(__always)
+    private static func keepGreater(_ source: UnsafePointer<Float>, best: UnsafeMutablePointer<Float>,
+                                    winner: UnsafeMutablePointer<Int32>, cell: Int32, count: Int) {
+        let cells = SIMD8<Int32>(repeating: cell)
+        var c = 0
+        while c + 8 <= count {
+            let value = UnsafeRawPointer(source + c).loadUnaligned(as: SIMD8<Float>.self)
+            let current = UnsafeRawPointer(best + c).loadUnaligned(as: SIMD8<Float>.self)
+            let previous = UnsafeRawPointer(winner + c).loadUnaligned(as: SIMD8<Int32>.self)
+            let greater = value .> current
+            UnsafeMutableRawPointer(best + c).storeBytes(of: current.replacing(with: value, where: greater), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(winner + c).storeBytes(
+                of: previous.replacing(with: cells, where: greater),
+                as: SIMD8<Int32>.self)
+            c += 8
+        }
+        while c < count {
+            if source[c] > best[c] {
+                best[c] = source[c]
+                winner[c] = cell
+            }
+            c += 1
+        }
+    }
+
+    /// `target[c] += winner[c] == cell ? gradient[c] : 0`.
+    @inline(__always)
+    private static func addWinning(_ gradient: UnsafePointer<Float>, winner: UnsafePointer<Int32>, cell: Int32,
+                                   into target: UnsafeMutablePointer<Float>, count: Int) {
+        let cells = SIMD8<Int32>(repeating: cell), zero = SIMD8<Float>(repeating: 0)
+        var c = 0
+        while c + 8 <= count {
+            let g = UnsafeRawPointer(gradient + c).loadUnaligned(as: SIMD8<Float>.self)
+            let w = UnsafeRawPointer(winner + c).loadUnaligned(as: SIMD8<Int32>.self)
+            let t = UnsafeRawPointer(target + c).loadUnaligned(as: SIMD8<Float>.self)
+            let selected = zero.replacing(with: g, where: w .== cells)
+            UnsafeMutableRawPointer(target + c).storeBytes(of: t + selected, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < count {
+            let add: Float = winner[c] == cell ? gradient[c] : 0
+            target[c] += add
+            c += 1
+        }
+    }
+}
