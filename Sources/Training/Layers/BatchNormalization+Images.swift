@@ -12,23 +12,8 @@ extension BatchNormalization {
         let channels = input.channelCount
         let rows = try input.reshaped(inferring: [-1, channels])
         let count = rows.shape[0]
-        var update = LayerStateUpdate()
-        let tape: Tape
-        if usesBatchStatistics(in: mode) {
-            let moments = rows.withUnsafeBufferPointer { ChannelKernels.moments($0.baseAddress!, rows: count, channels: channels) }
-            tape = Tape(input: rows, mean: moments.mean,
-                        inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
-                        usedBatchStatistics: true)
-            if updatesMovingStatistics(in: mode) {
-                update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: moments.mean,
-                                                                              momentum: momentum)
-                update.variables["moving_variance"] = BatchNormMath.movingAverage(
-                    movingVariance, following: moments.variance, momentum: momentum)
-            }
-        } else {
-            tape = Tape(input: rows, mean: movingMean.scalars,
-                        inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
-                        usedBatchStatistics: false)
+        let (tape, update) = forwardStatistics(of: rows, mode: mode) {
+            rows.withUnsafeBufferPointer { ChannelKernels.moments($0.baseAddress!, rows: count, channels: channels) }
         }
         // inv = gamma·inverseStd, shift = beta − mean·inv, as BatchNormMath.normalize.
         var factor = tape.inverseStd

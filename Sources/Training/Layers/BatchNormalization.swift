@@ -117,27 +117,33 @@ public struct BatchNormalization: Layer {
 
     /// The forward pass on `[rows, C]`.
     private func normalizeRows(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
-        let tape: Tape
-        var update = LayerStateUpdate()
-        if usesBatchStatistics(in: mode) {
-            let moments = BatchNormMath.moments(input)
-            tape = Tape(input: input, mean: moments.mean,
-                        inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
-                        usedBatchStatistics: true)
-            if updatesMovingStatistics(in: mode) {
-                update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: moments.mean,
-                                                                              momentum: momentum)
-                update.variables["moving_variance"] = BatchNormMath.movingAverage(
-                    movingVariance, following: moments.variance, momentum: momentum)
-            }
-        } else {
-            tape = Tape(input: input, mean: movingMean.scalars,
-                        inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
-                        usedBatchStatistics: false)
-        }
+        let (tape, update) = forwardStatistics(of: input, mode: mode) { BatchNormMath.moments(input) }
         let output = BatchNormMath.normalize(input, mean: tape.mean, inverseStd: tape.inverseStd,
                                              gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
         return LayerOutput(output: output, tape: tape, stateUpdate: update)
+    }
+
+    /// The tape of a forward pass over the `[rows, C]` matrix `rows` and its state update: the
+    /// batch moments (`batchMoments()`, computed only when ``usesBatchStatistics(in:)``) or the
+    /// moving statistics, and the moving averages a training step moves towards the batch's.
+    func forwardStatistics(of rows: Tensor<Float>, mode: ExecutionMode,
+                           batchMoments: () -> (mean: [Float], variance: [Float])) -> (Tape, LayerStateUpdate) {
+        var update = LayerStateUpdate()
+        guard usesBatchStatistics(in: mode) else {
+            return (Tape(input: rows, mean: movingMean.scalars,
+                         inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
+                         usedBatchStatistics: false), update)
+        }
+        let moments = batchMoments()
+        if updatesMovingStatistics(in: mode) {
+            update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: moments.mean,
+                                                                          momentum: momentum)
+            update.variables["moving_variance"] = BatchNormMath.movingAverage(
+                movingVariance, following: moments.variance, momentum: momentum)
+        }
+        return (Tape(input: rows, mean: moments.mean,
+                     inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
+                     usedBatchStatistics: true), update)
     }
 
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,

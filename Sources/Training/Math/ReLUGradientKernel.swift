@@ -25,7 +25,8 @@ enum ReLUGradientKernel {
         return Tensor(computedShape: upstream.shape, scalars)
     }
 
-    /// The same over raw buffers (`target` may not overlap the inputs).
+    /// The same over raw buffers. `target` may be `g` itself (each 8-lane block is read before it
+    /// is written), but must not otherwise overlap the inputs.
     static func masked(_ g: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                        into target: UnsafeMutablePointer<Float>, count: Int) {
         let zero = SIMD8<Float>(repeating: 0)

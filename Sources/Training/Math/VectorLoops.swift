@@ -30,19 +30,14 @@ enum VectorLoops {
     /// `g = y > 0 ? g : 0` (zero where the output is zero or NaN).
     @inline(__always)
     static func reluBackward<S: BLASScalar>(_ g: UnsafeMutablePointer<S>, output y: UnsafePointer<S>, count: Int) {
-        var i = 0
         if S.self == Float.self {
-            typealias V8 = SIMD8<Float>
-            let gradient = UnsafeMutableRawPointer(g), output = UnsafeRawPointer(y)
-            let zero = V8(repeating: 0)
-            while i + 8 <= count {
-                let offset = i * MemoryLayout<Float>.stride
-                let gi = gradient.loadUnaligned(fromByteOffset: offset, as: V8.self)
-                let yi = output.loadUnaligned(fromByteOffset: offset, as: V8.self)
-                gradient.storeBytes(of: zero.replacing(with: gi, where: yi .> 0), toByteOffset: offset, as: V8.self)
-                i += 8
-            }
+            // One vector kernel for both directions of use (in place here, out of place in layers).
+            let gradient = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
+            ReLUGradientKernel.masked(gradient, output: UnsafeRawPointer(y).assumingMemoryBound(to: Float.self),
+                                      into: gradient, count: count)
+            return
         }
+        var i = 0
         while i < count {
             let gi = g[i]
             let yi = y[i]
