@@ -101,7 +101,10 @@ extension Slices {
             throw DatasetError.lengthMismatch(source: name, expected: x.rows, found: y.rows)
         }
         self.init(count: x.rows, name: name, fetch: { (x.row($0), y.row($0)) },
-                  gather: { (x.gather($0), y.gather($0)) })
+                  gather: { indices in
+                      y.prefetch(indices)  // the labels arrive while the features are copied
+                      return (x.gather(indices), y.gather(indices))
+                  })
     }
 }
 
@@ -141,6 +144,15 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
             }
         }
         return Tensor(validatedShape: rowShape, scalars: scalars)
+    }
+
+    /// Starts loading the first cache line of the rows at `indices` (all in range) into the cache.
+    @inlinable
+    func prefetch(_ indices: UnsafeBufferPointer<Int>) {
+        tensor.withUnsafeBufferPointer { source in
+            guard let from = source.baseAddress else { return }
+            prefetchRows(from: UnsafeRawPointer(from), rowBytes: width * MemoryLayout<Scalar>.stride, indices: indices)
+        }
     }
 
     /// The rows at `indices` (all in range by construction), stacked: one allocation, and the rows

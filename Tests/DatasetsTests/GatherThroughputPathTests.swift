@@ -34,7 +34,8 @@ import Tensors
         for rowBytes in [1, 63, 64, 255, 256, 300, 320, 1_000] {
             let rows = 20
             let source = (0..<(rows * rowBytes)).map { UInt8(truncatingIfNeeded: $0 / rowBytes * 31 + $0 % rowBytes) }
-            let picks = [19, 0, 7, 7, 3, 12, 18, 1, 5, 9, 2]
+            // Three groups of the copy (8, 8, 3), each prefetched while the one before is copied.
+            let picks = [19, 0, 7, 7, 3, 12, 18, 1, 5, 9, 2, 16, 4, 4, 11, 0, 13, 6, 17]
             var target = [UInt8](repeating: 0, count: picks.count * rowBytes)
             source.withUnsafeBytes { from in
                 target.withUnsafeMutableBytes { to in

@@ -32,6 +32,17 @@ import Tensors
         #expect(Set(images.map { $0 / (n / 10) }).count == 10, "images spread over the whole range")
     }
 
+    /// The batch path computes four images side by side; it must give the one-by-one images,
+    /// including the cycle-walking steps (frequent for small n) and a tail of 1-3 indices.
+    @Test func imagesOfABatchAreTheImagesOneByOne() {
+        for n in [1, 3, 4, 5, 17, 1_000, 60_000] {
+            let permutation = FeistelPermutation(count: n, seed: 9)
+            for indices in [Array(0..<n), Array((0..<n).reversed().prefix(7)), [], [n - 1]] {
+                #expect(permutation.images(of: indices) == indices.map { permutation[$0] }, "n \(n), \(indices.count) indices")
+            }
+        }
+    }
+
     /// For n = 10 (and 7) over 5,000 seeds, the table of (element, position) counts: each cell
     /// expects 5,000 / n. Every seed adds a permutation matrix, whose rows and columns each sum
     /// to 1, so Pearson's statistic over the n^2 cells is n / (n - 1) times a chi-square with

@@ -35,6 +35,7 @@ struct BenchPipelineCommand: ParsableCommand {
         mnistInline *= 128
         // The same data through the random-access path: a global shuffle, rows gathered per batch.
         let randomAccessRate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
+        let randomAccessCPUShare = try Self.randomAccessCPUShare(mx, my, seconds: seconds)
         var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
         let memcpy = Self.memcpyBandwidth(bytes: 256 << 20)
         if pipelinesOnly {
@@ -45,7 +46,7 @@ struct BenchPipelineCommand: ParsableCommand {
                 BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * Self.bytesPerElement / 1e6, peer: nil, unit: "MB/s"),
             ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
-              + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy)))
+              + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy, cpuShare: randomAccessCPUShare)))
             return
         }
 
@@ -80,7 +81,7 @@ struct BenchPipelineCommand: ParsableCommand {
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
             BenchRow(workload: "mnist_prefetch_vs_without", batchwise: mnistRate / mnistInline, peer: nil, unit: "x"),
         ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
-          + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy) + [
+          + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy, cpuShare: randomAccessCPUShare) + [
             BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
             BenchRow(workload: "map_1ms_1_worker", batchwise: mapRates[0], peer: PeerScript.value(peer, "map_1ms_1_worker"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
@@ -143,8 +144,9 @@ struct BenchPipelineCommand: ParsableCommand {
         case "randomaccess":
             let (mx, my) = try Self.mnistData(&rng)
             let rate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
+            let cpuShare = try Self.randomAccessCPUShare(mx, my, seconds: seconds)
             rows += Self.randomAccessRows(rate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
-                                          best: Self.memcpyBandwidth(bytes: 256 << 20))
+                                          best: Self.memcpyBandwidth(bytes: 256 << 20), cpuShare: cpuShare)
         case "map":
             rows.append(BenchRow(workload: "cores_available", batchwise: Self.coresAvailable(seconds: 0.5), peer: nil, unit: "cores"))
             let (serial, parallel) = try Self.mapRates(seconds: seconds)
@@ -250,12 +252,51 @@ struct BenchPipelineCommand: ParsableCommand {
     }
 
     /// The random-access MNIST rate and its share of memcpy (target: at least 50%).
-    static func randomAccessRows(rate: Double, sustained: Double, best: Double) -> [BenchRow] {
+    static func randomAccessRows(rate: Double, sustained: Double, best: Double, cpuShare: Double) -> [BenchRow] {
         let moved = rate * bytesPerElement / 1e6
         return [
             BenchRow(workload: "mnist_random_access", batchwise: rate, peer: nil, unit: "elements/s"),
             BenchRow(workload: "mnist_random_access_bandwidth", batchwise: moved, peer: nil, unit: "MB/s"),
-        ] + shareRows("mnist_random_access", moved: moved, sustained: sustained, best: best)
+        ] + shareRows("mnist_random_access", moved: moved, sustained: sustained, best: best) + [
+            BenchRow(workload: "mnist_random_access_cpu_share_of_memcpy", batchwise: cpuShare, peer: nil, unit: "%"),
+        ]
+    }
+
+    /// The random-access MNIST pipeline's bytes per second of its thread's CPU time over
+    /// memcpy's (the MNIST source's size, copied again and again), in %, each side run for
+    /// `seconds` of CPU time. A thread waiting for a core on a loaded machine is not charged,
+    /// so this share moves much less with the load than the wall-clock ones.
+    static func randomAccessCPUShare(_ x: Tensor<Float>, _ y: Tensor<Int64>, seconds: Double) throws -> Double {
+        var iterator = try randomAccessMNIST(x, y).makeIterator()
+        _ = try iterator.next()
+        var batches = 0
+        let start = threadCPUSeconds()
+        while threadCPUSeconds() - start < seconds {
+            guard try iterator.next() != nil else { break }
+            batches += 1
+        }
+        let pipeline = Double(batches * 128) * bytesPerElement / (threadCPUSeconds() - start)
+
+        let source = UnsafeMutableRawPointer.allocate(byteCount: mnistBytes, alignment: 64)
+        let target = UnsafeMutableRawPointer.allocate(byteCount: mnistBytes, alignment: 64)
+        defer { source.deallocate(); target.deallocate() }
+        memset(source, 1, mnistBytes)
+        memcpy(target, source, mnistBytes)  // fault the pages in outside the timing
+        var copies = 0
+        let copyStart = threadCPUSeconds()
+        while threadCPUSeconds() - copyStart < seconds {
+            memcpy(target, source, mnistBytes)
+            copies += 1
+        }
+        let copied = Double(copies * mnistBytes) / (threadCPUSeconds() - copyStart)
+        return 100 * pipeline / copied
+    }
+
+    /// CPU time of the calling thread so far, in seconds.
+    static func threadCPUSeconds() -> Double {
+        var used = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used)
+        return Double(used.tv_sec) + Double(used.tv_nsec) / 1e9
     }
 
     /// `<workload>_share_of_memcpy` (against the best copy) and `..._sustained`, in %.

@@ -132,7 +132,7 @@ public struct BlockShuffledIndices: RandomAccessDataset, Sendable {
 
     /// The source rows at positions `indices` of epoch `epoch`.
     func rows(at indices: [Int], epoch: UInt64) throws -> [Int] {
-        for index in indices { try checkIndex(index, source: "blockShuffle") }
+        try checkIndices(indices, source: "blockShuffle")
         return orders.rows(at: indices, epoch: epoch, of: self)
     }
 

@@ -54,10 +54,9 @@ public struct GloballyShuffled<Base: RandomAccessDataset>: RandomAccessDataset {
 
     /// The base positions at `indices` of pass `epoch`, after checking the indices.
     func basePositions(_ indices: [Int], epoch: UInt64) throws -> [Int] {
-        for index in indices { try checkIndex(index, source: "globalShuffle") }
+        try checkIndices(indices, source: "globalShuffle")
         if let blockOrder { return try blockOrder.rows(at: indices, epoch: epoch) }
-        let permutation = permutation(epoch)
-        return indices.map { permutation[$0] }
+        return permutation(epoch).images(of: indices)
     }
 
     public func element(at index: Int) throws -> Element { try element(at: index, epoch: 0) }

@@ -109,7 +109,7 @@ public struct HDF5RowSource<Scalar: HDF5Scalar & TensorScalar>: RandomAccessData
     }
 
     func scalars(at indices: [Int]) throws -> [Scalar] {
-        for index in indices { try checkIndex(index, source: "\(layout.files[0].path):\(path)") }
+        try checkIndices(indices, source: "\(layout.files[0].path):\(path)")
         return try reader.scalars(at: indices)
     }
 

@@ -118,6 +118,16 @@ extension RandomAccessDataset {
             throw DatasetError.indexOutOfRange(source: source, index: index, count: count)
         }
     }
+
+    /// ``checkIndex(_:source:)`` for each of `indices` in turn, reading `count` once: a batch
+    /// checks its indices at every stage, and in the generic stages each read of `count` is a
+    /// witness-table call.
+    func checkIndices(_ indices: [Int], source: @autoclosure () -> String) throws {
+        let count = self.count
+        for index in indices where index < 0 || index >= count {
+            throw DatasetError.indexOutOfRange(source: source(), index: index, count: count)
+        }
+    }
 }
 
 extension RandomAccessDataset where Iterator == RandomAccessIterator<Self> {

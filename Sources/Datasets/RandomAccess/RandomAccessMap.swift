@@ -65,7 +65,7 @@ public struct RandomAccessSlice<Base: RandomAccessDataset>: RandomAccessDataset 
     }
 
     public func stackedElements(at indices: [Int], epoch: UInt64) throws -> Element? {
-        for index in indices { try checkIndex(index, source: "slice \(range)") }
+        try checkIndices(indices, source: "slice \(range)")
         return try base.stackedElements(at: indices.map { range.lowerBound + $0 }, epoch: epoch)
     }
 

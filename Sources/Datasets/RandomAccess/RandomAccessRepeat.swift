@@ -40,10 +40,21 @@ public struct RandomAccessRepeated<Base: RandomAccessDataset>: RandomAccessDatas
     /// Gathered from the base when all `indices` fall in one pass (a batch spanning two passes
     /// is read element by element).
     public func stackedElements(at indices: [Int], epoch: UInt64) throws -> Element? {
-        for index in indices { try checkIndex(index, source: "repeat") }
-        let n = base.count
-        guard let first = indices.first, indices.allSatisfy({ $0 / n == first / n }) else { return nil }
-        return try base.stackedElements(at: indices.map { $0 % n }, epoch: Repeated<Base>.passEpoch(epoch, first / n))
+        guard let first = indices.first else { return nil }
+        try checkIndex(first, source: "repeat")
+        // One division for the batch: every index must lie in `first`'s pass, `start..<start + n`,
+        // which lies inside `0..<count`, so that test also checks the index.
+        let n = base.count, pass = first / n, start = pass * n
+        var inPass = true
+        let positions = indices.map { index in
+            inPass = inPass && index >= start && index - start < n
+            return index &- start
+        }
+        guard inPass else {
+            try checkIndices(indices, source: "repeat")
+            return nil
+        }
+        return try base.stackedElements(at: positions, epoch: Repeated<Base>.passEpoch(epoch, pass))
     }
 
     public var accessStages: [RandomAccessStage] {

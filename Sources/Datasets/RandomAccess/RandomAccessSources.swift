@@ -13,7 +13,7 @@ extension Slices: RandomAccessDataset {
     /// `gatherRows`); `nil` for closure-built or array slices.
     public func stackedElements(at indices: [Int], epoch: UInt64) throws -> Element? {
         guard let gather else { return nil }
-        for index in indices { try checkIndex(index, source: name) }
+        try checkIndices(indices, source: name)
         return indices.withUnsafeBufferPointer { gather($0) }
     }
 
