@@ -32,7 +32,7 @@ def main():
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.004, global_clipnorm=1.0,
                                                    use_ema=True, ema_momentum=0.99),
                   loss="sparse_categorical_crossentropy")
-    steps, t = layers_peer.measure(model, layers_peer.batches("mlp", np.random.default_rng(0)), args.seconds, args.warmup)
+    steps, t, _cpu = layers_peer.measure(model, layers_peer.batches("mlp", np.random.default_rng(0)), args.seconds, args.warmup)
     layers_peer.log(f"mlp_adamw_ema: {steps} steps in {t:.2f}s")
     print(json.dumps({"mlp_adamw_ema": {"value": round(steps * 128 / t, 1), "unit": "samples/s", "steps": steps,
                                         "seconds": round(t, 3)}}))

@@ -161,6 +161,10 @@ public struct DataParallelTrainer {
     ///   - afterStep: called on every rank after every step with its result and a snapshot of
     ///     the state after it (identical on every rank); a throw stops training on this rank,
     ///     so throw on every rank alike.
+    ///
+    /// When training ends, the optimizer finalizes the variables as ``Training/Trainer``'s `fit`
+    /// does (`finalizeVariableValues(of:)`): with `useEMA` on, ``model`` then holds the moving
+    /// averages of the weights, identically on every rank.
     @discardableResult
     public mutating func fit<Data: RandomAccessDataset>(
         _ data: Data, epochs: Int, resumingFrom snapshot: TrainingSnapshot? = nil,
@@ -200,6 +204,9 @@ public struct DataParallelTrainer {
             position.optimizerState = optimizer.state
             try afterStep(result, position)
         }
+        // As Trainer.fit and Keras's fit: with use_ema the model ends holding the averages. The
+        // snapshots handed to afterStep keep the training weights, so a resume stays exact.
+        if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
         return position.history
     }
 

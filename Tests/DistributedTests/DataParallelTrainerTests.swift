@@ -74,6 +74,31 @@ struct DataParallelTrainerTests {
         Self.expectClose(trainer.model, reference.model, tolerance: 1e-5, "\(microShards) micro-shards")
     }
 
+    /// With an EMA optimizer, `fit` ends as Keras's and `Trainer.fit` do: the model holds the
+    /// averages (`finalizeVariableValues`), which differ from the last training weights.
+    @Test func fitEndsWithTheExponentialMovingAverageOfTheWeights() throws {
+        let (x, y) = try Self.data()
+        let options = OptimizerOptions(learningRate: .constant(0.05), useEMA: true, emaMomentum: 0.5)
+        var trainer = try DataParallelTrainer(
+            model: Self.model(batchNorm: false), optimizer: Adam(options: options), loss: .sparseCategoricalCrossentropy,
+            communicator: Communicator.world(environment: [:]), globalBatchSize: Self.batch, microShardCount: 1)
+        var lastTrainingWeights: Sequential?
+        try trainer.fit(try Slices(x, y), epochs: 1) { _, snapshot in lastTrainingWeights = snapshot.model }
+        var reference = try Self.model(batchNorm: false)
+        var adam = Adam(options: options)
+        for start in stride(from: 0, to: Self.rows, by: Self.batch) {
+            let rows = Array(start..<min(start + Self.batch, Self.rows))
+            let step = try reference.trainingStep(x: x.gatherRows(rows), y: y.gatherRows(rows), loss: .sparseCategoricalCrossentropy)
+            try adam.apply(step.gradients, to: &reference)
+        }
+        let unfinalized = reference
+        try adam.finalizeVariableValues(of: &reference)
+        Self.expectClose(trainer.model, reference, tolerance: 1e-5, "EMA-finalized")
+        // The snapshots keep the training weights (so a resume continues them exactly).
+        Self.expectClose(try #require(lastTrainingWeights), unfinalized, tolerance: 1e-5, "training weights")
+        #expect(trainer.model.variables != unfinalized.variables)
+    }
+
     /// The epoch's rows follow the dataset's pass: a global shuffle's epoch-0 order.
     @Test func rowsAreReadInTheGlobalShuffleOrder() throws {
         let (x, y) = try Self.data()
