@@ -162,7 +162,7 @@ public struct DataParallelTrainer {
     ///     the state after it (identical on every rank); a throw stops training on this rank,
     ///     so throw on every rank alike.
     ///
-    /// When training ends, the optimizer finalizes the variables as ``Training/Trainer``'s `fit`
+    /// When training ends, the optimizer finalizes the variables as `Trainer.fit` (Training)
     /// does (`finalizeVariableValues(of:)`): with `useEMA` on, ``model`` then holds the moving
     /// averages of the weights, identically on every rank.
     @discardableResult

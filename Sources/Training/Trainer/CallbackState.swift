@@ -36,7 +36,7 @@ public struct CallbackState: Sendable {
 ///
 /// ```swift
 /// let plateau = try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2)
-/// let checkpoints = CheckpointCallback(frequency: .everyEpoch) { try save($0) }
+/// let checkpoints = CheckpointCallback(frequency: .everyEpoch) { try save($0, to: url) }
 /// try trainer.fit(data, epochs: 20, validationData: validation, callbacks: [plateau, checkpoints])
 /// ```
 public protocol ResumableCallback: TrainingCallback {
