@@ -19,13 +19,15 @@ public enum BatchNormStatisticsScope: String, Sendable, CaseIterable {
 /// The ``GlobalBatchReducer`` as the hook through which synchronized BatchNormalization layers
 /// add their micro-shards' sums over all ranks
 /// (`Sequential.trainingStep(segments:loss:mode:batchStatistics:)`): the segments are this
-/// rank's micro-shards, in order.
+/// rank's micro-shards, in order (in ``ReductionMode/fast``: any partition of its rows, such
+/// as one segment holding all of them).
 extension GlobalBatchReducer: BatchStatisticsReducer {
     /// The global batch's rows (``MicroShardPlan/globalBatchSize``).
     public var globalExampleCount: Int { plan.globalBatchSize }
 
-    /// ``sum(microShardSums:width:)`` of `Float` sums.
+    /// ``sum(microShardSums:width:)`` of `Float` sums; in ``ReductionMode/fast`` the segments
+    /// may be any partition of this rank's rows.
     public func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
-        try sum(microShardSums: segmentSums, width: width)
+        try sum(rankPartials: segmentSums, width: width)
     }
 }

@@ -95,8 +95,17 @@ struct ReductionLayout {
             throw DistributedError.shapeMismatch(operation: "data-parallel step: \(slot.name)", expected: slot.range.count,
                                                  actual: tensor.scalarCount)
         }
-        tensor.withUnsafeBufferPointer { source in
-            for (index, position) in slot.range.enumerated() { values[position] = source[index] * scale }
+        // Through raw buffers: the indexed loop's bounds and uniqueness checks cost a measurable
+        // share of a step for the 270k values of the benchmark's model.
+        values.withUnsafeMutableBufferPointer { target in
+            tensor.withUnsafeBufferPointer { source in
+                guard let from = source.baseAddress, let to = target.baseAddress?.advanced(by: slot.range.lowerBound) else { return }
+                if scale == 1 {
+                    to.update(from: from, count: slot.range.count)
+                } else {
+                    for index in 0..<slot.range.count { to[index] = from[index] * scale }
+                }
+            }
         }
     }
 

@@ -3,8 +3,10 @@ import Tensors
 import Training
 
 extension DataParallelTrainer {
-    /// One step with synchronized BatchNormalization (``BatchNormStatisticsScope/synchronized``):
-    /// this rank's micro-shards run together through `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`
+    /// One step with synchronized BatchNormalization (``BatchNormStatisticsScope/synchronized``),
+    /// and every ``ReductionMode/fast`` step of a model without BatchNormalization:
+    /// this rank's micro-shards (in fast mode: all its rows as one segment, one forward and
+    /// backward pass with larger matrix products) run together through `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`
     /// with the step's ``GlobalBatchReducer``, whose collectives every rank enters (a rank
     /// without rows, or one that could not read them, with zeros). Each micro-shard's
     /// gradients are already its share of the global-batch mean, so the reduced sums are the
@@ -14,8 +16,10 @@ extension DataParallelTrainer {
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         var stateUpdate = ModelStateUpdate()
-        let (totals, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
-                                                           entersCollectivesAfterReadFailure: true) { reducer, segments in
+        var values: [Float], rowCount: Int
+        (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
+                                                       entersCollectivesAfterReadFailure: true,
+                                                       segmentPerRank: mode == .fast) { reducer, segments in
             let result: SegmentedTrainingStep
             do {
                 result = try model.trainingStep(segments: segments, loss: loss, mode: .training, batchStatistics: reducer)
@@ -28,7 +32,6 @@ extension DataParallelTrainer {
                 return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount)
             }
         }
-        var values = totals
         values[layout.lossIndex] /= Float(rowCount)
         try self.model.apply(stateUpdate)
         try optimizer.apply(layout.gradients(from: values), to: &self.model)

@@ -44,8 +44,10 @@ import Training
 /// ``ReductionMode/ordered`` the micro-shards are added in micro-shard order whichever rank
 /// holds them, so the weights after any number of steps are bitwise the same with 1, 2, 4 ...
 /// ranks at the same global batch and micro-shard count. In ``ReductionMode/fast`` each rank
-/// adds its micro-shards and `MPI_Allreduce` adds the ranks: the last bits depend on the rank
-/// count. Each micro-shard's step is computed the same way whichever rank holds it, so set
+/// runs all its rows as one step (one forward and backward pass, with the synchronized step
+/// below; only ghost-batch BatchNormalization keeps the micro-shards) and `MPI_Allreduce` adds
+/// the ranks' sums: the last bits depend on the rank count. In ordered mode each micro-shard's
+/// step is computed the same way whichever rank holds it, so set
 /// `OPENBLAS_NUM_THREADS=1` (as the tests do) for BLAS results that do not depend on the thread count.
 ///
 /// **Synchronized BatchNormalization (the default).** With
@@ -223,7 +225,10 @@ public struct DataParallelTrainer {
     public mutating func step<Data: RandomAccessDataset>(
         _ data: Data, epoch: Int, step: Int
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
-        if batchNormStatistics == .synchronized, model.layers.contains(where: { $0.normalizationStatistics != nil }) {
+        // Fast mode runs each rank's rows as one segment unless ghost batches need the
+        // micro-shards; ordered mode keeps the micro-shards (its sums are per micro-shard).
+        let hasBatchNormalization = model.layers.contains(where: { $0.normalizationStatistics != nil })
+        if hasBatchNormalization ? batchNormStatistics == .synchronized : mode == .fast {
             return try synchronizedStep(data, epoch: epoch, step: step)
         }
         let (model, loss, layout) = (self.model, self.loss, self.layout)
@@ -246,7 +251,8 @@ public struct DataParallelTrainer {
         _ data: Data, epoch: Int, step: Int, width: Int,
         microShard: (_ x: Tensor<Float>, _ y: Tensor<Float>) throws -> [Scalar]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
-        try reduceRankMicroShards(data, epoch: epoch, step: step, width: width, entersCollectivesAfterReadFailure: false) { _, segments in
+        try reduceRankMicroShards(data, epoch: epoch, step: step, width: width, entersCollectivesAfterReadFailure: false,
+                                  segmentPerRank: false) { _, segments in
             try segments.map { segment in try segment.map { try microShard($0.x, $0.y) } ?? [Scalar](repeating: 0, count: width) }
         }
     }
@@ -256,9 +262,12 @@ public struct DataParallelTrainer {
     /// rows (nil for a micro-shard without rows), and may itself enter collectives of `reducer`
     /// (whose errors it throws as ``CollectiveFailure``: every rank then throws at once).
     /// With `entersCollectivesAfterReadFailure`, a rank that cannot read its rows still calls
-    /// `contribution` with no rows, so that it enters those collectives too.
+    /// `contribution` with no rows, so that it enters those collectives too. With
+    /// `segmentPerRank` (``ReductionMode/fast`` only, whose reducer adds a rank's partial sums
+    /// locally in any grouping), `segments` is one segment holding all this rank's rows
+    /// instead of one per micro-shard.
     mutating func reduceRankMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
-        _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool,
+        _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool, segmentPerRank: Bool,
         contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
@@ -270,7 +279,8 @@ public struct DataParallelTrainer {
         let rowCount = min(globalBatchSize, data.count - firstRow)
         let reducer = try reducer(rowCount: rowCount)
         let plan = reducer.plan, rank = communicator.rank
-        let shards = plan.microShards(ofRank: rank)
+        precondition(!segmentPerRank || mode == .fast, "one segment per rank needs the fast reduction")
+        let shards = segmentPerRank ? 0..<1 : plan.microShards(ofRank: rank)
         var sums: [[Scalar]]
         var localFailure: DataParallelError?
         func fail(_ error: any Error) {
@@ -282,7 +292,7 @@ public struct DataParallelTrainer {
             let localRows = plan.rows(ofRank: rank)
             let (x, y) = localRows.isEmpty ? (Tensor<Float>(zeros: [0]), Tensor<Float>(zeros: [0]))
                 : try Self.read(data, rows: (firstRow + localRows.lowerBound)..<(firstRow + localRows.upperBound), epoch: UInt64(epoch))
-            segments = try shards.map { shard in
+            segments = segmentPerRank ? [localRows.isEmpty ? nil : (x, y)] : try shards.map { shard in
                 let rows = plan.rows(ofMicroShard: shard)
                 guard !rows.isEmpty else { return nil }
                 let local = (rows.lowerBound - localRows.lowerBound)..<(rows.upperBound - localRows.lowerBound)
@@ -305,7 +315,7 @@ public struct DataParallelTrainer {
         if localFailure != nil { sums = Array(repeating: [], count: shards.count + 1) }
         let total: [Scalar]
         do {
-            total = try reducer.sum(microShardSums: sums, width: width)
+            total = try reducer.sum(rankPartials: sums, width: width)
         } catch let error as DistributedError {
             throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
         }

@@ -6,7 +6,8 @@ public enum ReductionMode: String, Sendable, CaseIterable {
     /// ... ranks at the same global batch. Costs an all-gather of `microShardCount` vectors.
     case ordered
     /// Each rank sums its rows, then `MPI_Allreduce`: one all-reduce of one vector, but the
-    /// order of the additions (and so the last bits) depends on the number of ranks.
+    /// order of the additions (and so the last bits) depends on the number of ranks. The
+    /// ``DataParallelTrainer`` then runs each rank's rows as one step instead of per micro-shard.
     case fast
 }
 
@@ -99,6 +100,17 @@ public struct GlobalBatchReducer {
                                                         actual: microShardSums.reduce(0) { $0 + $1.count }))
     }
 
+    /// ``sum(microShardSums:width:)``, except that in ``ReductionMode/fast``, where the rank adds
+    /// its vectors before the all-reduce, `partials` may be any number of partial sums that
+    /// together cover this rank's rows (e.g. one vector for all of them).
+    func sum<Scalar: CommunicatorScalar>(rankPartials partials: [[Scalar]], width: Int) throws -> [Scalar] {
+        guard mode == .fast else { return try sum(microShardSums: partials, width: width) }
+        let wellFormed = partials.allSatisfy { $0.count == width }
+        return try sum(microShardSums: partials, width: width, localShapeError: wellFormed ? nil
+                       : DistributedError.shapeMismatch(operation: "sum(rankPartials:width:)", expected: partials.count * width,
+                                                        actual: partials.reduce(0) { $0 + $1.count }))
+    }
+
     /// The collective part. A rank whose input is malformed still enters the collective (with
     /// a marker length) so that every rank can throw instead of the others waiting forever.
     private func sum<Scalar: CommunicatorScalar>(
@@ -130,11 +142,15 @@ public struct GlobalBatchReducer {
             return Self.addInMicroShardOrder(UnsafeBufferPointer(received), width: width, microShardCount: plan.microShardCount)
         case .fast:
             // A malformed rank sends one value more, so the all-reduce's length check fails everywhere.
-            var local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
-            if localShapeError == nil {
+            var local: [Scalar]
+            if localShapeError == nil, let first = microShardSums.first {
+                // The first partial as it is (a rank holding all its rows in one segment adds nothing).
+                local = first
                 local.withUnsafeMutableBufferPointer { sums in
-                    for partial in microShardSums { partial.withUnsafeBufferPointer { Scalar.add($0, to: sums) } }
+                    for partial in microShardSums.dropFirst() { partial.withUnsafeBufferPointer { Scalar.add($0, to: sums) } }
                 }
+            } else {
+                local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
             }
             do { try communicator.allReduceSum(&local) } catch { throw localShapeError ?? error }
             if let localShapeError { throw localShapeError }
