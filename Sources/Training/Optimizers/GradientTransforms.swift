@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Tensors
 
 /// The float32 arithmetic of Keras 3's base optimizer around an optimizer's rule, in Keras's
@@ -42,16 +43,36 @@ enum GradientTransforms {
                 map(&gradients[v]) { $0 * limit / denominator }
             }
         } else if let global = options.globalClipnorm, global > 0 {
-            let limit = Float(global)
-            let norm = Float(gradients.reduce(0.0) { $0 + Double(squaredSum($1)) }).squareRoot()
-            // Keras: clip_norm · min(1/norm, 1/clip_norm), plus (norm − norm) to turn a non-finite norm into NaN.
-            let scale = limit * min(1 / norm, 1 / limit) + (norm - norm)
+            let scale = globalClipScale(gradients, limit: Float(global))
             for v in gradients.indices { map(&gradients[v]) { $0 * scale } }
         } else if let clipvalue = options.clipvalue, clipvalue > 0 {
             let limit = Float(clipvalue)
             for v in gradients.indices { map(&gradients[v]) { min(max($0, -limit), limit) } }
         }
     }
+
+    /// The factor `global_clipnorm` multiplies every gradient by. Each gradient's Σ g² is one
+    /// sequential double sum (its order fixes the bits), so only whole gradients run side by side.
+    static func globalClipScale(_ gradients: [Tensor<Float>], limit: Float) -> Float {
+        var sums = [Float](repeating: 0, count: gradients.count)
+        let total = gradients.reduce(0) { $0 + $1.scalarCount }
+        if total >= AdamKernel.parallelThreshold, gradients.count > 1 {
+            sums.withUnsafeMutableBufferPointer { out in
+                let address = SendableAddress(base: out.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: gradients.count) { v in
+                    address.base[v] = squaredSum(gradients[v])
+                }
+            }
+        } else {
+            for v in gradients.indices { sums[v] = squaredSum(gradients[v]) }
+        }
+        let norm = Float(sums.reduce(0.0) { $0 + Double($1) }).squareRoot()
+        // Keras: clip_norm · min(1/norm, 1/clip_norm), plus (norm − norm) to turn a non-finite norm into NaN.
+        return limit * min(1 / norm, 1 / limit) + (norm - norm)
+    }
+
+    /// Where each concurrent task writes its own entry.
+    private struct SendableAddress: @unchecked Sendable { let base: UnsafeMutablePointer<Float> }
 
     /// Keras's decoupled weight decay: `w −= w·decay·lr`.
     static func decay(_ value: inout Tensor<Float>, rate: Float, learningRate: Float) {
