@@ -38,7 +38,7 @@ import Tensors
         return (values.map { $0.scalars.map(\.bitPattern) }, optimizer.state.slots.mapValues { $0.scalars.map(\.bitPattern) })
     }
 
-    static func expectSameBits<O: KerasOptimizer>(_ make: () -> O, steps: Int = 5) throws {
+    static func expectSameBits<O: KerasOptimizer>(steps: Int = 5, _ make: () -> O) throws {
         let fused = try run(make, fused: true, steps: steps)
         let general = try run(make, fused: false, steps: steps)
         for v in fused.values.indices { #expect(fused.values[v] == general.values[v], "variable \(names[v])") }
