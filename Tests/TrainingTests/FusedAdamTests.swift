@@ -74,3 +74,37 @@ import Tensors
         try Self.expectSameBits { Adam(learningRate: 0.01) }
     }
 }
+
+/// The squared sum behind clipping norms: the unordered shortcut must give the sequential
+/// double sum's float, bit for bit, or fall back to it.
+@Suite struct SquaredSumTests {
+    @Test func squaredSumEqualsTheSequentialDoubleSum() throws {
+        for trial in 0..<400 {
+            let count = [1, 7, 8, 9, 1000, 70_001][trial % 6]
+            let magnitude: Float = [1e-20, 1e-3, 1, 3e3, 1e18][trial % 5]
+            let scalars = FusedAdamTests.values(count, seed: UInt64(trial) &+ 99, magnitude: magnitude)
+            let sequential = Float(scalars.reduce(0.0) { $0 + Double($1) * Double($1) })
+            let tensor = try Tensor(shape: [count], scalars: scalars)
+            #expect(GradientTransforms.squaredSum(tensor).bitPattern == sequential.bitPattern, "trial \(trial)")
+        }
+    }
+
+    /// 1 + 2⁻²⁴ is halfway between two floats: the sequential sum stays there (each 2⁻⁶⁰ is
+    /// below half a double ulp of it) and rounds to 1, while partial sums of the tiny squares
+    /// push an unordered sum past the midpoint, to the next float up.
+    @Test func sumAtAFloatMidpointKeepsTheSequentialRounding() throws {
+        let scalars: [Float] = [1, 0x1p-12] + Array(repeating: 0x1p-30, count: 2000)
+        let sequential = Float(scalars.reduce(0.0) { $0 + Double($1) * Double($1) })
+        #expect(sequential == 1)
+        let tensor = try Tensor(shape: [scalars.count], scalars: scalars)
+        #expect(GradientTransforms.squaredSum(tensor).bitPattern == sequential.bitPattern)
+    }
+
+    @Test func nonFiniteValuesGiveTheSequentialResult() throws {
+        for bad: Float in [.nan, .infinity, 3e38] {
+            let tensor = try Tensor(shape: [9], scalars: [1, 2, bad, 4, 5, 6, 7, 8, 9])
+            let sequential = Float(tensor.scalars.reduce(0.0) { $0 + Double($1) * Double($1) })
+            #expect(GradientTransforms.squaredSum(tensor).bitPattern == sequential.bitPattern, "\(bad)")
+        }
+    }
+}
