@@ -16,7 +16,7 @@ import Tensors
 /// try adam.apply(step.gradients, to: &model)
 /// let checkpoint = adam.state        // iterations + "<variable>/momentum", "/velocity"
 /// ```
-public struct Adam: MomentEstimatingOptimizer {
+public struct Adam: MomentEstimatingOptimizer, FusableAdamRule {
     public static let kerasClassName = "Adam"
     public var options: OptimizerOptions
     public var core = OptimizerCore()
@@ -47,7 +47,8 @@ public struct Adam: MomentEstimatingOptimizer {
 
     /// Adam's rule, shared with ``AdamW``.
     static func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
-                       step: OptimizerStep, beta1: Double, beta2: Double, epsilon: Double) {
+                       step: OptimizerStep, beta1: Double, beta2: Double, epsilon: Double,
+                       extras: AdamKernel.Extras = .none) {
         // Keras casts β to float32 before the powers and evaluates 1 − β in double.
         let t = Float(step.iterations + 1)
         let alpha = step.learningRate * (1 - powf(Float(beta2), t)).squareRoot() / (1 - powf(Float(beta1), t))
@@ -62,7 +63,7 @@ public struct Adam: MomentEstimatingOptimizer {
                     velocity.withUnsafeMutableBufferPointer { v in
                         AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
                                         count: w.count, alpha: alpha, oneMinusBeta1: Float(1 - beta1),
-                                        oneMinusBeta2: Float(1 - beta2), epsilon: Float(epsilon))
+                                        oneMinusBeta2: Float(1 - beta2), epsilon: Float(epsilon), extras: extras)
                     }
                 }
             }
@@ -79,7 +80,7 @@ public struct Adam: MomentEstimatingOptimizer {
 /// let step = try model.trainingStep(x: x, y: y, loss: .meanSquaredError)
 /// try adamW.apply(step.gradients, to: &model)
 /// ```
-public struct AdamW: MomentEstimatingOptimizer {
+public struct AdamW: MomentEstimatingOptimizer, FusableAdamRule {
     public static let kerasClassName = "AdamW"
     public var options: OptimizerOptions
     public var core = OptimizerCore()
@@ -115,6 +116,10 @@ public struct AdamW: MomentEstimatingOptimizer {
     }
 
 }
+
+/// An optimizer whose rule is exactly ``Adam``'s, so that ``OptimizerCore`` may fold clipping,
+/// weight decay and the EMA into Adam's pass over each variable (``AdamKernel/Extras``).
+protocol FusableAdamRule: MomentEstimatingOptimizer {}
 
 /// ``Adam``, ``AdamW`` and ``Nadam``: two moment averages per variable (`momentum`,
 /// `velocity`), their decays and ε, and the Keras config of those.

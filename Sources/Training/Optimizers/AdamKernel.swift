@@ -1,4 +1,7 @@
 import Dispatch
+#if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
+import _Builtin_intrinsics.intel
+#endif
 
 /// The per-scalar Adam update, eight lanes at a time. Lane arithmetic is IEEE and in the
 /// same order as the scalar tail, so results do not depend on where the tail starts, and
@@ -12,32 +15,52 @@ enum AdamKernel {
     /// while costs one chunk, not half the update.
     static let chunkCount = 8
 
-    /// The four buffers of one update, as addresses a chunk can rebuild its pointers from.
+    /// Keras 3's base-optimizer steps around Adam's rule, folded into the same pass over a
+    /// variable (each with the float32 operations, in the order, of ``GradientTransforms``):
+    /// the global-norm clipping factor on the gradient, decoupled weight decay before the
+    /// rule, and the EMA of the updated weight after it.
+    struct Extras: @unchecked Sendable {
+        /// `g · scale` before the rule (``GradientTransforms/globalClipScale(_:limit:)``).
+        var gradientScale: Float?
+        /// `w −= w·rate·learningRate` before the rule.
+        var decay: (rate: Float, learningRate: Float)?
+        /// `average = momentum·average + (1 − momentum)·w` after the rule; the buffer has
+        /// the variable's count.
+        var average: UnsafeMutablePointer<Float>?
+        var emaMomentum: Float = 0
+
+        static let none = Extras()
+    }
+
+    /// The buffers of one update, as addresses a chunk can rebuild its pointers from.
     private struct Buffers: @unchecked Sendable {
         let w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>
         let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+        let extras: Extras
     }
 
     @inline(__always)
     static func step(
         w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
-        oneMinusBeta2: Float, epsilon: Float
+        oneMinusBeta2: Float, epsilon: Float, extras: Extras = .none
     ) {
         guard count >= parallelThreshold else {
             update(w: w, g: g, m: m, v: v, count: count, alpha: alpha, oneMinusBeta1: oneMinusBeta1,
-                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon)
+                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon, extras: extras)
             return
         }
-        let buffers = Buffers(w: w, g: g, m: m, v: v)
+        let buffers = Buffers(w: w, g: g, m: m, v: v, extras: extras)
         // Chunk lengths are multiples of 8, so only the last chunk has a scalar tail.
         let chunk = ((count + chunkCount - 1) / chunkCount + 7) / 8 * 8
         DispatchQueue.concurrentPerform(iterations: chunkCount) { index in
             let start = index * chunk
             guard start < count else { return }
+            var extras = buffers.extras
+            extras.average = extras.average.map { $0 + start }
             update(w: buffers.w + start, g: buffers.g + start, m: buffers.m + start, v: buffers.v + start,
                    count: Swift.min(chunk, count - start), alpha: alpha, oneMinusBeta1: oneMinusBeta1,
-                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon)
+                   oneMinusBeta2: oneMinusBeta2, epsilon: epsilon, extras: extras)
         }
     }
 
@@ -45,33 +68,59 @@ enum AdamKernel {
     private static func update(
         w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
-        oneMinusBeta2: Float, epsilon: Float
+        oneMinusBeta2: Float, epsilon: Float, extras: Extras
     ) {
         typealias V8 = SIMD8<Float>
         let wr = UnsafeMutableRawPointer(w), gr = UnsafeRawPointer(g)
         let mr = UnsafeMutableRawPointer(m), vr = UnsafeMutableRawPointer(v)
         let b1 = V8(repeating: oneMinusBeta1), b2 = V8(repeating: oneMinusBeta2)
         let a = V8(repeating: alpha), e = V8(repeating: epsilon)
+        let scales = extras.gradientScale != nil, scale = extras.gradientScale ?? 1
+        let decays = extras.decay != nil
+        let rate = extras.decay?.rate ?? 0, rateLR = extras.decay?.learningRate ?? 0
+        let average = extras.average
+        let momentum = extras.emaMomentum, keep = 1 - extras.emaMomentum
         var i = 0
         while i + 8 <= count {
             let offset = i * MemoryLayout<Float>.stride
-            let gi = gr.loadUnaligned(fromByteOffset: offset, as: V8.self)
+            var gi = gr.loadUnaligned(fromByteOffset: offset, as: V8.self)
             var mi = mr.loadUnaligned(fromByteOffset: offset, as: V8.self)
             var vi = vr.loadUnaligned(fromByteOffset: offset, as: V8.self)
             var wi = wr.loadUnaligned(fromByteOffset: offset, as: V8.self)
+            if scales { gi = gi * scale }
+            if decays { wi = wi - wi * rate * rateLR }
             mi += (gi - mi) * b1
             vi += (gi * gi - vi) * b2
-            wi -= (mi * a) / (vi.squareRoot() + e)
+            wi -= (mi * a) / (squareRoot(vi) + e)
             mr.storeBytes(of: mi, toByteOffset: offset, as: V8.self)
             vr.storeBytes(of: vi, toByteOffset: offset, as: V8.self)
             wr.storeBytes(of: wi, toByteOffset: offset, as: V8.self)
+            if let average {
+                let ar = UnsafeMutableRawPointer(average)
+                let ai = ar.loadUnaligned(fromByteOffset: offset, as: V8.self)
+                ar.storeBytes(of: momentum * ai + keep * wi, toByteOffset: offset, as: V8.self)
+            }
             i += 8
         }
         while i < count {
-            m[i] += (g[i] - m[i]) * oneMinusBeta1
-            v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2
+            let gi = scales ? g[i] * scale : g[i]
+            if decays { w[i] = w[i] - w[i] * rate * rateLR }
+            m[i] += (gi - m[i]) * oneMinusBeta1
+            v[i] += (gi * gi - v[i]) * oneMinusBeta2
             w[i] -= (m[i] * alpha) / (v[i].squareRoot() + epsilon)
+            if let average { average[i] = momentum * average[i] + keep * w[i] }
             i += 1
         }
+    }
+
+    /// Lane-wise IEEE square root. `SIMD8.squareRoot()` becomes eight `sqrtf` calls with an
+    /// errno check on Linux; `sqrtps` is the same correctly rounded root, four lanes at once.
+    @inline(__always)
+    static func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
+        return SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
+        #else
+        return x.squareRoot()
+        #endif
     }
 }

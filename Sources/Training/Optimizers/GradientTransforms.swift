@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Tensors
 
 /// The float32 arithmetic of Keras 3's base optimizer around an optimizer's rule, in Keras's
@@ -42,16 +43,36 @@ enum GradientTransforms {
                 map(&gradients[v]) { $0 * limit / denominator }
             }
         } else if let global = options.globalClipnorm, global > 0 {
-            let limit = Float(global)
-            let norm = Float(gradients.reduce(0.0) { $0 + Double(squaredSum($1)) }).squareRoot()
-            // Keras: clip_norm · min(1/norm, 1/clip_norm), plus (norm − norm) to turn a non-finite norm into NaN.
-            let scale = limit * min(1 / norm, 1 / limit) + (norm - norm)
+            let scale = globalClipScale(gradients, limit: Float(global))
             for v in gradients.indices { map(&gradients[v]) { $0 * scale } }
         } else if let clipvalue = options.clipvalue, clipvalue > 0 {
             let limit = Float(clipvalue)
             for v in gradients.indices { map(&gradients[v]) { min(max($0, -limit), limit) } }
         }
     }
+
+    /// The factor `global_clipnorm` multiplies every gradient by. Each gradient's Σ g² is one
+    /// sequential double sum (its order fixes the bits), so only whole gradients run side by side.
+    static func globalClipScale(_ gradients: [Tensor<Float>], limit: Float) -> Float {
+        var sums = [Float](repeating: 0, count: gradients.count)
+        let total = gradients.reduce(0) { $0 + $1.scalarCount }
+        if total >= AdamKernel.parallelThreshold, gradients.count > 1 {
+            sums.withUnsafeMutableBufferPointer { out in
+                let address = SendableAddress(base: out.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: gradients.count) { v in
+                    address.base[v] = squaredSum(gradients[v])
+                }
+            }
+        } else {
+            for v in gradients.indices { sums[v] = squaredSum(gradients[v]) }
+        }
+        let norm = Float(sums.reduce(0.0) { $0 + Double($1) }).squareRoot()
+        // Keras: clip_norm · min(1/norm, 1/clip_norm), plus (norm − norm) to turn a non-finite norm into NaN.
+        return limit * min(1 / norm, 1 / limit) + (norm - norm)
+    }
+
+    /// Where each concurrent task writes its own entry.
+    private struct SendableAddress: @unchecked Sendable { let base: UnsafeMutablePointer<Float> }
 
     /// Keras's decoupled weight decay: `w −= w·decay·lr`.
     static func decay(_ value: inout Tensor<Float>, rate: Float, learningRate: Float) {
@@ -69,8 +90,36 @@ enum GradientTransforms {
     }
 
     /// Σ x², accumulated in double so the order of summation does not matter at float32 precision.
+    /// The result is that of the sequential double sum, always: each x² is exact in double and
+    /// non-negative, so any order of summing them lands within 2(n−1)·u·Σ of the sequential sum;
+    /// when everything in a wider interval around the unordered sum rounds to one float, that
+    /// float is the sequential sum's, and the serial chain of additions is skipped.
     static func squaredSum(_ tensor: Tensor<Float>) -> Float {
-        tensor.withUnsafeBufferPointer { x in Float(x.reduce(0.0) { $0 + Double($1) * Double($1) }) }
+        tensor.withUnsafeBufferPointer { x in
+            let unordered = unorderedSquaredSum(x)
+            let bound = unordered * Double(4 * x.count) * Double.ulpOfOne
+            let low = Float(unordered - bound), high = Float(unordered + bound)
+            if low == high { return low }
+            return Float(x.reduce(0.0) { $0 + Double($1) * Double($1) })
+        }
+    }
+
+    /// Σ x² in double, in eight interleaved partial sums (no chain of dependent additions).
+    static func unorderedSquaredSum(_ x: UnsafeBufferPointer<Float>) -> Double {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+        var i = 0
+        while i + 8 <= x.count {
+            let a0 = Double(x[i]), a1 = Double(x[i + 1]), a2 = Double(x[i + 2]), a3 = Double(x[i + 3])
+            let a4 = Double(x[i + 4]), a5 = Double(x[i + 5]), a6 = Double(x[i + 6]), a7 = Double(x[i + 7])
+            s0 += a0 * a0; s1 += a1 * a1; s2 += a2 * a2; s3 += a3 * a3
+            s4 += a4 * a4; s5 += a5 * a5; s6 += a6 * a6; s7 += a7 * a7
+            i += 8
+        }
+        while i < x.count {
+            s0 += Double(x[i]) * Double(x[i])
+            i += 1
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     }
 
     private static func map(_ tensor: inout Tensor<Float>, _ transform: (Float) -> Float) {

@@ -36,6 +36,9 @@ public struct OptimizerCore: Sendable, Equatable {
     public internal(set) var iterations: Int64 = 0
     private var store: SlotStore?
     private var pendingSlots: [String: Tensor<Float>] = [:]
+    /// Whether an optimizer with Adam's rule takes the fused pass (``AdamKernel/Extras``)
+    /// rather than one pass per stage; both give the same bits (tests compare them).
+    var fusesAdam = true
 
     /// An empty state: no steps taken, slots created on the first update.
     public init() {}
@@ -106,8 +109,11 @@ public struct OptimizerCore: Sendable, Equatable {
     struct Plan {
         /// Whether the rule runs (false on an accumulation micro-step).
         let updates: Bool
-        /// The gradients the rule sees: accumulated mean, clipped.
+        /// The gradients the rule sees: accumulated mean, clipped (but for ``fusedAdam``'s scale).
         let gradients: [Tensor<Float>]
+        /// Adam's rule with global-norm clipping's factor still to apply to `gradients`: the
+        /// stages are one pass per variable (nil: one pass per stage).
+        let fusedAdam: FusedAdam?
         let step: OptimizerStep
         let scalars: [Float]
         let weightDecay: Float?
@@ -132,7 +138,7 @@ public struct OptimizerCore: Sendable, Equatable {
         var slots = store!.take()
         defer { store!.put(slots) }
         let plan = Self.plan(optimizer, layout: layout, iterations: iterations, gradients: gradients, slots: &slots,
-                             scalars: &store!.scalars)
+                             scalars: &store!.scalars, fusing: fusesAdam)
         try body(plan, &slots)
         iterations += 1
     }
@@ -155,7 +161,7 @@ public struct OptimizerCore: Sendable, Equatable {
     /// Accumulation and clipping over all gradients, and the optimizer-wide scalars.
     static func plan<O: KerasOptimizer>(
         _ optimizer: O, layout: Layout, iterations raw: Int64, gradients: [Tensor<Float>],
-        slots: inout [[Tensor<Float>]], scalars: inout [Float]
+        slots: inout [[Tensor<Float>]], scalars: inout [Float], fusing: Bool = false
     ) -> Plan {
         let options = layout.options
         let accumulationSteps = options.gradientAccumulationSteps.map(Int64.init)
@@ -174,11 +180,13 @@ public struct OptimizerCore: Sendable, Equatable {
                 }
             }
         }
+        var fused: FusedAdam?
         if updates {
-            GradientTransforms.clip(&grads, options: options)
+            fused = fusing ? FusedAdam(optimizer, options: options, gradients: grads) : nil
+            if fused == nil { GradientTransforms.clip(&grads, options: options) }
             optimizer.updateScalars(&scalars, step: step)
         }
-        return Plan(updates: updates, gradients: updates ? grads : [], step: step, scalars: scalars,
+        return Plan(updates: updates, gradients: updates ? grads : [], fusedAdam: fused, step: step, scalars: scalars,
                     weightDecay: options.weightDecay.map { Float($0) }, averageIndex: layout.averageIndex,
                     emaMomentum: iterations != 0 ? Float(options.emaMomentum) : 0,
                     overwritesWithAverage: options.emaOverwriteFrequency.map { (iterations + 1) % Int64($0) == 0 } ?? false)
@@ -189,6 +197,11 @@ public struct OptimizerCore: Sendable, Equatable {
     /// reads another variable, so doing them variable by variable gives the same values.
     static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, index: Int, plan: Plan, optimizer: O,
                                           slots: inout [Tensor<Float>]) {
+        if plan.updates, let fused = plan.fusedAdam {
+            fused.update(&value, gradient: plan.gradients[index], plan: plan, slots: &slots)
+            if let slot = plan.averageIndex, plan.overwritesWithAverage { value = slots[slot] }
+            return
+        }
         if plan.updates {
             if let decay = plan.weightDecay {
                 GradientTransforms.decay(&value, rate: decay, learningRate: plan.step.learningRate)
@@ -198,6 +211,53 @@ public struct OptimizerCore: Sendable, Equatable {
         if let slot = plan.averageIndex {
             GradientTransforms.average(value, into: &slots[slot], momentum: plan.emaMomentum)
             if plan.overwritesWithAverage { value = slots[slot] }
+        }
+    }
+}
+
+/// Adam's rule with Keras's stages around it in one pass per variable: the part of a ``OptimizerCore/Plan``
+/// that ``AdamKernel`` needs, for an optimizer whose rule is Adam's and whose clipping (if any)
+/// is `global_clipnorm`, a factor on every gradient.
+struct FusedAdam {
+    let beta1: Double, beta2: Double, epsilon: Double
+    let gradientScale: Float?
+
+    /// Nil when the optimizer's rule is not Adam's or `clipnorm`/`clipvalue` clip element-wise.
+    init?<O: KerasOptimizer>(_ optimizer: O, options: OptimizerOptions, gradients: [Tensor<Float>]) {
+        guard let adam = optimizer as? any FusableAdamRule else { return nil }
+        // Keras's precedence (GradientTransforms.clip): clipnorm, then global_clipnorm, then clipvalue.
+        if let clipnorm = options.clipnorm, clipnorm > 0 { return nil }
+        if let global = options.globalClipnorm, global > 0 {
+            gradientScale = GradientTransforms.globalClipScale(gradients, limit: Float(global))
+        } else if let clipvalue = options.clipvalue, clipvalue > 0 {
+            return nil
+        } else {
+            gradientScale = nil
+        }
+        beta1 = adam.beta1
+        beta2 = adam.beta2
+        epsilon = adam.epsilon
+    }
+
+    /// Decay, clipping factor, Adam and the EMA of one variable in one pass; the average slot is
+    /// moved out (not copied) while the kernel writes it, as Adam does with its own slots.
+    func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, plan: OptimizerCore.Plan,
+                slots: inout [Tensor<Float>]) {
+        var extras = AdamKernel.Extras(gradientScale: gradientScale,
+                                       decay: plan.weightDecay.map { ($0, plan.step.learningRate) })
+        guard let slot = plan.averageIndex else {
+            Adam.update(&value, gradient: gradient, slots: &slots, step: plan.step, beta1: beta1, beta2: beta2,
+                        epsilon: epsilon, extras: extras)
+            return
+        }
+        var average = Tensor<Float>(zeros: [0])
+        swap(&average, &slots[slot])
+        defer { swap(&average, &slots[slot]) }
+        extras.emaMomentum = plan.emaMomentum
+        average.withUnsafeMutableBufferPointer { a in
+            extras.average = a.baseAddress
+            Adam.update(&value, gradient: gradient, slots: &slots, step: plan.step, beta1: beta1, beta2: beta2,
+                        epsilon: epsilon, extras: extras)
         }
     }
 }
