@@ -25,7 +25,10 @@ run_one() {
   log=$(mktemp)
   start=$(date +%s)
   echo "== $kind sanitizer: building into $path"
-  if ! "$SWIFT" build --build-tests --sanitize="$kind" --build-path "$path" >"$log" 2>&1; then
+  # The build runs tools compiled with the sanitizer too (the type-registry plugin's generator);
+  # LeakSanitizer counts Foundation's never-freed regular-expression cache in them as a leak and
+  # fails the build. Leaks of a build tool are not under test: only the test run checks leaks.
+  if ! ASAN_OPTIONS="detect_leaks=0" "$SWIFT" build --build-tests --sanitize="$kind" --build-path "$path" >"$log" 2>&1; then
     grep -v "ld.gold: warning" "$log" | tail -n 40
     echo "== $kind sanitizer: BUILD FAILED"; rm -f "$log"; return 1
   fi
