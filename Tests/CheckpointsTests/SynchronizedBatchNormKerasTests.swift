@@ -73,4 +73,47 @@ import CheckpointsTestSupport
         #expect(plain.gradients == synchronized.gradients && plain.loss == synchronized.loss)
         #expect(plain.stateUpdate == synchronized.stateUpdate)
     }
+
+    /// The flag in native checkpoints (`/model/<layer>@synchronized`, int8): restored into a
+    /// given model whose flags differ and into the model built from the file; the committed
+    /// format_version 1 file, written before the flag was stored, loads and keeps the model's
+    /// flag; a stored value other than 0 or 1 is refused naming the file and the layer's group.
+    @Test func theFlagRoundTripsThroughNativeCheckpoints() throws {
+        func model(synchronized: Bool, local: Bool) throws -> Sequential {
+            try Sequential(inputFeatures: 3, [Dense(units: 4), BatchNormalization(synchronized: synchronized, name: "sync"),
+                                              BatchNormalization(synchronized: local, name: "local")], seed: 2)
+        }
+        func flags(_ model: Sequential) -> [Bool?] { model.layers.map { ($0 as? BatchNormalization)?.synchronized } }
+        let folder = try KerasFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("flags.checkpoint.h5")
+        let snapshot = TrainingSnapshot(model: try model(synchronized: true, local: false), optimizerState: OptimizerState(),
+                                        iteratorState: nil, epoch: 0, stepInEpoch: 0, globalStep: 0, history: History())
+        try NativeCheckpoint.save(snapshot, optimizer: .sgd(learningRate: 0.1, momentum: 0, nesterov: false), to: url)
+        let file = try HDF5File.open(at: url)
+        #expect(try file.readAttribute("synchronized", of: "/model/sync", as: Int8.self) == 1)
+        #expect(try file.readAttribute("synchronized", of: "/model/local", as: Int8.self) == 0)
+        try file.close()
+        #expect(flags(try NativeCheckpoint.load(from: url).snapshot.model) == [nil, true, false])
+        let into = try NativeCheckpoint.load(from: url, into: try model(synchronized: false, local: true))
+        #expect(flags(into.snapshot.model) == [nil, true, false])
+
+        var old = try CompatibilityCheckpointTests.model()
+        try old.updateLayer(named: "batch_normalization", as: BatchNormalization.self) { $0.synchronized = true }
+        let oldFile = try HDF5File.open(at: CompatibilityCheckpointTests.committed)
+        #expect(try !oldFile.hasAttribute("synchronized", of: "/model/batch_normalization"))
+        try oldFile.close()
+        let fromOld = try NativeCheckpoint.load(from: CompatibilityCheckpointTests.committed, into: old)
+        #expect((fromOld.snapshot.model.layers[1] as? BatchNormalization)?.synchronized == true)
+        let builtFromOld = try NativeCheckpoint.load(from: CompatibilityCheckpointTests.committed)
+        #expect((builtFromOld.snapshot.model.layers[1] as? BatchNormalization)?.synchronized == false)
+
+        let writable = try HDF5File.open(at: url, mode: .readWrite)
+        try writable.setAttribute("synchronized", Int8(2), on: "/model/local")
+        try writable.close()
+        #expect(throws: CheckpointError.invalidCheckpoint(file: url.path, object: "/model/local",
+                                                          reason: "attribute 'synchronized' is 2, not 0 or 1")) {
+            try NativeCheckpoint.load(from: url)
+        }
+    }
 }

@@ -56,6 +56,7 @@ struct NativeCheckpointReader {
         for (layer, state) in foundRNG where model.randomStates[layer] != nil {
             try model.setRandomState(state, forLayer: layer)
         }
+        try restoreBatchNormFlags(of: &model)
         var slots: [String: Tensor<Float>] = [:]
         for key in foundSlots.keys where comparison.loadableSlots.contains(key) {
             slots[key] = try tensor(at: "/optimizer/slots/\(key)")
@@ -146,6 +147,20 @@ struct NativeCheckpointReader {
             }
         }
         return out
+    }
+
+    /// Sets each BatchNormalization's `synchronized` flag from its group's attribute, which
+    /// files written before the flag was stored lack (the model's own flag then stays).
+    private func restoreBatchNormFlags(of model: inout Sequential) throws {
+        for layer in model.layers where layer is BatchNormalization {
+            let group = "/model/\(layer.name)"
+            guard try file.exists(group), try file.hasAttribute("synchronized", of: group) else { continue }
+            let stored: Int8 = try attribute("synchronized", of: group)
+            guard stored == 0 || stored == 1 else {
+                throw CheckpointError.invalidCheckpoint(file: name, object: group, reason: "attribute 'synchronized' is \(stored), not 0 or 1")
+            }
+            try model.updateLayer(named: layer.name, as: BatchNormalization.self) { $0.synchronized = stored == 1 }
+        }
     }
 
     private func tensor(at path: String) throws -> Tensor<Float> {

@@ -54,6 +54,7 @@ struct NativeCheckpointWriter {
                 switch value {
                 case .double(let number): try file.setAttribute(name, number, on: group)
                 case .unsigned(let integer): try file.setAttribute(name, integer, on: group)
+                case .flag(let flag): try file.setAttribute(name, Int8(flag ? 1 : 0), on: group)
                 }
             }
             if let state = layer.randomState { try file.setAttribute("rng_state", state, on: group) }

@@ -62,6 +62,8 @@ public enum LayerAttribute: Sendable, Equatable {
     case double(Double)
     /// Written as a uint64 attribute.
     case unsigned(UInt64)
+    /// Written as an int8 attribute, 1 or 0 (as the layer group's `trainable`).
+    case flag(Bool)
 }
 
 /// The layer types a Keras config can name, each found by its ``Layer/kerasClassName``.
