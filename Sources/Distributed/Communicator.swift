@@ -43,6 +43,11 @@ public final class Communicator {
     /// The CPU time this rank's thread has used in MPI collectives (Open MPI polls while it
     /// waits), so that a benchmark can tell the thread's own work outside them on a busy machine.
     public private(set) var cpuSecondsInCollectives: Double = 0
+    /// How many collectives this rank has entered (every call of a collective, in a world of
+    /// one too). Ranks that stay in step enter the same number; tests check with it that a
+    /// failing rank still enters every collective of a step, which nothing else would notice
+    /// while the collectives' own checks catch the mismatch.
+    public private(set) var collectivesEntered = 0
 
     private let owner: pthread_t
     private var finalizedWorldOfOne = false
@@ -194,6 +199,7 @@ public final class Communicator {
         if usesMPI ? !MPIProcess.shared.isRunning : finalizedWorldOfOne {
             throw DistributedError.finalized(operation: operation)
         }
+        collectivesEntered += 1
     }
 
     private func mpiCount(_ count: Int, _ operation: String) throws -> Int32 {

@@ -1,19 +1,61 @@
 import Training
 
 /// Which batch statistics BatchNormalization layers normalise with when a
-/// ``DataParallelTrainer`` trains: the whole global batch's or each micro-shard's.
-/// docs/distributed.md ("BatchNormalization") compares their results and costs.
+/// ``DataParallelTrainer`` trains: the whole global batch's or each micro-shard's, for every
+/// layer (`synchronized`, `ghostBatch`: the trainer's choice overrides the layers' own
+/// `synchronized` flags) or as each layer's Keras `synchronized` flag says (`perLayer`).
+/// docs/distributed.md ("Synchronized BatchNormalization") compares their results and costs.
 public enum BatchNormStatisticsScope: String, Sendable, CaseIterable {
-    /// Synchronized BatchNormalization (the default): every micro-shard is normalised with the
+    /// Synchronized BatchNormalization for every layer, whatever its `synchronized` flag (the
+    /// default): every micro-shard is normalised with the
     /// mean and variance of the whole global batch over all ranks, forward and backward, as one
     /// process training on the whole batch does. Costs three small reductions per
     /// BatchNormalization layer and step (the mean, the centred sums, and in backward `Σ dy`
     /// and `Σ dy·x̂`), each waiting for every rank.
     case synchronized
-    /// Ghost batches: each micro-shard is normalised with its own statistics (Hoffer et al.),
+    /// Ghost batches for every layer, whatever its `synchronized` flag: each micro-shard is
+    /// normalised with its own statistics (Hoffer et al.),
     /// and the moving statistics are the row-weighted mean of the micro-shards' updates. No
     /// extra communication, but the result equals one process's only with one micro-shard.
     case ghostBatch
+    /// Each layer as its `synchronized` flag says, as Keras does under a distribution strategy:
+    /// a layer with `synchronized: true` is synchronized, one with `false` (Keras's default)
+    /// uses ghost-batch statistics. Keras's per-replica statistics become per-micro-shard ones,
+    /// so that the result does not depend on the number of ranks (in ``ReductionMode/ordered``,
+    /// bitwise); in ``ReductionMode/fast`` the statistics are per micro-shard too, not per rank.
+    case perLayer
+
+    /// Whether `layer` normalises with the global batch's statistics under this scope.
+    func synchronizes(_ layer: BatchNormalization) -> Bool {
+        switch self {
+        case .synchronized: true
+        case .ghostBatch: false
+        case .perLayer: layer.synchronized
+        }
+    }
+}
+
+/// Which of a model's BatchNormalization layers a ``DataParallelTrainer`` step synchronizes and
+/// which normalise per micro-shard, under its ``BatchNormStatisticsScope``.
+struct BatchNormRouting {
+    /// Layers normalising with the global batch's statistics.
+    var synchronized: Set<String> = []
+    /// Layers normalising each micro-shard with its own statistics (ghost batches).
+    var perMicroShard: Set<String> = []
+    /// Those of ``perMicroShard`` whose moving statistics a training step updates: their
+    /// micro-shards' updates are averaged, weighted by rows, in the step's reduction.
+    var perMicroShardUpdating: Set<String> = []
+
+    init(model: Sequential, scope: BatchNormStatisticsScope) {
+        for case let layer as BatchNormalization in model.layers {
+            if scope.synchronizes(layer) {
+                synchronized.insert(layer.name)
+            } else {
+                perMicroShard.insert(layer.name)
+                if layer.updatesMovingStatistics(in: .training) { perMicroShardUpdating.insert(layer.name) }
+            }
+        }
+    }
 }
 
 /// The ``GlobalBatchReducer`` as the hook through which synchronized BatchNormalization layers
@@ -29,5 +71,28 @@ extension GlobalBatchReducer: BatchStatisticsReducer {
     /// may be any partition of this rank's rows.
     public func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
         try sum(rankPartials: segmentSums, width: width)
+    }
+}
+
+/// A step's ``GlobalBatchReducer`` as `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`
+/// sees it in ``DataParallelTrainer``: which BatchNormalization layers it synchronizes, and
+/// where each of this rank's segments (its micro-shards, or in ``ReductionMode/fast`` possibly
+/// all its rows) starts in the global batch, so that Dropout draws every row's mask from the
+/// row's global index.
+struct DataParallelBatchStatistics: BatchStatisticsReducer {
+    let reducer: GlobalBatchReducer
+    let synchronizedLayers: Set<String>
+    let segmentStarts: [Int]
+
+    var globalExampleCount: Int { reducer.globalExampleCount }
+
+    func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
+        try reducer.sum(segmentSums: segmentSums, width: width)
+    }
+
+    func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { synchronizedLayers.contains(layer) }
+
+    func firstGlobalExample(ofSegment segment: Int) -> Int? {
+        segmentStarts.indices.contains(segment) ? segmentStarts[segment] : nil
     }
 }

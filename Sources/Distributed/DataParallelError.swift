@@ -7,8 +7,8 @@ import Foundation
 public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
     /// A setting is out of range (a global batch size below 1, fewer than one micro-shard).
     case invalidArgument(argument: String, reason: String)
-    /// The model has a layer the trainer cannot train rank-count independently, e.g. Dropout
-    /// (its masks would be drawn per micro-shard from one generator state).
+    /// The model has a layer the trainer cannot train rank-count independently: one with a
+    /// random generator other than Dropout (its draws would repeat in every micro-shard).
     case unsupportedLayer(layer: String, reason: String)
     /// The dataset is not a random-access dataset of single `(features, targets)` rows in the
     /// global order (it is sharded, batched or infinite).

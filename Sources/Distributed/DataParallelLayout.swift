@@ -59,14 +59,23 @@ struct ReductionLayout {
 
     /// One micro-shard's synchronized step (``BatchNormStatisticsScope/synchronized``): its
     /// gradients as they are (already its share of the global-batch mean) and its loss times
-    /// its rows; the moving statistics, the same for every micro-shard, are not reduced.
-    func synchronizedSums(of step: TrainingStep, rowCount: Int) throws -> [Float] {
+    /// its rows; the moving statistics of synchronized layers, the same for every micro-shard,
+    /// are not reduced. Those of `perMicroShardStatistics` (layers normalising each micro-shard
+    /// alone) are this micro-shard's updates times its rows, as ``sums(of:rowCount:model:)`` has them.
+    func synchronizedSums(of step: TrainingStep, rowCount: Int, perMicroShardStatistics: Set<String> = []) throws -> [Float] {
         var values = zeros
         for slot in gradients {
             guard let gradient = step.gradients[slot.name] else {
                 throw TrainingError.missingGradients(layer: Self.split(slot.name).layer)
             }
             try write(gradient, scaledBy: 1, to: &values, at: slot)
+        }
+        for slot in statistics where perMicroShardStatistics.contains(Self.split(slot.name).layer) {
+            let (layer, variable) = Self.split(slot.name)
+            guard let value = step.stateUpdate.layers[layer]?.variables[variable] else {
+                throw TrainingError.missingGradients(layer: layer)
+            }
+            try write(value, scaledBy: Float(rowCount), to: &values, at: slot)
         }
         values[lossIndex] = step.loss * Float(rowCount)
         return values
@@ -81,8 +90,13 @@ struct ReductionLayout {
 
     /// The reduced means of the moving statistics as a state update for the model.
     func stateUpdate(from means: [Float], model: Sequential) throws -> ModelStateUpdate {
+        try stateUpdate(from: means, layers: nil)
+    }
+
+    /// ``stateUpdate(from:model:)`` for the moving statistics of `layers` only (nil: all).
+    func stateUpdate(from means: [Float], layers: Set<String>?) throws -> ModelStateUpdate {
         var update = ModelStateUpdate()
-        for slot in statistics {
+        for slot in statistics where layers?.contains(Self.split(slot.name).layer) ?? true {
             let (layer, variable) = Self.split(slot.name)
             update.layers[layer, default: LayerStateUpdate()].variables[variable] =
                 try Tensor(shape: slot.shape, scalars: Array(means[slot.range]))

@@ -11,28 +11,44 @@ extension DataParallelTrainer {
     /// without rows, or one that could not read them, with zeros). Each micro-shard's
     /// gradients are already its share of the global-batch mean, so the reduced sums are the
     /// gradients; the moving statistics come from the global statistics, the same on every rank.
+    ///
+    /// BatchNormalization layers that `routing` puts per micro-shard normalise each micro-shard
+    /// alone (then a rank's rows stay cut into micro-shards in fast mode too); their moving
+    /// statistics are the row-weighted mean of the micro-shards' updates, reduced with the gradients.
     mutating func synchronizedStep<Data: RandomAccessDataset>(
-        _ data: Data, epoch: Int, step: Int
+        _ data: Data, epoch: Int, step: Int, routing: BatchNormRouting
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
+        let segmentPerRank = mode == .fast && routing.perMicroShard.isEmpty
+        let rank = communicator.rank
         var stateUpdate = ModelStateUpdate()
         var values: [Float], rowCount: Int
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
                                                        entersCollectivesAfterReadFailure: true,
-                                                       segmentPerRank: mode == .fast) { reducer, segments in
+                                                       segmentPerRank: segmentPerRank) { reducer, segments in
+            let plan = reducer.plan
+            let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
+                : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }
+            let statistics = DataParallelBatchStatistics(reducer: reducer, synchronizedLayers: routing.synchronized,
+                                                         segmentStarts: starts)
             let result: SegmentedTrainingStep
             do {
-                result = try model.trainingStep(segments: segments, loss: loss, mode: .training, batchStatistics: reducer)
+                result = try model.trainingStep(segments: segments, loss: loss, mode: .training, batchStatistics: statistics)
             } catch let error as DistributedError {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
             return try zip(segments, result.segments).map { segment, step in
                 guard let segment, let step else { return layout.zeros }
-                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount)
+                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount,
+                                                   perMicroShardStatistics: routing.perMicroShardUpdating)
             }
         }
         values[layout.lossIndex] /= Float(rowCount)
+        if !routing.perMicroShardUpdating.isEmpty {
+            let means = values.map { $0 / Float(rowCount) }
+            stateUpdate.layers.merge(try layout.stateUpdate(from: means, layers: routing.perMicroShardUpdating).layers) { $1 }
+        }
         try self.model.apply(stateUpdate)
         try optimizer.apply(layout.gradients(from: values), to: &self.model)
         return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: values[layout.lossIndex])

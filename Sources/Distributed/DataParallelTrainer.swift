@@ -66,8 +66,18 @@ import Training
 /// equals one process on the whole batch only with one micro-shard, and the moving statistics
 /// are the row-weighted mean of the micro-shards' updates
 /// (`momentum·moving + (1 − momentum)·Σₖ nₖ·statₖ / N`). docs/distributed.md compares them.
-/// A Keras `BatchNormalization(synchronized=True)` flag does not change the choice: the
-/// trainer's setting applies to every BatchNormalization layer.
+/// The default and `.ghostBatch` apply to every BatchNormalization layer whatever its Keras
+/// `synchronized` flag; with ``BatchNormStatisticsScope/perLayer`` each layer follows its flag
+/// (`true`: synchronized, `false`: per micro-shard), and a step mixing both runs the
+/// synchronized step, averaging the per-micro-shard layers' moving-statistic updates by rows.
+///
+/// **Dropout.** Each row's mask is drawn from the layer's generator state at the step's start
+/// and the row's index in the global batch: row `i` of a global batch takes draws
+/// `i·v ..< (i+1)·v` (`v` values per row), exactly the mask one process drawing for the whole
+/// batch gives it, and after the step the generator is where that process's would be. So the
+/// masks do not depend on the number of ranks or micro-shards, and ``ReductionMode/ordered``
+/// stays bitwise the same for 1, 2, 4 ... ranks. A model with Dropout always takes the
+/// segmented step below (`Sequential.trainingStep(segments:loss:mode:batchStatistics:)`).
 ///
 /// **Uneven last step.** A last global batch of fewer rows gets its own plan: every rank still
 /// enters the step's one collective, a rank or micro-shard without rows contributes zeros, and
@@ -93,7 +103,7 @@ public struct DataParallelTrainer {
     /// Ordered (rank-count independent, the default) or fast.
     public let mode: ReductionMode
     /// Whether BatchNormalization normalises with the global batch's statistics (the default)
-    /// or each micro-shard's.
+    /// or each micro-shard's, for every layer or as each layer's `synchronized` flag says.
     public let batchNormStatistics: BatchNormStatisticsScope
 
     let layout: ReductionLayout
@@ -103,7 +113,8 @@ public struct DataParallelTrainer {
 
     /// A trainer for `model`, or a ``DataParallelError``: ``DataParallelError/invalidArgument(argument:reason:)``
     /// for a batch size or micro-shard count below 1, ``DataParallelError/unsupportedLayer(layer:reason:)``
-    /// for a layer with a random generator (Dropout).
+    /// for a layer with a random generator other than Dropout (whose masks are drawn per global
+    /// row: see "Dropout" above).
     /// - Parameters:
     ///   - model: the starting model, the same on every rank (build it from the same seed).
     ///   - optimizer: its state lives in the trainer from then on.
@@ -113,7 +124,8 @@ public struct DataParallelTrainer {
     ///   - microShardCount: micro-shards per global batch (8 by default).
     ///   - mode: ``ReductionMode/ordered`` (default) or ``ReductionMode/fast``.
     ///   - batchNormStatistics: ``BatchNormStatisticsScope/synchronized`` (default) or
-    ///     ``BatchNormStatisticsScope/ghostBatch``.
+    ///     ``BatchNormStatisticsScope/ghostBatch`` for every BatchNormalization layer, or
+    ///     ``BatchNormStatisticsScope/perLayer`` to follow each layer's `synchronized` flag.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
                 globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
                 batchNormStatistics: BatchNormStatisticsScope = .synchronized) throws {
@@ -123,7 +135,7 @@ public struct DataParallelTrainer {
         guard microShardCount >= 1 else {
             throw DataParallelError.invalidArgument(argument: "microShardCount", reason: "must be at least 1, got \(microShardCount)")
         }
-        if let random = model.layers.first(where: { $0.randomState != nil }) {
+        if let random = model.layers.first(where: { $0.randomState != nil && !($0 is Dropout) }) {
             throw DataParallelError.unsupportedLayer(
                 layer: random.name,
                 reason: "it draws random numbers in training mode; every micro-shard would draw the same ones")
@@ -225,11 +237,13 @@ public struct DataParallelTrainer {
     public mutating func step<Data: RandomAccessDataset>(
         _ data: Data, epoch: Int, step: Int
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
-        // Fast mode runs each rank's rows as one segment unless ghost batches need the
-        // micro-shards; ordered mode keeps the micro-shards (its sums are per micro-shard).
-        let hasBatchNormalization = model.layers.contains(where: { $0.normalizationStatistics != nil })
-        if hasBatchNormalization ? batchNormStatistics == .synchronized : mode == .fast {
-            return try synchronizedStep(data, epoch: epoch, step: step)
+        // Synchronized BatchNormalization, Dropout and fast mode without ghost batches take the
+        // segmented step; the rest (ghost batches alone, or ordered mode without either) one
+        // step per micro-shard, as before per-layer flags and Dropout existed (the same bits).
+        let routing = BatchNormRouting(model: model, scope: batchNormStatistics)
+        let drawsRandomNumbers = model.layers.contains { $0.randomState != nil }
+        if drawsRandomNumbers || !routing.synchronized.isEmpty || (routing.perMicroShard.isEmpty && mode == .fast) {
+            return try synchronizedStep(data, epoch: epoch, step: step, routing: routing)
         }
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         let (totals, rowCount) = try reduceMicroShards(data, epoch: epoch, step: step, width: layout.width) { x, y in

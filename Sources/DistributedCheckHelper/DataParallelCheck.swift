@@ -19,7 +19,11 @@ import Training
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
 /// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
-/// `--bn-statistics synchronized|ghostBatch` (default: the trainer's default, synchronized);
+/// `--bn-statistics synchronized|ghostBatch|perLayer` (default: the trainer's default, synchronized);
+/// `--bn-flag 1` gives the hidden BatchNormalization `synchronized: true` (the images' one keeps
+/// false); `--dropout 1` puts Dropout(0.25) after it. `--report-errors 1` with `--fail-rank` also
+/// reports `collectives`: how many collectives this rank entered in one healthy step (a copy of
+/// the trainer on readable rows) and in the failed one.
 /// `--images 1` puts Reshape([2, 2, 1]) -> BatchNormalization (statistics over N·H·W) -> Flatten
 /// in front. `--reference 1`: also trains the same model in this one process with
 /// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
@@ -63,7 +67,10 @@ enum DataParallelCheck {
         var layers: [any Layer] = options.values["images"] == "1"
             ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
         layers.append(Dense(units: 8, activation: .relu))
-        if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
+        if options.values["batchnorm"] == "1" {
+            layers.append(BatchNormalization(momentum: 0.9, synchronized: options.values["bn-flag"] == "1"))
+        }
+        if options.values["dropout"] == "1" { layers.append(Dropout(rate: 0.25)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
         var trainer = try DataParallelTrainer(model: model, optimizer: Adam(learningRate: 0.01),
@@ -82,6 +89,14 @@ enum DataParallelCheck {
             }
             return
         }
+        var healthyStepCollectives: Int?
+        if failingRank != nil, options.values["report-errors"] == "1" {
+            var healthy = trainer
+            let before = world.collectivesEntered
+            _ = try healthy.step(try source.globalShuffle(seed: 11), epoch: 0, step: 0)
+            healthyStepCollectives = world.collectivesEntered - before
+        }
+        let collectivesBeforeFit = world.collectivesEntered
         let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
         let stopAfter = options.values["stop-after"].flatMap(Int.init)
         let optimizer = try OptimizerConfig(trainer.optimizer)
@@ -101,6 +116,9 @@ enum DataParallelCheck {
             return
         } catch let error as DataParallelError where options.values["report-errors"] == "1" {
             report.add("error", [error.errorDescription ?? "\(error)"])
+            if let healthyStepCollectives {
+                report.add("collectives", [String(healthyStepCollectives), String(world.collectivesEntered - collectivesBeforeFit)])
+            }
             return
         }
         if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }
@@ -112,6 +130,8 @@ enum DataParallelCheck {
         if options.values["reference"] == "1" {
             let reference = try wholeBatchTraining(model, data: data, batch: options.int("batch"), epochs: options.int("epochs"))
             report.bits("reference-weights", reference.variables.flatMap(\.value.scalars))
+            report.add("rng-states", trainer.model.randomStates.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+            report.add("reference-rng-states", reference.randomStates.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
         }
         if options.values["recalibrate"] == "1" {
             let shifted = x * 3 + 40

@@ -32,6 +32,14 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable, Codable {
         return SplitMix64.mix(state)
     }
 
+    /// The generator as it is after `draws` more calls of ``next()``, in constant time: the
+    /// state is a counter advanced by a fixed increment, so draw `n` of a stream can be reached
+    /// without drawing the ones before it (Dropout's per-example masks in data-parallel training).
+    @inlinable
+    public func advanced(by draws: UInt64) -> SplitMix64 {
+        SplitMix64(state: state &+ draws &* 0x9E37_79B9_7F4A_7C15)
+    }
+
     /// The SplitMix64 output function (a strong 64-bit bijective mixer).
     @inlinable
     public static func mix(_ value: UInt64) -> UInt64 {

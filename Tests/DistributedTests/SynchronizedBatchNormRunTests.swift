@@ -74,8 +74,11 @@ extension MPIRunTests {
     }
 
     /// With synchronized BatchNormalization a step enters several collectives; a rank that
-    /// cannot read its rows still enters every one, so both ranks return from the step with
-    /// their typed errors (rank 1 its own, rank 0 "another rank failed") instead of waiting.
+    /// cannot read its rows still enters every one (with zeros), so both ranks return from the
+    /// step with their typed errors (rank 1 its own, rank 0 "another rank failed") instead of
+    /// waiting. Checked directly, not through the collectives' length checks (which would also
+    /// stop a rank that skipped collectives, and may be dropped for speed): each rank reports how
+    /// many collectives it entered in the failed step, and both equal those of a healthy step.
     @Test(arguments: ReductionMode.allCases)
     func aFailingRankStopsSynchronizedBatchNormTrainingOnEveryRank(mode: ReductionMode) throws {
         var arguments = Self.trainArguments(mode: mode, batchNorm: true)
@@ -87,6 +90,71 @@ extension MPIRunTests {
         let stopped = run.reports[0]?["error"]?.joined(separator: " ") ?? ""
         #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0:") && failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
         #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+        for rank in 0..<2 {
+            let counts = run.reports[rank]?["collectives"]?.compactMap { Int($0) } ?? []
+            // One BatchNormalization after a Dense: 3 reductions of its own, then the step's.
+            #expect(counts.count == 2 && counts[0] >= 4 && counts[0] == counts[1], "rank \(rank): \(counts) \(run.output)")
+        }
+    }
+
+    /// Dropout in data-parallel training (ordered mode): each row's mask comes from the row's
+    /// index in the global batch, so 2 and 4 ranks give bitwise every step's weight hash and
+    /// loss, the weights and Dropout's generator state of 1 rank; and the masks are those of one
+    /// process drawing for the whole batch: the weights are within 2e-6 of a process training
+    /// on whole batches with `Sequential.trainingStep` (only the order of additions differs),
+    /// and its generator ends in the same state.
+    @Test func dropoutTrainsBitwiseTheSameOnOneTwoAndFourRanks() throws {
+        var arguments = Self.synchronizedArguments(images: false)
+        arguments["dropout"] = "1"
+        let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
+        #expect(one.status == 0, "\(one.output)")
+        let expected = try #require(one.reports[0], "no report: \(one.output)")
+        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses", "rng-states"]
+        #expect(labels.allSatisfy { expected[$0] != nil })
+        for ranks in [2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
+            }
+        }
+        #expect(expected["rng-states"] == expected["reference-rng-states"] && expected["rng-states"]?.first?.hasPrefix("dropout=") == true)
+        let weights = try Self.floats(#require(expected["weights"]))
+        let reference = try Self.floats(#require(expected["reference-weights"]))
+        #expect(weights.count == reference.count && !weights.isEmpty)
+        #expect(Self.worstDifference(weights, reference) <= 2e-6)
+    }
+
+    /// `perLayer` with one synchronized BatchNormalization (the hidden one, `synchronized: true`)
+    /// and one per micro-shard (over the images, Keras's default `false`), with Dropout:
+    /// 2 and 4 ranks give bitwise the run of 1 rank; and it is neither the all-synchronized nor
+    /// the all-ghost-batch run.
+    @Test func perLayerFlagsTrainBitwiseTheSameOnOneTwoAndFourRanks() throws {
+        var arguments = Self.synchronizedArguments(images: true)
+        arguments["bn-flag"] = "1"
+        arguments["bn-statistics"] = "perLayer"
+        arguments["dropout"] = "1"
+        arguments["reference"] = nil
+        let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
+        #expect(one.status == 0, "\(one.output)")
+        let expected = try #require(one.reports[0], "no report: \(one.output)")
+        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses"]
+        #expect(labels.allSatisfy { expected[$0] != nil })
+        for ranks in [2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<ranks {
+                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
+                for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
+            }
+        }
+        for overriding in ["synchronized", "ghostBatch"] {
+            arguments["bn-statistics"] = overriding
+            let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.reports[0]?["weights"] != nil && run.reports[0]?["weights"] != expected["weights"], "\(overriding)")
+        }
     }
 
     /// The largest difference relative to the reference value once it exceeds 1.

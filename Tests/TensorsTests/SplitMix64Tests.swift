@@ -42,6 +42,18 @@ import Testing
         #expect(abs(sumSq / Double(n) - 1) < 0.02)
         for _ in 0..<1000 { let u = rng.nextUniformFloat(); #expect(u >= 0 && u < 1) }
     }
+
+    /// Skipping ahead lands where drawing would: draw n of a stream without the ones before it.
+    @Test func advancingSkipsExactlyTheGivenDraws() {
+        var drawn = SplitMix64(seed: 77)
+        var stream: [UInt64] = []
+        for _ in 0..<40 { stream.append(drawn.next()) }
+        for skip in [0, 1, 17, 39] {
+            var skipped = SplitMix64(seed: 77).advanced(by: UInt64(skip))
+            #expect(skipped.next() == stream[skip], "after \(skip) draws")
+        }
+        #expect(SplitMix64(seed: 77).advanced(by: 40) == drawn)
+    }
 }
 
 private func pow2(_ x: Double) -> Double { x * x }

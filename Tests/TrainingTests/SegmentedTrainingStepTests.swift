@@ -112,10 +112,36 @@ import Tensors
         #expect(nothing.stateUpdate.layers.keys.sorted() == ["batch_normalization", "batch_normalization_1"])
     }
 
+    /// Dropout draws each example's mask from its index in the whole batch: segments of 3, 0
+    /// and 5 rows give the whole-batch step's outputs row for row (the same masks), gradients
+    /// that add up to its (within rounding) and its generator state. A reducer that does not
+    /// say where the segments start (``BatchStatisticsReducer/firstGlobalExample(ofSegment:)``) is refused.
+    @Test func dropoutMasksDoNotDependOnTheSegments() throws {
+        let dropout = try Sequential(inputFeatures: 4, [Dense(units: 6), Dropout(rate: 0.5), Dense(units: 3, activation: .softmax)], seed: 1)
+        let (x, y) = Self.batch(dropout, rows: 8)
+        let whole = try dropout.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+        let split = try dropout.trainingStep(segments: Self.segments(x, y, bounds: [0, 3, 3, 8]), loss: .sparseCategoricalCrossentropy)
+        let outputs = split.segments.compactMap { $0?.predictions }
+        #expect(try Tensor.concatenatingRows(outputs) == whole.predictions)
+        #expect(split.stateUpdate.layers["dropout"]?.randomState == whole.stateUpdate.layers["dropout"]?.randomState)
+        #expect(whole.stateUpdate.layers["dropout"]?.randomState != nil)
+        for name in whole.gradients.named.map(\.name) {
+            let parts = split.segments.compactMap { $0?.gradients[name]?.scalars }
+            let sum = (0..<parts[0].count).map { i in parts.reduce(0) { $0 + $1[i] } }
+            Self.expectClose(sum, try #require(whole.gradients[name]).scalars, name)
+        }
+        #expect(throws: TrainingError.self) {
+            try dropout.trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy,
+                                     batchStatistics: CountingReducer(globalExampleCount: 8))
+        }
+    }
+
     @Test func refusesRandomLayersAndAGlobalBatchSmallerThanItsSegments() throws {
         let dropout = try Sequential(inputFeatures: 4, [Dropout(rate: 0.5), Dense(units: 3, activation: .softmax)], seed: 1)
         let (x, y) = Self.batch(dropout, rows: 4)
-        #expect(throws: TrainingError.self) { try dropout.trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy) }
+        #expect(throws: TrainingError.self) {
+            try dropout.trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy, batchStatistics: CountingReducer(globalExampleCount: 4))
+        }
         #expect(throws: TrainingError.self) {
             try Self.mlp().trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy,
                                         batchStatistics: LocalBatchStatistics(globalExampleCount: 3))

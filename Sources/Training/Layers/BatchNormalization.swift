@@ -27,9 +27,10 @@ public struct BatchNormalization: Layer {
     public let scale: Bool
     /// Which statistics normalize the input.
     public var statistics: BatchNormStatistics
-    /// Keras's `synchronized` option, kept so that `.keras` files round-trip. As in Keras it
-    /// changes nothing in one process; the Distributed module's data-parallel trainer chooses
-    /// synchronized or per-micro-shard statistics for every BatchNormalization layer itself.
+    /// Keras's `synchronized` option, kept in `.keras` files and native checkpoints. As in
+    /// Keras it changes nothing in one process. The Distributed module's data-parallel trainer
+    /// follows it when asked to (`BatchNormStatisticsScope.perLayer`: global-batch statistics
+    /// when true, per-micro-shard ones when false); its default synchronizes every layer.
     public var synchronized: Bool
     public private(set) var inputShape: [Int]?
     /// The learned scale `[features]` (ones when `scale` is false).
@@ -182,8 +183,10 @@ public struct BatchNormalization: Layer {
         set { if let newValue { statistics = newValue } }
     }
 
+    /// `momentum`, `epsilon` and `synchronized` (int8; files written before it was stored
+    /// lack it, and loading one keeps the model's own flag).
     public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
-        [("momentum", .double(momentum)), ("epsilon", .double(epsilon))]
+        [("momentum", .double(momentum)), ("epsilon", .double(epsilon)), ("synchronized", .flag(synchronized))]
     }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {

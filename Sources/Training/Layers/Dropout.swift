@@ -61,6 +61,28 @@ public struct Dropout: Layer {
                            stateUpdate: LayerStateUpdate(randomState: rng.state))
     }
 
+    /// The pass over examples `firstExample ..< firstExample + n` (`n` = the input's rows) of a
+    /// batch whose mask is drawn for the whole batch at once: with `v` values per example,
+    /// example `i` takes draws `i·v ..< (i+1)·v` from ``rngState`` — exactly the draws
+    /// ``forward(_:mode:)`` over the whole batch gives it. So an example gets the same mask
+    /// whichever segment or process holds it. No state update: after the whole batch the
+    /// generator is at ``randomState(afterBatchOf:)``. (The test hook `forcedMask` is not used here.)
+    func forward(_ input: Tensor<Float>, mode: ExecutionMode, firstExample: Int) throws -> LayerOutput<Tape> {
+        try checkInput(input)
+        guard mode == .training, rate > 0 else { return LayerOutput(output: input, tape: Tape(mask: nil)) }
+        let valuesPerExample = input.shape[0] > 0 ? input.scalarCount / input.shape[0] : 0
+        var rng = SplitMix64(state: rngState).advanced(by: UInt64(firstExample) &* UInt64(valuesPerExample))
+        let mask = try makeMask(shape: input.shape, rng: &rng)
+        return LayerOutput(output: try applying(mask, to: input), tape: Tape(mask: mask))
+    }
+
+    /// ``rngState`` after a training-mode pass over a batch of `examples` examples; nil when
+    /// such a pass draws nothing (rate 0) or the layer is not built.
+    func randomState(afterBatchOf examples: Int) -> UInt64? {
+        guard rate > 0, let inputShape else { return nil }
+        return SplitMix64(state: rngState).advanced(by: UInt64(examples) &* UInt64(inputShape.reduce(1, *))).state
+    }
+
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard needsInputGradient else { return nil }

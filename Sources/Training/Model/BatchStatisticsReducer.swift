@@ -28,11 +28,35 @@ public protocol BatchStatisticsReducer {
     /// not depend on how the segments are spread over processes when results must not depend
     /// on the process count.
     func sum(segmentSums: [[Float]], width: Int) throws -> [Float]
+
+    /// Whether the BatchNormalization layer named `layer` normalises with the statistics of the
+    /// whole global batch through this reducer (true, the default) or each segment with its
+    /// own (false: ghost batches, whose moving-statistic updates the step reports per segment).
+    func synchronizesBatchStatistics(ofLayer layer: String) -> Bool
+
+    /// The index in the global batch of segment `segment`'s first example, so that a layer
+    /// drawing random numbers per example (Dropout) draws the same for an example whichever
+    /// process holds it; nil (the default) when unknown, and then the step refuses such layers.
+    func firstGlobalExample(ofSegment segment: Int) -> Int?
+}
+
+extension BatchStatisticsReducer {
+    /// Every BatchNormalization layer is synchronized.
+    public func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { true }
+
+    /// Unknown: a step through this reducer refuses layers that draw random numbers.
+    public func firstGlobalExample(ofSegment segment: Int) -> Int? { nil }
 }
 
 /// The reducer of a step whose segments are the whole batch: adds them in segment order.
 struct LocalBatchStatistics: BatchStatisticsReducer {
     var globalExampleCount: Int
+    /// Where each segment starts in the batch (the segments laid end to end).
+    var segmentStarts: [Int] = []
+
+    func firstGlobalExample(ofSegment segment: Int) -> Int? {
+        segmentStarts.indices.contains(segment) ? segmentStarts[segment] : nil
+    }
 
     func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
         guard var total = segmentSums.first else { return [Float](repeating: 0, count: width) }

@@ -14,10 +14,13 @@ public struct SegmentedTrainingStep: Sendable {
     /// Each segment's step, in the order given; nil for a segment without rows. Its ``TrainingStep/loss``
     /// is the segment's mean loss, its ``TrainingStep/gradients`` the segment's share of the
     /// gradient of the global batch's mean loss (the segments' gradients, over all processes,
-    /// add up to it), and its ``TrainingStep/stateUpdate`` is empty.
+    /// add up to it), and its ``TrainingStep/stateUpdate`` holds the new moving statistics of
+    /// the BatchNormalization layers the reducer does not synchronize, from this segment's own
+    /// statistics (ghost batches; empty when every layer is synchronized).
     public var segments: [TrainingStep?]
-    /// New moving statistics from the global batch's statistics (the same on every process
-    /// that shares the reducer), for ``Sequential/apply(_:)``.
+    /// New moving statistics from the global batch's statistics of the synchronized
+    /// BatchNormalization layers, and Dropout's generator state after the whole global batch
+    /// (the same on every process that shares the reducer), for ``Sequential/apply(_:)``.
     public var stateUpdate: ModelStateUpdate
 }
 
@@ -26,8 +29,12 @@ extension Sequential {
     /// other processes: every layer runs on each segment separately, except that
     /// BatchNormalization layers using batch statistics normalise every segment with the
     /// statistics of the whole global batch, which `batchStatistics` adds up (forward: the
-    /// global mean, then the centred sums; backward: `Σ dy` and `Σ dy·x̂`). The gradients
-    /// are those of the global batch's mean loss, split by segment. The model does not change.
+    /// global mean, then the centred sums; backward: `Σ dy` and `Σ dy·x̂`), unless the
+    /// reducer's `synchronizesBatchStatistics(ofLayer:)` says otherwise (then each segment uses its own
+    /// statistics). Dropout draws each example's mask as a pass over the whole global batch
+    /// would (from the example's index, `firstGlobalExample(ofSegment:)`), so the masks do not depend on
+    /// how the batch is cut. The gradients are those of the global batch's mean loss, split by
+    /// segment. The model does not change.
     ///
     /// This is synchronized BatchNormalization's training step: the Distributed module's
     /// data-parallel trainer passes each rank's micro-shards as segments and a reducer across
@@ -45,15 +52,18 @@ extension Sequential {
     ///   - batchStatistics: adds the segments' sums over the global batch; nil: the segments
     ///     given are the whole batch.
     /// - Throws: ``TrainingError/invalidArgument(layer:message:)`` for a layer that draws
-    ///   random numbers in training mode (every segment would draw the same ones) or a global
-    ///   batch smaller than the rows given; the first error of a segment's computation.
+    ///   random numbers in training mode when the reducer does not say where each segment
+    ///   starts (every segment would draw the same ones), or a global batch smaller than the
+    ///   rows given; the first error of a segment's computation.
     public func trainingStep(
         segments: [(x: Tensor<Float>, y: Tensor<Float>)?], loss: Loss, mode: ExecutionMode = .training,
         batchStatistics: (any BatchStatisticsReducer)? = nil
     ) throws -> SegmentedTrainingStep {
         let localRows = segments.reduce(0) { $0 + ($1?.x.rowCount ?? 0) }
-        let reducer = batchStatistics ?? LocalBatchStatistics(globalExampleCount: localRows)
-        if mode == .training, let random = layers.first(where: { $0.randomState != nil }) {
+        let reducer = batchStatistics ?? LocalBatchStatistics(globalExampleCount: localRows, segmentStarts: Self.starts(of: segments))
+        let firstExamples = segments.indices.map { reducer.firstGlobalExample(ofSegment: $0) }
+        let addressable = !firstExamples.contains(nil)
+        if mode == .training, let random = layers.first(where: { $0.randomState != nil && !($0 is Dropout && addressable) }) {
             throw TrainingError.invalidArgument(layer: random.name,
                                                 message: "draws random numbers in training mode; every segment would draw the same ones")
         }
@@ -73,9 +83,11 @@ extension Sequential {
         var tapes: [[(any Sendable)?]] = []
         var logits: [Tensor<Float>?] = h.map { _ in nil }
         var stateUpdate = ModelStateUpdate()
+        var segmentUpdates = h.map { _ in ModelStateUpdate() }
         for layer in layers {
             var layerTapes: [(any Sendable)?] = h.map { _ in nil }
-            if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
+            if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode),
+               reducer.synchronizesBatchStatistics(ofLayer: layer.name) {
                 let result = try global.erasedForward(segments: h, mode: mode, reducer: reducer, localFailure: &failure)
                 if !result.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = result.stateUpdate }
                 for k in h.indices {
@@ -83,12 +95,25 @@ extension Sequential {
                     layerTapes[k] = result.passes[k]?.tape
                     logits[k] = result.passes[k]?.logits
                 }
+            } else if mode == .training, let dropout = layer as? Dropout {
+                for k in h.indices {
+                    guard let input = h[k], let first = firstExamples[k] else { continue }
+                    do {
+                        let pass = try dropout.forward(input, mode: mode, firstExample: first)
+                        (h[k], layerTapes[k], logits[k]) = (pass.output, pass.tape, pass.logits)
+                    } catch {
+                        if failure == nil { failure = error }
+                    }
+                }
+                if let state = dropout.randomState(afterBatchOf: reducer.globalExampleCount) {
+                    stateUpdate.layers[layer.name] = LayerStateUpdate(randomState: state)
+                }
             } else {
                 for k in h.indices {
                     guard let input = h[k] else { continue }
                     do {
                         let pass = try layer.erasedForward(input, mode: mode)
-                        if !pass.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = pass.stateUpdate }
+                        if !pass.stateUpdate.isEmpty { segmentUpdates[k].layers[layer.name] = pass.stateUpdate }
                         (h[k], layerTapes[k], logits[k]) = (pass.output, pass.tape, pass.logits)
                     } catch {
                         if failure == nil { failure = error }
@@ -146,7 +171,20 @@ extension Sequential {
             if failure != nil { upstream = upstream.map { _ in nil } }
         }
         if let failure { throw failure }
-        for k in h.indices where live[k] { steps[k]?.gradients = gradients[k] }
+        for k in h.indices where live[k] {
+            steps[k]?.gradients = gradients[k]
+            steps[k]?.stateUpdate = segmentUpdates[k]
+        }
         return SegmentedTrainingStep(segments: steps, stateUpdate: stateUpdate)
+    }
+
+    /// Where each segment starts when the segments, laid end to end, are the whole batch.
+    private static func starts(of segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) -> [Int] {
+        var starts: [Int] = [], next = 0
+        for segment in segments {
+            starts.append(next)
+            next += segment?.x.rowCount ?? 0
+        }
+        return starts
     }
 }
