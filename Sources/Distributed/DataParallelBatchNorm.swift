@@ -42,7 +42,7 @@ struct BatchNormRouting {
     var synchronized: Set<String> = []
     /// Layers normalising each micro-shard with its own statistics (ghost batches).
     var perMicroShard: Set<String> = []
-    /// Those of ``perMicroShard`` whose moving statistics a training step updates: their
+    /// Those of `perMicroShard` whose moving statistics a training step updates: their
     /// micro-shards' updates are averaged, weighted by rows, in the step's reduction.
     var perMicroShardUpdating: Set<String> = []
 

@@ -23,19 +23,7 @@ extension MPIRunTests {
     @Test(arguments: [false, true])
     func synchronizedBatchNormTwoRanksOf32RowsEqualOneRankOf64RowsBitwise(images: Bool) throws {
         let arguments = Self.synchronizedArguments(images: images)
-        let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
-        #expect(one.status == 0, "\(one.output)")
-        let expected = try #require(one.reports[0], "no report: \(one.output)")
-        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses"]
-        #expect(labels.allSatisfy { expected[$0] != nil })
-        for ranks in [2, 4] {
-            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
-            #expect(run.status == 0, "\(run.output)")
-            for rank in 0..<ranks {
-                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
-                for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
-            }
-        }
+        let expected = try Self.expectOneRanksReportOnTwoAndFourRanks(arguments)
         let weights = try Self.floats(#require(expected["weights"]))
         let reference = try Self.floats(#require(expected["reference-weights"]))
         #expect(weights.count == reference.count && !weights.isEmpty)
@@ -102,28 +90,23 @@ extension MPIRunTests {
     /// loss, the weights and Dropout's generator state of 1 rank; and the masks are those of one
     /// process drawing for the whole batch: the weights are within 2e-6 of a process training
     /// on whole batches with `Sequential.trainingStep` (only the order of additions differs),
-    /// and its generator ends in the same state.
+    /// and its generator ends in the same state. `fast` mode on 2 ranks: within 1e-5, the same state.
     @Test func dropoutTrainsBitwiseTheSameOnOneTwoAndFourRanks() throws {
         var arguments = Self.synchronizedArguments(images: false)
         arguments["dropout"] = "1"
-        let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
-        #expect(one.status == 0, "\(one.output)")
-        let expected = try #require(one.reports[0], "no report: \(one.output)")
-        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses", "rng-states"]
-        #expect(labels.allSatisfy { expected[$0] != nil })
-        for ranks in [2, 4] {
-            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
-            #expect(run.status == 0, "\(run.output)")
-            for rank in 0..<ranks {
-                let report = try #require(run.reports[rank], "\(ranks) ranks: no report from rank \(rank): \(run.output)")
-                for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
-            }
-        }
+        let expected = try Self.expectOneRanksReportOnTwoAndFourRanks(arguments, alsoComparing: ["rng-states"])
         #expect(expected["rng-states"] == expected["reference-rng-states"] && expected["rng-states"]?.first?.hasPrefix("dropout=") == true)
         let weights = try Self.floats(#require(expected["weights"]))
         let reference = try Self.floats(#require(expected["reference-weights"]))
         #expect(weights.count == reference.count && !weights.isEmpty)
         #expect(Self.worstDifference(weights, reference) <= 2e-6)
+
+        arguments["mode"] = "fast"
+        let fast = try MPIRun.start(ranks: 2, check: "train", arguments: arguments)
+        #expect(fast.status == 0, "\(fast.output)")
+        let fastWeights = try Self.floats(#require(fast.reports[1]?["weights"], "\(fast.output)"))
+        #expect(Self.worstDifference(fastWeights, reference) <= 1e-5)
+        #expect(fast.reports[1]?["rng-states"] == expected["rng-states"])
     }
 
     /// `perLayer` with one synchronized BatchNormalization (the hidden one, `synchronized: true`)
@@ -136,10 +119,25 @@ extension MPIRunTests {
         arguments["bn-statistics"] = "perLayer"
         arguments["dropout"] = "1"
         arguments["reference"] = nil
+        let expected = try Self.expectOneRanksReportOnTwoAndFourRanks(arguments)
+        for overriding in ["synchronized", "ghostBatch"] {
+            arguments["bn-statistics"] = overriding
+            let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.reports[0]?["weights"] != nil && run.reports[0]?["weights"] != expected["weights"], "\(overriding)")
+        }
+    }
+
+    /// Runs the `train` check with `arguments` on 1 rank, then on 2 and 4, and expects every
+    /// rank of those to report bitwise the 1-rank run's step hashes and losses (2 epochs of 3
+    /// steps), weights, epoch losses and `alsoComparing`; returns the 1-rank report.
+    static func expectOneRanksReportOnTwoAndFourRanks(
+        _ arguments: [String: String], alsoComparing extra: [String] = []
+    ) throws -> [String: [String]] {
         let one = try MPIRun.start(ranks: 1, check: "train", arguments: arguments)
         #expect(one.status == 0, "\(one.output)")
         let expected = try #require(one.reports[0], "no report: \(one.output)")
-        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses"]
+        let labels = (0..<2).flatMap { epoch in (0..<3).map { "step-\(epoch)-\($0)" } } + ["weights", "losses"] + extra
         #expect(labels.allSatisfy { expected[$0] != nil })
         for ranks in [2, 4] {
             let run = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
@@ -149,12 +147,7 @@ extension MPIRunTests {
                 for label in labels { #expect(report[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)") }
             }
         }
-        for overriding in ["synchronized", "ghostBatch"] {
-            arguments["bn-statistics"] = overriding
-            let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments)
-            #expect(run.status == 0, "\(run.output)")
-            #expect(run.reports[0]?["weights"] != nil && run.reports[0]?["weights"] != expected["weights"], "\(overriding)")
-        }
+        return expected
     }
 
     /// The largest difference relative to the reference value once it exceeds 1.

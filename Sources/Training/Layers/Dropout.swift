@@ -66,7 +66,7 @@ public struct Dropout: Layer {
     /// example `i` takes draws `i·v ..< (i+1)·v` from ``rngState`` — exactly the draws
     /// ``forward(_:mode:)`` over the whole batch gives it. So an example gets the same mask
     /// whichever segment or process holds it. No state update: after the whole batch the
-    /// generator is at ``randomState(afterBatchOf:)``. (The test hook `forcedMask` is not used here.)
+    /// generator is at `randomState(afterBatchOf:)`. (The test hook `forcedMask` is not used here.)
     func forward(_ input: Tensor<Float>, mode: ExecutionMode, firstExample: Int) throws -> LayerOutput<Tape> {
         try checkInput(input)
         guard mode == .training, rate > 0 else { return LayerOutput(output: input, tape: Tape(mask: nil)) }
