@@ -4,8 +4,29 @@ import Foundation
 
 extension ReductionMode: ExpressibleByArgument {}
 
+/// `--batch-norm-statistics synchronized|ghost-batch|per-layer`.
+extension BatchNormStatisticsScope: ExpressibleByArgument {
+    /// The option's spelling of a scope.
+    var argumentName: String {
+        switch self {
+        case .synchronized: "synchronized"
+        case .ghostBatch: "ghost-batch"
+        case .perLayer: "per-layer"
+        }
+    }
+
+    /// The scope an option value names, or nil (ArgumentParser then lists the valid values).
+    public init?(argument: String) {
+        guard let scope = Self.allCases.first(where: { $0.argumentName == argument }) else { return nil }
+        self = scope
+    }
+
+    /// The values `--help` and errors list.
+    public static var allValueStrings: [String] { allCases.map(\.argumentName) }
+}
+
 /// `train`'s data-parallel options: `--ranks N` (start `mpirun` here), `--reduction` and
-/// `--micro-shards` (how the ranks combine their gradients). Under `mpirun` every rank runs
+/// `--micro-shards` (how the ranks combine their gradients), `--batch-norm-statistics`. Under `mpirun` every rank runs
 /// ``DataParallelTrain``; with `--ranks`, ``RankLauncher`` starts that job.
 ///
 /// ```swift
@@ -25,6 +46,11 @@ struct DataParallelOptions: ParsableArguments {
     @Option(help: "Micro-shards each global batch is cut into in data-parallel training (default 8); use a multiple of every rank count you compare.")
     var microShards: Int?
 
+    @Option(help: ArgumentHelp(
+        "Which statistics BatchNormalization layers use in data-parallel training: synchronized (default; the whole global batch's, every layer), ghost-batch (each micro-shard's, every layer) or per-layer (each layer's Keras `synchronized` flag: true synchronized, false per micro-shard).",
+        valueName: "synchronized|ghost-batch|per-layer"))
+    var batchNormStatistics: BatchNormStatisticsScope?
+
     /// True when an MPI launcher started this process (an inconsistent launch counts: the
     /// data-parallel path then reports it).
     static var launchedByMPI: Bool {
@@ -37,8 +63,9 @@ struct DataParallelOptions: ParsableArguments {
         if ranks != nil, Self.launchedByMPI {
             throw ValidationError("--ranks starts mpirun itself; under mpirun leave it out (every process is already a rank)")
         }
-        if ranks == nil, !Self.launchedByMPI, reduction != nil || microShards != nil {
-            throw ValidationError("--reduction and --micro-shards apply to data-parallel training: run under mpirun or give --ranks N")
+        if ranks == nil, !Self.launchedByMPI, reduction != nil || microShards != nil || batchNormStatistics != nil {
+            throw ValidationError(
+                "--reduction, --micro-shards and --batch-norm-statistics apply to data-parallel training: run under mpirun or give --ranks N")
         }
     }
 }

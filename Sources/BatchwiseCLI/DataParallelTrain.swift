@@ -29,7 +29,8 @@ enum DataParallelTrain {
         var trainer = try DataParallelTrainer(
             model: prepared.model, optimizer: prepared.optimizer.makeOptimizer(state: prepared.optimizerState),
             loss: prepared.loss, communicator: world, globalBatchSize: job.batchSize,
-            microShardCount: options.microShards ?? 8, mode: options.reduction ?? .ordered)
+            microShardCount: options.microShards ?? 8, mode: options.reduction ?? .ordered,
+            batchNormStatistics: options.batchNormStatistics ?? .synchronized)
         var report = RankZeroReport(job: job, prepared: prepared, rank: world.rank, ranks: world.size, quiet: quiet)
         if let seed = prepared.shuffleSeed {
             try fit(&trainer, rows: prepared.rows.globalShuffle(seed: seed), job: job, report: &report)

@@ -111,6 +111,24 @@ import Glibc
         expectNothingLeft(folder)
     }
 
+    /// `--batch-norm-statistics`: `per-layer` follows each layer's flag, and `batch_normalization`
+    /// in `--layers` has Keras's default `synchronized: false`, so 2 ranks train bitwise the
+    /// `ghost-batch` model, not the default synchronized one. Without mpirun the option is refused.
+    @Test(.timeLimit(.minutes(3)))
+    func batchNormStatisticsPerLayerFollowsTheLayersFlag() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let synchronized = try underMPI(ranks: 2, trainArguments(folder, save: "s.keras"))
+        let ghost = try underMPI(ranks: 2, trainArguments(folder, save: "g.keras", extra: ["--batch-norm-statistics", "ghost-batch"]))
+        let perLayer = try underMPI(ranks: 2, trainArguments(folder, save: "p.keras", extra: ["--batch-norm-statistics", "per-layer"]))
+        for run in [synchronized, ghost, perLayer] { #expect(run.status == 0, "\(run.stderr)") }
+        #expect(digest(perLayer).count == 1 && digest(perLayer) == digest(ghost), "\(perLayer.stdout)\n\(ghost.stdout)")
+        #expect(digest(synchronized).count == 1 && digest(synchronized) != digest(ghost), "\(synchronized.stdout)")
+        let alone = try batchwise(trainArguments(folder, save: "a.keras", extra: ["--batch-norm-statistics", "per-layer"]))
+        #expect(alone.status != 0 && alone.stderr.contains("--batch-norm-statistics apply to data-parallel training"), "\(alone.stderr)")
+        expectNothingLeft(folder)
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func aRankThatCannotReadItsRowsFailsTheJobNamingIt() throws {
         // 96 rows in one global batch, file order: rank 1 reads rows 48..<96.
