@@ -143,6 +143,50 @@ struct DataParallelLayerFlagsTests {
         }
     }
 
+    /// With ghost batches and one micro-shard (a ghost batch is then the whole batch), Dropout's
+    /// masks and generator state are still the whole batch's: within 1e-6 of the same reference
+    /// (the moving statistics go through a row-weighted mean, so not bitwise).
+    @Test func dropoutWithGhostBatchesOfOneMicroShardMatchesTheWholeBatch() throws {
+        let (x, y) = try Self.data()
+        let initial = try Self.model(first: false, second: false, dropout: true)
+        var reference = initial
+        var adam = Adam(learningRate: 0.05)
+        for start in stride(from: 0, to: Self.rows, by: Self.batch) {
+            let rows = start..<min(start + Self.batch, Self.rows)
+            let step = try reference.trainingStep(x: x.rows(rows), y: y.rows(rows), loss: .sparseCategoricalCrossentropy)
+            try reference.apply(step.stateUpdate)
+            try adam.apply(step.gradients, to: &reference)
+        }
+        for statistics in [BatchNormStatisticsScope.ghostBatch, .perLayer] {
+            var trainer = try Self.trainer(initial, microShards: 1, statistics: statistics)
+            try trainer.fit(try Slices(x, y), epochs: 1)
+            #expect(trainer.model.randomStates == reference.randomStates)
+            for (variable, expected) in zip(trainer.model.variables, reference.variables) {
+                let worst = zip(variable.value.scalars, expected.value.scalars).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                #expect(worst <= 1e-6, "\(statistics): \(variable.name) off by \(worst)")
+            }
+        }
+    }
+
+    /// A run with Dropout and mixed flags resumed from the snapshot after step 4 (epoch 1, step
+    /// 1) ends bitwise as the uninterrupted run: the generator state travels in the model.
+    @Test func aDropoutRunResumesFromASnapshotBitwise() throws {
+        let (x, y) = try Self.data()
+        let rows = try Slices(x, y).globalShuffle(seed: 4)
+        let model = try Self.model(first: true, second: false, dropout: true)
+        var uninterrupted = try Self.trainer(model, microShards: 4, statistics: .perLayer)
+        let expected = try uninterrupted.fit(rows, epochs: 2)
+        var saved: TrainingSnapshot?
+        var first = try Self.trainer(model, microShards: 4, statistics: .perLayer)
+        try first.fit(rows, epochs: 2) { _, snapshot in if snapshot.globalStep == 4 { saved = snapshot } }
+        let snapshot = try #require(saved)
+        #expect(snapshot.model.randomStates != model.randomStates)
+        var resumed = try Self.trainer(model, microShards: 4, statistics: .perLayer)
+        #expect(try resumed.fit(rows, epochs: 2, resumingFrom: snapshot) == expected)
+        #expect(Self.bits(resumed.model) == Self.bits(uninterrupted.model))
+        #expect(resumed.model.randomStates == uninterrupted.model.randomStates)
+    }
+
     /// A rank that cannot read its rows still enters every collective of a step with
     /// synchronized BatchNormalization (here 2 layers: 6 reductions, then the step's), so the
     /// other ranks are not left waiting: the failed step enters as many collectives as a
