@@ -37,6 +37,28 @@ struct DataParallelLayerFlagsTests {
 
     static func bits(_ model: Sequential) -> [[UInt32]] { model.variables.map { $0.value.scalars.map(\.bitPattern) } }
 
+    /// `model` after one pass of plain `trainingStep`s + Adam on whole global batches, in order:
+    /// the reference whose Dropout masks one process draws for each whole batch.
+    static func wholeBatchSteps(_ model: Sequential) throws -> Sequential {
+        let (x, y) = try data()
+        var reference = model
+        var adam = Adam(learningRate: 0.05)
+        for start in stride(from: 0, to: rows, by: batch) {
+            let range = start..<min(start + batch, rows)
+            let step = try reference.trainingStep(x: x.rows(range), y: y.rows(range), loss: .sparseCategoricalCrossentropy)
+            try reference.apply(step.stateUpdate)
+            try adam.apply(step.gradients, to: &reference)
+        }
+        return reference
+    }
+
+    static func expectClose(_ model: Sequential, _ reference: Sequential, tolerance: Float, _ context: String) {
+        for (variable, expected) in zip(model.variables, reference.variables) {
+            let worst = zip(variable.value.scalars, expected.value.scalars).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(worst <= tolerance, "\(context): \(variable.name) off by \(worst)")
+        }
+    }
+
     /// `.perLayer` with every flag true is bitwise `.synchronized`, with every flag false
     /// bitwise `.ghostBatch` (the overrides' results are unchanged), in both modes; and the
     /// overrides ignore the flags.
@@ -118,15 +140,8 @@ struct DataParallelLayerFlagsTests {
     /// the generator state is the same.
     @Test func dropoutMasksAreThoseOfTheWholeBatch() throws {
         let (x, y) = try Self.data()
-        var reference = try Self.model(first: false, second: false, dropout: true)
-        var adam = Adam(learningRate: 0.05)
-        for start in stride(from: 0, to: Self.rows, by: Self.batch) {
-            let rows = start..<min(start + Self.batch, Self.rows)
-            let step = try reference.trainingStep(x: x.rows(rows), y: y.rows(rows), loss: .sparseCategoricalCrossentropy)
-            try reference.apply(step.stateUpdate)
-            try adam.apply(step.gradients, to: &reference)
-        }
         let initial = try Self.model(first: false, second: false, dropout: true)
+        let reference = try Self.wholeBatchSteps(initial)
         #expect(reference.randomStates != initial.randomStates)
         for (microShards, mode) in [(1, ReductionMode.ordered), (8, .fast), (4, .ordered), (8, .ordered)] {
             var trainer = try Self.trainer(initial, microShards: microShards, mode: mode, statistics: .synchronized)
@@ -135,10 +150,7 @@ struct DataParallelLayerFlagsTests {
             if microShards == 1 || mode == .fast {
                 #expect(Self.bits(trainer.model) == Self.bits(reference), "\(microShards) micro-shards, \(mode)")
             } else {
-                for (variable, expected) in zip(trainer.model.variables, reference.variables) {
-                    let worst = zip(variable.value.scalars, expected.value.scalars).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                    #expect(worst <= 2e-6, "\(microShards) micro-shards: \(variable.name) off by \(worst)")
-                }
+                Self.expectClose(trainer.model, reference, tolerance: 2e-6, "\(microShards) micro-shards")
             }
         }
     }
@@ -149,22 +161,12 @@ struct DataParallelLayerFlagsTests {
     @Test func dropoutWithGhostBatchesOfOneMicroShardMatchesTheWholeBatch() throws {
         let (x, y) = try Self.data()
         let initial = try Self.model(first: false, second: false, dropout: true)
-        var reference = initial
-        var adam = Adam(learningRate: 0.05)
-        for start in stride(from: 0, to: Self.rows, by: Self.batch) {
-            let rows = start..<min(start + Self.batch, Self.rows)
-            let step = try reference.trainingStep(x: x.rows(rows), y: y.rows(rows), loss: .sparseCategoricalCrossentropy)
-            try reference.apply(step.stateUpdate)
-            try adam.apply(step.gradients, to: &reference)
-        }
+        let reference = try Self.wholeBatchSteps(initial)
         for statistics in [BatchNormStatisticsScope.ghostBatch, .perLayer] {
             var trainer = try Self.trainer(initial, microShards: 1, statistics: statistics)
             try trainer.fit(try Slices(x, y), epochs: 1)
             #expect(trainer.model.randomStates == reference.randomStates)
-            for (variable, expected) in zip(trainer.model.variables, reference.variables) {
-                let worst = zip(variable.value.scalars, expected.value.scalars).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                #expect(worst <= 1e-6, "\(statistics): \(variable.name) off by \(worst)")
-            }
+            Self.expectClose(trainer.model, reference, tolerance: 1e-6, "\(statistics)")
         }
     }
 
