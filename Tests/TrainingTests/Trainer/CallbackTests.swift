@@ -69,4 +69,28 @@ import Tensors
         }
         #expect(saves.values == [0, 1, 3])
     }
+
+    /// The callback states each epoch's checkpoint holds, with the checkpoint listed before or
+    /// after the callbacks (values by stored name, then by key).
+    private func statesSaved(checkpointFirst: Bool) throws -> [[String: [String: Double]]] {
+        let (x, y) = TrainerFixtures.gaussian(rows: 64, seed: 11)
+        var trainer = Trainer(model: try TrainerFixtures.seedModel(seed: 7), optimizer: SGD(learningRate: 0.01),
+                              loss: .binaryCrossentropy)
+        let saved = Recorder<TrainingSnapshot>()
+        let checkpoint = CheckpointCallback(frequency: .everyEpoch) { saved.append($0) }
+        // Nothing improves by 1e9: every epoch after the first adds to the waits and halves the rate.
+        let others: [any TrainingCallback] = [try ReduceLROnPlateau(monitor: "loss", factor: 0.5, patience: 1, minDelta: 1e9),
+                                              EarlyStopping(monitor: "loss", patience: 9, minDelta: 1e9)]
+        try trainer.fit(try TrainerFixtures.pipeline((x, y), seed: 3), epochs: 3, stepsPerEpoch: 4,
+                        callbacks: checkpointFirst ? [checkpoint] + others : others + [checkpoint], progress: .quiet)
+        return saved.values.map { $0.callbackStates.mapValues(\.values) }
+    }
+
+    @Test func anEpochCheckpointHoldsEveryCallbacksStateAfterThatEpochWhateverTheOrder() throws {
+        let first = try statesSaved(checkpointFirst: true), last = try statesSaved(checkpointFirst: false)
+        #expect(first == last)
+        #expect(last.map { $0["EarlyStopping"]?["wait"] } == [0, 1, 2])
+        let halved = Float(Double(Float(0.01)) * 0.5), quartered = Float(Double(halved) * 0.5)
+        #expect(last.map { $0["ReduceLROnPlateau"]?["learning_rate"] } == [nil, Double(halved), Double(quartered)])
+    }
 }
