@@ -69,6 +69,8 @@ public struct Trainer: Sendable {
     ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
+    ///     At an epoch's end a ``CheckpointCallback`` saves after all of them have run, so its
+    ///     snapshot holds every callback's state after that epoch, wherever it is listed.
     ///     A stop is then announced to each with the exact position it happened at
     ///     (``TrainingCallback/trainingDidStop(_:snapshot:)``), where ``CheckpointCallback``
     ///     writes a final checkpoint; an epoch cut short still reaches `epochDidEnd` with its
