@@ -96,6 +96,30 @@ import CheckpointsTestSupport
         }
     }
 
+    /// A checkpoint listed before ReduceLROnPlateau and EarlyStopping saves their states as they
+    /// are after the epoch, as one listed after them does: each epoch's file resumes bitwise.
+    @Test func aCheckpointListedBeforeTheCallbacksItSavesStillSavesTheirStatesAfterTheEpoch() throws {
+        let callbacks: () throws -> [any TrainingCallback] = {
+            [try Self.plateau(), EarlyStopping(monitor: "loss", patience: 4, minDelta: 10, restoreBest: true)]
+        }
+        let straight = try fit(try callbacks())
+        #expect(straight.history.epochs == [0, 1, 2, 3, 4])   // stopped early after the fifth epoch
+        #expect(straight.trainer.optimizer.learningRate == 0.0025)   // halved after the third and the fifth
+        let saved = SnapshotBox()
+        _ = try fit([CheckpointCallback(frequency: .everyEpoch) { saved.append($0) }] + (try callbacks()))
+        #expect(saved.values.map(\.epoch) == [1, 2, 3, 4, 5])
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for snapshot in saved.values.dropLast() {
+            let url = folder.appendingPathComponent("epoch\(snapshot.epoch).h5")
+            try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url, durability: .processCrashSafe)
+            let loaded = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
+            #expect(loaded.snapshot.callbackStates["EarlyStopping"]?.values["wait"] == Double(snapshot.epoch - 1))
+            let resumed = try fit(try callbacks(), resumingFrom: loaded.snapshot, optimizer: loaded.makeOptimizer())
+            #expect(same(resumed, straight), "resumed after epoch \(snapshot.epoch)")
+        }
+    }
+
     @Test func aKeptModelWithAMissingVariableIsAnErrorNamingIt() throws {
         let folder = try NativeFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

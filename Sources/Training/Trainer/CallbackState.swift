@@ -24,20 +24,23 @@ public struct CallbackState: Sendable {
 
 /// A callback whose progress is part of a ``TrainingSnapshot``, so that a `fit` resumed from
 /// it continues the callback as the uninterrupted run would have: ``ReduceLROnPlateau``
-/// (waiting and cooldown counters, best value, the learning rate it set) and ``EarlyStopping``
-/// (epochs waited, best value and epoch, the best model when it restores it).
+/// (waiting and cooldown counters, best value, the learning rate it set), ``EarlyStopping``
+/// (epochs waited, best value and epoch, the best model when it restores it) and
+/// ``CheckpointCallback`` (with `.best`, the best value so far).
 ///
 /// `fit` stores each state under ``stateName`` (repeats get `_1`, `_2`, ... in the order of the
-/// callbacks) and, when resuming, gives every resumable callback the state stored under its
-/// name before the first step; a callback the snapshot has no state for starts fresh (a
-/// checkpoint written before states were saved). At the end of an epoch a snapshot sees the
-/// callbacks before it in the list as they are after that epoch and those after it as before:
-/// list a ``CheckpointCallback`` after the callbacks whose state it should save.
+/// callbacks; a state with no values and no model is not stored) and, when resuming, gives
+/// every resumable callback the state stored under its name before the first step; a callback
+/// the snapshot has no state for starts fresh (a checkpoint written before states were saved).
+/// A ``CheckpointCallback`` saves at the end of an epoch only after every callback's
+/// `epochDidEnd` has run, so its snapshot holds every state after that epoch whatever the order
+/// of the list. (A callback of your own that calls `snapshot()` in its `epochDidEnd` sees the
+/// callbacks after it in the list as they were before that epoch.)
 ///
 /// ```swift
 /// let plateau = try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 2)
 /// let checkpoints = CheckpointCallback(frequency: .everyEpoch) { try save($0, to: url) }
-/// try trainer.fit(data, epochs: 20, validationData: validation, callbacks: [plateau, checkpoints])
+/// try trainer.fit(data, epochs: 20, validationData: validation, callbacks: [checkpoints, plateau])
 /// ```
 public protocol ResumableCallback: TrainingCallback {
     /// The name the state is stored under (a single HDF5 link name, e.g. `"ReduceLROnPlateau"`).
@@ -63,11 +66,13 @@ extension Array where Element == any TrainingCallback {
         }
     }
 
-    /// Every resumable callback's state, by stored name.
+    /// Every resumable callback's state, by stored name; empty states (nothing to continue) are left out.
     func resumableStates(optimizer: any Optimizer) -> [String: CallbackState] {
         var states: [String: CallbackState] = [:]
         for (index, name) in resumableStateNames() {
-            states[name] = (self[index] as? any ResumableCallback)?.resumableState(optimizer: optimizer)
+            guard let state = (self[index] as? any ResumableCallback)?.resumableState(optimizer: optimizer),
+                  !state.values.isEmpty || state.model != nil else { continue }
+            states[name] = state
         }
         return states
     }
@@ -80,4 +85,15 @@ extension Array where Element == any TrainingCallback {
             self[index] = callback
         }
     }
+}
+
+/// A callback that saves snapshots at the end of an epoch (``CheckpointCallback``). `fit` splits
+/// its `epochDidEnd` in two: ``judgeEpoch(_:)`` in list order with the other callbacks, and
+/// ``saveJudgedEpoch(_:)`` once every callback has judged the epoch and every learning-rate
+/// change is applied, so that the snapshot holds all their states after the epoch.
+protocol EpochEndSaver: TrainingCallback {
+    /// Updates what the callback keeps from the finished epoch and says whether to save it.
+    mutating func judgeEpoch(_ event: EpochEvent) throws -> Bool
+    /// Saves the epoch ``judgeEpoch(_:)`` asked for.
+    mutating func saveJudgedEpoch(_ snapshot: TrainingSnapshot) throws
 }

@@ -18,7 +18,7 @@
 ///     try save(snapshot, to: url)
 /// }
 /// ```
-public struct CheckpointCallback: TrainingCallback {
+public struct CheckpointCallback: ResumableCallback {
     /// When to save.
     public enum Frequency: Sendable {
         /// After every `n` optimizer steps, counted over the whole run (mid-epoch checkpoints),
@@ -34,7 +34,8 @@ public struct CheckpointCallback: TrainingCallback {
     /// When snapshots are taken.
     public let frequency: Frequency
     private let save: @Sendable (TrainingSnapshot) throws -> Void
-    private var best: Double?
+    /// With `.best`, the best value of the monitored log so far (`nil` before the first completed epoch).
+    public private(set) var best: Double?
     /// Where the last save was, so that a stop right after a scheduled save does not save twice.
     private var savedPosition: (epoch: Int, stepInEpoch: Int, globalStep: Int)?
 
@@ -54,24 +55,7 @@ public struct CheckpointCallback: TrainingCallback {
 
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision {
-        // A stopped epoch's position was saved by `trainingDidStop`; its partial logs are not an epoch's.
-        guard event.isComplete else { return .proceed }
-        switch frequency {
-        case .everySteps:
-            break
-        case .everyEpoch:
-            try saveIfFinite(snapshot())
-        case let .best(monitor, direction):
-            guard let value = event.logs[monitor] else {
-                throw TrainingError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
-                                                  available: event.logs.keys.sorted())
-            }
-            let minimize = (direction ?? .automatic(for: monitor)) == .minimize
-            if best == nil || (minimize ? value < best! : value > best!) {
-                best = value
-                try saveIfFinite(snapshot())
-            }
-        }
+        if try judgeEpoch(event) { try saveIfFinite(snapshot()) }
         return .proceed
     }
 
@@ -86,5 +70,49 @@ public struct CheckpointCallback: TrainingCallback {
         guard snapshot.holdsOnlyFiniteValues else { return }
         try save(snapshot)
         savedPosition = (snapshot.epoch, snapshot.stepInEpoch, snapshot.globalStep)
+    }
+}
+
+extension CheckpointCallback: EpochEndSaver {
+    /// Whether the finished epoch is one to save; with `.best`, a new best becomes ``best``.
+    mutating func judgeEpoch(_ event: EpochEvent) throws -> Bool {
+        // A stopped epoch's position was saved by `trainingDidStop`; its partial logs are not an epoch's.
+        guard event.isComplete else { return false }
+        switch frequency {
+        case .everySteps:
+            return false
+        case .everyEpoch:
+            return true
+        case let .best(monitor, direction):
+            guard let value = event.logs[monitor] else {
+                throw TrainingError.unknownMonitor(callback: "CheckpointCallback", name: monitor,
+                                                  available: event.logs.keys.sorted())
+            }
+            let minimize = (direction ?? .automatic(for: monitor)) == .minimize
+            guard best.map({ minimize ? value < $0 : value > $0 }) ?? true else { return false }
+            best = value
+            return true
+        }
+    }
+
+    mutating func saveJudgedEpoch(_ snapshot: TrainingSnapshot) throws {
+        try saveIfFinite(snapshot)
+    }
+}
+
+extension CheckpointCallback {
+    /// `"CheckpointCallback"`.
+    public var stateName: String { "CheckpointCallback" }
+
+    /// With `.best`, the best value once one was seen; otherwise nothing (no state is stored).
+    public func resumableState(optimizer: any Optimizer) -> CallbackState {
+        guard case .best = frequency, let best else { return CallbackState() }
+        return CallbackState(values: ["best": best])
+    }
+
+    /// With `.best`, takes the best value back (none when `state` has none: the next epoch is a new best).
+    public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
+        guard case .best = frequency else { return }
+        best = state.values["best"]
     }
 }

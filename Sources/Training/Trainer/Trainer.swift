@@ -69,6 +69,8 @@ public struct Trainer: Sendable {
     ///     any pipeline of batches (`Slices(x, y).batch(64)`), no type erasure needed.
     ///   - validationSteps: batches of `validationData` per epoch; required if it is infinite.
     ///   - callbacks: run after every step and epoch, in order; any of them can stop training.
+    ///     At an epoch's end a ``CheckpointCallback`` saves after all of them have run, so its
+    ///     snapshot holds every callback's state after that epoch, wherever it is listed.
     ///     A stop is then announced to each with the exact position it happened at
     ///     (``TrainingCallback/trainingDidStop(_:snapshot:)``), where ``CheckpointCallback``
     ///     writes a final checkpoint; an epoch cut short still reaches `epochDidEnd` with its
@@ -163,12 +165,28 @@ public struct Trainer: Sendable {
             let isComplete = stopReason == nil
             run.finishEpoch(logs: logs)
             let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model, isComplete: isComplete)
+            var savesDue: [Int] = []
             for i in callbacks.indices {
                 var callback = callbacks[i]
-                let decision = try callback.epochDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
+                var decision = CallbackDecision.proceed
+                if var saver = callback as? any EpochEndSaver {
+                    if try saver.judgeEpoch(event) { savesDue.append(i) }
+                    callback = saver
+                } else {
+                    decision = try callback.epochDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
+                }
                 callbacks[i] = callback
                 if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
                 try decision.applyLearningRateChange(to: &optimizer)
+            }
+            // Saved once every callback has judged the epoch: the snapshot holds all their states after it.
+            if !savesDue.isEmpty {
+                let snapshot = run.snapshot(of: self, callbacks: callbacks)
+                for i in savesDue {
+                    guard var saver = callbacks[i] as? any EpochEndSaver else { continue }
+                    try saver.saveJudgedEpoch(snapshot)
+                    callbacks[i] = saver
+                }
             }
             if let stopReason {
                 if isComplete { try announceStop(stopReason, run: run, to: &callbacks) }
