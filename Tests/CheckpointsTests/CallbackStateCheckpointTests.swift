@@ -160,4 +160,47 @@ import CheckpointsTestSupport
         try file.close()
         #expect(try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99)).snapshot.callbackStates.isEmpty)
     }
+
+    /// A state records the log it was kept for: resuming it into a callback that monitors
+    /// another log (or the other direction) is refused naming both, instead of comparing
+    /// `accuracy` against a best `loss`. A file without the settings (older) still resumes.
+    @Test func aStateKeptForAnotherMonitorIsRefusedNamingBoth() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("monitor.h5")
+        let save = CheckpointCallback(frequency: .everyEpoch) { snapshot in
+            try NativeCheckpoint.save(snapshot, optimizer: NativeFixtures.optimizerConfig, to: url, durability: .processCrashSafe)
+        }
+        let best = CheckpointCallback(frequency: .best(monitor: "loss")) { _ in }
+        _ = try fit([NativeStopResumeTests.StopAfterStep(globalStep: 10), Self.earlyStopping(), try Self.plateau(), best, save])
+        let loaded = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
+        for name in ["EarlyStopping", "ReduceLROnPlateau", "CheckpointCallback"] {
+            #expect(loaded.snapshot.callbackStates[name]?.settings == ["monitor": "loss", "direction": "minimize"], "\(name)")
+        }
+        // The same settings resume.
+        _ = try fit([Self.earlyStopping(), try Self.plateau(), best], resumingFrom: loaded.snapshot, optimizer: loaded.makeOptimizer())
+
+        let mismatches: [(any TrainingCallback, String)] = [
+            (EarlyStopping(monitor: "accuracy", patience: 2), "the EarlyStopping state was saved with direction 'minimize', but this EarlyStopping has direction 'maximize'"),
+            (EarlyStopping(monitor: "loss", patience: 2, direction: .maximize), "the EarlyStopping state was saved with direction 'minimize', but this EarlyStopping has direction 'maximize'"),
+            (try ReduceLROnPlateau(monitor: "accuracy", direction: .minimize), "the ReduceLROnPlateau state was saved with monitor 'loss', but this ReduceLROnPlateau has monitor 'accuracy'"),
+            (CheckpointCallback(frequency: .best(monitor: "accuracy", direction: .minimize)) { _ in },
+             "the CheckpointCallback state was saved with monitor 'loss', but this CheckpointCallback has monitor 'accuracy'"),
+        ]
+        for (callback, message) in mismatches {
+            #expect(throws: TrainingError.incompatibleSnapshot(message)) {
+                _ = try fit([callback], resumingFrom: loaded.snapshot, optimizer: loaded.makeOptimizer())
+            }
+        }
+
+        // Files written before settings were stored have only the numbers: they resume as before.
+        let file = try HDF5File.open(at: url, mode: .readWrite, locking: .disabled)
+        for name in ["EarlyStopping", "ReduceLROnPlateau", "CheckpointCallback"] {
+            for setting in ["monitor", "direction"] { try file.removeAttribute(setting, of: "/callbacks/\(name)") }
+        }
+        try file.close()
+        let old = try NativeCheckpoint.load(from: url, into: try NativeFixtures.model(seed: 99))
+        #expect(old.snapshot.callbackStates["EarlyStopping"]?.settings.isEmpty == true)
+        _ = try fit([EarlyStopping(monitor: "accuracy", patience: 2)], resumingFrom: old.snapshot, optimizer: old.makeOptimizer())
+    }
 }

@@ -217,7 +217,7 @@ struct NativeCheckpointReader {
     }
 
     /// `/callbacks/<name>` (absent in checkpoints written before callback states were saved):
-    /// float64 attributes as values, and a kept model read into a copy of `model`, every
+    /// float64 attributes as values, string attributes as settings, and a kept model read into a copy of `model`, every
     /// variable required.
     private func callbackStates(model: Sequential) throws -> [String: CallbackState] {
         var states: [String: CallbackState] = [:]
@@ -226,7 +226,11 @@ struct NativeCheckpointReader {
             let group = "/callbacks/\(child.name)"
             var state = CallbackState()
             for key in try file.attributeNames(of: group) {
-                state.values[key] = try attribute(key, of: group) as Double
+                if try file.attributeInfo(key, of: group).elementType == .string {
+                    state.settings[key] = try attribute(key, of: group) as String
+                } else {
+                    state.values[key] = try attribute(key, of: group) as Double
+                }
             }
             if try file.exists("\(group)/model") {
                 var kept = model

@@ -93,8 +93,8 @@ struct NativeCheckpointWriter {
         }
     }
 
-    /// `/callbacks/<name>`: the callback's values as float64 attributes, its model (if it keeps
-    /// one) laid out as `/model` is.
+    /// `/callbacks/<name>`: the callback's values as float64 attributes, its settings as string
+    /// attributes, its model (if it keeps one) laid out as `/model` is.
     private func writeCallbackStates(_ states: [String: CallbackState]) throws {
         guard !states.isEmpty else { return }
         try file.createGroup("/callbacks")
@@ -103,6 +103,13 @@ struct NativeCheckpointWriter {
             let group = "/callbacks/\(name)", state = states[name]!
             try file.createGroup(group)
             for key in state.values.keys.sorted() { try file.setAttribute(key, state.values[key]!, on: group) }
+            for key in state.settings.keys.sorted() {
+                guard state.values[key] == nil else {
+                    throw CheckpointError.invalidCheckpoint(file: file.path, object: group,
+                                                            reason: "'\(key)' is both a value and a setting of the callback state")
+                }
+                try file.setAttribute(key, state.settings[key]!, on: group)
+            }
             if let model = state.model { try writeModel(model, at: "\(group)/model") }
         }
     }

@@ -1,25 +1,44 @@
 /// What a ``ResumableCallback`` needs to continue exactly where a ``TrainingSnapshot`` was
-/// taken: named numbers (counters, best values, a learning rate it set) and, if it keeps one,
-/// a model (``EarlyStopping``'s best weights). Native checkpoints store it under `/callbacks`.
+/// taken: named numbers (counters, best values, a learning rate it set), the settings those
+/// numbers mean something for (the monitored log and its direction) and, if it keeps one, a
+/// model (``EarlyStopping``'s best weights). Native checkpoints store it under `/callbacks`.
 ///
 /// ```swift
-/// let state = CallbackState(values: ["wait": 2, "best": 0.31])
+/// let state = CallbackState(values: ["wait": 2, "best": 0.31],
+///                           settings: ["monitor": "val_loss", "direction": "minimize"])
 /// state.values["wait"]          // 2.0
 /// ```
 public struct CallbackState: Sendable {
     /// Counters, best values and rates by name; an absent name means "not set yet".
     public var values: [String: Double]
+    /// The settings the values were recorded under, by name (e.g. `"monitor"`). A callback
+    /// refuses a state whose settings differ from its own — a best `val_loss` is no best
+    /// `accuracy` — instead of silently comparing against the wrong number. Empty in states
+    /// read from checkpoints written before settings were stored; those are accepted as they are.
+    public var settings: [String: String]
     /// A model the callback holds on to, with the architecture of the trained model.
     public var model: Sequential?
 
-    /// A state of `values` and, optionally, a kept `model`.
-    public init(values: [String: Double] = [:], model: Sequential? = nil) {
+    /// A state of `values` recorded under `settings` and, optionally, a kept `model`.
+    public init(values: [String: Double] = [:], settings: [String: String] = [:], model: Sequential? = nil) {
         self.values = values
+        self.settings = settings
         self.model = model
     }
 
     /// `values[name]` as a count; 0 when absent.
     func count(_ name: String) -> Int { values[name].map { Int($0) } ?? 0 }
+
+    /// Throws ``TrainingError/incompatibleSnapshot(_:)`` naming `callback` and the first
+    /// setting of `current` that the state recorded with another value. A setting the state
+    /// does not record (an older checkpoint) is not checked.
+    func checkSettings(_ current: [String: String], callback: String) throws {
+        for name in current.keys.sorted() {
+            guard let saved = settings[name], saved != current[name] else { continue }
+            throw TrainingError.incompatibleSnapshot(
+                "the \(callback) state was saved with \(name) '\(saved)', but this \(callback) has \(name) '\(current[name]!)'")
+        }
+    }
 }
 
 /// A callback whose progress is part of a ``TrainingSnapshot``, so that a `fit` resumed from

@@ -107,12 +107,19 @@ extension CheckpointCallback {
     /// With `.best`, the best value once one was seen; otherwise nothing (no state is stored).
     public func resumableState(optimizer: any Optimizer) -> CallbackState {
         guard case .best = frequency, let best else { return CallbackState() }
-        return CallbackState(values: ["best": best])
+        return CallbackState(values: ["best": best], settings: stateSettings)
+    }
+
+    /// With `.best`, the monitored log and its direction: what `best` is about.
+    private var stateSettings: [String: String] {
+        guard case let .best(monitor, direction) = frequency else { return [:] }
+        return ["monitor": monitor, "direction": "\(direction ?? .automatic(for: monitor))"]
     }
 
     /// With `.best`, takes the best value back (none when `state` has none: the next epoch is a new best).
     public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
         guard case .best = frequency else { return }
+        try state.checkSettings(stateSettings, callback: "CheckpointCallback")
         best = state.values["best"]
     }
 }

@@ -89,11 +89,15 @@ public struct EarlyStopping: ResumableCallback {
             values["best"] = best.value
             values["best_epoch"] = Double(best.epoch)
         }
-        return CallbackState(values: values, model: restoreBest ? bestModel : nil)
+        return CallbackState(values: values, settings: stateSettings, model: restoreBest ? bestModel : nil)
     }
+
+    /// The monitored log and its direction: what `best` and `wait` are about.
+    private var stateSettings: [String: String] { ["monitor": monitor, "direction": "\(direction)"] }
 
     /// Takes the counters, best value and best model back.
     public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
+        try state.checkSettings(stateSettings, callback: "EarlyStopping")
         wait = state.count("wait")
         best = state.values["best"].map { ($0, state.count("best_epoch")) }
         bestModel = restoreBest ? state.model : nil

@@ -93,12 +93,16 @@ extension ReduceLROnPlateau {
         var values: [String: Double] = ["wait": Double(wait), "cooldown_counter": Double(cooldownCounter)]
         values["best"] = best
         if hasReduced { values["learning_rate"] = Double(optimizer.learningRate) }
-        return CallbackState(values: values)
+        return CallbackState(values: values, settings: stateSettings)
     }
+
+    /// The monitored log and its direction: what `best` and `wait` are about.
+    private var stateSettings: [String: String] { ["monitor": monitor, "direction": "\(direction)"] }
 
     /// Takes the counters and best value back and, if a reduction had been made, sets the
     /// optimizer's rate to the reduced one (the rate of the trainer's optimizer otherwise stays).
     public mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {
+        try state.checkSettings(stateSettings, callback: "ReduceLROnPlateau")
         wait = state.count("wait")
         cooldownCounter = state.count("cooldown_counter")
         best = state.values["best"]
