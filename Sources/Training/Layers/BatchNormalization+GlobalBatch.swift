@@ -91,8 +91,8 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         let inverseStd = BatchNormMath.inverseStd(variance, epsilon: Float(epsilon))
         var update = LayerStateUpdate()
         if updatesMovingStatistics(in: mode) {
-            update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: mean, momentum: momentum)
-            update.variables["moving_variance"] = BatchNormMath.movingAverage(movingVariance, following: variance, momentum: momentum)
+            update.setVariable("moving_mean", to: BatchNormMath.movingAverage(movingMean, following: mean, momentum: momentum))
+            update.setVariable("moving_variance", to: BatchNormMath.movingAverage(movingVariance, following: variance, momentum: momentum))
         }
         var passes: [LayerOutput<Tape>?] = []
         do {

@@ -73,11 +73,11 @@ extension Sequential {
         var tapes: [[(any Sendable)?]] = []
         var logits: [Tensor<Float>?] = h.map { _ in nil }
         var stateUpdate = ModelStateUpdate()
-        for layer in layers {
+        for (layerIndex, layer) in layers.enumerated() {
             var layerTapes: [(any Sendable)?] = h.map { _ in nil }
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
                 let result = try global.erasedForward(segments: h, mode: mode, reducer: reducer, localFailure: &failure)
-                if !result.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = result.stateUpdate }
+                if !result.stateUpdate.isEmpty { stateUpdate.set(result.stateUpdate, layer: layer.name, index: layerIndex) }
                 for k in h.indices {
                     h[k] = result.passes[k]?.output
                     layerTapes[k] = result.passes[k]?.tape
@@ -88,7 +88,7 @@ extension Sequential {
                     guard let input = h[k] else { continue }
                     do {
                         let pass = try layer.erasedForward(input, mode: mode)
-                        if !pass.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = pass.stateUpdate }
+                        if !pass.stateUpdate.isEmpty { stateUpdate.set(pass.stateUpdate, layer: layer.name, index: layerIndex) }
                         (h[k], layerTapes[k], logits[k]) = (pass.output, pass.tape, pass.logits)
                     } catch {
                         if failure == nil { failure = error }
@@ -119,8 +119,7 @@ extension Sequential {
             }
         }
         if failure != nil { upstream = upstream.map { _ in nil } }
-        let names = layers.map(\.name)
-        var gradients = h.map { _ in Gradients.laidOut(for: names, reusing: nil) }
+        var gradients = h.map { _ in Gradients.laidOut(for: layers, reusing: nil) }
         for i in stride(from: last, through: 0, by: -1) {
             let layer = layers[i]
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {

@@ -77,6 +77,8 @@ public struct OptimizerCore: Sendable, Equatable {
                                            to model: inout Sequential) throws {
         var gradients: [Tensor<Float>] = []
         var shapes: [[Int]] = []
+        gradients.reserveCapacity(stepGradients.valueCount)
+        shapes.reserveCapacity(stepGradients.valueCount)
         try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
