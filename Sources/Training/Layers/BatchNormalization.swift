@@ -89,6 +89,10 @@ public struct BatchNormalization: Layer {
         return inputShape
     }
 
+    /// The variables a training step's state update sets, in that order (one constant list,
+    /// so that a step does not build it).
+    static let movingStatisticNames = ["moving_mean", "moving_variance"]
+
     /// Whether this layer normalizes with the batch's statistics in `mode`.
     public func usesBatchStatistics(in mode: ExecutionMode) -> Bool {
         switch statistics {
@@ -136,10 +140,10 @@ public struct BatchNormalization: Layer {
         }
         let moments = batchMoments()
         if updatesMovingStatistics(in: mode) {
-            update.setVariable("moving_mean", to: BatchNormMath.movingAverage(movingMean, following: moments.mean,
-                                                                              momentum: momentum))
-            update.setVariable("moving_variance", to: BatchNormMath.movingAverage(
-                movingVariance, following: moments.variance, momentum: momentum))
+            update = LayerStateUpdate(variableNames: Self.movingStatisticNames, values: [
+                BatchNormMath.movingAverage(movingMean, following: moments.mean, momentum: momentum),
+                BatchNormMath.movingAverage(movingVariance, following: moments.variance, momentum: momentum),
+            ])
         }
         return (Tape(input: rows, mean: moments.mean,
                      inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),

@@ -76,6 +76,14 @@ public struct LayerStateUpdate: Sendable, Equatable {
         self.randomState = randomState
     }
 
+    /// An update of the variables `names` to `values` (parallel arrays, names distinct): a
+    /// layer passes a constant list of names, so a step allocates only the list of values.
+    init(variableNames names: [String], values: [Tensor<Float>]) {
+        precondition(names.count == values.count, "\(names.count) names for \(values.count) values")
+        variableNames = names
+        variableValues = values
+    }
+
     /// Sets one variable's new value (replacing an earlier one of the same name) without
     /// going through a dictionary: what layers use on the per-step path.
     mutating func setVariable(_ localName: String, to value: Tensor<Float>) {

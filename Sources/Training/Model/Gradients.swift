@@ -98,9 +98,12 @@ public struct Gradients: Sendable, Equatable {
         return self[layer: layerName]
     }
 
-    /// Stores a layer's gradients after its backward pass.
-    mutating func store(_ gradients: consuming LayerGradients, layer index: Int) {
+    /// Stores a layer's gradients after its backward pass, leaving `gradients` empty. In place
+    /// and swapped rather than copied: a second reference to its arrays would make dropping
+    /// the unused spare buffers allocate new ones.
+    mutating func store(_ gradients: inout LayerGradients, layer index: Int) {
         gradients.discardSpareBuffers()
-        layers[index] = gradients
+        swap(&layers[index], &gradients)
+        gradients = LayerGradients()
     }
 }

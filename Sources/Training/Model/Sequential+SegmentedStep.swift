@@ -126,7 +126,7 @@ extension Sequential {
                 let result = try global.erasedBackward(segments: upstream, tapes: tapes[i], reducer: reducer,
                                                        needsInputGradient: i > 0, localFailure: &failure)
                 for k in h.indices {
-                    if let layerGradients = result.gradients[k] { gradients[k].store(layerGradients, layer: i) }
+                    if var layerGradients = result.gradients[k] { gradients[k].store(&layerGradients, layer: i) }
                     upstream[k] = result.inputs[k]
                 }
             } else {
@@ -136,7 +136,7 @@ extension Sequential {
                         var layerGradients = LayerGradients()
                         upstream[k] = try layer.erasedBackward(g, tape: tape, fromLogits: fused && i == last,
                                                                gradients: &layerGradients, needsInputGradient: i > 0)
-                        gradients[k].store(layerGradients, layer: i)
+                        gradients[k].store(&layerGradients, layer: i)
                     } catch {
                         if failure == nil { failure = error }
                     }

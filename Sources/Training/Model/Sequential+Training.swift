@@ -53,7 +53,7 @@ extension Sequential {
             var layerGradients = gradients.takeReusable(layer: i)
             upstream = try layers[i].erasedBackward(g, tape: tapes[i], fromLogits: fused && i == last,
                                                    gradients: &layerGradients, needsInputGradient: i > 0)
-            gradients.store(layerGradients, layer: i)
+            gradients.store(&layerGradients, layer: i)
             i -= 1
         }
         return TrainingStep(loss: value, predictions: predictions, gradients: gradients, stateUpdate: stateUpdate)

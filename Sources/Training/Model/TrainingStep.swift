@@ -60,6 +60,8 @@ public struct ModelStateUpdate: Sendable, Equatable {
         if let existing = entries.firstIndex(where: { $0.layerName == name }) {
             entries[existing] = Entry(layerName: name, layerIndex: index, update: update)
         } else {
+            // Room for a few layers at once: growing one slot at a time reallocated every step.
+            if entries.isEmpty { entries.reserveCapacity(4) }
             entries.append(Entry(layerName: name, layerIndex: index, update: update))
         }
     }
