@@ -188,3 +188,27 @@ import Tensors
         #expect(reused.variables == fresh.variables)
     }
 }
+
+extension StepBookkeepingTests {
+    /// Images through Reshape → BatchNormalization → Flatten, the segmented step (synchronized
+    /// BatchNormalization's), and gradients regrouped by name as the data-parallel trainer
+    /// hands them to an optimizer: every trainable variable has its gradient.
+    @Test func segmentedImageStepsGiveEveryVariableAGradient() throws {
+        let model = try Sequential(inputFeatures: 4, [
+            Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten(),
+            Dense(units: 8, activation: .relu), BatchNormalization(momentum: 0.9), Dense(units: 3, activation: .softmax),
+        ], seed: 5)
+        let x = Tensor<Float>(converting: randomTensor([16, 4], seed: 3))
+        let y = Tensor<Float>((0..<16).map { Float($0 % 3) })
+        let step = try model.trainingStep(segments: [(x: x.rows(0..<8), y: y.rows(0..<8)), (x: x.rows(8..<16), y: y.rows(8..<16))],
+                                          loss: .sparseCategoricalCrossentropy)
+        for segment in step.segments {
+            let gradients = try #require(segment?.gradients)
+            #expect(gradients.named.map(\.name) == model.trainableVariableNames)
+            var adam = Adam(), copy = model
+            try adam.apply(Gradients(named: gradients.named), to: &copy)
+        }
+        let whole = try model.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+        #expect(whole.gradients.named.map(\.name) == model.trainableVariableNames)
+    }
+}
