@@ -105,3 +105,110 @@ import Tensors
         }
     }
 }
+
+/// The step's bookkeeping is kept in arrays in model order (no dictionaries per step); these
+/// check that the public, dictionary-shaped views of it mean what they meant before.
+@Suite struct StepBookkeepingTests {
+    static func bnModel() throws -> Sequential {
+        try Sequential(inputFeatures: 1, [
+            BatchNormalization(), Dense(units: 8, activation: .sigmoid),
+            BatchNormalization(), Dense(units: 1, activation: .sigmoid),
+        ], seed: 0)
+    }
+
+    static let x = Tensor<Float>(converting: randomTensor([32, 1], seed: 8))
+    static let y = x.map { $0 > 0 ? 1 : 0 }
+
+    @Test func stateUpdatesCompareAsDictionariesWhateverOrderTheyWereMadeIn() throws {
+        let step = try Self.bnModel().trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)
+        let byName = ModelStateUpdate(layers: step.stateUpdate.layers)
+        #expect(byName == step.stateUpdate)
+        #expect(byName.layers.keys.sorted() == ["batch_normalization", "batch_normalization_1"])
+        // The same two layer updates, recorded in the opposite order, with variables set the other way round.
+        var reversed = ModelStateUpdate()
+        for (index, name) in [(2, "batch_normalization_1"), (0, "batch_normalization")] {
+            let own = try #require(step.stateUpdate.layers[name])
+            var update = LayerStateUpdate()
+            update.setVariable("moving_variance", to: try #require(own.variables["moving_variance"]))
+            update.setVariable("moving_mean", to: try #require(own.variables["moving_mean"]))
+            reversed.set(update, layer: name, index: index)
+        }
+        #expect(reversed == step.stateUpdate)
+        var changed = reversed
+        changed.layers["batch_normalization"]?.variables["moving_mean"] = Tensor([0])
+        #expect(changed != step.stateUpdate)
+    }
+
+    @Test func applyingAnUpdateByNameOrByPositionMovesTheModelTheSameWay() throws {
+        let model = try Self.bnModel()
+        let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)
+        var byPosition = model, byName = model
+        try byPosition.apply(step.stateUpdate)
+        try byName.apply(ModelStateUpdate(layers: step.stateUpdate.layers))
+        #expect(byPosition.variables == byName.variables)
+        #expect(byPosition.variables != model.variables)
+        // An update made for another model whose layer sits elsewhere is found by its name.
+        let shifted = try Sequential(inputFeatures: 1, [
+            Dense(units: 1, activation: .linear, name: "head"), BatchNormalization(name: "batch_normalization"),
+            Dense(units: 8, activation: .sigmoid), BatchNormalization(name: "batch_normalization_1"),
+            Dense(units: 1, activation: .sigmoid),
+        ], seed: 0)
+        var moved = shifted
+        try moved.apply(step.stateUpdate)
+        for name in ["batch_normalization/moving_mean", "batch_normalization_1/moving_variance"] {
+            #expect(try moved.variable(name) == (try byPosition.variable(name)), "\(name)")
+        }
+    }
+
+    @Test func optimizersFindGradientsByNameWhenTheyAreNotInModelOrder() throws {
+        let model = try Self.bnModel()
+        let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)
+        let shuffled = Gradients(named: step.gradients.named.reversed())
+        var inOrder = model, outOfOrder = model
+        var first = Adam(), second = Adam()
+        try first.apply(step.gradients, to: &inOrder)
+        try second.apply(shuffled, to: &outOfOrder)
+        #expect(inOrder.variables == outOfOrder.variables)
+    }
+
+    @Test func reusedBookkeepingGivesBitwiseTheStepsOfFreshBookkeeping() throws {
+        var reused = try Self.bnModel(), fresh = reused
+        var reusedAdam = Adam(), freshAdam = Adam()
+        var spare: Gradients?
+        for _ in 0..<5 {
+            let step = try reused.trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy, reusing: spare.take())
+            let freshStep = try fresh.trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)
+            #expect(step.gradients == freshStep.gradients && step.stateUpdate == freshStep.stateUpdate)
+            try reused.apply(step.stateUpdate)
+            try reusedAdam.apply(step.gradients, to: &reused)
+            try fresh.apply(freshStep.stateUpdate)
+            try freshAdam.apply(freshStep.gradients, to: &fresh)
+            spare = step.gradients
+        }
+        #expect(reused.variables == fresh.variables)
+    }
+}
+
+extension StepBookkeepingTests {
+    /// Images through Reshape → BatchNormalization → Flatten, the segmented step (synchronized
+    /// BatchNormalization's), and gradients regrouped by name as the data-parallel trainer
+    /// hands them to an optimizer: every trainable variable has its gradient.
+    @Test func segmentedImageStepsGiveEveryVariableAGradient() throws {
+        let model = try Sequential(inputFeatures: 4, [
+            Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten(),
+            Dense(units: 8, activation: .relu), BatchNormalization(momentum: 0.9), Dense(units: 3, activation: .softmax),
+        ], seed: 5)
+        let x = Tensor<Float>(converting: randomTensor([16, 4], seed: 3))
+        let y = Tensor<Float>((0..<16).map { Float($0 % 3) })
+        let step = try model.trainingStep(segments: [(x: x.rows(0..<8), y: y.rows(0..<8)), (x: x.rows(8..<16), y: y.rows(8..<16))],
+                                          loss: .sparseCategoricalCrossentropy)
+        for segment in step.segments {
+            let gradients = try #require(segment?.gradients)
+            #expect(gradients.named.map(\.name) == model.trainableVariableNames)
+            var adam = Adam(), copy = model
+            try adam.apply(Gradients(named: gradients.named), to: &copy)
+        }
+        let whole = try model.trainingStep(x: x, y: y, loss: .sparseCategoricalCrossentropy)
+        #expect(whole.gradients.named.map(\.name) == model.trainableVariableNames)
+    }
+}

@@ -91,8 +91,10 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         let inverseStd = BatchNormMath.inverseStd(variance, epsilon: Float(epsilon))
         var update = LayerStateUpdate()
         if updatesMovingStatistics(in: mode) {
-            update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: mean, momentum: momentum)
-            update.variables["moving_variance"] = BatchNormMath.movingAverage(movingVariance, following: variance, momentum: momentum)
+            update = LayerStateUpdate(variableNames: Self.movingStatisticNames, values: [
+                BatchNormMath.movingAverage(movingMean, following: mean, momentum: momentum),
+                BatchNormMath.movingAverage(movingVariance, following: variance, momentum: momentum),
+            ])
         }
         var passes: [LayerOutput<Tape>?] = []
         do {

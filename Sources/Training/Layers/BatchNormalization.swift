@@ -90,6 +90,10 @@ public struct BatchNormalization: Layer {
         return inputShape
     }
 
+    /// The variables a training step's state update sets, in that order (one constant list,
+    /// so that a step does not build it).
+    static let movingStatisticNames = ["moving_mean", "moving_variance"]
+
     /// Whether this layer normalizes with the batch's statistics in `mode`.
     public func usesBatchStatistics(in mode: ExecutionMode) -> Bool {
         switch statistics {
@@ -137,10 +141,10 @@ public struct BatchNormalization: Layer {
         }
         let moments = batchMoments()
         if updatesMovingStatistics(in: mode) {
-            update.variables["moving_mean"] = BatchNormMath.movingAverage(movingMean, following: moments.mean,
-                                                                          momentum: momentum)
-            update.variables["moving_variance"] = BatchNormMath.movingAverage(
-                movingVariance, following: moments.variance, momentum: momentum)
+            update = LayerStateUpdate(variableNames: Self.movingStatisticNames, values: [
+                BatchNormMath.movingAverage(movingMean, following: moments.mean, momentum: momentum),
+                BatchNormMath.movingAverage(movingVariance, following: moments.variance, momentum: momentum),
+            ])
         }
         return (Tape(input: rows, mean: moments.mean,
                      inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
@@ -160,8 +164,9 @@ public struct BatchNormalization: Layer {
             gamma: scale ? gamma.scalars : nil, batchStatistics: tape.usedBatchStatistics,
             wantsInput: needsInputGradient)
         if isTrainable {
-            gradients["gamma"] = scale ? Tensor(result.gamma) : nil
-            gradients["beta"] = center ? Tensor(result.beta) : nil
+            // Shaped like the variables themselves, so no shape array is allocated per step.
+            gradients["gamma"] = scale ? try Tensor(shape: gamma.shape, scalars: result.gamma) : nil
+            gradients["beta"] = center ? try Tensor(shape: beta.shape, scalars: result.beta) : nil
         }
         return result.input
     }
@@ -190,9 +195,14 @@ public struct BatchNormalization: Layer {
     }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
-        let expected = [inputShape?.last ?? 0]
-        guard value.shape == expected || !(["gamma", "beta", "moving_mean", "moving_variance"].contains(localName)) else {
-            throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: expected, found: value.shape)
+        // Compared without building arrays: apply(_:) calls this for both moving statistics every step.
+        let features = inputShape?.last ?? 0
+        let isOwnVariable = switch localName {
+        case "gamma", "beta", "moving_mean", "moving_variance": true
+        default: false
+        }
+        guard !isOwnVariable || (value.shape.count == 1 && value.shape[0] == features) else {
+            throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: [features], found: value.shape)
         }
         switch localName {
         case "gamma" where scale: gamma = value

@@ -166,7 +166,7 @@ extension Layer {
     /// Checks that `input` is a batch of examples of the built shape (any rank).
     func checkInput(_ input: Tensor<Float>) throws {
         guard let inputShape else { return }
-        guard input.rank == inputShape.count + 1, Array(input.shape.dropFirst()) == inputShape else {
+        guard input.rank == inputShape.count + 1, input.shape.dropFirst().elementsEqual(inputShape) else {
             throw TrainingError.shapeMismatch(layer: name, expected: [-1] + inputShape, found: input.shape)
         }
     }

@@ -16,15 +16,25 @@ public struct LayerGradients: Sendable, Equatable {
     /// Local variable names, in the order the layer stored them.
     public private(set) var names: [String] = []
     private var values: [Tensor<Float>] = []
-    /// Last step's gradients, handed out once each by ``reusableBuffer(_:)``.
-    private var spare: [String: Tensor<Float>] = [:]
+    /// Last step's gradients, handed out once each by ``reusableBuffer(_:)``: parallel arrays
+    /// searched by name, since a layer has a handful of variables (a dictionary would hash every
+    /// name every step).
+    private var spareNames: [String] = []
+    private var spareValues: [Tensor<Float>] = []
 
     /// No gradients.
     public init() {}
 
-    /// Starts a pass that may reuse `previous`'s storage.
-    init(reusing previous: LayerGradients) {
-        spare = Dictionary(uniqueKeysWithValues: zip(previous.names, previous.values))
+    /// Starts a pass that may reuse `previous`'s storage. The arrays themselves are kept too
+    /// (emptied, with their capacity), so a steady-state pass allocates no bookkeeping.
+    init(reusing previous: consuming LayerGradients) {
+        // Swapped, not copied: a second reference would make the emptying below reallocate.
+        swap(&spareNames, &previous.names)
+        swap(&spareValues, &previous.values)
+        swap(&names, &previous.spareNames)
+        swap(&values, &previous.spareValues)
+        names.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
     }
 
     /// The gradient of a variable by local name; setting nil removes it.
@@ -45,14 +55,22 @@ public struct LayerGradients: Sendable, Equatable {
         }
     }
 
+    /// The gradient at `index` in ``names``' order.
+    func value(at index: Int) -> Tensor<Float> { values[index] }
+
     /// Last step's gradient of `localName`, moved out so the caller holds the only
     /// reference and can overwrite it in place; nil when there is none.
     public mutating func reusableBuffer(_ localName: String) -> Tensor<Float>? {
-        spare.removeValue(forKey: localName)
+        guard let index = spareNames.firstIndex(of: localName) else { return nil }
+        spareNames.remove(at: index)
+        return spareValues.remove(at: index)
     }
 
-    /// Drops the buffers the pass did not reuse.
-    mutating func discardSpareBuffers() { spare = [:] }
+    /// Drops the buffers the pass did not reuse (keeping the arrays' capacity for the next pass).
+    mutating func discardSpareBuffers() {
+        spareNames.removeAll(keepingCapacity: true)
+        spareValues.removeAll(keepingCapacity: true)
+    }
 
     /// Whether no gradient is stored.
     public var isEmpty: Bool { names.isEmpty }

@@ -47,17 +47,62 @@ extension LayerOutput where Tape == Void {
 /// print(update.isEmpty)   // false
 /// ```
 public struct LayerStateUpdate: Sendable, Equatable {
+    /// The names of the new variable values, sorted when set through ``variables``; parallel
+    /// to ``variableValues``. Kept as two small arrays rather than a dictionary because a
+    /// training step makes one of these per layer per step (hashing its names cost more than
+    /// the statistics themselves on small models).
+    private(set) var variableNames: [String] = []
+    /// The new variable values, parallel to ``variableNames``.
+    private(set) var variableValues: [Tensor<Float>] = []
+
     /// New variable values by local name, applied with ``Layer/setVariable(_:to:)``.
-    public var variables: [String: Tensor<Float>]
+    public var variables: [String: Tensor<Float>] {
+        get { Dictionary(zip(variableNames, variableValues), uniquingKeysWith: { _, last in last }) }
+        set {
+            variableNames.removeAll()
+            variableValues.removeAll()
+            for (name, value) in newValue.sorted(by: { $0.key < $1.key }) {
+                variableNames.append(name)
+                variableValues.append(value)
+            }
+        }
+    }
     /// The generator state after the pass, applied with ``Layer/setRandomState(_:)``.
     public var randomState: UInt64?
 
     /// An update; empty by default.
     public init(variables: [String: Tensor<Float>] = [:], randomState: UInt64? = nil) {
-        self.variables = variables
+        if !variables.isEmpty { self.variables = variables }
         self.randomState = randomState
     }
 
+    /// An update of the variables `names` to `values` (parallel arrays, names distinct): a
+    /// layer passes a constant list of names, so a step allocates only the list of values.
+    init(variableNames names: [String], values: [Tensor<Float>]) {
+        precondition(names.count == values.count, "\(names.count) names for \(values.count) values")
+        variableNames = names
+        variableValues = values
+    }
+
+    /// Sets one variable's new value (replacing an earlier one of the same name) without
+    /// going through a dictionary: what layers use on the per-step path.
+    mutating func setVariable(_ localName: String, to value: Tensor<Float>) {
+        if let index = variableNames.firstIndex(of: localName) {
+            variableValues[index] = value
+        } else {
+            variableNames.append(localName)
+            variableValues.append(value)
+        }
+    }
+
     /// Whether the pass changes nothing.
-    public var isEmpty: Bool { variables.isEmpty && randomState == nil }
+    public var isEmpty: Bool { variableNames.isEmpty && randomState == nil }
+
+    /// The same variables (in any order) with equal values, and the same generator state.
+    public static func == (lhs: LayerStateUpdate, rhs: LayerStateUpdate) -> Bool {
+        lhs.randomState == rhs.randomState && lhs.variableNames.count == rhs.variableNames.count
+            && zip(lhs.variableNames, lhs.variableValues).allSatisfy { name, value in
+                rhs.variableNames.firstIndex(of: name).map { rhs.variableValues[$0] == value } ?? false
+            }
+    }
 }

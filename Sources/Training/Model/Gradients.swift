@@ -66,6 +66,9 @@ public struct Gradients: Sendable, Equatable {
     /// Whether no gradient is stored.
     public var isEmpty: Bool { layers.allSatisfy(\.isEmpty) }
 
+    /// How many gradients are stored (what an optimizer reserves room for).
+    var valueCount: Int { layers.reduce(0) { $0 + $1.names.count } }
+
     /// The storage of the layer at `index`'s gradients, moved out for that layer's backward
     /// pass to reuse (see ``LayerGradients/reusableBuffer(_:)``).
     mutating func takeReusable(layer index: Int) -> LayerGradients {
@@ -74,19 +77,33 @@ public struct Gradients: Sendable, Equatable {
         return LayerGradients(reusing: taken)
     }
 
-    /// An empty value laid out for a model whose layers are `names`.
-    static func laidOut(for names: [String], reusing spare: consuming Gradients?) -> Gradients {
-        if let spare, spare.layerNames == names { return spare }
+    /// An empty value laid out for a model whose layers are `layers`: `spare` itself when it
+    /// was laid out for layers of the same names (compared in place, without building a list
+    /// of names every step).
+    static func laidOut(for layers: [any Layer], reusing spare: consuming Gradients?) -> Gradients {
+        if let spare, spare.layerNames.count == layers.count,
+           zip(spare.layerNames, layers).allSatisfy({ $0 == $1.name }) {
+            return spare
+        }
         var fresh = Gradients()
-        fresh.layerNames = names
-        fresh.layers = names.map { _ in LayerGradients() }
+        fresh.layerNames = layers.map(\.name)
+        fresh.layers = layers.map { _ in LayerGradients() }
         return fresh
     }
 
-    /// Stores a layer's gradients after its backward pass.
-    mutating func store(_ gradients: LayerGradients, layer index: Int) {
-        var gradients = gradients
+    /// The gradients of the layer at `index` of a model named `layerName`: by position when
+    /// this value is laid out for that model (the step's own gradients), else by name.
+    func layer(at index: Int, named layerName: String) -> LayerGradients? {
+        if index < layerNames.count, layerNames[index] == layerName { return layers[index] }
+        return self[layer: layerName]
+    }
+
+    /// Stores a layer's gradients after its backward pass, leaving `gradients` empty. In place
+    /// and swapped rather than copied: a second reference to its arrays would make dropping
+    /// the unused spare buffers allocate new ones.
+    mutating func store(_ gradients: inout LayerGradients, layer index: Int) {
         gradients.discardSpareBuffers()
-        layers[index] = gradients
+        swap(&layers[index], &gradients)
+        gradients = LayerGradients()
     }
 }

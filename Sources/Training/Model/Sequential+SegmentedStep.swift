@@ -84,12 +84,12 @@ extension Sequential {
         var logits: [Tensor<Float>?] = h.map { _ in nil }
         var stateUpdate = ModelStateUpdate()
         var segmentUpdates = h.map { _ in ModelStateUpdate() }
-        for layer in layers {
+        for (layerIndex, layer) in layers.enumerated() {
             var layerTapes: [(any Sendable)?] = h.map { _ in nil }
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode),
                reducer.synchronizesBatchStatistics(ofLayer: layer.name) {
                 let result = try global.erasedForward(segments: h, mode: mode, reducer: reducer, localFailure: &failure)
-                if !result.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = result.stateUpdate }
+                if !result.stateUpdate.isEmpty { stateUpdate.set(result.stateUpdate, layer: layer.name, index: layerIndex) }
                 for k in h.indices {
                     h[k] = result.passes[k]?.output
                     layerTapes[k] = result.passes[k]?.tape
@@ -106,14 +106,14 @@ extension Sequential {
                     }
                 }
                 if let state = dropout.randomState(afterBatchOf: reducer.globalExampleCount) {
-                    stateUpdate.layers[layer.name] = LayerStateUpdate(randomState: state)
+                    stateUpdate.set(LayerStateUpdate(randomState: state), layer: layer.name, index: layerIndex)
                 }
             } else {
                 for k in h.indices {
                     guard let input = h[k] else { continue }
                     do {
                         let pass = try layer.erasedForward(input, mode: mode)
-                        if !pass.stateUpdate.isEmpty { segmentUpdates[k].layers[layer.name] = pass.stateUpdate }
+                        if !pass.stateUpdate.isEmpty { segmentUpdates[k].set(pass.stateUpdate, layer: layer.name, index: layerIndex) }
                         (h[k], layerTapes[k], logits[k]) = (pass.output, pass.tape, pass.logits)
                     } catch {
                         if failure == nil { failure = error }
@@ -144,15 +144,14 @@ extension Sequential {
             }
         }
         if failure != nil { upstream = upstream.map { _ in nil } }
-        let names = layers.map(\.name)
-        var gradients = h.map { _ in Gradients.laidOut(for: names, reusing: nil) }
+        var gradients = h.map { _ in Gradients.laidOut(for: layers, reusing: nil) }
         for i in stride(from: last, through: 0, by: -1) {
             let layer = layers[i]
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
                 let result = try global.erasedBackward(segments: upstream, tapes: tapes[i], reducer: reducer,
                                                        needsInputGradient: i > 0, localFailure: &failure)
                 for k in h.indices {
-                    if let layerGradients = result.gradients[k] { gradients[k].store(layerGradients, layer: i) }
+                    if var layerGradients = result.gradients[k] { gradients[k].store(&layerGradients, layer: i) }
                     upstream[k] = result.inputs[k]
                 }
             } else {
@@ -162,7 +161,7 @@ extension Sequential {
                         var layerGradients = LayerGradients()
                         upstream[k] = try layer.erasedBackward(g, tape: tape, fromLogits: fused && i == last,
                                                                gradients: &layerGradients, needsInputGradient: i > 0)
-                        gradients[k].store(layerGradients, layer: i)
+                        gradients[k].store(&layerGradients, layer: i)
                     } catch {
                         if failure == nil { failure = error }
                     }

@@ -28,10 +28,10 @@ extension Sequential {
         var stateUpdate = ModelStateUpdate()
         var h = x
         var lastLogits: Tensor<Float>?
-        for layer in layers {
-            let pass = try layer.erasedForward(h, mode: mode)
+        for index in layers.indices {
+            let pass = try layers[index].erasedForward(h, mode: mode)
             tapes.append(pass.tape)
-            if !pass.stateUpdate.isEmpty { stateUpdate.layers[layer.name] = pass.stateUpdate }
+            if !pass.stateUpdate.isEmpty { stateUpdate.set(pass.stateUpdate, layer: layers[index].name, index: index) }
             h = pass.output
             lastLogits = pass.logits
         }
@@ -47,14 +47,13 @@ extension Sequential {
             let result = try loss.valueAndGradient(predictions: predictions, targets: y)
             (value, upstream, fused) = (result.value, result.gradient, false)
         }
-        let names = layers.map(\.name)
-        var gradients = Gradients.laidOut(for: names, reusing: spare)
+        var gradients = Gradients.laidOut(for: layers, reusing: spare)
         var i = last
         while i >= 0, let g = upstream {
             var layerGradients = gradients.takeReusable(layer: i)
             upstream = try layers[i].erasedBackward(g, tape: tapes[i], fromLogits: fused && i == last,
                                                    gradients: &layerGradients, needsInputGradient: i > 0)
-            gradients.store(layerGradients, layer: i)
+            gradients.store(&layerGradients, layer: i)
             i -= 1
         }
         return TrainingStep(loss: value, predictions: predictions, gradients: gradients, stateUpdate: stateUpdate)
@@ -65,14 +64,19 @@ extension Sequential {
     /// - Throws: ``TrainingError/unknownVariable(name:available:)`` for an update naming a
     ///   layer or variable the model does not have.
     public mutating func apply(_ update: ModelStateUpdate) throws {
-        for (layerName, layerUpdate) in update.layers.sorted(by: { $0.key < $1.key }) {
-            guard let index = layers.firstIndex(where: { $0.name == layerName }) else {
-                throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
+        for entry in update.entries {
+            let index: Int
+            if let position = entry.layerIndex, position < layers.count, layers[position].name == entry.layerName {
+                index = position
+            } else if let found = layers.firstIndex(where: { $0.name == entry.layerName }) {
+                index = found
+            } else {
+                throw TrainingError.unknownVariable(name: entry.layerName, available: layers.map(\.name))
             }
-            for (variable, value) in layerUpdate.variables.sorted(by: { $0.key < $1.key }) {
+            for (variable, value) in zip(entry.update.variableNames, entry.update.variableValues) {
                 try layers[index].setVariable(variable, to: value)
             }
-            if let state = layerUpdate.randomState { try layers[index].setRandomState(state) }
+            if let state = entry.update.randomState { try layers[index].setRandomState(state) }
         }
     }
 
@@ -109,7 +113,7 @@ extension Sequential {
         var index = 0
         for i in layers.indices {
             let layerName = layers[i].name
-            let layerGradients = gradients[layer: layerName]
+            let layerGradients = gradients.layer(at: i, named: layerName)
             try layers[i].updateTrainableVariables { localName, value in
                 guard let gradient = layerGradients?[localName] else {
                     throw TrainingError.missingGradients(layer: layerName)

@@ -199,14 +199,14 @@ public struct Sequential: Sendable {
     /// Checks that `x` is a batch of examples shaped ``inputShape``.
     func checkInput(_ x: Tensor<Float>) throws {
         // Images that differ only in their channels: say so, naming the first layer.
-        if x.rank == 4, inputShape.count == 3, Array(x.shape[1..<3]) == Array(inputShape[0..<2]), x.shape[3] != inputShape[2],
+        if x.rank == 4, inputShape.count == 3, x.shape[1..<3].elementsEqual(inputShape[0..<2]), x.shape[3] != inputShape[2],
            let first = layers.first {
             throw TrainingError.invalidArgument(layer: first.name, message:
                 "the input images have \(x.shape[3]) channels (shape \(x.shape)) but model '\(name)' takes \(inputShape[2]) "
                 + "(examples \(inputShape)); feed images with \(inputShape[2]) channels or build the model with inputShape "
                 + "\(Array(inputShape[0..<2]) + [x.shape[3]])")
         }
-        guard x.rank == inputShape.count + 1, Array(x.shape.dropFirst()) == inputShape else {
+        guard x.rank == inputShape.count + 1, x.shape.dropFirst().elementsEqual(inputShape) else {
             throw TrainingError.shapeMismatch(layer: name, expected: [-1] + inputShape, found: x.shape)
         }
     }

@@ -28,16 +28,49 @@ public struct TrainingStep: Sendable {
 /// let newMean = step.stateUpdate.layers["batch_normalization"]?.variables["moving_mean"]
 /// ```
 public struct ModelStateUpdate: Sendable, Equatable {
+    /// One layer's update with where the step found the layer.
+    struct Entry: Sendable {
+        var layerName: String
+        /// The layer's position in the model that made the update (nil: set by name only).
+        var layerIndex: Int?
+        var update: LayerStateUpdate
+    }
+
+    /// The updates in the order ``Sequential/apply(_:)`` applies them: model order when a
+    /// step made them, by name when set through ``layers``. An array, not a dictionary, so a
+    /// step hashes no layer names and ``Sequential/apply(_:)`` finds each layer by position.
+    private(set) var entries: [Entry] = []
+
     /// Each changed layer's update, by layer name.
-    public var layers: [String: LayerStateUpdate]
+    public var layers: [String: LayerStateUpdate] {
+        get { Dictionary(entries.map { ($0.layerName, $0.update) }, uniquingKeysWith: { _, last in last }) }
+        set {
+            entries = newValue.sorted(by: { $0.key < $1.key }).map { Entry(layerName: $0.key, layerIndex: nil, update: $0.value) }
+        }
+    }
 
     /// An update; empty by default.
     public init(layers: [String: LayerStateUpdate] = [:]) {
-        self.layers = layers
+        if !layers.isEmpty { self.layers = layers }
+    }
+
+    /// Records the update of the layer at `index` of the model, named `name` (replacing an
+    /// earlier update of that layer).
+    mutating func set(_ update: LayerStateUpdate, layer name: String, index: Int) {
+        if let existing = entries.firstIndex(where: { $0.layerName == name }) {
+            entries[existing] = Entry(layerName: name, layerIndex: index, update: update)
+        } else {
+            // Room for a few layers at once: growing one slot at a time reallocated every step.
+            if entries.isEmpty { entries.reserveCapacity(4) }
+            entries.append(Entry(layerName: name, layerIndex: index, update: update))
+        }
     }
 
     /// Whether the pass changed nothing.
-    public var isEmpty: Bool { layers.values.allSatisfy(\.isEmpty) }
+    public var isEmpty: Bool { entries.allSatisfy(\.update.isEmpty) }
+
+    /// The same layers' updates, in any order.
+    public static func == (lhs: ModelStateUpdate, rhs: ModelStateUpdate) -> Bool { lhs.layers == rhs.layers }
 }
 
 /// One layer's forward result with its tape's type erased, so that a model keeps the tapes

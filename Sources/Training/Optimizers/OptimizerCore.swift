@@ -73,10 +73,19 @@ public struct OptimizerCore: Sendable, Equatable {
     /// One update of `model`'s trainable variables from their gradients in `stepGradients`:
     /// a read-only pass collects the gradients (accumulation and clipping need all of them),
     /// then each variable is updated in place where the model holds it.
+    ///
+    /// Specialized for the common optimizers: callers outside this module (and `any Optimizer`)
+    /// reach this through generic code, whose metadata look-ups and witness calls cost more
+    /// than Adam's arithmetic on a small model's variables.
+    @_specialize(where O == Adam)
+    @_specialize(where O == AdamW)
+    @_specialize(where O == SGD)
     mutating func apply<O: KerasOptimizer>(_ optimizer: O, gradients stepGradients: Gradients,
                                            to model: inout Sequential) throws {
         var gradients: [Tensor<Float>] = []
         var shapes: [[Int]] = []
+        gradients.reserveCapacity(stepGradients.valueCount)
+        shapes.reserveCapacity(stepGradients.valueCount)
         try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
