@@ -27,9 +27,9 @@ extension DataParallelTrainer {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
-            return try zip(segments, result.segments).map { segment, step in
-                guard let segment, let step else { return layout.zeros }
-                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount)
+            return try zip(segments, result.segments).enumerated().map { index, pair in
+                guard let segment = pair.0, let step = pair.1 else { return layout.zeros }
+                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount, segment: index)
             }
         }
         values[layout.lossIndex] /= Float(rowCount)

@@ -17,6 +17,8 @@ import Training
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
 /// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
+/// `--mismatch model|rows --mismatch-rank r`: rank r's hidden layer has 9 units instead of 8,
+/// or its data one row more than the other ranks' (ranks that disagree must fail, not hang).
 /// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
 /// `--bn-statistics synchronized|ghostBatch` (default: the trainer's default, synchronized);
@@ -45,7 +47,9 @@ enum DataParallelCheck {
     }
 
     static func run(_ options: Options, world: Communicator, report: Report) throws {
-        let rows = options.int("rows")
+        // --mismatch model|rows --mismatch-rank r: rank r builds a hidden layer of 9 units, or has one row more.
+        let mismatch = options.values["mismatch-rank"].flatMap(Int.init) == world.rank ? options.values["mismatch"] : nil
+        let rows = options.int("rows") + (mismatch == "rows" ? 1 : 0)
         guard let mode = ReductionMode(rawValue: options.text("mode")) else { fail("unknown --mode") }
         let failingRank = options.values["fail-rank"].flatMap(Int.init)
         let rank = world.rank
@@ -62,7 +66,7 @@ enum DataParallelCheck {
         }
         var layers: [any Layer] = options.values["images"] == "1"
             ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
-        layers.append(Dense(units: 8, activation: .relu))
+        layers.append(Dense(units: mismatch == "model" ? 9 : 8, activation: .relu))
         if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
@@ -100,6 +104,9 @@ enum DataParallelCheck {
             report.add("stopped", [String(stopAfter ?? 0)])
             return
         } catch let error as DataParallelError where options.values["report-errors"] == "1" {
+            report.add("error", [error.errorDescription ?? "\(error)"])
+            return
+        } catch let error as DistributedError where options.values["report-errors"] == "1" {
             report.add("error", [error.errorDescription ?? "\(error)"])
             return
         }

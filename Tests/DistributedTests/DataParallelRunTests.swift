@@ -143,6 +143,26 @@ extension MPIRunTests {
         #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
     }
 
+    /// Ranks whose collectives would have different lengths (a different model, or a dataset
+    /// of another length, so another short last step) all throw the same typed error from the
+    /// step's one agreement check instead of hanging in a collective of mismatched lengths.
+    @Test(arguments: [ReductionMode.ordered, .fast], ["model", "rows"])
+    func ranksThatDisagreeOnTheStepFailWithATypedErrorInsteadOfHanging(mode: ReductionMode, mismatch: String) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: true)
+        arguments["mismatch"] = mismatch
+        arguments["mismatch-rank"] = "1"
+        arguments["report-errors"] = "1"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let quantity = mismatch == "model" ? "values reduced per row" : "rows in the dataset"
+        let (small, large) = mismatch == "model" ? (100, 112) : (51, 52)
+        for rank in 0..<2 {
+            let error = run.reports[rank]?["error"]?.joined(separator: " ") ?? ""
+            #expect(error == "data-parallel step: the ranks disagree on \(quantity) (rank \(rank): \(rank == 1 ? large : small), "
+                    + "smallest \(small), largest \(large))", "rank \(rank): \(run.output)")
+        }
+    }
+
     static func floats(_ bits: [String]) throws -> [Float] {
         try bits.map { Float(bitPattern: try #require(UInt32($0, radix: 16))) }
     }
