@@ -16,7 +16,7 @@ extension DataParallelTrainer {
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         var stateUpdate = ModelStateUpdate()
-        var values: [Float], rowCount: Int
+        let values: [Float], rowCount: Int
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
                                                        entersCollectivesAfterReadFailure: true,
                                                        segmentPerRank: mode == .fast) { reducer, segments in
@@ -32,9 +32,10 @@ extension DataParallelTrainer {
                 return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount, segment: index)
             }
         }
-        values[layout.lossIndex] /= Float(rowCount)
+        // Read, not written: the reducer reuses the vector's memory in the next step.
+        let meanLoss = values[layout.lossIndex] / Float(rowCount)
         try self.model.apply(stateUpdate)
         try optimizer.apply(layout.gradients(from: values), to: &self.model)
-        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: values[layout.lossIndex])
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: meanLoss)
     }
 }

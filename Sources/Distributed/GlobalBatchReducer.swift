@@ -151,7 +151,8 @@ public struct GlobalBatchReducer {
             do { try communicator.allReduceSum(agreedLength: send, operation: operation) } catch { throw localShapeError ?? error }
             if let localShapeError { throw localShapeError }
             guard send[width] == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
-            return Array(send[0..<width])
+            let sums = UnsafeBufferPointer(rebasing: send[0..<width])
+            return width >= Self.reduceScatterMinimumWidth ? scratch.result(copying: sums) : Array(sums)
         }
     }
 
@@ -281,6 +282,24 @@ final class ReductionScratch {
 
     func receive<Scalar>(_: Scalar.Type, count: Int) -> UnsafeMutableBufferPointer<Scalar> {
         Self.buffer(&receiveMemory, Scalar.self, count: count)
+    }
+
+    /// The last (large) result handed out, reused when its holder has let go of it (the trainer
+    /// keeps a step's reduced gradients only until it has built the gradient tensors).
+    private var lastResult: Any?
+
+    /// `values` as an array, in the memory of the previous result when nothing else holds it:
+    /// a fresh megabyte per step cost page faults (`batchwise-bench distributed`).
+    func result<Scalar>(copying values: UnsafeBufferPointer<Scalar>) -> [Scalar] {
+        var reused = lastResult as? [Scalar] ?? []
+        lastResult = nil
+        if reused.count == values.count, let source = values.baseAddress {
+            reused.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: source, count: values.count) }
+        } else {
+            reused = Array(values)
+        }
+        lastResult = reused
+        return reused
     }
 
     private static func buffer<Scalar>(

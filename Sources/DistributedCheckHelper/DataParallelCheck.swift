@@ -17,7 +17,9 @@ import Training
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
 /// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
-/// `--mismatch model|rows --mismatch-rank r`: rank r's hidden layer has 9 units instead of 8,
+/// `--hidden N`: N units in the hidden layer instead of 8 (1024 makes the reduced vector wide
+/// enough for the all-to-all path of `ordered` mode).
+/// `--mismatch model|rows --mismatch-rank r`: rank r's hidden layer has one unit more,
 /// or its data one row more than the other ranks' (ranks that disagree must fail, not hang).
 /// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
@@ -66,7 +68,8 @@ enum DataParallelCheck {
         }
         var layers: [any Layer] = options.values["images"] == "1"
             ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
-        layers.append(Dense(units: mismatch == "model" ? 9 : 8, activation: .relu))
+        let hidden = options.values["hidden"].flatMap(Int.init) ?? 8
+        layers.append(Dense(units: mismatch == "model" ? hidden + 1 : hidden, activation: .relu))
         if options.values["batchnorm"] == "1" { layers.append(BatchNormalization(momentum: 0.9)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
