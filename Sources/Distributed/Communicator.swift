@@ -22,7 +22,8 @@ import Foundation
 ///
 /// **Every rank enters every collective.** The collectives first exchange the buffer lengths,
 /// so ranks that disagree all throw the same ``DistributedError/lengthMismatch(operation:rank:local:minimum:maximum:)``
-/// instead of hanging or truncating.
+/// instead of hanging or truncating. (``DataParallelTrainer`` agrees on its step's lengths once
+/// per step instead, and its reductions skip that exchange.)
 ///
 /// **Finalize once.** Call ``finalize()`` before the process exits normally: Open MPI's
 /// `mpirun` treats a rank that exits with status 0 without `MPI_Finalize` as a failure.
@@ -37,8 +38,10 @@ public final class Communicator {
     /// The thread level Open MPI provided, or nil for a world of one (MPI not initialised).
     public let threadLevel: ThreadLevel?
 
-    /// Seconds this rank has spent in MPI collectives since it was created: the transfers and
-    /// the waits for slower ranks. Benchmarks read it to measure the communication share of a step.
+    /// Seconds this rank has spent in MPI collectives since it was created: the wall time inside
+    /// the MPI calls, the transfers and the waits for slower ranks, and nothing outside them
+    /// (packing buffers and the ordered additions count as the rank's own work). Benchmarks
+    /// read it to measure the communication share of a step.
     public private(set) var secondsInCollectives: Double = 0
     /// The CPU time this rank's thread has used in MPI collectives (Open MPI polls while it
     /// waits), so that a benchmark can tell the thread's own work outside them on a busy machine.
@@ -131,9 +134,7 @@ public final class Communicator {
             if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
             return [local.count]
         }
-        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
-        defer { account(since: start) }
-        let counts = try gatherLengths(local.count)
+        let counts = try timed { try gatherLengths(local.count) }
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
         _ = try mpiCount(total, operation)
@@ -142,9 +143,11 @@ public final class Communicator {
         for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + receiveCounts[index - 1] }
         let receive = receiveBuffer(total)
         guard total > 0 else { return counts }
-        try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
-                                          &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
-                           "MPI_Allgatherv", rank: rank)
+        try timed {
+            try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
+                                              &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
+                               "MPI_Allgatherv", rank: rank)
+        }
         return counts
     }
 
@@ -258,11 +261,12 @@ public final class Communicator {
 
     // MARK: - Checks shared by the collectives
 
-    /// Runs one collective's MPI calls, adding their time to ``secondsInCollectives``.
-    private func timed(_ body: () throws -> Void) rethrows {
+    /// Runs MPI calls (and nothing else), adding their wall time, waiting included, to
+    /// ``secondsInCollectives``: the communication share `batchwise-bench distributed` reports.
+    private func timed<Result>(_ body: () throws -> Result) rethrows -> Result {
         let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
         defer { account(since: start) }
-        try body()
+        return try body()
     }
 
     private func account(since start: (wall: UInt64, cpu: Double)) {

@@ -70,12 +70,16 @@ import Training
 /// trainer's setting applies to every BatchNormalization layer.
 ///
 /// **Uneven last step.** A last global batch of fewer rows gets its own plan: every rank still
-/// enters the step's one collective, a rank or micro-shard without rows contributes zeros, and
+/// enters the step's collectives, a rank or micro-shard without rows contributes zeros, and
 /// the mean is taken over the rows the batch has.
 ///
 /// **Failures.** If reading a rank's rows or its micro-shards' steps throws, that rank still
-/// enters the collective with a malformed contribution, so every rank throws
-/// (``DataParallelError``) instead of waiting for it. MPI calls stay on the communicator's thread.
+/// enters the collectives with a malformed contribution, so every rank throws
+/// (``DataParallelError``) instead of waiting for it. Each step first checks in one small
+/// collective that the ranks agree on the epoch, the step, the dataset's row count and the
+/// model's layout, which fix the lengths of the step's collectives; ranks that disagree all
+/// throw ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``.
+/// MPI calls stay on the communicator's thread.
 public struct DataParallelTrainer {
     /// The model; identical on every rank after every step.
     public internal(set) var model: Sequential

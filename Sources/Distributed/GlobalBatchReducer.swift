@@ -1,9 +1,11 @@
 /// How per-row sums (gradients, BatchNormalization sums, loss and metric totals) are combined
 /// across ranks. docs/distributed.md compares their cost.
 public enum ReductionMode: String, Sendable, CaseIterable {
-    /// Each micro-shard is summed on its own, the per-micro-shard sums are all-gathered, and
-    /// every rank adds them in micro-shard order: the result is bitwise the same for 1, 2, 4
-    /// ... ranks at the same global batch. Costs an all-gather of `microShardCount` vectors.
+    /// Each micro-shard is summed on its own and the per-micro-shard sums are added in
+    /// micro-shard order: the result is bitwise the same for 1, 2, 4 ... ranks at the same
+    /// global batch. Small vectors are all-gathered and added on every rank; large ones
+    /// (gradients) are cut into one block of columns per rank, sent by an all-to-all to the
+    /// rank that adds that block, and all-gathered (docs/distributed.md gives the volumes).
     case ordered
     /// Each rank sums its rows, then `MPI_Allreduce`: one all-reduce of one vector, but the
     /// order of the additions (and so the last bits) depends on the number of ranks. The
