@@ -141,26 +141,32 @@ public struct GlobalBatchReducer {
             return try gatherInMicroShardOrder(microShardSums, width: width, status: status,
                                                localShapeError: localShapeError, operation: operation)
         case .fast:
-            let send = scratch.send(Scalar.self, count: width + 1)
-            if localShapeError == nil, let first = microShardSums.first {
-                first.withUnsafeBufferPointer { send.baseAddress?.update(from: $0.baseAddress!, count: width) }
-                let sums = UnsafeMutableBufferPointer(rebasing: send[0..<width])
-                for partial in microShardSums.dropFirst() { partial.withUnsafeBufferPointer { Scalar.add($0, to: sums) } }
-            } else {
-                send.update(repeating: 0)
+            // Summed in place in the array handed out (the previous step's, when its holder has
+            // let go of it), with the status appended and removed: no copy before or after.
+            let large = width >= Self.reduceScatterMinimumWidth
+            var sums = large ? scratch.reusableResult(Scalar.self, count: width) : Bits.zeros(Scalar.self, count: width)
+            sums.withUnsafeMutableBufferPointer { buffer in
+                if localShapeError == nil, let first = microShardSums.first {
+                    first.withUnsafeBufferPointer { Bits.copy($0.baseAddress!, to: buffer.baseAddress!, count: width) }
+                    for partial in microShardSums.dropFirst() { partial.withUnsafeBufferPointer { Scalar.add($0, to: buffer) } }
+                } else {
+                    Bits.zero(buffer)
+                }
             }
-            send[width] = status
-            do { try communicator.allReduceSum(agreedLength: send, operation: operation) } catch { throw localShapeError ?? error }
+            sums.append(status)
+            do {
+                try sums.withUnsafeMutableBufferPointer { try communicator.allReduceSum(agreedLength: $0, operation: operation) }
+            } catch { throw localShapeError ?? error }
             if let localShapeError { throw localShapeError }
-            guard send[width] == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
-            let sums = UnsafeBufferPointer(rebasing: send[0..<width])
-            return width >= Self.reduceScatterMinimumWidth ? scratch.result(copying: sums) : Array(sums)
+            guard sums.removeLast() == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
+            if large { scratch.keepResult(sums) }
+            return sums
         }
     }
 
     /// Widths from which ``ReductionMode/ordered`` reduces by scatter and gather rather than
-    /// one all-gather: a gradient vector, not a BatchNormalization layer's sums, whose one
-    /// collective costs less than two.
+    /// one all-gather (a gradient vector, not a BatchNormalization layer's sums, whose one
+    /// collective costs less than two), and from which ``ReductionMode/fast`` reuses its result.
     static let reduceScatterMinimumWidth = 4096
 
     /// Ordered mode for small widths: every rank all-gathers every micro-shard's sums (with the
@@ -218,7 +224,7 @@ public struct GlobalBatchReducer {
             throw DistributedError.otherRankInputRejected(operation: operation, rank: failed)
         }
         let starts = ranks.flatMap { source in (0..<plan.microShards(ofRank: source).count).map { offsets[source] + $0 * mine.count } }
-        var total = [Scalar](repeating: 0, count: width)
+        var total = Bits.zeros(Scalar.self, count: width)
         total.withUnsafeMutableBufferPointer { buffer in
             Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, into: UnsafeMutableBufferPointer(rebasing: buffer[mine]))
         }
@@ -234,14 +240,14 @@ public struct GlobalBatchReducer {
         _ partials: [[Scalar]], columns: Range<Int>, into target: UnsafeMutableBufferPointer<Scalar>, status: Scalar, valid: Bool
     ) {
         guard valid else {
-            target.update(repeating: 0)
+            Bits.zero(target)
             target[target.count - 1] = status
             return
         }
         for (index, partial) in partials.enumerated() where !columns.isEmpty {
             partial.withUnsafeBufferPointer { source in
-                target.baseAddress?.advanced(by: index * columns.count)
-                    .update(from: source.baseAddress!.advanced(by: columns.lowerBound), count: columns.count)
+                Bits.copy(source.baseAddress!.advanced(by: columns.lowerBound), to: target.baseAddress!.advanced(by: index * columns.count),
+                          count: columns.count)
             }
         }
         target[target.count - 1] = status
@@ -253,7 +259,7 @@ public struct GlobalBatchReducer {
     static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
         _ values: UnsafeBufferPointer<Scalar>, starts: [Int], columns: Int
     ) -> [Scalar] {
-        var total = [Scalar](repeating: 0, count: columns)
+        var total = Bits.zeros(Scalar.self, count: columns)
         total.withUnsafeMutableBufferPointer { addInMicroShardOrder(values, starts: starts, into: $0) }
         return total
     }
@@ -264,7 +270,7 @@ public struct GlobalBatchReducer {
     ) {
         guard let firstStart = starts.first, let base = values.baseAddress, let target = sums.baseAddress else { return }
         // A copy of the first micro-shard's sums (bitwise, -0.0 included), then the others added.
-        target.update(from: base.advanced(by: firstStart), count: sums.count)
+        Bits.copy(base.advanced(by: firstStart), to: target, count: sums.count)
         for start in starts.dropFirst() {
             Scalar.add(UnsafeBufferPointer(rebasing: values[start..<(start + sums.count)]), to: sums)
         }
@@ -290,18 +296,23 @@ final class ReductionScratch {
     /// keeps a step's reduced gradients only until it has built the gradient tensors).
     private var lastResult: Any?
 
-    /// `values` as an array, in the memory of the previous result when nothing else holds it:
-    /// a fresh megabyte per step cost page faults (`batchwise-bench distributed`).
-    func result<Scalar>(copying values: UnsafeBufferPointer<Scalar>) -> [Scalar] {
+    /// An array of `count` values (their contents undefined) with room for one more: the last
+    /// kept result's memory when nothing else holds it any more, else a fresh one. A fresh
+    /// megabyte per step cost page faults (`batchwise-bench distributed`).
+    func reusableResult<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
         var reused = lastResult as? [Scalar] ?? []
         lastResult = nil
-        if reused.count == values.count, let source = values.baseAddress {
-            reused.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: source, count: values.count) }
-        } else {
-            reused = Array(values)
+        guard reused.count == count else {
+            reused = Bits.zeros(Scalar.self, count: count)
+            reused.reserveCapacity(count + 1)
+            return reused
         }
-        lastResult = reused
         return reused
+    }
+
+    /// Keeps `result` for ``reusableResult(_:count:)``.
+    func keepResult<Scalar: CommunicatorScalar>(_ result: [Scalar]) {
+        lastResult = result
     }
 
     private static func buffer<Scalar>(
@@ -319,5 +330,29 @@ final class ReductionScratch {
     deinit {
         sendMemory.deallocate()
         receiveMemory.deallocate()
+    }
+}
+
+/// Copies and zeros of `Float` / `Double` buffers as raw bytes: in the reductions' code, generic
+/// over the scalar, the typed `update(from:count:)` and `Array(repeating:count:)` copied element
+/// by element through the runtime's value witnesses (a `perf` profile of
+/// `batchwise-bench distributed`). All-zero bytes are `+0.0` in both types.
+enum Bits {
+    static func copy<Scalar: CommunicatorScalar>(_ source: UnsafePointer<Scalar>, to target: UnsafeMutablePointer<Scalar>, count: Int) {
+        UnsafeMutableRawPointer(target).copyMemory(from: UnsafeRawPointer(source), byteCount: count * MemoryLayout<Scalar>.stride)
+    }
+
+    static func zero<Scalar: CommunicatorScalar>(_ target: UnsafeMutableBufferPointer<Scalar>) {
+        guard let base = target.baseAddress else { return }
+        UnsafeMutableRawPointer(base).initializeMemory(as: UInt8.self, repeating: 0, count: target.count * MemoryLayout<Scalar>.stride)
+    }
+
+    /// `count` zeros.
+    static func zeros<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
+        guard count > 0 else { return [] }
+        return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            zero(buffer)
+            initialized = count
+        }
     }
 }
