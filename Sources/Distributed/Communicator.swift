@@ -22,7 +22,8 @@ import Foundation
 ///
 /// **Every rank enters every collective.** The collectives first exchange the buffer lengths,
 /// so ranks that disagree all throw the same ``DistributedError/lengthMismatch(operation:rank:local:minimum:maximum:)``
-/// instead of hanging or truncating.
+/// instead of hanging or truncating. (``DataParallelTrainer`` agrees on its step's lengths once
+/// per step instead, and its reductions skip that exchange.)
 ///
 /// **Finalize once.** Call ``finalize()`` before the process exits normally: Open MPI's
 /// `mpirun` treats a rank that exits with status 0 without `MPI_Finalize` as a failure.
@@ -37,8 +38,10 @@ public final class Communicator {
     /// The thread level Open MPI provided, or nil for a world of one (MPI not initialised).
     public let threadLevel: ThreadLevel?
 
-    /// Seconds this rank has spent in MPI collectives since it was created: the transfers and
-    /// the waits for slower ranks. Benchmarks read it to measure the communication share of a step.
+    /// Seconds this rank has spent in MPI collectives since it was created: the wall time inside
+    /// the MPI calls, the transfers and the waits for slower ranks, and nothing outside them
+    /// (packing buffers and the ordered additions count as the rank's own work). Benchmarks
+    /// read it to measure the communication share of a step.
     public private(set) var secondsInCollectives: Double = 0
     /// The CPU time this rank's thread has used in MPI collectives (Open MPI polls while it
     /// waits), so that a benchmark can tell the thread's own work outside them on a busy machine.
@@ -136,9 +139,7 @@ public final class Communicator {
             if let source = local.baseAddress { receive.baseAddress?.update(from: source, count: local.count) }
             return [local.count]
         }
-        let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
-        defer { account(since: start) }
-        let counts = try gatherLengths(local.count)
+        let counts = try timed { try gatherLengths(local.count) }
         let total = counts.reduce(0, +)
         for count in counts { _ = try mpiCount(count, operation) }
         _ = try mpiCount(total, operation)
@@ -147,9 +148,11 @@ public final class Communicator {
         for index in 1..<max(size, 1) { offsets[index] = offsets[index - 1] + receiveCounts[index - 1] }
         let receive = receiveBuffer(total)
         guard total > 0 else { return counts }
-        try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
-                                          &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
-                           "MPI_Allgatherv", rank: rank)
+        try timed {
+            try MPICalls.check(MPI_Allgatherv(local.baseAddress, Int32(local.count), Scalar.mpiDatatype, receive.baseAddress,
+                                              &receiveCounts, &offsets, Scalar.mpiDatatype, bw_MPI_COMM_WORLD()),
+                               "MPI_Allgatherv", rank: rank)
+        }
         return counts
     }
 
@@ -172,13 +175,103 @@ public final class Communicator {
         }
     }
 
+    // MARK: - Collectives whose lengths the caller has agreed on (GlobalBatchReducer)
+
+    /// Checks that every rank passes the same `quantities` (one small `MPI_Allreduce` of each
+    /// value and its negation with `MPI_MAX`): if they differ, every rank throws the same
+    /// ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``
+    /// naming the first quantity that differs. A caller that has agreed this way on the
+    /// lengths of the collectives that follow may use the `agreed` collectives below, which
+    /// skip the length exchange of the public ones (MPI leaves mismatched counts undefined:
+    /// a hang or a truncation).
+    func agree(on quantities: [(name: String, value: Int)], operation: String) throws {
+        try enter(operation)
+        guard usesMPI, !quantities.isEmpty else { return }
+        var extremes = quantities.map { Int64($0.value) } + quantities.map { 0 &- Int64($0.value) }
+        try timed {
+            let count = Int32(extremes.count)
+            let code = extremes.withUnsafeMutableBufferPointer { buffer in
+                MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, count, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD())
+            }
+            try MPICalls.check(code, "MPI_Allreduce", rank: rank)
+        }
+        for (index, quantity) in quantities.enumerated() {
+            let maximum = Int(extremes[index]), minimum = Int(0 &- extremes[quantities.count + index])
+            guard minimum == maximum else {
+                throw DistributedError.rankDisagreement(operation: operation, rank: rank, quantity: quantity.name,
+                                                        local: quantity.value, minimum: minimum, maximum: maximum)
+            }
+        }
+    }
+
+    /// `MPI_Allreduce` (`MPI_SUM`) of `buffer` in place (`MPI_IN_PLACE`), without a length
+    /// exchange: every rank must pass the same count, agreed beforehand (``agree(on:operation:)``).
+    func allReduceSum<Scalar: CommunicatorScalar>(agreedLength buffer: UnsafeMutableBufferPointer<Scalar>, operation: String) throws {
+        try enter(operation)
+        guard usesMPI, buffer.count > 0 else { return }
+        let count = try mpiCount(buffer.count, operation)
+        try timed {
+            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), buffer.baseAddress, count, Scalar.mpiDatatype, bw_MPI_SUM(),
+                                             bw_MPI_COMM_WORLD()), "MPI_Allreduce", rank: rank)
+        }
+    }
+
+    /// `MPI_Allgatherv` in place: rank `r` contributes `buffer[offset(r) ..< offset(r) + counts[r]]`
+    /// (already in place), and every rank ends with every block. `counts` must be the same on
+    /// every rank, agreed beforehand.
+    func allGather<Scalar: CommunicatorScalar>(
+        inPlace buffer: UnsafeMutableBufferPointer<Scalar>, agreedCounts counts: [Int], operation: String
+    ) throws {
+        try enter(operation)
+        precondition(counts.count == size && buffer.count == counts.reduce(0, +), "\(operation): counts do not cover the buffer")
+        guard usesMPI, !buffer.isEmpty else { return }
+        var (mpiCounts, offsets) = try countsAndOffsets(counts, operation)
+        try timed {
+            try MPICalls.check(MPI_Allgatherv(bw_MPI_IN_PLACE(), 0, Scalar.mpiDatatype, buffer.baseAddress, &mpiCounts, &offsets,
+                                              Scalar.mpiDatatype, bw_MPI_COMM_WORLD()), "MPI_Allgatherv", rank: rank)
+        }
+    }
+
+    /// `MPI_Alltoallv`: `send` holds blocks of `sendCounts[r]` values for rank `r` in rank
+    /// order; `receive` gets blocks of `receiveCounts[r]` values from rank `r` in rank order.
+    /// Every rank's `sendCounts[r']` must equal rank `r'`'s `receiveCounts[r]`, agreed beforehand.
+    func allToAll<Scalar: CommunicatorScalar>(
+        _ send: UnsafeBufferPointer<Scalar>, agreedSendCounts sendCounts: [Int],
+        into receive: UnsafeMutableBufferPointer<Scalar>, receiveCounts: [Int], operation: String
+    ) throws {
+        try enter(operation)
+        precondition(sendCounts.count == size && receiveCounts.count == size && send.count == sendCounts.reduce(0, +)
+                      && receive.count == receiveCounts.reduce(0, +), "\(operation): counts do not cover the buffers")
+        guard usesMPI else {
+            if let source = send.baseAddress { receive.baseAddress?.update(from: source, count: send.count) }
+            return
+        }
+        var (mpiSendCounts, sendOffsets) = try countsAndOffsets(sendCounts, operation)
+        var (mpiReceiveCounts, receiveOffsets) = try countsAndOffsets(receiveCounts, operation)
+        try timed {
+            try MPICalls.check(MPI_Alltoallv(send.baseAddress, &mpiSendCounts, &sendOffsets, Scalar.mpiDatatype,
+                                             receive.baseAddress, &mpiReceiveCounts, &receiveOffsets, Scalar.mpiDatatype,
+                                             bw_MPI_COMM_WORLD()), "MPI_Alltoallv", rank: rank)
+        }
+    }
+
+    /// MPI's `Int32` counts and the displacements of blocks laid end to end.
+    private func countsAndOffsets(_ counts: [Int], _ operation: String) throws -> (counts: [Int32], offsets: [Int32]) {
+        _ = try mpiCount(counts.reduce(0, +), operation)
+        let mpiCounts = try counts.map { try mpiCount($0, operation) }
+        var offsets = [Int32](repeating: 0, count: mpiCounts.count)
+        for index in mpiCounts.indices.dropFirst() { offsets[index] = offsets[index - 1] + mpiCounts[index - 1] }
+        return (mpiCounts, offsets)
+    }
+
     // MARK: - Checks shared by the collectives
 
-    /// Runs one collective's MPI calls, adding their time to ``secondsInCollectives``.
-    private func timed(_ body: () throws -> Void) rethrows {
+    /// Runs MPI calls (and nothing else), adding their wall time, waiting included, to
+    /// ``secondsInCollectives``: the communication share `batchwise-bench distributed` reports.
+    private func timed<Result>(_ body: () throws -> Result) rethrows -> Result {
         let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
         defer { account(since: start) }
-        try body()
+        return try body()
     }
 
     private func account(since start: (wall: UInt64, cpu: Double)) {

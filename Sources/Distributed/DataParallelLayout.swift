@@ -20,6 +20,8 @@ struct ReductionLayout {
     let lossIndex: Int
 
     var width: Int { lossIndex + 1 }
+    /// The vectors ``synchronizedSums(of:rowCount:segment:)`` reuses.
+    private let reusable = ReusableVectors()
     var zeros: [Float] { [Float](repeating: 0, count: width) }
 
     init(model: Sequential) {
@@ -62,8 +64,14 @@ struct ReductionLayout {
     /// its rows; the moving statistics of synchronized layers, the same for every micro-shard,
     /// are not reduced. Those of `perMicroShardStatistics` (layers normalising each micro-shard
     /// alone) are this micro-shard's updates times its rows, as ``sums(of:rowCount:model:)`` has them.
-    func synchronizedSums(of step: TrainingStep, rowCount: Int, perMicroShardStatistics: Set<String> = []) throws -> [Float] {
-        var values = zeros
+    /// `segment` (the micro-shard's place among the rank's segments) picks a vector kept from
+    /// the previous step, which is written in place when nothing else holds it any more: a fresh
+    /// zeroed megabyte per step cost page faults and a `memset` (`batchwise-bench distributed`).
+    /// Every slot written here is written in every step, and the others stay zero.
+    func synchronizedSums(of step: TrainingStep, rowCount: Int, segment: Int,
+                          perMicroShardStatistics: Set<String> = []) throws -> [Float] {
+        var values = reusable.take(segment, zeros: width)
+        defer { reusable.keep(values, at: segment) }
         for slot in gradients {
             guard let gradient = step.gradients[slot.name] else {
                 throw TrainingError.missingGradients(layer: Self.split(slot.name).layer)
@@ -127,5 +135,30 @@ struct ReductionLayout {
     private static func split(_ name: String) -> (layer: String, variable: String) {
         guard let slash = name.lastIndex(of: "/") else { return ("", name) }
         return (String(name[..<slash]), String(name[name.index(after: slash)...]))
+    }
+}
+
+/// Vectors kept between steps, one per segment. The statistics' slots of a synchronized step's
+/// vector are never written, so they stay zero.
+final class ReusableVectors {
+    private var vectors: [[Float]] = []
+
+    /// Segment `index`'s vector, moved out (so that the caller holds the only reference and
+    /// writes it in place), or `zeros` zeros the first time.
+    func take(_ index: Int, zeros count: Int) -> [Float] {
+        guard vectors.indices.contains(index), vectors[index].count == count else { return [Float](repeating: 0, count: count) }
+        return Self.swapOut(&vectors[index])
+    }
+
+    /// Keeps `vector` for segment `index`'s next step.
+    func keep(_ vector: [Float], at index: Int) {
+        while vectors.count <= index { vectors.append([]) }
+        vectors[index] = vector
+    }
+
+    private static func swapOut(_ vector: inout [Float]) -> [Float] {
+        var taken: [Float] = []
+        swap(&taken, &vector)
+        return taken
     }
 }

@@ -22,7 +22,7 @@ extension DataParallelTrainer {
         let segmentPerRank = mode == .fast && routing.perMicroShard.isEmpty
         let rank = communicator.rank
         var stateUpdate = ModelStateUpdate()
-        var values: [Float], rowCount: Int
+        let values: [Float], rowCount: Int
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
                                                        entersCollectivesAfterReadFailure: true,
                                                        segmentPerRank: segmentPerRank) { reducer, segments in
@@ -38,19 +38,20 @@ extension DataParallelTrainer {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
-            return try zip(segments, result.segments).map { segment, step in
-                guard let segment, let step else { return layout.zeros }
-                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount,
+            return try zip(segments, result.segments).enumerated().map { index, pair in
+                guard let segment = pair.0, let step = pair.1 else { return layout.zeros }
+                return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount, segment: index,
                                                    perMicroShardStatistics: routing.perMicroShardUpdating)
             }
         }
-        values[layout.lossIndex] /= Float(rowCount)
+        // Read, not written: the reducer reuses the vector's memory in the next step.
+        let meanLoss = values[layout.lossIndex] / Float(rowCount)
         if !routing.perMicroShardUpdating.isEmpty {
             let means = values.map { $0 / Float(rowCount) }
             stateUpdate.layers.merge(try layout.stateUpdate(from: means, layers: routing.perMicroShardUpdating).layers) { $1 }
         }
         try self.model.apply(stateUpdate)
         try optimizer.apply(layout.gradients(from: values), to: &self.model)
-        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: values[layout.lossIndex])
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: meanLoss)
     }
 }

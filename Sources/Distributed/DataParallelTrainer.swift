@@ -80,12 +80,16 @@ import Training
 /// segmented step below (`Sequential.trainingStep(segments:loss:mode:batchStatistics:)`).
 ///
 /// **Uneven last step.** A last global batch of fewer rows gets its own plan: every rank still
-/// enters the step's one collective, a rank or micro-shard without rows contributes zeros, and
+/// enters the step's collectives, a rank or micro-shard without rows contributes zeros, and
 /// the mean is taken over the rows the batch has.
 ///
 /// **Failures.** If reading a rank's rows or its micro-shards' steps throws, that rank still
-/// enters the collective with a malformed contribution, so every rank throws
-/// (``DataParallelError``) instead of waiting for it. MPI calls stay on the communicator's thread.
+/// enters the collectives with a malformed contribution, so every rank throws
+/// (``DataParallelError``) instead of waiting for it. Each step first checks in one small
+/// collective that the ranks agree on the epoch, the step, the dataset's row count and the
+/// model's layout, which fix the lengths of the step's collectives; ranks that disagree all
+/// throw ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``.
+/// MPI calls stay on the communicator's thread.
 public struct DataParallelTrainer {
     /// The model; identical on every rank after every step.
     public internal(set) var model: Sequential
@@ -107,6 +111,10 @@ public struct DataParallelTrainer {
     public let batchNormStatistics: BatchNormStatisticsScope
 
     let layout: ReductionLayout
+    /// What every rank must share for the step's collectives to have the same lengths on all
+    /// of them: a hash of the model's layers and variables and the trainer's settings, checked
+    /// with the step (``Communicator/agree(on:operation:)``) instead of before every collective.
+    let settingsFingerprint: Int
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
@@ -149,6 +157,16 @@ public struct DataParallelTrainer {
         self.mode = mode
         self.batchNormStatistics = batchNormStatistics
         self.layout = ReductionLayout(model: model)
+        self.settingsFingerprint = Self.fingerprint(
+            [String(globalBatchSize), String(microShardCount), mode.rawValue, batchNormStatistics.rawValue]
+                + model.layers.map { "\($0.name):\(type(of: $0))" } + model.variables.map { "\($0.name)\($0.value.shape)" })
+    }
+
+    /// FNV-1a of the texts, kept to 62 bits (``Communicator/agree(on:operation:)`` negates it).
+    private static func fingerprint(_ texts: [String]) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in texts.joined(separator: "\u{1F}").utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return Int(hash >> 2)
     }
 
     /// The number of steps of one pass over `rowCount` rows: the last may be short.
@@ -285,6 +303,11 @@ public struct DataParallelTrainer {
         contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
+        // One small collective per step instead of a length check before each of its
+        // collectives: ranks that agree on these run collectives of the same lengths.
+        try communicator.agree(on: [("epoch", epoch), ("step", step), ("rows in the dataset", data.count),
+                                    ("values reduced per row", width), ("model and trainer settings", settingsFingerprint)],
+                               operation: "data-parallel step")
         let firstRow = step * globalBatchSize
         guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
         guard step >= 0, firstRow < data.count else {
@@ -359,7 +382,9 @@ public struct DataParallelTrainer {
     mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
         if let reducer = reducers[rowCount] { return reducer }
         let plan = try MicroShardPlan(globalBatchSize: rowCount, microShardCount: microShardCount, rankCount: communicator.size)
-        let reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
+        var reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
+        // reduceRankMicroShards agrees on the step's widths before its first collective.
+        reducer.widthsAgreedByCaller = true
         reducers[rowCount] = reducer
         return reducer
     }

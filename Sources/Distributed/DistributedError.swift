@@ -17,6 +17,14 @@ public enum DistributedError: Error, LocalizedError, Equatable, Sendable {
     /// The ranks passed buffers of different lengths to `operation` (an all-reduce needs one
     /// length everywhere): this rank passed `local`; the shortest had `minimum`, the longest `maximum`.
     case lengthMismatch(operation: String, rank: Int, local: Int, minimum: Int, maximum: Int)
+    /// The ranks disagree on `quantity` (a length, a step, the model's layout ...) that every
+    /// rank must share before `operation`'s collectives: this rank has `local`; the smallest
+    /// value was `minimum`, the largest `maximum`. Every rank throws it at the same point.
+    case rankDisagreement(operation: String, rank: Int, quantity: String, local: Int, minimum: Int, maximum: Int)
+    /// Another rank's input to `operation` was malformed (it throws its own error, naming the
+    /// shape at fault); `rank` is that rank where the collective tells it (an all-gather),
+    /// nil where it does not (a sum).
+    case otherRankInputRejected(operation: String, rank: Int?)
     /// A buffer is longer than MPI's `Int32` element count allows.
     case bufferTooLarge(operation: String, count: Int)
     /// A rank number outside `0..<size`.
@@ -45,6 +53,10 @@ public enum DistributedError: Error, LocalizedError, Equatable, Sendable {
         case let .lengthMismatch(operation, rank, local, minimum, maximum):
             return "\(operation): ranks passed buffers of different lengths (rank \(rank): \(local), "
                 + "shortest \(minimum), longest \(maximum))"
+        case let .rankDisagreement(operation, rank, quantity, local, minimum, maximum):
+            return "\(operation): the ranks disagree on \(quantity) (rank \(rank): \(local), smallest \(minimum), largest \(maximum))"
+        case let .otherRankInputRejected(operation, rank):
+            return "\(operation): " + (rank.map { "rank \($0)" } ?? "another rank") + " passed malformed input"
         case let .bufferTooLarge(operation, count):
             return "\(operation): \(count) elements exceed MPI's limit of \(Int32.max) per call"
         case let .invalidRank(operation, rank, size):

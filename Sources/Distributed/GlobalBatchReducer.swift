@@ -1,9 +1,11 @@
 /// How per-row sums (gradients, BatchNormalization sums, loss and metric totals) are combined
 /// across ranks. docs/distributed.md compares their cost.
 public enum ReductionMode: String, Sendable, CaseIterable {
-    /// Each micro-shard is summed on its own, the per-micro-shard sums are all-gathered, and
-    /// every rank adds them in micro-shard order: the result is bitwise the same for 1, 2, 4
-    /// ... ranks at the same global batch. Costs an all-gather of `microShardCount` vectors.
+    /// Each micro-shard is summed on its own and the per-micro-shard sums are added in
+    /// micro-shard order: the result is bitwise the same for 1, 2, 4 ... ranks at the same
+    /// global batch. Small vectors are all-gathered and added on every rank; large ones
+    /// (gradients) are cut into one block of columns per rank, sent by an all-to-all to the
+    /// rank that adds that block, and all-gathered (docs/distributed.md gives the volumes).
     case ordered
     /// Each rank sums its rows, then `MPI_Allreduce`: one all-reduce of one vector, but the
     /// order of the additions (and so the last bits) depends on the number of ranks. The
@@ -32,6 +34,11 @@ public struct GlobalBatchReducer {
     /// Ordered (rank-count independent, the default) or fast.
     public let mode: ReductionMode
     private let scratch = ReductionScratch()
+    /// True when the caller has checked, once per step, that every rank reduces the same
+    /// widths over the same plan (``DataParallelTrainer`` agrees on the step, the dataset's
+    /// rows and the model's layout before the step's first collective): the reductions then
+    /// skip their own check, one small collective each.
+    var widthsAgreedByCaller = false
 
     /// A reducer, or ``DistributedError/invalidPlan(reason:)`` if the plan is for another
     /// number of ranks than the communicator has.
@@ -111,70 +118,162 @@ public struct GlobalBatchReducer {
                                                         actual: partials.reduce(0) { $0 + $1.count }))
     }
 
-    /// The collective part. A rank whose input is malformed still enters the collective (with
-    /// a marker length) so that every rank can throw instead of the others waiting forever.
+    /// The collective part. Every rank sends its partial sums and one status value (0, or 1
+    /// when its input is malformed: it then sends zeros), so the messages have the same length
+    /// whatever a rank's input, and every rank learns of a malformed rank at the same collective
+    /// and throws instead of waiting for it. Unless the caller has agreed on the widths for the
+    /// step (``widthsAgreedByCaller``), one small collective first checks that every rank
+    /// reduces the same width over the same plan.
     private func sum<Scalar: CommunicatorScalar>(
         microShardSums: [[Scalar]], width: Int, localShapeError: DistributedError?
     ) throws -> [Scalar] {
+        let operation = "sum(microShardSums:width:)"
+        if !widthsAgreedByCaller {
+            try communicator.agree(on: [("values per row", width), ("rows in the global batch", plan.globalBatchSize),
+                                        ("micro-shards", plan.microShardCount)], operation: operation)
+        }
+        let status: Scalar = localShapeError == nil ? 0 : 1
         switch mode {
+        case .ordered where plan.rankCount > 1 && width >= Self.reduceScatterMinimumWidth:
+            return try reduceScatterInMicroShardOrder(microShardSums, width: width, status: status,
+                                                      localShapeError: localShapeError, operation: operation)
         case .ordered:
-            // A malformed rank sends one value more than its share, a length no rank accepts.
-            let expected = plan.microShards(ofRank: communicator.rank).count * width
-            let send = scratch.send(Scalar.self, count: localShapeError == nil ? expected : expected + 1)
-            if localShapeError == nil {
-                for (index, partial) in microShardSums.enumerated() {
-                    partial.withUnsafeBufferPointer { send.baseAddress?.advanced(by: index * width).update(from: $0.baseAddress!, count: width) }
-                }
-            } else {
-                send.update(repeating: 0)
-            }
-            var received = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
-            let counts = try communicator.allGatherConcatenated(UnsafeBufferPointer(send), operation: "sum(microShardSums:width:)") {
-                received = scratch.receive(Scalar.self, count: $0)
-                return received
-            }
-            for rank in 0..<plan.rankCount where counts[rank] != plan.microShards(ofRank: rank).count * width {
-                throw localShapeError ?? DistributedError.shapeMismatch(
-                    operation: "sum(microShardSums:width:) on rank \(rank)",
-                    expected: plan.microShards(ofRank: rank).count * width, actual: counts[rank])
-            }
-            // Ranks hold consecutive micro-shards, so rank order is micro-shard order.
-            return Self.addInMicroShardOrder(UnsafeBufferPointer(received), width: width, microShardCount: plan.microShardCount)
+            return try gatherInMicroShardOrder(microShardSums, width: width, status: status,
+                                               localShapeError: localShapeError, operation: operation)
         case .fast:
-            // A malformed rank sends one value more, so the all-reduce's length check fails everywhere.
-            var local: [Scalar]
-            if localShapeError == nil, let first = microShardSums.first {
-                // The first partial as it is (a rank holding all its rows in one segment adds nothing).
-                local = first
-                local.withUnsafeMutableBufferPointer { sums in
-                    for partial in microShardSums.dropFirst() { partial.withUnsafeBufferPointer { Scalar.add($0, to: sums) } }
+            // Summed in place in the array handed out (the previous step's, when its holder has
+            // let go of it), with the status appended and removed: no copy before or after.
+            let large = width >= Self.reduceScatterMinimumWidth
+            var sums = large ? scratch.reusableResult(Scalar.self, count: width) : Bits.zeros(Scalar.self, count: width)
+            sums.withUnsafeMutableBufferPointer { buffer in
+                if localShapeError == nil, let first = microShardSums.first {
+                    first.withUnsafeBufferPointer { Bits.copy($0.baseAddress!, to: buffer.baseAddress!, count: width) }
+                    for partial in microShardSums.dropFirst() { partial.withUnsafeBufferPointer { Scalar.add($0, to: buffer) } }
+                } else {
+                    Bits.zero(buffer)
                 }
-            } else {
-                local = [Scalar](repeating: 0, count: localShapeError == nil ? width : width + 1)
             }
-            do { try communicator.allReduceSum(&local) } catch { throw localShapeError ?? error }
+            sums.append(status)
+            do {
+                try sums.withUnsafeMutableBufferPointer { try communicator.allReduceSum(agreedLength: $0, operation: operation) }
+            } catch { throw localShapeError ?? error }
             if let localShapeError { throw localShapeError }
-            return local
+            guard sums.removeLast() == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
+            if large { scratch.keepResult(sums) }
+            return sums
         }
     }
 
-    /// `s = p₀; s += p₁; …` over `microShardCount` vectors laid end to end: one fixed order of
-    /// additions, which every rank and every rank count performs identically.
-    static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
-        _ partials: UnsafeBufferPointer<Scalar>, width: Int, microShardCount: Int
-    ) -> [Scalar] {
-        guard width > 0, partials.count >= width, let first = partials.baseAddress else { return Array(partials.prefix(width)) }
-        // A copy of the first micro-shard's sums (bitwise, -0.0 included), then the others added.
-        var total = [Scalar](unsafeUninitializedCapacity: width) { buffer, count in
-            buffer.baseAddress?.initialize(from: first, count: width)
-            count = width
+    /// Widths from which ``ReductionMode/ordered`` reduces by scatter and gather rather than
+    /// one all-gather (a gradient vector, not a BatchNormalization layer's sums, whose one
+    /// collective costs less than two), and from which ``ReductionMode/fast`` reuses its result.
+    static let reduceScatterMinimumWidth = 4096
+
+    /// Ordered mode for small widths: every rank all-gathers every micro-shard's sums (with the
+    /// ranks' statuses) and adds all of them in micro-shard order.
+    private func gatherInMicroShardOrder<Scalar: CommunicatorScalar>(
+        _ partials: [[Scalar]], width: Int, status: Scalar, localShapeError: DistributedError?, operation: String
+    ) throws -> [Scalar] {
+        let ranks = 0..<plan.rankCount
+        let counts = ranks.map { plan.microShards(ofRank: $0).count * width + 1 }
+        let offsets = ranks.map { rank in counts[..<rank].reduce(0, +) }
+        let received = scratch.receive(Scalar.self, count: counts.reduce(0, +))
+        let mine = UnsafeMutableBufferPointer(rebasing: received[offsets[communicator.rank]..<(offsets[communicator.rank] + counts[communicator.rank])])
+        Self.pack(partials, columns: 0..<width, into: mine, status: status, valid: localShapeError == nil)
+        do {
+            try communicator.allGather(inPlace: received, agreedCounts: counts, operation: operation)
+        } catch { throw localShapeError ?? error }
+        if let localShapeError { throw localShapeError }
+        if let failed = ranks.first(where: { received[offsets[$0] + counts[$0] - 1] != 0 }) {
+            throw DistributedError.otherRankInputRejected(operation: operation, rank: failed)
         }
-        total.withUnsafeMutableBufferPointer { sums in
-            for shard in 1..<max(microShardCount, 1) {
-                Scalar.add(UnsafeBufferPointer(rebasing: partials[(shard * width)..<((shard + 1) * width)]), to: sums)
-            }
+        // Rank r's block: its micro-shards' sums in order, then its status.
+        let starts = ranks.flatMap { rank in (0..<plan.microShards(ofRank: rank).count).map { offsets[rank] + $0 * width } }
+        return Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, columns: width)
+    }
+
+    /// Ordered mode for large widths, with a rank's share of the bandwidth and the additions:
+    /// the columns are cut into one block per rank; an all-to-all sends rank `j` every
+    /// micro-shard's sums of block `j` (with the statuses), rank `j` adds them in micro-shard
+    /// order, and an all-gather gives every rank every block. Each value is added in the same
+    /// order as by ``gatherInMicroShardOrder(_:width:status:localShapeError:operation:)``,
+    /// so the result is bitwise the same, for any number of ranks.
+    private func reduceScatterInMicroShardOrder<Scalar: CommunicatorScalar>(
+        _ partials: [[Scalar]], width: Int, status: Scalar, localShapeError: DistributedError?, operation: String
+    ) throws -> [Scalar] {
+        let ranks = 0..<plan.rankCount, rank = communicator.rank
+        let blocks = ranks.map { ($0 * width / plan.rankCount)..<(($0 + 1) * width / plan.rankCount) }
+        let mine = blocks[rank]
+        let sendCounts = ranks.map { plan.microShards(ofRank: rank).count * blocks[$0].count + 1 }
+        let receiveCounts = ranks.map { plan.microShards(ofRank: $0).count * mine.count + 1 }
+        let send = scratch.send(Scalar.self, count: sendCounts.reduce(0, +))
+        var offset = 0
+        for target in ranks {
+            Self.pack(partials, columns: blocks[target], into: UnsafeMutableBufferPointer(rebasing: send[offset..<(offset + sendCounts[target])]),
+                      status: status, valid: localShapeError == nil)
+            offset += sendCounts[target]
+        }
+        let received = scratch.receive(Scalar.self, count: receiveCounts.reduce(0, +))
+        do {
+            try communicator.allToAll(UnsafeBufferPointer(send), agreedSendCounts: sendCounts, into: received,
+                                      receiveCounts: receiveCounts, operation: operation)
+        } catch { throw localShapeError ?? error }
+        if let localShapeError { throw localShapeError }
+        let offsets = ranks.map { receiveCounts[..<$0].reduce(0, +) }
+        if let failed = ranks.first(where: { received[offsets[$0] + receiveCounts[$0] - 1] != 0 }) {
+            throw DistributedError.otherRankInputRejected(operation: operation, rank: failed)
+        }
+        let starts = ranks.flatMap { source in (0..<plan.microShards(ofRank: source).count).map { offsets[source] + $0 * mine.count } }
+        var total = Bits.zeros(Scalar.self, count: width)
+        total.withUnsafeMutableBufferPointer { buffer in
+            Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, into: UnsafeMutableBufferPointer(rebasing: buffer[mine]))
+        }
+        try total.withUnsafeMutableBufferPointer { buffer in
+            try communicator.allGather(inPlace: buffer, agreedCounts: blocks.map(\.count), operation: operation)
         }
         return total
+    }
+
+    /// Writes `columns` of each partial sum, one after the other, then `status`, into `target`;
+    /// zeros instead of the sums when the partials are not `valid` (malformed input).
+    private static func pack<Scalar: CommunicatorScalar>(
+        _ partials: [[Scalar]], columns: Range<Int>, into target: UnsafeMutableBufferPointer<Scalar>, status: Scalar, valid: Bool
+    ) {
+        guard valid else {
+            Bits.zero(target)
+            target[target.count - 1] = status
+            return
+        }
+        for (index, partial) in partials.enumerated() where !columns.isEmpty {
+            partial.withUnsafeBufferPointer { source in
+                Bits.copy(source.baseAddress!.advanced(by: columns.lowerBound), to: target.baseAddress!.advanced(by: index * columns.count),
+                          count: columns.count)
+            }
+        }
+        target[target.count - 1] = status
+    }
+
+    /// `s = p₀; s += p₁; …` over the vectors of `columns` values starting at `starts` (one per
+    /// micro-shard, in micro-shard order): one fixed order of additions, which every rank and
+    /// every rank count performs identically.
+    static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
+        _ values: UnsafeBufferPointer<Scalar>, starts: [Int], columns: Int
+    ) -> [Scalar] {
+        var total = Bits.zeros(Scalar.self, count: columns)
+        total.withUnsafeMutableBufferPointer { addInMicroShardOrder(values, starts: starts, into: $0) }
+        return total
+    }
+
+    /// ``addInMicroShardOrder(_:starts:columns:)`` into `sums` (`sums.count` columns).
+    static func addInMicroShardOrder<Scalar: CommunicatorScalar>(
+        _ values: UnsafeBufferPointer<Scalar>, starts: [Int], into sums: UnsafeMutableBufferPointer<Scalar>
+    ) {
+        guard let firstStart = starts.first, let base = values.baseAddress, let target = sums.baseAddress else { return }
+        // A copy of the first micro-shard's sums (bitwise, -0.0 included), then the others added.
+        Bits.copy(base.advanced(by: firstStart), to: target, count: sums.count)
+        for start in starts.dropFirst() {
+            Scalar.add(UnsafeBufferPointer(rebasing: values[start..<(start + sums.count)]), to: sums)
+        }
     }
 }
 
@@ -193,6 +292,29 @@ final class ReductionScratch {
         Self.buffer(&receiveMemory, Scalar.self, count: count)
     }
 
+    /// The last (large) result handed out, reused when its holder has let go of it (the trainer
+    /// keeps a step's reduced gradients only until it has built the gradient tensors).
+    private var lastResult: Any?
+
+    /// An array of `count` values (their contents undefined) with room for one more: the last
+    /// kept result's memory when nothing else holds it any more, else a fresh one. A fresh
+    /// megabyte per step cost page faults (`batchwise-bench distributed`).
+    func reusableResult<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
+        var reused = lastResult as? [Scalar] ?? []
+        lastResult = nil
+        guard reused.count == count else {
+            reused = Bits.zeros(Scalar.self, count: count)
+            reused.reserveCapacity(count + 1)
+            return reused
+        }
+        return reused
+    }
+
+    /// Keeps `result` for ``reusableResult(_:count:)``.
+    func keepResult<Scalar: CommunicatorScalar>(_ result: [Scalar]) {
+        lastResult = result
+    }
+
     private static func buffer<Scalar>(
         _ memory: inout UnsafeMutableRawBufferPointer, _: Scalar.Type, count: Int
     ) -> UnsafeMutableBufferPointer<Scalar> {
@@ -208,5 +330,29 @@ final class ReductionScratch {
     deinit {
         sendMemory.deallocate()
         receiveMemory.deallocate()
+    }
+}
+
+/// Copies and zeros of `Float` / `Double` buffers as raw bytes: in the reductions' code, generic
+/// over the scalar, the typed `update(from:count:)` and `Array(repeating:count:)` copied element
+/// by element through the runtime's value witnesses (a `perf` profile of
+/// `batchwise-bench distributed`). All-zero bytes are `+0.0` in both types.
+enum Bits {
+    static func copy<Scalar: CommunicatorScalar>(_ source: UnsafePointer<Scalar>, to target: UnsafeMutablePointer<Scalar>, count: Int) {
+        UnsafeMutableRawPointer(target).copyMemory(from: UnsafeRawPointer(source), byteCount: count * MemoryLayout<Scalar>.stride)
+    }
+
+    static func zero<Scalar: CommunicatorScalar>(_ target: UnsafeMutableBufferPointer<Scalar>) {
+        guard let base = target.baseAddress else { return }
+        UnsafeMutableRawPointer(base).initializeMemory(as: UInt8.self, repeating: 0, count: target.count * MemoryLayout<Scalar>.stride)
+    }
+
+    /// `count` zeros.
+    static func zeros<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
+        guard count > 0 else { return [] }
+        return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            zero(buffer)
+            initialized = count
+        }
     }
 }

@@ -17,6 +17,10 @@ import Training
 /// PATH and every rank stops (reporting `stopped N`); `--resume PATH`: every rank continues from
 /// that checkpoint. `--report-errors 1`: a `DataParallelError` is written to the report as
 /// `error <description>` and the rank ends normally, so a test sees what every rank threw.
+/// `--hidden N`: N units in the hidden layer instead of 8 (1024 makes the reduced vector wide
+/// enough for the all-to-all path of `ordered` mode).
+/// `--mismatch model|rows --mismatch-rank r`: rank r's hidden layer has one unit more,
+/// or its data one row more than the other ranks' (ranks that disagree must fail, not hang).
 /// `--log-reads 1`: reports `reads`, the source rows this rank read during `fit`.
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
 /// `--bn-statistics synchronized|ghostBatch|perLayer` (default: the trainer's default, synchronized);
@@ -49,7 +53,9 @@ enum DataParallelCheck {
     }
 
     static func run(_ options: Options, world: Communicator, report: Report) throws {
-        let rows = options.int("rows")
+        // --mismatch model|rows --mismatch-rank r: rank r builds a hidden layer of 9 units, or has one row more.
+        let mismatch = options.values["mismatch-rank"].flatMap(Int.init) == world.rank ? options.values["mismatch"] : nil
+        let rows = options.int("rows") + (mismatch == "rows" ? 1 : 0)
         guard let mode = ReductionMode(rawValue: options.text("mode")) else { fail("unknown --mode") }
         let failingRank = options.values["fail-rank"].flatMap(Int.init)
         let rank = world.rank
@@ -66,7 +72,8 @@ enum DataParallelCheck {
         }
         var layers: [any Layer] = options.values["images"] == "1"
             ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
-        layers.append(Dense(units: 8, activation: .relu))
+        let hidden = options.values["hidden"].flatMap(Int.init) ?? 8
+        layers.append(Dense(units: mismatch == "model" ? hidden + 1 : hidden, activation: .relu))
         if options.values["batchnorm"] == "1" {
             layers.append(BatchNormalization(momentum: 0.9, synchronized: options.values["bn-flag"] == "1"))
         }
@@ -119,6 +126,9 @@ enum DataParallelCheck {
             if let healthyStepCollectives {
                 report.add("collectives", [String(healthyStepCollectives), String(world.collectivesEntered - collectivesBeforeFit)])
             }
+            return
+        } catch let error as DistributedError where options.values["report-errors"] == "1" {
+            report.add("error", [error.errorDescription ?? "\(error)"])
             return
         }
         if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }

@@ -21,9 +21,12 @@ extension MPIRunTests {
     /// outputs for all rows are bitwise the
     /// same on every rank of 1, 2 and 4 ranks, and equal to the same program run alone as a
     /// world of one.
-    @Test(arguments: [false, true])
-    func orderedDataParallelTrainingIsBitwiseIdenticalForOneTwoAndFourRanks(batchNorm: Bool) throws {
-        let arguments = Self.trainArguments(mode: .ordered, batchNorm: batchNorm)
+    /// With 1,024 hidden units the reduced vector (over 8,000 values) takes `ordered` mode's
+    /// all-to-all path.
+    @Test(arguments: [(false, 8), (true, 8), (true, 1024)])
+    func orderedDataParallelTrainingIsBitwiseIdenticalForOneTwoAndFourRanks(batchNorm: Bool, hidden: Int) throws {
+        var arguments = Self.trainArguments(mode: .ordered, batchNorm: batchNorm)
+        arguments["hidden"] = String(hidden)
         let alone = try MPIRun.start(ranks: nil, check: "train", arguments: arguments)
         #expect(alone.status == 0, "\(alone.output)")
         let expected = try #require(alone.reports[0], "no report: \(alone.output)")
@@ -128,9 +131,11 @@ extension MPIRunTests {
     /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
     /// error and rank 0 a typed error saying another rank failed, and both return from the
     /// step (a rank left waiting would trip the watchdog). The same for `predict`'s all-gather.
-    @Test(arguments: [(ReductionMode.ordered, false), (.fast, false), (.ordered, true)])
-    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool) throws {
+    /// With 1,024 hidden units through `ordered` mode's all-to-all path.
+    @Test(arguments: [(ReductionMode.ordered, false, 8), (.fast, false, 8), (.ordered, true, 8), (.ordered, false, 1024)])
+    func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool, hidden: Int) throws {
         var arguments = Self.trainArguments(mode: mode, batchNorm: false)
+        arguments["hidden"] = String(hidden)
         arguments["fail-rank"] = "1"
         arguments["report-errors"] = "1"
         arguments["predict-only"] = predictOnly ? "1" : "0"
@@ -141,6 +146,26 @@ extension MPIRunTests {
         #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0: map: the function threw"), "\(failed)")
         #expect(failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
         #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+    }
+
+    /// Ranks whose collectives would have different lengths (a different model, or a dataset
+    /// of another length, so another short last step) all throw the same typed error from the
+    /// step's one agreement check instead of hanging in a collective of mismatched lengths.
+    @Test(arguments: [ReductionMode.ordered, .fast], ["model", "rows"])
+    func ranksThatDisagreeOnTheStepFailWithATypedErrorInsteadOfHanging(mode: ReductionMode, mismatch: String) throws {
+        var arguments = Self.trainArguments(mode: mode, batchNorm: true)
+        arguments["mismatch"] = mismatch
+        arguments["mismatch-rank"] = "1"
+        arguments["report-errors"] = "1"
+        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let quantity = mismatch == "model" ? "values reduced per row" : "rows in the dataset"
+        let (small, large) = mismatch == "model" ? (100, 112) : (51, 52)
+        for rank in 0..<2 {
+            let error = run.reports[rank]?["error"]?.joined(separator: " ") ?? ""
+            #expect(error == "data-parallel step: the ranks disagree on \(quantity) (rank \(rank): \(rank == 1 ? large : small), "
+                    + "smallest \(small), largest \(large))", "rank \(rank): \(run.output)")
+        }
     }
 
     static func floats(_ bits: [String]) throws -> [Float] {

@@ -41,17 +41,19 @@ struct MPIRunTests {
     /// Item 3: an ordered sum over a global batch is bitwise the same with 1, 2 and 4 ranks,
     /// on every rank, and equal to this process's own world-of-one computation. With 5 rows
     /// (a short last batch) some micro-shards and ranks hold no rows and contribute zeros.
-    @Test(arguments: [64, 5])
-    func orderedSumsAreBitwiseIdenticalForOneTwoAndFourRanks(rows: Int) throws {
-        let data = TestData.floats(rows * Self.width, seed: 42)
+    /// 4,099 values per row take the all-to-all and all-gather path of wide vectors (gradients),
+    /// with blocks of unequal widths for 2 and 4 ranks.
+    @Test(arguments: [(64, width), (5, width), (16, 4099)])
+    func orderedSumsAreBitwiseIdenticalForOneTwoAndFourRanks(rows: Int, width: Int) throws {
+        let data = TestData.floats(rows * width, seed: 42)
         let input = try TestData.write(data)
         defer { try? FileManager.default.removeItem(at: input) }
         let world = try Communicator.world(environment: [:])
         let plan = try MicroShardPlan(globalBatchSize: rows, microShardCount: Self.microShards, rankCount: 1)
-        let local = try GlobalBatchReducer(communicator: world, plan: plan, mode: .ordered).sumRows(data, width: Self.width)
+        let local = try GlobalBatchReducer(communicator: world, plan: plan, mode: .ordered).sumRows(data, width: width)
         let expected = TestData.bits(local)
         for ranks in [nil, 1, 2, 4] {
-            let run = try MPIRun.start(ranks: ranks, check: "reduce", arguments: arguments(input, mode: .ordered, rows: rows))
+            let run = try MPIRun.start(ranks: ranks, check: "reduce", arguments: arguments(input, mode: .ordered, rows: rows, width: width))
             #expect(run.status == 0, "\(run.output)")
             for rank in 0..<(ranks ?? 1) {
                 #expect(run.reports[rank]?["sum"] == expected, "ranks: \(ranks.map(String.init) ?? "none"), rank \(rank)")
@@ -125,8 +127,8 @@ struct MPIRunTests {
         #expect(run.output.contains("signal 9"), "\(run.output)")
     }
 
-    private func arguments(_ input: URL, mode: ReductionMode, rows: Int) -> [String: String] {
-        ["input": input.path, "width": String(Self.width), "rows": String(rows),
+    private func arguments(_ input: URL, mode: ReductionMode, rows: Int, width: Int = width) -> [String: String] {
+        ["input": input.path, "width": String(width), "rows": String(rows),
          "micro-shards": String(Self.microShards), "mode": mode.rawValue]
     }
 }

@@ -11,8 +11,9 @@ import Glibc
 /// 784-256-256-10 (Dense-BN-ReLU twice, then Dense; Adam) at a global batch of 256 with
 /// `DataParallelTrainer`, in `fast` and `ordered` mode, on 1 rank and on `--ranks` ranks (one
 /// OpenBLAS thread each): samples/s, the scaling of `--ranks` ranks over 1, and the share of
-/// the step time each rank spends in MPI collectives (measured by the communicator: transfers
-/// and waiting for the slower rank), beside the time of the reduction alone after a barrier
+/// the step time each rank spends in MPI collectives (`Communicator.secondsInCollectives`: the
+/// wall time inside MPI calls, transfers and waiting for the slower rank, over the wall time
+/// of the timed steps, averaged over the ranks), beside the time of the reduction alone after a barrier
 /// (the transfer without waiting). Because the ranks of a busy machine wait for each other's
 /// time slices, it also reports each rank's own work (its thread's CPU time outside the
 /// collectives) and, labelled as estimates, the samples/s and communication share a machine
