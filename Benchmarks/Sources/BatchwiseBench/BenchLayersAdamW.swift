@@ -6,10 +6,7 @@ import Foundation
 /// 784-256-256-10 BN MLP (batch 128) trained with AdamW (weight decay 0.004), global-norm
 /// clipping (1.0) and an EMA of the weights (momentum 0.99), next to Keras `train_on_batch`
 /// with the same optimizer (Benchmarks/peers/layers_adamw_peer.py), and the share of the
-/// training step spent in the optimizer update (decay, clipping, rule, EMA), measured two ways:
-/// the time inside `optimizer.apply` (`_optimizer_share`), and, as a check that no optimizer
-/// work hides elsewhere in the step, one minus the rate with the optimizer over the rate of the
-/// same loop without it (`_optimizer_share_by_difference`; noisier under load).
+/// training step spent in the optimizer update (decay, clipping, rule, EMA).
 enum AdamWEMABench {
     static let workload = "mlp_adamw_ema"
 
@@ -27,26 +24,21 @@ enum AdamWEMABench {
     /// (when it runs) and averaged, so that load drift favours neither side.
     static func rows(seconds: Double, peerScript: String?) throws -> [BenchRow] {
         var measured = try measure(seconds: seconds)
-        var withoutOptimizer = try measure(seconds: seconds, updating: false).samplesPerSecond
         var peer: Double?
         if let peerScript, let result = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)]) {
             peer = PeerScript.value(result, workload)
             let again = try measure(seconds: seconds)
             measured = ((measured.samplesPerSecond + again.samplesPerSecond) / 2, (measured.optimizerShare + again.optimizerShare) / 2)
-            withoutOptimizer = (withoutOptimizer + (try measure(seconds: seconds, updating: false).samplesPerSecond)) / 2
         }
         return [
             BenchRow(workload: workload, batchwise: measured.samplesPerSecond, peer: peer, unit: "samples/s"),
             BenchRow(workload: workload + "_optimizer_share", batchwise: 100 * measured.optimizerShare, peer: nil, unit: "% of step"),
-            BenchRow(workload: workload + "_optimizer_share_by_difference",
-                     batchwise: 100 * (1 - measured.samplesPerSecond / withoutOptimizer), peer: nil, unit: "% of step"),
         ]
     }
 
     /// Training steps on the BN MLP's 8 cycled batches for `seconds` after 20 warm-up steps:
-    /// samples per second, and the fraction of the step time inside `optimizer.apply`
-    /// (`updating` false: the same steps without the optimizer, so the weights stay put).
-    static func measure(seconds: Double, updating: Bool = true) throws -> (samplesPerSecond: Double, optimizerShare: Double) {
+    /// samples per second, and the fraction of the step time inside `optimizer.apply`.
+    static func measure(seconds: Double) throws -> (samplesPerSecond: Double, optimizerShare: Double) {
         let mlp = try LayersWorkload.mlp()
         var model = mlp.model
         var optimizer = optimizer()
@@ -57,11 +49,9 @@ enum AdamWEMABench {
         func train(_ batch: (x: Tensor<Float>, y: Tensor<Float>)) throws {
             let step = try model.trainingStep(x: batch.x, y: batch.y, loss: mlp.loss, reusing: spare.take())
             try model.apply(step.stateUpdate)
-            if updating {
-                let before = clock.now
-                try optimizer.apply(step.gradients, to: &model)
-                inOptimizer += clock.now - before
-            }
+            let before = clock.now
+            try optimizer.apply(step.gradients, to: &model)
+            inOptimizer += clock.now - before
             spare = step.gradients
             lastLoss = step.loss
         }
