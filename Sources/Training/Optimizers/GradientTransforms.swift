@@ -59,11 +59,11 @@ enum GradientTransforms {
         return limit * min(1 / norm, 1 / limit) + (norm - norm)
     }
 
-    /// Each gradient's ``squaredSum(_:)``. Above ``AdamKernel/parallelThreshold`` scalars in
+    /// Each gradient's ``squaredSum(_:wide:)``. Above ``AdamKernel/parallelThreshold`` scalars in
     /// all, the unordered sums run as pieces of about an eighth of the total on
     /// `DispatchQueue.concurrentPerform`, so that one large gradient is not one thread's work;
     /// a gradient's pieces add up to an unordered sum like any other, checked as in
-    /// ``squaredSum(_:)``.
+    /// ``squaredSum(_:wide:)``.
     static func squaredSums(_ gradients: [Tensor<Float>], wide: Bool = AdamKernel.hasWideVectors) -> [Float] {
         let total = gradients.reduce(0) { $0 + $1.scalarCount }
         guard total >= AdamKernel.parallelThreshold else { return gradients.map { squaredSum($0, wide: wide) } }
