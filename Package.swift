@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Modules depend one way (see docs/ARCHITECTURE.md); a target declares only modules it imports:
-// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;
+// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;  CVectorKernels (C, AVX kernels) -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) + Distributed -> BatchwiseCLI
@@ -59,7 +59,9 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
-        .target(name: "Training", dependencies: ["Datasets", "Tensors"], plugins: ["TypeRegistryPlugin"]),
+        // Element-wise kernels compiled for AVX and chosen at run time (the package targets baseline x86-64).
+        .target(name: "CVectorKernels"),
+        .target(name: "Training", dependencies: ["Datasets", "Tensors", "CVectorKernels"], plugins: ["TypeRegistryPlugin"]),
         .executableTarget(name: "TypeRegistryGenerator", path: "Plugins/TypeRegistryGenerator"),
         .plugin(name: "TypeRegistryPlugin", capability: .buildTool(), dependencies: ["TypeRegistryGenerator"]),
         .target(

@@ -31,6 +31,9 @@ enum DenseMath {
         kernelGradient: inout Tensor<S>?, biasGradient: inout Tensor<S>?,
         wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
     ) -> Tensor<S>? {
+        // A training step frees and allocates its 100 KB+ activations again every step: keep
+        // that memory in the process instead of faulting it in anew (see FreedMemoryRetention).
+        FreedMemoryRetention.engage()
         if wantsParameters {
             if var dk = kernelGradient, dk.shape == kernel.shape {
                 kernelGradient = nil   // drop our reference so the write below needs no copy

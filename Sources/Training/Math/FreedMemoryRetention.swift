@@ -12,7 +12,9 @@ import Glibc
 /// ``engage()`` raises the trim threshold to ``trimThreshold`` and fixes the mmap threshold at
 /// glibc's maximum, so buffers up to 32 MiB come from the heap and stay there. It is called
 /// once per process by the first training pass of a ``Conv2D``; the cost is that up to
-/// ``trimThreshold`` of freed heap stays mapped. Elsewhere (no glibc) it does nothing.
+/// ``trimThreshold`` of freed heap stays mapped. `DenseMath.backward` calls it too: the BN-MLP's
+/// step faulted its 128 KiB activations in again every step (6.9% of a profile's samples,
+/// docs/perf/layers.md). Elsewhere (no glibc) it does nothing.
 enum FreedMemoryRetention {
     /// Freed heap glibc keeps instead of returning to the kernel.
     static let trimThreshold: Int32 = 512 << 20
