@@ -146,6 +146,9 @@ extension BenchPipelineCommand {
                 BenchRow(workload: "mnist_random_access_bandwidth", batchwise: moved, peer: nil, unit: "MB/s"),
             ] + shareRows("mnist_random_access", moved: moved, sustained: memcpy.sustained, best: memcpy.best) + [
                 BenchRow(workload: "mnist_random_access_cpu_share_of_memcpy", batchwise: cpuShare, peer: nil, unit: "%"),
+                // Against the small-page copy alone, as the share was measured before huge pages.
+                BenchRow(workload: "mnist_random_access_share_of_memcpy_small_pages",
+                         batchwise: 100 * moved / memcpy.smallPages, peer: nil, unit: "%"),
                 BenchRow(workload: "mnist_random_access_small_pages", batchwise: smallPagesRate, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_random_access_small_pages_share_of_memcpy_small_pages",
                          batchwise: 100 * movedSmall / memcpy.smallPages, peer: nil, unit: "%"),
