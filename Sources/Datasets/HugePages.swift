@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Moves the 2 MiB-aligned interior of a large, already written buffer onto transparent huge

@@ -17,9 +17,9 @@ import Tensors
 ///
 /// On Linux, a tensor of 16 MiB or more is moved onto transparent huge pages when its slices
 /// are made (in place, memory-neutral; the values do not change), so that a shuffle's random
-/// rows do not each cost a TLB miss. This takes a moment once per tensor storage (about a
-/// fifth of a second for MNIST's 188 MB on the 2-core development machine) and is skipped where
-/// huge pages are off or unavailable.
+/// rows do not each cost a TLB miss. This takes a moment once per tensor storage (about 0.1 s
+/// for MNIST's 188 MB on the 2-core development machine, up to 2 s when the kernel must first
+/// find free 2 MiB blocks) and is skipped where huge pages are off or unavailable.
 public struct Slices<Element>: Dataset, Sendable {
     /// The number of elements.
     public let count: Int

@@ -36,7 +36,7 @@ import Glibc
         #expect(x.withUnsafeBufferPointer { collapseToHugePages(UnsafeRawBufferPointer($0)) } == 0)
     }
 
-    #if os(Linux)
+    #if os(Linux) && canImport(Glibc)
     @Test func largeSlicesPutTheirStorageOnHugePages() throws {
         guard transparentHugePagesAllowed else { return }  // THP `never` or absent: nothing to see
         let x = try Self.features()
