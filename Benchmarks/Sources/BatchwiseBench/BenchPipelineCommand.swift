@@ -28,16 +28,16 @@ struct BenchPipelineCommand: ParsableCommand {
         var (seedRate, seedInline) = try Self.interleavedRates(seedPipeline, seedWithoutPrefetch, seconds: seconds)
 
         let (mx, my) = try Self.mnistData(&rng)
+        // The same data through the random-access path: a global shuffle, rows gathered per batch,
+        // alternating with the same over a copy on small pages; the first `Slices` built is timed.
+        let randomAccess = try RandomAccessAB.measure(mx, my, seconds: seconds)
         let mnist = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128).prefetch(2)
         let mnistWithoutPrefetch = try Slices(mx, my).shuffle(bufferSize: 60_000, seed: 1).repeat().batch(128)
         var (mnistRate, mnistInline) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
         mnistRate *= 128
         mnistInline *= 128
-        // The same data through the random-access path: a global shuffle, rows gathered per batch.
-        let randomAccessRate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
         let randomAccessCPUShare = try Self.randomAccessCPUShare(mx, my, seconds: seconds)
-        var sustained = Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)
-        let memcpy = Self.memcpyBandwidth(bytes: 256 << 20)
+        var memcpy = MemcpyReference.measure(seconds: seconds)
         if pipelinesOnly {
             print(BenchReport.table([
                 BenchRow(workload: "seed_pipeline", batchwise: seedRate, peer: nil, unit: "batches/s"),
@@ -45,8 +45,8 @@ struct BenchPipelineCommand: ParsableCommand {
                 BenchRow(workload: "mnist_pipeline", batchwise: mnistRate, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
                 BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: mnistRate * Self.bytesPerElement / 1e6, peer: nil, unit: "MB/s"),
-            ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
-              + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy, cpuShare: randomAccessCPUShare)))
+            ] + Self.memcpyRows(mnistRate: mnistRate, memcpy: memcpy)
+              + randomAccess.rows(memcpy: memcpy, cpuShare: randomAccessCPUShare)))
             return
         }
 
@@ -68,7 +68,7 @@ struct BenchPipelineCommand: ParsableCommand {
             let (mnistAfter, mnistInlineAfter) = try Self.interleavedRates(mnist, mnistWithoutPrefetch, seconds: seconds)
             mnistRate = (mnistRate + mnistAfter * 128) / 2
             mnistInline = (mnistInline + mnistInlineAfter * 128) / 2
-            sustained = (sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
+            memcpy.sustained = (memcpy.sustained + Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds)) / 2
         }
         let bytesPerElement = Self.bytesPerElement
         let rows = [
@@ -80,8 +80,8 @@ struct BenchPipelineCommand: ParsableCommand {
                      peer: PeerScript.value(peer, "mnist_pipeline").map { $0 * bytesPerElement / 1e6 }, unit: "MB/s"),
             BenchRow(workload: "mnist_pipeline_without_prefetch", batchwise: mnistInline, peer: nil, unit: "elements/s"),
             BenchRow(workload: "mnist_prefetch_vs_without", batchwise: mnistRate / mnistInline, peer: nil, unit: "x"),
-        ] + Self.memcpyRows(mnistRate: mnistRate, sustained: sustained, best: memcpy)
-          + Self.randomAccessRows(rate: randomAccessRate, sustained: sustained, best: memcpy, cpuShare: randomAccessCPUShare) + [
+        ] + Self.memcpyRows(mnistRate: mnistRate, memcpy: memcpy)
+          + randomAccess.rows(memcpy: memcpy, cpuShare: randomAccessCPUShare) + [
             BenchRow(workload: "cores_available", batchwise: cores, peer: nil, unit: "cores"),
             BenchRow(workload: "map_1ms_1_worker", batchwise: mapRates[0], peer: PeerScript.value(peer, "map_1ms_1_worker"), unit: "elements/s"),
             BenchRow(workload: "map_1ms_2_workers", batchwise: mapRates[1], peer: PeerScript.value(peer, "map_1ms_2_workers"), unit: "elements/s"),
@@ -139,14 +139,13 @@ struct BenchPipelineCommand: ParsableCommand {
             rows.append(BenchRow(workload: "mnist_pipeline", batchwise: rate, peer: nil, unit: "elements/s"))
             rows.append(BenchRow(workload: "mnist_pipeline_bandwidth", batchwise: rate * Self.bytesPerElement / 1e6,
                                  peer: nil, unit: "MB/s"))
-            rows += Self.memcpyRows(mnistRate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
-                                    best: Self.memcpyBandwidth(bytes: 256 << 20))
+            rows += Self.memcpyRows(mnistRate: rate, memcpy: MemcpyReference.measure(seconds: seconds))
         case "randomaccess":
             let (mx, my) = try Self.mnistData(&rng)
-            let rate = try Self.rate(Self.randomAccessMNIST(mx, my), seconds: seconds) * 128
+            let randomAccess = try RandomAccessAB.measure(mx, my, seconds: seconds)
             let cpuShare = try Self.randomAccessCPUShare(mx, my, seconds: seconds)
-            rows += Self.randomAccessRows(rate: rate, sustained: Self.sustainedMemcpyBandwidth(bytes: Self.mnistBytes, seconds: seconds),
-                                          best: Self.memcpyBandwidth(bytes: 256 << 20), cpuShare: cpuShare)
+            let memcpy = MemcpyReference.measure(seconds: seconds)
+            rows += Self.memcpyRows(mnistRate: nil, memcpy: memcpy) + randomAccess.rows(memcpy: memcpy, cpuShare: cpuShare)
         case "map":
             rows.append(BenchRow(workload: "cores_available", batchwise: Self.coresAvailable(seconds: 0.5), peer: nil, unit: "cores"))
             let (serial, parallel) = try Self.mapRates(seconds: seconds)
@@ -244,52 +243,10 @@ struct BenchPipelineCommand: ParsableCommand {
     /// The MNIST-size features: the pipeline's source, and the size of the sustained memcpy.
     static let mnistBytes = 60_000 * 784 * 4
 
-    /// The MNIST pipeline's bandwidth as a share of both memcpy figures.
     /// The MNIST-size pipeline through the random-access path (issue 15): `globalShuffle`,
     /// `repeat`, `batch(128)`, no prefetch, so the rate is the pipeline's own.
     static func randomAccessMNIST(_ x: Tensor<Float>, _ y: Tensor<Int64>) throws -> some Dataset<(Tensor<Float>, Tensor<Int64>)> {
         try Slices(x, y).globalShuffle(seed: 1).repeat().batch(128)
-    }
-
-    /// The random-access MNIST rate and its share of memcpy (target: at least 50%).
-    static func randomAccessRows(rate: Double, sustained: Double, best: Double, cpuShare: Double) -> [BenchRow] {
-        let moved = rate * bytesPerElement / 1e6
-        return [
-            BenchRow(workload: "mnist_random_access", batchwise: rate, peer: nil, unit: "elements/s"),
-            BenchRow(workload: "mnist_random_access_bandwidth", batchwise: moved, peer: nil, unit: "MB/s"),
-        ] + shareRows("mnist_random_access", moved: moved, sustained: sustained, best: best) + [
-            BenchRow(workload: "mnist_random_access_cpu_share_of_memcpy", batchwise: cpuShare, peer: nil, unit: "%"),
-        ]
-    }
-
-    /// The random-access MNIST pipeline's bytes per second of its thread's CPU time over
-    /// memcpy's (the MNIST source's size, copied again and again), in %, each side run for
-    /// `seconds` of CPU time. A thread waiting for a core on a loaded machine is not charged,
-    /// so this share moves much less with the load than the wall-clock ones.
-    static func randomAccessCPUShare(_ x: Tensor<Float>, _ y: Tensor<Int64>, seconds: Double) throws -> Double {
-        var iterator = try randomAccessMNIST(x, y).makeIterator()
-        _ = try iterator.next()
-        var batches = 0
-        let start = threadCPUSeconds()
-        while threadCPUSeconds() - start < seconds {
-            guard try iterator.next() != nil else { break }
-            batches += 1
-        }
-        let pipeline = Double(batches * 128) * bytesPerElement / (threadCPUSeconds() - start)
-
-        let source = UnsafeMutableRawPointer.allocate(byteCount: mnistBytes, alignment: 64)
-        let target = UnsafeMutableRawPointer.allocate(byteCount: mnistBytes, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        memset(source, 1, mnistBytes)
-        memcpy(target, source, mnistBytes)  // fault the pages in outside the timing
-        var copies = 0
-        let copyStart = threadCPUSeconds()
-        while threadCPUSeconds() - copyStart < seconds {
-            memcpy(target, source, mnistBytes)
-            copies += 1
-        }
-        let copied = Double(copies * mnistBytes) / (threadCPUSeconds() - copyStart)
-        return 100 * pipeline / copied
     }
 
     /// CPU time of the calling thread so far, in seconds.
@@ -305,31 +262,14 @@ struct BenchPipelineCommand: ParsableCommand {
          BenchRow(workload: "\(workload)_share_of_memcpy_sustained", batchwise: 100 * moved / sustained, peer: nil, unit: "%")]
     }
 
-    static func memcpyRows(mnistRate: Double, sustained: Double, best: Double) -> [BenchRow] {
-        let moved = mnistRate * bytesPerElement / 1e6
-        return [
-            BenchRow(workload: "memcpy_bandwidth", batchwise: best, peer: nil, unit: "MB/s"),
-            BenchRow(workload: "memcpy_bandwidth_sustained", batchwise: sustained, peer: nil, unit: "MB/s"),
-        ] + shareRows("mnist", moved: moved, sustained: sustained, best: best)
-    }
-
-    /// Plain memcpy measured the way the pipelines are: copies of `bytes` (the MNIST source's
-    /// size) repeated for `seconds`, bytes over wall time, so a loaded machine slows both alike.
-    /// ``memcpyBandwidth(bytes:)``, the best of five single copies, mostly escapes the load.
-    static func sustainedMemcpyBandwidth(bytes: Int, seconds: Double) -> Double {
-        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        memset(source, 1, bytes)
-        memcpy(target, source, bytes)  // fault the pages in outside the timing
-        let start = DispatchTime.now().uptimeNanoseconds
-        var copied = 0, elapsed = 0.0
-        while elapsed < seconds {
-            memcpy(target, source, bytes)
-            copied += bytes
-            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
-        return Double(copied) / elapsed / 1e6
+    /// The memcpy figures (see `MemcpyReference`) and, given its rate, the MNIST pipeline's shares.
+    static func memcpyRows(mnistRate: Double?, memcpy: MemcpyReference) -> [BenchRow] {
+        [
+            BenchRow(workload: "memcpy_bandwidth", batchwise: memcpy.best, peer: nil, unit: "MB/s"),
+            BenchRow(workload: "memcpy_bandwidth_huge_pages", batchwise: memcpy.hugePages, peer: nil, unit: "MB/s"),
+            BenchRow(workload: "memcpy_bandwidth_small_pages", batchwise: memcpy.smallPages, peer: nil, unit: "MB/s"),
+            BenchRow(workload: "memcpy_bandwidth_sustained", batchwise: memcpy.sustained, peer: nil, unit: "MB/s"),
+        ] + (mnistRate.map { shareRows("mnist", moved: $0 * bytesPerElement / 1e6, sustained: memcpy.sustained, best: memcpy.best) } ?? [])
     }
 
     /// The CPU this process can get now: two threads spin for `seconds`; their CPU time over the
@@ -350,20 +290,5 @@ struct BenchPipelineCommand: ParsableCommand {
         }
         group.wait()
         return total.withLock { $0 } / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-
-    static func memcpyBandwidth(bytes: Int) -> Double {
-        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        memset(source, 1, bytes)
-        memcpy(target, source, bytes)  // fault the pages in outside the timing
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            memcpy(target, source, bytes)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return Double(bytes) / best / 1e6
     }
 }

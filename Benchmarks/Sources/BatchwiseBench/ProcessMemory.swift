@@ -26,11 +26,13 @@ enum ProcessMemory {
 
     /// A `kB` field of /proc/self/status (`"VmRSS:"`, `"VmHWM:"`, ...) in bytes.
     static func statusBytes(_ field: String) -> Int? {
-        guard let text = contents(of: "/proc/self/status", capacity: 8_192),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
-              let kilobytes = Int(line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
-        else { return nil }
-        return kilobytes * 1_024
+        contents(of: "/proc/self/status", capacity: 8_192).flatMap { kilobyteField(field, in: $0) }
+    }
+
+    /// Anonymous memory on transparent huge pages (`AnonHugePages` of /proc/self/smaps_rollup,
+    /// Linux 4.14+), in bytes.
+    static func anonymousHugePageBytes() -> Int? {
+        contents(of: "/proc/self/smaps_rollup", capacity: 4_096).flatMap { kilobyteField("AnonHugePages:", in: $0) }
     }
 
     /// Resets the kernel's peak-RSS mark (`VmHWM`) to the current RSS (Linux 4.0+).
@@ -39,6 +41,14 @@ enum ProcessMemory {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return write(fd, "5", 1) == 1
+    }
+
+    /// The value of a `<field> <n> kB` line of a /proc file's text, in bytes.
+    private static func kilobyteField(_ field: String, in text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+              let kilobytes = Int(line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        else { return nil }
+        return kilobytes * 1_024
     }
 
     /// Up to `capacity` bytes of a /proc file as text, in one read(2).
