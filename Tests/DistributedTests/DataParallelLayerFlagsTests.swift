@@ -190,7 +190,8 @@ struct DataParallelLayerFlagsTests {
     }
 
     /// A rank that cannot read its rows still enters every collective of a step with
-    /// synchronized BatchNormalization (here 2 layers: 6 reductions, then the step's), so the
+    /// synchronized BatchNormalization (here the step's agreement check, 2 layers' 6 reductions, then
+    /// the step's gradient reduction), so the
     /// other ranks are not left waiting: the failed step enters as many collectives as a
     /// healthy one, and throws the rank's own error. Counted with `collectivesEntered`, so it
     /// does not rely on the collectives' length checks noticing a rank that skipped some.
@@ -205,7 +206,7 @@ struct DataParallelLayerFlagsTests {
         var before = world.collectivesEntered
         _ = try trainer.step(try Slices(x, y), epoch: 0, step: 0)
         let healthy = world.collectivesEntered - before
-        #expect(healthy == 7)
+        #expect(healthy == 8)
         before = world.collectivesEntered
         #expect(throws: DataParallelError.self) {
             try trainer.step(try Slices(x, y).map { _ -> (Tensor<Float>, Tensor<Float>) in throw Unreadable() }, epoch: 0, step: 0)
