@@ -16,37 +16,30 @@ struct BenchConvCommand: ParsableCommand {
         abstract: "Training-step throughput of CNNs (Conv2D + BatchNormalization) vs Keras train_on_batch."
     )
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
-
-    @Option(help: "Timed seconds per workload (Swift and peer alike).")
-    var seconds: Double = 3
+    @OptionGroup var comparison: PeerComparisonOptions
 
     @Option(help: "The Keras peer script; skipped when missing.")
     var peerScript = "Benchmarks/peers/conv_peer.py"
-
-    @Flag(help: "Measure Batchwise only.")
-    var noPeer = false
 
     @Option(help: "Measure only this workload (digits_cnn or mnist_cnn), Batchwise only, without the sgemm rows (for profiling).")
     var only: String?
 
     func run() throws {
         if let only {
-            let (rate, cpu) = try ConvWorkload.make(only).rateAndCPUTime(seconds: seconds)
+            let (rate, cpu) = try ConvWorkload.make(only).rateAndCPUTime(seconds: comparison.seconds)
             let rows = [BenchRow(workload: only, batchwise: rate, peer: nil, unit: "steps/s"),
                         BenchRow(workload: "\(only)_cpu_per_step", batchwise: cpu * 1000, peer: nil, unit: "CPU ms")]
-            print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+            print(comparison.json ? try BenchReport.json(rows) : BenchReport.table(rows))
             return
         }
         let workloads = ["digits_cnn", "mnist_cnn"]
-        var measured = try workloads.map { ($0, try ConvWorkload.make($0).stepsPerSecond(seconds: seconds)) }
+        var measured = try workloads.map { ($0, try ConvWorkload.make($0).stepsPerSecond(seconds: comparison.seconds)) }
         var peer: [String: Any]?
-        if !noPeer {
-            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
+        if !comparison.noPeer {
+            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(comparison.seconds)])
             // Measuring again after the peer brackets its time window on a shared machine.
             if peer != nil {
-                measured = try measured.map { name, first in (name, (first + (try ConvWorkload.make(name).stepsPerSecond(seconds: seconds))) / 2) }
+                measured = try measured.map { name, first in (name, (first + (try ConvWorkload.make(name).stepsPerSecond(seconds: comparison.seconds))) / 2) }
             }
         }
         var rows = measured.map { name, value in
@@ -62,7 +55,7 @@ struct BenchConvCommand: ParsableCommand {
                              peer: nil, unit: "GFLOP/s"))
         rows.append(BenchRow(workload: "sgemm_1024", batchwise: Self.sgemmRate(m: 1024, n: 1024, k: 1024, seconds: 1),
                              peer: nil, unit: "GFLOP/s"))
-        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+        print(comparison.json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
     /// GFLOP/s of `C = A·B` for `m×k` times `k×n`, repeated for about `seconds`.

@@ -15,17 +15,10 @@ struct BenchLayersCommand: ParsableCommand {
         abstract: "Training-step throughput of Batchwise layers vs Keras train_on_batch."
     )
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
-
-    @Option(help: "Timed seconds per workload (Swift and peer alike).")
-    var seconds: Double = 3
+    @OptionGroup var comparison: PeerComparisonOptions
 
     @Option(help: "The Keras peer script; skipped when missing.")
     var peerScript = "Benchmarks/peers/layers_peer.py"
-
-    @Flag(help: "Measure Batchwise only.")
-    var noPeer = false
 
     @Option(help: "Run one workload only (seed_model, mlp or mlp_adamw_ema); implies --no-peer.")
     var only: String?
@@ -38,10 +31,10 @@ struct BenchLayersCommand: ParsableCommand {
         var measured = try workloads.map { ($0, try measure($0)) }
         // The MLP step's own GEMMs alone, in the same run: the step's share of this rate is
         // the fraction of the machine's GEMM speed the training step reaches.
-        var gemm = workloads.contains("mlp") ? Self.measureGEMM(seconds: seconds) : nil
+        var gemm = workloads.contains("mlp") ? Self.measureGEMM(seconds: comparison.seconds) : nil
         var peer: [String: Any]?
-        if !noPeer, only == nil {
-            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(seconds)])
+        if !comparison.noPeer, only == nil {
+            peer = PeerScript.run(peerScript, arguments: ["--seconds", String(comparison.seconds)])
             // The machine is shared: measuring Batchwise again after the peer and averaging
             // brackets the peer's time window, so load drift does not favour either side.
             if peer != nil {
@@ -51,7 +44,7 @@ struct BenchLayersCommand: ParsableCommand {
                                        cpuMicrosecondsPerStep: (first.cpuMicrosecondsPerStep + second.cpuMicrosecondsPerStep) / 2))
                 }
                 gemm = gemm.map { first in
-                    let second = Self.measureGEMM(seconds: seconds)
+                    let second = Self.measureGEMM(seconds: comparison.seconds)
                     return (rate: (first.rate + second.rate) / 2, perCPUSecond: (first.perCPUSecond + second.perCPUSecond) / 2)
                 }
             }
@@ -76,9 +69,9 @@ struct BenchLayersCommand: ParsableCommand {
             ]
         }
         if only == nil || only == AdamWEMABench.workload {
-            rows += try AdamWEMABench.rows(seconds: seconds, peerScript: noPeer || only != nil ? nil : "Benchmarks/peers/layers_adamw_peer.py")
+            rows += try AdamWEMABench.rows(seconds: comparison.seconds, peerScript: comparison.noPeer || only != nil ? nil : "Benchmarks/peers/layers_adamw_peer.py")
         }
-        print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
+        print(comparison.json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
     private func unit(of workload: String) -> String { workload == "mlp" ? "samples/s" : "steps/s" }
@@ -86,10 +79,10 @@ struct BenchLayersCommand: ParsableCommand {
     /// Steps/s for the seed model, samples/s for the MLP (batch 128), and CPU time per step.
     private func measure(_ workload: String) throws -> (rate: Double, cpuMicrosecondsPerStep: Double) {
         if workload == "mlp" {
-            let measured = try LayersWorkload.mlp().measureSteps(seconds: seconds)
+            let measured = try LayersWorkload.mlp().measureSteps(seconds: comparison.seconds)
             return (measured.rate * 128, measured.cpuMicrosecondsPerStep)
         }
-        return try LayersWorkload.seedModel().measureSteps(seconds: seconds)
+        return try LayersWorkload.seedModel().measureSteps(seconds: comparison.seconds)
     }
 
     /// The sgemm rate of the MLP's products per wall second and per CPU second (the latter

@@ -34,17 +34,15 @@ public struct AveragePooling2D: Layer {
 
     /// `[OH, OW, C]`.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
-        let image = try imageShape(of: inputShape)
-        let g = try options.geometry(image, layer: name)
-        return [g.outputHeight, g.outputWidth, image.channels]
+        try options.placement(forInput: inputShape, layer: self).outputShape
     }
 
     public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
-        let output = try outputShape(forInput: inputShape)
+        let placement = try options.placement(forInput: inputShape, layer: self)
         try checkRebuild(inputShape)
         self.inputShape = inputShape
-        geometry = try options.geometry(try imageShape(of: inputShape), layer: name)
-        return output
+        geometry = placement.geometry
+        return placement.outputShape
     }
 
     public func forward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
@@ -55,10 +53,7 @@ public struct AveragePooling2D: Layer {
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard needsInputGradient else { return nil }
-        let expected = try [tape.inputShape[0]] + outputShape(forInput: Array(tape.inputShape.dropFirst()))
-        guard upstream.shape == expected else {
-            throw TrainingError.shapeMismatch(layer: name, expected: expected, found: upstream.shape)
-        }
+        try options.checkUpstream(upstream, batchInputShape: tape.inputShape, layer: self)
         return PoolingMath.averagePoolBackward(upstream: upstream, inputShape: tape.inputShape, geometry: geometry!)
     }
 

@@ -88,14 +88,13 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         var variance = try reducer.sum(segmentSums: rows.map { $0.map { Self.centredSquares($0, mean: mean) } ?? zeros },
                                        width: features)
         for j in 0..<features { variance[j] *= scale }
-        let inverseStd = BatchNormMath.inverseStd(variance, epsilon: Float(epsilon))
-        var update = LayerStateUpdate()
-        if updatesMovingStatistics(in: mode) {
-            update = LayerStateUpdate(variableNames: Self.movingStatisticNames, values: [
-                BatchNormMath.movingAverage(movingMean, following: mean, momentum: momentum),
-                BatchNormMath.movingAverage(movingVariance, following: variance, momentum: momentum),
-            ])
-        }
+        // The inverse deviations and the moving-average update of the global moments come from
+        // the code a one-process pass runs (forwardStatistics), so the two cannot drift apart.
+        // This pass runs only where usesBatchStatistics(in: mode) holds, so forwardStatistics
+        // takes the moments given here; its tape input is a placeholder (each segment's tape
+        // below holds that segment's rows).
+        let (statistics, update) = forwardStatistics(of: Tensor(zeros: [0, features]), mode: mode) { (mean, variance) }
+        let inverseStd = statistics.inverseStd
         var passes: [LayerOutput<Tape>?] = []
         do {
             passes = try zip(rows, segments).map { rows, segment in

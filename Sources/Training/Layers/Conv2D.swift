@@ -73,12 +73,15 @@ public struct Conv2D: Layer {
         self.seed = seed
     }
 
+    /// The options this layer shares with ``DepthwiseConv2D`` (ConvolutionOptions.swift).
+    private var options: ConvolutionOptions {
+        ConvolutionOptions(kernelSize: kernelSize, strides: strides, dilationRate: dilationRate, padding: padding,
+                           activation: activation, useBias: useBias)
+    }
+
     /// The window placement for an input image, checking every option.
     private func makeGeometry(_ inputShape: [Int]) throws -> WindowGeometry {
-        let image = try imageShape(of: inputShape)
-        try checkWindowOptions(filters: filters, kernelSize: kernelSize, strides: strides, dilationRate: dilationRate)
-        return try WindowGeometry(input: (image.height, image.width), window: kernelSize.pair, strides: strides.pair,
-                                  dilation: dilationRate.pair, padding: padding, layer: name)
+        try options.geometry(forInput: inputShape, outputsPerChannel: filters, layer: self)
     }
 
     /// `[OH, OW, filters]`.
@@ -92,11 +95,9 @@ public struct Conv2D: Layer {
         try checkRebuild(inputShape)
         let output = [g.outputHeight, g.outputWidth, filters]
         guard self.inputShape == nil else { return output }
-        let channels = inputShape[2], taps = kernelSize.height * kernelSize.width
         self.inputShape = inputShape
         geometry = g
-        kernel = DenseMath.glorotUniform(shape: [kernelSize.height, kernelSize.width, channels, filters],
-                                         fanIn: taps * channels, fanOut: taps * filters, seed: seed ?? derivedSeed)
+        kernel = options.glorotKernel(channels: inputShape[2], outputs: filters, seed: seed ?? derivedSeed)
         bias = useBias ? Tensor(zeros: [filters]) : Tensor(zeros: [0])
         return output
     }
@@ -195,21 +196,6 @@ extension Layer {
         return result.input
     }
 
-    /// Checks the options every convolution shares, naming the layer and the option.
-    func checkWindowOptions(filters: Int, kernelSize: Size2D, strides: Size2D, dilationRate: Size2D) throws {
-        for (option, size) in [("kernel size", kernelSize), ("strides", strides), ("dilation rate", dilationRate)]
-        where size.height < 1 || size.width < 1 {
-            throw TrainingError.invalidArgument(layer: name, message: "\(option) \(size) must be positive")
-        }
-        guard filters > 0 else {
-            throw TrainingError.invalidArgument(layer: name, message: "the number of filters must be positive, got \(filters)")
-        }
-        guard strides == Size2D(1, 1) || dilationRate == Size2D(1, 1) else {
-            throw TrainingError.invalidArgument(layer: name, message:
-                "strides \(strides) and dilation rate \(dilationRate) cannot both exceed 1 (Keras refuses it too)")
-        }
-    }
-
     /// `setVariable` for a layer with a `kernel` and an optional `bias`, checking shapes.
     func replaceKernelOrBias(_ localName: String, _ value: Tensor<Float>, kernel: inout Tensor<Float>,
                              bias: inout Tensor<Float>, useBias: Bool) throws {
@@ -238,19 +224,8 @@ extension Conv2D {
 
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
         config.set("filters", filters)
-        config.set("kernel_size", kernelSize.list)
-        config.set("strides", strides.list)
-        config.set("padding", padding.rawValue)
-        config.set("data_format", "channels_last")
-        config.set("dilation_rate", dilationRate.list)
         config.set("groups", 1)
-        config.set("activation", activation.kerasName)
-        config.set("use_bias", useBias)
-        config.setInitializer("kernel_initializer", className: "GlorotUniform", seeded: true)
-        config.setInitializer("bias_initializer", className: "Zeros", seeded: false)
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
-            config.setNull(key)
-        }
+        options.encode(to: &config, kernelKey: "kernel")
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> Conv2D {
@@ -263,13 +238,8 @@ extension Conv2D {
         if let groups = config["groups"], (try? groups.integer()) != 1 {
             throw KerasConfigProblem.unsupportedOption("groups", value: groups.text)
         }
-        let strides = try config.size2D("strides", default: Size2D(1, 1))
-        let dilation = try config.size2D("dilation_rate", default: Size2D(1, 1))
-        guard strides == Size2D(1, 1) || dilation == Size2D(1, 1) else {
-            throw KerasConfigProblem.invalidOption("dilation_rate", message: "\(dilation) with strides \(strides): both cannot exceed 1")
-        }
-        return Conv2D(filters: filters, kernelSize: try config.size2D("kernel_size"), strides: strides,
-                      padding: try config.padding(default: .valid), dilationRate: dilation,
-                      activation: try config.activation(), useBias: try config["use_bias"]?.bool() ?? true, name: name)
+        let options = try ConvolutionOptions.decode(config)
+        return Conv2D(filters: filters, kernelSize: options.kernelSize, strides: options.strides, padding: options.padding,
+                      dilationRate: options.dilationRate, activation: options.activation, useBias: options.useBias, name: name)
     }
 }

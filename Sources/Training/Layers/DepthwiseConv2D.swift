@@ -56,11 +56,15 @@ public struct DepthwiseConv2D: Layer {
         self.seed = seed
     }
 
+    /// The options this layer shares with ``Conv2D`` (ConvolutionOptions.swift).
+    private var options: ConvolutionOptions {
+        ConvolutionOptions(kernelSize: kernelSize, strides: strides, dilationRate: dilationRate, padding: padding,
+                           activation: activation, useBias: useBias)
+    }
+
+    /// The window placement for an input image, checking every option.
     private func makeGeometry(_ inputShape: [Int]) throws -> WindowGeometry {
-        let image = try imageShape(of: inputShape)
-        try checkWindowOptions(filters: depthMultiplier, kernelSize: kernelSize, strides: strides, dilationRate: dilationRate)
-        return try WindowGeometry(input: (image.height, image.width), window: kernelSize.pair, strides: strides.pair,
-                                  dilation: dilationRate.pair, padding: padding, layer: name)
+        try options.geometry(forInput: inputShape, outputsPerChannel: depthMultiplier, layer: self)
     }
 
     /// `[OH, OW, in·depthMultiplier]`.
@@ -73,12 +77,10 @@ public struct DepthwiseConv2D: Layer {
         let output = try outputShape(forInput: inputShape)
         try checkRebuild(inputShape)
         guard self.inputShape == nil else { return output }
-        let channels = inputShape[2], taps = kernelSize.height * kernelSize.width
+        let channels = inputShape[2]
         self.inputShape = inputShape
         geometry = try makeGeometry(inputShape)
-        // Keras takes the fans from the 4-D kernel shape: kh·kw·in and kh·kw·multiplier.
-        kernel = DenseMath.glorotUniform(shape: [kernelSize.height, kernelSize.width, channels, depthMultiplier],
-                                         fanIn: taps * channels, fanOut: taps * depthMultiplier, seed: seed ?? derivedSeed)
+        kernel = options.glorotKernel(channels: channels, outputs: depthMultiplier, seed: seed ?? derivedSeed)
         bias = useBias ? Tensor(zeros: [channels * depthMultiplier]) : Tensor(zeros: [0])
         return output
     }
@@ -135,19 +137,8 @@ extension DepthwiseConv2D {
     public static var kerasRecordsBuildShape: Bool { true }
 
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("kernel_size", kernelSize.list)
-        config.set("strides", strides.list)
-        config.set("padding", padding.rawValue)
         config.set("depth_multiplier", depthMultiplier)
-        config.set("data_format", "channels_last")
-        config.set("dilation_rate", dilationRate.list)
-        config.set("activation", activation.kerasName)
-        config.set("use_bias", useBias)
-        config.setInitializer("depthwise_initializer", className: "GlorotUniform", seeded: true)
-        config.setInitializer("bias_initializer", className: "Zeros", seeded: false)
-        for key in ["depthwise_regularizer", "bias_regularizer", "activity_regularizer", "depthwise_constraint", "bias_constraint"] {
-            config.setNull(key)
-        }
+        options.encode(to: &config, kernelKey: "depthwise")
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> DepthwiseConv2D {
@@ -157,14 +148,9 @@ extension DepthwiseConv2D {
         }
         try config.requireChannelsLast()
         try config.refuseNonNull(["depthwise_regularizer", "bias_regularizer", "activity_regularizer"])
-        let strides = try config.size2D("strides", default: Size2D(1, 1))
-        let dilation = try config.size2D("dilation_rate", default: Size2D(1, 1))
-        guard strides == Size2D(1, 1) || dilation == Size2D(1, 1) else {
-            throw KerasConfigProblem.invalidOption("dilation_rate", message: "\(dilation) with strides \(strides): both cannot exceed 1")
-        }
-        return DepthwiseConv2D(kernelSize: try config.size2D("kernel_size"), strides: strides,
-                               padding: try config.padding(default: .valid), depthMultiplier: multiplier,
-                               dilationRate: dilation, activation: try config.activation(),
-                               useBias: try config["use_bias"]?.bool() ?? true, name: name)
+        let options = try ConvolutionOptions.decode(config)
+        return DepthwiseConv2D(kernelSize: options.kernelSize, strides: options.strides, padding: options.padding,
+                               depthMultiplier: multiplier, dilationRate: options.dilationRate, activation: options.activation,
+                               useBias: options.useBias, name: name)
     }
 }

@@ -23,7 +23,9 @@ public struct GlobalAveragePooling2D: Layer {
     public init(name: String? = nil) { self.name = name ?? "" }
 
     /// `[C]`.
-    public func outputShape(forInput inputShape: [Int]) throws -> [Int] { [try imageShape(of: inputShape).channels] }
+    public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
+        try GlobalPooling2D.outputShape(forInput: inputShape, layer: self)
+    }
 
     public mutating func build(inputShape: [Int], seed: UInt64) throws -> [Int] {
         let output = try outputShape(forInput: inputShape)
@@ -40,9 +42,7 @@ public struct GlobalAveragePooling2D: Layer {
     public func backward(_ upstream: Tensor<Float>, tape: Tape, gradients: inout LayerGradients,
                          needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard needsInputGradient else { return nil }
-        guard upstream.shape == [tape.inputShape[0], tape.inputShape[3]] else {
-            throw TrainingError.shapeMismatch(layer: name, expected: [tape.inputShape[0], tape.inputShape[3]], found: upstream.shape)
-        }
+        try GlobalPooling2D.checkUpstream(upstream, batchInputShape: tape.inputShape, layer: self)
         return PoolingMath.globalAveragePoolBackward(upstream: upstream, inputShape: tape.inputShape)
     }
 
@@ -59,15 +59,11 @@ extension GlobalAveragePooling2D {
     public static var kerasClassName: String? { "GlobalAveragePooling2D" }
 
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("data_format", "channels_last")
-        config.set("keepdims", false)
+        GlobalPooling2D.encode(to: &config)
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config, name: String) throws -> GlobalAveragePooling2D {
-        try config.requireChannelsLast()
-        if let keepdims = config["keepdims"], try keepdims.bool() {
-            throw KerasConfigProblem.unsupportedOption("keepdims", value: "true")
-        }
+        try GlobalPooling2D.checkKerasConfig(config)
         return GlobalAveragePooling2D(name: name)
     }
 }

@@ -25,14 +25,16 @@ public struct GroupNormalization: Layer {
     /// Added to the variance before the square root, so constant groups do not divide by zero.
     public let epsilon: Double
     /// Whether a learned offset `beta` is added.
-    public let center: Bool
+    public var center: Bool { affine.center }
     /// Whether a learned factor `gamma` multiplies.
-    public let scale: Bool
+    public var scale: Bool { affine.scale }
     public private(set) var inputShape: [Int]?
     /// The learned scale, one per channel (empty when `scale` is false).
-    public private(set) var gamma = Tensor<Float>(zeros: [0])
+    public var gamma: Tensor<Float> { affine.gamma }
     /// The learned offset, one per channel (empty when `center` is false).
-    public private(set) var beta = Tensor<Float>(zeros: [0])
+    public var beta: Tensor<Float> { affine.beta }
+    /// gamma and beta with their options, shared with ``LayerNormalization`` (NormalizationAffine.swift).
+    private var affine: NormalizationAffine
 
     /// What backward needs: the input and each (example, group)'s mean and
     /// `1 / sqrt(variance + epsilon)`, example-major, in double precision (the gradients of
@@ -55,8 +57,7 @@ public struct GroupNormalization: Layer {
     public init(groups: Int = 32, epsilon: Double = 0.001, center: Bool = true, scale: Bool = true, name: String? = nil) {
         self.groups = groups
         self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
+        affine = NormalizationAffine(center: center, scale: scale)
         self.name = name ?? ""
     }
 
@@ -72,9 +73,7 @@ public struct GroupNormalization: Layer {
         guard self.inputShape == nil else { return inputShape }
         self.inputShape = inputShape
         groups = groupCount
-        let channels = inputShape[inputShape.count - 1]
-        gamma = scale ? Tensor(repeating: 1, shape: [channels]) : Tensor(zeros: [0])
-        beta = center ? Tensor(zeros: [channels]) : Tensor(zeros: [0])
+        affine.build(features: inputShape[inputShape.count - 1])
         return inputShape
     }
 
@@ -109,9 +108,8 @@ public struct GroupNormalization: Layer {
                         let m = Float(groupMean)
                         let inverse = 1 / (Float(variance) + epsilon).squareRoot()
                         layout.forEach(example: example, group: group) { index, channel in
-                            let factor = scale ? inverse * gammaValues[channel] : inverse
-                            let shift = (center ? betaValues[channel] : 0) - m * factor
-                            y[index] = x[index] * factor + shift
+                            y[index] = affine.apply(x[index], mean: m, inverseStd: inverse, gamma: gammaValues,
+                                                    beta: betaValues, position: channel)
                         }
                     }
                 }
@@ -161,30 +159,18 @@ public struct GroupNormalization: Layer {
                 }
             }
         }
-        if isTrainable {
-            gradients["gamma"] = scale ? Tensor(gammaGradient.map { Float($0) }) : nil
-            gradients["beta"] = center ? Tensor(betaGradient.map { Float($0) }) : nil
-        }
+        affine.store(gammaGradient: Tensor(gammaGradient.map { Float($0) }), betaGradient: Tensor(betaGradient.map { Float($0) }),
+                     isTrainable: isTrainable, in: &gradients)
         return needsInputGradient ? inputGradient : nil
     }
 
-    public var variables: [NamedVariable] {
-        var out: [NamedVariable] = []
-        if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
-        if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
-        return out
-    }
+    public var variables: [NamedVariable] { affine.variables(isTrainable: isTrainable) }
 
     /// Counts gamma and beta, present or not (the bound a config is checked against).
     public func parameterCount(forInput inputShape: [Int]) -> Int { 2 * (inputShape.last ?? 0) }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
-        switch localName {
-        case "gamma" where scale: try Self.replace(&gamma, with: value, layer: name, localName: localName)
-        case "beta" where center: try Self.replace(&beta, with: value, layer: name, localName: localName)
-        default:
-            throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
-        }
+        try affine.setVariable(localName, to: value, layer: name)
     }
 
     public var checkpointAttributes: [(name: String, value: LayerAttribute)] {
@@ -246,13 +232,7 @@ extension GroupNormalization {
     /// Writes `groups` as Keras does after building (`-1` resolved to the channel count).
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
         config.set("groups", groups)
-        config.set("axis", -1)
-        config.set("epsilon", epsilon)
-        config.set("center", center)
-        config.set("scale", scale)
-        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
-        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
-        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
+        affine.encode(epsilon: epsilon, to: &config)
     }
 
     /// Only the last axis (`-1` or `[-1]`) is supported; `groups` must be positive or `-1`,
@@ -269,11 +249,8 @@ extension GroupNormalization {
             }
             groups = count
         }
-        let epsilon = try config["epsilon"]?.number() ?? 0.001
-        guard epsilon >= 0, epsilon.isFinite else {
-            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
-        }
-        return GroupNormalization(groups: groups, epsilon: epsilon, center: try config["center"]?.bool() ?? true,
-                                  scale: try config["scale"]?.bool() ?? true, name: name)
+        let options = try NormalizationAffine.decode(config)
+        return GroupNormalization(groups: groups, epsilon: options.epsilon, center: options.center, scale: options.scale,
+                                  name: name)
     }
 }

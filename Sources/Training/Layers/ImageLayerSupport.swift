@@ -97,34 +97,3 @@ extension KerasConfigReading {
         }
     }
 }
-
-/// Shared by the 2-D pooling layers: their geometry and their Keras options.
-struct Pooling2DOptions: Sendable, Hashable {
-    let poolSize: Size2D
-    let strides: Size2D
-    let padding: Padding
-
-    func geometry(_ image: (height: Int, width: Int, channels: Int), layer: String) throws -> WindowGeometry {
-        guard poolSize.height > 0, poolSize.width > 0, strides.height > 0, strides.width > 0 else {
-            throw TrainingError.invalidArgument(layer: layer, message:
-                "pool size \(poolSize) and strides \(strides) must be positive")
-        }
-        return try WindowGeometry(input: (image.height, image.width), window: poolSize.pair, strides: strides.pair,
-                                  padding: padding, layer: layer)
-    }
-
-    func encode<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("pool_size", poolSize.list)
-        config.set("strides", strides.list)
-        config.set("padding", padding.rawValue)
-        config.set("data_format", "channels_last")
-    }
-
-    static func decode<Config: KerasConfigReading>(_ config: Config) throws -> Pooling2DOptions {
-        try config.requireChannelsLast()
-        let poolSize = try config.size2D("pool_size", default: Size2D(square: 2))
-        // Keras: strides None means the pool size.
-        let strides = try config.size2D("strides", default: poolSize)
-        return Pooling2DOptions(poolSize: poolSize, strides: strides, padding: try config.padding(default: .valid))
-    }
-}

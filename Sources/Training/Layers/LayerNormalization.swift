@@ -19,14 +19,16 @@ public struct LayerNormalization: Layer {
     /// Added to the variance before the square root, so constant rows do not divide by zero.
     public let epsilon: Double
     /// Whether a learned offset `beta` is added.
-    public let center: Bool
+    public var center: Bool { affine.center }
     /// Whether a learned factor `gamma` multiplies.
-    public let scale: Bool
+    public var scale: Bool { affine.scale }
     public private(set) var inputShape: [Int]?
     /// The learned scale, one per position of the last axis (empty when `scale` is false).
-    public private(set) var gamma = Tensor<Float>(zeros: [0])
+    public var gamma: Tensor<Float> { affine.gamma }
     /// The learned offset, one per position of the last axis (empty when `center` is false).
-    public private(set) var beta = Tensor<Float>(zeros: [0])
+    public var beta: Tensor<Float> { affine.beta }
+    /// gamma and beta with their options, shared with ``GroupNormalization`` (NormalizationAffine.swift).
+    private var affine: NormalizationAffine
 
     /// What backward needs: the input and each row's mean and `1 / sqrt(variance + epsilon)`.
     public struct Tape: Sendable {
@@ -38,8 +40,7 @@ public struct LayerNormalization: Layer {
     /// Keras 3's defaults: epsilon 0.001, with gamma and beta.
     public init(epsilon: Double = 0.001, center: Bool = true, scale: Bool = true, name: String? = nil) {
         self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
+        affine = NormalizationAffine(center: center, scale: scale)
         self.name = name ?? ""
     }
 
@@ -56,9 +57,7 @@ public struct LayerNormalization: Layer {
         try checkRebuild(inputShape)
         guard self.inputShape == nil else { return inputShape }
         self.inputShape = inputShape
-        let features = inputShape[inputShape.count - 1]
-        gamma = scale ? Tensor(repeating: 1, shape: [features]) : Tensor(zeros: [0])
-        beta = center ? Tensor(zeros: [features]) : Tensor(zeros: [0])
+        affine.build(features: inputShape[inputShape.count - 1])
         return inputShape
     }
 
@@ -84,9 +83,8 @@ public struct LayerNormalization: Layer {
                     mean.append(rowMean)
                     inverseStd.append(inverse)
                     for j in 0..<features {
-                        let factor = scale ? inverse * gammaValues[j] : inverse
-                        let shift = (center ? betaValues[j] : 0) - rowMean * factor
-                        y[row * features + j] = values[j] * factor + shift
+                        y[row * features + j] = affine.apply(values[j], mean: rowMean, inverseStd: inverse,
+                                                             gamma: gammaValues, beta: betaValues, position: j)
                     }
                 }
             }
@@ -131,30 +129,18 @@ public struct LayerNormalization: Layer {
                 }
             }
         }
-        if isTrainable {
-            gradients["gamma"] = scale ? Tensor(gammaGradient) : nil
-            gradients["beta"] = center ? Tensor(betaGradient) : nil
-        }
+        affine.store(gammaGradient: Tensor(gammaGradient), betaGradient: Tensor(betaGradient), isTrainable: isTrainable,
+                     in: &gradients)
         return needsInputGradient ? inputGradient : nil
     }
 
-    public var variables: [NamedVariable] {
-        var out: [NamedVariable] = []
-        if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
-        if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
-        return out
-    }
+    public var variables: [NamedVariable] { affine.variables(isTrainable: isTrainable) }
 
     /// Counts gamma and beta, present or not (the bound a config is checked against).
     public func parameterCount(forInput inputShape: [Int]) -> Int { 2 * (inputShape.last ?? 0) }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
-        switch localName {
-        case "gamma" where scale: try Self.replace(&gamma, with: value, layer: name, localName: localName)
-        case "beta" where center: try Self.replace(&beta, with: value, layer: name, localName: localName)
-        default:
-            throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
-        }
+        try affine.setVariable(localName, to: value, layer: name)
     }
 
     public var checkpointAttributes: [(name: String, value: LayerAttribute)] { [("epsilon", .double(epsilon))] }
@@ -179,14 +165,8 @@ extension LayerNormalization {
 
     /// Keras writes `axis` as the list `[-1]`; the integer `-1` Batchwise writes means the same to Keras.
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("axis", -1)
-        config.set("epsilon", epsilon)
-        config.set("center", center)
-        config.set("scale", scale)
+        affine.encode(epsilon: epsilon, to: &config)
         config.set("rms_scaling", false)
-        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
-        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
-        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
     }
 
     /// Only the last axis (`-1` or `[-1]`) is supported; `rms_scaling` and regularizers are refused.
@@ -196,11 +176,7 @@ extension LayerNormalization {
         try config.requireLastAxis()
         if let rms = config["rms_scaling"], try rms.bool() { throw KerasConfigProblem.unsupportedOption("rms_scaling", value: "true") }
         try config.refuseNonNull(["beta_regularizer", "gamma_regularizer"])
-        let epsilon = try config["epsilon"]?.number() ?? 0.001
-        guard epsilon >= 0, epsilon.isFinite else {
-            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
-        }
-        return LayerNormalization(epsilon: epsilon, center: try config["center"]?.bool() ?? true,
-                                  scale: try config["scale"]?.bool() ?? true, name: name)
+        let options = try NormalizationAffine.decode(config)
+        return LayerNormalization(epsilon: options.epsilon, center: options.center, scale: options.scale, name: name)
     }
 }

@@ -54,8 +54,7 @@ public struct CosineDecay: LearningRateSchedule, Equatable {
     }
 
     public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("decay_steps", decaySteps)
+        config.setDecayStart(initialLearningRate: initialLearningRate, decaySteps: decaySteps)
         config.set("alpha", alpha)
         config.set("name", "CosineDecay")
         if let warmupTarget { config.set("warmup_target", warmupTarget) } else { config.setNull("warmup_target") }
@@ -68,8 +67,9 @@ public struct CosineDecay: LearningRateSchedule, Equatable {
         if warmupTarget != nil, warmupSteps <= 0 {
             throw KerasConfigProblem.invalidOption("warmup_steps", message: "\(warmupSteps) is not positive while warmup_target is set")
         }
-        return CosineDecay(initialLearningRate: try config.required("initial_learning_rate").number(),
-                           decaySteps: try positiveSteps(config, "decay_steps"), alpha: try config["alpha"]?.number() ?? 0,
+        let start = try decayStart(config)
+        return CosineDecay(initialLearningRate: start.initialLearningRate, decaySteps: start.decaySteps,
+                           alpha: try config["alpha"]?.number() ?? 0,
                            warmupTarget: warmupTarget, warmupSteps: warmupSteps)
     }
 }
@@ -122,8 +122,7 @@ public struct CosineDecayRestarts: LearningRateSchedule, Equatable {
     }
 
     public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("first_decay_steps", firstDecaySteps)
+        config.setDecayStart(initialLearningRate: initialLearningRate, decaySteps: firstDecaySteps, stepsKey: "first_decay_steps")
         config.set("t_mul", tMul)
         config.set("m_mul", mMul)
         config.set("alpha", alpha)
@@ -131,9 +130,9 @@ public struct CosineDecayRestarts: LearningRateSchedule, Equatable {
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> CosineDecayRestarts {
-        CosineDecayRestarts(initialLearningRate: try config.required("initial_learning_rate").number(),
-                            firstDecaySteps: try positiveSteps(config, "first_decay_steps"),
-                            tMul: try config["t_mul"]?.number() ?? 2, mMul: try config["m_mul"]?.number() ?? 1,
-                            alpha: try config["alpha"]?.number() ?? 0)
+        let start = try decayStart(config, stepsKey: "first_decay_steps")
+        return CosineDecayRestarts(initialLearningRate: start.initialLearningRate, firstDecaySteps: start.decaySteps,
+                                   tMul: try config["t_mul"]?.number() ?? 2, mMul: try config["m_mul"]?.number() ?? 1,
+                                   alpha: try config["alpha"]?.number() ?? 0)
     }
 }

@@ -106,8 +106,7 @@ public struct PolynomialDecay: LearningRateSchedule, Equatable {
     }
 
     public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("decay_steps", decaySteps)
+        config.setDecayStart(initialLearningRate: initialLearningRate, decaySteps: decaySteps)
         config.set("end_learning_rate", endLearningRate)
         config.set("power", power)
         config.set("cycle", cycle)
@@ -115,10 +114,10 @@ public struct PolynomialDecay: LearningRateSchedule, Equatable {
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> PolynomialDecay {
-        PolynomialDecay(initialLearningRate: try config.required("initial_learning_rate").number(),
-                        decaySteps: try positiveSteps(config, "decay_steps"),
-                        endLearningRate: try config["end_learning_rate"]?.number() ?? 0.0001,
-                        power: try config["power"]?.number() ?? 1, cycle: try config["cycle"]?.bool() ?? false)
+        let start = try decayStart(config)
+        return PolynomialDecay(initialLearningRate: start.initialLearningRate, decaySteps: start.decaySteps,
+                               endLearningRate: try config["end_learning_rate"]?.number() ?? 0.0001,
+                               power: try config["power"]?.number() ?? 1, cycle: try config["cycle"]?.bool() ?? false)
     }
 }
 
@@ -185,17 +184,16 @@ extension StepDecaySchedule {
     }
 
     public func encodeKerasConfig<Config: ScheduleConfigWriting>(to config: inout Config) {
-        config.set("initial_learning_rate", initialLearningRate)
-        config.setSteps("decay_steps", decaySteps)
+        config.setDecayStart(initialLearningRate: initialLearningRate, decaySteps: decaySteps)
         config.set("decay_rate", decayRate)
         config.set("staircase", staircase)
         config.set("name", Self.kerasClassName)
     }
 
     public static func decodeKerasConfig<Config: KerasConfigReading>(_ config: Config) throws -> Self {
-        Self(initialLearningRate: try config.required("initial_learning_rate").number(),
-             decaySteps: try positiveSteps(config, "decay_steps"), decayRate: try config.required("decay_rate").number(),
-             staircase: try config["staircase"]?.bool() ?? false)
+        let start = try decayStart(config)
+        return Self(initialLearningRate: start.initialLearningRate, decaySteps: start.decaySteps,
+                    decayRate: try config.required("decay_rate").number(), staircase: try config["staircase"]?.bool() ?? false)
     }
 }
 
@@ -204,4 +202,20 @@ func positiveSteps<Config: KerasConfigReading>(_ config: Config, _ key: String) 
     let value = try config.required(key).number()
     guard value > 0 else { throw KerasConfigProblem.invalidOption(key, message: "\(value) is not positive") }
     return value
+}
+
+/// The two arguments every decaying schedule starts with, read in this order: the required
+/// `initial_learning_rate` and the positive `stepsKey` (`decay_steps`, or CosineDecayRestarts's
+/// `first_decay_steps`). `setDecayStart` writes them.
+func decayStart<Config: KerasConfigReading>(_ config: Config, stepsKey: String = "decay_steps") throws
+    -> (initialLearningRate: Double, decaySteps: Double) {
+    (try config.required("initial_learning_rate").number(), try positiveSteps(config, stepsKey))
+}
+
+extension ScheduleConfigWriting {
+    /// Writes `initial_learning_rate` and the step count `stepsKey` as Keras writes them (`decayStart` reads them).
+    mutating func setDecayStart(initialLearningRate: Double, decaySteps: Double, stepsKey: String = "decay_steps") {
+        set("initial_learning_rate", initialLearningRate)
+        setSteps(stepsKey, decaySteps)
+    }
 }
