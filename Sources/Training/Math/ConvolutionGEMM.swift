@@ -154,7 +154,9 @@ extension ConvolutionMath {
                         dKernel.withUnsafeMutableBufferPointer { dk in
                             dx.withUnsafeMutableBufferPointer { d in
                                 let addresses = BackwardAddresses(x: xs.baseAddress!, kernel: k.baseAddress!, upstream: g2.baseAddress!,
-                                                                  kernelGradient: dk.baseAddress, inputGradient: d.baseAddress)
+                                                                  kernelGradient: unfolds ? dk.baseAddress : nil,
+                                                                  // An empty array's buffer may still have an address.
+                                                                  inputGradient: wantsInput ? d.baseAddress : nil)
                                 ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
                                     // im2col or the product writes every entry before it is read.
                                     var patches: [S] = uninitializedScalars(min(chunk, images.count) * positions * depth)
