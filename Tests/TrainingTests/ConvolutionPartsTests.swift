@@ -64,6 +64,10 @@ import Tensors
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 676 * 9 * 32, chunk: 128) == 2)
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 121 * 288 * 64, chunk: 128) == 4)
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 121 * 288 * 64, chunk: 120) == 4)
+        // Kernel gradients in runs of filter columns: 2 x 16 and 4 x 16 for the MNIST-shape CNN, whole for digits.
+        #expect(ConvolutionMath.filterColumnsPerPart(filters: 32, perColumn: 9 * 128 * 676) == 16)
+        #expect(ConvolutionMath.filterColumnsPerPart(filters: 64, perColumn: 288 * 128 * 121) == 16)
+        #expect(ConvolutionMath.filterColumnsPerPart(filters: 32, perColumn: 144 * 32 * 16) == 32)
         // A whole batch whose last product is small already: splitting would move its rows to another kernel.
         #expect(ConvolutionMath.automaticParts(images: 121, perImage: 1 << 22, chunk: 120) == 1)
         #expect(ConvolutionMath.automaticParts(images: 1, perImage: 1 << 30, chunk: 1) == 1)

@@ -45,6 +45,21 @@ extension ConvolutionMath {
         return parts
     }
 
+    /// Filter columns per product of the kernel gradient (`perColumn` multiply-adds each): all
+    /// of them (one product on OpenBLAS's threads) unless runs of a multiple of 8 columns, up to
+    /// ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
+    static func filterColumnsPerPart(filters: Int, perColumn: Int, requested: Int? = nil) -> Int {
+        var parts = min(requested ?? imageParts, filters / 8)
+        while parts > 1 {
+            let width = (filters + parts - 1) / parts
+            let rounded = (width + 7) / 8 * 8
+            let last = filters - (filters - 1) / rounded * rounded
+            if min(rounded, last) * perColumn >= minimumPartMultiplyAdds || requested != nil { return rounded }
+            parts -= 1
+        }
+        return filters
+    }
+
     /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
     /// `[out]`; the result is `[N, OH, OW, out]`. Shapes must already agree with `g`.
     /// O(N·OH·OW·kh·kw·in·out) in sgemm/dgemm, plus the unfolding.
@@ -131,14 +146,26 @@ extension ConvolutionMath {
         var dKernel = [S](repeating: 0, count: wantsParameters ? depth * filters : 0)
         var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
         let usesKept = kept?.count == n * positions * depth
-        if n > 0, positions > 0, filters > 0, wantsParameters && usesKept {
-            // The whole batch's kernel gradient in one product.
+        if n > 0, positions > 0, filters > 0, depth > 0, wantsParameters && usesKept {
+            // The whole batch's kernel gradient: one product per run of filter columns (each
+            // column sums over the whole batch in order, so the runs give the one product's bits).
+            let rows = n * positions
+            let width = filterColumnsPerPart(filters: filters, perColumn: depth * rows, requested: requested)
             kept!.withUnsafeBufferPointer { p in
                 dy.withUnsafeBufferPointer { g2 in
                     dKernel.withUnsafeMutableBufferPointer { dk in
-                        S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: n * positions,
-                               alpha: 1, a: p.baseAddress!, lda: depth, b: g2.baseAddress!, ldb: filters,
-                               beta: 0, c: dk.baseAddress!, ldc: filters)
+                        let patches = SharedAddress(base: UnsafeMutablePointer(mutating: p.baseAddress!))
+                        let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: g2.baseAddress!))
+                        let gradient = SharedAddress(base: dk.baseAddress!)
+                        let runs = (filters + width - 1) / width
+                        ParallelParts.forEach(rows: runs, parts: runs, oneBLASThread: true) { parts in
+                            for part in parts {
+                                let first = part * width, columns = min(width, filters - first)
+                                S.gemm(transposeA: true, transposeB: false, m: depth, n: columns, k: rows,
+                                       alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
+                                       beta: 0, c: gradient.base + first, ldc: filters)
+                            }
+                        }
                     }
                 }
             }
