@@ -26,6 +26,8 @@ import Tensors
         PartsCase(input: [8, 30, 30, 16], filters: 48, window: 3, strides: 1, padding: .valid, bias: true),
         PartsCase(input: [4, 40, 40, 16], filters: 64, window: 3, strides: 1, padding: .same, bias: false),
         PartsCase(input: [6, 40, 40, 12], filters: 96, window: 4, strides: 2, padding: .same, bias: true),
+        // More filters than kernel taps: the kernel gradient splits by filters, not taps.
+        PartsCase(input: [8, 40, 40, 2], filters: 96, window: 3, strides: 1, padding: .same, bias: true),
     ])
     func splittingTheBatchGivesTheWholeBatchBits(_ c: PartsCase) throws {
         let g = try WindowGeometry(input: (c.input[1], c.input[2]), window: (c.window, c.window),
@@ -64,10 +66,11 @@ import Tensors
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 676 * 9 * 32, chunk: 128) == 2)
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 121 * 288 * 64, chunk: 128) == 4)
         #expect(ConvolutionMath.automaticParts(images: 128, perImage: 121 * 288 * 64, chunk: 120) == 4)
-        // Kernel gradients in runs of filter columns: 2 x 16 and 4 x 16 for the MNIST-shape CNN, whole for digits.
-        #expect(ConvolutionMath.filterColumnsPerPart(filters: 32, perColumn: 9 * 128 * 676) == 16)
-        #expect(ConvolutionMath.filterColumnsPerPart(filters: 64, perColumn: 288 * 128 * 121) == 16)
-        #expect(ConvolutionMath.filterColumnsPerPart(filters: 32, perColumn: 144 * 32 * 16) == 32)
+        // Kernel gradients in runs: the MNIST-shape CNN's first by 2 x 16 filters (9 taps), its second
+        // by 4 x 72 of its 288 taps; the digits CNN's whole.
+        #expect(ConvolutionMath.gradientRunWidth(extent: 32, perUnit: 9 * 128 * 676) == 16)
+        #expect(ConvolutionMath.gradientRunWidth(extent: 288, perUnit: 64 * 128 * 121) == 72)
+        #expect(ConvolutionMath.gradientRunWidth(extent: 144, perUnit: 32 * 32 * 16) == 144)
         // A whole batch whose last product is small already: splitting would move its rows to another kernel.
         #expect(ConvolutionMath.automaticParts(images: 121, perImage: 1 << 22, chunk: 120) == 1)
         #expect(ConvolutionMath.automaticParts(images: 1, perImage: 1 << 30, chunk: 1) == 1)

@@ -45,19 +45,18 @@ extension ConvolutionMath {
         return parts
     }
 
-    /// Filter columns per product of the kernel gradient (`perColumn` multiply-adds each): all
-    /// of them (one product on OpenBLAS's threads) unless runs of a multiple of 8 columns, up to
-    /// ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
-    static func filterColumnsPerPart(filters: Int, perColumn: Int, requested: Int? = nil) -> Int {
-        var parts = min(requested ?? imageParts, filters / 8)
+    /// Rows or columns per product of the kernel gradient, of `extent` in all, `perUnit`
+    /// multiply-adds each: all of them (one product on OpenBLAS's threads) unless runs of a
+    /// multiple of 8, up to ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
+    static func gradientRunWidth(extent: Int, perUnit: Int, requested: Int? = nil) -> Int {
+        var parts = min(requested ?? imageParts, extent / 8)
         while parts > 1 {
-            let width = (filters + parts - 1) / parts
-            let rounded = (width + 7) / 8 * 8
-            let last = filters - (filters - 1) / rounded * rounded
-            if min(rounded, last) * perColumn >= minimumPartMultiplyAdds || requested != nil { return rounded }
+            let rounded = ((extent + parts - 1) / parts + 7) / 8 * 8
+            let last = extent - (extent - 1) / rounded * rounded
+            if min(rounded, last) * perUnit >= minimumPartMultiplyAdds || requested != nil { return rounded }
             parts -= 1
         }
-        return filters
+        return extent
     }
 
     /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
@@ -147,23 +146,33 @@ extension ConvolutionMath {
         var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
         let usesKept = kept?.count == n * positions * depth
         if n > 0, positions > 0, filters > 0, depth > 0, wantsParameters && usesKept {
-            // The whole batch's kernel gradient: one product per run of filter columns (each
-            // column sums over the whole batch in order, so the runs give the one product's bits).
+            // The whole batch's kernel gradient: one product per run of its rows (kernel taps)
+            // or of its columns (filters), whichever is longer, so the shorter operand is the
+            // one every run packs again. Each scalar still sums over the whole batch in order,
+            // so the runs give the one product's bits.
             let rows = n * positions
-            let width = filterColumnsPerPart(filters: filters, perColumn: depth * rows, requested: requested)
+            let byTaps = depth >= filters
+            let extent = byTaps ? depth : filters
+            let width = gradientRunWidth(extent: extent, perUnit: (byTaps ? filters : depth) * rows, requested: requested)
             kept!.withUnsafeBufferPointer { p in
                 dy.withUnsafeBufferPointer { g2 in
                     dKernel.withUnsafeMutableBufferPointer { dk in
                         let patches = SharedAddress(base: UnsafeMutablePointer(mutating: p.baseAddress!))
                         let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: g2.baseAddress!))
                         let gradient = SharedAddress(base: dk.baseAddress!)
-                        let runs = (filters + width - 1) / width
+                        let runs = (extent + width - 1) / width
                         ParallelParts.forEach(rows: runs, parts: runs, oneBLASThread: true) { parts in
                             for part in parts {
-                                let first = part * width, columns = min(width, filters - first)
-                                S.gemm(transposeA: true, transposeB: false, m: depth, n: columns, k: rows,
-                                       alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
-                                       beta: 0, c: gradient.base + first, ldc: filters)
+                                let first = part * width, count = min(width, extent - first)
+                                if byTaps {
+                                    S.gemm(transposeA: true, transposeB: false, m: count, n: filters, k: rows,
+                                           alpha: 1, a: patches.base + first, lda: depth, b: upstream.base, ldb: filters,
+                                           beta: 0, c: gradient.base + first * filters, ldc: filters)
+                                } else {
+                                    S.gemm(transposeA: true, transposeB: false, m: depth, n: count, k: rows,
+                                           alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
+                                           beta: 0, c: gradient.base + first, ldc: filters)
+                                }
                             }
                         }
                     }
