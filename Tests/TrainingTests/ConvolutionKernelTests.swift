@@ -49,7 +49,8 @@ import Tensors
             let upstream = floats([count], seed: UInt64(60 + count))
             var reference = upstream
             Activation.relu.backward(output: output, gradient: &reference)
-            #expect(bits(ReLUGradientKernel.masked(upstream, output: output)) == bits(reference), "count \(count)")
+            let same = bits(ReLUGradientKernel.masked(upstream, output: output)) == bits(reference)   // no diff of 2^18 scalars on failure
+            #expect(same, "count \(count)")
         }
     }
 
