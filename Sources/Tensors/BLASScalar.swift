@@ -33,10 +33,14 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                    beta, c, Int32(ldc))
+        // Small products stay on the calling thread (BLASThreads), except those whose OpenBLAS path depends on the thread count.
+        BLASThreads.multiply(multiplyAdds: m * n * k,
+                             directEligible: !transposeA && !transposeB && alpha == 1 && beta == 0) {
+            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                        transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                        beta, c, Int32(ldc))
+        }
     }
     @inlinable public static func exponential(_ x: Float) -> Float { _expf(x) }
     @inlinable public static func logarithm(_ x: Float) -> Float { _logf(x) }
@@ -51,10 +55,13 @@ extension Double: BLASScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                    beta, c, Int32(ldc))
+        // Small products stay on the calling thread (BLASThreads).
+        BLASThreads.multiply(multiplyAdds: m * n * k, directEligible: false) {
+            cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                        transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                        beta, c, Int32(ldc))
+        }
     }
     @inlinable public static func exponential(_ x: Double) -> Double { _exp(x) }
     @inlinable public static func logarithm(_ x: Double) -> Double { _log(x) }

@@ -62,7 +62,10 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
         let scalars = values.withUnsafeBufferPointer { x in
             [S](unsafeUninitializedCapacity: count) { out, initialized in
                 if let source = x.baseAddress, let target = out.baseAddress {
-                    VectorLoops.relu(source, into: target, count: count)
+                    // Large activations (conv layers) in runs side by side; each scalar on its own, so the same bits.
+                    ParallelParts.forEach(rows: count, parts: ParallelParts.automatic(rows: count, width: 1)) { run in
+                        VectorLoops.relu(source + run.lowerBound, into: target + run.lowerBound, count: run.count)
+                    }
                 }
                 initialized = count
             }

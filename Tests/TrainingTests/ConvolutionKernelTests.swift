@@ -23,6 +23,8 @@ import Tensors
         PoolCase(input: [2, 5, 6, 11], window: (3, 3), strides: (1, 1), padding: .same),
         PoolCase(input: [1, 6, 5, 3], window: (3, 2), strides: (2, 1), padding: .same),
         PoolCase(input: [3, 4, 4, 1], window: (4, 4), strides: (1, 1), padding: .valid),
+        // 2^18 scalars and more: the batch splits into runs of images on several threads.
+        PoolCase(input: [9, 30, 30, 40], window: (2, 2), strides: (2, 2), padding: .valid),
     ])
     func maxPoolKernelMatchesTheReferenceBitForBit(_ c: PoolCase) throws {
         let g = try WindowGeometry(input: (c.input[1], c.input[2]), window: c.window, strides: c.strides,
@@ -41,23 +43,38 @@ import Tensors
     }
 
     @Test func reluGradientKernelMatchesTheScalarLoop() {
-        for count in [0, 1, 7, 8, 9, 31] {
+        for count in [0, 1, 7, 8, 9, 31, (1 << 18) + 13] {   // the last splits into runs on several threads
             var output = floats([count], seed: UInt64(40 + count))
             if count > 2 { output.withUnsafeMutableBufferPointer { $0[1] = .nan; $0[2] = -0.0 } }
             let upstream = floats([count], seed: UInt64(60 + count))
             var reference = upstream
             Activation.relu.backward(output: output, gradient: &reference)
-            #expect(bits(ReLUGradientKernel.masked(upstream, output: output)) == bits(reference), "count \(count)")
+            let same = bits(ReLUGradientKernel.masked(upstream, output: output)) == bits(reference)   // no diff of 2^18 scalars on failure
+            #expect(same, "count \(count)")
         }
     }
 
-    @Test(arguments: [3, 11, 32])
-    func imageBatchNormalizationMatchesTheRowPathBitForBit(channels: Int) throws {
+    @Test func reluSplitIntoRunsMatchesTheWholeLoop() {
+        let count = (1 << 18) + 13   // enough for Activation.applied to split it into runs on several threads
+        var x = floats([count], seed: 45)
+        x.withUnsafeMutableBufferPointer { $0[3] = .nan; $0[count - 2] = -0.0; $0[count - 1] = .nan }
+        var whole = [Float](repeating: 0, count: count)
+        x.withUnsafeBufferPointer { source in
+            whole.withUnsafeMutableBufferPointer { VectorLoops.relu(source.baseAddress!, into: $0.baseAddress!, count: count) }
+        }
+        let same = bits(Activation.relu.applied(to: x)) == whole.map(\.bitPattern)   // a Bool: no diff of 2^18 scalars on failure
+        #expect(same)
+    }
+
+    // The last shape is large enough (2^18 scalars and more) for the passes to split their rows over threads.
+    @Test(arguments: [[3, 5, 4, 3], [3, 5, 4, 11], [3, 5, 4, 32], [4, 48, 48, 36]])
+    func imageBatchNormalizationMatchesTheRowPathBitForBit(shape: [Int]) throws {
+        let channels = shape[3]
         var layer = BatchNormalization(momentum: 0.9, name: "bn")
-        _ = try layer.build(inputShape: [5, 4, channels], seed: 0)
+        _ = try layer.build(inputShape: Array(shape.dropFirst()), seed: 0)
         try layer.setVariable("gamma", to: floats([channels], seed: 71))
         try layer.setVariable("beta", to: floats([channels], seed: 72))
-        let x = floats([3, 5, 4, channels], seed: 73)
+        let x = floats(shape, seed: 73)
         let upstream = floats(x.shape, seed: 74)
         for mode in [ExecutionMode.training, .inference] {
             let pass = try layer.forward(x, mode: mode)

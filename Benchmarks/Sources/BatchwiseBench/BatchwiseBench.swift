@@ -1,5 +1,7 @@
 import ArgumentParser
+import Batchwise
 import CProcessControl
+import Foundation
 
 /// `batchwise-bench <area>`: release-build benchmarks against Python peers. A separate
 /// executable from `batchwise`, so that the shipped CLI holds only what a user runs.
@@ -28,6 +30,10 @@ struct BatchwiseBenchCommand: ParsableCommand {
     /// executable they start), so a killed parent leaves no benchmark running.
     static func main() {
         bw_honour_die_with_parent_request_or_exit("batchwise-bench")
+        // For A/B runs of BLASThreads' small-product rule (0 leaves every product to OpenBLAS).
+        if let limit = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SINGLE_THREAD_LIMIT"].flatMap({ Int($0) }) {
+            BLASThreads.singleThreadedMultiplyAdds = limit
+        }
         main(nil)
     }
 }

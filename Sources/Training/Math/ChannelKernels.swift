@@ -69,20 +69,23 @@ enum ChannelKernels {
         return factor.withUnsafeBufferPointer { a in
             shift.withUnsafeBufferPointer { b in
                 [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                    let factors = a.baseAddress!, shifts = b.baseAddress!
-                    var row = x, target = out.baseAddress!
-                    for _ in 0..<rows {
-                        var j = 0
-                        while j + 8 <= channels {
-                            store(load(row + j) * load(factors + j) + load(shifts + j), target + j)
-                            j += 8
+                    let factors = a.baseAddress!, shifts = b.baseAddress!, output = out.baseAddress!
+                    // Large passes in runs of rows side by side (each row on its own, so the same bits).
+                    ParallelParts.forEach(rows: rows, parts: ParallelParts.automatic(rows: rows, width: channels)) { run in
+                        var row = x + run.lowerBound * channels, target = output + run.lowerBound * channels
+                        for _ in run {
+                            var j = 0
+                            while j + 8 <= channels {
+                                store(load(row + j) * load(factors + j) + load(shifts + j), target + j)
+                                j += 8
+                            }
+                            while j < channels {
+                                target[j] = row[j] * factors[j] + shifts[j]
+                                j += 1
+                            }
+                            row += channels
+                            target += channels
                         }
-                        while j < channels {
-                            target[j] = row[j] * factors[j] + shifts[j]
-                            j += 1
-                        }
-                        row += channels
-                        target += channels
                     }
                     initialized = count
                 }
@@ -138,23 +141,28 @@ enum ChannelKernels {
         let invN = SIMD8<Float>(repeating: 1 / Float(rows)), scalarInvN = 1 / Float(rows)
         return withPointers(mean, inverseStd, scale, sumG, sumGX) { means, inverses, scales, totalG, totalGX in
             [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                var row = x, gradient = g, target = out.baseAddress!
-                for _ in 0..<rows {
-                    var j = 0
-                    while j + 8 <= channels {
-                        let xh = (load(row + j) - load(means + j)) * load(inverses + j)
-                        let correction = invN * (load(totalG + j) + xh * load(totalGX + j))
-                        store(load(scales + j) * (load(gradient + j) - correction), target + j)
-                        j += 8
+                let output = out.baseAddress!
+                // Large passes in runs of rows side by side (each row on its own, so the same bits).
+                ParallelParts.forEach(rows: rows, parts: ParallelParts.automatic(rows: rows, width: channels)) { run in
+                    let offset = run.lowerBound * channels
+                    var row = x + offset, gradient = g + offset, target = output + offset
+                    for _ in run {
+                        var j = 0
+                        while j + 8 <= channels {
+                            let xh = (load(row + j) - load(means + j)) * load(inverses + j)
+                            let correction = invN * (load(totalG + j) + xh * load(totalGX + j))
+                            store(load(scales + j) * (load(gradient + j) - correction), target + j)
+                            j += 8
+                        }
+                        while j < channels {
+                            let xh = (row[j] - means[j]) * inverses[j]
+                            target[j] = scales[j] * (gradient[j] - scalarInvN * (totalG[j] + xh * totalGX[j]))
+                            j += 1
+                        }
+                        row += channels
+                        gradient += channels
+                        target += channels
                     }
-                    while j < channels {
-                        let xh = (row[j] - means[j]) * inverses[j]
-                        target[j] = scales[j] * (gradient[j] - scalarInvN * (totalG[j] + xh * totalGX[j]))
-                        j += 1
-                    }
-                    row += channels
-                    gradient += channels
-                    target += channels
                 }
                 initialized = count
             }

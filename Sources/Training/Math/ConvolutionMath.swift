@@ -121,141 +121,6 @@ enum ConvolutionMath {
         }
     }
 
-    /// The most scalars of a patch matrix a training forward pass keeps for the kernel
-    /// gradient (64 MiB of Float); larger ones are unfolded again, chunk by chunk, in backward.
-    static let keptPatchBudget = 1 << 24
-
-    /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
-    /// `[out]`; the result is `[N, OH, OW, out]`. Shapes must already agree with `g`.
-    /// O(N·OH·OW·kh·kw·in·out) in sgemm/dgemm, plus the unfolding.
-    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry) -> Tensor<S> {
-        conv2D(x, kernel: kernel, bias: bias, geometry: g, keepingPatches: false).output
-    }
-
-    /// ``conv2D(_:kernel:bias:geometry:)`` that, with `keepingPatches` and a patch matrix
-    /// within ``keptPatchBudget``, unfolds the whole batch at once and returns the patch
-    /// matrix too, for ``conv2DBackward(x:kernel:upstream:geometry:patches:wantsParameters:wantsBias:wantsInput:)``
-    /// to take the kernel gradient from without unfolding again.
-    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry,
-                                      keepingPatches: Bool) -> (output: Tensor<S>, patches: [S]?) {
-        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
-        let depth = g.windowHeight * g.windowWidth * channels
-        let positions = g.outputPositions
-        let shape = [n, g.outputHeight, g.outputWidth, filters]
-        let count = n * positions * filters
-        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
-        guard count > 0, depth > 0 else { return (Tensor(computedShape: shape, [S](repeating: 0, count: count)), nil) }
-        let keeps = keepingPatches && n * positions * depth <= keptPatchBudget
-        let chunk = keeps ? n : imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
-        var patches = [S](unsafeUninitializedCapacity: chunk * positions * depth) { _, initialized in
-            initialized = chunk * positions * depth   // im2col writes every entry before it is read
-        }
-        let out = [S](unsafeUninitializedCapacity: count) { o, initialized in
-            // Every output scalar is written: the bias (then the product is added) or the product alone.
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    var offset = 0
-                    while offset < count {
-                        for f in 0..<filters { o[offset + f] = b[f] }
-                        offset += filters
-                    }
-                }
-            }
-            x.withUnsafeBufferPointer { xs in
-                kernel.withUnsafeBufferPointer { k in
-                    patches.withUnsafeMutableBufferPointer { p in
-                        var first = 0
-                        while first < n {
-                            let images = min(chunk, n - first)
-                            im2col(xs.baseAddress! + first * g.inputHeight * g.inputWidth * channels, images: images,
-                                   channels: channels, geometry: g, into: p.baseAddress!)
-                            S.gemm(transposeA: false, transposeB: false, m: images * positions, n: filters, k: depth,
-                                   alpha: 1, a: p.baseAddress!, lda: depth, b: k.baseAddress!, ldb: filters,
-                                   beta: bias == nil ? 0 : 1, c: o.baseAddress! + first * positions * filters, ldc: filters)
-                            first += images
-                        }
-                    }
-                }
-            }
-            initialized = count
-        }
-        return (Tensor(computedShape: shape, out), keeps ? patches : nil)
-    }
-
-    /// Gradients of ``conv2D(_:kernel:bias:geometry:)`` from ∂L/∂y (`[N, OH, OW, out]`):
-    /// ∂kernel = patchesᵀ·dy (Keras layout), ∂bias = Σ dy over N, OH, OW, and ∂x = col2im(dy·kernelᵀ).
-    /// Each is computed only when asked for. `patches`, the whole batch's patch matrix that
-    /// ``conv2D(_:kernel:bias:geometry:keepingPatches:)`` kept, saves unfolding `x` again.
-    /// Same order of work as the forward pass, twice.
-    static func conv2DBackward<S: BLASScalar>(
-        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry, patches kept: [S]? = nil,
-        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool
-    ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
-        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
-        let depth = g.windowHeight * g.windowWidth * channels
-        let positions = g.outputPositions
-        let imageSize = g.inputHeight * g.inputWidth * channels
-        var dKernel = [S](repeating: 0, count: wantsParameters ? depth * filters : 0)
-        var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
-        let usesKept = kept?.count == n * positions * depth
-        if n > 0, positions > 0, filters > 0, wantsParameters && usesKept {
-            // The whole batch's kernel gradient in one product.
-            kept!.withUnsafeBufferPointer { p in
-                dy.withUnsafeBufferPointer { g2 in
-                    dKernel.withUnsafeMutableBufferPointer { dk in
-                        S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: n * positions,
-                               alpha: 1, a: p.baseAddress!, lda: depth, b: g2.baseAddress!, ldb: filters,
-                               beta: 0, c: dk.baseAddress!, ldc: filters)
-                    }
-                }
-            }
-        }
-        let unfolds = wantsParameters && !usesKept
-        if n > 0, positions > 0, filters > 0, unfolds || wantsInput {
-            let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
-            var patches = [S](unsafeUninitializedCapacity: chunk * positions * depth) { _, initialized in
-                initialized = chunk * positions * depth   // im2col or the product writes every entry before it is read
-            }
-            x.withUnsafeBufferPointer { xs in
-                kernel.withUnsafeBufferPointer { k in
-                    dy.withUnsafeBufferPointer { g2 in
-                        patches.withUnsafeMutableBufferPointer { p in
-                            dKernel.withUnsafeMutableBufferPointer { dk in
-                                dx.withUnsafeMutableBufferPointer { d in
-                                    var first = 0
-                                    while first < n {
-                                        let count = min(chunk, n - first)
-                                        let rows = count * positions
-                                        let upstream = g2.baseAddress! + first * positions * filters
-                                        if unfolds {
-                                            im2col(xs.baseAddress! + first * imageSize, images: count, channels: channels,
-                                                   geometry: g, into: p.baseAddress!)
-                                            S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: rows,
-                                                   alpha: 1, a: p.baseAddress!, lda: depth, b: upstream, ldb: filters,
-                                                   beta: first == 0 ? 0 : 1, c: dk.baseAddress!, ldc: filters)
-                                        }
-                                        if wantsInput {
-                                            S.gemm(transposeA: false, transposeB: true, m: rows, n: depth, k: filters,
-                                                   alpha: 1, a: upstream, lda: filters, b: k.baseAddress!, ldb: filters,
-                                                   beta: 0, c: p.baseAddress!, ldc: depth)
-                                            col2im(p.baseAddress!, images: count, channels: channels, geometry: g,
-                                                   addingInto: d.baseAddress! + first * imageSize)
-                                        }
-                                        first += count
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let input = wantsInput ? Tensor(computedShape: x.shape, dx) : nil
-        let kernelGradient = wantsParameters ? Tensor(computedShape: kernel.shape, dKernel) : nil
-        let biasGradient = wantsParameters && wantsBias ? try! dy.sumOverChannels() : nil
-        return (input, kernelGradient, biasGradient)
-    }
-
     /// A depthwise convolution: input channel `c` is convolved with its own `multiplier`
     /// filters `kernel[:, :, c, m]`, giving output channel `c·multiplier + m` (Keras's order).
     /// x `[N, H, W, in]`, kernel `[kh, kw, in, multiplier]`, bias `[in·multiplier]`.
@@ -333,7 +198,14 @@ enum ConvolutionMath {
     @inline(__always)
     static func forEachWindowCell(images: Int, geometry g: WindowGeometry,
                                   _ body: (Int, Int, Int, Int, Int) -> Void) {
-        for image in 0..<images {
+        forEachWindowCell(images: 0..<images, geometry: g, body)
+    }
+
+    /// ``forEachWindowCell(images:geometry:_:)`` over the images of `range` only.
+    @inline(__always)
+    static func forEachWindowCell(images range: Range<Int>, geometry g: WindowGeometry,
+                                  _ body: (Int, Int, Int, Int, Int) -> Void) {
+        for image in range {
             for oh in 0..<g.outputHeight {
                 for ow in 0..<g.outputWidth {
                     let position = oh * g.outputWidth + ow

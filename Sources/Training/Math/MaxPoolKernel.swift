@@ -24,19 +24,12 @@ enum MaxPoolKernel {
         x.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { outBuffer in
                 cells.withUnsafeMutableBufferPointer { cellBuffer in
-                    guard let input = xs.baseAddress, let o = outBuffer.baseAddress, let a = cellBuffer.baseAddress else { return }
-                    var started = -1   // the last output position whose maximum has its first cell
-                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
-                        let target = image * g.outputPositions + position
-                        let source = input + (image * g.inputHeight * g.inputWidth + pixel) * channels
-                        let cell = Int32(ki * g.windowWidth + kj)
-                        if target != started {
-                            (o + target * channels).update(from: source, count: channels)
-                            (a + target * channels).update(repeating: cell, count: channels)
-                            started = target
-                        } else {
-                            keepGreater(source, best: o + target * channels, winner: a + target * channels, cell: cell, count: channels)
-                        }
+                    guard let input = xs.baseAddress, let output = outBuffer.baseAddress, let winners = cellBuffer.baseAddress else { return }
+                    let (shared, o, a) = (SharedAddress(base: UnsafeMutablePointer(mutating: input)), SharedAddress(base: output),
+                                          SharedAddress(base: winners))
+                    // Large batches in runs of images side by side (each image on its own, so the same bits).
+                    ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: x.scalarCount / max(1, n))) { images in
+                        poolImages(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
                     }
                 }
             }
@@ -44,21 +37,48 @@ enum MaxPoolKernel {
         return (Tensor(computedShape: [n, g.outputHeight, g.outputWidth, channels], out), cells)
     }
 
+    /// The forward pass over the images of `range`.
+    private static func poolImages(_ range: Range<Int>, input: UnsafePointer<Float>, geometry g: WindowGeometry, channels: Int,
+                                   output o: UnsafeMutablePointer<Float>, cells a: UnsafeMutablePointer<Int32>) {
+        var started = -1   // the last output position whose maximum has its first cell
+        ConvolutionMath.forEachWindowCell(images: range, geometry: g) { image, position, ki, kj, pixel in
+            let target = image * g.outputPositions + position
+            let source = input + (image * g.inputHeight * g.inputWidth + pixel) * channels
+            let cell = Int32(ki * g.windowWidth + kj)
+            if target != started {
+                (o + target * channels).update(from: source, count: channels)
+                (a + target * channels).update(repeating: cell, count: channels)
+                started = target
+            } else {
+                keepGreater(source, best: o + target * channels, winner: a + target * channels, cell: cell, count: channels)
+            }
+        }
+    }
+
     /// ∂L/∂x `inputShape` from ∂L/∂y and the cells ``forward(_:geometry:)`` recorded.
     /// O(N·OH·OW·window·C) plus zeroing the input gradient.
     static func backward(upstream dy: Tensor<Float>, cells: [Int32], inputShape: [Int], geometry g: WindowGeometry) -> Tensor<Float> {
         let n = inputShape[0], channels = inputShape[3]
-        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
-        dy.withUnsafeBufferPointer { gs in
+        let count = inputShape.reduce(1, *)
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0, dy.scalarCount > 0 else { return Tensor(computedShape: inputShape, [Float](repeating: 0, count: count)) }
+        let imageSize = count / n
+        let dx = dy.withUnsafeBufferPointer { gs in
             cells.withUnsafeBufferPointer { cellBuffer in
-                dx.withUnsafeMutableBufferPointer { dxBuffer in
-                    guard let upstream = gs.baseAddress, let winners = cellBuffer.baseAddress,
-                          let d = dxBuffer.baseAddress else { return }
-                    ConvolutionMath.forEachWindowCell(images: n, geometry: g) { image, position, ki, kj, pixel in
-                        let source = (image * g.outputPositions + position) * channels
-                        addWinning(upstream + source, winner: winners + source, cell: Int32(ki * g.windowWidth + kj),
-                                   into: d + (image * g.inputHeight * g.inputWidth + pixel) * channels, count: channels)
+                [Float](unsafeUninitializedCapacity: count) { dxBuffer, initialized in
+                    let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: gs.baseAddress!))
+                    let winners = SharedAddress(base: UnsafeMutablePointer(mutating: cellBuffer.baseAddress!))
+                    let d = SharedAddress(base: dxBuffer.baseAddress!)
+                    // Large batches in runs of images side by side, each zeroing and filling its own images.
+                    ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: imageSize)) { images in
+                        (d.base + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize)
+                        ConvolutionMath.forEachWindowCell(images: images, geometry: g) { image, position, ki, kj, pixel in
+                            let source = (image * g.outputPositions + position) * channels
+                            addWinning(upstream.base + source, winner: winners.base + source, cell: Int32(ki * g.windowWidth + kj),
+                                       into: d.base + image * imageSize + pixel * channels, count: channels)
+                        }
                     }
+                    initialized = count
                 }
             }
         }

@@ -17,7 +17,14 @@ enum ReLUGradientKernel {
         let scalars = upstream.withUnsafeBufferPointer { gs in
             output.withUnsafeBufferPointer { ys in
                 [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                    masked(gs.baseAddress!, output: ys.baseAddress!, into: out.baseAddress!, count: count)
+                    // Large activations in runs side by side (each scalar on its own, so the same bits).
+                    let g = SharedAddress(base: UnsafeMutablePointer(mutating: gs.baseAddress!))
+                    let y = SharedAddress(base: UnsafeMutablePointer(mutating: ys.baseAddress!))
+                    let target = SharedAddress(base: out.baseAddress!)
+                    ParallelParts.forEach(rows: count, parts: ParallelParts.automatic(rows: count, width: 1)) { run in
+                        masked(g.base + run.lowerBound, output: y.base + run.lowerBound, into: target.base + run.lowerBound,
+                               count: run.count)
+                    }
                     initialized = count
                 }
             }

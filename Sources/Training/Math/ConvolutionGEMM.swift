@@ -1,0 +1,265 @@
+import Tensors
+
+/// ``Conv2D``'s products: im2col into sgemm forward, the kernel gradient from the kept patch
+/// matrix, and the input gradient as `dy·kernelᵀ` folded back by col2im.
+///
+/// A large convolution splits its batch into ``imageParts`` runs of whole images that
+/// unfold, multiply and fold back side by side on `DispatchQueue.concurrentPerform`, each
+/// product on one BLAS thread (``/Tensors/BLASThreads/onOneThread(_:)``): then the unfolding and
+/// the folding run on both cores too, not just sgemm, and no BLAS thread spins between them.
+/// Every output row of a product is the same dot products in the same order whichever rows
+/// share the call, so the parts give the results of one whole-batch product bit for bit
+/// (`ConvolutionKernelTests`). The kernel gradient sums over the batch, so it stays one
+/// product over all images, on OpenBLAS's own threads.
+extension ConvolutionMath {
+    /// The most scalars of a patch matrix a training forward pass keeps for the kernel
+    /// gradient (64 MiB of Float); larger ones are unfolded again, chunk by chunk, in backward.
+    static let keptPatchBudget = 1 << 24
+
+    /// The fewest multiply-adds (2²³) one part's product may have. Below it the hand-off costs
+    /// more than a second core saves (an 8x8 image CNN's convolutions stay whole), and, what
+    /// decides it, OpenBLAS would compute the part with another kernel than the whole product
+    /// and round differently: its small-matrix kernel (up to 10⁶ multiply-adds) and, for an
+    /// untransposed product with `beta` 0 on one thread, its direct kernel (up to 28·512²).
+    static let minimumPartMultiplyAdds = 1 << 23
+
+    /// The most parts a batch is split into: a few per core, so a core taken away by other
+    /// processes for a while delays one part rather than half the batch.
+    static let imageParts = 4
+
+    /// The parts ``conv2D(_:kernel:bias:geometry:keepingPatches:imageParts:)`` splits `images`
+    /// into, `perImage` multiply-adds each, when one product takes at most `chunk` images: the
+    /// most, up to ``imageParts``, for which every product, split or whole, still has
+    /// ``minimumPartMultiplyAdds`` (so OpenBLAS takes each with the same kernel); 1 when even
+    /// the whole batch's products do not.
+    static func automaticParts(images: Int, perImage: Int, chunk: Int) -> Int {
+        // The smallest product of `count` images taken `chunk` at a time: the remainder, if any.
+        func smallestProduct(_ count: Int) -> Int {
+            (count <= chunk || count % chunk == 0 ? min(count, chunk) : count % chunk) * perImage
+        }
+        guard images > 1, smallestProduct(images) >= minimumPartMultiplyAdds else { return 1 }
+        var parts = min(imageParts, images)
+        while parts > 1 && min(smallestProduct(images / parts), smallestProduct((images + parts - 1) / parts)) < minimumPartMultiplyAdds {
+            parts -= 1
+        }
+        return parts
+    }
+
+    /// Rows or columns per product of the kernel gradient, of `extent` in all, `perUnit`
+    /// multiply-adds each: all of them (one product on OpenBLAS's threads) unless runs of a
+    /// multiple of 8, up to ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
+    static func gradientRunWidth(extent: Int, perUnit: Int, requested: Int? = nil) -> Int {
+        var parts = min(requested ?? imageParts, extent / 8)
+        while parts > 1 {
+            let rounded = ((extent + parts - 1) / parts + 7) / 8 * 8
+            let last = extent - (extent - 1) / rounded * rounded
+            if min(rounded, last) * perUnit >= minimumPartMultiplyAdds || requested != nil { return rounded }
+            parts -= 1
+        }
+        return extent
+    }
+
+    /// `y = conv(x, kernel) + bias` for x `[N, H, W, in]`, kernel `[kh, kw, in, out]`, bias
+    /// `[out]`; the result is `[N, OH, OW, out]`. Shapes must already agree with `g`.
+    /// O(N·OH·OW·kh·kw·in·out) in sgemm/dgemm, plus the unfolding.
+    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry) -> Tensor<S> {
+        conv2D(x, kernel: kernel, bias: bias, geometry: g, keepingPatches: false).output
+    }
+
+    /// ``conv2D(_:kernel:bias:geometry:)`` that, with `keepingPatches` and a patch matrix
+    /// within ``keptPatchBudget``, unfolds the whole batch and returns the patch matrix too,
+    /// for ``conv2DBackward(x:kernel:upstream:geometry:patches:wantsParameters:wantsBias:wantsInput:imageParts:)``
+    /// to take the kernel gradient from without unfolding again. `imageParts` overrides
+    /// ``automaticParts(images:perImage:chunk:)`` (tests compare 1 against several); more parts than
+    /// it allows may round differently.
+    static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry,
+                                      keepingPatches: Bool, imageParts requested: Int? = nil) -> (output: Tensor<S>, patches: [S]?) {
+        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
+        let depth = g.windowHeight * g.windowWidth * channels
+        let positions = g.outputPositions
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        let shape = [n, g.outputHeight, g.outputWidth, filters]
+        let count = n * positions * filters
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0, depth > 0 else { return (Tensor(computedShape: shape, [S](repeating: 0, count: count)), nil) }
+        let keeps = keepingPatches && n * positions * depth <= keptPatchBudget
+        // Images unfolded per product: the whole part when the patches are kept, else what fits the budget.
+        let chunk = keeps ? n : imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
+        let parts = requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk)
+        var kept: [S]? = keeps ? uninitializedScalars(n * positions * depth) : nil   // im2col writes every entry
+        let out = [S](unsafeUninitializedCapacity: count) { o, initialized in
+            x.withUnsafeBufferPointer { xs in
+                kernel.withUnsafeBufferPointer { k in
+                    withOptionalBuffer(bias) { b in
+                        withOptionalMutableBuffer(&kept) { keptBase in
+                            let addresses = Addresses(x: xs.baseAddress!, kernel: k.baseAddress!, bias: b,
+                                                      patches: keptBase, output: o.baseAddress!)
+                            ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
+                                // Every output scalar is written: the bias (then the product is added) or the product alone.
+                                if let bias = addresses.bias {
+                                    var row = addresses.output + images.lowerBound * positions * filters
+                                    for _ in 0..<(images.count * positions) {
+                                        for f in 0..<filters { row[f] = bias[f] }
+                                        row += filters
+                                    }
+                                }
+                                var local: [S] = addresses.patches == nil ? uninitializedScalars(min(chunk, images.count) * positions * depth) : []
+                                local.withUnsafeMutableBufferPointer { scratch in
+                                    var first = images.lowerBound
+                                    while first < images.upperBound {
+                                        let count = min(chunk, images.upperBound - first)
+                                        let patches = addresses.patches.map { $0 + first * positions * depth } ?? scratch.baseAddress!
+                                        im2col(addresses.x + first * imageSize, images: count, channels: channels, geometry: g,
+                                               into: patches)
+                                        S.gemm(transposeA: false, transposeB: false, m: count * positions, n: filters, k: depth,
+                                               alpha: 1, a: patches, lda: depth, b: addresses.kernel, ldb: filters,
+                                               beta: addresses.bias == nil ? 0 : 1, c: addresses.output + first * positions * filters,
+                                               ldc: filters)
+                                        first += count
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
+        return (Tensor(computedShape: shape, out), kept)
+    }
+
+    /// Gradients of ``conv2D(_:kernel:bias:geometry:)`` from ∂L/∂y (`[N, OH, OW, out]`):
+    /// ∂kernel = patchesᵀ·dy (Keras layout), ∂bias = Σ dy over N, OH, OW, and ∂x = col2im(dy·kernelᵀ).
+    /// Each is computed only when asked for. `patches`, the whole batch's patch matrix that
+    /// ``conv2D(_:kernel:bias:geometry:keepingPatches:imageParts:)`` kept, saves unfolding `x`
+    /// again, and then the input gradient splits into `imageParts` (default
+    /// ``automaticParts(images:perImage:chunk:)``). Same order of work as the forward pass, twice.
+    static func conv2DBackward<S: BLASScalar>(
+        x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry, patches kept: [S]? = nil,
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool, imageParts requested: Int? = nil
+    ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
+        let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
+        let depth = g.windowHeight * g.windowWidth * channels
+        let positions = g.outputPositions
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        var dKernel = [S](repeating: 0, count: wantsParameters ? depth * filters : 0)
+        var dx = [S](repeating: 0, count: wantsInput ? x.scalarCount : 0)
+        let usesKept = kept?.count == n * positions * depth
+        if n > 0, positions > 0, filters > 0, depth > 0, wantsParameters && usesKept {
+            // The whole batch's kernel gradient: one product per run of its rows (kernel taps)
+            // or of its columns (filters), whichever is longer, so the shorter operand is the
+            // one every run packs again. Each scalar still sums over the whole batch in order,
+            // so the runs give the one product's bits.
+            let rows = n * positions
+            let byTaps = depth >= filters
+            let extent = byTaps ? depth : filters
+            let width = gradientRunWidth(extent: extent, perUnit: (byTaps ? filters : depth) * rows, requested: requested)
+            kept!.withUnsafeBufferPointer { p in
+                dy.withUnsafeBufferPointer { g2 in
+                    dKernel.withUnsafeMutableBufferPointer { dk in
+                        let patches = SharedAddress(base: UnsafeMutablePointer(mutating: p.baseAddress!))
+                        let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: g2.baseAddress!))
+                        let gradient = SharedAddress(base: dk.baseAddress!)
+                        let runs = (extent + width - 1) / width
+                        ParallelParts.forEach(rows: runs, parts: runs, oneBLASThread: true) { parts in
+                            for part in parts {
+                                let first = part * width, count = min(width, extent - first)
+                                if byTaps {
+                                    S.gemm(transposeA: true, transposeB: false, m: count, n: filters, k: rows,
+                                           alpha: 1, a: patches.base + first, lda: depth, b: upstream.base, ldb: filters,
+                                           beta: 0, c: gradient.base + first * filters, ldc: filters)
+                                } else {
+                                    S.gemm(transposeA: true, transposeB: false, m: depth, n: count, k: rows,
+                                           alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
+                                           beta: 0, c: gradient.base + first, ldc: filters)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let unfolds = wantsParameters && !usesKept
+        if n > 0, positions > 0, filters > 0, depth > 0, unfolds || wantsInput {
+            let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
+            // Unfolding for the kernel gradient accumulates over the batch in order: one part.
+            let parts = unfolds ? 1 : requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk)
+            x.withUnsafeBufferPointer { xs in
+                kernel.withUnsafeBufferPointer { k in
+                    dy.withUnsafeBufferPointer { g2 in
+                        dKernel.withUnsafeMutableBufferPointer { dk in
+                            dx.withUnsafeMutableBufferPointer { d in
+                                let addresses = BackwardAddresses(x: xs.baseAddress!, kernel: k.baseAddress!, upstream: g2.baseAddress!,
+                                                                  kernelGradient: unfolds ? dk.baseAddress : nil,
+                                                                  // An empty array's buffer may still have an address.
+                                                                  inputGradient: wantsInput ? d.baseAddress : nil)
+                                ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
+                                    // im2col or the product writes every entry before it is read.
+                                    var patches: [S] = uninitializedScalars(min(chunk, images.count) * positions * depth)
+                                    patches.withUnsafeMutableBufferPointer { p in
+                                        var first = images.lowerBound
+                                        while first < images.upperBound {
+                                            let count = min(chunk, images.upperBound - first)
+                                            let rows = count * positions
+                                            let upstream = addresses.upstream + first * positions * filters
+                                            if unfolds {
+                                                im2col(addresses.x + first * imageSize, images: count, channels: channels,
+                                                       geometry: g, into: p.baseAddress!)
+                                                S.gemm(transposeA: true, transposeB: false, m: depth, n: filters, k: rows,
+                                                       alpha: 1, a: p.baseAddress!, lda: depth, b: upstream, ldb: filters,
+                                                       beta: first == 0 ? 0 : 1, c: addresses.kernelGradient!, ldc: filters)
+                                            }
+                                            if let inputGradient = addresses.inputGradient {
+                                                S.gemm(transposeA: false, transposeB: true, m: rows, n: depth, k: filters,
+                                                       alpha: 1, a: upstream, lda: filters, b: addresses.kernel, ldb: filters,
+                                                       beta: 0, c: p.baseAddress!, ldc: depth)
+                                                col2im(p.baseAddress!, images: count, channels: channels, geometry: g,
+                                                       addingInto: inputGradient + first * imageSize)
+                                            }
+                                            first += count
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let input = wantsInput ? Tensor(computedShape: x.shape, dx) : nil
+        let kernelGradient = wantsParameters ? Tensor(computedShape: kernel.shape, dKernel) : nil
+        let biasGradient = wantsParameters && wantsBias ? try! dy.sumOverChannels() : nil
+        return (input, kernelGradient, biasGradient)
+    }
+
+    /// `count` scalars that the caller writes before reading (no zero fill); empty for 0.
+    static func uninitializedScalars<S: BLASScalar>(_ count: Int) -> [S] {
+        // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
+        guard count > 0 else { return [] }
+        return [S](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}
+
+/// The buffers of one forward convolution, shared by its parts.
+private struct Addresses<S: BLASScalar>: @unchecked Sendable {
+    let x: UnsafePointer<S>, kernel: UnsafePointer<S>, bias: UnsafePointer<S>?
+    let patches: UnsafeMutablePointer<S>?, output: UnsafeMutablePointer<S>
+}
+
+/// The buffers of one convolution backward pass, shared by its parts.
+private struct BackwardAddresses<S: BLASScalar>: @unchecked Sendable {
+    let x: UnsafePointer<S>, kernel: UnsafePointer<S>, upstream: UnsafePointer<S>
+    let kernelGradient: UnsafeMutablePointer<S>?, inputGradient: UnsafeMutablePointer<S>?
+}
+
+/// Calls `body` with the base address of `tensor`'s scalars, or nil without a tensor.
+private func withOptionalBuffer<S: BLASScalar, R>(_ tensor: Tensor<S>?, _ body: (UnsafePointer<S>?) -> R) -> R {
+    guard let tensor else { return body(nil) }
+    return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// Calls `body` with the base address of `array`'s scalars, or nil without an array.
+private func withOptionalMutableBuffer<S: BLASScalar, R>(_ array: inout [S]?, _ body: (UnsafeMutablePointer<S>?) -> R) -> R {
+    guard array != nil else { return body(nil) }
+    return array!.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+}
