@@ -133,9 +133,6 @@ struct RowReader<Scalar: TensorScalar>: Sendable {
         self.rows = tensor.rowCount
         self.rowShape = tensor.rowShape
         self.width = tensor.rowScalarCount
-        // A shuffle gathers random rows of the whole array: on huge pages they cost no TLB miss
-        // each (`collapseToHugePages`; a no-op below 16 MiB, off Linux, or when refused).
-        tensor.withUnsafeBufferPointer { collapseToHugePages(UnsafeRawBufferPointer($0)) }
     }
 
     @inlinable

@@ -5,9 +5,10 @@ import Tensors
 import Glibc
 #endif
 
-/// Large tensor `Slices` move their storage onto transparent huge pages (`collapseToHugePages`),
-/// which must change nothing but the pages: every gathered batch stays the element path's, bit
-/// for bit, and the tensor's scalars stay what they were.
+/// `Tensor.moveStorageToHugePages()` moves a large tensor's storage onto transparent huge pages
+/// (`collapseToHugePages`), which must change nothing but the pages: every gathered batch stays
+/// the element path's, bit for bit, and the tensor's scalars stay what they were. `Slices` alone
+/// leaves the pages as they are (the move costs about a second for 188 MB).
 @Suite(.serialized) struct HugePagesTests {
     /// 6,800 rows of 784 floats: 21 MB, above the 16 MiB threshold, so with several 2 MiB pages
     /// in its interior wherever the allocator puts it.
@@ -20,6 +21,7 @@ import Glibc
         let x = try Self.features()
         let y = try Tensor<Int64>(shape: [Self.rows], scalars: (0..<Self.rows).map { Int64($0 % 10) })
         let before = x.scalars
+        x.moveStorageToHugePages()
         let fast = try Slices(x, y).globalShuffle(seed: 1).batch(128)
         let slow = Slices(count: Self.rows) { (x.row($0), y.row($0)) }.globalShuffle(seed: 1).batch(128)
         for batch in [0, 1, 26, fast.count - 1] {
@@ -37,20 +39,24 @@ import Glibc
     }
 
     #if os(Linux) && canImport(Glibc)
-    @Test func largeSlicesPutTheirStorageOnHugePages() throws {
+    @Test func movingStorageToHugePagesPutsTheInteriorOnThem() throws {
         guard transparentHugePagesAllowed else { return }  // THP `never` or absent: nothing to see
         let x = try Self.features()
         let (start, count) = x.withUnsafeBufferPointer { (UInt(bitPattern: $0.baseAddress!), $0.count * 4) }
         // `MADV_HUGEPAGE` is not set on this memory, so with THP in `madvise` mode it starts on
-        // small pages; with `always` it may already be huge, which the check below allows.
+        // small pages; with `always` it may already be huge, which the checks below allow.
+        let smallPagesAtStart = Self.anonymousHugePageBytes(containing: start) < count - 2 * hugePageBytes
         _ = try Slices(x)
+        #expect(Self.anonymousHugePageBytes(containing: start) < count - 2 * hugePageBytes || !smallPagesAtStart,
+                "Slices alone left the pages alone")
+        x.moveStorageToHugePages()
         // All of the 2 MiB-aligned interior: at least the size less two huge pages.
         let huge = Self.anonymousHugePageBytes(containing: start)
         if huge < count - 2 * hugePageBytes {
             // Refused in whole or part (a kernel before 6.1, no free huge page): allowed, if a
             // direct call is refused too.
             #expect(x.withUnsafeBufferPointer { collapseToHugePages(UnsafeRawBufferPointer($0)) } == 0,
-                    "Slices left \(count - huge) bytes on small pages although the kernel collapses them")
+                    "the move left \(count - huge) bytes on small pages although the kernel collapses them")
         }
     }
 
