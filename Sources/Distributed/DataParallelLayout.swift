@@ -52,7 +52,7 @@ struct ReductionLayout {
         }
         for slot in statistics {
             let (layer, variable) = Self.split(slot.name)
-            let value = try step.stateUpdate.layers[layer]?.variables[variable] ?? model.variable(slot.name)
+            let value = try step.stateUpdate.value(of: variable, inLayer: layer) ?? model.variable(slot.name)
             try write(value, scaledBy: scale, to: &values, at: slot)
         }
         values[lossIndex] = step.loss * scale
@@ -80,7 +80,7 @@ struct ReductionLayout {
         }
         for slot in statistics where perMicroShardStatistics.contains(Self.split(slot.name).layer) {
             let (layer, variable) = Self.split(slot.name)
-            guard let value = step.stateUpdate.layers[layer]?.variables[variable] else {
+            guard let value = step.stateUpdate.value(of: variable, inLayer: layer) else {
                 throw TrainingError.missingGradients(layer: layer)
             }
             try write(value, scaledBy: Float(rowCount), to: &values, at: slot)

@@ -139,6 +139,22 @@ import Tensors
         #expect(changed != step.stateUpdate)
     }
 
+    /// `value(of:inLayer:)` reads what the dictionary views hold, without building them.
+    @Test func aStateValueReadByNameIsTheDictionaryViewsEntry() throws {
+        let step = try Self.bnModel().trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)
+        for layer in ["batch_normalization", "batch_normalization_1"] {
+            for variable in ["moving_mean", "moving_variance"] {
+                let viaViews = try #require(step.stateUpdate.layers[layer]?.variables[variable])
+                #expect(step.stateUpdate.value(of: variable, inLayer: layer) == viaViews, "\(layer)/\(variable)")
+            }
+        }
+        #expect(step.stateUpdate.value(of: "moving_mean", inLayer: "dense") == nil)
+        #expect(step.stateUpdate.value(of: "gamma", inLayer: "batch_normalization") == nil)
+        var swapped = step.stateUpdate
+        swapped.layers["batch_normalization"]?.variables["moving_mean"] = Tensor([7])
+        #expect(swapped.value(of: "moving_mean", inLayer: "batch_normalization") == Tensor([7]))
+    }
+
     @Test func applyingAnUpdateByNameOrByPositionMovesTheModelTheSameWay() throws {
         let model = try Self.bnModel()
         let step = try model.trainingStep(x: Self.x, y: Self.y, loss: .binaryCrossentropy)

@@ -67,6 +67,12 @@ public struct LayerStateUpdate: Sendable, Equatable {
             }
         }
     }
+    /// The new value of the variable named `name`, if this update holds one: ``variables``'s
+    /// entry, found without building the dictionary.
+    public func value(of name: String) -> Tensor<Float>? {
+        variableNames.lastIndex(of: name).map { variableValues[$0] }
+    }
+
     /// The generator state after the pass, applied with ``Layer/setRandomState(_:)``.
     public var randomState: UInt64?
 

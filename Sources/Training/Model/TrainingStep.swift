@@ -66,6 +66,13 @@ public struct ModelStateUpdate: Sendable, Equatable {
         }
     }
 
+    /// The new value of `variable` of the layer named `layer`, if the update holds one:
+    /// `layers[layer]?.variables[variable]`, found without building either dictionary (the
+    /// data-parallel trainer reads every moving statistic this way each step).
+    public func value(of variable: String, inLayer layer: String) -> Tensor<Float>? {
+        entries.last(where: { $0.layerName == layer })?.update.value(of: variable)
+    }
+
     /// Whether the pass changed nothing.
     public var isEmpty: Bool { entries.allSatisfy(\.update.isEmpty) }
 
