@@ -85,7 +85,8 @@ extension DataParallelTrainer {
         if localFailure != nil { sums = Array(repeating: [], count: shards.count + 1) }
         let total: [Scalar]
         do {
-            total = try reducer.sum(rankPartials: sums, width: width)
+            // Consumed: fast mode sums a single vector in place only if nothing else holds it.
+            total = try reducer.sum(rankPartials: consume sums, width: width)
         } catch let error as DistributedError {
             throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
         }

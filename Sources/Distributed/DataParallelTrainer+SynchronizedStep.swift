@@ -38,6 +38,14 @@ extension DataParallelTrainer {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
+            if segmentPerRank, let segment = segments[0], let step = result.segments[0] {
+                // All this rank's rows in one vector, which the reducer sums in place (fast mode).
+                var values = reducer.reusableVector(Float.self, count: layout.width)
+                try layout.writeSynchronizedSums(of: step, rowCount: segment.x.rowCount, into: &values,
+                                                 perMicroShardStatistics: routing.perMicroShardUpdating,
+                                                 zeroingOtherStatistics: true)
+                return [values]
+            }
             return try zip(segments, result.segments).enumerated().map { index, pair in
                 guard let segment = pair.0, let step = pair.1 else { return layout.zeros }
                 return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount, segment: index,

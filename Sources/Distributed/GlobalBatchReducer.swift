@@ -110,9 +110,21 @@ public struct GlobalBatchReducer {
     /// ``sum(microShardSums:width:)``, except that in ``ReductionMode/fast``, where the rank adds
     /// its vectors before the all-reduce, `partials` may be any number of partial sums that
     /// together cover this rank's rows (e.g. one vector for all of them).
-    func sum<Scalar: CommunicatorScalar>(rankPartials partials: [[Scalar]], width: Int) throws -> [Scalar] {
+    ///
+    /// A single large partial is summed in place: the all-reduce works on its memory, with the
+    /// status appended to its spare capacity (``reusableVector(count:)`` has room for it), and
+    /// it is handed back as the result. Pass it with `consume` so that nothing else holds it.
+    func sum<Scalar: CommunicatorScalar>(rankPartials partials: consuming [[Scalar]], width: Int) throws -> [Scalar] {
         guard mode == .fast else { return try sum(microShardSums: partials, width: width) }
         let wellFormed = partials.allSatisfy { $0.count == width }
+        if wellFormed, partials.count == 1, width >= Self.reduceScatterMinimumWidth {
+            let operation = "sum(rankPartials:width:)"
+            try agreeOnWidthUnlessAgreed(width, operation: operation)
+            var sums = partials.removeLast()
+            try allReduceInPlace(&sums, status: 0, localShapeError: nil, operation: operation)
+            scratch.keepResult(sums)
+            return sums
+        }
         return try sum(microShardSums: partials, width: width, localShapeError: wellFormed ? nil
                        : DistributedError.shapeMismatch(operation: "sum(rankPartials:width:)", expected: partials.count * width,
                                                         actual: partials.reduce(0) { $0 + $1.count }))
@@ -128,10 +140,7 @@ public struct GlobalBatchReducer {
         microShardSums: [[Scalar]], width: Int, localShapeError: DistributedError?
     ) throws -> [Scalar] {
         let operation = "sum(microShardSums:width:)"
-        if !widthsAgreedByCaller {
-            try communicator.agree(on: [("values per row", width), ("rows in the global batch", plan.globalBatchSize),
-                                        ("micro-shards", plan.microShardCount)], operation: operation)
-        }
+        try agreeOnWidthUnlessAgreed(width, operation: operation)
         let status: Scalar = localShapeError == nil ? 0 : 1
         switch mode {
         case .ordered where plan.rankCount > 1 && width >= Self.reduceScatterMinimumWidth:
@@ -153,15 +162,38 @@ public struct GlobalBatchReducer {
                     Bits.zero(buffer)
                 }
             }
-            sums.append(status)
-            do {
-                try sums.withUnsafeMutableBufferPointer { try communicator.allReduceSum(agreedLength: $0, operation: operation) }
-            } catch { throw localShapeError ?? error }
-            if let localShapeError { throw localShapeError }
-            guard sums.removeLast() == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
+            try allReduceInPlace(&sums, status: status, localShapeError: localShapeError, operation: operation)
             if large { scratch.keepResult(sums) }
             return sums
         }
+    }
+
+    /// The step's one check that every rank reduces the same width over the same plan, unless
+    /// the caller made it (``widthsAgreedByCaller``).
+    private func agreeOnWidthUnlessAgreed(_ width: Int, operation: String) throws {
+        guard !widthsAgreedByCaller else { return }
+        try communicator.agree(on: [("values per row", width), ("rows in the global batch", plan.globalBatchSize),
+                                    ("micro-shards", plan.microShardCount)], operation: operation)
+    }
+
+    /// ``ReductionMode/fast``'s all-reduce of `sums` in place, with `status` appended for the
+    /// collective and removed after it (no copy before or after when `sums` has spare capacity).
+    private func allReduceInPlace<Scalar: CommunicatorScalar>(
+        _ sums: inout [Scalar], status: Scalar, localShapeError: DistributedError?, operation: String
+    ) throws {
+        sums.append(status)
+        do {
+            try sums.withUnsafeMutableBufferPointer { try communicator.allReduceSum(agreedLength: $0, operation: operation) }
+        } catch { throw localShapeError ?? error }
+        if let localShapeError { throw localShapeError }
+        guard sums.removeLast() == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
+    }
+
+    /// A vector of `count` values (contents undefined) for ``sum(rankPartials:width:)`` to
+    /// reduce in place: the memory of the last large result handed out, once its holder has let
+    /// go of it, with room for the status. ``ReductionMode/fast`` only.
+    func reusableVector<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
+        scratch.reusableResult(Scalar.self, count: count)
     }
 
     /// Widths from which ``ReductionMode/ordered`` reduces by scatter and gather rather than

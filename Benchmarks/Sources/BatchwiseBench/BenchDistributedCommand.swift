@@ -39,6 +39,12 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "Open MPI's shared-memory single-copy mechanism (btl_vader_single_copy_mechanism): none (the tests' setting, for containers that forbid cross-memory attach) or cma (Linux cross-memory attach: one copy per message instead of two).")
+    var singleCopy: SingleCopyMechanism = .none
+
+    @Flag(help: "Let waiting ranks poll without yielding the core (mpi_yield_when_idle=0); by default they yield, as the tests' settings do.")
+    var busyPoll = false
+
     @Option(help: .hidden)
     var resultFile: String?
 
@@ -103,8 +109,8 @@ struct BenchDistributedCommand: ParsableCommand {
         let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
             + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
         let environment = ProcessInfo.processInfo.environment.merging([
-            "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
-            "OMPI_MCA_mpi_yield_when_idle": "1",
+            "OMPI_MCA_btl_vader_single_copy_mechanism": singleCopy.rawValue,
+            "OMPI_MCA_mpi_yield_when_idle": busyPoll ? "0" : "1",
             "OPENBLAS_NUM_THREADS": "1",
         ]) { $1 }
         let argv = arguments.map { strdup($0) } + [nil]
@@ -212,4 +218,10 @@ struct BenchDistributedCommand: ParsableCommand {
         times.sort()
         return (times[times.count / 2], times[0])
     }
+}
+
+/// Open MPI's shared-memory single-copy mechanisms the benchmark can run with.
+enum SingleCopyMechanism: String, ExpressibleByArgument, CaseIterable {
+    case none
+    case cma
 }
