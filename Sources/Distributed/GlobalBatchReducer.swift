@@ -256,13 +256,16 @@ public struct GlobalBatchReducer {
             throw DistributedError.otherRankInputRejected(operation: operation, rank: failed)
         }
         let starts = ranks.flatMap { source in (0..<plan.microShards(ofRank: source).count).map { offsets[source] + $0 * mine.count } }
-        var total = Bits.zeros(Scalar.self, count: width)
+        // The last result's memory, not a fresh zeroed megabyte: every value is overwritten, this
+        // rank's block by the additions (starting with a copy) and the others by the all-gather.
+        var total = scratch.reusableResult(Scalar.self, count: width)
         total.withUnsafeMutableBufferPointer { buffer in
             Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, into: UnsafeMutableBufferPointer(rebasing: buffer[mine]))
         }
         try total.withUnsafeMutableBufferPointer { buffer in
             try communicator.allGather(inPlace: buffer, agreedCounts: blocks.map(\.count), operation: operation)
         }
+        scratch.keepResult(total)
         return total
     }
 
