@@ -255,6 +255,51 @@ public final class Communicator {
         }
     }
 
+    /// Passes `buffer` along the ranks in rank order, chunk by chunk, then gives every rank the
+    /// last rank's buffer: rank `r > 0` receives each chunk of `chunkLength` values from rank
+    /// `r − 1` into `buffer` (`MPI_Irecv`, all posted first), `fold(chunk)` updates that chunk
+    /// in place (on rank 0 it starts it), and rank `r < size − 1` sends it on (`MPI_Isend`), so
+    /// rank `r + 1` folds chunk `c` while rank `r` folds chunk `c + 1`; an `MPI_Bcast` from the
+    /// last rank ends it. Every rank must pass the same length, agreed beforehand. In a world
+    /// of one, `fold` runs over the chunks and nothing else happens.
+    func foldAlongRanks<Scalar: CommunicatorScalar>(
+        _ buffer: UnsafeMutableBufferPointer<Scalar>, chunkLength: Int, operation: String, fold: (Range<Int>) -> Void
+    ) throws {
+        try enter(operation)
+        precondition(chunkLength > 0, "\(operation): chunks must hold values")
+        let chunks = stride(from: 0, to: buffer.count, by: chunkLength).map { $0..<Swift.min($0 + chunkLength, buffer.count) }
+        guard usesMPI, size > 1, let base = buffer.baseAddress else {
+            chunks.forEach(fold)
+            return
+        }
+        _ = try mpiCount(buffer.count, operation)
+        let world = bw_MPI_COMM_WORLD(), datatype = Scalar.mpiDatatype
+        var receives = [MPI_Request?](repeating: nil, count: chunks.count)
+        var sends = [MPI_Request?](repeating: nil, count: chunks.count)
+        if rank > 0 {
+            try timed {
+                for (index, chunk) in chunks.enumerated() {
+                    try MPICalls.check(MPI_Irecv(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank - 1), Int32(index),
+                                                 world, &receives[index]), "MPI_Irecv", rank: rank)
+                }
+            }
+        }
+        for (index, chunk) in chunks.enumerated() {
+            if rank > 0 { try timed { try MPICalls.check(MPI_Wait(&receives[index], nil), "MPI_Wait", rank: rank) } }
+            fold(chunk)
+            if rank < size - 1 {
+                try timed {
+                    try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank + 1), Int32(index),
+                                                 world, &sends[index]), "MPI_Isend", rank: rank)
+                }
+            }
+        }
+        try timed {
+            if rank < size - 1 { try MPICalls.check(MPI_Waitall(Int32(sends.count), &sends, nil), "MPI_Waitall", rank: rank) }
+            try MPICalls.check(MPI_Bcast(base, Int32(buffer.count), datatype, Int32(size - 1), world), "MPI_Bcast", rank: rank)
+        }
+    }
+
     /// MPI's `Int32` counts and the displacements of blocks laid end to end.
     private func countsAndOffsets(_ counts: [Int], _ operation: String) throws -> (counts: [Int32], offsets: [Int32]) {
         _ = try mpiCount(counts.reduce(0, +), operation)

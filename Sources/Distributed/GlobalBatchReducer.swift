@@ -144,7 +144,7 @@ public struct GlobalBatchReducer {
         let status: Scalar = localShapeError == nil ? 0 : 1
         switch mode {
         case .ordered where plan.rankCount > 1 && width >= Self.reduceScatterMinimumWidth:
-            return try reduceScatterInMicroShardOrder(microShardSums, width: width, status: status,
+            return try foldInMicroShardOrderAlongRanks(microShardSums, width: width, status: status,
                                                       localShapeError: localShapeError, operation: operation)
         case .ordered:
             return try gatherInMicroShardOrder(microShardSums, width: width, status: status,
@@ -224,50 +224,64 @@ public struct GlobalBatchReducer {
         return Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, columns: width)
     }
 
-    /// Ordered mode for large widths, with a rank's share of the bandwidth and the additions:
-    /// the columns are cut into one block per rank; an all-to-all sends rank `j` every
-    /// micro-shard's sums of block `j` (with the statuses), rank `j` adds them in micro-shard
-    /// order, and an all-gather gives every rank every block. Each value is added in the same
-    /// order as by ``gatherInMicroShardOrder(_:width:status:localShapeError:operation:)``,
-    /// so the result is bitwise the same, for any number of ranks.
-    private func reduceScatterInMicroShardOrder<Scalar: CommunicatorScalar>(
+    /// Ordered mode for large widths, with about a ring's bandwidth: the micro-shard sums are
+    /// folded left in micro-shard order along the ranks. Rank 0 folds its micro-shards (a copy
+    /// of the first, then the others added), sends the partial sum to rank 1, which adds its
+    /// micro-shards to it and passes it on, chunk by chunk (``Communicator/foldAlongRanks(_:chunkLength:operation:fold:)``),
+    /// and the last rank's total is broadcast. Each value is added in the same order as by
+    /// ``gatherInMicroShardOrder(_:width:status:localShapeError:operation:)``, so the result is
+    /// bitwise the same, for any number of ranks. A rank whose micro-shards come first starts
+    /// the fold (a copy, not an addition to zeros, so `-0.0` stays); ranks without
+    /// micro-shards pass it on unchanged. The value after the sums carries the first failed
+    /// rank's number plus one (0: none failed).
+    private func foldInMicroShardOrderAlongRanks<Scalar: CommunicatorScalar>(
         _ partials: [[Scalar]], width: Int, status: Scalar, localShapeError: DistributedError?, operation: String
     ) throws -> [Scalar] {
-        let ranks = 0..<plan.rankCount, rank = communicator.rank
-        let blocks = ranks.map { ($0 * width / plan.rankCount)..<(($0 + 1) * width / plan.rankCount) }
-        let mine = blocks[rank]
-        let sendCounts = ranks.map { plan.microShards(ofRank: rank).count * blocks[$0].count + 1 }
-        let receiveCounts = ranks.map { plan.microShards(ofRank: $0).count * mine.count + 1 }
-        let send = scratch.send(Scalar.self, count: sendCounts.reduce(0, +))
-        var offset = 0
-        for target in ranks {
-            Self.pack(partials, columns: blocks[target], into: UnsafeMutableBufferPointer(rebasing: send[offset..<(offset + sendCounts[target])]),
-                      status: status, valid: localShapeError == nil)
-            offset += sendCounts[target]
-        }
-        let received = scratch.receive(Scalar.self, count: receiveCounts.reduce(0, +))
+        let rank = communicator.rank
+        // This rank's micro-shards continue a fold that ranks before it started, if any hold micro-shards.
+        let continuesFold = plan.microShards(ofRank: rank).lowerBound > 0
+        let valid = localShapeError == nil
+        var total = scratch.reusableResult(Scalar.self, count: width)
+        total.append(0)
         do {
-            try communicator.allToAll(UnsafeBufferPointer(send), agreedSendCounts: sendCounts, into: received,
-                                      receiveCounts: receiveCounts, operation: operation)
+            try total.withUnsafeMutableBufferPointer { buffer in
+                let target = buffer.baseAddress!
+                try communicator.foldAlongRanks(buffer, chunkLength: Self.foldChunkLength, operation: operation) { chunk in
+                    let columns = chunk.lowerBound..<Swift.min(chunk.upperBound, width)
+                    if !columns.isEmpty {
+                        let sums = UnsafeMutableBufferPointer(rebasing: buffer[columns])
+                        for (index, partial) in partials.enumerated() where valid {
+                            partial.withUnsafeBufferPointer { source in
+                                let from = UnsafeBufferPointer(rebasing: source[columns])
+                                if index == 0 && !continuesFold {
+                                    Bits.copy(from.baseAddress!, to: sums.baseAddress!, count: columns.count)
+                                } else {
+                                    Scalar.add(from, to: sums)
+                                }
+                            }
+                        }
+                        // Nothing folded in yet, and nothing of this rank's either: zeros.
+                        if !continuesFold && (partials.isEmpty || !valid) { Bits.zero(sums) }
+                    }
+                    if chunk.contains(width) {
+                        // Rank 0 receives nothing: it starts the failure mark.
+                        if rank == 0 { target[width] = 0 }
+                        if target[width] == 0 && status != 0 { target[width] = Scalar(rank + 1) }
+                    }
+                }
+            }
         } catch { throw localShapeError ?? error }
         if let localShapeError { throw localShapeError }
-        let offsets = ranks.map { receiveCounts[..<$0].reduce(0, +) }
-        if let failed = ranks.first(where: { received[offsets[$0] + receiveCounts[$0] - 1] != 0 }) {
-            throw DistributedError.otherRankInputRejected(operation: operation, rank: failed)
-        }
-        let starts = ranks.flatMap { source in (0..<plan.microShards(ofRank: source).count).map { offsets[source] + $0 * mine.count } }
-        // The last result's memory, not a fresh zeroed megabyte: every value is overwritten, this
-        // rank's block by the additions (starting with a copy) and the others by the all-gather.
-        var total = scratch.reusableResult(Scalar.self, count: width)
-        total.withUnsafeMutableBufferPointer { buffer in
-            Self.addInMicroShardOrder(UnsafeBufferPointer(received), starts: starts, into: UnsafeMutableBufferPointer(rebasing: buffer[mine]))
-        }
-        try total.withUnsafeMutableBufferPointer { buffer in
-            try communicator.allGather(inPlace: buffer, agreedCounts: blocks.map(\.count), operation: operation)
-        }
+        let failed = total.removeLast()
+        guard failed == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: Int(failed) - 1) }
         scratch.keepResult(total)
         return total
     }
+
+    /// Values per message of ``foldInMicroShardOrderAlongRanks(_:width:status:localShapeError:operation:)``:
+    /// small enough that the next rank adds one chunk while this one adds the next, large enough
+    /// that the messages' overhead stays small (128 KB of `Float`).
+    static let foldChunkLength = 32_768
 
     /// Writes `columns` of each partial sum, one after the other, then `status`, into `target`;
     /// zeros instead of the sums when the partials are not `valid` (malformed input).
