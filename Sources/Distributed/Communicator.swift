@@ -232,29 +232,6 @@ public final class Communicator {
         }
     }
 
-    /// `MPI_Alltoallv`: `send` holds blocks of `sendCounts[r]` values for rank `r` in rank
-    /// order; `receive` gets blocks of `receiveCounts[r]` values from rank `r` in rank order.
-    /// Every rank's `sendCounts[r']` must equal rank `r'`'s `receiveCounts[r]`, agreed beforehand.
-    func allToAll<Scalar: CommunicatorScalar>(
-        _ send: UnsafeBufferPointer<Scalar>, agreedSendCounts sendCounts: [Int],
-        into receive: UnsafeMutableBufferPointer<Scalar>, receiveCounts: [Int], operation: String
-    ) throws {
-        try enter(operation)
-        precondition(sendCounts.count == size && receiveCounts.count == size && send.count == sendCounts.reduce(0, +)
-                      && receive.count == receiveCounts.reduce(0, +), "\(operation): counts do not cover the buffers")
-        guard usesMPI else {
-            if let source = send.baseAddress { receive.baseAddress?.update(from: source, count: send.count) }
-            return
-        }
-        var (mpiSendCounts, sendOffsets) = try countsAndOffsets(sendCounts, operation)
-        var (mpiReceiveCounts, receiveOffsets) = try countsAndOffsets(receiveCounts, operation)
-        try timed {
-            try MPICalls.check(MPI_Alltoallv(send.baseAddress, &mpiSendCounts, &sendOffsets, Scalar.mpiDatatype,
-                                             receive.baseAddress, &mpiReceiveCounts, &receiveOffsets, Scalar.mpiDatatype,
-                                             bw_MPI_COMM_WORLD()), "MPI_Alltoallv", rank: rank)
-        }
-    }
-
     /// Passes `buffer` along the ranks in rank order, chunk by chunk, then gives every rank the
     /// last rank's buffer: rank `r > 0` receives each chunk of `chunkLength` values from rank
     /// `r − 1` into `buffer` (`MPI_Irecv`, all posted first), `fold(chunk)` updates that chunk

@@ -4,8 +4,9 @@ public enum ReductionMode: String, Sendable, CaseIterable {
     /// Each micro-shard is summed on its own and the per-micro-shard sums are added in
     /// micro-shard order: the result is bitwise the same for 1, 2, 4 ... ranks at the same
     /// global batch. Small vectors are all-gathered and added on every rank; large ones
-    /// (gradients) are cut into one block of columns per rank, sent by an all-to-all to the
-    /// rank that adds that block, and all-gathered (docs/distributed.md gives the volumes).
+    /// (gradients) are folded along the ranks in rank order, each rank adding its micro-shards
+    /// to the partial sum it receives, and the total is broadcast (docs/distributed.md gives
+    /// the volumes).
     case ordered
     /// Each rank sums its rows, then `MPI_Allreduce`: one all-reduce of one vector, but the
     /// order of the additions (and so the last bits) depends on the number of ranks. The
@@ -117,7 +118,7 @@ public struct GlobalBatchReducer {
     func sum<Scalar: CommunicatorScalar>(rankPartials partials: consuming [[Scalar]], width: Int) throws -> [Scalar] {
         guard mode == .fast else { return try sum(microShardSums: partials, width: width) }
         let wellFormed = partials.allSatisfy { $0.count == width }
-        if wellFormed, partials.count == 1, width >= Self.reduceScatterMinimumWidth {
+        if wellFormed, partials.count == 1, width >= Self.largeVectorMinimumWidth {
             let operation = "sum(rankPartials:width:)"
             try agreeOnWidthUnlessAgreed(width, operation: operation)
             var sums = partials.removeLast()
@@ -143,7 +144,7 @@ public struct GlobalBatchReducer {
         try agreeOnWidthUnlessAgreed(width, operation: operation)
         let status: Scalar = localShapeError == nil ? 0 : 1
         switch mode {
-        case .ordered where plan.rankCount > 1 && width >= Self.reduceScatterMinimumWidth:
+        case .ordered where plan.rankCount > 1 && width >= Self.largeVectorMinimumWidth:
             return try foldInMicroShardOrderAlongRanks(microShardSums, width: width, status: status,
                                                       localShapeError: localShapeError, operation: operation)
         case .ordered:
@@ -152,7 +153,7 @@ public struct GlobalBatchReducer {
         case .fast:
             // Summed in place in the array handed out (the previous step's, when its holder has
             // let go of it), with the status appended and removed: no copy before or after.
-            let large = width >= Self.reduceScatterMinimumWidth
+            let large = width >= Self.largeVectorMinimumWidth
             var sums = large ? scratch.reusableResult(Scalar.self, count: width) : Bits.zeros(Scalar.self, count: width)
             sums.withUnsafeMutableBufferPointer { buffer in
                 if localShapeError == nil, let first = microShardSums.first {
@@ -196,10 +197,11 @@ public struct GlobalBatchReducer {
         scratch.reusableResult(Scalar.self, count: count)
     }
 
-    /// Widths from which ``ReductionMode/ordered`` reduces by scatter and gather rather than
-    /// one all-gather (a gradient vector, not a BatchNormalization layer's sums, whose one
-    /// collective costs less than two), and from which ``ReductionMode/fast`` reuses its result.
-    static let reduceScatterMinimumWidth = 4096
+    /// Widths from which ``ReductionMode/ordered`` folds along the ranks rather than
+    /// all-gathering every micro-shard's sums (a gradient vector, not a BatchNormalization
+    /// layer's sums, whose one collective costs less than the chain's messages), and from which
+    /// ``ReductionMode/fast`` reuses its result and sums a single vector in place.
+    static let largeVectorMinimumWidth = 4096
 
     /// Ordered mode for small widths: every rank all-gathers every micro-shard's sums (with the
     /// ranks' statuses) and adds all of them in micro-shard order.

@@ -53,7 +53,7 @@ import Testing
     /// that memory back, with the values summed (in a world of one: unchanged) and the status gone.
     @Test func fastModeSumsARanksSingleLargeVectorInPlace() throws {
         let reducer = try Self.reducer(rows: 8, microShards: 8, mode: .fast)
-        let width = GlobalBatchReducer.reduceScatterMinimumWidth
+        let width = GlobalBatchReducer.largeVectorMinimumWidth
         let values = TestData.floats(width, seed: 3)
         var vector = reducer.reusableVector(Float.self, count: width)
         vector.withUnsafeMutableBufferPointer { buffer in for index in buffer.indices { buffer[index] = values[index] } }
