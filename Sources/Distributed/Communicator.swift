@@ -251,12 +251,15 @@ public final class Communicator {
         }
         _ = try mpiCount(buffer.count, operation)
         let world = bw_MPI_COMM_WORLD(), datatype = Scalar.mpiDatatype
+        // Tags only within MPI's guaranteed range: messages between two ranks with the same tag
+        // match the receives in the order they were posted, so reused tags still pair up.
+        func tag(_ index: Int) -> Int32 { Int32(index % 32_768) }
         var receives = [MPI_Request?](repeating: nil, count: chunks.count)
         var sends = [MPI_Request?](repeating: nil, count: chunks.count)
         if rank > 0 {
             try timed {
                 for (index, chunk) in chunks.enumerated() {
-                    try MPICalls.check(MPI_Irecv(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank - 1), Int32(index),
+                    try MPICalls.check(MPI_Irecv(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank - 1), tag(index),
                                                  world, &receives[index]), "MPI_Irecv", rank: rank)
                 }
             }
@@ -266,7 +269,7 @@ public final class Communicator {
             fold(chunk)
             if rank < size - 1 {
                 try timed {
-                    try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank + 1), Int32(index),
+                    try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank + 1), tag(index),
                                                  world, &sends[index]), "MPI_Isend", rank: rank)
                 }
             }
