@@ -131,7 +131,7 @@ extension MPIRunTests {
     /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
     /// error and rank 0 a typed error saying another rank failed, and both return from the
     /// step (a rank left waiting would trip the watchdog). The same for `predict`'s all-gather.
-    /// With 1,024 hidden units through `ordered` mode's all-to-all path.
+    /// With 1,024 hidden units through `ordered` mode's chain along the ranks.
     @Test(arguments: [(ReductionMode.ordered, false, 8), (.fast, false, 8), (.ordered, true, 8), (.ordered, false, 1024)])
     func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool, hidden: Int) throws {
         var arguments = Self.trainArguments(mode: mode, batchNorm: false)
@@ -146,6 +146,10 @@ extension MPIRunTests {
         #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0: map: the function threw"), "\(failed)")
         #expect(failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
         #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
+        if mode == .ordered && !predictOnly {
+            // Ordered mode's reductions (the chain along the ranks too) name the failed rank.
+            #expect(stopped.contains("rank 1 passed malformed input"), "\(stopped)")
+        }
     }
 
     /// Ranks whose collectives would have different lengths (a different model, or a dataset
