@@ -18,6 +18,11 @@ import Synchronization
 /// untransposed products with `beta` 0, is left to OpenBLAS's threads.) Inside
 /// ``onOneThread(_:)`` that exception is the caller's to avoid.
 ///
+/// Products above the one-thread limit are split over threads of our own, each part on one
+/// OpenBLAS thread (``splitsLargeProducts``): they get the one-thread bits, which for inner
+/// dimensions above OpenBLAS's block depth (about 384) are not the bits OpenBLAS's own threads
+/// would give, since it blocks the inner dimension differently when threaded.
+///
 /// ```swift
 /// BLASThreads.maximum = 1                          // never more than one thread per product
 /// BLASThreads.singleThreadedMultiplyAdds = 1 << 20  // or: only products up to 2^20 multiply-adds stay on one
