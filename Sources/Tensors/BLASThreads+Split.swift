@@ -7,13 +7,12 @@ import Synchronization
 /// at one thread, so its workers never spin in `sched_yield` between products.
 ///
 /// A part keeps the whole inner dimension, so every output scalar sums the same terms in the
-/// same order as one unsplit single-threaded call, on two conditions that OpenBLAS (0.3.21)
-/// imposes and `BLASSplitTests` checks bit for bit: every part stays above OpenBLAS's
-/// small-matrix limit (``minimumPartMultiplyAdds``), and columns are cut at multiples of
-/// ``columnAlignment`` (a narrower edge tile takes another micro-kernel); rows may be cut
-/// anywhere. OpenBLAS's own threads do not give these bits for inner dimensions above its
-/// block depth (about 384): threaded, it blocks the inner dimension differently, so a split
-/// product equals the one-thread product, not the one OpenBLAS's two threads would have made.
+/// same order as one unsplit single-threaded call, as long as every part stays above
+/// OpenBLAS's small-matrix limit (``minimumPartMultiplyAdds``); `BLASSplitTests` checks it bit
+/// for bit on the MLP's shapes and odd ones. OpenBLAS's own threads do not give these bits for
+/// inner dimensions above its block depth (about 384): threaded, OpenBLAS 0.3.21 blocks the
+/// inner dimension differently, so a split product equals the one-thread product, not the one
+/// OpenBLAS's two threads would have made.
 extension BLASThreads {
     /// Whether products above the one-thread limit are split over ``maximum`` threads of our
     /// own (each part on one OpenBLAS thread) instead of being handed to OpenBLAS's threads.
@@ -23,8 +22,8 @@ extension BLASThreads {
         set { storedSplits.store(newValue, ordering: .relaxed) }
     }
 
-    /// Column cuts fall on multiples of this (OpenBLAS's widest single-precision unroll is 16
-    /// scalars; 64 keeps every part's edge tiles the unsplit call's on any kernel up to that).
+    /// Column cuts fall on multiples of this, so every part but the last covers whole cache
+    /// lines and whole micro-kernel tiles (OpenBLAS's widest single-precision unroll is 16).
     static let columnAlignment = 64
 
     /// The fewest output rows one part takes: each part packs the whole other operand, so a
