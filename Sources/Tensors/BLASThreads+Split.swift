@@ -2,8 +2,7 @@ import Dispatch
 import Synchronization
 
 /// Large products split over threads of our own (issue 19): each part is a single-threaded
-/// gemm over a run of the output's rows (or, for a product with few rows, a run of its
-/// columns), the parts run side by side on `DispatchQueue.concurrentPerform`, and OpenBLAS stays
+/// gemm over a run of the output's rows or of its columns, the parts run side by side on `DispatchQueue.concurrentPerform`, and OpenBLAS stays
 /// at one thread, so its workers never spin in `sched_yield` between products.
 ///
 /// A part keeps the whole inner dimension, so every output scalar sums the same terms in the
@@ -62,17 +61,29 @@ extension BLASThreads {
         return split(m: m, n: n, k: k, parts: maximum)
     }
 
-    /// At most `parts` runs of at least ``minimumPartRows`` rows, or else of whole multiples of ``columnAlignment`` columns
-    /// (the last one ragged), each of more than ``minimumPartMultiplyAdds``; `nil` when fewer
-    /// than two such runs fit.
+    /// At most `parts` runs of at least ``minimumPartRows`` rows or of whole multiples of
+    /// ``columnAlignment`` columns (the last one ragged), each of more than
+    /// ``minimumPartMultiplyAdds``; `nil` when fewer than two such runs fit. Every part packs
+    /// the whole of the operand it does not cut, so the cut goes through the larger output
+    /// side: columns when there are fewer rows (the `m × k` left operand is packed twice, not
+    /// the `k × n` right one). Single-threaded, two parts of the MLP's 128 x 256 x 784 forward
+    /// product cost 1.6% more CPU than the whole by columns and 4.0% by rows; of its
+    /// 784 x 256 x 128 kernel gradient, 1.3% by rows and 3.4% by columns.
     static func split(m: Int, n: Int, k: Int, parts: Int) -> Split? {
-        // Parts are cut as evenly as whole rows (or column blocks) allow; the smallest has
-        // the floor of the even share.
+        m < n ? splitColumns(m: m, n: n, k: k, parts: parts) ?? splitRows(m: m, n: n, k: k, parts: parts)
+              : splitRows(m: m, n: n, k: k, parts: parts) ?? splitColumns(m: m, n: n, k: k, parts: parts)
+    }
+
+    // Parts are cut as evenly as whole rows (or column blocks) allow; the smallest has the
+    // floor of the even share, and there are fewer parts when that would be too small.
+    private static func splitRows(m: Int, n: Int, k: Int, parts: Int) -> Split? {
         var rowParts = Swift.min(parts, m / minimumPartRows)
         while rowParts > 1, (m / rowParts) * n * k <= minimumPartMultiplyAdds { rowParts -= 1 }
-        if rowParts > 1 {
-            return Split(byRows: true, cuts: (0...rowParts).map { m * $0 / rowParts })
-        }
+        guard rowParts > 1 else { return nil }
+        return Split(byRows: true, cuts: (0...rowParts).map { m * $0 / rowParts })
+    }
+
+    private static func splitColumns(m: Int, n: Int, k: Int, parts: Int) -> Split? {
         let blocks = n / columnAlignment
         var columnParts = Swift.min(parts, blocks)
         while columnParts > 1, (blocks / columnParts) * columnAlignment * m * k <= minimumPartMultiplyAdds { columnParts -= 1 }

@@ -8,13 +8,16 @@ import Testing
 /// ``BLASThreads/forcedParts`` and the unsplit ones run inside a one-thread scope of their own.
 @Suite struct BLASSplitTests {
     @Test func largeProductsAreSplitByRowsOrAlignedColumns() {
-        // The BN MLP's large products (batch 128): forward, kernel gradient, input gradient.
-        #expect(BLASThreads.split(m: 128, n: 256, k: 784, parts: 2) == .init(byRows: true, cuts: [0, 64, 128]))
+        // The BN MLP's large products (batch 128): the forward and input-gradient products
+        // (128 rows, 256 columns) by columns, the first kernel gradient (784 x 256) by rows.
+        #expect(BLASThreads.split(m: 128, n: 256, k: 784, parts: 2) == .init(byRows: false, cuts: [0, 128, 256]))
         #expect(BLASThreads.split(m: 784, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 392, 784]))
+        #expect(BLASThreads.split(m: 256, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 128, 256]))
         #expect(BLASThreads.split(m: 301, n: 9, k: 2000, parts: 3) == .init(byRows: true, cuts: [0, 100, 200, 301]))
-        // Few rows: columns, cut at multiples of 64, the last part ragged.
+        // Columns at multiples of 64, the last part ragged; rows when the columns do not divide.
         #expect(BLASThreads.split(m: 20, n: 1000, k: 300, parts: 2) == .init(byRows: false, cuts: [0, 448, 1000]))
         #expect(BLASThreads.split(m: 31, n: 200, k: 600, parts: 4) == .init(byRows: false, cuts: [0, 64, 128, 200]))
+        #expect(BLASThreads.split(m: 64, n: 100, k: 400, parts: 2) == .init(byRows: true, cuts: [0, 32, 64]))
         // Fewer parts when a part would fall to OpenBLAS's small-matrix limit: 200 x 17 x 700
         // is 2.38 million multiply-adds, so two parts of about 1.19 million, not three.
         #expect(BLASThreads.split(m: 200, n: 17, k: 700, parts: 3) == .init(byRows: true, cuts: [0, 100, 200]))
@@ -26,7 +29,7 @@ import Testing
         BLASThreads.$forcedParts.withValue(2) {
             #expect(BLASThreads.split(m: 128, n: 10, k: 1600, directEligible: false) == nil)
             #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: true) == nil)
-            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false)?.byRows == true)
+            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false)?.byRows == false)
         }
         BLASThreads.onOneThread {
             #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false) == nil)
@@ -39,14 +42,18 @@ import Testing
     }
 
     // The MLP's products as DenseMath issues them (forward with beta 1 onto the bias, kernel
-    // gradients xᵀ·dz, input gradients dz·Wᵀ), then odd shapes: rows cut at odd offsets,
-    // inner dimensions above OpenBLAS's block depth, both transposes, few rows (cut by columns).
+    // gradients xᵀ·dz, input gradients dz·Wᵀ), each also in rows where it is cut by columns
+    // and the other way round, then odd shapes: rows cut at odd offsets, inner dimensions above
+    // OpenBLAS's block depth, both transposes, ragged column parts.
     @Test(arguments: [
         ProductCase(m: 128, k: 784, n: 256, transposeA: false, transposeB: false, beta: 1),
         ProductCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: false, beta: 1),
         ProductCase(m: 784, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
         ProductCase(m: 256, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
         ProductCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: true, beta: 0),
+        ProductCase(m: 256, k: 784, n: 128, transposeA: false, transposeB: false, beta: 1),
+        ProductCase(m: 256, k: 128, n: 784, transposeA: true, transposeB: false, beta: 0),
+        ProductCase(m: 256, k: 256, n: 128, transposeA: false, transposeB: true, beta: 0),
         ProductCase(m: 301, k: 203, n: 257, transposeA: false, transposeB: false, beta: 1),
         ProductCase(m: 131, k: 1000, n: 257, transposeA: false, transposeB: true, beta: 1),
         ProductCase(m: 783, k: 131, n: 129, transposeA: true, transposeB: false, beta: 0),
@@ -95,7 +102,7 @@ import Testing
 
     @Test func aSplitDoubleProductHasTheOneThreadBits() throws {
         var rng = SplitMix64(seed: 22)
-        let (m, k, n) = (129, 401, 130)
+        let (m, k, n) = (129, 401, 120)
         let a = try Tensor<Double>(shape: [k, m], scalars: (0..<(m * k)).map { _ in rng.nextNormal() })
         let b = try Tensor<Double>(shape: [n, k], scalars: (0..<(k * n)).map { _ in rng.nextNormal() })
         let split = try BLASThreads.$forcedParts.withValue(3) {
