@@ -36,54 +36,34 @@ import Testing
         }
     }
 
-    struct ProductCase: Sendable, CustomStringConvertible {
-        let m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool, beta: Float
-        var description: String { "\(m)x\(k)x\(n) tA \(transposeA) tB \(transposeB) beta \(beta)" }
-    }
-
     // The MLP's products as DenseMath issues them (forward with beta 1 onto the bias, kernel
     // gradients xᵀ·dz, input gradients dz·Wᵀ), each also in rows where it is cut by columns
     // and the other way round, then odd shapes: rows cut at odd offsets, inner dimensions above
     // OpenBLAS's block depth, both transposes, ragged column parts.
     @Test(arguments: [
-        ProductCase(m: 128, k: 784, n: 256, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 784, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 256, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: true, beta: 0),
-        ProductCase(m: 256, k: 784, n: 128, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 256, k: 128, n: 784, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 256, k: 256, n: 128, transposeA: false, transposeB: true, beta: 0),
-        ProductCase(m: 301, k: 203, n: 257, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 131, k: 1000, n: 257, transposeA: false, transposeB: true, beta: 1),
-        ProductCase(m: 783, k: 131, n: 129, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 97, k: 333, n: 301, transposeA: true, transposeB: true, beta: 0.5),
-        ProductCase(m: 20, k: 300, n: 1000, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 17, k: 1000, n: 300, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 31, k: 517, n: 333, transposeA: false, transposeB: true, beta: 1),
+        GEMMCase(m: 128, k: 784, n: 256, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 784, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 256, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: true, beta: 0),
+        GEMMCase(m: 256, k: 784, n: 128, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 256, k: 128, n: 784, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 256, k: 256, n: 128, transposeA: false, transposeB: true, beta: 0),
+        GEMMCase(m: 301, k: 203, n: 257, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 131, k: 1000, n: 257, transposeA: false, transposeB: true, beta: 1),
+        GEMMCase(m: 783, k: 131, n: 129, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 97, k: 333, n: 301, transposeA: true, transposeB: true, beta: 0.5),
+        GEMMCase(m: 20, k: 300, n: 1000, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 17, k: 1000, n: 300, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 31, k: 517, n: 333, transposeA: false, transposeB: true, beta: 1),
         // Inner dimensions above the block depth with few outputs: parts near OpenBLAS's small-matrix limit.
-        ProductCase(m: 200, k: 700, n: 17, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 300, k: 2000, n: 8, transposeA: true, transposeB: true, beta: 0),
-        ProductCase(m: 40, k: 450, n: 400, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 200, k: 700, n: 17, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 300, k: 2000, n: 8, transposeA: true, transposeB: true, beta: 0),
+        GEMMCase(m: 40, k: 450, n: 400, transposeA: true, transposeB: false, beta: 0),
     ])
-    func aSplitProductHasTheOneThreadBits(_ c: ProductCase) {
-        var rng = SplitMix64(seed: 21)
-        let a = (0..<(c.m * c.k)).map { _ in Float(rng.nextNormal()) }
-        let b = (0..<(c.k * c.n)).map { _ in Float(rng.nextNormal()) }
-        let initial = (0..<(c.m * c.n)).map { _ in Float(rng.nextNormal()) }
-        func product() -> [UInt32] {
-            var out = initial
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { pc in
-                        Float.gemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k, alpha: 1,
-                                   a: pa.baseAddress!, lda: c.transposeA ? c.m : c.k, b: pb.baseAddress!,
-                                   ldb: c.transposeB ? c.k : c.n, beta: c.beta, c: pc.baseAddress!, ldc: c.n)
-                    }
-                }
-            }
-            return out.map(\.bitPattern)
-        }
+    func aSplitProductHasTheOneThreadBits(_ c: GEMMCase) {
+        let operands = c.operands(seed: 21)
+        func product() -> [UInt32] { c.productBits(operands) }
         let split = BLASThreads.$forcedParts.withValue(4) { () -> [UInt32]? in
             guard BLASThreads.split(m: c.m, n: c.n, k: c.k, directEligible: false) != nil else { return nil }
             return product()
@@ -94,9 +74,9 @@ import Testing
         // And the product is a product: one entry against a Double dot product.
         let (i, j) = (c.m - 1, c.n / 2)
         let dot = (0..<c.k).reduce(0.0) { sum, t in
-            sum + Double(a[c.transposeA ? t * c.m + i : i * c.k + t]) * Double(b[c.transposeB ? j * c.k + t : t * c.n + j])
+            sum + Double(operands.a[c.transposeA ? t * c.m + i : i * c.k + t]) * Double(operands.b[c.transposeB ? j * c.k + t : t * c.n + j])
         }
-        let expected = dot + Double(c.beta) * Double(initial[i * c.n + j])
+        let expected = dot + Double(c.beta) * Double(operands.initial[i * c.n + j])
         #expect(abs(Double(Float(bitPattern: unsplit[i * c.n + j])) - expected) < 1e-3 * Double(c.k).squareRoot())
     }
 
