@@ -8,7 +8,8 @@ import Foundation
 /// step's matrix products alone through sgemm (``MLPGEMMWorkload``) with the step's share of
 /// that rate. The `*_cpu_per_step` rows and `mlp_share_of_sgemm_cpu` divide by process CPU
 /// time (all threads, BLAS threads' spinning included) instead of wall time: on a shared
-/// machine they move far less with the load than the rates do.
+/// machine they move far less with the load than the rates do. `--thread-options` times the MLP
+/// under each way of using the cores instead (``MLPThreadOptionsBench``).
 struct BenchLayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
