@@ -2,8 +2,10 @@ import Dispatch
 import Synchronization
 
 /// Large products split over threads of our own (issue 19): each part is a single-threaded
-/// gemm over a run of the output's rows or of its columns, the parts run side by side on `DispatchQueue.concurrentPerform`, and OpenBLAS stays
-/// at one thread, so its workers never spin in `sched_yield` between products.
+/// gemm over a run of the output's rows or of its columns, the parts run side by side on
+/// `DispatchQueue.concurrentPerform` (the caller takes parts too, so a busy machine degrades to
+/// the one-thread loop), and OpenBLAS stays at one thread, so its workers never spin in
+/// `sched_yield` between products.
 ///
 /// A part keeps the whole inner dimension, so every output scalar sums the same terms in the
 /// same order as one unsplit single-threaded call, as long as every part stays above
