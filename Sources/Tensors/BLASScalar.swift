@@ -33,12 +33,15 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // Small products stay on the calling thread (BLASThreads), except those whose OpenBLAS path depends on the thread count.
-        BLASThreads.multiply(multiplyAdds: m * n * k,
-                             directEligible: !transposeA && !transposeB && alpha == 1 && beta == 0) {
+        // Small products stay on the calling thread and large ones are split over threads of
+        // our own (BLASThreads), except those whose OpenBLAS path depends on the thread count.
+        BLASThreads.multiply(m: m, n: n, k: k,
+                             directEligible: !transposeA && !transposeB && alpha == 1 && beta == 0) { rows, columns in
+            let (a, b, c) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
+                                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
                         transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                        Int32(rows.count), Int32(columns.count), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                         beta, c, Int32(ldc))
         }
     }
@@ -55,11 +58,13 @@ extension Double: BLASScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        // Small products stay on the calling thread (BLASThreads).
-        BLASThreads.multiply(multiplyAdds: m * n * k, directEligible: false) {
+        // Small products stay on the calling thread and large ones are split (BLASThreads).
+        BLASThreads.multiply(m: m, n: n, k: k, directEligible: false) { rows, columns in
+            let (a, b, c) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
+                                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
                         transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                        Int32(rows.count), Int32(columns.count), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                         beta, c, Int32(ldc))
         }
     }
@@ -67,4 +72,17 @@ extension Double: BLASScalar {
     @inlinable public static func logarithm(_ x: Double) -> Double { _log(x) }
     @inlinable public static func logarithmOnePlus(_ x: Double) -> Double { _log1p(x) }
     @inlinable public static func hyperbolicTangent(_ x: Double) -> Double { _tanh(x) }
+}
+
+/// The operands of the part of `c = op(a) · op(b)` that computes the outputs in `rows` and
+/// `columns` (row-major, strides unchanged): the part's rows of `op(a)`, its columns of
+/// `op(b)` and its corner of `c`. The whole inner dimension stays in every part.
+@inlinable @inline(__always)
+func partOperands<S>(
+    transposeA: Bool, transposeB: Bool, rows: Range<Int>, columns: Range<Int>,
+    a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int, c: UnsafeMutablePointer<S>, ldc: Int
+) -> (UnsafePointer<S>, UnsafePointer<S>, UnsafeMutablePointer<S>) {
+    (a + (transposeA ? rows.lowerBound : rows.lowerBound * lda),
+     b + (transposeB ? columns.lowerBound * ldb : columns.lowerBound),
+     c + rows.lowerBound * ldc + columns.lowerBound)
 }

@@ -18,6 +18,15 @@ import Synchronization
 /// untransposed products with `beta` 0, is left to OpenBLAS's threads.) Inside
 /// ``onOneThread(_:)`` that exception is the caller's to avoid.
 ///
+/// That holds for inner dimensions up to OpenBLAS's block depth (about 384). Above it,
+/// OpenBLAS (0.3.21) blocks the inner dimension differently when threaded, so a product kept
+/// on one thread can differ in its last bits from the one OpenBLAS's threads would make (a
+/// 128 x 10 x 784 product does); either is reproducible run to run.
+///
+/// Products above the one-thread limit are split over threads of our own, each part on one
+/// OpenBLAS thread (``splitsLargeProducts``): they get the one-thread bits whatever the number
+/// of threads.
+///
 /// ```swift
 /// BLASThreads.maximum = 1                          // never more than one thread per product
 /// BLASThreads.singleThreadedMultiplyAdds = 1 << 20  // or: only products up to 2^20 multiply-adds stay on one

@@ -54,41 +54,21 @@ import Testing
         }
     }
 
-    struct ProductCase: Sendable, CustomStringConvertible {
-        let m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool, beta: Float
-        var description: String { "\(m)x\(k)x\(n) tA \(transposeA) tB \(transposeB) beta \(beta)" }
-    }
-
     // Shapes of the digits CNN's and the MLP's products between OpenBLAS's own one-thread
     // limit and the rule's, in every transpose, with beta 0 and 1; the untransposed beta-0
     // ones of 0.4–4 million multiply-adds are those OpenBLAS's direct kernel would take on one thread.
     @Test(arguments: [
-        ProductCase(m: 512, k: 144, n: 32, transposeA: false, transposeB: false, beta: 1),
-        ProductCase(m: 512, k: 144, n: 32, transposeA: false, transposeB: false, beta: 0),
-        ProductCase(m: 128, k: 256, n: 64, transposeA: false, transposeB: false, beta: 0),
-        ProductCase(m: 144, k: 512, n: 32, transposeA: true, transposeB: false, beta: 0),
-        ProductCase(m: 512, k: 32, n: 144, transposeA: false, transposeB: true, beta: 0),
-        ProductCase(m: 2048, k: 9, n: 16, transposeA: false, transposeB: false, beta: 0),
-        ProductCase(m: 300, k: 100, n: 100, transposeA: true, transposeB: true, beta: 1),
+        GEMMCase(m: 512, k: 144, n: 32, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 512, k: 144, n: 32, transposeA: false, transposeB: false, beta: 0),
+        GEMMCase(m: 128, k: 256, n: 64, transposeA: false, transposeB: false, beta: 0),
+        GEMMCase(m: 144, k: 512, n: 32, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 512, k: 32, n: 144, transposeA: false, transposeB: true, beta: 0),
+        GEMMCase(m: 2048, k: 9, n: 16, transposeA: false, transposeB: false, beta: 0),
+        GEMMCase(m: 300, k: 100, n: 100, transposeA: true, transposeB: true, beta: 1),
     ])
-    func theSmallProductRuleDoesNotChangeAProductsBits(_ c: ProductCase) {
-        var rng = SplitMix64(seed: 13)
-        let a = (0..<(c.m * c.k)).map { _ in Float(rng.nextNormal()) }
-        let b = (0..<(c.k * c.n)).map { _ in Float(rng.nextNormal()) }
-        let initial = (0..<(c.m * c.n)).map { _ in Float(rng.nextNormal()) }
-        func product() -> [UInt32] {
-            var out = initial
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { pc in
-                        Float.gemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k, alpha: 1,
-                                   a: pa.baseAddress!, lda: c.transposeA ? c.m : c.k, b: pb.baseAddress!,
-                                   ldb: c.transposeB ? c.k : c.n, beta: c.beta, c: pc.baseAddress!, ldc: c.n)
-                    }
-                }
-            }
-            return out.map(\.bitPattern)
-        }
+    func theSmallProductRuleDoesNotChangeAProductsBits(_ c: GEMMCase) {
+        let operands = c.operands(seed: 13)
+        func product() -> [UInt32] { c.productBits(operands) }
         let ruled = with(maximum: 2, limit: 1 << 22) { product() }
         let library = with(maximum: 2, limit: 0) { product() }
         #expect(ruled == library, "\(c)")

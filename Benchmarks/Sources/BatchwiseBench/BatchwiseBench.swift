@@ -34,6 +34,10 @@ struct BatchwiseBenchCommand: ParsableCommand {
         if let limit = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SINGLE_THREAD_LIMIT"].flatMap({ Int($0) }) {
             BLASThreads.singleThreadedMultiplyAdds = limit
         }
+        // For A/B runs of the split of large products over threads of our own (0 hands them to OpenBLAS's threads).
+        if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SPLIT"] == "0" {
+            BLASThreads.splitsLargeProducts = false
+        }
         main(nil)
     }
 }

@@ -5,9 +5,10 @@ import Foundation
 /// alone through the same `Float.gemm` (OpenBLAS sgemm) the layers call: the rate the step's
 /// GEMM work could reach on this machine, for the "fraction of the machine's GEMM rate" row.
 ///
-/// Per step: the three forward products `x · W`, the three kernel gradients `xᵀ · dz`, and the
-/// two input gradients `dz · Wᵀ` of the second and third layer (the first layer's input needs
-/// none), as `DenseMath` issues them.
+/// Per step: the three forward products `x · W` (added onto the output, `beta` 1, as `DenseMath`
+/// adds them onto the bias), the three kernel gradients `xᵀ · dz`, and the two input gradients
+/// `dz · Wᵀ` of the second and third layer (the first layer's input needs none), as `DenseMath`
+/// issues them.
 struct MLPGEMMWorkload {
     /// `(m, n, k, transposeA, transposeB)` of each product, in step order.
     static let products: [(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool)] = {
@@ -47,7 +48,8 @@ struct MLPGEMMWorkload {
                                        m: product.m, n: product.n, k: product.k, alpha: 1,
                                        a: a.baseAddress!, lda: product.transposeA ? product.m : product.k,
                                        b: b.baseAddress!, ldb: product.transposeB ? product.k : product.n,
-                                       beta: 0, c: c.baseAddress!, ldc: product.n)
+                                       beta: product.transposeA || product.transposeB ? 0 : 1,
+                                       c: c.baseAddress!, ldc: product.n)
                         }
                     }
                 }

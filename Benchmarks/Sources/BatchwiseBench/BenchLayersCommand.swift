@@ -8,7 +8,8 @@ import Foundation
 /// step's matrix products alone through sgemm (``MLPGEMMWorkload``) with the step's share of
 /// that rate. The `*_cpu_per_step` rows and `mlp_share_of_sgemm_cpu` divide by process CPU
 /// time (all threads, BLAS threads' spinning included) instead of wall time: on a shared
-/// machine they move far less with the load than the rates do.
+/// machine they move far less with the load than the rates do. `--thread-options` times the MLP
+/// under each way of using the cores instead (``MLPThreadOptionsBench``).
 struct BenchLayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
@@ -23,7 +24,15 @@ struct BenchLayersCommand: ParsableCommand {
     @Option(help: "Run one workload only (seed_model, mlp or mlp_adamw_ema); implies --no-peer.")
     var only: String?
 
+    @Option(help: "Instead of the workloads, time the MLP under each way of using the cores (OpenBLAS's threads, one BLAS thread, products split over threads of our own), interleaved, this many rounds.")
+    var threadOptions: Int?
+
     func run() throws {
+        if let rounds = threadOptions {
+            let rows = try MLPThreadOptionsBench.rows(seconds: comparison.seconds, rounds: rounds)
+            print(comparison.json ? try BenchReport.json(rows) : BenchReport.table(rows))
+            return
+        }
         guard only == nil || ["seed_model", "mlp", AdamWEMABench.workload].contains(only!) else {
             throw ValidationError("--only takes seed_model, mlp or \(AdamWEMABench.workload), got \(only!)")
         }
@@ -87,7 +96,7 @@ struct BenchLayersCommand: ParsableCommand {
 
     /// The sgemm rate of the MLP's products per wall second and per CPU second (the latter
     /// counts the warm-up and buffer set-up too, a few percent of a timed second).
-    private static func measureGEMM(seconds: Double) -> (rate: Double, perCPUSecond: Double) {
+    static func measureGEMM(seconds: Double) -> (rate: Double, perCPUSecond: Double) {
         let cpuBefore = BenchPipelineCommand.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let rate = MLPGEMMWorkload.gigaflopsPerSecond(seconds: seconds)

@@ -1,0 +1,64 @@
+import Batchwise
+import Foundation
+
+/// `batchwise-bench layers --thread-options`: the BN MLP's training step and its products
+/// alone under each way of using the cores (issue 19 item 1), in one process, interleaved
+/// (a b c, then c b a, ...) so load drift does not favour one:
+/// - `openblas_threads`: large products on OpenBLAS's own threads (``BLASThreads/maximum``
+///   as at start-up, the split off), the default before issue 19;
+/// - `one_blas_thread`: every product on the caller's thread (`BLASThreads.maximum = 1`);
+/// - `split_products`: large products split over threads of our own, one OpenBLAS thread each
+///   (``BLASThreads/splitsLargeProducts``, the default now).
+enum MLPThreadOptionsBench {
+    struct Option {
+        let name: String
+        let maximum: Int
+        let splits: Bool
+    }
+
+    /// The options with `threads` as the multi-threaded maximum.
+    static func options(threads: Int) -> [Option] {
+        [Option(name: "openblas_threads", maximum: threads, splits: false),
+         Option(name: "one_blas_thread", maximum: 1, splits: false),
+         Option(name: "split_products", maximum: threads, splits: true)]
+    }
+
+    /// Rows per option: samples/s, CPU per step, the products' sgemm rate under the same
+    /// option and the step's share of it, each averaged over `rounds` interleaved rounds.
+    static func rows(seconds: Double, rounds: Int) throws -> [BenchRow] {
+        let (startMaximum, startSplits) = (BLASThreads.maximum, BLASThreads.splitsLargeProducts)
+        defer {
+            BLASThreads.maximum = startMaximum
+            BLASThreads.splitsLargeProducts = startSplits
+        }
+        let options = options(threads: max(2, startMaximum))
+        let workload = try LayersWorkload.mlp()
+        var sums = [[Double]](repeating: [0, 0, 0, 0], count: options.count)
+        for round in 0..<max(1, rounds) {
+            let order = round % 2 == 0 ? Array(options.indices) : options.indices.reversed()
+            for index in order {
+                BLASThreads.maximum = options[index].maximum
+                BLASThreads.splitsLargeProducts = options[index].splits
+                let step = try workload.measureSteps(seconds: seconds)
+                let gemm = BenchLayersCommand.measureGEMM(seconds: seconds)
+                sums[index][0] += step.rate * 128
+                sums[index][1] += step.cpuMicrosecondsPerStep
+                sums[index][2] += gemm.rate
+                sums[index][3] += gemm.perCPUSecond
+            }
+        }
+        return zip(options, sums).flatMap { option, sum -> [BenchRow] in
+            let mean = sum.map { $0 / Double(max(1, rounds)) }
+            let stepRate = mean[0] * MLPGEMMWorkload.flopPerSample / 1e9
+            let stepRatePerCPUSecond = MLPGEMMWorkload.flopPerStep / mean[1] / 1e3
+            return [
+                BenchRow(workload: "mlp_\(option.name)", batchwise: mean[0], peer: nil, unit: "samples/s"),
+                BenchRow(workload: "mlp_\(option.name)_cpu_per_step", batchwise: mean[1], peer: nil, unit: "µs"),
+                BenchRow(workload: "sgemm_mlp_shapes_\(option.name)", batchwise: mean[2], peer: nil, unit: "GFLOP/s"),
+                BenchRow(workload: "mlp_\(option.name)_share_of_sgemm", batchwise: 100 * stepRate / mean[2], peer: nil, unit: "%"),
+                BenchRow(workload: "mlp_\(option.name)_share_of_sgemm_cpu", batchwise: 100 * stepRatePerCPUSecond / mean[3],
+                         peer: nil, unit: "%"),
+            ]
+        }
+    }
+}

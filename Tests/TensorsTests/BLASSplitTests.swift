@@ -1,0 +1,95 @@
+import Testing
+@testable import Tensors
+
+/// Large products split over threads of our own (``BLASThreads/splitsLargeProducts``): which
+/// products are split and along which axis, and that a split product has, scalar for scalar,
+/// the bits of one unsplit single-threaded call. The settings are process-wide and other
+/// suites change them meanwhile, so the products are split through the task-local
+/// ``BLASThreads/forcedParts`` and the unsplit ones run inside a one-thread scope of their own.
+@Suite struct BLASSplitTests {
+    @Test func largeProductsAreSplitByRowsOrAlignedColumns() {
+        // The BN MLP's large products (batch 128): the forward and input-gradient products
+        // (128 rows, 256 columns) by columns, the first kernel gradient (784 x 256) by rows.
+        #expect(BLASThreads.split(m: 128, n: 256, k: 784, parts: 2) == .init(byRows: false, cuts: [0, 128, 256]))
+        #expect(BLASThreads.split(m: 784, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 392, 784]))
+        #expect(BLASThreads.split(m: 256, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 128, 256]))
+        #expect(BLASThreads.split(m: 301, n: 9, k: 2000, parts: 3) == .init(byRows: true, cuts: [0, 100, 200, 301]))
+        // Columns at multiples of 64, the last part ragged; rows when the columns do not divide.
+        #expect(BLASThreads.split(m: 20, n: 1000, k: 300, parts: 2) == .init(byRows: false, cuts: [0, 448, 1000]))
+        #expect(BLASThreads.split(m: 31, n: 200, k: 600, parts: 4) == .init(byRows: false, cuts: [0, 64, 128, 200]))
+        #expect(BLASThreads.split(m: 64, n: 100, k: 400, parts: 2) == .init(byRows: true, cuts: [0, 32, 64]))
+        // Fewer parts when a part would fall to OpenBLAS's small-matrix limit: 200 x 17 x 700
+        // is 2.38 million multiply-adds, so two parts of about 1.19 million, not three.
+        #expect(BLASThreads.split(m: 200, n: 17, k: 700, parts: 3) == .init(byRows: true, cuts: [0, 100, 200]))
+        #expect(BLASThreads.split(m: 128, n: 256, k: 32, parts: 2) == nil)   // 2 x 0.52 million
+        // Too narrow either way, or one part.
+        #expect(BLASThreads.split(m: 1, n: 127, k: 1 << 20, parts: 2) == nil)
+        #expect(BLASThreads.split(m: 128, n: 256, k: 784, parts: 1) == nil)
+        // Never split: small, direct-kernel eligible, inside a scope.
+        BLASThreads.$forcedParts.withValue(2) {
+            #expect(BLASThreads.split(m: 128, n: 10, k: 1600, directEligible: false) == nil)
+            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: true) == nil)
+            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false)?.byRows == false)
+        }
+        BLASThreads.onOneThread {
+            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false) == nil)
+        }
+    }
+
+    // The MLP's products as DenseMath issues them (forward with beta 1 onto the bias, kernel
+    // gradients xᵀ·dz, input gradients dz·Wᵀ), each also in rows where it is cut by columns
+    // and the other way round, then odd shapes: rows cut at odd offsets, inner dimensions above
+    // OpenBLAS's block depth, both transposes, ragged column parts.
+    @Test(arguments: [
+        GEMMCase(m: 128, k: 784, n: 256, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 784, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 256, k: 128, n: 256, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 128, k: 256, n: 256, transposeA: false, transposeB: true, beta: 0),
+        GEMMCase(m: 256, k: 784, n: 128, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 256, k: 128, n: 784, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 256, k: 256, n: 128, transposeA: false, transposeB: true, beta: 0),
+        GEMMCase(m: 301, k: 203, n: 257, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 131, k: 1000, n: 257, transposeA: false, transposeB: true, beta: 1),
+        GEMMCase(m: 783, k: 131, n: 129, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 97, k: 333, n: 301, transposeA: true, transposeB: true, beta: 0.5),
+        GEMMCase(m: 20, k: 300, n: 1000, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 17, k: 1000, n: 300, transposeA: true, transposeB: false, beta: 0),
+        GEMMCase(m: 31, k: 517, n: 333, transposeA: false, transposeB: true, beta: 1),
+        // Inner dimensions above the block depth with few outputs: parts near OpenBLAS's small-matrix limit.
+        GEMMCase(m: 200, k: 700, n: 17, transposeA: false, transposeB: false, beta: 1),
+        GEMMCase(m: 300, k: 2000, n: 8, transposeA: true, transposeB: true, beta: 0),
+        GEMMCase(m: 40, k: 450, n: 400, transposeA: true, transposeB: false, beta: 0),
+    ])
+    func aSplitProductHasTheOneThreadBits(_ c: GEMMCase) {
+        let operands = c.operands(seed: 21)
+        func product() -> [UInt32] { c.productBits(operands) }
+        let split = BLASThreads.$forcedParts.withValue(4) { () -> [UInt32]? in
+            guard BLASThreads.split(m: c.m, n: c.n, k: c.k, directEligible: false) != nil else { return nil }
+            return product()
+        }
+        #expect(split != nil, "\(c) was not split")
+        let unsplit = BLASThreads.onOneThread { product() }   // no split inside a scope
+        #expect(split == unsplit, "\(c)")
+        // And the product is a product: one entry against a Double dot product.
+        let (i, j) = (c.m - 1, c.n / 2)
+        let dot = (0..<c.k).reduce(0.0) { sum, t in
+            sum + Double(operands.a[c.transposeA ? t * c.m + i : i * c.k + t]) * Double(operands.b[c.transposeB ? j * c.k + t : t * c.n + j])
+        }
+        let expected = dot + Double(c.beta) * Double(operands.initial[i * c.n + j])
+        #expect(abs(Double(Float(bitPattern: unsplit[i * c.n + j])) - expected) < 1e-3 * Double(c.k).squareRoot())
+    }
+
+    @Test func aSplitDoubleProductHasTheOneThreadBits() throws {
+        var rng = SplitMix64(seed: 22)
+        let (m, k, n) = (129, 401, 120)
+        let a = try Tensor<Double>(shape: [k, m], scalars: (0..<(m * k)).map { _ in rng.nextNormal() })
+        let b = try Tensor<Double>(shape: [n, k], scalars: (0..<(k * n)).map { _ in rng.nextNormal() })
+        let split = try BLASThreads.$forcedParts.withValue(3) {
+            #expect(BLASThreads.split(m: m, n: n, k: k, directEligible: false)?.cuts == [0, 43, 86, 129])
+            return try Tensor.matmul(a, b, transposeA: true, transposeB: true)
+        }
+        let unsplit = try BLASThreads.onOneThread { try Tensor.matmul(a, b, transposeA: true, transposeB: true) }
+        #expect(split.scalars.map(\.bitPattern) == unsplit.scalars.map(\.bitPattern))
+    }
+}
