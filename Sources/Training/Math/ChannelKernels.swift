@@ -14,21 +14,43 @@ enum ChannelKernels {
         var sums = [Float](repeating: 0, count: channels)
         sums.withUnsafeMutableBufferPointer { s in
             guard let total = s.baseAddress else { return }
-            var row = x
-            for _ in 0..<rows {
-                var j = 0
-                while j + 8 <= channels {
-                    store(load(total + j) + load(row + j), total + j)
-                    j += 8
+            forEachChannelRun(rows: rows, channels: channels) { run in
+                var row = x
+                for _ in 0..<rows {
+                    var j = run.lowerBound
+                    while j + 8 <= run.upperBound {
+                        store(load(total + j) + load(row + j), total + j)
+                        j += 8
+                    }
+                    while j < run.upperBound {
+                        total[j] += row[j]
+                        j += 1
+                    }
+                    row += channels
                 }
-                while j < channels {
-                    total[j] += row[j]
-                    j += 1
-                }
-                row += channels
             }
         }
         return sums
+    }
+
+    /// Calls `body` with runs of whole channels that together cover `0..<channels`. A large
+    /// pass (``ParallelParts/minimumScalars`` and more) with 32 channels or more splits into
+    /// runs of multiples of 16 channels (whole 64-byte lines of a row) side by side; each run
+    /// still goes over every row in order, so a per-channel reduction keeps its order and its
+    /// bits, and the serial sums of a BatchNormalization or a bias gradient use both cores.
+    static func forEachChannelRun(rows: Int, channels: Int, _ body: (Range<Int>) -> Void) {
+        let blocks = channels / 16
+        let runs = rows * channels >= ParallelParts.minimumScalars ? min(ParallelParts.count, blocks) : 1
+        guard runs > 1 else {
+            body(0..<channels)
+            return
+        }
+        ParallelParts.forEach(rows: runs, parts: runs) { group in
+            for run in group {
+                let upper = run == runs - 1 ? channels : 16 * (blocks * (run + 1) / runs)
+                body(16 * (blocks * run / runs)..<upper)
+            }
+        }
     }
 
     /// Per-channel mean and BIASED variance, as ``BatchNormMath/moments(_:)``. O(rows·C), two passes.
@@ -40,20 +62,22 @@ enum ChannelKernels {
         mean.withUnsafeBufferPointer { m in
             variance.withUnsafeMutableBufferPointer { v in
                 guard let means = m.baseAddress, let total = v.baseAddress else { return }
-                var row = x
-                for _ in 0..<rows {
-                    var j = 0
-                    while j + 8 <= channels {
-                        let d = load(row + j) - load(means + j)
-                        store(load(total + j) + d * d, total + j)
-                        j += 8
+                forEachChannelRun(rows: rows, channels: channels) { run in
+                    var row = x
+                    for _ in 0..<rows {
+                        var j = run.lowerBound
+                        while j + 8 <= run.upperBound {
+                            let d = load(row + j) - load(means + j)
+                            store(load(total + j) + d * d, total + j)
+                            j += 8
+                        }
+                        while j < run.upperBound {
+                            let d = row[j] - means[j]
+                            total[j] += d * d
+                            j += 1
+                        }
+                        row += channels
                     }
-                    while j < channels {
-                        let d = row[j] - means[j]
-                        total[j] += d * d
-                        j += 1
-                    }
-                    row += channels
                 }
             }
         }
@@ -105,24 +129,26 @@ enum ChannelKernels {
                     sumGX.withUnsafeMutableBufferPointer { sgx in
                         guard let means = m.baseAddress, let inverses = s.baseAddress,
                               let totalG = sg.baseAddress, let totalGX = sgx.baseAddress else { return }
-                        var row = x, gradient = g
-                        for _ in 0..<rows {
-                            var j = 0
-                            while j + 8 <= channels {
-                                let xh = (load(row + j) - load(means + j)) * load(inverses + j)
-                                let gv = load(gradient + j)
-                                store(load(totalG + j) + gv, totalG + j)
-                                store(load(totalGX + j) + gv * xh, totalGX + j)
-                                j += 8
+                        forEachChannelRun(rows: rows, channels: channels) { run in
+                            var row = x, gradient = g
+                            for _ in 0..<rows {
+                                var j = run.lowerBound
+                                while j + 8 <= run.upperBound {
+                                    let xh = (load(row + j) - load(means + j)) * load(inverses + j)
+                                    let gv = load(gradient + j)
+                                    store(load(totalG + j) + gv, totalG + j)
+                                    store(load(totalGX + j) + gv * xh, totalGX + j)
+                                    j += 8
+                                }
+                                while j < run.upperBound {
+                                    let xh = (row[j] - means[j]) * inverses[j]
+                                    totalG[j] += gradient[j]
+                                    totalGX[j] += gradient[j] * xh
+                                    j += 1
+                                }
+                                row += channels
+                                gradient += channels
                             }
-                            while j < channels {
-                                let xh = (row[j] - means[j]) * inverses[j]
-                                totalG[j] += gradient[j]
-                                totalGX[j] += gradient[j] * xh
-                                j += 1
-                            }
-                            row += channels
-                            gradient += channels
                         }
                     }
                 }

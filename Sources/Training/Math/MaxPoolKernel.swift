@@ -28,8 +28,13 @@ enum MaxPoolKernel {
                     let (shared, o, a) = (SharedAddress(base: UnsafeMutablePointer(mutating: input)), SharedAddress(base: output),
                                           SharedAddress(base: winners))
                     // Large batches in runs of images side by side (each image on its own, so the same bits).
+                    let inside = g.windowsLieInside
                     ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: x.scalarCount / max(1, n))) { images in
-                        poolImages(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        if inside {
+                            poolInsideWindows(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        } else {
+                            poolImages(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        }
                     }
                 }
             }
@@ -51,6 +56,57 @@ enum MaxPoolKernel {
                 started = target
             } else {
                 keepGreater(source, best: o + target * channels, winner: a + target * channels, cell: cell, count: channels)
+            }
+        }
+    }
+
+    /// ``poolImages(_:input:geometry:channels:output:cells:)`` for windows that lie wholly inside
+    /// the image (`valid` padding): 8 channels of one output position at a time go over the
+    /// window's cells in registers, in the same cell order with the same strict comparison, so
+    /// the results are the same bits without a call and a store per window cell.
+    private static func poolInsideWindows(_ range: Range<Int>, input: UnsafePointer<Float>, geometry g: WindowGeometry,
+                                          channels: Int, output o: UnsafeMutablePointer<Float>, cells a: UnsafeMutablePointer<Int32>) {
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        let rowStride = g.dilationHeight * g.inputWidth * channels, columnStride = g.dilationWidth * channels
+        for image in range {
+            var target = image * g.outputPositions * channels
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let corner = input + image * imageSize + (g.inputRow(oh, 0) * g.inputWidth + g.inputColumn(ow, 0)) * channels
+                    var c = 0
+                    while c + 8 <= channels {
+                        var best = UnsafeRawPointer(corner + c).loadUnaligned(as: SIMD8<Float>.self)
+                        var winner = SIMD8<Int32>(repeating: 0)
+                        for ki in 0..<g.windowHeight {
+                            for kj in 0..<g.windowWidth where ki > 0 || kj > 0 {
+                                let source = corner + ki * rowStride + kj * columnStride + c
+                                let value = UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+                                let greater = value .> best
+                                best.replace(with: value, where: greater)
+                                winner.replace(with: SIMD8(repeating: Int32(ki * g.windowWidth + kj)), where: greater)
+                            }
+                        }
+                        UnsafeMutableRawPointer(o + target + c).storeBytes(of: best, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(a + target + c).storeBytes(of: winner, as: SIMD8<Int32>.self)
+                        c += 8
+                    }
+                    while c < channels {
+                        var best = corner[c], winner: Int32 = 0
+                        for ki in 0..<g.windowHeight {
+                            for kj in 0..<g.windowWidth where ki > 0 || kj > 0 {
+                                let value = corner[ki * rowStride + kj * columnStride + c]
+                                if value > best {
+                                    best = value
+                                    winner = Int32(ki * g.windowWidth + kj)
+                                }
+                            }
+                        }
+                        o[target + c] = best
+                        a[target + c] = winner
+                        c += 1
+                    }
+                    target += channels
+                }
             }
         }
     }
