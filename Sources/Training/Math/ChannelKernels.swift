@@ -14,56 +14,21 @@ enum ChannelKernels {
         var sums = [Float](repeating: 0, count: channels)
         sums.withUnsafeMutableBufferPointer { s in
             guard let total = s.baseAddress else { return }
-            forEachChannelRun(rows: rows, channels: channels, accumulators: 1, into: total) { run, sums in
-                var row = x + run.lowerBound
-                for _ in 0..<rows {
-                    var j = 0
-                    while j + 8 <= run.count {
-                        store(load(sums + j) + load(row + j), sums + j)
-                        j += 8
-                    }
-                    while j < run.count {
-                        sums[j] += row[j]
-                        j += 1
-                    }
-                    row += channels
+            var row = x
+            for _ in 0..<rows {
+                var j = 0
+                while j + 8 <= channels {
+                    store(load(total + j) + load(row + j), total + j)
+                    j += 8
                 }
+                while j < channels {
+                    total[j] += row[j]
+                    j += 1
+                }
+                row += channels
             }
         }
         return sums
-    }
-
-    /// Calls `body` with runs of whole channels that together cover `0..<channels`, each with
-    /// `accumulators` zeroed sums per channel of its run (`[accumulators][run.count]`, on its
-    /// own thread's stack so that runs never write one cache line), then copies them into
-    /// `totals` (`[accumulators][channels]`). A large pass (``ParallelParts/minimumScalars``
-    /// and more) with 32 channels or more splits into runs of multiples of 16 channels side by
-    /// side; each run still goes over every row in order, so a per-channel reduction keeps its
-    /// order and its bits, and the serial sums of a BatchNormalization or a bias gradient use both cores.
-    static func forEachChannelRun(rows: Int, channels: Int, accumulators: Int, into totals: UnsafeMutablePointer<Float>,
-                                  _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
-        let blocks = channels / 16
-        let runs = rows * channels >= ParallelParts.minimumScalars ? min(ParallelParts.count, blocks) : 1
-        let target = SharedAddress(base: totals)
-        func accumulate(_ run: Range<Int>) {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: accumulators * run.count) { local in
-                local.initialize(repeating: 0)
-                body(run, local.baseAddress!)
-                for a in 0..<accumulators {
-                    (target.base + a * channels + run.lowerBound).update(from: local.baseAddress! + a * run.count, count: run.count)
-                }
-            }
-        }
-        guard runs > 1 else {
-            accumulate(0..<channels)
-            return
-        }
-        ParallelParts.forEach(rows: runs, parts: runs) { group in
-            for run in group {
-                let upper = run == runs - 1 ? channels : 16 * (blocks * (run + 1) / runs)
-                accumulate(16 * (blocks * run / runs)..<upper)
-            }
-        }
     }
 
     /// Per-channel mean and BIASED variance, as ``BatchNormMath/moments(_:)``. O(rows·C), two passes.
@@ -74,24 +39,21 @@ enum ChannelKernels {
         var variance = [Float](repeating: 0, count: channels)
         mean.withUnsafeBufferPointer { m in
             variance.withUnsafeMutableBufferPointer { v in
-                guard let allMeans = m.baseAddress, let total = v.baseAddress else { return }
-                forEachChannelRun(rows: rows, channels: channels, accumulators: 1, into: total) { run, sums in
-                    let means = allMeans + run.lowerBound
-                    var row = x + run.lowerBound
-                    for _ in 0..<rows {
-                        var j = 0
-                        while j + 8 <= run.count {
-                            let d = load(row + j) - load(means + j)
-                            store(load(sums + j) + d * d, sums + j)
-                            j += 8
-                        }
-                        while j < run.count {
-                            let d = row[j] - means[j]
-                            sums[j] += d * d
-                            j += 1
-                        }
-                        row += channels
+                guard let means = m.baseAddress, let total = v.baseAddress else { return }
+                var row = x
+                for _ in 0..<rows {
+                    var j = 0
+                    while j + 8 <= channels {
+                        let d = load(row + j) - load(means + j)
+                        store(load(total + j) + d * d, total + j)
+                        j += 8
                     }
+                    while j < channels {
+                        let d = row[j] - means[j]
+                        total[j] += d * d
+                        j += 1
+                    }
+                    row += channels
                 }
             }
         }
@@ -135,26 +97,25 @@ enum ChannelKernels {
     /// ``BatchNormMath/backward(x:upstream:mean:inverseStd:gamma:batchStatistics:wantsInput:)``. O(rows·C).
     static func normalizedGradientSums(x: UnsafePointer<Float>, upstream g: UnsafePointer<Float>, rows: Int, channels: Int,
                                        mean: [Float], inverseStd: [Float]) -> (sumG: [Float], sumGX: [Float]) {
-        // [Σg; Σg·x̂], channels each.
-        var sums = [Float](repeating: 0, count: 2 * channels)
+        var sumG = [Float](repeating: 0, count: channels)
+        var sumGX = [Float](repeating: 0, count: channels)
         mean.withUnsafeBufferPointer { m in
             inverseStd.withUnsafeBufferPointer { s in
-                sums.withUnsafeMutableBufferPointer { both in
-                    guard let allMeans = m.baseAddress, let allInverses = s.baseAddress, let totals = both.baseAddress else { return }
-                    forEachChannelRun(rows: rows, channels: channels, accumulators: 2, into: totals) { run, local in
-                        let means = allMeans + run.lowerBound, inverses = allInverses + run.lowerBound
-                        let totalG = local, totalGX = local + run.count
-                        var row = x + run.lowerBound, gradient = g + run.lowerBound
+                sumG.withUnsafeMutableBufferPointer { sg in
+                    sumGX.withUnsafeMutableBufferPointer { sgx in
+                        guard let means = m.baseAddress, let inverses = s.baseAddress,
+                              let totalG = sg.baseAddress, let totalGX = sgx.baseAddress else { return }
+                        var row = x, gradient = g
                         for _ in 0..<rows {
                             var j = 0
-                            while j + 8 <= run.count {
+                            while j + 8 <= channels {
                                 let xh = (load(row + j) - load(means + j)) * load(inverses + j)
                                 let gv = load(gradient + j)
                                 store(load(totalG + j) + gv, totalG + j)
                                 store(load(totalGX + j) + gv * xh, totalGX + j)
                                 j += 8
                             }
-                            while j < run.count {
+                            while j < channels {
                                 let xh = (row[j] - means[j]) * inverses[j]
                                 totalG[j] += gradient[j]
                                 totalGX[j] += gradient[j] * xh
@@ -167,7 +128,7 @@ enum ChannelKernels {
                 }
             }
         }
-        return (Array(sums[..<channels]), Array(sums[channels...]))
+        return (sumG, sumGX)
     }
 
     /// The input gradient through batch statistics,

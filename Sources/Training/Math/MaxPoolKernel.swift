@@ -126,8 +126,17 @@ enum MaxPoolKernel {
                     let winners = SharedAddress(base: UnsafeMutablePointer(mutating: cellBuffer.baseAddress!))
                     let d = SharedAddress(base: dxBuffer.baseAddress!)
                     // Large batches in runs of images side by side, each zeroing and filling its own images.
+                    let disjoint = g.windowsLieInside && g.dilationHeight == 1 && g.dilationWidth == 1 && g.strideHeight >= g.windowHeight && g.strideWidth >= g.windowWidth
+                    let tiles = disjoint && g.outputHeight * g.strideHeight == g.inputHeight && g.outputWidth * g.strideWidth == g.inputWidth
+                      && g.strideHeight == g.windowHeight && g.strideWidth == g.windowWidth
                     ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: imageSize)) { images in
-                        (d.base + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize)
+                        // Windows that tile the image write every input scalar; otherwise the uncovered ones stay zero.
+                        if !tiles { (d.base + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize) }
+                        if disjoint {
+                            scatterDisjointWindows(images, upstream: upstream.base, cells: winners.base, geometry: g, channels: channels,
+                                                   into: d.base)
+                            return
+                        }
                         ConvolutionMath.forEachWindowCell(images: images, geometry: g) { image, position, ki, kj, pixel in
                             let source = (image * g.outputPositions + position) * channels
                             addWinning(upstream.base + source, winner: winners.base + source, cell: Int32(ki * g.windowWidth + kj),
@@ -139,6 +148,43 @@ enum MaxPoolKernel {
             }
         }
         return Tensor(computedShape: inputShape, dx)
+    }
+
+    /// The backward scatter for windows that lie inside the image and do not overlap: each
+    /// input scalar under a window gets its one addition onto zero, `0 + (winner ? g : 0)`,
+    /// stored without reading the zero first (the same bits: `+0 + -0` is `+0`, as in the scatter).
+    private static func scatterDisjointWindows(_ range: Range<Int>, upstream: UnsafePointer<Float>, cells: UnsafePointer<Int32>,
+                                               geometry g: WindowGeometry, channels: Int, into dx: UnsafeMutablePointer<Float>) {
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        let zero = SIMD8<Float>(repeating: 0)
+        for image in range {
+            var source = image * g.outputPositions * channels
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let corner = dx + image * imageSize + (g.inputRow(oh, 0) * g.inputWidth + g.inputColumn(ow, 0)) * channels
+                    for ki in 0..<g.windowHeight {
+                        for kj in 0..<g.windowWidth {
+                            let target = corner + (ki * g.inputWidth + kj) * channels
+                            let cell = Int32(ki * g.windowWidth + kj), cellLanes = SIMD8<Int32>(repeating: cell)
+                            var c = 0
+                            while c + 8 <= channels {
+                                let gradient = UnsafeRawPointer(upstream + source + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let winner = UnsafeRawPointer(cells + source + c).loadUnaligned(as: SIMD8<Int32>.self)
+                                UnsafeMutableRawPointer(target + c).storeBytes(
+                                    of: zero + zero.replacing(with: gradient, where: winner .== cellLanes), as: SIMD8<Float>.self)
+                                c += 8
+                            }
+                            while c < channels {
+                                let add: Float = cells[source + c] == cell ? upstream[source + c] : 0
+                                target[c] = 0 + add
+                                c += 1
+                            }
+                        }
+                    }
+                    source += channels
+                }
+            }
+        }
     }
 
     // The channel loops in explicit 8-lane vectors: with three pointers that LLVM cannot
