@@ -11,6 +11,9 @@ import Tensors
 /// share the call, so the parts give the results of one whole-batch product bit for bit
 /// (`ConvolutionKernelTests`). The kernel gradient sums over the batch, so it stays one
 /// product over all images, on OpenBLAS's own threads.
+///
+/// Products whose patch rows are short (a grey image's 3x3 window: 9 taps) go to
+/// ``ShortPatchProducts``' kernels instead of sgemm when they are known to give sgemm's bits.
 extension ConvolutionMath {
     /// The most scalars of a patch matrix a training forward pass keeps for the kernel
     /// gradient (64 MiB of Float); larger ones are unfolded again, chunk by chunk, in backward.
