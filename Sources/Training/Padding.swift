@@ -78,4 +78,10 @@ struct WindowGeometry: Equatable, Sendable {
     @inline(__always) func inputRow(_ oh: Int, _ ki: Int) -> Int { oh * strideHeight - padTop + ki * dilationHeight }
     /// The input column of window column `kj` at output column `ow` (may fall in the padding).
     @inline(__always) func inputColumn(_ ow: Int, _ kj: Int) -> Int { ow * strideWidth - padLeft + kj * dilationWidth }
+
+    /// Whether every window cell of every output position lies inside the input (no cell in the padding).
+    var windowsLieInside: Bool {
+        outputPositions > 0 && inputRow(0, 0) >= 0 && inputColumn(0, 0) >= 0
+            && inputRow(outputHeight - 1, windowHeight - 1) < inputHeight && inputColumn(outputWidth - 1, windowWidth - 1) < inputWidth
+    }
 }

@@ -25,6 +25,11 @@ import Tensors
         PoolCase(input: [3, 4, 4, 1], window: (4, 4), strides: (1, 1), padding: .valid),
         // 2^18 scalars and more: the batch splits into runs of images on several threads.
         PoolCase(input: [9, 30, 30, 40], window: (2, 2), strides: (2, 2), padding: .valid),
+        // Overlapping windows wholly inside the image, with channels past the last multiple of 8.
+        PoolCase(input: [2, 7, 9, 13], window: (3, 2), strides: (1, 2), padding: .valid),
+        // Windows that tile the image (no zero fill) and windows apart from each other (uncovered cells).
+        PoolCase(input: [2, 6, 9, 13], window: (2, 3), strides: (2, 3), padding: .valid),
+        PoolCase(input: [2, 8, 7, 11], window: (2, 2), strides: (3, 3), padding: .valid),
     ])
     func maxPoolKernelMatchesTheReferenceBitForBit(_ c: PoolCase) throws {
         let g = try WindowGeometry(input: (c.input[1], c.input[2]), window: c.window, strides: c.strides,
@@ -66,6 +71,7 @@ import Tensors
         #expect(same)
     }
 
+    // The last shape is large enough (2^18 scalars and more) for the passes to split their rows over threads.
     // The last shape is large enough (2^18 scalars and more) for the passes to split their rows over threads.
     @Test(arguments: [[3, 5, 4, 3], [3, 5, 4, 11], [3, 5, 4, 32], [4, 48, 48, 36]])
     func imageBatchNormalizationMatchesTheRowPathBitForBit(shape: [Int]) throws {

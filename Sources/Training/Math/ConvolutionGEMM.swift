@@ -11,6 +11,9 @@ import Tensors
 /// share the call, so the parts give the results of one whole-batch product bit for bit
 /// (`ConvolutionKernelTests`). The kernel gradient sums over the batch, so it stays one
 /// product over all images, on OpenBLAS's own threads.
+///
+/// Products whose patch rows are short (a grey image's 3x3 window: 9 taps) go to
+/// ``ShortPatchProducts``' kernels instead of sgemm when they are known to give sgemm's bits.
 extension ConvolutionMath {
     /// The most scalars of a patch matrix a training forward pass keeps for the kernel
     /// gradient (64 MiB of Float); larger ones are unfolded again, chunk by chunk, in backward.
@@ -95,14 +98,6 @@ extension ConvolutionMath {
                             let addresses = Addresses(x: xs.baseAddress!, kernel: k.baseAddress!, bias: b,
                                                       patches: keptBase, output: o.baseAddress!)
                             ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
-                                // Every output scalar is written: the bias (then the product is added) or the product alone.
-                                if let bias = addresses.bias {
-                                    var row = addresses.output + images.lowerBound * positions * filters
-                                    for _ in 0..<(images.count * positions) {
-                                        for f in 0..<filters { row[f] = bias[f] }
-                                        row += filters
-                                    }
-                                }
                                 var local: [S] = addresses.patches == nil ? uninitializedScalars(min(chunk, images.count) * positions * depth) : []
                                 local.withUnsafeMutableBufferPointer { scratch in
                                     var first = images.lowerBound
@@ -111,10 +106,26 @@ extension ConvolutionMath {
                                         let patches = addresses.patches.map { $0 + first * positions * depth } ?? scratch.baseAddress!
                                         im2col(addresses.x + first * imageSize, images: count, channels: channels, geometry: g,
                                                into: patches)
-                                        S.gemm(transposeA: false, transposeB: false, m: count * positions, n: filters, k: depth,
-                                               alpha: 1, a: patches, lda: depth, b: addresses.kernel, ldb: filters,
-                                               beta: addresses.bias == nil ? 0 : 1, c: addresses.output + first * positions * filters,
-                                               ldc: filters)
+                                        let output = addresses.output + first * positions * filters
+                                        if let bias = addresses.bias, S.self == Float.self,
+                                           ShortPatchProducts.takesForward(rows: count * positions, depth: depth, filters: filters) {
+                                            // Short patch rows: sgemm's bits without its packing and bias-filled output (ShortPatchProducts).
+                                            ShortPatchProducts.forward(floats(UnsafePointer(patches)), rows: count * positions, depth: depth,
+                                                                       kernel: floats(addresses.kernel), bias: floats(bias),
+                                                                       filters: filters, into: mutableFloats(output))
+                                        } else {
+                                            // Every output scalar is written: the bias (then the product is added) or the product alone.
+                                            if let bias = addresses.bias {
+                                                var row = output
+                                                for _ in 0..<(count * positions) {
+                                                    for f in 0..<filters { row[f] = bias[f] }
+                                                    row += filters
+                                                }
+                                            }
+                                            S.gemm(transposeA: false, transposeB: false, m: count * positions, n: filters, k: depth,
+                                                   alpha: 1, a: patches, lda: depth, b: addresses.kernel, ldb: filters,
+                                                   beta: addresses.bias == nil ? 0 : 1, c: output, ldc: filters)
+                                        }
                                         first += count
                                     }
                                 }
@@ -168,6 +179,10 @@ extension ConvolutionMath {
                                     S.gemm(transposeA: true, transposeB: false, m: count, n: filters, k: rows,
                                            alpha: 1, a: patches.base + first, lda: depth, b: upstream.base, ldb: filters,
                                            beta: 0, c: gradient.base + first * filters, ldc: filters)
+                                } else if S.self == Float.self, ShortPatchProducts.takesKernelGradient(rows: rows, depth: depth, filters: count) {
+                                    ShortPatchProducts.kernelGradient(floats(UnsafePointer(patches.base)), upstream: floats(UnsafePointer(upstream.base)), rows: rows,
+                                                                      depth: depth, filters: filters, run: first..<(first + count),
+                                                                      into: mutableFloats(gradient.base))
                                 } else {
                                     S.gemm(transposeA: true, transposeB: false, m: depth, n: count, k: rows,
                                            alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
@@ -238,6 +253,16 @@ extension ConvolutionMath {
         guard count > 0 else { return [] }
         return [S](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
+}
+
+/// `pointer` as `Float` scalars, for the `Float`-only short-patch kernels (callers check `S.self == Float.self`).
+private func floats<S: BLASScalar>(_ pointer: UnsafePointer<S>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+}
+
+/// ``floats(_:)`` for a buffer the kernel writes.
+private func mutableFloats<S: BLASScalar>(_ pointer: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
 }
 
 /// The buffers of one forward convolution, shared by its parts.

@@ -28,8 +28,13 @@ enum MaxPoolKernel {
                     let (shared, o, a) = (SharedAddress(base: UnsafeMutablePointer(mutating: input)), SharedAddress(base: output),
                                           SharedAddress(base: winners))
                     // Large batches in runs of images side by side (each image on its own, so the same bits).
+                    let inside = g.windowsLieInside
                     ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: x.scalarCount / max(1, n))) { images in
-                        poolImages(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        if inside {
+                            poolInsideWindows(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        } else {
+                            poolImages(images, input: shared.base, geometry: g, channels: channels, output: o.base, cells: a.base)
+                        }
                     }
                 }
             }
@@ -55,6 +60,57 @@ enum MaxPoolKernel {
         }
     }
 
+    /// ``poolImages(_:input:geometry:channels:output:cells:)`` for windows that lie wholly inside
+    /// the image (`valid` padding): 8 channels of one output position at a time go over the
+    /// window's cells in registers, in the same cell order with the same strict comparison, so
+    /// the results are the same bits without a call and a store per window cell.
+    private static func poolInsideWindows(_ range: Range<Int>, input: UnsafePointer<Float>, geometry g: WindowGeometry,
+                                          channels: Int, output o: UnsafeMutablePointer<Float>, cells a: UnsafeMutablePointer<Int32>) {
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        let rowStride = g.dilationHeight * g.inputWidth * channels, columnStride = g.dilationWidth * channels
+        for image in range {
+            var target = image * g.outputPositions * channels
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let corner = input + image * imageSize + (g.inputRow(oh, 0) * g.inputWidth + g.inputColumn(ow, 0)) * channels
+                    var c = 0
+                    while c + 8 <= channels {
+                        var best = UnsafeRawPointer(corner + c).loadUnaligned(as: SIMD8<Float>.self)
+                        var winner = SIMD8<Int32>(repeating: 0)
+                        for ki in 0..<g.windowHeight {
+                            for kj in 0..<g.windowWidth where ki > 0 || kj > 0 {
+                                let source = corner + ki * rowStride + kj * columnStride + c
+                                let value = UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+                                let greater = value .> best
+                                best.replace(with: value, where: greater)
+                                winner.replace(with: SIMD8(repeating: Int32(ki * g.windowWidth + kj)), where: greater)
+                            }
+                        }
+                        UnsafeMutableRawPointer(o + target + c).storeBytes(of: best, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(a + target + c).storeBytes(of: winner, as: SIMD8<Int32>.self)
+                        c += 8
+                    }
+                    while c < channels {
+                        var best = corner[c], winner: Int32 = 0
+                        for ki in 0..<g.windowHeight {
+                            for kj in 0..<g.windowWidth where ki > 0 || kj > 0 {
+                                let value = corner[ki * rowStride + kj * columnStride + c]
+                                if value > best {
+                                    best = value
+                                    winner = Int32(ki * g.windowWidth + kj)
+                                }
+                            }
+                        }
+                        o[target + c] = best
+                        a[target + c] = winner
+                        c += 1
+                    }
+                    target += channels
+                }
+            }
+        }
+    }
+
     /// ∂L/∂x `inputShape` from ∂L/∂y and the cells ``forward(_:geometry:)`` recorded.
     /// O(N·OH·OW·window·C) plus zeroing the input gradient.
     static func backward(upstream dy: Tensor<Float>, cells: [Int32], inputShape: [Int], geometry g: WindowGeometry) -> Tensor<Float> {
@@ -70,8 +126,17 @@ enum MaxPoolKernel {
                     let winners = SharedAddress(base: UnsafeMutablePointer(mutating: cellBuffer.baseAddress!))
                     let d = SharedAddress(base: dxBuffer.baseAddress!)
                     // Large batches in runs of images side by side, each zeroing and filling its own images.
+                    let disjoint = g.windowsLieInside && g.dilationHeight == 1 && g.dilationWidth == 1 && g.strideHeight >= g.windowHeight && g.strideWidth >= g.windowWidth
+                    let tiles = disjoint && g.outputHeight * g.strideHeight == g.inputHeight && g.outputWidth * g.strideWidth == g.inputWidth
+                      && g.strideHeight == g.windowHeight && g.strideWidth == g.windowWidth
                     ParallelParts.forEach(rows: n, parts: ParallelParts.automatic(rows: n, width: imageSize)) { images in
-                        (d.base + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize)
+                        // Windows that tile the image write every input scalar; otherwise the uncovered ones stay zero.
+                        if !tiles { (d.base + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize) }
+                        if disjoint {
+                            scatterDisjointWindows(images, upstream: upstream.base, cells: winners.base, geometry: g, channels: channels,
+                                                   into: d.base)
+                            return
+                        }
                         ConvolutionMath.forEachWindowCell(images: images, geometry: g) { image, position, ki, kj, pixel in
                             let source = (image * g.outputPositions + position) * channels
                             addWinning(upstream.base + source, winner: winners.base + source, cell: Int32(ki * g.windowWidth + kj),
@@ -83,6 +148,43 @@ enum MaxPoolKernel {
             }
         }
         return Tensor(computedShape: inputShape, dx)
+    }
+
+    /// The backward scatter for windows that lie inside the image and do not overlap: each
+    /// input scalar under a window gets its one addition onto zero, `0 + (winner ? g : 0)`,
+    /// stored without reading the zero first (the same bits: `+0 + -0` is `+0`, as in the scatter).
+    private static func scatterDisjointWindows(_ range: Range<Int>, upstream: UnsafePointer<Float>, cells: UnsafePointer<Int32>,
+                                               geometry g: WindowGeometry, channels: Int, into dx: UnsafeMutablePointer<Float>) {
+        let imageSize = g.inputHeight * g.inputWidth * channels
+        let zero = SIMD8<Float>(repeating: 0)
+        for image in range {
+            var source = image * g.outputPositions * channels
+            for oh in 0..<g.outputHeight {
+                for ow in 0..<g.outputWidth {
+                    let corner = dx + image * imageSize + (g.inputRow(oh, 0) * g.inputWidth + g.inputColumn(ow, 0)) * channels
+                    for ki in 0..<g.windowHeight {
+                        for kj in 0..<g.windowWidth {
+                            let target = corner + (ki * g.inputWidth + kj) * channels
+                            let cell = Int32(ki * g.windowWidth + kj), cellLanes = SIMD8<Int32>(repeating: cell)
+                            var c = 0
+                            while c + 8 <= channels {
+                                let gradient = UnsafeRawPointer(upstream + source + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let winner = UnsafeRawPointer(cells + source + c).loadUnaligned(as: SIMD8<Int32>.self)
+                                UnsafeMutableRawPointer(target + c).storeBytes(
+                                    of: zero + zero.replacing(with: gradient, where: winner .== cellLanes), as: SIMD8<Float>.self)
+                                c += 8
+                            }
+                            while c < channels {
+                                let add: Float = cells[source + c] == cell ? upstream[source + c] : 0
+                                target[c] = 0 + add
+                                c += 1
+                            }
+                        }
+                    }
+                    source += channels
+                }
+            }
+        }
     }
 
     // The channel loops in explicit 8-lane vectors: with three pointers that LLVM cannot
