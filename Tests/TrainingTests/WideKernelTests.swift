@@ -72,7 +72,9 @@ import Tensors
                 let wide = Self.adam(count: count, extras: extras, withAverage: withAverage, wide: true, offset: offset)
                 let narrow = Self.adam(count: count, extras: extras, withAverage: withAverage, wide: false, offset: offset)
                 for (name, index) in [("w", 0), ("m", 1), ("v", 2), ("average", 3)] {
-                    #expect(wide[index] == narrow[index], "\(name), count \(count), average \(withAverage)")
+                    // The first difference, not the arrays: a diff of 65,000 scalars takes minutes.
+                    let first = zip(wide[index], narrow[index]).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                    #expect(first == nil, "\(name), count \(count), average \(withAverage)")
                 }
             }
         }
