@@ -29,6 +29,9 @@ enum SlotPlacement {
     static let alignment = 32
     /// Variables with fewer scalars are not placed: their whole pass is a few hundred cycles.
     static let minimumCount = 4096
+    /// Variables with more scalars are not placed either: glibc maps buffers above its largest
+    /// mmap threshold (32 MiB) on their own pages, all at one offset, and spacers cannot move them.
+    static let maximumCount = (32 << 20) / MemoryLayout<Float>.stride
     /// Spacers tried before a buffer is left where the allocator puts it.
     static let spacersPerBuffer = 4
 
@@ -103,7 +106,7 @@ enum SlotPlacement {
         placed.reserveCapacity(slotCount + 1)
         /// The offset for variable `v`'s slot `s`, given `placed`; nil when it is not placed.
         func goal(_ v: Int, _ s: Int) -> Int? {
-            guard v < shapes.count, counts[v] >= minimumCount else { return nil }
+            guard v < shapes.count, (minimumCount..<maximumCount).contains(counts[v]) else { return nil }
             let fixed = v < neighbours.count ? neighbours[v] : none
             return bestOffset(avoiding: fixed, s == 0 ? none : placed, phase: fixed.first.map { $0 % alignment } ?? 0)
         }
