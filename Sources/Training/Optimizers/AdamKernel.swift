@@ -72,8 +72,32 @@ enum AdamKernel {
         }
     }
 
+    /// The AVX loop starts where the weight is aligned to ``SlotPlacement/alignment`` bytes
+    /// (the scalars before it take the lane-wise path, which gives the same bits), so that its
+    /// loads and stores of the weight, and of slots placed in the weight's phase, never
+    /// straddle two cache lines.
     @inline(__always)
     private static func update(
+        w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
+        oneMinusBeta2: Float, epsilon: Float, extras: Extras, wide: Bool
+    ) {
+        let misalignment = Int(bitPattern: w) % SlotPlacement.alignment
+        let head = wide && misalignment % MemoryLayout<Float>.stride == 0
+            ? Swift.min(count, (SlotPlacement.alignment - misalignment) % SlotPlacement.alignment / MemoryLayout<Float>.stride)
+            : 0
+        if head > 0 {
+            updateRun(w: w, g: g, m: m, v: v, count: head, alpha: alpha, oneMinusBeta1: oneMinusBeta1,
+                      oneMinusBeta2: oneMinusBeta2, epsilon: epsilon, extras: extras, wide: false)
+        }
+        var rest = extras
+        rest.average = extras.average.map { $0 + head }
+        updateRun(w: w + head, g: g + head, m: m + head, v: v + head, count: count - head, alpha: alpha,
+                  oneMinusBeta1: oneMinusBeta1, oneMinusBeta2: oneMinusBeta2, epsilon: epsilon, extras: rest, wide: wide)
+    }
+
+    @inline(__always)
+    private static func updateRun(
         w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, count: Int, alpha: Float, oneMinusBeta1: Float,
         oneMinusBeta2: Float, epsilon: Float, extras: Extras, wide: Bool

@@ -86,14 +86,19 @@ public struct OptimizerCore: Sendable, Equatable {
         var shapes: [[Int]] = []
         gradients.reserveCapacity(stepGradients.valueCount)
         shapes.reserveCapacity(stepGradients.valueCount)
+        // Where the weights and gradients are, for placing new slot buffers (SlotPlacement).
+        let placing = store?.needsPreparation ?? true
+        var neighbours: [[Int]] = []
         try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }
             gradients.append(gradient)
             shapes.append(value.shape)
+            if placing { neighbours.append([SlotPlacement.address(of: value), SlotPlacement.address(of: gradient)]) }
         }
-        try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames }) { plan, slots in
+        try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames },
+                     neighbours: neighbours) { plan, slots in
             try model.updateTrainableVariables(using: stepGradients) { index, value, _ in
                 Self.update(&value, index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
             }
@@ -105,7 +110,10 @@ public struct OptimizerCore: Sendable, Equatable {
     mutating func apply<O: KerasOptimizer>(
         _ optimizer: O, gradients: [Tensor<Float>], to values: inout [Tensor<Float>], names: () -> [String]
     ) throws {
-        try withPlan(optimizer, gradients: gradients, shapes: values.map(\.shape), names: names) { plan, slots in
+        let neighbours = store?.needsPreparation ?? true
+            ? zip(values, gradients).map { [SlotPlacement.address(of: $0), SlotPlacement.address(of: $1)] } : []
+        try withPlan(optimizer, gradients: gradients, shapes: values.map(\.shape), names: names,
+                     neighbours: neighbours) { plan, slots in
             for index in values.indices {
                 Self.update(&values[index], index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
             }
@@ -133,14 +141,15 @@ public struct OptimizerCore: Sendable, Equatable {
 
     /// Prepares the slots, plans the call, runs `body` with the plan and the slot buffers
     /// (moved out of the store so that they stay uniquely referenced), and counts the call.
+    /// `neighbours` are the variables' weight and gradient addresses (empty when not needed).
     private mutating func withPlan<O: KerasOptimizer>(
-        _ optimizer: O, gradients: [Tensor<Float>], shapes: [[Int]], names: () -> [String],
+        _ optimizer: O, gradients: [Tensor<Float>], shapes: [[Int]], names: () -> [String], neighbours: [[Int]],
         _ body: (Plan, inout [[Tensor<Float>]]) throws -> Void
     ) throws {
         let layout = optimizer.slotLayout
         makeStore(layout)
         if store!.needsPreparation {
-            try store!.prepare(names: names(), shapes: shapes)
+            try store!.prepare(names: names(), shapes: shapes, neighbours: neighbours)
         } else {
             try checkSlots(for: shapes, names: names)
         }

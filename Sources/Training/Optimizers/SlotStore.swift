@@ -24,9 +24,11 @@ struct SlotStore: Sendable, Equatable {
     }
 
     /// Makes sure slots exist for exactly these variables; restores pending state.
-    mutating func prepare(names: [String], shapes: [[Int]]) throws {
+    /// `neighbours[variable]` are the addresses of the variable's weight and gradient, which
+    /// ``SlotPlacement`` keeps the new slot buffers away from (restored values are copied in).
+    mutating func prepare(names: [String], shapes: [[Int]], neighbours: [[Int]] = []) throws {
         if names == variableNames, pending == nil { return }
-        var fresh: [[Tensor<Float>]] = shapes.map { shape in initialValues.map { Tensor(repeating: $0, shape: shape) } }
+        var fresh = try SlotPlacement.buffers(shapes: shapes, initialValues: initialValues, neighbours: neighbours)
         var freshScalars = initialScalars
         if let pending {
             for (v, name) in names.enumerated() {
@@ -36,7 +38,12 @@ struct SlotStore: Sendable, Equatable {
                         throw TrainingError.optimizerStateMismatch(
                             variable: name, message: "slot \(slot) has shape \(value.shape), the variable \(shapes[v])")
                     }
-                    fresh[v][s] = value
+                    fresh[v][s].withUnsafeMutableBufferPointer { slot in
+                        value.withUnsafeBufferPointer { saved in
+                            guard let to = slot.baseAddress, let from = saved.baseAddress else { return }
+                            to.update(from: from, count: saved.count)
+                        }
+                    }
                 }
             }
             for (s, scalar) in scalarNames.enumerated() {
@@ -66,7 +73,7 @@ struct SlotStore: Sendable, Equatable {
         return out
     }
 
-    /// Whether ``prepare(names:shapes:)`` has work to do (first step, or state to restore).
+    /// Whether ``prepare(names:shapes:neighbours:)`` has work to do (first step, or state to restore).
     var needsPreparation: Bool { variableNames.isEmpty || pending != nil }
 
     mutating func put(_ buffers: [[Tensor<Float>]]) {
