@@ -33,9 +33,12 @@ public struct BatchNormalization: Layer {
     /// when true, per-micro-shard ones when false); its default synchronizes every layer.
     public var synchronized: Bool
     public private(set) var inputShape: [Int]?
-    /// The learned scale `[features]` (ones when `scale` is false).
+    /// The learned scale `[features]`; empty when `scale` is false: then, as in Keras, the
+    /// layer has no `gamma` variable at all (none in its files or checkpoints, none counted),
+    /// and normalizing multiplies by nothing.
     public private(set) var gamma = Tensor<Float>(zeros: [0])
-    /// The learned offset `[features]` (zeros when `center` is false).
+    /// The learned offset `[features]`; empty when `center` is false (no `beta` variable, as
+    /// for `gamma`), and nothing is added.
     public private(set) var beta = Tensor<Float>(zeros: [0])
     /// The moving mean `[features]` that inference normalizes with.
     public private(set) var movingMean = Tensor<Float>(zeros: [0])
@@ -197,8 +200,11 @@ public struct BatchNormalization: Layer {
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
         // Compared without building arrays: apply(_:) calls this for both moving statistics every step.
         let features = inputShape?.last ?? 0
+        // A switched-off gamma or beta is no variable of this layer, whatever the shape offered.
         let isOwnVariable = switch localName {
-        case "gamma", "beta", "moving_mean", "moving_variance": true
+        case "gamma": scale
+        case "beta": center
+        case "moving_mean", "moving_variance": true
         default: false
         }
         guard !isOwnVariable || (value.shape.count == 1 && value.shape[0] == features) else {
