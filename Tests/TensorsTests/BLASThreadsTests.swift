@@ -72,25 +72,9 @@ import Testing
         ProductCase(m: 300, k: 100, n: 100, transposeA: true, transposeB: true, beta: 1),
     ])
     func theSmallProductRuleDoesNotChangeAProductsBits(_ c: ProductCase) {
-        var rng = SplitMix64(seed: 13)
-        let a = (0..<(c.m * c.k)).map { _ in Float(rng.nextNormal()) }
-        let b = (0..<(c.k * c.n)).map { _ in Float(rng.nextNormal()) }
-        let initial = (0..<(c.m * c.n)).map { _ in Float(rng.nextNormal()) }
-        func product() -> [UInt32] {
-            var out = initial
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { pc in
-                        Float.gemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k, alpha: 1,
-                                   a: pa.baseAddress!, lda: c.transposeA ? c.m : c.k, b: pb.baseAddress!,
-                                   ldb: c.transposeB ? c.k : c.n, beta: c.beta, c: pc.baseAddress!, ldc: c.n)
-                    }
-                }
-            }
-            return out.map(\.bitPattern)
-        }
-        let ruled = with(maximum: 2, limit: 1 << 22) { product() }
-        let library = with(maximum: 2, limit: 0) { product() }
+        let operands = Operands(c, seed: 13)   // BLASThreadsStressTests.swift
+        let ruled = with(maximum: 2, limit: 1 << 22) { operands.bits() }
+        let library = with(maximum: 2, limit: 0) { operands.bits() }
         #expect(ruled == library, "\(c)")
     }
 
