@@ -15,27 +15,60 @@ import Glibc
 /// alone prints progress and the weights' SHA-256 and writes `--checkpoint` and `--save`; all
 /// ranks hold the same weights after every step.
 ///
-/// A rank's error is one line naming the rank (`batchwise train: rank 1 failed in epoch 0,
-/// step 0: ...`) and exit status 1; `mpirun` then ends the other ranks.
+/// An error is one line naming the rank or ranks that had it, written once, and exit status 1
+/// (``RankFailureReport``): an error of every rank alike once, by rank 0 (`batchwise train:
+/// ranks 0, 1 failed: ...`); a rank's own error once, by that rank or by rank 0 (`batchwise
+/// train: rank 1 failed in epoch 0, step 0: ...`). `mpirun` then ends the other ranks.
 ///
 /// ```swift
-/// try DataParallelTrain.run(job, options: try DataParallelOptions.parse(["--reduction", "fast"]), quiet: false)
+/// try DataParallelTrain.run(.success(job), options: try DataParallelOptions.parse(["--reduction", "fast"]), quiet: false)
 /// ```
 enum DataParallelTrain {
-    /// Trains `job` on this rank; rank 0 saves. Call on the main thread: MPI stays on it.
-    static func run(_ job: TrainJob, options: DataParallelOptions, quiet: Bool) throws {
+    /// Trains the job `start` holds on this rank (or, when reading its starting point
+    /// failed, reports that with the other ranks); rank 0 saves. Call on the main thread: MPI
+    /// stays on it.
+    static func run(_ start: Result<TrainJob, any Error>, options: DataParallelOptions, quiet: Bool) throws {
         let world = try Communicator.world()
-        let prepared = try job.prepared()
-        var trainer = try DataParallelTrainer(
-            model: prepared.model, optimizer: prepared.optimizer.makeOptimizer(state: prepared.optimizerState),
-            loss: prepared.loss, communicator: world, globalBatchSize: job.batchSize,
-            microShardCount: options.microShards ?? 8, mode: options.reduction ?? .ordered,
-            batchNormStatistics: options.batchNormStatistics ?? .synchronized)
+        // Nothing up to the trainer is collective, and it fails alike on every rank (a missing
+        // data file) or on some (a node without the file): compared once, reported once.
+        let (job, prepared, trainer) = try RankFailureReport.agreeing(on: world) {
+            let job = try start.get()
+            let prepared = try job.prepared()
+            let trainer = try DataParallelTrainer(
+                model: prepared.model, optimizer: prepared.optimizer.makeOptimizer(state: prepared.optimizerState),
+                loss: prepared.loss, communicator: world, globalBatchSize: job.batchSize,
+                microShardCount: options.microShards ?? 8, mode: options.reduction ?? .ordered,
+                batchNormStatistics: options.batchNormStatistics ?? .synchronized)
+            return (job, prepared, trainer)
+        }
+        try train(trainer, job: job, prepared: prepared, world: world, quiet: quiet)
+    }
+
+    /// The training and rank 0's saving, with the errors every rank raises at the same step
+    /// reported once.
+    private static func train(_ trainer: DataParallelTrainer, job: TrainJob, prepared: TrainJob.Prepared,
+                              world: Communicator, quiet: Bool) throws {
+        var trainer = trainer
         var report = RankZeroReport(job: job, prepared: prepared, rank: world.rank, ranks: world.size, quiet: quiet)
-        if let seed = prepared.shuffleSeed {
-            try fit(&trainer, rows: prepared.rows.globalShuffle(seed: seed), job: job, report: &report)
-        } else {
-            try fit(&trainer, rows: prepared.rows, job: job, report: &report)
+        do {
+            if let seed = prepared.shuffleSeed {
+                try fit(&trainer, rows: prepared.rows.globalShuffle(seed: seed), job: job, report: &report)
+            } else {
+                try fit(&trainer, rows: prepared.rows, job: job, report: &report)
+            }
+        } catch let failure as FailedOnEveryRank {
+            try RankFailureReport.endAlike(world, writing: world.rank != 0 ? nil
+                : RankFailureReport.named(Array(0..<world.size)) + " failed: " + RankFailureReport.line(failure.error))
+        } catch let error as DataParallelError {
+            switch error {
+            case .otherRankFailed(_, _, _, .otherRankInputRejected):
+                // Another rank failed and names itself (rankFailed); this one only learnt of it.
+                try RankFailureReport.endAlike(world, writing: nil)
+            case .rankFailed, .otherRankFailed:
+                try RankFailureReport.endAlike(world, writing: RankFailureReport.line(error))
+            default:
+                throw error
+            }
         }
         if world.rank == 0 {
             try job.save(trainer.model, optimizer: trainer.optimizer, final: report.lastEpochEnd ?? prepared.snapshot,
@@ -52,10 +85,16 @@ enum DataParallelTrain {
         try trainer.fit(rows, epochs: job.epochs, resumingFrom: report.prepared.snapshot) { result, snapshot in
             // The loss is the same on every rank, so every rank stops alike.
             guard result.loss.isFinite else {
-                throw TrainingError.nonFiniteLoss(epoch: result.epoch, step: result.step, loss: result.loss, cause: .model)
+                throw FailedOnEveryRank(
+                    error: TrainingError.nonFiniteLoss(epoch: result.epoch, step: result.step, loss: result.loss, cause: .model))
             }
             try report.stepEnded(result, snapshot: snapshot, steps: steps)
         }
+    }
+
+    /// An error that every rank raises at the same point (from the same global values).
+    private struct FailedOnEveryRank: Error {
+        let error: any Error
     }
 
     /// The line a failed rank prints: the trainer's errors name the rank already.

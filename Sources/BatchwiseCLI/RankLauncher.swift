@@ -41,8 +41,7 @@ enum RankLauncher {
         let (status, errorText) = try spawnAndWait(arguments, environment: environment)
         guard status != 0 else { return 0 }
         let failed = failedRanks(in: errorText)
-        let named = failed.isEmpty ? "mpirun named no failed rank"
-            : (failed.count == 1 ? "rank " : "ranks ") + failed.map(String.init).joined(separator: ", ") + " failed"
+        let named = failed.isEmpty ? "mpirun named no failed rank" : RankFailureReport.named(failed) + " failed"
         FileHandle.standardError.write(Data("batchwise train: the job on \(ranks) ranks ended with status \(status): \(named)\n".utf8))
         return status
     }
@@ -67,18 +66,18 @@ enum RankLauncher {
         return (arguments, settings)
     }
 
-    /// The ranks a failed job's standard error names: the ranks' own lines (`rank 1 failed ...`)
-    /// and mpirun's (`process rank 1 with PID ... exited on signal 9`); failing those, the
-    /// process mpirun names as the first to exit non-zero (`[[job,1],1]`).
+    /// The ranks a failed job's standard error names: the ranks' own lines (`rank 1 failed ...`,
+    /// `ranks 0, 1 failed: ...`) and mpirun's (`process rank 1 with PID ... exited on signal 9`);
+    /// failing those, the process mpirun names as the first to exit non-zero (`[[job,1],1]`).
     static func failedRanks(in text: String) -> [Int] {
         func ranks(_ pattern: String) -> Set<Int> {
             guard let expression = try? NSRegularExpression(pattern: pattern) else { return [] }
             let range = NSRange(text.startIndex..., in: text)
-            return Set(expression.matches(in: text, range: range).compactMap { match in
-                Range(match.range(at: 1), in: text).flatMap { Int(text[$0]) }
+            return Set(expression.matches(in: text, range: range).flatMap { match in
+                Range(match.range(at: 1), in: text).map { text[$0].split(separator: ", ").compactMap { Int($0) } } ?? []
             })
         }
-        let named = ranks(#"\brank (\d+) failed\b"#).union(ranks(#"process rank (\d+) with PID"#))
+        let named = ranks(#"\branks? ((?:\d+, )*\d+) failed\b"#).union(ranks(#"process rank (\d+) with PID"#))
         return (named.isEmpty ? ranks(#"\[\[\d+,\d+\],(\d+)\]"#) : named).sorted()
     }
 

@@ -137,7 +137,16 @@ struct TrainCommand: ParsableCommand {
         let rank = (try? LaunchEnvironment(ProcessInfo.processInfo.environment))?.announcedRank
         do {
             // The isolated probe runs before MPI is initialised: no fork after MPI_Init.
-            try withStartingPoint(job) { job in try DataParallelTrain.run(job, options: parallel, quiet: quiet) }
+            var started = false
+            do {
+                try withStartingPoint(job) { job in
+                    started = true
+                    try DataParallelTrain.run(.success(job), options: parallel, quiet: quiet)
+                }
+            } catch where !started && !(error is ExitCode) {
+                // The starting point was unreadable (on every rank, as a rule): reported with the other ranks, once.
+                try DataParallelTrain.run(.failure(error), options: parallel, quiet: quiet)
+            }
         } catch let exit as ExitCode {
             throw exit
         } catch {

@@ -151,6 +151,57 @@ import Glibc
                 + "is not supported (--shuffle-buffer)\n", "\(buffered.stderr)")
     }
 
+    /// Issue 16 item 7: an error every rank has alike (a missing data file, a loss that
+    /// overflows) is written once, by rank 0, naming all ranks; an error of one rank only (its
+    /// data file is missing) is written once, naming that rank. Exit statuses stay non-zero.
+    @Test(.timeLimit(.minutes(4)))
+    func anErrorOfEveryRankIsWrittenOnceAndOneRanksOwnErrorNamesIt() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = folder.appendingPathComponent("missing.h5").path
+        func lines(_ run: ChildProcess, mentioning text: String) -> [String] {
+            run.stderr.split(separator: "\n").map(String.init).filter { $0.contains(text) }
+        }
+        var arguments = trainArguments(folder, save: "out.keras")
+        arguments[arguments.firstIndex(of: "--data")! + 1] = missing
+        let shared = try underMPI(ranks: 2, arguments)
+        #expect(shared.status != 0 && !shared.timedOut)
+        let sharedLines = lines(shared, mentioning: "missing.h5")
+        #expect(sharedLines.count == 1 && sharedLines.first?.hasPrefix("batchwise train: ranks 0, 1 failed: ") == true,
+                "\(shared.stderr)")
+
+        // Through the launcher: the same one line, and its last line names both ranks.
+        let launched = try batchwise(arguments + ["--ranks", "2"])
+        #expect(launched.status != 0 && !launched.timedOut)
+        #expect(lines(launched, mentioning: "missing.h5").count == 1, "\(launched.stderr)")
+        #expect(launched.stderr.split(separator: "\n").last?.hasSuffix(": ranks 0, 1 failed") == true, "\(launched.stderr)")
+
+        // Rank 1 alone lacks its file (mpirun's MPMD form gives each rank its own command line).
+        let mpirun = try #require(Self.mpirun), executable = try #require(ChildProcess.built("batchwise")).path
+        let own = try ChildProcess.run(URL(fileURLWithPath: mpirun),
+                                       ["-np", "1", executable] + trainArguments(folder, save: "own.keras")
+                                        + [":", "-np", "1", executable] + arguments,
+                                       deadline: 120, environment: Self.mpiEnvironment, tiedToThisProcess: false)
+        #expect(own.status != 0 && !own.timedOut)
+        let ownLines = lines(own, mentioning: "missing.h5")
+        #expect(ownLines.count == 1 && ownLines.first?.hasPrefix("batchwise train: rank 1 failed: ") == true, "\(own.stderr)")
+
+        // A loss that overflows to infinity stops every rank at the same step: one line.
+        let huge = folder.appendingPathComponent("huge.h5")
+        try HDF5File.atomicWrite(to: huge) { file in
+            try file.write([Float](repeating: 1e30, count: 64 * 4), shape: [64, 4], to: "/x")
+            try file.write([Float](repeating: 1, count: 64), shape: [64, 1], to: "/y")
+        }
+        let overflow = try underMPI(ranks: 2, ["train", "--layers", "dense:1", "--inputs", "4", "--data", huge.path,
+                                                "--loss", "mean_squared_error", "--optimizer", "sgd", "--seed", "3", "--batch-size", "32", "--epochs", "1",
+                                                "--save", folder.appendingPathComponent("huge.keras").path])
+        #expect(overflow.status != 0 && !overflow.timedOut)
+        let overflowLines = lines(overflow, mentioning: "loss became")
+        #expect(overflowLines.count == 1 && overflowLines.first?.hasPrefix("batchwise train: ranks 0, 1 failed: ") == true,
+                "\(overflow.stderr)")
+        expectNothingLeft(folder)
+    }
+
     /// Starts `batchwise train --ranks 2` for very many epochs in the background, waits until
     /// training runs (rank 0 wrote a checkpoint) and `target()` names a process, sends it
     /// `signal`, and returns the run once it ended.

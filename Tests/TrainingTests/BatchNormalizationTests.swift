@@ -84,6 +84,23 @@ import Tensors
         #expect(try batch(Self.x, mode: .inference) == (try model(Self.x, mode: .training)))
     }
 
+    /// As in Keras 3 (`self.gamma = None` unless `scale`), a layer without `scale` has no
+    /// gamma at all, not a gamma of ones, and one without `center` no beta: an empty tensor,
+    /// no variable, nothing to set whatever the shape offered, no parameters counted.
+    @Test func withoutScaleOrCenterTheLayerHasNoGammaOrBeta() throws {
+        var plain = try Self.built(BatchNormalization(center: false, scale: false))
+        #expect(plain.gamma.shape == [0] && plain.beta.shape == [0])
+        for name in ["gamma", "beta"] {
+            for shape in [[2], [3]] {
+                #expect(throws: TrainingError.unknownVariable(name: "bn/\(name)", available: ["bn/moving_mean", "bn/moving_variance"])) {
+                    try plain.setVariable(name, to: Tensor(zeros: shape))
+                }
+            }
+        }
+        let model = try Sequential(inputFeatures: 2, [BatchNormalization(center: false), BatchNormalization(scale: false)])
+        #expect(model.layerSummaries.map(\.parameterCount) == [6, 6])   // gamma or beta, and the two moving statistics
+    }
+
     @Test func variablesFollowKerasOrderWithoutCenterOrScale() throws {
         let plain = try Self.built(BatchNormalization(center: false, scale: false))
         #expect(plain.variables.map(\.name) == ["moving_mean", "moving_variance"])

@@ -8,12 +8,15 @@ import Glibc
 /// huge against small pages.
 ///
 /// The reference of every `..._share_of_memcpy` row is a real copy: the buffers are written
-/// in `CopyBuffers.init` and copied in `copy()`, so the optimizer cannot see what the source
-/// holds. Until stop 15 the reference filled its source with `memset` and copied it in the same
-/// function, and LLVM rewrote that `memcpy` from a `memset` buffer into a second `memset`: it
-/// measured 26-28 GB/s of writes, about twice the 12-14 GB/s a copy reaches on the development
-/// machine (the same as a C program's `memcpy` between two `malloc`ed buffers). Copies between
-/// 2 MiB-aligned buffers on huge and on small pages are reported too, for information.
+/// in `CopyBuffers.init` and copied in `copy()`, neither of which is inlined, so the optimizer
+/// cannot see what the source holds. Until stop 15 the reference filled its source with
+/// `memset` and copied it in the same function, and LLVM rewrote that `memcpy` from a `memset`
+/// buffer into a second `memset`: it measured 26-28 GB/s of writes, about twice the 12-14 GB/s
+/// a copy reaches on the development machine (the same as a C program's `memcpy` between two
+/// `malloc`ed buffers). Stop 15 moved the two into `CopyBuffers`, but the optimizer inlined
+/// both into `randomAccessCPUShare`, whose loop became a `memset` again (its CPU-time share
+/// read about half the wall-clock ones; docs/perf/pipeline.md, "The CPU-time share"). Copies
+/// between 2 MiB-aligned buffers on huge and on small pages are reported too, for information.
 extension BenchPipelineCommand {
     /// Source and target of a reference copy, 2 MiB-aligned, on huge or small pages as asked,
     /// written once so that no page fault falls inside the timing.
@@ -26,6 +29,9 @@ extension BenchPipelineCommand {
         /// buffers advised onto huge or small pages.
         let hugePages: Bool?
 
+        /// Not inlined (nor is ``copy()``): inlined into a caller, the `memset` here would let
+        /// the optimizer turn the caller's copies into `memset`s.
+        @inline(never)
         init(bytes: Int, hugePages: Bool?) {
             self.bytes = bytes
             self.hugePages = hugePages
@@ -51,6 +57,7 @@ extension BenchPipelineCommand {
         }
 
         /// The copy, once.
+        @inline(never)
         func copy() { memcpy(target, source, bytes) }
 
         private static func allocate(_ bytes: Int, hugePages: Bool) -> UnsafeMutableRawPointer {

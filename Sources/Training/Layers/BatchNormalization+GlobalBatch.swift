@@ -135,10 +135,8 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         let gradients: [LayerGradients?] = parts.map { part in
             guard let part else { return nil }
             var layerGradients = LayerGradients()
-            if isTrainable {
-                layerGradients["gamma"] = scale ? Tensor(part.sumGX) : nil
-                layerGradients["beta"] = center ? Tensor(part.sumG) : nil
-            }
+            affine.store(gammaGradient: Tensor(part.sumGX), betaGradient: Tensor(part.sumG), isTrainable: isTrainable,
+                         in: &layerGradients)
             return layerGradients
         }
         guard needsInputGradient else { return (parts.map { _ in nil }, gradients) }

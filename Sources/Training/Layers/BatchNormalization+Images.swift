@@ -62,8 +62,7 @@ extension BatchNormalization {
     }
 
     private func storeGradients(gamma gammaGradient: [Float], beta betaGradient: [Float], in gradients: inout LayerGradients) {
-        guard isTrainable else { return }
-        gradients["gamma"] = scale ? Tensor(gammaGradient) : nil
-        gradients["beta"] = center ? Tensor(betaGradient) : nil
+        affine.store(gammaGradient: Tensor(gammaGradient), betaGradient: Tensor(betaGradient), isTrainable: isTrainable,
+                     in: &gradients)
     }
 }

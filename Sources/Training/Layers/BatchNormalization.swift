@@ -22,9 +22,9 @@ public struct BatchNormalization: Layer {
     /// Added to the variance before the square root, so constant features do not divide by zero.
     public let epsilon: Double
     /// Whether a learned offset `beta` is added.
-    public let center: Bool
+    public var center: Bool { affine.center }
     /// Whether a learned factor `gamma` multiplies.
-    public let scale: Bool
+    public var scale: Bool { affine.scale }
     /// Which statistics normalize the input.
     public var statistics: BatchNormStatistics
     /// Keras's `synchronized` option, kept in `.keras` files and native checkpoints. As in
@@ -33,10 +33,17 @@ public struct BatchNormalization: Layer {
     /// when true, per-micro-shard ones when false); its default synchronizes every layer.
     public var synchronized: Bool
     public private(set) var inputShape: [Int]?
-    /// The learned scale `[features]` (ones when `scale` is false).
-    public private(set) var gamma = Tensor<Float>(zeros: [0])
-    /// The learned offset `[features]` (zeros when `center` is false).
-    public private(set) var beta = Tensor<Float>(zeros: [0])
+    /// The learned scale `[features]`; empty when `scale` is false: then, as in Keras, the
+    /// layer has no `gamma` variable at all (none in its files or checkpoints, none counted),
+    /// and normalizing multiplies by nothing.
+    public var gamma: Tensor<Float> { affine.gamma }
+    /// The learned offset `[features]`; empty when `center` is false (no `beta` variable, as
+    /// for `gamma`), and nothing is added.
+    public var beta: Tensor<Float> { affine.beta }
+    /// gamma and beta with their options, as ``LayerNormalization`` and ``GroupNormalization``
+    /// hold theirs (NormalizationAffine.swift); the normalization applies them in
+    /// ``BatchNormMath`` and ``ChannelKernels``, in the same float32 expression.
+    private(set) var affine: NormalizationAffine
     /// The moving mean `[features]` that inference normalizes with.
     public private(set) var movingMean = Tensor<Float>(zeros: [0])
     /// The moving (biased) variance `[features]` that inference normalizes with.
@@ -57,8 +64,7 @@ public struct BatchNormalization: Layer {
         self.momentum = momentum
         self.synchronized = synchronized
         self.epsilon = epsilon
-        self.center = center
-        self.scale = scale
+        affine = NormalizationAffine(center: center, scale: scale)
         self.statistics = statistics
         self.name = name ?? ""
     }
@@ -83,8 +89,7 @@ public struct BatchNormalization: Layer {
         try checkRebuild(inputShape)
         guard self.inputShape == nil else { return inputShape }
         self.inputShape = inputShape
-        gamma = scale ? Tensor(repeating: 1, shape: [inputFeatures]) : Tensor(zeros: [0])
-        beta = center ? Tensor(zeros: [inputFeatures]) : Tensor(zeros: [0])
+        affine.build(features: inputFeatures)
         movingMean = Tensor(zeros: [inputFeatures])
         movingVariance = Tensor(repeating: 1, shape: [inputFeatures])
         return inputShape
@@ -163,18 +168,14 @@ public struct BatchNormalization: Layer {
             x: tape.input, upstream: upstream, mean: tape.mean, inverseStd: tape.inverseStd,
             gamma: scale ? gamma.scalars : nil, batchStatistics: tape.usedBatchStatistics,
             wantsInput: needsInputGradient)
-        if isTrainable {
-            // Shaped like the variables themselves, so no shape array is allocated per step.
-            gradients["gamma"] = scale ? try Tensor(shape: gamma.shape, scalars: result.gamma) : nil
-            gradients["beta"] = center ? try Tensor(shape: beta.shape, scalars: result.beta) : nil
-        }
+        // Shaped like the variables themselves, so no shape array is allocated per step.
+        affine.store(gammaGradient: Tensor(computedShape: gamma.shape, result.gamma),
+                     betaGradient: Tensor(computedShape: beta.shape, result.beta), isTrainable: isTrainable, in: &gradients)
         return result.input
     }
 
     public var variables: [NamedVariable] {
-        var out: [NamedVariable] = []
-        if scale { out.append(NamedVariable(name: "gamma", value: gamma, isTrainable: isTrainable)) }
-        if center { out.append(NamedVariable(name: "beta", value: beta, isTrainable: isTrainable)) }
+        var out = affine.variables(isTrainable: isTrainable)
         out.append(NamedVariable(name: "moving_mean", value: movingMean, role: .movingStatistic))
         out.append(NamedVariable(name: "moving_variance", value: movingVariance, role: .movingStatistic))
         return out
@@ -195,20 +196,17 @@ public struct BatchNormalization: Layer {
     }
 
     public mutating func setVariable(_ localName: String, to value: Tensor<Float>) throws {
-        // Compared without building arrays: apply(_:) calls this for both moving statistics every step.
-        let features = inputShape?.last ?? 0
-        let isOwnVariable = switch localName {
-        case "gamma", "beta", "moving_mean", "moving_variance": true
-        default: false
-        }
-        guard !isOwnVariable || (value.shape.count == 1 && value.shape[0] == features) else {
-            throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: [features], found: value.shape)
-        }
         switch localName {
-        case "gamma" where scale: gamma = value
-        case "beta" where center: beta = value
-        case "moving_mean": movingMean = value
-        case "moving_variance": movingVariance = value
+        case "moving_mean", "moving_variance":
+            // Compared without building arrays: apply(_:) calls this for both moving statistics every step.
+            let features = inputShape?.last ?? 0
+            guard value.shape.count == 1 && value.shape[0] == features else {
+                throw TrainingError.shapeMismatch(layer: "\(name)/\(localName)", expected: [features], found: value.shape)
+            }
+            if localName == "moving_mean" { movingMean = value } else { movingVariance = value }
+        case "gamma" where scale, "beta" where center:
+            // A switched-off gamma or beta is no variable of this layer, whatever the shape offered.
+            try affine.setVariable(localName, to: value, layer: name)
         default:
             throw TrainingError.unknownVariable(name: "\(name)/\(localName)", available: variables.map { "\(name)/\($0.name)" })
         }
@@ -219,8 +217,8 @@ public struct BatchNormalization: Layer {
         _ update: (_ localName: String, _ value: inout Tensor<Float>) throws -> Void
     ) throws {
         guard isTrainable else { return }
-        if scale { try update("gamma", &gamma) }
-        if center { try update("beta", &beta) }
+        if scale { try update("gamma", &affine.gamma) }
+        if center { try update("beta", &affine.beta) }
     }
 
     func checkBuiltInput(_ input: Tensor<Float>, mode: ExecutionMode) throws {
@@ -241,16 +239,10 @@ extension BatchNormalization {
     public static var kerasRecordsBuildShape: Bool { true }
 
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
-        config.set("axis", -1)
+        affine.encode(epsilon: epsilon, to: &config)
         config.set("momentum", momentum)
-        config.set("epsilon", epsilon)
-        config.set("center", center)
-        config.set("scale", scale)
-        config.setInitializer("beta_initializer", className: "Zeros", seeded: false)
-        config.setInitializer("gamma_initializer", className: "Ones", seeded: false)
         config.setInitializer("moving_mean_initializer", className: "Zeros", seeded: false)
         config.setInitializer("moving_variance_initializer", className: "Ones", seeded: false)
-        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] { config.setNull(key) }
         config.set("synchronized", synchronized)
     }
 
@@ -261,15 +253,11 @@ extension BatchNormalization {
         if let renorm = config["renorm"], try renorm.bool() { throw KerasConfigProblem.unsupportedOption("renorm", value: "true") }
         try config.refuseNonNull(["virtual_batch_size", "adjustment", "beta_regularizer", "gamma_regularizer"])
         let momentum = try config["momentum"]?.number() ?? 0.99
-        let epsilon = try config["epsilon"]?.number() ?? 0.001
         guard (0...1).contains(momentum) else {
             throw KerasConfigProblem.invalidOption("momentum", message: "\(momentum) is outside [0, 1]")
         }
-        guard epsilon >= 0, epsilon.isFinite else {
-            throw KerasConfigProblem.invalidOption("epsilon", message: "\(epsilon) must be ≥ 0")
-        }
-        return BatchNormalization(momentum: momentum, epsilon: epsilon, center: try config["center"]?.bool() ?? true,
-                                  scale: try config["scale"]?.bool() ?? true,
+        let options = try NormalizationAffine.decode(config)
+        return BatchNormalization(momentum: momentum, epsilon: options.epsilon, center: options.center, scale: options.scale,
                                   synchronized: try config["synchronized"]?.bool() ?? false, name: name)
     }
 }

@@ -1,11 +1,12 @@
 import Tensors
 
-/// The learned scale `gamma` and offset `beta` of ``LayerNormalization`` and
-/// ``GroupNormalization``, one of each per position of the last axis, with the options that
-/// switch them on (`scale`, `center`). Both layers normalize some values with a mean and an
-/// inverse standard deviation and then apply these, so creating, naming, replacing and
-/// applying them — and their Keras options — is written once here; how each layer gathers its
-/// statistics stays in the layer.
+/// The learned scale `gamma` and offset `beta` of ``LayerNormalization``,
+/// ``GroupNormalization`` and ``BatchNormalization``, one of each per position of the last
+/// axis, with the options that switch them on (`scale`, `center`; a switched-off one is absent,
+/// as in Keras). The layers normalize some values with a mean and an inverse standard
+/// deviation and then apply these, so creating, naming, replacing and applying them — and
+/// their Keras options — is written once here; how each layer gathers its statistics stays in
+/// the layer (BatchNormalization applies them in its own vector loops, in the same expression).
 struct NormalizationAffine: Sendable {
     /// Whether `beta` is added.
     let center: Bool
