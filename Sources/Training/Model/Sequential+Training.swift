@@ -40,8 +40,9 @@ extension Sequential {
         let value: Float
         var upstream: Tensor<Float>?
         let fused: Bool
-        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits {
-            let result = try Loss(loss.kind, fromLogits: true).valueAndGradient(predictions: logits, targets: y)
+        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits.take() {
+            // The logits are handed over (no other reference), so the gradient overwrites them.
+            let result = try LossMath.valueAndGradient(Loss(loss.kind, fromLogits: true), predictions: logits, targets: y)
             (value, upstream, fused) = (result.value, result.gradient, true)
         } else {
             let result = try loss.valueAndGradient(predictions: predictions, targets: y)
