@@ -22,6 +22,10 @@ enum BatchNormMath {
                         for j in 0..<c { m[j] *= scale; v[j] *= scale }
                         return
                     }
+                    if let x = narrow(first, columns: c) {
+                        NarrowColumnKernels.moments(x, rows: n, columns: c, mean: mutableFloat(m), variance: mutableFloat(v))
+                        return
+                    }
                     var row = first
                     for _ in 0..<n {
                         for j in 0..<c { m[j] += row[j] }
@@ -84,6 +88,12 @@ enum BatchNormMath {
             return x.withUnsafeBufferPointer { xs in
                 [S](unsafeUninitializedCapacity: count) { out, initialized in
                     var source = xs.baseAddress!, target = out.baseAddress!
+                    if let x = narrow(source, columns: c) {
+                        NarrowColumnKernels.normalize(x, rows: count / c, columns: c, a: float(a), b: float(b),
+                                                      into: mutableFloat(target))
+                        initialized = count
+                        return
+                    }
                     for _ in 0..<(count / c) {
                         for j in 0..<c { target[j] = source[j] * a[j] + b[j] }
                         source += c
@@ -125,6 +135,12 @@ enum BatchNormMath {
                                 let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
                                 let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
                                 var xRow = xs.baseAddress!, gRow = gs.baseAddress!
+                                if let x = narrow(xRow, columns: c) {
+                                    NarrowColumnKernels.gradientSums(x: x, upstream: float(gRow), rows: n, columns: c,
+                                                                     mean: float(mu), inverseStd: float(inv),
+                                                                     sumG: mutableFloat(sg), sumGX: mutableFloat(sgx))
+                                    return
+                                }
                                 for _ in 0..<n {
                                     for j in 0..<c {
                                         let xh = (xRow[j] - mu[j]) * inv[j]
@@ -156,6 +172,14 @@ enum BatchNormMath {
                                         let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
                                         let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
                                         var xRow = xs.baseAddress!, gRow = gs.baseAddress!, d = out.baseAddress!
+                                        if let x = narrow(xRow, columns: c) {
+                                            NarrowColumnKernels.inputGradient(
+                                                x: x, upstream: float(gRow), rows: n, columns: c, mean: float(mu),
+                                                inverseStd: float(inv), scale: float(s), sumG: float(sg), sumGX: float(sgx),
+                                                batchStatistics: batchStatistics, into: mutableFloat(d))
+                                            initialized = count
+                                            return
+                                        }
                                         let invN = 1 / S(n)
                                         for _ in 0..<n {
                                             if batchStatistics {
@@ -180,6 +204,35 @@ enum BatchNormMath {
             }
         }
         return (try! Tensor(shape: g.shape, scalars: scalars), sumGX, sumG)
+    }
+
+    /// `p` as `Float` when `S` is `Float` and the input is narrow enough for
+    /// ``NarrowColumnKernels`` (which give the same bits as the row-wise loops here).
+    @inline(__always)
+    private static func narrow<S: BLASScalar>(_ p: UnsafePointer<S>, columns: Int) -> UnsafePointer<Float>? {
+        guard S.self == Float.self, columns <= NarrowColumnKernels.maximumWidth else { return nil }
+        return float(p)
+    }
+
+    @inline(__always)
+    private static func narrow<S: BLASScalar>(_ p: UnsafeMutablePointer<S>, columns: Int) -> UnsafePointer<Float>? {
+        narrow(UnsafePointer(p), columns: columns)
+    }
+
+    /// Only called where `S` is `Float` (after ``narrow(_:columns:)``).
+    @inline(__always)
+    private static func float<S: BLASScalar>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    private static func float<S: BLASScalar>(_ p: UnsafeMutablePointer<S>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    private static func mutableFloat<S: BLASScalar>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     /// `count` zeros in `sums`, written over its storage when it already has that many.
