@@ -4,9 +4,10 @@
 ///
 /// The loops they stand in for run over the columns inside each row; for so few columns
 /// LLVM's vectorized loop spent its time on per-row set-up and alias checks (about 16
-/// instructions per scalar). Every lane does the float operation of the scalar loop, in the
-/// same order (each column's sums run over the rows in row order, starting from zero), so the
-/// results are the same bits; lanes past the last column compute on zeros and are not stored.
+/// instructions per scalar). Here each block of eight columns, and each column past the last
+/// full block, runs down all the rows with its sums in registers. Every lane does the float
+/// operation of the scalar loop, in the same order (each column's sums run over the rows in
+/// row order, starting from zero), so the results are the same bits.
 enum NarrowColumnKernels {
     /// Widths up to this take these loops; wider inputs keep the row-wise loops, which
     /// vectorize well across many columns.
@@ -14,66 +15,81 @@ enum NarrowColumnKernels {
 
     typealias Lanes = SIMD8<Float>
 
-    /// The first `count` (at most 8) scalars at `p`, zeros after them.
     @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ count: Int) -> Lanes {
-        if count == 8 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-        var lanes = Lanes(repeating: 0)
-        for j in 0..<count { lanes[j] = p[j] }
-        return lanes
-    }
+    static func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
 
-    /// Writes the first `count` (at most 8) lanes to `p`.
     @inline(__always)
-    static func store(_ lanes: Lanes, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        if count == 8 {
-            UnsafeMutableRawPointer(p).storeBytes(of: lanes, as: Lanes.self)
-            return
-        }
-        for j in 0..<count { p[j] = lanes[j] }
+    static func store(_ lanes: Lanes, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: lanes, as: Lanes.self)
     }
 
     /// Column means and biased variances of `rows` (at least one) × `columns` scalars:
-    /// `Σx · (1/N)`, then `Σ(x − mean)² · (1/N)`, as `BatchNormMath.moments`.
+    /// `Σx · (1/N)`, then `Σ(x − mean)² · (1/N)`, as `BatchNormMath.moments`. Eight columns
+    /// at a time in registers; the last `columns % 8` one by one, down their rows.
     static func moments(_ x: UnsafePointer<Float>, rows: Int, columns: Int,
                         mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
         let scale = 1 / Float(rows)
         var first = 0
-        while first < columns {
-            let width = Swift.min(8, columns - first)
+        while first + 8 <= columns {
             var sum = Lanes(repeating: 0)
             var row = x + first
             for _ in 0..<rows {
-                sum += load(row, width)
+                sum += load(row)
                 row += columns
             }
             let m = sum * scale
             var squares = Lanes(repeating: 0)
             row = x + first
             for _ in 0..<rows {
-                let d = load(row, width) - m
+                let d = load(row) - m
                 squares += d * d
                 row += columns
             }
-            store(m, mean + first, width)
-            store(squares * scale, variance + first, width)
+            store(m, mean + first)
+            store(squares * scale, variance + first)
             first += 8
+        }
+        for column in first..<columns {
+            var sum: Float = 0
+            var row = x + column
+            for _ in 0..<rows {
+                sum += row.pointee
+                row += columns
+            }
+            let m = sum * scale
+            var squares: Float = 0
+            row = x + column
+            for _ in 0..<rows {
+                let d = row.pointee - m
+                squares += d * d
+                row += columns
+            }
+            mean[column] = m
+            variance[column] = squares * scale
         }
     }
 
     /// `Σ x` per column over the rows in order, as `DenseMath.columnSums` (a bias gradient).
     static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         var first = 0
-        while first < columns {
-            let width = Swift.min(8, columns - first)
+        while first + 8 <= columns {
             var sum = Lanes(repeating: 0)
             var row = x + first
             for _ in 0..<rows {
-                sum += load(row, width)
+                sum += load(row)
                 row += columns
             }
-            store(sum, sums + first, width)
+            store(sum, sums + first)
             first += 8
+        }
+        for column in first..<columns {
+            var sum: Float = 0
+            var row = x + column
+            for _ in 0..<rows {
+                sum += row.pointee
+                row += columns
+            }
+            sums[column] = sum
         }
     }
 
@@ -81,16 +97,24 @@ enum NarrowColumnKernels {
     static func normalize(_ x: UnsafePointer<Float>, rows: Int, columns: Int, a: UnsafePointer<Float>,
                           b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         var first = 0
-        while first < columns {
-            let width = Swift.min(8, columns - first)
-            let factor = load(a + first, width), offset = load(b + first, width)
+        while first + 8 <= columns {
+            let factor = load(a + first), offset = load(b + first)
             var source = x + first, target = y + first
             for _ in 0..<rows {
-                store(load(source, width) * factor + offset, target, width)
+                store(load(source) * factor + offset, target)
                 source += columns
                 target += columns
             }
             first += 8
+        }
+        for column in first..<columns {
+            let factor = a[column], offset = b[column]
+            var source = x + column, target = y + column
+            for _ in 0..<rows {
+                target.pointee = source.pointee * factor + offset
+                source += columns
+                target += columns
+            }
         }
     }
 
@@ -100,22 +124,36 @@ enum NarrowColumnKernels {
                              mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
                              sumG: UnsafeMutablePointer<Float>, sumGX: UnsafeMutablePointer<Float>) {
         var first = 0
-        while first < columns {
-            let width = Swift.min(8, columns - first)
-            let mu = load(mean + first, width), inv = load(inverseStd + first, width)
+        while first + 8 <= columns {
+            let mu = load(mean + first), inv = load(inverseStd + first)
             var sg = Lanes(repeating: 0), sgx = Lanes(repeating: 0)
             var xRow = x + first, gRow = g + first
             for _ in 0..<rows {
-                let gi = load(gRow, width)
-                let xh = (load(xRow, width) - mu) * inv
+                let gi = load(gRow)
+                let xh = (load(xRow) - mu) * inv
                 sg += gi
                 sgx += gi * xh
                 xRow += columns
                 gRow += columns
             }
-            store(sg, sumG + first, width)
-            store(sgx, sumGX + first, width)
+            store(sg, sumG + first)
+            store(sgx, sumGX + first)
             first += 8
+        }
+        for column in first..<columns {
+            let mu = mean[column], inv = inverseStd[column]
+            var sg: Float = 0, sgx: Float = 0
+            var xRow = x + column, gRow = g + column
+            for _ in 0..<rows {
+                let gi = gRow.pointee
+                let xh = (xRow.pointee - mu) * inv
+                sg += gi
+                sgx += gi * xh
+                xRow += columns
+                gRow += columns
+            }
+            sumG[column] = sg
+            sumGX[column] = sgx
         }
     }
 
@@ -125,26 +163,42 @@ enum NarrowColumnKernels {
                               mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, scale s: UnsafePointer<Float>,
                               sumG: UnsafePointer<Float>, sumGX: UnsafePointer<Float>, batchStatistics: Bool,
                               into d: UnsafeMutablePointer<Float>) {
-        let invN = Lanes(repeating: 1 / Float(rows))
+        let invN = 1 / Float(rows)
         var first = 0
-        while first < columns {
-            let width = Swift.min(8, columns - first)
-            let mu = load(mean + first, width), inv = load(inverseStd + first, width), factor = load(s + first, width)
-            let sg = load(sumG + first, width), sgx = load(sumGX + first, width)
+        while first + 8 <= columns {
+            let mu = load(mean + first), inv = load(inverseStd + first), factor = load(s + first)
+            let sg = load(sumG + first), sgx = load(sumGX + first)
             var xRow = x + first, gRow = g + first, target = d + first
             for _ in 0..<rows {
-                let gi = load(gRow, width)
+                let gi = load(gRow)
                 if batchStatistics {
-                    let xh = (load(xRow, width) - mu) * inv
-                    store(factor * (gi - invN * (sg + xh * sgx)), target, width)
+                    let xh = (load(xRow) - mu) * inv
+                    store(factor * (gi - invN * (sg + xh * sgx)), target)
                 } else {
-                    store(gi * factor, target, width)
+                    store(gi * factor, target)
                 }
                 xRow += columns
                 gRow += columns
                 target += columns
             }
             first += 8
+        }
+        for column in first..<columns {
+            let mu = mean[column], inv = inverseStd[column], factor = s[column]
+            let sg = sumG[column], sgx = sumGX[column]
+            var xRow = x + column, gRow = g + column, target = d + column
+            for _ in 0..<rows {
+                let gi = gRow.pointee
+                if batchStatistics {
+                    let xh = (xRow.pointee - mu) * inv
+                    target.pointee = factor * (gi - invN * (sg + xh * sgx))
+                } else {
+                    target.pointee = gi * factor
+                }
+                xRow += columns
+                gRow += columns
+                target += columns
+            }
         }
     }
 }
