@@ -104,17 +104,19 @@ import Tensors
     }
 
     /// BatchNormalization's gradient sums written into last step's arrays: whatever those
-    /// held, and whatever their size, the sums are the fresh ones.
-    @Test func batchNormSumsIntoReusedArraysEqualFreshSums() {
-        let x = Tensor<Float>(converting: randomTensor([32, 5], seed: 1))
-        let g = Tensor<Float>(converting: randomTensor([32, 5], seed: 2))
+    /// held, and whatever their size, the sums are the fresh ones (a narrow width, whose
+    /// kernels store the sums, and a wide one, whose row loop adds into the arrays).
+    @Test(arguments: [5, 20])
+    func batchNormSumsIntoReusedArraysEqualFreshSums(columns: Int) {
+        let x = Tensor<Float>(converting: randomTensor([32, columns], seed: 1))
+        let g = Tensor<Float>(converting: randomTensor([32, columns], seed: 2))
         let moments = BatchNormMath.moments(x)
         let inverseStd = BatchNormMath.inverseStd(moments.variance, epsilon: 0.001)
-        let gamma: [Float] = [0.5, 1, 1.5, -2, 3]
+        let gamma = (0..<columns).map { Float($0) * 0.5 - 1 }
         for batchStatistics in [true, false] {
             let fresh = BatchNormMath.backward(x: x, upstream: g, mean: moments.mean, inverseStd: inverseStd, gamma: gamma,
                                                batchStatistics: batchStatistics, wantsInput: true)
-            for spare in [[Float](repeating: 7, count: 5), [Float](repeating: .nan, count: 5), [1, 2], []] {
+            for spare in [[Float](repeating: 7, count: columns), [Float](repeating: .nan, count: columns), [1, 2], []] {
                 let reused = BatchNormMath.backward(x: x, upstream: g, mean: moments.mean, inverseStd: inverseStd,
                                                     gamma: gamma, batchStatistics: batchStatistics, wantsInput: true,
                                                     reusingGamma: spare, reusingBeta: spare)
