@@ -114,9 +114,11 @@ extension Sequential {
         var index = 0
         for i in layers.indices {
             let layerName = layers[i].name
-            let layerGradients = gradients.layer(at: i, named: layerName)
+            // The layer's position in `gradients`, not a copy of its gradients: copying the
+            // bookkeeping arrays (and releasing them) cost more than the look-ups.
+            let position = gradients.position(ofLayerAt: i, named: layerName)
             try layers[i].updateTrainableVariables { localName, value in
-                guard let gradient = layerGradients?[localName] else {
+                guard let position, let gradient = gradients.value(inLayerAt: position, named: localName) else {
                     throw TrainingError.missingGradients(layer: layerName)
                 }
                 try update(index, &value, gradient)
