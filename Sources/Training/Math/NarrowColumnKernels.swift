@@ -23,6 +23,30 @@ enum NarrowColumnKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: lanes, as: Lanes.self)
     }
 
+    /// `Σ` of eight columns down `rows` rows `stride` scalars apart, from zero in row order.
+    @inline(__always)
+    static func blockSum(_ p: UnsafePointer<Float>, rows: Int, stride: Int) -> Lanes {
+        var sum = Lanes(repeating: 0)
+        var row = p
+        for _ in 0..<rows {
+            sum += load(row)
+            row += stride
+        }
+        return sum
+    }
+
+    /// `Σ` of one column down `rows` rows `stride` scalars apart, from zero in row order.
+    @inline(__always)
+    static func columnSum(_ p: UnsafePointer<Float>, rows: Int, stride: Int) -> Float {
+        var sum: Float = 0
+        var row = p
+        for _ in 0..<rows {
+            sum += row.pointee
+            row += stride
+        }
+        return sum
+    }
+
     /// Column means and biased variances of `rows` (at least one) × `columns` scalars:
     /// `Σx · (1/N)`, then `Σ(x − mean)² · (1/N)`, as `BatchNormMath.moments`. Eight columns
     /// at a time in registers; the last `columns % 8` one by one, down their rows.
@@ -31,15 +55,9 @@ enum NarrowColumnKernels {
         let scale = 1 / Float(rows)
         var first = 0
         while first + 8 <= columns {
-            var sum = Lanes(repeating: 0)
-            var row = x + first
-            for _ in 0..<rows {
-                sum += load(row)
-                row += columns
-            }
-            let m = sum * scale
+            let m = blockSum(x + first, rows: rows, stride: columns) * scale
             var squares = Lanes(repeating: 0)
-            row = x + first
+            var row = x + first
             for _ in 0..<rows {
                 let d = load(row) - m
                 squares += d * d
@@ -50,15 +68,9 @@ enum NarrowColumnKernels {
             first += 8
         }
         for column in first..<columns {
-            var sum: Float = 0
-            var row = x + column
-            for _ in 0..<rows {
-                sum += row.pointee
-                row += columns
-            }
-            let m = sum * scale
+            let m = columnSum(x + column, rows: rows, stride: columns) * scale
             var squares: Float = 0
-            row = x + column
+            var row = x + column
             for _ in 0..<rows {
                 let d = row.pointee - m
                 squares += d * d
@@ -73,23 +85,11 @@ enum NarrowColumnKernels {
     static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         var first = 0
         while first + 8 <= columns {
-            var sum = Lanes(repeating: 0)
-            var row = x + first
-            for _ in 0..<rows {
-                sum += load(row)
-                row += columns
-            }
-            store(sum, sums + first)
+            store(blockSum(x + first, rows: rows, stride: columns), sums + first)
             first += 8
         }
         for column in first..<columns {
-            var sum: Float = 0
-            var row = x + column
-            for _ in 0..<rows {
-                sum += row.pointee
-                row += columns
-            }
-            sums[column] = sum
+            sums[column] = columnSum(x + column, rows: rows, stride: columns)
         }
     }
 
