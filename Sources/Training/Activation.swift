@@ -51,12 +51,23 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
 
     /// The activation of an `[N, C]` tensor as a new tensor (one pass, no copy of the input).
     public func applied<S: BLASScalar>(to values: Tensor<S>) -> Tensor<S> {
+        let count = values.scalarCount
+        if self == .sigmoid, count > 0 {
+            // Written once into fresh storage, as `apply(inPlace:)` computes it, instead of a
+            // copy of the input that is then overwritten.
+            let scalars = values.withUnsafeBufferPointer { x in
+                [S](unsafeUninitializedCapacity: count) { out, initialized in
+                    for i in 0..<count { out[i] = 1 / (1 + S.exponential(-x[i])) }
+                    initialized = count
+                }
+            }
+            return try! Tensor(shape: values.shape, scalars: scalars)
+        }
         guard self == .relu else {
             var out = values
             apply(inPlace: &out)
             return out
         }
-        let count = values.scalarCount
         // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
         guard count > 0 else { return values }
         let scalars = values.withUnsafeBufferPointer { x in

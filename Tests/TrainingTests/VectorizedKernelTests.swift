@@ -58,7 +58,7 @@ import Tensors
     }
 
     @Test("BatchNormalization's moments, normalization and backward give the bits of the scalar loops",
-          arguments: [(1, 1), (5, 3), (37, 19), (128, 256)])
+          arguments: [(1, 1), (5, 3), (37, 19), (128, 256), (32, 1), (32, 8), (7, 9), (33, 16), (3, 17)])
     func batchNorm(shape: (rows: Int, columns: Int)) throws {
         let (n, c) = shape
         let xs = Self.values(n * c, seed: 5).map { $0.isFinite ? $0 : 2 }
@@ -122,5 +122,15 @@ import Tensors
         let sums = DenseMath.columnSums(z, reusing: spare)
         #expect(Self.bits(sums.scalars) == Self.bits(try z.sumAlongBatch().scalars))
         #expect(Self.bits(DenseMath.columnSums(z, reusing: nil).scalars) == Self.bits(sums.scalars))
+        // Narrow widths take NarrowColumnKernels (eight columns per register), wider ones the row loop.
+        for columns in [1, 7, 8, 9, 16, 17] {
+            let rows = 33
+            let values = Self.values(rows * columns, seed: UInt64(columns))
+            let dz = try Tensor(shape: [rows, columns], scalars: values)
+            var expected = [Float](repeating: 0, count: columns)
+            for r in 0..<rows { for c in 0..<columns { expected[c] += values[r * columns + c] } }
+            let reused = DenseMath.columnSums(dz, reusing: Tensor<Float>(repeating: 99, shape: [columns]))
+            #expect(Self.bits(reused.scalars) == Self.bits(expected), "\(columns) columns")
+        }
     }
 }

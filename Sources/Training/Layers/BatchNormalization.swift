@@ -144,15 +144,19 @@ public struct BatchNormalization: Layer {
                          inverseStd: BatchNormMath.inverseStd(movingVariance.scalars, epsilon: Float(epsilon)),
                          usedBatchStatistics: false), update)
         }
-        let moments = batchMoments()
+        var moments = batchMoments()
         if updatesMovingStatistics(in: mode) {
             update = LayerStateUpdate(variableNames: Self.movingStatisticNames, values: [
                 BatchNormMath.movingAverage(movingMean, following: moments.mean, momentum: momentum),
                 BatchNormMath.movingAverage(movingVariance, following: moments.variance, momentum: momentum),
             ])
         }
+        // The batch variance is not needed after this: its array (moved out, so not shared)
+        // becomes the inverse std.
+        var variance: [Float] = []
+        swap(&variance, &moments.variance)
         return (Tape(input: rows, mean: moments.mean,
-                     inverseStd: BatchNormMath.inverseStd(moments.variance, epsilon: Float(epsilon)),
+                     inverseStd: BatchNormMath.inverseStd(consume variance, epsilon: Float(epsilon)),
                      usedBatchStatistics: true), update)
     }
 
@@ -164,10 +168,12 @@ public struct BatchNormalization: Layer {
         guard upstream.shape == tape.input.shape else {
             throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)
         }
+        // Last step's gamma and beta gradients are summed into again (no new arrays per step).
         let result = BatchNormMath.backward(
             x: tape.input, upstream: upstream, mean: tape.mean, inverseStd: tape.inverseStd,
             gamma: scale ? gamma.scalars : nil, batchStatistics: tape.usedBatchStatistics,
-            wantsInput: needsInputGradient)
+            wantsInput: needsInputGradient, reusingGamma: gradients.reusableBuffer("gamma")?.scalars ?? [],
+            reusingBeta: gradients.reusableBuffer("beta")?.scalars ?? [])
         // Shaped like the variables themselves, so no shape array is allocated per step.
         affine.store(gammaGradient: Tensor(computedShape: gamma.shape, result.gamma),
                      betaGradient: Tensor(computedShape: beta.shape, result.beta), isTrainable: isTrainable, in: &gradients)

@@ -22,6 +22,10 @@ enum BatchNormMath {
                         for j in 0..<c { m[j] *= scale; v[j] *= scale }
                         return
                     }
+                    if let x = narrow(first, columns: c) {
+                        NarrowColumnKernels.moments(x, rows: n, columns: c, mean: mutableFloat(m), variance: mutableFloat(v))
+                        return
+                    }
                     var row = first
                     for _ in 0..<n {
                         for j in 0..<c { m[j] += row[j] }
@@ -56,8 +60,13 @@ enum BatchNormMath {
     }
 
     /// `1 / sqrt(variance + epsilon)` per column.
-    static func inverseStd<S: BLASScalar>(_ variance: [S], epsilon: S) -> [S] {
-        variance.map { 1 / ($0 + epsilon).squareRoot() }
+    /// Written over `variance`'s storage when the caller hands over the only reference.
+    static func inverseStd<S: BLASScalar>(_ variance: consuming [S], epsilon: S) -> [S] {
+        var values = consume variance
+        values.withUnsafeMutableBufferPointer { v in
+            for i in v.indices { v[i] = 1 / (v[i] + epsilon).squareRoot() }
+        }
+        return values
     }
 
     /// `y = x * inv + (beta - mean * inv)` with `inv = gamma * inverseStd`, written once
@@ -66,26 +75,31 @@ enum BatchNormMath {
         _ x: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?, beta: [S]?
     ) -> Tensor<S> {
         let c = x.shape[1]
-        var inv = inverseStd
-        if let gamma { for j in 0..<c { inv[j] *= gamma[j] } }
-        var shift = [S](repeating: 0, count: c)
-        for j in 0..<c { shift[j] = (beta?[j] ?? 0) - mean[j] * inv[j] }
         let count = x.scalarCount
         // Zero uninitialized capacity would write to the shared empty-array storage (a data race).
         guard count > 0 else { return x }
-        let scalars = x.withUnsafeBufferPointer { xs in
-            inv.withUnsafeBufferPointer { aBuffer in
-                shift.withUnsafeBufferPointer { bBuffer in
-                    [S](unsafeUninitializedCapacity: count) { out, initialized in
-                        let a = aBuffer.baseAddress!, b = bBuffer.baseAddress!
-                        var source = xs.baseAddress!, target = out.baseAddress!
-                        for _ in 0..<(count / c) {
-                            for j in 0..<c { target[j] = source[j] * a[j] + b[j] }
-                            source += c
-                            target += c
-                        }
+        // The per-column factors live on the stack for small widths: a training step of a
+        // small model made two heap arrays per normalization for them.
+        let scalars = withUnsafeTemporaryAllocation(of: S.self, capacity: 2 * c) { factors in
+            let a = factors.baseAddress!, b = a + c
+            for j in 0..<c { a[j] = inverseStd[j] }
+            if let gamma { for j in 0..<c { a[j] *= gamma[j] } }
+            for j in 0..<c { b[j] = (beta?[j] ?? 0) - mean[j] * a[j] }
+            return x.withUnsafeBufferPointer { xs in
+                [S](unsafeUninitializedCapacity: count) { out, initialized in
+                    var source = xs.baseAddress!, target = out.baseAddress!
+                    if let x = narrow(source, columns: c) {
+                        NarrowColumnKernels.normalize(x, rows: count / c, columns: c, a: float(a), b: float(b),
+                                                      into: mutableFloat(target))
                         initialized = count
+                        return
                     }
+                    for _ in 0..<(count / c) {
+                        for j in 0..<c { target[j] = source[j] * a[j] + b[j] }
+                        source += c
+                        target += c
+                    }
+                    initialized = count
                 }
             }
         }
@@ -98,13 +112,18 @@ enum BatchNormMath {
     /// and `dx = g·gamma·inv`. Always returns `Σ g·x̂` and `Σ g` (∂gamma, ∂beta). Column sums
     /// run in row order over raw pointers (vectorized across columns, same bits), and `dx` is
     /// written once into fresh storage.
+    ///
+    /// `spareGamma` and `spareBeta` are last step's results: one with `C` scalars is zeroed and
+    /// summed into (when not shared, in place) instead of allocating a new array.
     static func backward<S: BLASScalar>(
         x: Tensor<S>, upstream g: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?,
-        batchStatistics: Bool, wantsInput: Bool
+        batchStatistics: Bool, wantsInput: Bool, reusingGamma spareGamma: consuming [S] = [],
+        reusingBeta spareBeta: consuming [S] = []
     ) -> (input: Tensor<S>?, gamma: [S], beta: [S]) {
         let n = x.shape[0], c = x.shape[1]
-        var sumG = [S](repeating: 0, count: c)
-        var sumGX = [S](repeating: 0, count: c)
+        var sumGX = consume spareGamma, sumG = consume spareBeta
+        zeroSums(&sumGX, count: c)
+        zeroSums(&sumG, count: c)
         let count = x.scalarCount
         guard count > 0 else { return (wantsInput ? g : nil, sumGX, sumG) }
         x.withUnsafeBufferPointer { xs in
@@ -116,6 +135,12 @@ enum BatchNormMath {
                                 let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
                                 let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
                                 var xRow = xs.baseAddress!, gRow = gs.baseAddress!
+                                if let x = narrow(xRow, columns: c) {
+                                    NarrowColumnKernels.gradientSums(x: x, upstream: float(gRow), rows: n, columns: c,
+                                                                     mean: float(mu), inverseStd: float(inv),
+                                                                     sumG: mutableFloat(sg), sumGX: mutableFloat(sgx))
+                                    return
+                                }
                                 for _ in 0..<n {
                                     for j in 0..<c {
                                         let xh = (xRow[j] - mu[j]) * inv[j]
@@ -132,20 +157,29 @@ enum BatchNormMath {
             }
         }
         guard wantsInput else { return (nil, sumGX, sumG) }
-        var scale = inverseStd
-        if let gamma { for j in 0..<c { scale[j] *= gamma[j] } }
-        let scalars = x.withUnsafeBufferPointer { xs in
-            g.withUnsafeBufferPointer { gs in
-                mean.withUnsafeBufferPointer { meanBuffer in
-                    inverseStd.withUnsafeBufferPointer { invBuffer in
-                        scale.withUnsafeBufferPointer { scaleBuffer in
+        // gamma·inv per column, on the stack for small widths (no heap array per step).
+        let scalars = withUnsafeTemporaryAllocation(of: S.self, capacity: c) { scaleBuffer in
+            let s = scaleBuffer.baseAddress!
+            for j in 0..<c { s[j] = inverseStd[j] }
+            if let gamma { for j in 0..<c { s[j] *= gamma[j] } }
+            return x.withUnsafeBufferPointer { xs in
+                g.withUnsafeBufferPointer { gs in
+                    mean.withUnsafeBufferPointer { meanBuffer in
+                        inverseStd.withUnsafeBufferPointer { invBuffer in
                             sumG.withUnsafeBufferPointer { sumGBuffer in
                                 sumGX.withUnsafeBufferPointer { sumGXBuffer in
                                     [S](unsafeUninitializedCapacity: count) { out, initialized in
                                         let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
-                                        let s = scaleBuffer.baseAddress!
                                         let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
                                         var xRow = xs.baseAddress!, gRow = gs.baseAddress!, d = out.baseAddress!
+                                        if let x = narrow(xRow, columns: c) {
+                                            NarrowColumnKernels.inputGradient(
+                                                x: x, upstream: float(gRow), rows: n, columns: c, mean: float(mu),
+                                                inverseStd: float(inv), scale: float(s), sumG: float(sg), sumGX: float(sgx),
+                                                batchStatistics: batchStatistics, into: mutableFloat(d))
+                                            initialized = count
+                                            return
+                                        }
                                         let invN = 1 / S(n)
                                         for _ in 0..<n {
                                             if batchStatistics {
@@ -170,6 +204,44 @@ enum BatchNormMath {
             }
         }
         return (try! Tensor(shape: g.shape, scalars: scalars), sumGX, sumG)
+    }
+
+    /// `p` as `Float` when `S` is `Float` and the input is narrow enough for
+    /// ``NarrowColumnKernels`` (which give the same bits as the row-wise loops here).
+    @inline(__always)
+    private static func narrow<S: BLASScalar>(_ p: UnsafePointer<S>, columns: Int) -> UnsafePointer<Float>? {
+        guard S.self == Float.self, columns <= NarrowColumnKernels.maximumWidth else { return nil }
+        return float(p)
+    }
+
+    @inline(__always)
+    private static func narrow<S: BLASScalar>(_ p: UnsafeMutablePointer<S>, columns: Int) -> UnsafePointer<Float>? {
+        narrow(UnsafePointer(p), columns: columns)
+    }
+
+    /// Only called where `S` is `Float` (after ``narrow(_:columns:)``).
+    @inline(__always)
+    private static func float<S: BLASScalar>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    private static func float<S: BLASScalar>(_ p: UnsafeMutablePointer<S>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    private static func mutableFloat<S: BLASScalar>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    /// `count` zeros in `sums`, written over its storage when it already has that many.
+    private static func zeroSums<S: BLASScalar>(_ sums: inout [S], count: Int) {
+        if sums.count == count {
+            sums.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        } else {
+            sums = [S](repeating: 0, count: count)
+        }
     }
 
     /// The exact mean and biased variance of every column over many batches (the

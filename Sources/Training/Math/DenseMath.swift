@@ -2,6 +2,10 @@ import Tensors
 
 /// The affine map of ``Dense``, generic so gradient checks can run it in `Double`.
 enum DenseMath {
+    /// Products of at most this many multiply-adds are small: their bookkeeping, not their
+    /// arithmetic, is what a step pays for.
+    static let smallProduct = 1 << 15
+
     /// `z = x · kernel + bias` for x `[N, in]`, kernel `[in, out]`, bias `[out]`.
     static func affine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S> {
         let n = x.shape[0], units = kernel.shape[1]
@@ -48,7 +52,28 @@ enum DenseMath {
             biasGradient = nil
         }
         guard wantsInput else { return nil }
-        return Tensor.product(dz, kernel, transposeB: true)
+        return inputGradient(dz, kernel: kernel, shapedLike: x)
+    }
+
+    /// `∂x = dz·kernelᵀ`: `Tensor.product(dz, kernel, transposeB: true)`, but for small
+    /// products (up to ``smallProduct`` multiply-adds) the same sgemm call writes into storage
+    /// shaped as `x` by sharing its shape array: a small model's step allocated a new one for
+    /// every input gradient. Large products keep `Tensor.product`'s path.
+    static func inputGradient<S: BLASScalar>(_ dz: Tensor<S>, kernel: Tensor<S>, shapedLike x: Tensor<S>) -> Tensor<S> {
+        let m = dz.shape[0], k = dz.shape[1], n = kernel.shape[0]
+        guard m > 0, n > 0, k > 0, m * n * k <= smallProduct, x.shape.count == 2, x.shape[0] == m, x.shape[1] == n else {
+            return Tensor.product(dz, kernel, transposeB: true)
+        }
+        let scalars = dz.withUnsafeBufferPointer { pa in
+            kernel.withUnsafeBufferPointer { pb in
+                [S](unsafeUninitializedCapacity: m * n) { pc, initialized in
+                    S.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: k,
+                           b: pb.baseAddress!, ldb: k, beta: 0, c: pc.baseAddress!, ldc: n)
+                    initialized = m * n
+                }
+            }
+        }
+        return try! Tensor(shape: x.shape, scalars: scalars)
     }
 
     /// `Σ dz` over the rows, in row order (as `sumAlongBatch`), into `spare` when it is a
@@ -62,6 +87,13 @@ enum DenseMath {
         dz.withUnsafeBufferPointer { rows in
             sums.withUnsafeMutableBufferPointer { out in
                 let total = out.baseAddress!
+                if S.self == Float.self, columns <= NarrowColumnKernels.maximumWidth, let first = rows.baseAddress {
+                    // Few columns: eight at a time in registers, each still summed in row order.
+                    NarrowColumnKernels.columnSums(UnsafeRawPointer(first).assumingMemoryBound(to: Float.self),
+                                                   rows: dz.shape[0], columns: columns,
+                                                   into: UnsafeMutableRawPointer(total).assumingMemoryBound(to: Float.self))
+                    return
+                }
                 total.update(repeating: 0, count: columns)
                 guard var row = rows.baseAddress else { return }
                 for _ in 0..<dz.shape[0] {

@@ -3,8 +3,11 @@ import Tensors
 /// Loss values and gradients, generic so gradient checks can run them in `Double`.
 /// Every loss is a mean over the batch; BCE and MSE first average over the last axis.
 enum LossMath {
+    ///
+    /// The gradient is written over `p`'s storage when the caller hands over the only reference
+    /// (a training step passes its logits so), otherwise into a copy.
     static func valueAndGradient<S: BLASScalar>(
-        _ loss: Loss, predictions p: Tensor<S>, targets y: Tensor<S>
+        _ loss: Loss, predictions p: consuming Tensor<S>, targets y: Tensor<S>
     ) throws -> (value: S, gradient: Tensor<S>) {
         guard p.rank == 2, p.shape[0] > 0, p.shape[1] > 0 else {
             throw TrainingError.targetsMismatch(loss: loss.kerasName, predictions: p.shape, targets: y.shape)
@@ -21,15 +24,15 @@ enum LossMath {
                 }
                 labels[i] = Int(raw)
             }
-            return sparse(p, labels: labels, fromLogits: loss.fromLogits)
+            return sparse(consume p, labels: labels, fromLogits: loss.fromLogits)
         }
         guard y.scalarCount == p.scalarCount, y.rank >= 1, y.shape[0] == n else {
             throw TrainingError.targetsMismatch(loss: loss.kerasName, predictions: p.shape, targets: y.shape)
         }
         switch loss.kind {
-        case .binaryCrossentropy: return binary(p, y, fromLogits: loss.fromLogits)
-        case .categoricalCrossentropy: return categorical(p, y, fromLogits: loss.fromLogits)
-        case .meanSquaredError: return meanSquared(p, y)
+        case .binaryCrossentropy: return binary(consume p, y, fromLogits: loss.fromLogits)
+        case .categoricalCrossentropy: return categorical(consume p, y, fromLogits: loss.fromLogits)
+        case .meanSquaredError: return meanSquared(consume p, y)
         case .sparseCategoricalCrossentropy: fatalError("handled above")
         }
     }
@@ -42,11 +45,11 @@ enum LossMath {
         return (v, true)
     }
 
-    static func binary<S: BLASScalar>(_ p: Tensor<S>, _ y: Tensor<S>, fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
+    static func binary<S: BLASScalar>(_ p: consuming Tensor<S>, _ y: Tensor<S>, fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
         let count = p.scalarCount
         let scale = 1 / S(count)
         var total = 0.0
-        var grad = p
+        var grad = consume p
         y.withUnsafeBufferPointer { ys in
             grad.withUnsafeMutableBufferPointer { g in
                 for i in 0..<count {
@@ -69,11 +72,11 @@ enum LossMath {
         return (S(total / Double(count)), grad)
     }
 
-    static func categorical<S: BLASScalar>(_ p: Tensor<S>, _ y: Tensor<S>, fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
+    static func categorical<S: BLASScalar>(_ p: consuming Tensor<S>, _ y: Tensor<S>, fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
         let n = p.shape[0], c = p.shape[1]
         let scale = 1 / S(n)
         var total = 0.0
-        var grad = p
+        var grad = consume p
         y.withUnsafeBufferPointer { ys in
             grad.withUnsafeMutableBufferPointer { g in
                 for row in 0..<n {
@@ -107,11 +110,11 @@ enum LossMath {
         return (S(total / Double(n)), grad)
     }
 
-    static func sparse<S: BLASScalar>(_ p: Tensor<S>, labels: [Int], fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
+    static func sparse<S: BLASScalar>(_ p: consuming Tensor<S>, labels: [Int], fromLogits: Bool) -> (value: S, gradient: Tensor<S>) {
         let n = p.shape[0], c = p.shape[1]
         let scale = 1 / S(n)
         var total = 0.0
-        var grad = p
+        var grad = consume p
         grad.withUnsafeMutableBufferPointer { g in
             for row in 0..<n {
                 let o = row * c, label = labels[row]
@@ -136,11 +139,11 @@ enum LossMath {
         return (S(total / Double(n)), grad)
     }
 
-    static func meanSquared<S: BLASScalar>(_ p: Tensor<S>, _ y: Tensor<S>) -> (value: S, gradient: Tensor<S>) {
+    static func meanSquared<S: BLASScalar>(_ p: consuming Tensor<S>, _ y: Tensor<S>) -> (value: S, gradient: Tensor<S>) {
         let count = p.scalarCount
         let scale = 2 / S(count)
         var total = 0.0
-        var grad = p
+        var grad = consume p
         y.withUnsafeBufferPointer { ys in
             grad.withUnsafeMutableBufferPointer { g in
                 for i in 0..<count {

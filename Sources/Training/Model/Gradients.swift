@@ -91,11 +91,17 @@ public struct Gradients: Sendable, Equatable {
         return fresh
     }
 
-    /// The gradients of the layer at `index` of a model named `layerName`: by position when
-    /// this value is laid out for that model (the step's own gradients), else by name.
-    func layer(at index: Int, named layerName: String) -> LayerGradients? {
-        if index < layerNames.count, layerNames[index] == layerName { return layers[index] }
-        return self[layer: layerName]
+    /// Where the gradients of the layer at `index` of a model named `layerName` are: at
+    /// `index` when this value is laid out for that model (the step's own gradients), else
+    /// found by name.
+    func position(ofLayerAt index: Int, named layerName: String) -> Int? {
+        if index < layerNames.count, layerNames[index] == layerName { return index }
+        return layerNames.firstIndex(of: layerName)
+    }
+
+    /// The gradient of `localName` in the layer at `position` (from ``position(ofLayerAt:named:)``).
+    func value(inLayerAt position: Int, named localName: String) -> Tensor<Float>? {
+        layers[position][localName]
     }
 
     /// Stores a layer's gradients after its backward pass, leaving `gradients` empty. In place

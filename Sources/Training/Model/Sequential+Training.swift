@@ -40,8 +40,9 @@ extension Sequential {
         let value: Float
         var upstream: Tensor<Float>?
         let fused: Bool
-        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits {
-            let result = try Loss(loss.kind, fromLogits: true).valueAndGradient(predictions: logits, targets: y)
+        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits.take() {
+            // The logits are handed over (no other reference), so the gradient overwrites them.
+            let result = try LossMath.valueAndGradient(Loss(loss.kind, fromLogits: true), predictions: logits, targets: y)
             (value, upstream, fused) = (result.value, result.gradient, true)
         } else {
             let result = try loss.valueAndGradient(predictions: predictions, targets: y)
@@ -113,9 +114,11 @@ extension Sequential {
         var index = 0
         for i in layers.indices {
             let layerName = layers[i].name
-            let layerGradients = gradients.layer(at: i, named: layerName)
+            // The layer's position in `gradients`, not a copy of its gradients: copying the
+            // bookkeeping arrays (and releasing them) cost more than the look-ups.
+            let position = gradients.position(ofLayerAt: i, named: layerName)
             try layers[i].updateTrainableVariables { localName, value in
-                guard let gradient = layerGradients?[localName] else {
+                guard let position, let gradient = gradients.value(inLayerAt: position, named: localName) else {
                     throw TrainingError.missingGradients(layer: layerName)
                 }
                 try update(index, &value, gradient)

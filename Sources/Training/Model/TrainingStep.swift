@@ -91,13 +91,23 @@ struct ErasedLayerOutput {
 
 extension Layer {
     /// ``forward(_:mode:)`` with the tape erased.
+    ///
+    /// A model reaches this through `any Layer`, so it runs unspecialized: generic layouts of
+    /// the layer's output and tape, looked up at run time, cost more than a small layer's
+    /// arithmetic. The common layers get specialized copies, chosen by a type check on entry.
+    @_specialize(where Self == Dense)
+    @_specialize(where Self == BatchNormalization)
+    @_specialize(where Self == ActivationLayer)
     func erasedForward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> ErasedLayerOutput {
         let pass = try forward(input, mode: mode)
         return ErasedLayerOutput(output: pass.output, tape: pass.tape, logits: pass.logits, stateUpdate: pass.stateUpdate)
     }
 
     /// The backward pass through a tape this layer's ``erasedForward(_:mode:)`` produced,
-    /// from ∂L/∂output or, with `fromLogits`, from ∂L/∂logits.
+    /// from ∂L/∂output or, with `fromLogits`, from ∂L/∂logits (specialized as ``erasedForward(_:mode:)``).
+    @_specialize(where Self == Dense)
+    @_specialize(where Self == BatchNormalization)
+    @_specialize(where Self == ActivationLayer)
     func erasedBackward(_ upstream: Tensor<Float>, tape: any Sendable, fromLogits: Bool,
                         gradients: inout LayerGradients, needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard let tape = tape as? Tape else { throw TrainingError.missingGradients(layer: name) }

@@ -52,18 +52,20 @@ public struct Adam: MomentEstimatingOptimizer, FusableAdamRule {
         // Keras casts β to float32 before the powers and evaluates 1 − β in double.
         let t = Float(step.iterations + 1)
         let alpha = step.learningRate * (1 - powf(Float(beta2), t)).squareRoot() / (1 - powf(Float(beta1), t))
-        // Moved out (not copied) so the slot buffers stay uniquely referenced: no CoW copies.
-        var velocity = Tensor<Float>(zeros: [0])
-        swap(&velocity, &slots[1])
-        defer { swap(&velocity, &slots[1]) }
+        // Both slots are reached through the slot array's buffer, so they stay uniquely
+        // referenced (no CoW copies) without moving one out through a placeholder tensor,
+        // which cost an allocation per variable and step.
         value.withUnsafeMutableBufferPointer { w in
             gradient.withUnsafeBufferPointer { g in
                 guard !w.isEmpty else { return }
-                slots[0].withUnsafeMutableBufferPointer { m in
-                    velocity.withUnsafeMutableBufferPointer { v in
-                        AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
-                                        count: w.count, alpha: alpha, oneMinusBeta1: Float(1 - beta1),
-                                        oneMinusBeta2: Float(1 - beta2), epsilon: Float(epsilon), extras: extras)
+                slots.withUnsafeMutableBufferPointer { slotBuffer in
+                    let slot = slotBuffer
+                    slot[0].withUnsafeMutableBufferPointer { m in
+                        slot[1].withUnsafeMutableBufferPointer { v in
+                            AdamKernel.step(w: w.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
+                                            count: w.count, alpha: alpha, oneMinusBeta1: Float(1 - beta1),
+                                            oneMinusBeta2: Float(1 - beta2), epsilon: Float(epsilon), extras: extras)
+                        }
                     }
                 }
             }

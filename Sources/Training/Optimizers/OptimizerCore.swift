@@ -242,7 +242,18 @@ struct FusedAdam {
 
     /// Nil when the optimizer's rule is not Adam's or `clipnorm`/`clipvalue` clip element-wise.
     init?<O: KerasOptimizer>(_ optimizer: O, options: OptimizerOptions, gradients: [Tensor<Float>]) {
-        guard let adam = optimizer as? any FusableAdamRule else { return nil }
+        // Adam and AdamW are read as themselves: the cast to the protocol boxes the optimizer
+        // (an allocation and a conformance look-up on every step).
+        let adam: (beta1: Double, beta2: Double, epsilon: Double)
+        if let plain = optimizer as? Adam {
+            adam = (plain.beta1, plain.beta2, plain.epsilon)
+        } else if let decoupled = optimizer as? AdamW {
+            adam = (decoupled.beta1, decoupled.beta2, decoupled.epsilon)
+        } else if let other = optimizer as? any FusableAdamRule {
+            adam = (other.beta1, other.beta2, other.epsilon)
+        } else {
+            return nil
+        }
         // Keras's precedence (GradientTransforms.clip): clipnorm, then global_clipnorm, then clipvalue.
         if let clipnorm = options.clipnorm, clipnorm > 0 { return nil }
         if let global = options.globalClipnorm, global > 0 {
