@@ -21,7 +21,11 @@ import Synchronization
 /// That holds for inner dimensions up to OpenBLAS's block depth (about 384). Above it,
 /// OpenBLAS (0.3.21) blocks the inner dimension differently when threaded, so a product kept
 /// on one thread can differ in its last bits from the one OpenBLAS's threads would make (a
-/// 128 x 10 x 784 product does); either is reproducible run to run.
+/// 128 x 10 x 784 product does); either is reproducible run to run. Because the thread count
+/// is process-wide, a product OpenBLAS would thread that starts on another thread while a
+/// one-thread scope is open runs on one thread, and for those shapes (and direct-kernel ones)
+/// its bits then depend on the other thread's timing; one thread's own products are not
+/// affected (`BLASThreadsStressTests` records the concurrent case as a known issue).
 ///
 /// Products above the one-thread limit are split over threads of our own, each part on one
 /// OpenBLAS thread (``splitsLargeProducts``): they get the one-thread bits whatever the number
