@@ -14,11 +14,8 @@ import Workflows
 /// preparation threw or not), and after a step the trainer failed on every rank (the rank at
 /// fault names itself; the others, which only learnt of it, stay silent). Each such report
 /// ends with a barrier, so that no rank exits, and makes `mpirun` end the job, before the
-/// reporting rank has written its line.
-///
-/// ```swift
-/// let prepared = try RankFailureReport.agreeing(on: world) { try job.prepared() }
-/// ```
+/// reporting rank has written its line. The data-parallel `train` wraps its preparation in
+/// ``agreeing(on:_:)`` with the world communicator.
 enum RankFailureReport {
     /// Runs `prepare` on this rank and compares every rank's outcome: the value when no rank
     /// failed; otherwise rank 0 writes one line per distinct error and every rank throws
