@@ -100,7 +100,11 @@ extension BLASThreads {
     static func multiply(m: Int, n: Int, k: Int, directEligible: Bool,
                          _ part: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
         guard let split = split(m: m, n: n, k: k, directEligible: directEligible) else {
-            multiply(multiplyAdds: m * n * k, directEligible: directEligible) { part(0..<m, 0..<n) }
+            if keepsSplitBits(multiplyAdds: m * n * k, directEligible: directEligible) {
+                onOneThread { part(0..<m, 0..<n) }
+            } else {
+                multiply(multiplyAdds: m * n * k, directEligible: directEligible) { part(0..<m, 0..<n) }
+            }
             return
         }
         withoutActuallyEscaping(part) { escapable in
@@ -112,6 +116,20 @@ extension BLASThreads {
                 }
             }
         }
+    }
+}
+
+extension BLASThreads {
+    /// Whether a product the split would have taken, but that is not split (it cannot be cut
+    /// into two large enough parts, or another thread's one-thread scope is open), still runs
+    /// on one thread: so that with ``splitsLargeProducts`` on, every product but the
+    /// direct-kernel ones has the one-thread bits. Without this, such a product could start on
+    /// OpenBLAS's threads just as another thread's scope closed, and OpenBLAS's threads round
+    /// inner dimensions of about 384–768 differently. While any scope is open OpenBLAS is at one
+    /// thread anyway, so holding it there costs nothing.
+    static func keepsSplitBits(multiplyAdds: Int, directEligible: Bool) -> Bool {
+        splitsLargeProducts && !directEligible
+            && multiplyAdds > Swift.max(singleThreadedMultiplyAdds, 2 * minimumPartMultiplyAdds)
     }
 }
 

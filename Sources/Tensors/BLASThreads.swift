@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 import Synchronization
 
 /// How many threads OpenBLAS may use for one matrix product (``BLASScalar/gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``),
@@ -25,7 +26,9 @@ import Synchronization
 /// is process-wide, a product OpenBLAS would thread that starts on another thread while a
 /// one-thread scope is open runs on one thread, and for those shapes (and direct-kernel ones)
 /// its bits then depend on the other thread's timing; one thread's own products are not
-/// affected (`BLASThreadsStressTests` records the concurrent case as a known issue).
+/// affected (`BLASThreadsStressTests` records the concurrent case as a known issue). With
+/// ``splitsLargeProducts`` on, that leaves only direct-kernel products: the others are split,
+/// kept on one thread by the rule, or held on one thread when they cannot be cut.
 ///
 /// Products above the one-thread limit are split over threads of our own, each part on one
 /// OpenBLAS thread (``splitsLargeProducts``): they get the one-thread bits whatever the number
@@ -45,8 +48,10 @@ public enum BLASThreads {
         get { configuredMaximum() }
         set {
             let value = Swift.max(1, newValue)
-            storedMaximum.store(value, ordering: .sequentiallyConsistent)
-            if scopes.load(ordering: .sequentiallyConsistent) == 0 { setLibraryThreads(value) }
+            scopeLock.withLock {
+                storedMaximum.store(value, ordering: .sequentiallyConsistent)
+                if scopes.load(ordering: .sequentiallyConsistent) == 0 { setLibraryThreads(value) }
+            }
         }
     }
 
@@ -63,13 +68,20 @@ public enum BLASThreads {
     /// its own threads at once. Scopes may nest and overlap across threads; the last one to
     /// end gives OpenBLAS back ``maximum`` threads.
     public static func onOneThread<R>(_ body: () throws -> R) rethrows -> R {
-        if scopes.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue == 0 {
-            generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if configuredMaximum() > 1 { setLibraryThreads(1) }
+        // The count and OpenBLAS's setting change together under the lock: otherwise a scope
+        // ending on one thread could set OpenBLAS back to `maximum` just after another thread's
+        // scope began and set it to 1 (BLASThreadsStressTests saw split products change bits).
+        scopeLock.withLock {
+            if scopes.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue == 0 {
+                generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                if configuredMaximum() > 1 { setLibraryThreads(1) }
+            }
         }
         defer {
-            if scopes.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
-                setLibraryThreads(configuredMaximum())
+            scopeLock.withLock {
+                if scopes.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
+                    setLibraryThreads(configuredMaximum())
+                }
             }
         }
         return try body()
@@ -114,6 +126,9 @@ public enum BLASThreads {
     private static let storedMaximum = Atomic<Int>(0)   // 0: not read from OpenBLAS yet
     private static let storedLimit = Atomic<Int>(1 << 22)
     private static let scopes = Atomic<Int>(0)
+    /// Serializes changes of ``scopes`` with the `openblas_set_num_threads` calls they imply
+    /// (an `NSLock`, which Thread Sanitizer sees, unlike `Synchronization.Mutex`).
+    private static let scopeLock = NSLock()
     /// Counts outermost scopes begun, so a test can tell whether one began and ended meanwhile.
     static let generation = Atomic<Int>(0)
 

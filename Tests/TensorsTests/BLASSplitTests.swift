@@ -92,4 +92,14 @@ import Testing
         let unsplit = try BLASThreads.onOneThread { try Tensor.matmul(a, b, transposeA: true, transposeB: true) }
         #expect(split.scalars.map(\.bitPattern) == unsplit.scalars.map(\.bitPattern))
     }
+
+    /// A product too narrow to cut in two (16 rows, one 64-column block) is still held on one
+    /// thread, so it gets the bits a split would give; direct-kernel products and products the
+    /// rule already keeps on one thread are not affected.
+    @Test func aLargeProductThatCannotBeCutStaysOnOneThread() {
+        #expect(BLASThreads.split(m: 16, n: 64, k: 8192, parts: 2) == nil)
+        #expect(BLASThreads.keepsSplitBits(multiplyAdds: 16 * 64 * 8192, directEligible: false))
+        #expect(!BLASThreads.keepsSplitBits(multiplyAdds: 16 * 64 * 8192, directEligible: true))
+        #expect(!BLASThreads.keepsSplitBits(multiplyAdds: 1 << 18, directEligible: false))
+    }
 }
