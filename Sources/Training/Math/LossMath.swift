@@ -3,8 +3,8 @@ import Tensors
 /// Loss values and gradients, generic so gradient checks can run them in `Double`.
 /// Every loss is a mean over the batch; BCE and MSE first average over the last axis.
 enum LossMath {
-    ///
-    /// The gradient is written over `p`'s storage when the caller hands over the only reference
+    /// The loss's value and its gradient with respect to `p`, after checking that `p` and `y`
+    /// fit the loss. The gradient is written over `p`'s storage when the caller hands over the only reference
     /// (a training step passes its logits so), otherwise into a copy.
     static func valueAndGradient<S: BLASScalar>(
         _ loss: Loss, predictions p: consuming Tensor<S>, targets y: Tensor<S>
