@@ -236,9 +236,13 @@ public final class Communicator {
     /// last rank's buffer: rank `r > 0` receives each chunk of `chunkLength` values from rank
     /// `r − 1` into `buffer` (`MPI_Irecv`, all posted first), `fold(chunk)` updates that chunk
     /// in place (on rank 0 it starts it), and rank `r < size − 1` sends it on (`MPI_Isend`), so
-    /// rank `r + 1` folds chunk `c` while rank `r` folds chunk `c + 1`; an `MPI_Bcast` from the
-    /// last rank ends it. Every rank must pass the same length, agreed beforehand. In a world
-    /// of one, `fold` runs over the chunks and nothing else happens.
+    /// rank `r + 1` folds chunk `c` while rank `r` folds chunk `c + 1`. The totals travel back
+    /// chunk by chunk too, around the ring: the last rank sends each chunk to rank 0 as soon as
+    /// it has folded it, and rank `r < size − 2` passes it on to rank `r + 1`, so a rank has the
+    /// first totals while the last rank still folds later chunks (each rank sends and receives
+    /// at most two vectors, as with the `MPI_Bcast` of the whole buffer it replaces, which began
+    /// only after the last chunk). Every rank must pass the same length, agreed beforehand. In a
+    /// world of one, `fold` runs over the chunks and nothing else happens.
     func foldAlongRanks<Scalar: CommunicatorScalar>(
         _ buffer: UnsafeMutableBufferPointer<Scalar>, chunkLength: Int, operation: String, fold: (Range<Int>) -> Void
     ) throws {
@@ -251,9 +255,13 @@ public final class Communicator {
         }
         _ = try mpiCount(buffer.count, operation)
         let world = bw_MPI_COMM_WORLD(), datatype = Scalar.mpiDatatype
-        // Tags only within MPI's guaranteed range: messages between two ranks with the same tag
-        // match the receives in the order they were posted, so reused tags still pair up.
-        func tag(_ index: Int) -> Int32 { Int32(index % 32_768) }
+        // Tags only within MPI's guaranteed range (32,767): messages between two ranks with the
+        // same tag match the receives in the order they were posted, so reused tags still pair
+        // up. The totals coming back use the upper half, so that on rank `r` a total from
+        // rank `r − 1` never matches a receive of a partial sum from it.
+        func tag(_ index: Int) -> Int32 { Int32(index % 16_384) }
+        func totalTag(_ index: Int) -> Int32 { 16_384 + tag(index) }
+        let (last, previous, next) = (size - 1, (rank + size - 1) % size, rank + 1)
         var receives = [MPI_Request?](repeating: nil, count: chunks.count)
         var sends = [MPI_Request?](repeating: nil, count: chunks.count)
         if rank > 0 {
@@ -267,16 +275,31 @@ public final class Communicator {
         for (index, chunk) in chunks.enumerated() {
             if rank > 0 { try timed { try MPICalls.check(MPI_Wait(&receives[index], nil), "MPI_Wait", rank: rank) } }
             fold(chunk)
-            if rank < size - 1 {
-                try timed {
-                    try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(rank + 1), tag(index),
-                                                 world, &sends[index]), "MPI_Isend", rank: rank)
-                }
+            // Partial sums go on to the next rank; the last rank's totals go round to rank 0.
+            let (target, messageTag) = rank < last ? (next, tag(index)) : (0, totalTag(index))
+            try timed {
+                try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(target), messageTag,
+                                             world, &sends[index]), "MPI_Isend", rank: rank)
             }
         }
         try timed {
-            if rank < size - 1 { try MPICalls.check(MPI_Waitall(Int32(sends.count), &sends, nil), "MPI_Waitall", rank: rank) }
-            try MPICalls.check(MPI_Bcast(base, Int32(buffer.count), datatype, Int32(size - 1), world), "MPI_Bcast", rank: rank)
+            if rank < last {
+                // A chunk's memory receives its total only once its partial sum has left.
+                for (index, chunk) in chunks.enumerated() {
+                    try MPICalls.check(MPI_Wait(&sends[index], nil), "MPI_Wait", rank: rank)
+                    try MPICalls.check(MPI_Irecv(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(previous),
+                                                 totalTag(index), world, &receives[index]), "MPI_Irecv", rank: rank)
+                }
+                // Each total is passed on to the next rank that lacks it (the last has them all).
+                for (index, chunk) in chunks.enumerated() {
+                    try MPICalls.check(MPI_Wait(&receives[index], nil), "MPI_Wait", rank: rank)
+                    if next < last {
+                        try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(next), totalTag(index),
+                                                     world, &sends[index]), "MPI_Isend", rank: rank)
+                    }
+                }
+            }
+            try MPICalls.check(MPI_Waitall(Int32(sends.count), &sends, nil), "MPI_Waitall", rank: rank)
         }
     }
 

@@ -48,12 +48,21 @@ struct BenchDistributedCommand: ParsableCommand {
     @Option(help: .hidden)
     var resultFile: String?
 
+    /// One process without MPI timing a rank's work at this many rows (``DistributedWork``).
+    @Option(help: .hidden)
+    var workRows: Int?
+
     /// The BN-MLP's trainable values: Dense 784→256, BN 256, Dense 256→256, BN 256, Dense 256→10.
     static let gradientValues = 784 * 256 + 256 + 2 * 256 + 256 * 256 + 256 + 2 * 256 + 256 * 10 + 10
     static let microShards = 8
     static let globalBatch = 256
 
     func run() throws {
+        if let workRows {
+            let figures = try DistributedWork.measure(rows: workRows, steps: steps)
+            print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
         if try LaunchEnvironment(ProcessInfo.processInfo.environment).launchedByMPI {
             bw_die_with_parent(getppid())
             try measure()
