@@ -240,9 +240,10 @@ public final class Communicator {
     /// chunk by chunk too, around the ring: the last rank sends each chunk to rank 0 as soon as
     /// it has folded it, and rank `r < size − 2` passes it on to rank `r + 1`, so a rank has the
     /// first totals while the last rank still folds later chunks (each rank sends and receives
-    /// at most two vectors, as with the `MPI_Bcast` of the whole buffer it replaces, which began
-    /// only after the last chunk). Every rank must pass the same length, agreed beforehand. In a
-    /// world of one, `fold` runs over the chunks and nothing else happens.
+    /// at most two vectors). With more ranks than chunks, where `size − 1` hops would take
+    /// longer than moving the chunks, an `MPI_Bcast` from the last rank after its last chunk
+    /// gives every rank the totals instead. Every rank must pass the same length, agreed
+    /// beforehand. In a world of one, `fold` runs over the chunks and nothing else happens.
     func foldAlongRanks<Scalar: CommunicatorScalar>(
         _ buffer: UnsafeMutableBufferPointer<Scalar>, chunkLength: Int, operation: String, fold: (Range<Int>) -> Void
     ) throws {
@@ -262,6 +263,9 @@ public final class Communicator {
         func tag(_ index: Int) -> Int32 { Int32(index % 16_384) }
         func totalTag(_ index: Int) -> Int32 { 16_384 + tag(index) }
         let (last, previous, next) = (size - 1, (rank + size - 1) % size, rank + 1)
+        // The last chunk's total reaches the last rank of the return `size − 1` hops after it
+        // was folded: worth it while that is no more than the chunks a broadcast would move.
+        let returnsAroundRing = size - 1 <= chunks.count
         var receives = [MPI_Request?](repeating: nil, count: chunks.count)
         var sends = [MPI_Request?](repeating: nil, count: chunks.count)
         if rank > 0 {
@@ -276,6 +280,7 @@ public final class Communicator {
             if rank > 0 { try timed { try MPICalls.check(MPI_Wait(&receives[index], nil), "MPI_Wait", rank: rank) } }
             fold(chunk)
             // Partial sums go on to the next rank; the last rank's totals go round to rank 0.
+            guard rank < last || returnsAroundRing else { continue }
             let (target, messageTag) = rank < last ? (next, tag(index)) : (0, totalTag(index))
             try timed {
                 try MPICalls.check(MPI_Isend(base + chunk.lowerBound, Int32(chunk.count), datatype, Int32(target), messageTag,
@@ -283,6 +288,11 @@ public final class Communicator {
             }
         }
         try timed {
+            guard returnsAroundRing else {
+                if rank < last { try MPICalls.check(MPI_Waitall(Int32(sends.count), &sends, nil), "MPI_Waitall", rank: rank) }
+                try MPICalls.check(MPI_Bcast(base, Int32(buffer.count), datatype, Int32(last), world), "MPI_Bcast", rank: rank)
+                return
+            }
             if rank < last {
                 // A chunk's memory receives its total only once its partial sum has left.
                 for (index, chunk) in chunks.enumerated() {

@@ -42,9 +42,10 @@ struct MPIRunTests {
     /// on every rank, and equal to this process's own world-of-one computation. With 5 rows
     /// (a short last batch) some micro-shards and ranks hold no rows and contribute zeros.
     /// 4,099 values per row take the all-to-all and all-gather path of wide vectors (gradients),
-    /// with blocks of unequal widths for 2 and 4 ranks. 70,000 values are three chunks of the
-    /// fold along the ranks, whose totals travel back chunk by chunk (on 4 ranks passed on
-    /// from rank to rank).
+    /// with blocks of unequal widths for 2 and 4 ranks. The fold along the ranks of the wide
+    /// vectors returns its totals chunk by chunk around the ring (4,099 values, one chunk, on 2
+    /// ranks; 70,000 values, three chunks, on 2 and on 4 ranks, where they are passed on from
+    /// rank to rank), or broadcasts them with more ranks than chunks (4,099 values on 4 ranks).
     @Test(arguments: [(64, width), (5, width), (16, 4099), (16, 70_000)])
     func orderedSumsAreBitwiseIdenticalForOneTwoAndFourRanks(rows: Int, width: Int) throws {
         let data = TestData.floats(rows * width, seed: 42)
