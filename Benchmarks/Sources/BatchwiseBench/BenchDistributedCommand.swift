@@ -49,7 +49,7 @@ struct BenchDistributedCommand: ParsableCommand {
     var resultFile: String?
 
     /// One process without MPI timing a rank's work at this many rows (``DistributedWork``).
-    @Option(help: .hidden)
+    @Option(help: "Instead of the report: one process, no MPI, prints the CPU and wall milliseconds per step of a rank's work at this many rows (plain forward and backward, Adam, the plain step, a world-of-one data-parallel step in both modes) as JSON; pin it with taskset, and run two at once for the two-core ceiling (docs/distributed.md).")
     var workRows: Int?
 
     /// The BN-MLP's trainable values: Dense 784→256, BN 256, Dense 256→256, BN 256, Dense 256→10.
@@ -59,6 +59,7 @@ struct BenchDistributedCommand: ParsableCommand {
 
     func run() throws {
         if let workRows {
+            guard workRows >= 1 else { throw ValidationError("--work-rows must be at least 1, got \(workRows)") }
             let figures = try DistributedWork.measure(rows: workRows, steps: steps)
             print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
             return

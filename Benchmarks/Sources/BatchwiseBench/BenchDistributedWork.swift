@@ -2,7 +2,7 @@ import Batchwise
 import Distributed
 import Foundation
 
-/// `batchwise-bench distributed --work-rows N` (hidden): one process, no MPI, times the parts of
+/// `batchwise-bench distributed --work-rows N`: one process, no MPI, times the parts of
 /// one rank's step at `N` rows of the BN-MLP, so that a rank's work at 128 rows can be compared
 /// with one rank's at 256 without the other rank's scheduling in the figures, and so that two
 /// such processes started side by side show what two busy cores do to each other (the machine's
