@@ -38,10 +38,15 @@ package enum ProductWorkers {
             }
             return
         }
-        if parts > 1, parts <= PartPool.maximumParts, let pool = PartPool.shared, pool.run(parts: parts, body) {
-            return
-        }
+        if parts > 1, runOnWorkers(parts, body) { return }
         for part in 0..<parts { body(part) }
+    }
+
+    /// Runs the parts as ``forEachPart(_:_:)`` does when the workers are free and there are
+    /// any (more than one core, 2 to 65,535 parts); otherwise runs nothing and returns `false`.
+    package static func runOnWorkers(_ parts: Int, _ body: (Int) -> Void) -> Bool {
+        guard parts > 1, parts <= PartPool.maximumParts, let pool = PartPool.shared else { return false }
+        return pool.run(parts: parts, body)
     }
 
     /// Runs the parts on `DispatchQueue.concurrentPerform` instead of the workers, as before

@@ -55,6 +55,41 @@ import Testing
         #expect(failures.load(ordering: .relaxed) == 0)
     }
 
+    /// A job on the workers runs on two threads at once: each of two parts waits for the other
+    /// to start, so the caller cannot run both (a worker must take one), and each runs once.
+    /// (The 30-second bound on the wait only keeps a failure from hanging the suite.)
+    @Test func aWorkerTakesPartsBesideTheCaller() {
+        guard ProductWorkers.workerLimit > 0 else { return }   // one core: no workers
+        let arrived = Atomic<Int>(0), timedOut = Atomic<Bool>(false)
+        var threads = [UInt](repeating: 0, count: 2), calls = [Int](repeating: 0, count: 2)
+        var ran = false
+        threads.withUnsafeMutableBufferPointer { t in
+            calls.withUnsafeMutableBufferPointer { c in
+                let (threadOut, callsOut) = (OutputAddress(base: t.baseAddress!), OutputAddress(base: c.baseAddress!))
+                // Other suites may hold the workers for a moment: try until this job gets them.
+                for _ in 0..<100_000 where !ran {
+                    ran = ProductWorkers.runOnWorkers(2) { part in
+                        callsOut.base[part] += 1
+                        threadOut.base[part] = UInt(pthread_self())
+                        arrived.add(1, ordering: .sequentiallyConsistent)
+                        let deadline = DispatchTime.now().uptimeNanoseconds + 30_000_000_000
+                        while arrived.load(ordering: .sequentiallyConsistent) < 2 {
+                            if DispatchTime.now().uptimeNanoseconds > deadline {
+                                timedOut.store(true, ordering: .relaxed)
+                                break
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(ran)
+        let waitedTooLong = timedOut.load(ordering: .relaxed)
+        #expect(!waitedTooLong)
+        #expect(calls == [1, 1])
+        #expect(threads[0] != threads[1])
+    }
+
     /// After its last part a worker spins for at most ``ProductWorkers/spinNanoseconds`` and then
     /// parks: with no further work, the park count grows and every started worker ends up parked.
     /// (A worker that never parked would keep a core busy for nothing; the wait's 60-second
@@ -68,6 +103,6 @@ import Testing
 }
 
 /// Where the parts of a test job write (each its own entries).
-private struct OutputAddress: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Int>
+private struct OutputAddress<Element>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Element>
 }
