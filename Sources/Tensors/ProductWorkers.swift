@@ -88,6 +88,8 @@ package enum ProductWorkers {
 private final class PartPool: @unchecked Sendable {
     static let maximumParts = 0xFFFF
     static let spinNanoseconds = Atomic<Int>(50_000)
+    /// How long the caller spins for the workers' last parts before it sleeps.
+    static let callerSpinNanoseconds: UInt64 = 20_000
     /// `nil` on a machine with one core: nothing to hand work to.
     static let shared: PartPool? = {
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -107,6 +109,9 @@ private final class PartPool: @unchecked Sendable {
     /// Guards ``started`` and ``parkWatchers``; workers park on it (an `NSCondition`, i.e. a
     /// pthread mutex and condition, which Thread Sanitizer sees).
     private let condition = NSCondition()
+    /// Where the caller sleeps when the workers' parts outlast its spin (``waitForParts(_:)``).
+    private let callerWake = NSCondition()
+    private let callerSleeps = Atomic<Bool>(false)
     private var started = 0
     private var parkWatchers = 0
     /// The current job's body: written by the caller before it publishes the job in `state`,
@@ -158,13 +163,36 @@ private final class PartPool: @unchecked Sendable {
         return nil
     }
 
-    /// The caller's wait for the parts the workers claimed: they are running, so spin; yield
-    /// the core after a while in case a worker was preempted and needs it.
+    /// The caller's wait for the parts the workers claimed. They are running and usually end
+    /// within microseconds of the caller's own parts, so spin first; then sleep until the last
+    /// one ends. On a busy machine a worker that claimed a part may have lost its core, possibly
+    /// to this very thread: spinning on would keep it from finishing (a loaded two-core machine
+    /// ran the MLP step at half the one-thread speed that way).
     private func waitForParts(_ parts: Int) {
+        let start = DispatchTime.now().uptimeNanoseconds
         var rounds = 0
         while finished.load(ordering: .acquiring) < parts {
             rounds += 1
-            if rounds < 1 << 16 { cpuRelax() } else { sched_yield() }
+            cpuRelax()
+            if rounds & 1023 == 0, DispatchTime.now().uptimeNanoseconds - start > PartPool.callerSpinNanoseconds { break }
+        }
+        guard finished.load(ordering: .acquiring) < parts else { return }
+        // The caller says it sleeps, then looks at the count; a worker counts its part, then
+        // looks for a sleeping caller (all sequentially consistent), so one of them sees the other.
+        callerWake.lock()
+        defer { callerWake.unlock() }
+        callerSleeps.store(true, ordering: .sequentiallyConsistent)
+        while finished.load(ordering: .sequentiallyConsistent) < parts { callerWake.wait() }
+        callerSleeps.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    /// A worker's count of a finished part; the last one wakes a sleeping caller.
+    private func finishPart() {
+        let total = finished.add(1, ordering: .sequentiallyConsistent).newValue
+        if total == Int((state.load(ordering: .relaxed) >> 16) & 0xFFFF), callerSleeps.load(ordering: .sequentiallyConsistent) {
+            callerWake.lock()
+            callerWake.broadcast()
+            callerWake.unlock()
         }
     }
 
@@ -191,7 +219,7 @@ private final class PartPool: @unchecked Sendable {
                     expected: current, desired: current + 1, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
                 if exchanged {
                     runClaimed(Int(current & 0xFFFF))
-                    finished.add(1, ordering: .releasing)
+                    finishPart()
                     current = state.load(ordering: .acquiring)
                 } else {
                     current = original
