@@ -174,7 +174,10 @@ private final class PartPool: @unchecked Sendable {
         while finished.load(ordering: .acquiring) < parts {
             rounds += 1
             cpuRelax()
-            if rounds & 1023 == 0, DispatchTime.now().uptimeNanoseconds - start > PartPool.callerSpinNanoseconds { break }
+            if rounds & 1023 == 0 {
+                if DispatchTime.now().uptimeNanoseconds - start > PartPool.callerSpinNanoseconds { break }
+                sched_yield()   // (see spin(after:))
+            }
         }
         guard finished.load(ordering: .acquiring) < parts else { return }
         // The caller says it sleeps, then looks at the count; a worker counts its part, then
@@ -250,7 +253,13 @@ private final class PartPool: @unchecked Sendable {
             cpuRelax()
             rounds += 1
             // The clock costs about as much as a thousand loads of a cached line: look rarely.
-            if rounds & 1023 == 0, DispatchTime.now().uptimeNanoseconds - start > limit { return false }
+            // Every microsecond or two, yield: when the scheduler put the caller on this core (the
+            // other one busy with another process), the caller runs instead of waiting out the
+            // spin; alone on its core the worker comes straight back.
+            if rounds & 1023 == 0 {
+                if DispatchTime.now().uptimeNanoseconds - start > limit { return false }
+                sched_yield()
+            }
         }
         return true
     }
