@@ -14,8 +14,10 @@ import Synchronization
 /// a condition variable, so that an idle worker never holds a core that data-parallel ranks,
 /// pipeline workers or other processes need (``parks`` counts the times they parked; tests
 /// check it). The caller always takes parts too, claiming them one by one from the same
-/// counter as the workers: when the workers are asleep or their core is busy, the caller does
-/// all parts itself, so a loaded machine degrades to the one-thread loop.
+/// counter as the workers: when the workers are asleep or slow to start, the caller does the
+/// parts they did not claim. (A worker that claimed a part and then lost its core still holds
+/// the caller up; on a saturated machine the two-thread step measured slower than one thread,
+/// docs/perf/layers.md, "Stop 17".)
 ///
 /// Only one piece of work runs on the workers at a time: a caller that finds them taken (a
 /// second thread, or a part that itself asks for parts) runs its parts on its own thread, one
@@ -166,8 +168,8 @@ private final class PartPool: @unchecked Sendable {
     /// The caller's wait for the parts the workers claimed. They are running and usually end
     /// within microseconds of the caller's own parts, so spin first; then sleep until the last
     /// one ends. On a busy machine a worker that claimed a part may have lost its core, possibly
-    /// to this very thread: spinning on would keep it from finishing (a loaded two-core machine
-    /// ran the MLP step at half the one-thread speed that way).
+    /// to this very thread: spinning on would keep it from finishing (with a caller that only
+    /// spun and yielded, a loaded two-core machine ran the MLP step slower than one thread).
     private func waitForParts(_ parts: Int) {
         let start = DispatchTime.now().uptimeNanoseconds
         var rounds = 0
