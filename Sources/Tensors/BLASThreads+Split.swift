@@ -1,10 +1,10 @@
-import Dispatch
 import Synchronization
 
 /// Large products split over threads of our own (issue 19): each part is a single-threaded
 /// gemm over a run of the output's rows or of its columns, the parts run side by side on
-/// `DispatchQueue.concurrentPerform` (the caller takes parts too, so a busy machine degrades to
-/// the one-thread loop), and OpenBLAS stays at one thread, so its workers never spin in
+/// Batchwise's own product workers (`ProductWorkers`, persistent threads that spin briefly
+/// between hand-offs; the caller takes parts too, so a busy machine degrades to the one-thread
+/// loop), and OpenBLAS stays at one thread, so its workers never spin in
 /// `sched_yield` between products.
 ///
 /// A part keeps the whole inner dimension, so every output scalar sums the same terms in the
@@ -63,6 +63,13 @@ extension BLASThreads {
         return split(m: m, n: n, k: k, parts: maximum)
     }
 
+    /// Whether a product of `m × n` outputs and `k` terms each, not direct-kernel eligible,
+    /// would be split now: its bits are then the one-thread bits, so code that runs it whole
+    /// on one thread beside other work (Dense's backward pass) gets the same result.
+    package static func splitsProduct(m: Int, n: Int, k: Int) -> Bool {
+        split(m: m, n: n, k: k, directEligible: false) != nil
+    }
+
     /// At most `parts` runs of at least ``minimumPartRows`` rows or of whole multiples of
     /// ``columnAlignment`` columns (the last one ragged), each of more than
     /// ``minimumPartMultiplyAdds``; `nil` when fewer than two such runs fit. Every part packs
@@ -107,13 +114,10 @@ extension BLASThreads {
             }
             return
         }
-        withoutActuallyEscaping(part) { escapable in
-            let task = ProductPartTask(run: escapable)
-            onOneThread {
-                DispatchQueue.concurrentPerform(iterations: split.cuts.count - 1) { index in
-                    let run = split.cuts[index]..<split.cuts[index + 1]
-                    if split.byRows { task.run(run, 0..<n) } else { task.run(0..<m, run) }
-                }
+        onOneThread {
+            ProductWorkers.forEachPart(split.cuts.count - 1) { index in
+                let run = split.cuts[index]..<split.cuts[index + 1]
+                if split.byRows { part(run, 0..<n) } else { part(0..<m, run) }
             }
         }
     }
@@ -133,7 +137,3 @@ extension BLASThreads {
     }
 }
 
-/// One part of a split product, handed to the concurrent threads (each writes its own outputs only).
-private struct ProductPartTask: @unchecked Sendable {
-    let run: (Range<Int>, Range<Int>) -> Void
-}

@@ -38,6 +38,14 @@ struct BatchwiseBenchCommand: ParsableCommand {
         if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SPLIT"] == "0" {
             BLASThreads.splitsLargeProducts = false
         }
+        // For A/B runs of the product workers: 1 hands their parts to DispatchQueue.concurrentPerform
+        // as before; a number of microseconds sets how long an idle worker spins before it parks.
+        if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_PARTS_ON_DISPATCH"] == "1" {
+            ProductWorkers.usesDispatch = true
+        }
+        if let spin = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_WORKER_SPIN_US"].flatMap({ Int($0) }) {
+            ProductWorkers.spinNanoseconds = spin * 1000
+        }
         main(nil)
     }
 }

@@ -8,28 +8,35 @@ import Foundation
 ///   as at start-up, the split off), the default before issue 19;
 /// - `one_blas_thread`: every product on the caller's thread (`BLASThreads.maximum = 1`);
 /// - `split_products`: large products split over threads of our own, one OpenBLAS thread each
-///   (``BLASThreads/splitsLargeProducts``, the default now).
+///   (``BLASThreads/splitsLargeProducts``, the default now), on Batchwise's product workers;
+/// - `split_dispatch`: the same split with every hand-off (split parts, optimizer chunks,
+///   side-by-side backward products) on `DispatchQueue.concurrentPerform`, as before the
+///   product workers.
 enum MLPThreadOptionsBench {
     struct Option {
         let name: String
         let maximum: Int
         let splits: Bool
+        var usesDispatch = false
     }
 
     /// The options with `threads` as the multi-threaded maximum.
     static func options(threads: Int) -> [Option] {
         [Option(name: "openblas_threads", maximum: threads, splits: false),
          Option(name: "one_blas_thread", maximum: 1, splits: false),
-         Option(name: "split_products", maximum: threads, splits: true)]
+         Option(name: "split_products", maximum: threads, splits: true),
+         Option(name: "split_dispatch", maximum: threads, splits: true, usesDispatch: true)]
     }
 
     /// Rows per option: samples/s, CPU per step, the products' sgemm rate under the same
     /// option and the step's share of it, each averaged over `rounds` interleaved rounds.
     static func rows(seconds: Double, rounds: Int) throws -> [BenchRow] {
         let (startMaximum, startSplits) = (BLASThreads.maximum, BLASThreads.splitsLargeProducts)
+        let startDispatch = ProductWorkers.usesDispatch
         defer {
             BLASThreads.maximum = startMaximum
             BLASThreads.splitsLargeProducts = startSplits
+            ProductWorkers.usesDispatch = startDispatch
         }
         let options = options(threads: max(2, startMaximum))
         let workload = try LayersWorkload.mlp()
@@ -39,6 +46,7 @@ enum MLPThreadOptionsBench {
             for index in order {
                 BLASThreads.maximum = options[index].maximum
                 BLASThreads.splitsLargeProducts = options[index].splits
+                ProductWorkers.usesDispatch = options[index].usesDispatch
                 let step = try workload.measureSteps(seconds: seconds)
                 let gemm = BenchLayersCommand.measureGEMM(seconds: seconds)
                 sums[index][0] += step.rate * 128

@@ -38,6 +38,11 @@ enum DenseMath {
         // A training step frees and allocates its 100 KB+ activations again every step: keep
         // that memory in the process instead of faulting it in anew (see FreedMemoryRetention).
         FreedMemoryRetention.engage()
+        if wantsParameters, wantsInput,
+           let dx = backwardSideBySide(x: x, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
+                                       biasGradient: &biasGradient, wantsBias: wantsBias) {
+            return dx
+        }
         if wantsParameters {
             if var dk = kernelGradient, dk.shape == kernel.shape {
                 kernelGradient = nil   // drop our reference so the write below needs no copy

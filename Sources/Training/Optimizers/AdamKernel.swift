@@ -1,5 +1,5 @@
 import CVectorKernels
-import Dispatch
+import Tensors
 #if arch(x86_64) && canImport(_Builtin_intrinsics.intel)
 import _Builtin_intrinsics.intel
 #endif
@@ -15,8 +15,8 @@ enum AdamKernel {
     /// may take the AVX loop on this CPU.
     static let hasWideVectors = bw_cpu_has_avx() != 0
 
-    /// Variables of at least this many scalars are updated in ``chunkCount`` chunks on
-    /// `DispatchQueue.concurrentPerform` (the calling thread takes chunks too, so a busy
+    /// Variables of at least this many scalars are updated in ``chunkCount`` chunks on the
+    /// product workers (`ProductWorkers`; the calling thread takes chunks too, so a busy
     /// machine degrades to the serial loop); smaller ones are not worth a hand-off.
     static let parallelThreshold = 1 << 16
     /// Chunks of a large variable: several per core, so a core that is taken away for a
@@ -61,7 +61,7 @@ enum AdamKernel {
         let buffers = Buffers(w: w, g: g, m: m, v: v, extras: extras)
         // Chunk lengths are multiples of 8, so only the last chunk has a scalar tail.
         let chunk = ((count + chunkCount - 1) / chunkCount + 7) / 8 * 8
-        DispatchQueue.concurrentPerform(iterations: chunkCount) { index in
+        ProductWorkers.forEachPart(chunkCount) { index in
             let start = index * chunk
             guard start < count else { return }
             var extras = buffers.extras

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import CVectorKernels
-import Dispatch
 import Tensors
 
 /// The float32 arithmetic of Keras 3's base optimizer around an optimizer's rule, in Keras's
@@ -60,8 +59,8 @@ enum GradientTransforms {
     }
 
     /// Each gradient's ``squaredSum(_:wide:)``. Above ``AdamKernel/parallelThreshold`` scalars in
-    /// all, the unordered sums run as pieces of about an eighth of the total on
-    /// `DispatchQueue.concurrentPerform`, so that one large gradient is not one thread's work;
+    /// all, the unordered sums run as pieces of about an eighth of the total on the product
+    /// workers (`ProductWorkers`), so that one large gradient is not one thread's work;
     /// a gradient's pieces add up to an unordered sum like any other, checked as in
     /// ``squaredSum(_:wide:)``.
     static func squaredSums(_ gradients: [Tensor<Float>], wide: Bool = AdamKernel.hasWideVectors) -> [Float] {
@@ -76,7 +75,7 @@ enum GradientTransforms {
         var partials = [Double](repeating: 0, count: pieces.count)
         partials.withUnsafeMutableBufferPointer { out in
             let address = SendableAddress(base: out.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: pieces.count) { p in
+            ProductWorkers.forEachPart(pieces.count) { p in
                 let piece = pieces[p]
                 address.base[p] = gradients[piece.gradient].withUnsafeBufferPointer { x in
                     unorderedSquaredSum(UnsafeBufferPointer(rebasing: x[piece.start..<(piece.start + piece.count)]), wide: wide)

@@ -1,0 +1,108 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Tensors
+
+/// The persistent workers that run split products, optimizer chunks and Dense's side-by-side
+/// backward products (`ProductWorkers`): every part runs once, callers that find the workers
+/// taken (other threads, nested calls) still run all their parts, and an idle worker parks
+/// instead of spinning (counted, not timed).
+@Suite struct ProductWorkersTests {
+    /// Calls of each part of one job.
+    /// (Each part counts into its own entry; a part run twice at once would also be a race
+    /// that Thread Sanitizer reports.)
+    static func counts(parts: Int) -> [Int] {
+        var calls = [Int](repeating: 0, count: parts)
+        calls.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress.map(OutputAddress.init) else { return }
+            ProductWorkers.forEachPart(parts) { base.base[$0] += 1 }
+        }
+        return calls
+    }
+
+    @Test func everyPartRunsOnce() {
+        for parts in [0, 1, 2, 3, 7, 8, 17, 64] {
+            for _ in 0..<50 {
+                #expect(Self.counts(parts: parts) == [Int](repeating: 1, count: parts), "\(parts) parts")
+            }
+        }
+    }
+
+    /// Each part writes its own outputs; they are all there when `forEachPart` returns, also
+    /// when parts ask for parts of their own (the inner jobs run on the part's thread).
+    @Test func partsWriteTheirOutputsAndMayNest() {
+        let parts = 6, inner = 5
+        var out = [Int](repeating: 0, count: parts * inner)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let base = OutputAddress(base: buffer.baseAddress!)
+            ProductWorkers.forEachPart(parts) { part in
+                ProductWorkers.forEachPart(inner) { j in base.base[part * inner + j] = part * 100 + j }
+            }
+        }
+        #expect(out == (0..<parts).flatMap { part in (0..<inner).map { part * 100 + $0 } })
+    }
+
+    /// Several threads at once: one holds the workers, the others run their parts themselves.
+    @Test func concurrentCallersAllFinish() {
+        let callers = 4, rounds = 200
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: callers) { caller in
+            for round in 0..<rounds {
+                let parts = 2 + (caller + round) % 7
+                if Self.counts(parts: parts) != [Int](repeating: 1, count: parts) { failures.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+    }
+
+    /// A job on the workers runs on two threads at once: each of two parts waits for the other
+    /// to start, so the caller cannot run both (a worker must take one), and each runs once.
+    /// (The 30-second bound on the wait only keeps a failure from hanging the suite.)
+    @Test func aWorkerTakesPartsBesideTheCaller() {
+        guard ProductWorkers.workerLimit > 0 else { return }   // one core: no workers
+        let arrived = Atomic<Int>(0), timedOut = Atomic<Bool>(false)
+        var threads = [UInt](repeating: 0, count: 2), calls = [Int](repeating: 0, count: 2)
+        var ran = false
+        threads.withUnsafeMutableBufferPointer { t in
+            calls.withUnsafeMutableBufferPointer { c in
+                let (threadOut, callsOut) = (OutputAddress(base: t.baseAddress!), OutputAddress(base: c.baseAddress!))
+                // Other suites may hold the workers for a moment: try until this job gets them.
+                for _ in 0..<100_000 where !ran {
+                    ran = ProductWorkers.runOnWorkers(2) { part in
+                        callsOut.base[part] += 1
+                        threadOut.base[part] = UInt(pthread_self())
+                        arrived.add(1, ordering: .sequentiallyConsistent)
+                        let deadline = DispatchTime.now().uptimeNanoseconds + 30_000_000_000
+                        while arrived.load(ordering: .sequentiallyConsistent) < 2 {
+                            if DispatchTime.now().uptimeNanoseconds > deadline {
+                                timedOut.store(true, ordering: .relaxed)
+                                break
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(ran)
+        let waitedTooLong = timedOut.load(ordering: .relaxed)
+        #expect(!waitedTooLong)
+        #expect(calls == [1, 1])
+        #expect(threads[0] != threads[1])
+    }
+
+    /// After its last part a worker spins for at most ``ProductWorkers/spinNanoseconds`` and then
+    /// parks: with no further work, the park count grows and every started worker ends up parked.
+    /// (A worker that never parked would keep a core busy for nothing; the wait's 60-second
+    /// bound only keeps such a failure from hanging the suite.)
+    @Test func idleWorkersPark() {
+        guard ProductWorkers.workerLimit > 0 else { return }   // one core: no workers
+        let before = ProductWorkers.parks
+        #expect(Self.counts(parts: 2) == [1, 1])
+        #expect(ProductWorkers.waitUntilParked(after: before, timeout: 60))
+    }
+}
+
+/// Where the parts of a test job write (each its own entries).
+private struct OutputAddress<Element>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Element>
+}
