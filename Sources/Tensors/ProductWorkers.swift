@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 import Synchronization
 
@@ -76,6 +77,17 @@ package enum ProductWorkers {
     /// Workers this process may start: one per core beyond the caller's.
     package static var workerLimit: Int { PartPool.shared?.capacity ?? 0 }
 
+    /// The cores the calling thread may run on (threads it starts inherit that): the machine's,
+    /// or fewer when it is bound to some of them. `mpirun` binds each of up to two ranks to a
+    /// core of its own; a worker there would share the rank's core with the caller and only
+    /// take turns with it (spinning while the caller works), so a bound rank runs its parts itself.
+    package static func usableCores() -> Int {
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        let allowed = Int(bw_usable_core_count())
+        if allowed > 0 { return Swift.min(online, allowed) }
+        return online
+    }
+
     /// Waits until ``parks`` has grown past `count` and every started worker is parked, or
     /// `timeout` seconds have passed; returns whether that happened (tests: a timeout here
     /// means a worker kept spinning).
@@ -92,9 +104,9 @@ private final class PartPool: @unchecked Sendable {
     static let spinNanoseconds = Atomic<Int>(50_000)
     /// How long the caller spins for the workers' last parts before it sleeps.
     static let callerSpinNanoseconds: UInt64 = 20_000
-    /// `nil` on a machine with one core: nothing to hand work to.
+    /// `nil` when the process may run on one core only: nothing to hand work to.
     static let shared: PartPool? = {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = ProductWorkers.usableCores()
         return cores > 1 ? PartPool(capacity: Swift.min(cores - 1, 63)) : nil
     }()
 

@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 import Synchronization
 import Testing
@@ -18,6 +19,24 @@ import Testing
             ProductWorkers.forEachPart(parts) { base.base[$0] += 1 }
         }
         return calls
+    }
+
+    /// A thread bound to one core (as `mpirun` binds a rank) counts one usable core, so a bound
+    /// rank starts no worker to share its core with; unbound, every online core counts.
+    @Test func aThreadBoundToOneCoreCountsOneCore() throws {
+        #if os(Linux)
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        try #require(online > 1, "needs a machine with two cores or more")
+        let seen = LockedCount()
+        let thread = Thread {
+            if bw_bind_calling_thread_to_core(0) == 0 { seen.set(ProductWorkers.usableCores()) }
+            seen.finish()
+        }
+        thread.start()
+        seen.waitUntilFinished()
+        #expect(seen.value == 1)
+        #expect(ProductWorkers.usableCores() == online)
+        #endif
     }
 
     @Test func everyPartRunsOnce() {
@@ -105,4 +124,16 @@ import Testing
 /// Where the parts of a test job write (each its own entries).
 private struct OutputAddress<Element>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Element>
+}
+
+/// A value set by another thread, and a wait for that thread to be done.
+private final class LockedCount: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stored: Int?
+    private var done = false
+
+    var value: Int? { condition.lock(); defer { condition.unlock() }; return stored }
+    func set(_ value: Int) { condition.lock(); stored = value; condition.unlock() }
+    func finish() { condition.lock(); done = true; condition.broadcast(); condition.unlock() }
+    func waitUntilFinished() { condition.lock(); while !done { condition.wait() }; condition.unlock() }
 }

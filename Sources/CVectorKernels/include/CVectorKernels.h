@@ -13,6 +13,14 @@
 /// else 0 (also on every non-x86-64 build). Asked once per process, then remembered.
 int bw_cpu_has_avx(void);
 
+/// How many cores the calling thread may run on (its CPU affinity mask; threads it starts
+/// inherit it), or 0 when the system does not say (not Linux, or the call failed).
+int bw_usable_core_count(void);
+
+/// Binds the calling thread to one core (tests: a thread bound the way `mpirun` binds a rank).
+/// 0 on success, -1 when the system refused or is not Linux.
+int bw_bind_calling_thread_to_core(int core);
+
 /// One Adam step with Keras's stages around it, over `count` scalars (AdamKernel in Training):
 ///   g' = g·scale                     (when `scales`)
 ///   w  = w − w·decay_rate·decay_learning_rate   (when `decays`)
