@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Modules depend one way (see docs/ARCHITECTURE.md); a target declares only modules it imports:
-// CHDF5 -> HDF5;  CBLAS -> Tensors;  HDF5 + Tensors -> Datasets -> Training;  CVectorKernels (C, AVX kernels) -> Training;
+// CHDF5 -> HDF5;  CBLAS + CVectorKernels -> Tensors;  HDF5 + Tensors -> Datasets -> Training;  CVectorKernels (C, AVX kernels) -> Training;
 // HDF5 + Tensors + Datasets + Training -> Checkpoints (file formats) -> Workflows (train jobs, data
 // checks, prediction);  HDF5 + Datasets + Tensors + Training -> Experiments;  all of them but Experiments ->
 // Batchwise (umbrella);  Batchwise + Workflows + Experiments + CProcessControl (prctl) + Distributed -> BatchwiseCLI
@@ -57,7 +57,7 @@ let package = Package(
         // prctl(2) for the executables and tests: no child process outlives its parent.
         .target(name: "CProcessControl"),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CVectorKernels"]),
         .target(name: "Datasets", dependencies: ["HDF5", "Tensors"]),
         // Element-wise kernels compiled for AVX and chosen at run time (the package targets baseline x86-64).
         .target(name: "CVectorKernels"),

@@ -45,5 +45,6 @@ double bw_unordered_squared_sum_avx(const float *x, ptrdiff_t count, ptrdiff_t *
 
 // The short-patch convolution products, declared in a header of their own.
 #include "CConvolutionKernels.h"
+#include "CTinyProducts.h"
 
 #endif
