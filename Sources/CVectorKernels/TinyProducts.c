@@ -67,6 +67,20 @@ static inline float dot(const operands *o, ptrdiff_t i, ptrdiff_t j) {
 __attribute__((target("avx2,fma")))
 static void outer_product(const operands *o, ptrdiff_t m, ptrdiff_t n, int accumulate, float *c, ptrdiff_t ldc) {
     const __m256 zero = _mm256_setzero_ps();
+    if (o->b_column == 1 && n == 8) {
+        // One block per row (a Dense(8) layer on one feature and its input gradient): b stays
+        // in a register and each row is a broadcast, an FMA, maybe an add, and a store.
+        const __m256 b = _mm256_loadu_ps(o->b);
+        const float *a = o->a;
+        if (accumulate) {
+            for (ptrdiff_t i = 0; i < m; i++, a += o->a_row, c += ldc)
+                _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), _mm256_fmadd_ps(_mm256_set1_ps(*a), b, zero)));
+        } else {
+            for (ptrdiff_t i = 0; i < m; i++, a += o->a_row, c += ldc)
+                _mm256_storeu_ps(c, _mm256_fmadd_ps(_mm256_set1_ps(*a), b, zero));
+        }
+        return;
+    }
     if (o->b_column == 1 && n % 8 == 0) {
         // Whole blocks of eight: one loop per case, so each row is a few instructions.
         const float *a = o->a, *b = o->b;
