@@ -177,29 +177,43 @@ int bw_tiny_sgemm(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, pt
     return 0;
 }
 
-/// Open-addressed slots: 0 is free, else the key with bit 63 set when it matched.
-enum { verdict_slots = 128 };
-static unsigned long long verdicts[verdict_slots];
 static const unsigned long long matched_bit = 1ull << 63;
 
 static size_t first_slot(unsigned long long key) {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 57) % verdict_slots;
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 57) % BW_TINY_VERDICT_SLOTS;
 }
 
-int bw_tiny_sgemm_verdict(unsigned long long key) {
-    for (size_t probe = 0, slot = first_slot(key); probe < verdict_slots; probe++, slot = (slot + 1) % verdict_slots) {
-        const unsigned long long entry = __atomic_load_n(&verdicts[slot], __ATOMIC_ACQUIRE);
-        if (entry == 0) return -1;
+int bw_tiny_verdict_lookup(bw_tiny_verdict_table *table, unsigned long long key) {
+    for (size_t probe = 0, slot = first_slot(key); probe < BW_TINY_VERDICT_SLOTS;
+         probe++, slot = (slot + 1) % BW_TINY_VERDICT_SLOTS) {
+        const unsigned long long entry = __atomic_load_n(&table->slots[slot], __ATOMIC_ACQUIRE);
+        if (entry == 0) return __atomic_load_n(&table->used, __ATOMIC_ACQUIRE) >= BW_TINY_VERDICT_LIMIT ? -2 : -1;
         if ((entry & ~matched_bit) == key) return (entry & matched_bit) ? 1 : 0;
     }
-    return -1;
+    return -2;
 }
 
-void bw_tiny_sgemm_record(unsigned long long key, int matches) {
-    const unsigned long long entry = key | (matches ? matched_bit : 0);
-    for (size_t probe = 0, slot = first_slot(key); probe < verdict_slots; probe++, slot = (slot + 1) % verdict_slots) {
-        unsigned long long expected = 0;
-        if (__atomic_compare_exchange_n(&verdicts[slot], &expected, entry, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
-        if ((expected & ~matched_bit) == key) return;   // another thread probed the same shape first
+void bw_tiny_verdict_store(bw_tiny_verdict_table *table, unsigned long long key, int matches) {
+    // Claim room first: the table never fills beyond the limit, so a look-up always meets a
+    // free slot within a few probes. Threads racing here may over-count for a moment; a
+    // look-up then says "full" and that product goes to sgemm, which is always correct.
+    if (__atomic_add_fetch(&table->used, 1, __ATOMIC_ACQ_REL) > BW_TINY_VERDICT_LIMIT) {
+        __atomic_sub_fetch(&table->used, 1, __ATOMIC_ACQ_REL);
+        return;
     }
+    const unsigned long long entry = key | (matches ? matched_bit : 0);
+    for (size_t probe = 0, slot = first_slot(key); probe < BW_TINY_VERDICT_SLOTS;
+         probe++, slot = (slot + 1) % BW_TINY_VERDICT_SLOTS) {
+        unsigned long long expected = 0;
+        if (__atomic_compare_exchange_n(&table->slots[slot], &expected, entry, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return;
+        if ((expected & ~matched_bit) == key) break;   // another thread probed the same shape first
+    }
+    __atomic_sub_fetch(&table->used, 1, __ATOMIC_ACQ_REL);
 }
+
+static bw_tiny_verdict_table process_verdicts;
+
+int bw_tiny_sgemm_verdict(unsigned long long key) { return bw_tiny_verdict_lookup(&process_verdicts, key); }
+
+void bw_tiny_sgemm_record(unsigned long long key, int matches) { bw_tiny_verdict_store(&process_verdicts, key, matches); }

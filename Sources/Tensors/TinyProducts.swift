@@ -31,7 +31,9 @@ enum TinyProducts {
         guard m > 0, n > 0, k > 0, m * n * k <= maximumMultiplyAdds else { return false }
         let key = shapeKey(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, accumulate: accumulate)
         var verdict = bw_tiny_sgemm_verdict(key)
-        if verdict < 0 {
+        // -1: not probed yet; -2: not probed and the table is full (more than 96 tiny shapes
+        // in one process), so the shape stays with sgemm rather than being probed every call.
+        if verdict == -1 {
             let matches = probeMatches(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                        accumulate: accumulate)
             bw_tiny_sgemm_record(key, matches ? 1 : 0)

@@ -84,19 +84,46 @@ import Testing
         }
     }
 
-    @Test func largerProductsAndOtherScalingsStayWithSGEMM() {
+    @Test func largerProductsStayWithSGEMM() {
         var out = [Float](repeating: 0, count: 64 * 64)
         let a = [Float](repeating: 1, count: 64 * 64)
         #expect(!TinyProducts.multiply(transposeA: false, transposeB: false, m: 64, n: 64, k: 64, a: a, lda: 64,
                                        b: a, ldb: 64, accumulate: false, c: &out, ldc: 64))
         #expect(out.allSatisfy { $0 == 0 })
     }
+}
 
-    @Test func verdictsAreRecordedOncePerShape() {
-        let key = TinyProducts.shapeKey(transposeA: true, transposeB: true, m: 4095, n: 1, k: 1, accumulate: true)
-        #expect(bw_tiny_sgemm_verdict(key) == -1)
-        bw_tiny_sgemm_record(key, 0)
-        bw_tiny_sgemm_record(key, 1)   // a later probe of the same shape does not overwrite the first
-        #expect(bw_tiny_sgemm_verdict(key) == 0)
+/// The verdict table on a table of the test's own (the process's table is shared by every test).
+@Suite struct TinyProductVerdictTableTests {
+    func withTable(_ body: (UnsafeMutablePointer<bw_tiny_verdict_table>) -> Void) {
+        let table = UnsafeMutablePointer<bw_tiny_verdict_table>.allocate(capacity: 1)
+        table.initialize(to: bw_tiny_verdict_table())
+        defer { table.deallocate() }
+        body(table)
+    }
+
+    @Test func aFullTableSendsNewShapesToSGEMMWithoutProbing() {
+        withTable { table in
+            let limit = Int(BW_TINY_VERDICT_LIMIT)
+            let keys = (1...(limit + 1)).map { UInt64($0) * 8_191 }
+            #expect(bw_tiny_verdict_lookup(table, keys[0]) == -1)
+            for (index, key) in keys.prefix(limit).enumerated() { bw_tiny_verdict_store(table, key, Int32(index % 2)) }
+            for (index, key) in keys.prefix(limit).enumerated() {
+                #expect(bw_tiny_verdict_lookup(table, key) == Int32(index % 2), "key \(index)")
+            }
+            #expect(bw_tiny_verdict_lookup(table, keys[limit]) == -2)
+            bw_tiny_verdict_store(table, keys[limit], 1)
+            #expect(bw_tiny_verdict_lookup(table, keys[limit]) == -2)
+            #expect(table.pointee.used == UInt64(limit))
+        }
+    }
+
+    @Test func theFirstVerdictForAShapeStays() {
+        withTable { table in
+            bw_tiny_verdict_store(table, 42, 0)
+            bw_tiny_verdict_store(table, 42, 1)
+            #expect(bw_tiny_verdict_lookup(table, 42) == 0)
+            #expect(table.pointee.used == 1)
+        }
     }
 }

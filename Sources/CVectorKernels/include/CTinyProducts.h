@@ -21,14 +21,29 @@ int bw_tiny_sgemm(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, pt
                   const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                   int accumulate, float *c, ptrdiff_t ldc, int reversed);
 
-/// Whether the kernel above matched sgemm for a product shape (`key`, nonzero, packs the sizes
-/// and flags; Tensors' TinyProducts makes it): -1 when no probe has been recorded for it, 0
-/// when sgemm's bits differed, 1 when they matched. A fixed table of atomics, so the look-up
-/// on every tiny product costs a hash and a load, and threads may race on it.
+/// Probe verdicts per product shape: open-addressed slots of atomics, each 0 (free) or a key
+/// with bit 63 set when the kernel matched sgemm. At most BW_TINY_VERDICT_LIMIT shapes are
+/// recorded; a zero-filled table is empty.
+enum { BW_TINY_VERDICT_SLOTS = 128, BW_TINY_VERDICT_LIMIT = 96 };
+typedef struct {
+    unsigned long long slots[BW_TINY_VERDICT_SLOTS];
+    unsigned long long used;
+} bw_tiny_verdict_table;
+
+/// The verdict for `key` (nonzero; Tensors' TinyProducts packs the sizes and flags into it): 1
+/// when the kernel matched sgemm, 0 when it did not, -1 when no probe is recorded and there
+/// is room for one, -2 when none is recorded and the table is full (the product stays with
+/// sgemm without probing). A hash and a few loads, safe from any thread.
+int bw_tiny_verdict_lookup(bw_tiny_verdict_table *table, unsigned long long key);
+
+/// Records a probe's verdict for `key`: the first record per key stays; beyond
+/// BW_TINY_VERDICT_LIMIT shapes nothing more is recorded.
+void bw_tiny_verdict_store(bw_tiny_verdict_table *table, unsigned long long key, int matches);
+
+/// bw_tiny_verdict_lookup on the process's table.
 int bw_tiny_sgemm_verdict(unsigned long long key);
 
-/// Records a probe's verdict for `key`: the first record per key stays; when the table is full
-/// nothing is recorded (the shape then keeps going to sgemm after probing again).
+/// bw_tiny_verdict_store on the process's table.
 void bw_tiny_sgemm_record(unsigned long long key, int matches);
 
 #endif
