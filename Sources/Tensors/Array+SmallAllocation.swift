@@ -1,5 +1,5 @@
 extension Array where Element: TensorScalar {
-    /// The most elements for which ``init(count:writingEachElementWith:)`` fills the new array
+    /// The most elements for which `init(count:writingEachElementWith:)` fills the new array
     /// with zeros first instead of allocating it uninitialized.
     public static var zeroFilledAllocationLimit: Int { 512 }
 
@@ -12,7 +12,7 @@ extension Array where Element: TensorScalar {
     /// storage class's generic metadata at run time (about 350 instructions on Linux, more than
     /// a small model's layer spends on its arithmetic); an array built from
     /// `repeatElement(.zero, count:)` gets its storage from specialized code. Zero-filling costs
-    /// less than that look-up up to ``zeroFilledAllocationLimit`` elements; beyond it the array
+    /// less than that look-up up to `zeroFilledAllocationLimit` elements; beyond it the array
     /// is allocated uninitialized. An empty array never allocates.
     @inlinable
     public init(count: Int, writingEachElementWith body: (inout UnsafeMutableBufferPointer<Element>) -> Void) {
