@@ -180,7 +180,7 @@ int bw_tiny_sgemm(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, pt
 static const unsigned long long matched_bit = 1ull << 63;
 
 static size_t first_slot(unsigned long long key) {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 57) % BW_TINY_VERDICT_SLOTS;
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 54) % BW_TINY_VERDICT_SLOTS;   // the top 10 bits
 }
 
 int bw_tiny_verdict_lookup(bw_tiny_verdict_table *table, unsigned long long key) {

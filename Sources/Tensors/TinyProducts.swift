@@ -31,7 +31,7 @@ enum TinyProducts {
         guard m > 0, n > 0, k > 0, m * n * k <= maximumMultiplyAdds else { return false }
         let key = shapeKey(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, accumulate: accumulate)
         var verdict = bw_tiny_sgemm_verdict(key)
-        // -1: not probed yet; -2: not probed and the table is full (more than 96 tiny shapes
+        // -1: not probed yet; -2: not probed and the table is full (more than 768 tiny shapes
         // in one process), so the shape stays with sgemm rather than being probed every call.
         if verdict == -1 {
             let matches = probeMatches(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,

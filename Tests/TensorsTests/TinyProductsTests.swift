@@ -58,9 +58,13 @@ import Testing
             // Through Float.gemm, which probes the shape first and then takes the kernel.
             #expect(differences(c.productBits(operands), openBLASBits(c, operands)) == 0, "\(c) seed \(seed)")
         }
+        // The probe takes the kernel for this shape on this machine...
+        #expect(TinyProducts.probeMatches(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
+                                          accumulate: c.beta == 1), "\(c): the probe sends this shape back to sgemm")
+        // ...and so did Float.gemm's (unless this test process's other tests filled the table).
         let key = TinyProducts.shapeKey(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
                                         accumulate: c.beta == 1)
-        #expect(bw_tiny_sgemm_verdict(key) == 1, "\(c): the probe sent this shape back to sgemm")
+        #expect([1, -2].contains(bw_tiny_sgemm_verdict(key)), "\(c): the probe sent this shape back to sgemm")
     }
 
     @Test(arguments: oddProducts)

@@ -24,7 +24,7 @@ int bw_tiny_sgemm(int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, pt
 /// Probe verdicts per product shape: open-addressed slots of atomics, each 0 (free) or a key
 /// with bit 63 set when the kernel matched sgemm. At most BW_TINY_VERDICT_LIMIT shapes are
 /// recorded; a zero-filled table is empty.
-enum { BW_TINY_VERDICT_SLOTS = 128, BW_TINY_VERDICT_LIMIT = 96 };
+enum { BW_TINY_VERDICT_SLOTS = 1024, BW_TINY_VERDICT_LIMIT = 768 };
 typedef struct {
     unsigned long long slots[BW_TINY_VERDICT_SLOTS];
     unsigned long long used;
