@@ -33,6 +33,25 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // Tiny products (a small model's step) skip sgemm's per-call work when a probe of their
+        // shape showed the kernel gives sgemm's bits (TinyProducts).
+        if alpha == 1, beta == 0 || beta == 1,
+           TinyProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                 b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc) {
+            return
+        }
+        openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` through OpenBLAS
+    /// whatever the size: the reference the tiny-product kernel is probed against.
+    @inlinable @inline(__always)
+    static func openBLASGemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         // Small products stay on the calling thread and large ones are split over threads of
         // our own (BLASThreads), except those whose OpenBLAS path depends on the thread count.
         BLASThreads.multiply(m: m, n: n, k: k,

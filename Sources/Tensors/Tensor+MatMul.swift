@@ -25,7 +25,7 @@ extension Tensor where Scalar: BLASScalar {
     }
 
     /// `op(a) · op(b)` for shapes already known to agree, into fresh storage that gemm fills
-    /// (with beta 0 BLAS never reads the output, so it is not zeroed first).
+    /// (with beta 0 BLAS never reads the output, so a large one is not zeroed first).
     @inlinable
     public static func product(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
         let m = transposeA ? a.shape[1] : a.shape[0]
@@ -34,11 +34,10 @@ extension Tensor where Scalar: BLASScalar {
         guard m > 0, n > 0, k > 0 else { return Tensor(zeros: [m, n]) }
         let scalars = a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
-                [Scalar](unsafeUninitializedCapacity: m * n) { pc, initialized in
+                [Scalar](count: m * n) { pc in
                     Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                 alpha: 1, a: pa.baseAddress!, lda: a.shape[1], b: pb.baseAddress!, ldb: b.shape[1],
                                 beta: 0, c: pc.baseAddress!, ldc: n)
-                    initialized = m * n
                 }
             }
         }

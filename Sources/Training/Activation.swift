@@ -56,9 +56,8 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
             // Written once into fresh storage, as `apply(inPlace:)` computes it, instead of a
             // copy of the input that is then overwritten.
             let scalars = values.withUnsafeBufferPointer { x in
-                [S](unsafeUninitializedCapacity: count) { out, initialized in
+                [S](count: count) { out in
                     for i in 0..<count { out[i] = 1 / (1 + S.exponential(-x[i])) }
-                    initialized = count
                 }
             }
             return try! Tensor(shape: values.shape, scalars: scalars)

@@ -51,7 +51,8 @@ ptrdiff_t bw_adam_update_avx(const bw_adam_arguments *arguments);
 /// own (sixteen partial sums); `*summed` is set to how many it summed (0 without AVX).
 double bw_unordered_squared_sum_avx(const float *x, ptrdiff_t count, ptrdiff_t *summed);
 
-// The short-patch convolution products, declared in a header of their own.
+// The short-patch convolution products and the tiny-product kernel, declared in headers of their own.
 #include "CConvolutionKernels.h"
+#include "CTinyProducts.h"
 
 #endif

@@ -9,8 +9,8 @@ enum BatchNormMath {
     /// columns (independent sums, so the results are the same bits as the scalar loop).
     static func moments<S: BLASScalar>(_ x: Tensor<S>) -> (mean: [S], variance: [S]) {
         let n = x.shape[0], c = x.shape[1]
-        var mean = [S](repeating: 0, count: c)
-        var variance = [S](repeating: 0, count: c)
+        var mean = [S](count: c) { $0.update(repeating: 0) }
+        var variance = [S](count: c) { $0.update(repeating: 0) }
         guard c > 0 else { return (mean, variance) }
         x.withUnsafeBufferPointer { xs in
             mean.withUnsafeMutableBufferPointer { meanBuffer in
@@ -86,12 +86,11 @@ enum BatchNormMath {
             if let gamma { for j in 0..<c { a[j] *= gamma[j] } }
             for j in 0..<c { b[j] = (beta?[j] ?? 0) - mean[j] * a[j] }
             return x.withUnsafeBufferPointer { xs in
-                [S](unsafeUninitializedCapacity: count) { out, initialized in
+                [S](count: count) { out in
                     var source = xs.baseAddress!, target = out.baseAddress!
                     if let x = narrow(source, columns: c) {
                         NarrowColumnKernels.normalize(x, rows: count / c, columns: c, a: float(a), b: float(b),
                                                       into: mutableFloat(target))
-                        initialized = count
                         return
                     }
                     for _ in 0..<(count / c) {
@@ -99,7 +98,6 @@ enum BatchNormMath {
                         source += c
                         target += c
                     }
-                    initialized = count
                 }
             }
         }
@@ -168,7 +166,7 @@ enum BatchNormMath {
                         inverseStd.withUnsafeBufferPointer { invBuffer in
                             sumG.withUnsafeBufferPointer { sumGBuffer in
                                 sumGX.withUnsafeBufferPointer { sumGXBuffer in
-                                    [S](unsafeUninitializedCapacity: count) { out, initialized in
+                                    [S](count: count) { out in
                                         let mu = meanBuffer.baseAddress!, inv = invBuffer.baseAddress!
                                         let sg = sumGBuffer.baseAddress!, sgx = sumGXBuffer.baseAddress!
                                         var xRow = xs.baseAddress!, gRow = gs.baseAddress!, d = out.baseAddress!
@@ -177,7 +175,6 @@ enum BatchNormMath {
                                                 x: x, upstream: float(gRow), rows: n, columns: c, mean: float(mu),
                                                 inverseStd: float(inv), scale: float(s), sumG: float(sg), sumGX: float(sgx),
                                                 batchStatistics: batchStatistics, into: mutableFloat(d))
-                                            initialized = count
                                             return
                                         }
                                         let invN = 1 / S(n)
@@ -194,7 +191,6 @@ enum BatchNormMath {
                                             gRow += c
                                             d += c
                                         }
-                                        initialized = count
                                     }
                                 }
                             }

@@ -13,13 +13,12 @@ enum DenseMath {
         // Seeding the output rows with the bias lets gemm add the product in one pass; the
         // rows are written once (not zero-filled first).
         let seeded = bias.withUnsafeBufferPointer { b in
-            [S](unsafeUninitializedCapacity: n * units) { out, initialized in
+            [S](count: n * units) { out in
                 var row = out.baseAddress!
                 for _ in 0..<n {
-                    row.initialize(from: b.baseAddress!, count: units)
+                    row.update(from: b.baseAddress!, count: units)
                     row += units
                 }
-                initialized = n * units
             }
         }
         var z = try! Tensor(shape: [n, units], scalars: seeded)
@@ -51,7 +50,7 @@ enum DenseMath {
             } else {
                 kernelGradient = Tensor.product(x, dz, transposeA: true)
             }
-            biasGradient = wantsBias ? columnSums(dz, reusing: biasGradient) : nil
+            biasGradient = wantsBias ? columnSums(dz, reusing: biasGradient.take()) : nil
         } else {
             kernelGradient = nil
             biasGradient = nil
@@ -71,10 +70,9 @@ enum DenseMath {
         }
         let scalars = dz.withUnsafeBufferPointer { pa in
             kernel.withUnsafeBufferPointer { pb in
-                [S](unsafeUninitializedCapacity: m * n) { pc, initialized in
+                [S](count: m * n) { pc in
                     S.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: k,
                            b: pb.baseAddress!, ldb: k, beta: 0, c: pc.baseAddress!, ldc: n)
-                    initialized = m * n
                 }
             }
         }

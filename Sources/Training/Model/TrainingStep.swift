@@ -99,6 +99,15 @@ extension Layer {
     @_specialize(where Self == BatchNormalization)
     @_specialize(where Self == ActivationLayer)
     func erasedForward(_ input: Tensor<Float>, mode: ExecutionMode) throws -> ErasedLayerOutput {
+        // The body lives in a function of its own: here, the unspecialized entry would look up
+        // `LayerOutput<Tape>`'s metadata (about 450 instructions) before its type check picked
+        // the specialized copy, on every layer and step.
+        try forward(erasing: input, mode: mode)
+    }
+
+    /// ``erasedForward(_:mode:)``'s body.
+    @inline(never)
+    private func forward(erasing input: Tensor<Float>, mode: ExecutionMode) throws -> ErasedLayerOutput {
         let pass = try forward(input, mode: mode)
         return ErasedLayerOutput(output: pass.output, tape: pass.tape, logits: pass.logits, stateUpdate: pass.stateUpdate)
     }
@@ -110,6 +119,17 @@ extension Layer {
     @_specialize(where Self == ActivationLayer)
     func erasedBackward(_ upstream: Tensor<Float>, tape: any Sendable, fromLogits: Bool,
                         gradients: inout LayerGradients, needsInputGradient: Bool) throws -> Tensor<Float>? {
+        // The cast lives in a function of its own: here, the unspecialized entry would look up
+        // `Optional<Tape>`'s metadata (about 450 instructions) before its type check picked
+        // the specialized copy, on every layer and step.
+        try backward(throughErased: upstream, tape: tape, fromLogits: fromLogits, gradients: &gradients,
+                     needsInputGradient: needsInputGradient)
+    }
+
+    /// ``erasedBackward(_:tape:fromLogits:gradients:needsInputGradient:)``'s body.
+    @inline(never)
+    private func backward(throughErased upstream: Tensor<Float>, tape: any Sendable, fromLogits: Bool,
+                          gradients: inout LayerGradients, needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard let tape = tape as? Tape else { throw TrainingError.missingGradients(layer: name) }
         if fromLogits {
             return try backward(logitGradient: upstream, tape: tape, gradients: &gradients,
