@@ -1,7 +1,7 @@
 extension Array where Element: TensorScalar {
     /// The most elements for which `init(count:writingEachElementWith:)` fills the new array
     /// with zeros first instead of allocating it uninitialized.
-    public static var zeroFilledAllocationLimit: Int { 512 }
+    @inlinable package static var zeroFilledAllocationLimit: Int { 512 }
 
     /// An array of `count` elements, each of which `body` writes through the buffer it is given
     /// (it must not read them: they start as zeros or uninitialized).
@@ -15,7 +15,7 @@ extension Array where Element: TensorScalar {
     /// less than that look-up up to `zeroFilledAllocationLimit` elements; beyond it the array
     /// is allocated uninitialized. An empty array never allocates.
     @inlinable
-    public init(count: Int, writingEachElementWith body: (inout UnsafeMutableBufferPointer<Element>) -> Void) {
+    package init(count: Int, writingEachElementWith body: (inout UnsafeMutableBufferPointer<Element>) -> Void) {
         precondition(count >= 0, "an array cannot have \(count) elements")
         if count <= Self.zeroFilledAllocationLimit {
             self = Array(repeatElement(.zero, count: count))
