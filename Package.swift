@@ -11,7 +11,7 @@ import PackageDescription
 // Batchwise -> the Examples/ executables.  Each *Tests target depends on the module it is named
 // after (CheckpointsTests also on CProcessControl); CheckpointsTests and WorkflowsTests share
 // CheckpointsTestSupport (Checkpoints + Datasets + HDF5 + Tensors + Training -> fixtures).
-// CMPI (Open MPI) + Training + Datasets + Tensors -> Distributed (data-parallel collectives and the
+// CMPI (Open MPI) + CProcessControl (the cross-memory attach probe) + Training + Datasets + Tensors -> Distributed (data-parallel collectives and the
 // data-parallel trainer; no core module depends on it); Distributed + Training + Datasets + Tensors +
 // Checkpoints + CProcessControl -> DistributedCheckHelper (the rank program DistributedTests runs under mpirun);
 // DistributedTests depends on Distributed, Training, Datasets, Tensors and CProcessControl.
@@ -83,7 +83,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Datasets", "Tensors"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CProcessControl", "Training", "Datasets", "Tensors"]),
         .executableTarget(name: "DistributedCheckHelper",
                           dependencies: ["Distributed", "Training", "Datasets", "Tensors", "Checkpoints", "CProcessControl"]),
         .executableTarget(name: "CheckpointFuzzHelper", dependencies: ["Checkpoints", "HDF5", "Training", "CProcessControl"]),

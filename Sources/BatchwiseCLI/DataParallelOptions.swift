@@ -35,7 +35,7 @@ extension BatchNormStatisticsScope: ExpressibleByArgument {
 struct DataParallelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Train data-parallel on N processes of this machine: runs this command (without --ranks) under `mpirun -np N` and prints the mpirun command.",
-        discussion: "Under mpirun (mpirun -np N batchwise train ...) leave it out: every process is then a rank."))
+        discussion: "Under mpirun (mpirun -np N batchwise train ...) leave it out: every process is then a rank. Open MPI's shared-memory single-copy mechanism is cma (one copy per message) where this machine allows cross-memory attach between processes, else none (containers that forbid it); OMPI_MCA_btl_vader_single_copy_mechanism in the environment overrides the choice."))
     var ranks: Int?
 
     @Option(help: ArgumentHelp(

@@ -1,4 +1,5 @@
 import CProcessControl
+import Distributed
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +10,12 @@ import Darwin
 /// `batchwise train --ranks N ...`: runs the same command line without `--ranks` under
 /// `mpirun -np N` on this machine, as torchrun starts its workers, with the settings
 /// docs/distributed.md lists: `--allow-run-as-root` when run as root, `--oversubscribe` (and
-/// yielding idle ranks) when N exceeds the cores, no single-copy shared memory (containers
-/// forbid it) and one OpenBLAS thread per rank, unless the environment sets them already. It
-/// prints the command first.
+/// yielding idle ranks) when N exceeds the cores and one OpenBLAS thread per rank, unless the
+/// environment sets them already, and Open MPI's single-copy mechanism: the environment's
+/// `OMPI_MCA_btl_vader_single_copy_mechanism` if it sets one, else `cma` where cross-memory
+/// attach between two processes works on this machine and `none` where it does not
+/// (`SingleCopyMechanism.automatic`; containers may forbid it, and Open MPI would abort). It
+/// prints the command first, with the mechanism.
 ///
 /// No rank outlives this process: `mpirun` is started in a process group of its own, tied to
 /// this process (it is killed when this process ends, however it ends, `bw_spawn_tied_in_own_group`),
@@ -48,8 +52,11 @@ enum RankLauncher {
 
     /// The mpirun command line and the environment variables it adds: `commandLine` (this
     /// executable's arguments) without `--ranks`, run under `mpirun -np ranks`.
+    /// `singleCopy` is evaluated only when `environment` does not set the single-copy mechanism.
     static func command(mpirun: String, ranks: Int, commandLine: [String], environment: [String: String],
-                        cores: Int, isRoot: Bool) -> (arguments: [String], settings: [String: String]) {
+                        cores: Int, isRoot: Bool,
+                        singleCopy: () -> SingleCopyMechanism = { SingleCopyMechanism.automatic })
+        -> (arguments: [String], settings: [String: String]) {
         var rest: [String] = [], skipNext = false
         for argument in commandLine.dropFirst() {
             if skipNext { skipNext = false; continue }
@@ -58,9 +65,12 @@ enum RankLauncher {
             rest.append(argument)
         }
         let oversubscribed = ranks > cores
-        var settings = ["OPENBLAS_NUM_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]
+        var settings = ["OPENBLAS_NUM_THREADS": "1"]
         if oversubscribed { settings["OMPI_MCA_mpi_yield_when_idle"] = "1" }
         settings = settings.filter { environment[$0.key] == nil }
+        // Listed even when the environment sets it (then with its value), so the printed line shows the mechanism in use.
+        settings[SingleCopyMechanism.environmentVariable] = SingleCopyMechanism.setting(environment: environment,
+                                                                                        automatic: singleCopy())
         let arguments = [mpirun] + (isRoot ? ["--allow-run-as-root"] : []) + ["-np", String(ranks)]
             + (oversubscribed ? ["--oversubscribe"] : []) + [IsolatedProbe.selfExecutable()] + rest
         return (arguments, settings)

@@ -4,6 +4,7 @@ import Testing
 import Training
 @testable import Checkpoints
 import CheckpointsTestSupport
+import CProcessControl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,8 +45,15 @@ import Glibc
          "--save", folder.appendingPathComponent(save).path] + extra
     }
 
-    private func batchwise(_ arguments: [String]) throws -> ChildProcess {
-        try CLIIsolationTests.batchwise(arguments, deadline: 120)
+    private func batchwise(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+        try CLIIsolationTests.batchwise(arguments, deadline: 120, environment: environment)
+    }
+
+    /// The single-copy mechanism `--ranks` picks in this test's environment: the environment's
+    /// if it sets one, else `cma` when the cross-memory attach probe passes here, else `none`.
+    private static var expectedSingleCopy: String {
+        ProcessInfo.processInfo.environment["OMPI_MCA_btl_vader_single_copy_mechanism"]
+            ?? (bw_probe_cross_memory_attach(0) == 0 ? "cma" : "none")
     }
 
     /// `mpirun -np ranks batchwise ARGUMENTS`, not tied to this process (the ranks tie themselves to mpirun).
@@ -84,7 +92,8 @@ import Glibc
                                                     extra: ["--ranks", "2", "--checkpoint", midway.path, "--every", "4"]))
         #expect(launched.status == 0, "\(launched.stderr)")
         #expect(launched.stdout.contains("batchwise train: running ") && launched.stdout.contains(" -np 2 ")
-                && launched.stdout.contains("OPENBLAS_NUM_THREADS=1"), "\(launched.stdout)")
+                && launched.stdout.contains("OPENBLAS_NUM_THREADS=1")
+                && launched.stdout.contains("OMPI_MCA_btl_vader_single_copy_mechanism=\(Self.expectedSingleCopy) "), "\(launched.stdout)")
         #expect(digest(launched) == digest(one), "\(launched.stdout)")
         let checkpoint = try NativeCheckpoint.load(from: folder.appendingPathComponent("ranks.h5"))
         #expect(checkpoint.snapshot.epoch == 2 && checkpoint.snapshot.globalStep == 6)
@@ -134,8 +143,11 @@ import Glibc
         // 96 rows in one global batch, file order: rank 1 reads rows 48..<96.
         let folder = try folder(nanAtRow: 70)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--ranks", "2", "--no-shuffle", "--batch-size", "96"]))
+        // The user's single-copy mechanism is used and shown, never overridden by the probe's choice.
+        let run = try batchwise(trainArguments(folder, save: "out.keras", extra: ["--ranks", "2", "--no-shuffle", "--batch-size", "96"]),
+                                environment: ["OMPI_MCA_btl_vader_single_copy_mechanism": "none"])
         #expect(run.status != 0 && run.signal == nil && !run.timedOut)
+        #expect(run.stdout.contains("batchwise train: running OMPI_MCA_btl_vader_single_copy_mechanism=none "), "\(run.stdout)")
         let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(last.hasPrefix("batchwise train: the job on 2 ranks ended with status") && last.hasSuffix("rank 1 failed"), "\(run.stderr)")
         #expect(run.stderr.contains("rank 1 failed in epoch 0, step 0:") && run.stderr.contains("row 70"), "\(run.stderr)")

@@ -18,7 +18,10 @@ import Glibc
 /// time slices, it also reports each rank's own work (its thread's CPU time outside the
 /// collectives) and, labelled as estimates, the samples/s and communication share a machine
 /// with a core per rank would give (the slowest rank's work plus the fastest reduction alone). Started on its own it runs itself under `mpirun` with the
-/// settings the tests use (docs/distributed.md), once per rank count, and prints one report.
+/// settings the tests use (docs/distributed.md) except the single-copy mechanism, which `--single-copy`
+/// picks (default `auto`: the environment's, else `cma` where cross-memory attach works here, else
+/// `none`, as `batchwise train --ranks` does), once per rank count, and prints one report whose last
+/// row names the mechanism used.
 /// The peer of a 1-rank row is one process training the same model with whole 256-row steps
 /// (`Sequential.trainingStep`, no micro-shards, no MPI).
 struct BenchDistributedCommand: ParsableCommand {
@@ -39,8 +42,8 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    @Option(help: "Open MPI's shared-memory single-copy mechanism (btl_vader_single_copy_mechanism): none (the tests' setting, for containers that forbid cross-memory attach) or cma (Linux cross-memory attach: one copy per message instead of two).")
-    var singleCopy: SingleCopyMechanism = .none
+    @Option(help: "Open MPI's shared-memory single-copy mechanism (btl_vader_single_copy_mechanism): auto (default: OMPI_MCA_btl_vader_single_copy_mechanism if the environment sets it, else cma where cross-memory attach between processes works here, else none, as batchwise train --ranks chooses), none (two copies per message through shared buffers, for containers that forbid cross-memory attach) or cma (Linux cross-memory attach: one copy per message).")
+    var singleCopy: SingleCopyChoice = .auto
 
     @Flag(help: "Let waiting ranks poll without yielding the core (mpi_yield_when_idle=0); by default they yield, as the tests' settings do.")
     var busyPoll = false
@@ -74,8 +77,9 @@ struct BenchDistributedCommand: ParsableCommand {
 
     /// Runs the measurement under mpirun with 1 rank and with `ranks`, then prints the report.
     private func launch() throws {
-        let one = try runUnderMPI(ranks: 1)
-        let many = try runUnderMPI(ranks: ranks)
+        let mechanism = singleCopy.setting(environment: ProcessInfo.processInfo.environment)
+        let one = try runUnderMPI(ranks: 1, singleCopy: mechanism)
+        let many = try runUnderMPI(ranks: ranks, singleCopy: mechanism)
         var rows: [BenchRow] = []
         for mode in ReductionMode.allCases.map(\.rawValue) {
             let name = "bn_mlp_fit_\(mode)_batch_\(Self.globalBatch)"
@@ -104,11 +108,13 @@ struct BenchDistributedCommand: ParsableCommand {
             }
         }
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
+        // The mechanism the runs used (the setting, no figure), in the table and the JSON alike.
+        rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
     /// This executable under `mpirun -np ranks`, tied to this process; rank 0's figures.
-    private func runUnderMPI(ranks: Int) throws -> [String: Double] {
+    private func runUnderMPI(ranks: Int, singleCopy: String) throws -> [String: Double] {
         guard let mpirun = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/mpirun" })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw ValidationError("mpirun is not installed (make deps installs openmpi-bin)")
@@ -119,7 +125,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
             + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
         let environment = ProcessInfo.processInfo.environment.merging([
-            "OMPI_MCA_btl_vader_single_copy_mechanism": singleCopy.rawValue,
+            SingleCopyMechanism.environmentVariable: singleCopy,
             "OMPI_MCA_mpi_yield_when_idle": busyPoll ? "0" : "1",
             "OPENBLAS_NUM_THREADS": "1",
         ]) { $1 }
@@ -230,8 +236,19 @@ struct BenchDistributedCommand: ParsableCommand {
     }
 }
 
-/// Open MPI's shared-memory single-copy mechanisms the benchmark can run with.
-enum SingleCopyMechanism: String, ExpressibleByArgument, CaseIterable {
+/// `--single-copy`: Open MPI's shared-memory single-copy mechanism the benchmark runs with.
+enum SingleCopyChoice: String, ExpressibleByArgument, CaseIterable {
+    /// The launcher's choice (`SingleCopyMechanism.setting`): the environment's, else the probe's.
+    case auto
     case none
     case cma
+
+    /// The value of `OMPI_MCA_btl_vader_single_copy_mechanism` for the runs.
+    func setting(environment: [String: String]) -> String {
+        switch self {
+        case .auto: SingleCopyMechanism.setting(environment: environment)
+        case .none: SingleCopyMechanism.none.rawValue
+        case .cma: SingleCopyMechanism.cma.rawValue
+        }
+    }
 }

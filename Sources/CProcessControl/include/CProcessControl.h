@@ -56,4 +56,16 @@ int bw_spawn_actions_close_inherited(posix_spawn_file_actions_t *actions);
 /// child with status 127. Only async-signal-safe calls run in the child.
 pid_t bw_spawn_tied_in_own_group(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stderr_fd);
 
+/// Whether Linux cross-memory attach (process_vm_readv(2), what Open MPI's shared-memory
+/// transport uses for `btl_vader_single_copy_mechanism=cma`) works between two processes of
+/// this user here: starts a short-lived target that, as Open MPI's transport does when Yama
+/// restricts ptrace, allows any process of this user to attach (PR_SET_PTRACER_ANY), and a
+/// sibling of it that reads a marker from the target's memory, the way one rank reads another.
+/// Fails where seccomp blocks process_vm_readv, Yama's ptrace_scope is 2 without
+/// CAP_SYS_PTRACE or 3, or the kernel lacks the call. Both children are tied to the calling
+/// thread (PR_SET_PDEATHSIG) and reaped before it returns; takes about a millisecond.
+/// `target_gone` != 0 makes the target end and be reaped before the read (the failure path, for tests).
+/// Returns 0 when the read saw the marker, else an errno value (the read's; ENOSYS off Linux).
+int bw_probe_cross_memory_attach(int target_gone);
+
 #endif
