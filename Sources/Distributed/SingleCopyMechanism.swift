@@ -11,6 +11,8 @@ import CProcessControl
 /// everywhere.
 ///
 /// ```swift
+/// import Distributed
+///
 /// let value = SingleCopyMechanism.setting(environment: ["OMPI_MCA_btl_vader_single_copy_mechanism": "none"])
 /// // "none": a value the environment sets is never overridden.
 /// ```
