@@ -38,6 +38,7 @@ static int bw_wait_for_answer(pid_t child) {
 static void bw_run_probe_target(pid_t caller, volatile uint64_t *marker, int ready, int hold) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != caller) _exit(1);
+    prctl(PR_SET_NAME, BW_CROSS_MEMORY_PROBE_NAME, 0, 0, 0);
 #if defined(PR_SET_PTRACER)
     prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 #endif
@@ -53,6 +54,7 @@ static void bw_run_probe_target(pid_t caller, volatile uint64_t *marker, int rea
 static void bw_run_probe_reader(pid_t caller, pid_t target, volatile uint64_t *marker) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != caller) _exit(ECANCELED);
+    prctl(PR_SET_NAME, BW_CROSS_MEMORY_PROBE_NAME, 0, 0, 0);
     uint64_t value = 0;
     struct iovec local = { &value, sizeof value };
     struct iovec remote = { (void *)marker, sizeof value };

@@ -22,15 +22,16 @@ import Glibc
         return seccomp == "0" && (scope == nil || scope == "0" || scope == "1")
     }
 
-    /// Children of this process that still run this test binary (forked by the probe, never exec'd).
-    static func forkedChildrenLeft() -> [Int32] {
-        let ours = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/cmdline"))) ?? Data()
+    /// Children of this process (running or not yet reaped) named as the probe names its children.
+    static func probeChildrenLeft() -> [Int32] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         let children = tasks.flatMap { task -> [Int32] in
             let text = (try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? ""
             return text.split(separator: " ").compactMap { Int32($0) }
         }
-        return children.filter { (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\($0)/cmdline"))) == ours }
+        return children.filter {
+            (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == BW_CROSS_MEMORY_PROBE_NAME + "\n"
+        }
     }
 
     @Test func theProbeReadsASiblingsMemoryWhereTheKernelAllowsItAndLeavesNoProcess() {
@@ -39,7 +40,7 @@ import Glibc
             #expect(answer == 0, "process_vm_readv failed: \(String(cString: strerror(answer)))")
         }
         #expect(SingleCopyMechanism.choice(probeError: answer) == (answer == 0 ? .cma : .none))
-        #expect(Self.forkedChildrenLeft().isEmpty)
+        #expect(Self.probeChildrenLeft().isEmpty)
     }
 
     @Test func theProbeFailsWhenItsTargetIsGone() {
@@ -47,7 +48,7 @@ import Glibc
         let answer = bw_probe_cross_memory_attach(1)
         #expect(answer == ESRCH, "\(answer): \(String(cString: strerror(answer)))")
         #expect(SingleCopyMechanism.choice(probeError: answer) == .none)
-        #expect(Self.forkedChildrenLeft().isEmpty)
+        #expect(Self.probeChildrenLeft().isEmpty)
     }
     #endif
 

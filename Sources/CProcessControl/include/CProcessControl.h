@@ -68,4 +68,8 @@ pid_t bw_spawn_tied_in_own_group(const char *path, char *const argv[], char *con
 /// Returns 0 when the read saw the marker, else an errno value (the read's; ENOSYS off Linux).
 int bw_probe_cross_memory_attach(int target_gone);
 
+/// The name (Linux: /proc/PID/comm) of bw_probe_cross_memory_attach's two children, so that
+/// `ps` and tests can tell them apart.
+#define BW_CROSS_MEMORY_PROBE_NAME "bw-cma-probe"
+
 #endif
