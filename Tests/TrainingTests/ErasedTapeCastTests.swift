@@ -8,8 +8,8 @@ import Tensors
 /// a model stores its tapes unwrapped).
 @Suite struct ErasedTapeCastTests {
     @Test func ownTapeComesBackAndOtherValuesGiveNil() throws {
-        let input = try Tensor(shape: [2, 3], scalars: [1, -2, 3, -4, 5, -6])
-        let output = try Tensor(shape: [2, 1], scalars: [0.25, -0.5])
+        let input = try Tensor<Float>(shape: [2, 3], scalars: [1, -2, 3, -4, 5, -6])
+        let output = try Tensor<Float>(shape: [2, 1], scalars: [0.25, -0.5])
         let denseTape: any Sendable = Dense.Tape(input: input, output: output)
         let recovered = try #require(Dense.tape(fromErased: denseTape))
         #expect(recovered.input.scalars == input.scalars && recovered.input.shape == input.shape)

@@ -62,15 +62,8 @@ public struct LayerGradients: Sendable, Equatable {
     /// reference and can overwrite it in place; nil when there is none.
     public mutating func reusableBuffer(_ localName: String) -> Tensor<Float>? {
         guard let index = spareNames.firstIndex(of: localName) else { return nil }
-        // Moved to the end and taken from there: the spares' order does not matter (they are
-        // found by name), and `remove(at:)` cost more than the look-up.
-        let last = spareNames.count - 1
-        if index != last {
-            spareNames.swapAt(index, last)
-            spareValues.swapAt(index, last)
-        }
-        spareNames.removeLast()
-        return spareValues.removeLast()
+        spareNames.remove(at: index)
+        return spareValues.remove(at: index)
     }
 
     /// Drops the buffers the pass did not reuse (keeping the arrays' capacity for the next pass).
