@@ -79,6 +79,33 @@ import Tensors
         }
     }
 
+    /// In the steady state of the seed model's loop (spare gradients handed back, nothing else
+    /// kept), each Dense's kernel and bias gradients are written into last step's storage:
+    /// a copy-on-write copy of either (a second reference left somewhere in the step) would
+    /// show as storage at another address while the old one was still alive.
+    @Test func denseGradientsAreWrittenIntoLastStepsStorage() throws {
+        let workload = try Self.workloads()[0]
+        var model = workload.model
+        var adam = Adam()
+        var spare: Gradients?
+        var lastAddresses: [String: Int] = [:]
+        let batches = Self.batches(features: workload.features, loss: workload.loss)
+        for step in 0..<6 {
+            let (x, y) = batches[step % batches.count]
+            let result = try model.trainingStep(x: x, y: y, loss: workload.loss, reusing: spare.take())
+            var addresses: [String: Int] = [:]
+            for gradient in result.gradients.named where gradient.name.hasPrefix("dense") {
+                addresses[gradient.name] = SlotPlacement.address(of: gradient.value)
+            }
+            #expect(addresses.count == 4)
+            if step > 0 { #expect(addresses == lastAddresses, "step \(step)") }
+            lastAddresses = addresses
+            try model.apply(result.stateUpdate)
+            try adam.apply(result.gradients, to: &model)
+            spare = result.gradients
+        }
+    }
+
     /// A caller that keeps every step's gradients and predictions while passing the spare on:
     /// the storage is shared, so the next step must not write into it.
     @Test func valuesTheCallerStillHoldsAreNeverOverwritten() throws {

@@ -118,10 +118,12 @@ import Tensors
         Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &expected)
         #expect(Self.bits(z.scalars) == Self.bits(expected.scalars))
 
-        let spare = Tensor<Float>(repeating: 99, shape: [units])   // stale values must not leak in
-        let sums = DenseMath.columnSums(z, reusing: spare)
-        #expect(Self.bits(sums.scalars) == Self.bits(try z.sumAlongBatch().scalars))
-        #expect(Self.bits(DenseMath.columnSums(z, reusing: nil).scalars) == Self.bits(sums.scalars))
+        var sums: Tensor<Float>? = Tensor<Float>(repeating: 99, shape: [units])   // stale values must not leak in
+        DenseMath.columnSums(z, into: &sums)
+        #expect(Self.bits(sums!.scalars) == Self.bits(try z.sumAlongBatch().scalars))
+        var fresh: Tensor<Float>?
+        DenseMath.columnSums(z, into: &fresh)
+        #expect(Self.bits(fresh!.scalars) == Self.bits(sums!.scalars))
         // Narrow widths take NarrowColumnKernels (eight columns per register), wider ones the row loop.
         for columns in [1, 7, 8, 9, 16, 17] {
             let rows = 33
@@ -129,8 +131,9 @@ import Tensors
             let dz = try Tensor(shape: [rows, columns], scalars: values)
             var expected = [Float](repeating: 0, count: columns)
             for r in 0..<rows { for c in 0..<columns { expected[c] += values[r * columns + c] } }
-            let reused = DenseMath.columnSums(dz, reusing: Tensor<Float>(repeating: 99, shape: [columns]))
-            #expect(Self.bits(reused.scalars) == Self.bits(expected), "\(columns) columns")
+            var reused: Tensor<Float>? = Tensor<Float>(repeating: 99, shape: [columns])
+            DenseMath.columnSums(dz, into: &reused)
+            #expect(Self.bits(reused!.scalars) == Self.bits(expected), "\(columns) columns")
         }
     }
 }

@@ -33,8 +33,8 @@ public struct LayerGradients: Sendable, Equatable {
         swap(&spareValues, &previous.values)
         swap(&names, &previous.spareNames)
         swap(&values, &previous.spareValues)
-        names.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        names.removeEachKeepingCapacity()
+        values.removeEachKeepingCapacity()
     }
 
     /// The gradient of a variable by local name; setting nil removes it.
@@ -68,8 +68,8 @@ public struct LayerGradients: Sendable, Equatable {
 
     /// Drops the buffers the pass did not reuse (keeping the arrays' capacity for the next pass).
     mutating func discardSpareBuffers() {
-        spareNames.removeAll(keepingCapacity: true)
-        spareValues.removeAll(keepingCapacity: true)
+        spareNames.removeEachKeepingCapacity()
+        spareValues.removeEachKeepingCapacity()
     }
 
     /// Whether no gradient is stored.
@@ -78,5 +78,15 @@ public struct LayerGradients: Sendable, Equatable {
     /// Equal names and values; reusable buffers do not count.
     public static func == (lhs: LayerGradients, rhs: LayerGradients) -> Bool {
         lhs.names == rhs.names && lhs.values == rhs.values
+    }
+}
+
+extension Array {
+    /// `removeAll(keepingCapacity: true)` for the few elements a layer's gradients hold: that
+    /// goes through the standard library's general range replacement (about 110 instructions a
+    /// call, eight calls a step in a four-layer model), while removing the last element is a
+    /// few instructions.
+    fileprivate mutating func removeEachKeepingCapacity() {
+        while !isEmpty { removeLast() }
     }
 }

@@ -61,7 +61,7 @@ extension DenseMath {
         }
         let dx = try! Tensor(shape: x.shape, scalars: dxScalars)
         kernelGradient = dk
-        biasGradient = wantsBias ? columnSums(dz, reusing: biasGradient) : nil
+        if wantsBias { columnSums(dz, into: &biasGradient) } else { biasGradient = nil }
         return dx
     }
 }

@@ -50,7 +50,7 @@ enum DenseMath {
             } else {
                 kernelGradient = Tensor.product(x, dz, transposeA: true)
             }
-            biasGradient = wantsBias ? columnSums(dz, reusing: biasGradient.take()) : nil
+            if wantsBias { columnSums(dz, into: &biasGradient) } else { biasGradient = nil }
         } else {
             kernelGradient = nil
             biasGradient = nil
@@ -79,14 +79,19 @@ enum DenseMath {
         return try! Tensor(shape: x.shape, scalars: scalars)
     }
 
-    /// `Σ dz` over the rows, in row order (as `sumAlongBatch`), into `spare` when it is a
-    /// uniquely held `[C]` tensor.
-    static func columnSums<S: BLASScalar>(_ dz: Tensor<S>, reusing spare: consuming Tensor<S>?) -> Tensor<S> {
+    /// `Σ dz` over the rows, in row order (as `sumAlongBatch`), into `spare`: overwritten in
+    /// place when it holds a `[C]` tensor whose storage nothing else shares, else replaced.
+    static func columnSums<S: BLASScalar>(_ dz: Tensor<S>, into spare: inout Tensor<S>?) {
         let columns = dz.shape[1]
         // (Comparing shapes with an array literal would allocate on every call.)
         guard var sums = spare, sums.rank == 1, sums.shape[0] == columns, columns > 0 else {
-            return try! dz.sumAlongBatch()
+            spare = try! dz.sumAlongBatch()
+            return
         }
+        // Drop the optional's reference before writing, as for the kernel gradient: handing
+        // the optional over as a consuming argument left a second reference to the storage
+        // alive, and the write below copied it every step.
+        spare = nil
         dz.withUnsafeBufferPointer { rows in
             sums.withUnsafeMutableBufferPointer { out in
                 let total = out.baseAddress!
@@ -105,7 +110,7 @@ enum DenseMath {
                 }
             }
         }
-        return sums
+        spare = sums
     }
 
     /// Glorot-uniform kernel: U(-L, L) with L = sqrt(6 / (fanIn + fanOut)), row-major `[in, out]`.

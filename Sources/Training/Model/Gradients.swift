@@ -81,9 +81,11 @@ public struct Gradients: Sendable, Equatable {
     /// was laid out for layers of the same names (compared in place, without building a list
     /// of names every step).
     static func laidOut(for layers: [any Layer], reusing spare: consuming Gradients?) -> Gradients {
-        if let spare, spare.layerNames.count == layers.count,
-           zip(spare.layerNames, layers).allSatisfy({ $0 == $1.name }) {
-            return spare
+        // Moved out of the optional, not copied: a copy would keep a second reference to the
+        // arrays until the parameter's end and cost a retain and a release of each.
+        if let reusable = spare.take(), reusable.layerNames.count == layers.count,
+           zip(reusable.layerNames, layers).allSatisfy({ $0 == $1.name }) {
+            return reusable
         }
         var fresh = Gradients()
         fresh.layerNames = layers.map(\.name)

@@ -103,6 +103,21 @@ extension Sequential {
         layers.flatMap { layer in layer.trainableVariableNames.map { "\(layer.name)/\($0)" } }
     }
 
+    /// Calls `update` with each trainable variable's index (in ``trainableVariableNames``) and
+    /// value (in place), as ``updateTrainableVariables(using:_:)`` without gradients: an
+    /// optimizer's second pass, after its first found every gradient. Looking each gradient up
+    /// again (by layer and variable name, with a copy of the tensor) cost a small model's step
+    /// more than its Adam arithmetic.
+    mutating func updateTrainableVariablesInOrder(_ update: (_ index: Int, _ value: inout Tensor<Float>) throws -> Void) throws {
+        var index = 0
+        for i in layers.indices {
+            try layers[i].updateTrainableVariables { _, value in
+                try update(index, &value)
+                index += 1
+            }
+        }
+    }
+
     /// Calls `update` with each trainable variable's index (in ``trainableVariableNames``),
     /// value (in place) and its gradient from `gradients`. Optimizers are built on this.
     /// - Throws: ``TrainingError/missingGradients(layer:)`` naming the first layer whose

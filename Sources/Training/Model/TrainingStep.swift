@@ -130,7 +130,7 @@ extension Layer {
     @inline(never)
     private func backward(throughErased upstream: Tensor<Float>, tape: any Sendable, fromLogits: Bool,
                           gradients: inout LayerGradients, needsInputGradient: Bool) throws -> Tensor<Float>? {
-        guard let tape = tape as? Tape else { throw TrainingError.missingGradients(layer: name) }
+        guard let tape = Self.tape(fromErased: tape) else { throw TrainingError.missingGradients(layer: name) }
         if fromLogits {
             return try backward(logitGradient: upstream, tape: tape, gradients: &gradients,
                                 needsInputGradient: needsInputGradient)

@@ -99,7 +99,8 @@ public struct OptimizerCore: Sendable, Equatable {
         }
         try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames },
                      neighbours: neighbours) { plan, slots in
-            try model.updateTrainableVariables(using: stepGradients) { index, value, _ in
+            // The first pass found every gradient (the plan holds them): this one only visits the values.
+            try model.updateTrainableVariablesInOrder { index, value in
                 Self.update(&value, index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
             }
         }
