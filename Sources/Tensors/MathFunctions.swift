@@ -3,20 +3,14 @@
 // over a small batch made hundreds of calls through a one-line wrapper per step.
 #if canImport(Glibc)
 import Glibc
-@inlinable func _expf(_ x: Float) -> Float { Glibc.expf(x) }
-@inlinable func _logf(_ x: Float) -> Float { Glibc.logf(x) }
-@inlinable func _log1pf(_ x: Float) -> Float { Glibc.log1pf(x) }
-@inlinable func _tanhf(_ x: Float) -> Float { Glibc.tanhf(x) }
-@inlinable func _exp(_ x: Double) -> Double { Glibc.exp(x) }
-@inlinable func _log1p(_ x: Double) -> Double { Glibc.log1p(x) }
-@inlinable func _tanh(_ x: Double) -> Double { Glibc.tanh(x) }
 #elseif canImport(Darwin)
 import Darwin
-@inlinable func _expf(_ x: Float) -> Float { Darwin.expf(x) }
-@inlinable func _logf(_ x: Float) -> Float { Darwin.logf(x) }
-@inlinable func _log1pf(_ x: Float) -> Float { Darwin.log1pf(x) }
-@inlinable func _tanhf(_ x: Float) -> Float { Darwin.tanhf(x) }
-@inlinable func _exp(_ x: Double) -> Double { Darwin.exp(x) }
-@inlinable func _log1p(_ x: Double) -> Double { Darwin.log1p(x) }
-@inlinable func _tanh(_ x: Double) -> Double { Darwin.tanh(x) }
 #endif
+
+@inlinable func _expf(_ x: Float) -> Float { expf(x) }
+@inlinable func _logf(_ x: Float) -> Float { logf(x) }
+@inlinable func _log1pf(_ x: Float) -> Float { log1pf(x) }
+@inlinable func _tanhf(_ x: Float) -> Float { tanhf(x) }
+@inlinable func _exp(_ x: Double) -> Double { exp(x) }
+@inlinable func _log1p(_ x: Double) -> Double { log1p(x) }
+@inlinable func _tanh(_ x: Double) -> Double { tanh(x) }
