@@ -24,7 +24,7 @@ struct BenchLayersCommand: ParsableCommand {
     @Option(help: "Run one workload only (seed_model, mlp or mlp_adamw_ema); implies --no-peer.")
     var only: String?
 
-    @Option(help: "Instead of the workloads, time the MLP under each way of using the cores (OpenBLAS's threads, one BLAS thread, products split over threads of our own), interleaved, this many rounds.")
+    @Option(help: "Instead of the workloads, time the MLP under each way of using the cores (OpenBLAS's threads, one BLAS thread, products split over threads of our own), this many rounds, each starting one option later; use a multiple of the option count (4) so that every option runs in every position.")
     var threadOptions: Int?
 
     func run() throws {

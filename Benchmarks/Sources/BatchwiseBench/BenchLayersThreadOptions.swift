@@ -2,8 +2,8 @@ import Batchwise
 import Foundation
 
 /// `batchwise-bench layers --thread-options`: the BN MLP's training step and its products
-/// alone under each way of using the cores (issue 19 item 1), in one process, interleaved
-/// (a b c, then c b a, ...) so load drift does not favour one:
+/// alone under each way of using the cores (issue 19 item 1), in one process, interleaved in
+/// rotated rounds (a b c d, then b c d a, ...) so neither load drift nor position favours one:
 /// - `openblas_threads`: large products on OpenBLAS's own threads (``BLASThreads/maximum``
 ///   as at start-up, the split off), the default before issue 19;
 /// - `one_blas_thread`: every product on the caller's thread (`BLASThreads.maximum = 1`);
@@ -42,7 +42,11 @@ enum MLPThreadOptionsBench {
         let workload = try LayersWorkload.mlp()
         var sums = [[Double]](repeating: [0, 0, 0, 0], count: options.count)
         for round in 0..<max(1, rounds) {
-            let order = round % 2 == 0 ? Array(options.indices) : options.indices.reversed()
+            // Each round starts one option later (a b c d, b c d a, ...): over a multiple of the
+            // option count every option holds every position once, and no option runs twice in a
+            // row across a round boundary. (Alternating forward and reversed rounds ran the last
+            // option twice in a row, which favoured it.)
+            let order = options.indices.map { ($0 + round) % options.count }
             for index in order {
                 BLASThreads.maximum = options[index].maximum
                 BLASThreads.splitsLargeProducts = options[index].splits
