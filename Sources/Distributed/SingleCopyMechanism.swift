@@ -26,7 +26,7 @@ public enum SingleCopyMechanism: String, Sendable, CaseIterable {
     public static let environmentVariable = "OMPI_MCA_btl_vader_single_copy_mechanism"
 
     /// `cma` when cross-memory attach between two sibling processes of this user works on this
-    /// machine, else `none`. Probed once per process, on first use, in about a millisecond
+    /// machine, else `none`. Probed once per process, on first use, in a few milliseconds
     /// (two short-lived child processes, both reaped before it returns).
     public static var automatic: SingleCopyMechanism { probedAutomatic }
 

@@ -42,7 +42,7 @@ extension GlobalBatchStatisticsLayer {
         var typed: [Tape?] = []
         for (segment, tape) in zip(upstream, tapes) {
             guard segment != nil else { typed.append(nil); continue }
-            guard let tape = tape as? Tape else {
+            guard let erased = tape, let tape = Self.tape(fromErased: erased) else {
                 if localFailure == nil { localFailure = TrainingError.missingGradients(layer: name) }
                 typed = []
                 break
