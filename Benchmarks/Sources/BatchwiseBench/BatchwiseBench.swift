@@ -43,6 +43,10 @@ struct BatchwiseBenchCommand: ParsableCommand {
         if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_PARTS_ON_DISPATCH"] == "1" {
             ProductWorkers.usesDispatch = true
         }
+        // For A/B runs of a BatchNormalization and its ReLU as one pass (0: separate passes, as before stop 18).
+        if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BN_RELU_FUSION"] == "0" {
+            Sequential.fusesNormalizationReLU = false
+        }
         if let spin = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_WORKER_SPIN_US"].flatMap({ Int($0) }) {
             ProductWorkers.spinNanoseconds = spin * 1000
         }

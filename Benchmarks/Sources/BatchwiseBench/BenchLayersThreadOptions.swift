@@ -11,13 +11,16 @@ import Foundation
 ///   (``BLASThreads/splitsLargeProducts``, the default now), on Batchwise's product workers;
 /// - `split_dispatch`: the same split with every hand-off (split parts, optimizer chunks,
 ///   side-by-side backward products) on `DispatchQueue.concurrentPerform`, as before the
-///   product workers.
+///   product workers;
+/// - `split_unfused_bn_relu`: `split_products` with each BatchNormalization and the ReLU after
+///   it as separate passes, as before stop 18 (`Sequential.fusesNormalizationReLU` off).
 enum MLPThreadOptionsBench {
     struct Option {
         let name: String
         let maximum: Int
         let splits: Bool
         var usesDispatch = false
+        var fusesNormalizationReLU = true
     }
 
     /// The options with `threads` as the multi-threaded maximum.
@@ -25,7 +28,8 @@ enum MLPThreadOptionsBench {
         [Option(name: "openblas_threads", maximum: threads, splits: false),
          Option(name: "one_blas_thread", maximum: 1, splits: false),
          Option(name: "split_products", maximum: threads, splits: true),
-         Option(name: "split_dispatch", maximum: threads, splits: true, usesDispatch: true)]
+         Option(name: "split_dispatch", maximum: threads, splits: true, usesDispatch: true),
+         Option(name: "split_unfused_bn_relu", maximum: threads, splits: true, fusesNormalizationReLU: false)]
     }
 
     /// Rows per option: samples/s, CPU per step, the products' sgemm rate under the same
@@ -33,7 +37,9 @@ enum MLPThreadOptionsBench {
     static func rows(seconds: Double, rounds: Int) throws -> [BenchRow] {
         let (startMaximum, startSplits) = (BLASThreads.maximum, BLASThreads.splitsLargeProducts)
         let startDispatch = ProductWorkers.usesDispatch
+        let startFusion = Sequential.fusesNormalizationReLU
         defer {
+            Sequential.fusesNormalizationReLU = startFusion
             BLASThreads.maximum = startMaximum
             BLASThreads.splitsLargeProducts = startSplits
             ProductWorkers.usesDispatch = startDispatch
@@ -51,6 +57,7 @@ enum MLPThreadOptionsBench {
                 BLASThreads.maximum = options[index].maximum
                 BLASThreads.splitsLargeProducts = options[index].splits
                 ProductWorkers.usesDispatch = options[index].usesDispatch
+                Sequential.fusesNormalizationReLU = options[index].fusesNormalizationReLU
                 let step = try workload.measureSteps(seconds: seconds)
                 let gemm = BenchLayersCommand.measureGEMM(seconds: seconds)
                 sums[index][0] += step.rate * 128

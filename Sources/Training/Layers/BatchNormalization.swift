@@ -126,10 +126,12 @@ public struct BatchNormalization: Layer {
     }
 
     /// The forward pass on `[rows, C]`.
-    private func normalizeRows(_ input: Tensor<Float>, mode: ExecutionMode) throws -> LayerOutput<Tape> {
+    /// With `thenReLU`, the output is that of a ReLU layer after this one (BatchNormalization+ReLU.swift).
+    func normalizeRows(_ input: Tensor<Float>, mode: ExecutionMode, thenReLU: Bool = false) throws -> LayerOutput<Tape> {
         let (tape, update) = forwardStatistics(of: input, mode: mode) { BatchNormMath.moments(input) }
         let output = BatchNormMath.normalize(input, mean: tape.mean, inverseStd: tape.inverseStd,
-                                             gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil)
+                                             gamma: scale ? gamma.scalars : nil, beta: center ? beta.scalars : nil,
+                                             thenReLU: thenReLU)
         return LayerOutput(output: output, tape: tape, stateUpdate: update)
     }
 
@@ -165,6 +167,14 @@ public struct BatchNormalization: Layer {
         if upstream.rank != 2, upstream.scalarCount == tape.input.scalarCount, upstream.channelCount == tape.input.channelCount {
             return try imagesBackward(upstream, tape: tape, gradients: &gradients, needsInputGradient: needsInputGradient)
         }
+        return try backwardRows(upstream, reluOutput: nil, tape: tape, gradients: &gradients,
+                                needsInputGradient: needsInputGradient)
+    }
+
+    /// The backward pass on `[rows, C]`; with `reluOutput`, `upstream` is the gradient at the
+    /// output of the ReLU layer after this one (BatchNormalization+ReLU.swift).
+    func backwardRows(_ upstream: Tensor<Float>, reluOutput: Tensor<Float>?, tape: Tape,
+                      gradients: inout LayerGradients, needsInputGradient: Bool) throws -> Tensor<Float>? {
         guard upstream.shape == tape.input.shape else {
             throw TrainingError.shapeMismatch(layer: name, expected: tape.input.shape, found: upstream.shape)
         }
@@ -173,7 +183,7 @@ public struct BatchNormalization: Layer {
             x: tape.input, upstream: upstream, mean: tape.mean, inverseStd: tape.inverseStd,
             gamma: scale ? gamma.scalars : nil, batchStatistics: tape.usedBatchStatistics,
             wantsInput: needsInputGradient, reusingGamma: gradients.reusableBuffer("gamma")?.scalars ?? [],
-            reusingBeta: gradients.reusableBuffer("beta")?.scalars ?? [])
+            reusingBeta: gradients.reusableBuffer("beta")?.scalars ?? [], reluOutput: reluOutput)
         // Shaped like the variables themselves, so no shape array is allocated per step.
         affine.store(gammaGradient: Tensor(computedShape: gamma.shape, result.gamma),
                      betaGradient: Tensor(computedShape: beta.shape, result.beta), isTrainable: isTrainable, in: &gradients)

@@ -70,9 +70,11 @@ enum BatchNormMath {
     }
 
     /// `y = x * inv + (beta - mean * inv)` with `inv = gamma * inverseStd`, written once
-    /// into fresh storage (no copy of `x` first).
+    /// into fresh storage (no copy of `x` first). With `thenReLU`, `y < 0 ? 0 : y` (ReLU's
+    /// `VectorLoops.relu`) is what is written: a normalization and the ReLU layer after it in
+    /// one pass (`Sequential`'s fused pair, BatchNormMath+ReLU.swift), the same bits as the two passes.
     static func normalize<S: BLASScalar>(
-        _ x: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?, beta: [S]?
+        _ x: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?, beta: [S]?, thenReLU: Bool = false
     ) -> Tensor<S> {
         let c = x.shape[1]
         let count = x.scalarCount
@@ -88,6 +90,10 @@ enum BatchNormMath {
             return x.withUnsafeBufferPointer { xs in
                 [S](count: count) { out in
                     var source = xs.baseAddress!, target = out.baseAddress!
+                    if thenReLU {
+                        normalizeRowsThenReLU(source, rows: count / c, columns: c, a: a, b: b, into: target)
+                        return
+                    }
                     if let x = narrow(source, columns: c) {
                         NarrowColumnKernels.normalize(x, rows: count / c, columns: c, a: float(a), b: float(b),
                                                       into: mutableFloat(target))
@@ -113,10 +119,15 @@ enum BatchNormMath {
     ///
     /// `spareGamma` and `spareBeta` are last step's results: one with `C` scalars is zeroed and
     /// summed into (when not shared, in place) instead of allocating a new array.
+    ///
+    /// With `reluOutput`, `upstream` is the gradient at the output of a ReLU layer that follows
+    /// this normalization, and `reluOutput > 0 ? upstream : 0` (``ReLUGradientKernel``) is the
+    /// `g` above, formed on the fly in both passes instead of in a pass of its own (`Sequential`'s
+    /// fused pair, BatchNormMath+ReLU.swift): the same values in the same order, so the same bits.
     static func backward<S: BLASScalar>(
         x: Tensor<S>, upstream g: Tensor<S>, mean: [S], inverseStd: [S], gamma: [S]?,
         batchStatistics: Bool, wantsInput: Bool, reusingGamma spareGamma: consuming [S] = [],
-        reusingBeta spareBeta: consuming [S] = []
+        reusingBeta spareBeta: consuming [S] = [], reluOutput: Tensor<S>? = nil
     ) -> (input: Tensor<S>?, gamma: [S], beta: [S]) {
         let n = x.shape[0], c = x.shape[1]
         var sumGX = consume spareGamma, sumG = consume spareBeta
@@ -124,6 +135,12 @@ enum BatchNormMath {
         zeroSums(&sumG, count: c)
         let count = x.scalarCount
         guard count > 0 else { return (wantsInput ? g : nil, sumGX, sumG) }
+        if let reluOutput {
+            let input = backwardThroughReLU(x: x, upstream: g, reluOutput: reluOutput, mean: mean, inverseStd: inverseStd,
+                                            gamma: gamma, batchStatistics: batchStatistics, wantsInput: wantsInput,
+                                            sumGX: &sumGX, sumG: &sumG)
+            return (input, sumGX, sumG)
+        }
         x.withUnsafeBufferPointer { xs in
             g.withUnsafeBufferPointer { gs in
                 mean.withUnsafeBufferPointer { meanBuffer in

@@ -28,12 +28,25 @@ extension Sequential {
         var stateUpdate = ModelStateUpdate()
         var h = x
         var lastLogits: Tensor<Float>?
-        for index in layers.indices {
+        var index = 0
+        while index < layers.count {
+            // A large BatchNormalization and the ReLU after it run as one (Sequential+NormalizationReLU.swift).
+            if let normalization = normalizationReLUPair(at: index, scalars: h.scalarCount, rank: h.rank) {
+                let pair = try forwardNormalizationReLU(normalization, at: index, input: h, mode: mode)
+                tapes.append(pair.tapes.0)
+                tapes.append(pair.tapes.1)
+                if !pair.stateUpdate.isEmpty { stateUpdate.set(pair.stateUpdate, layer: layers[index].name, index: index) }
+                h = pair.output
+                lastLogits = nil
+                index += 2
+                continue
+            }
             let pass = try layers[index].erasedForward(h, mode: mode)
             tapes.append(pass.tape)
             if !pass.stateUpdate.isEmpty { stateUpdate.set(pass.stateUpdate, layer: layers[index].name, index: index) }
             h = pass.output
             lastLogits = pass.logits
+            index += 1
         }
         let predictions = h
         let last = layers.count - 1
@@ -51,6 +64,11 @@ extension Sequential {
         var gradients = Gradients.laidOut(for: layers, reusing: spare)
         var i = last
         while i >= 0, let g = upstream {
+            if let input = try backwardNormalizationReLU(reluAt: i, upstream: g, tapes: tapes, gradients: &gradients) {
+                upstream = input
+                i -= 2
+                continue
+            }
             var layerGradients = gradients.takeReusable(layer: i)
             upstream = try layers[i].erasedBackward(g, tape: tapes[i], fromLogits: fused && i == last,
                                                    gradients: &layerGradients, needsInputGradient: i > 0)
