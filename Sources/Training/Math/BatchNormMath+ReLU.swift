@@ -66,6 +66,11 @@ extension BatchNormMath {
 }
 
 /// The `[rows, columns]` buffers of a normalization's backward pass through a ReLU.
+///
+/// For `Float`, eight columns at a time in explicit vectors: written as a scalar select, the
+/// masked gradient `y > 0 ? g : 0` compiled to a compare and a branch around the load of `g`,
+/// which mispredicts on random signs (it made the step 30% slower); a vector select has no
+/// branch and the same result. Each column's sums still run over the rows in row order.
 private struct MaskedRows<S: BLASScalar> {
     let x: UnsafePointer<S>, g: UnsafePointer<S>, y: UnsafePointer<S>
     let mean: UnsafePointer<S>, inverseStd: UnsafePointer<S>
@@ -74,13 +79,23 @@ private struct MaskedRows<S: BLASScalar> {
     /// `Σ g` and `Σ g·x̂` per column, in row order, with `g = y > 0 ? upstream : 0`.
     func sum(sumG sg: UnsafeMutablePointer<S>, sumGX sgx: UnsafeMutablePointer<S>) {
         let c = columns, mu = mean, inv = inverseStd
+        let vectorColumns = S.self == Float.self ? c / 8 * 8 : 0
         var xRow = x, gRow = g, yRow = y
         for _ in 0..<rows {
-            for j in 0..<c {
+            var j = 0
+            while j < vectorColumns {
+                let gj = V8.load(gRow + j).masked(by: V8.load(yRow + j))
+                let xh = (V8.load(xRow + j) - V8.load(mu + j)) * V8.load(inv + j)
+                (V8.load(sg + j) + gj).store(sg + j)
+                (V8.load(sgx + j) + gj * xh).store(sgx + j)
+                j += 8
+            }
+            while j < c {
                 let gj = yRow[j] > 0 ? gRow[j] : 0
                 let xh = (xRow[j] - mu[j]) * inv[j]
                 sg[j] += gj
                 sgx[j] += gj * xh
+                j += 1
             }
             xRow += c
             gRow += c
@@ -92,22 +107,65 @@ private struct MaskedRows<S: BLASScalar> {
     func inputGradient(scale s: UnsafePointer<S>, sumG sg: UnsafePointer<S>, sumGX sgx: UnsafePointer<S>,
                        batchStatistics: Bool, into out: UnsafeMutablePointer<S>) {
         let c = columns, mu = mean, inv = inverseStd
+        let vectorColumns = S.self == Float.self ? c / 8 * 8 : 0
         let invN = 1 / S(rows)
+        let invNV = V8(repeating: 1 / Float(rows))
         var xRow = x, gRow = g, yRow = y, d = out
         for _ in 0..<rows {
+            var j = 0
             if batchStatistics {
-                for j in 0..<c {
+                while j < vectorColumns {
+                    let gj = V8.load(gRow + j).masked(by: V8.load(yRow + j))
+                    let xh = (V8.load(xRow + j) - V8.load(mu + j)) * V8.load(inv + j)
+                    (V8.load(s + j) * (gj - invNV * (V8.load(sg + j) + xh * V8.load(sgx + j)))).store(d + j)
+                    j += 8
+                }
+                while j < c {
                     let gj = yRow[j] > 0 ? gRow[j] : 0
                     let xh = (xRow[j] - mu[j]) * inv[j]
                     d[j] = s[j] * (gj - invN * (sg[j] + xh * sgx[j]))
+                    j += 1
                 }
             } else {
-                for j in 0..<c { d[j] = (yRow[j] > 0 ? gRow[j] : 0) * s[j] }
+                while j < vectorColumns {
+                    (V8.load(gRow + j).masked(by: V8.load(yRow + j)) * V8.load(s + j)).store(d + j)
+                    j += 8
+                }
+                while j < c {
+                    d[j] = (yRow[j] > 0 ? gRow[j] : 0) * s[j]
+                    j += 1
+                }
             }
             xRow += c
             gRow += c
             yRow += c
             d += c
         }
+    }
+}
+
+private typealias V8 = SIMD8<Float>
+
+/// Eight scalars of a buffer the caller knows to hold `Float` (only called when `S` is `Float`).
+extension SIMD8 where Scalar == Float {
+    @inline(__always)
+    fileprivate static func load<S>(_ p: UnsafePointer<S>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+
+    @inline(__always)
+    fileprivate static func load<S>(_ p: UnsafeMutablePointer<S>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+
+    @inline(__always)
+    fileprivate func store<S>(_ p: UnsafeMutablePointer<S>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
+
+    /// `output > 0 ? self : 0` per lane (``ReLUGradientKernel``'s select).
+    @inline(__always)
+    fileprivate func masked(by output: Self) -> Self {
+        Self(repeating: 0).replacing(with: self, where: output .> Self(repeating: 0))
     }
 }
