@@ -38,9 +38,9 @@ extension Sequential {
         return normalization
     }
 
-    /// The forward pass of the pair at `index` (see ``normalizationReLUPair(at:scalars:rank:)``):
-    /// the ReLU's output, both layers' tapes (the normalization's first) and the normalization's state update.
-    func forwardNormalizationReLU(_ normalization: BatchNormalization, at index: Int, input: Tensor<Float>,
+    /// The forward pass of a pair ``normalizationReLUPair(at:scalars:rank:)`` found: the ReLU's
+    /// output, both layers' tapes (the normalization's first) and the normalization's state update.
+    func forwardNormalizationReLU(_ normalization: BatchNormalization, input: Tensor<Float>,
                                   mode: ExecutionMode) throws -> (output: Tensor<Float>, tapes: (any Sendable, any Sendable),
                                                                   stateUpdate: LayerStateUpdate) {
         try normalization.checkBuiltInput(input, mode: mode)

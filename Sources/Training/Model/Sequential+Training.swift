@@ -32,7 +32,7 @@ extension Sequential {
         while index < layers.count {
             // A large BatchNormalization and the ReLU after it run as one (Sequential+NormalizationReLU.swift).
             if let normalization = normalizationReLUPair(at: index, scalars: h.scalarCount, rank: h.rank) {
-                let pair = try forwardNormalizationReLU(normalization, at: index, input: h, mode: mode)
+                let pair = try forwardNormalizationReLU(normalization, input: h, mode: mode)
                 tapes.append(pair.tapes.0)
                 tapes.append(pair.tapes.1)
                 if !pair.stateUpdate.isEmpty { stateUpdate.set(pair.stateUpdate, layer: layers[index].name, index: index) }
