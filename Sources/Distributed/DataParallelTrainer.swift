@@ -115,6 +115,8 @@ public struct DataParallelTrainer {
     /// of them: a hash of the model's layers and variables and the trainer's settings, checked
     /// with the step (``Communicator/agree(on:operation:)``) instead of before every collective.
     let settingsFingerprint: Int
+    /// Fast mode's reduction of the gradients during the backward pass, with its buffers kept between steps.
+    let overlappedReduction: OverlappedGradientReduction
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
@@ -157,6 +159,7 @@ public struct DataParallelTrainer {
         self.mode = mode
         self.batchNormStatistics = batchNormStatistics
         self.layout = ReductionLayout(model: model)
+        self.overlappedReduction = OverlappedGradientReduction(communicator: communicator, layout: layout, model: model)
         self.settingsFingerprint = Self.fingerprint(
             [String(globalBatchSize), String(microShardCount), mode.rawValue, batchNormStatistics.rawValue]
                 + model.layers.map { "\($0.name):\(type(of: $0))" } + model.variables.map { "\($0.name)\($0.value.shape)" })
