@@ -39,7 +39,8 @@ final class OverlappedGradientReduction {
     /// Zeros reduced in place of a large gradient this rank could not compute, kept for the next failure.
     private var zeros: [Int: Tensor<Float>] = [:]
     private let pending = PendingCollectives()
-    /// How many layers of `backwardOrder` have started their reductions this step.
+    /// How many layers have started their reductions this step (``finish(failed:)`` starts the
+    /// rest of `backwardOrder` when a step stopped early).
     private var layersFinished = 0
     /// Whether this rank holds rows this step, and so must have every gradient (set by the step).
     var expectsGradients = false
@@ -79,8 +80,8 @@ final class OverlappedGradientReduction {
     /// and must not be touched until ``finish(failed:)`` returns. Then lets every started
     /// reduction progress.
     func layerFinished(named layerName: String, gradients: inout LayerGradients) throws {
-        precondition(layersFinished < backwardOrder.count && backwardOrder[layersFinished] == layerName,
-                     "layers must finish in backward order")
+        // Counted, not compared by name: every rank's step calls this for the same layers, and
+        // the slots go by the variables' names.
         layersFinished += 1
         var present: [String: Bool] = [:]
         try gradients.updateEach { localName, value in
