@@ -39,6 +39,11 @@ final class OverlappedGradientReduction {
     /// Zeros reduced in place of a large gradient this rank could not compute, kept for the next failure.
     private var zeros: [Int: Tensor<Float>] = [:]
     private let pending = PendingCollectives()
+    /// False: the reductions start in ``finish(failed:)``, after the backward pass, in the same
+    /// order and with the same algorithm (so with the same bits), instead of as each layer finishes.
+    private let overlaps: Bool
+    /// The large gradients' memory, in the order their reductions start, while `overlaps` is false.
+    private var deferred: [UnsafeMutableBufferPointer<Float>] = []
     /// How many layers have started their reductions this step (``finish(failed:)`` starts the
     /// rest of `backwardOrder` when a step stopped early).
     private var layersFinished = 0
@@ -53,9 +58,10 @@ final class OverlappedGradientReduction {
 
     private static let operation = "data-parallel step (overlapped gradient reduction)"
 
-    init(communicator: Communicator, layout: ReductionLayout, model: Sequential) {
+    init(communicator: Communicator, layout: ReductionLayout, model: Sequential, overlaps: Bool) {
         self.communicator = communicator
         self.layout = layout
+        self.overlaps = overlaps
         var slotsByLayer: [String: [Int]] = [:]
         var smallOffsets: [Int?] = []
         var smallCount = 0
@@ -95,7 +101,7 @@ final class OverlappedGradientReduction {
             if expectsGradients && layerMissingGradient == nil { layerMissingGradient = layerName }
             try takeZeros(slot: index)
         }
-        try communicator.progress(pending, operation: Self.operation)
+        if overlaps { try communicator.progress(pending, operation: Self.operation) }
     }
 
     /// A large gradient starts its reduction where it is; a small one is copied into `small`.
@@ -112,7 +118,11 @@ final class OverlappedGradientReduction {
         // result) until finish(failed:) has waited for the reduction.
         let buffer = value.withUnsafeMutableBufferPointer { $0 }
         reduced[index] = value
-        try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        if overlaps {
+            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        } else {
+            deferred.append(buffer)
+        }
     }
 
     private func takeZeros(slot index: Int) throws {
@@ -139,6 +149,9 @@ final class OverlappedGradientReduction {
         while layersFinished < backwardOrder.count {
             var none = LayerGradients()
             try layerFinished(named: backwardOrder[layersFinished], gradients: &none)
+        }
+        for buffer in deferred {
+            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
         }
         small[lossIndex] = localLossSum
         small[small.count - 1] = failed || layerMissingGradient != nil ? 1 : 0
@@ -175,6 +188,7 @@ final class OverlappedGradientReduction {
 
     private func reset() {
         layersFinished = 0
+        deferred.removeAll(keepingCapacity: true)
         expectsGradients = false
         layerMissingGradient = nil
         localLossSum = 0

@@ -99,6 +99,31 @@ extension MPIRunTests {
         }
     }
 
+    /// Fast mode's overlapped reduction against the same reductions started after the backward
+    /// pass (`--overlap 0`), with the 1,024-unit model whose hidden kernel is reduced in place
+    /// while the image BatchNormalization's backward pass (and its collectives) still run: every
+    /// step's hash and loss and the final weights are bitwise the same on every rank, on 2 and 4
+    /// ranks. A reduction that read the kernel before the layer wrote it, or an optimizer that
+    /// read it before the reduction completed, would differ.
+    @Test func fastModesOverlappedReductionEqualsTheReductionAfterTheBackwardPassBitwise() throws {
+        var arguments = Self.trainArguments(mode: .fast, batchNorm: true)
+        (arguments["hidden"], arguments["images"]) = ("1024", "1")
+        var after = arguments
+        after["overlap"] = "0"
+        for ranks in [2, 4] {
+            let overlapped = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: after)
+            #expect(overlapped.status == 0 && reference.status == 0, "\(overlapped.output)\n\(reference.output)")
+            let expected = try #require(reference.reports[0], "\(reference.output)")
+            #expect(Self.stepLabels.allSatisfy { expected[$0] != nil } && expected["weights"] != nil)
+            for rank in 0..<ranks {
+                for label in Self.stepLabels + ["weights", "losses"] {
+                    #expect(overlapped.reports[rank]?[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
+                }
+            }
+        }
+    }
+
     /// Item 5: 2 ranks stop after 3 global steps, rank 0 having written a native checkpoint;
     /// resumed from it on 1 and on 4 ranks, the run ends bitwise identical to the uninterrupted
     /// world-of-one run (weights, moving statistics, the remaining steps' hashes and losses, and
