@@ -326,7 +326,7 @@ public final class Communicator {
 
     /// Runs MPI calls (and nothing else), adding their wall time, waiting included, to
     /// ``secondsInCollectives``: the communication share `batchwise-bench distributed` reports.
-    private func timed<Result>(_ body: () throws -> Result) rethrows -> Result {
+    func timed<Result>(_ body: () throws -> Result) rethrows -> Result {
         let start = (DispatchTime.now().uptimeNanoseconds, Self.threadCPUSeconds())
         defer { account(since: start) }
         return try body()
@@ -344,16 +344,17 @@ public final class Communicator {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    /// Refuses calls from a thread other than the owner and calls after finalize.
-    private func enter(_ operation: String) throws {
+    /// Refuses calls from a thread other than the owner and calls after finalize; counts a
+    /// collective entered unless `counting` is false (progress and waits of started ones).
+    func enter(_ operation: String, counting: Bool = true) throws {
         guard pthread_equal(owner, pthread_self()) != 0 else { throw DistributedError.wrongThread(operation: operation) }
         if usesMPI ? !MPIProcess.shared.isRunning : finalizedWorldOfOne {
             throw DistributedError.finalized(operation: operation)
         }
-        collectivesEntered += 1
+        if counting { collectivesEntered += 1 }
     }
 
-    private func mpiCount(_ count: Int, _ operation: String) throws -> Int32 {
+    func mpiCount(_ count: Int, _ operation: String) throws -> Int32 {
         guard let elements = Int32(exactly: count) else { throw DistributedError.bufferTooLarge(operation: operation, count: count) }
         return elements
     }

@@ -83,6 +83,8 @@ struct DataParallelBatchStatistics: BatchStatisticsReducer {
     let reducer: GlobalBatchReducer
     let synchronizedLayers: Set<String>
     let segmentStarts: [Int]
+    /// Fast mode's reduction of the gradients during the backward pass (one segment per rank), if any.
+    var overlapped: OverlappedGradientReduction?
 
     var globalExampleCount: Int { reducer.globalExampleCount }
 
@@ -94,5 +96,11 @@ struct DataParallelBatchStatistics: BatchStatisticsReducer {
 
     func firstGlobalExample(ofSegment segment: Int) -> Int? {
         segmentStarts.indices.contains(segment) ? segmentStarts[segment] : nil
+    }
+
+    func backwardPassFinished(layer index: Int, named layerName: String, gradients: inout [LayerGradients]) throws {
+        guard let overlapped else { return }
+        precondition(gradients.count == 1, "the overlapped reduction takes one segment per rank")
+        try overlapped.layerFinished(named: layerName, gradients: &gradients[0])
     }
 }

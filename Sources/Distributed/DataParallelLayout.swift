@@ -72,15 +72,6 @@ struct ReductionLayout {
                           perMicroShardStatistics: Set<String> = []) throws -> [Float] {
         var values = reusable.take(segment, zeros: width)
         defer { reusable.keep(values, at: segment) }
-        try writeSynchronizedSums(of: step, rowCount: rowCount, into: &values, perMicroShardStatistics: perMicroShardStatistics)
-        return values
-    }
-
-    /// ``synchronizedSums(of:rowCount:segment:perMicroShardStatistics:)`` written into `values`
-    /// (``width`` values of any contents: every slot is written, the moving statistics of
-    /// synchronized layers as zeros), for a vector the caller keeps itself.
-    func writeSynchronizedSums(of step: TrainingStep, rowCount: Int, into values: inout [Float],
-                               perMicroShardStatistics: Set<String>, zeroingOtherStatistics: Bool = false) throws {
         for slot in gradients {
             guard let gradient = step.gradients[slot.name] else {
                 throw TrainingError.missingGradients(layer: Self.split(slot.name).layer)
@@ -94,14 +85,8 @@ struct ReductionLayout {
             }
             try write(value, scaledBy: Float(rowCount), to: &values, at: slot)
         }
-        if zeroingOtherStatistics {
-            values.withUnsafeMutableBufferPointer { buffer in
-                for slot in statistics where !perMicroShardStatistics.contains(Self.split(slot.name).layer) {
-                    Bits.zero(UnsafeMutableBufferPointer(rebasing: buffer[slot.range]))
-                }
-            }
-        }
         values[lossIndex] = step.loss * Float(rowCount)
+        return values
     }
 
     /// The reduced means as gradients for the optimizer.
@@ -147,7 +132,7 @@ struct ReductionLayout {
     }
 
     /// `"<layer>/<variable>"` split at the last slash.
-    private static func split(_ name: String) -> (layer: String, variable: String) {
+    static func split(_ name: String) -> (layer: String, variable: String) {
         guard let slash = name.lastIndex(of: "/") else { return ("", name) }
         return (String(name[..<slash]), String(name[name.index(after: slash)...]))
     }

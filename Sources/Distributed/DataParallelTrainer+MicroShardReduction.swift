@@ -30,9 +30,13 @@ extension DataParallelTrainer {
     /// `contribution` with no rows, so that it enters those collectives too. With
     /// `segmentPerRank` (``ReductionMode/fast`` only, whose reducer adds a rank's partial sums
     /// locally in any grouping), `segments` is one segment holding all this rank's rows
-    /// instead of one per micro-shard.
+    /// instead of one per micro-shard. With `overlapped` (fast mode, one segment per rank),
+    /// `contribution`'s backward pass has started the gradients' reductions, and
+    /// ``OverlappedGradientReduction/finish(failed:)`` completes them instead of the reducer's
+    /// sum: the sums returned are then empty, and the gradients are the reduction's result.
     mutating func reduceRankMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
         _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool, segmentPerRank: Bool,
+        overlapped: OverlappedGradientReduction? = nil,
         contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
@@ -76,17 +80,28 @@ extension DataParallelTrainer {
             sums = localFailure == nil || entersCollectivesAfterReadFailure ? try contribution(reducer, segments) : []
         } catch let failed as CollectiveFailure {
             // A collective inside `contribution` failed: every rank learnt it there.
+            overlapped?.abandon()
             throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: failed.error)
         } catch {
             fail(error)
             sums = []
         }
+        if let overlapped {
+            do {
+                try overlapped.finish(failed: localFailure != nil)
+            } catch let error as DistributedError {
+                throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
+            } catch {
+                fail(error)
+            }
+            if let localFailure { throw localFailure }
+            return ([], rowCount)
+        }
         // A failed rank sends one vector more than its share: every rank's reduction refuses the step.
         if localFailure != nil { sums = Array(repeating: [], count: shards.count + 1) }
         let total: [Scalar]
         do {
-            // Consumed: fast mode sums a single vector in place only if nothing else holds it.
-            total = try reducer.sum(rankPartials: consume sums, width: width)
+            total = try reducer.sum(rankPartials: sums, width: width)
         } catch let error as DistributedError {
             throw localFailure ?? .otherRankFailed(rank: rank, epoch: epoch, step: step, underlying: error)
         }

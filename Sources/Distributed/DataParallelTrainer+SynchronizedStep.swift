@@ -22,15 +22,19 @@ extension DataParallelTrainer {
         let segmentPerRank = mode == .fast && routing.perMicroShard.isEmpty
         let rank = communicator.rank
         var stateUpdate = ModelStateUpdate()
+        // Fast mode with a rank's rows in one segment reduces the gradients while the backward
+        // pass runs, where the layers wrote them (OverlappedGradientReduction).
+        let overlapped = segmentPerRank ? overlappedReduction : nil
         let values: [Float], rowCount: Int
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
                                                        entersCollectivesAfterReadFailure: true,
-                                                       segmentPerRank: segmentPerRank) { reducer, segments in
+                                                       segmentPerRank: segmentPerRank, overlapped: overlapped) { reducer, segments in
             let plan = reducer.plan
             let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
                 : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }
             let statistics = DataParallelBatchStatistics(reducer: reducer, synchronizedLayers: routing.synchronized,
-                                                         segmentStarts: starts)
+                                                         segmentStarts: starts, overlapped: overlapped)
+            overlapped?.expectsGradients = segments.first.map { $0 != nil } ?? false
             let result: SegmentedTrainingStep
             do {
                 result = try model.trainingStep(segments: segments, loss: loss, mode: .training, batchStatistics: statistics)
@@ -38,19 +42,23 @@ extension DataParallelTrainer {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
-            if segmentPerRank, let segment = segments[0], let step = result.segments[0] {
-                // All this rank's rows in one vector, which the reducer sums in place (fast mode).
-                var values = reducer.reusableVector(Float.self, count: layout.width)
-                try layout.writeSynchronizedSums(of: step, rowCount: segment.x.rowCount, into: &values,
-                                                 perMicroShardStatistics: routing.perMicroShardUpdating,
-                                                 zeroingOtherStatistics: true)
-                return [values]
+            if overlapped != nil {
+                if let segment = segments[0], let step = result.segments[0] {
+                    overlapped?.localLossSum = step.loss * Float(segment.x.rowCount)
+                }
+                return []
             }
             return try zip(segments, result.segments).enumerated().map { index, pair in
                 guard let segment = pair.0, let step = pair.1 else { return layout.zeros }
                 return try layout.synchronizedSums(of: step, rowCount: segment.x.rowCount, segment: index,
                                                    perMicroShardStatistics: routing.perMicroShardUpdating)
             }
+        }
+        if let overlapped {
+            let (gradients, totalLoss) = overlapped.takeResult()
+            try self.model.apply(stateUpdate)
+            try optimizer.apply(gradients, to: &self.model)
+            return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: totalLoss / Float(rowCount))
         }
         // Read, not written: the reducer reuses the vector's memory in the next step.
         let meanLoss = values[layout.lossIndex] / Float(rowCount)

@@ -109,12 +109,21 @@ public struct DataParallelTrainer {
     /// Whether BatchNormalization normalises with the global batch's statistics (the default)
     /// or each micro-shard's, for every layer or as each layer's `synchronized` flag says.
     public let batchNormStatistics: BatchNormStatisticsScope
+    /// In ``ReductionMode/fast`` with a rank's rows in one segment: whether each large gradient's
+    /// all-reduce starts as soon as its layer's backward pass has written it, while the earlier
+    /// layers still run backward (true, the default), or all of them after the backward pass.
+    /// Both reduce the gradients where the layers wrote them, with the same collectives in the
+    /// same order, so the results are bitwise the same; only the timing differs
+    /// (docs/distributed.md, "Stop 18").
+    public let overlapsGradientReduction: Bool
 
     let layout: ReductionLayout
     /// What every rank must share for the step's collectives to have the same lengths on all
     /// of them: a hash of the model's layers and variables and the trainer's settings, checked
     /// with the step (``Communicator/agree(on:operation:)``) instead of before every collective.
     let settingsFingerprint: Int
+    /// Fast mode's reduction of the gradients during the backward pass, with its buffers kept between steps.
+    let overlappedReduction: OverlappedGradientReduction
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
@@ -134,9 +143,11 @@ public struct DataParallelTrainer {
     ///   - batchNormStatistics: ``BatchNormStatisticsScope/synchronized`` (default) or
     ///     ``BatchNormStatisticsScope/ghostBatch`` for every BatchNormalization layer, or
     ///     ``BatchNormStatisticsScope/perLayer`` to follow each layer's `synchronized` flag.
+    ///   - overlapsGradientReduction: in fast mode, start each large gradient's reduction during
+    ///     the backward pass (true, the default) or after it; the same results either way.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
                 globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
-                batchNormStatistics: BatchNormStatisticsScope = .synchronized) throws {
+                batchNormStatistics: BatchNormStatisticsScope = .synchronized, overlapsGradientReduction: Bool = true) throws {
         guard globalBatchSize >= 1 else {
             throw DataParallelError.invalidArgument(argument: "globalBatchSize", reason: "must be at least 1, got \(globalBatchSize)")
         }
@@ -156,7 +167,10 @@ public struct DataParallelTrainer {
         self.microShardCount = microShardCount
         self.mode = mode
         self.batchNormStatistics = batchNormStatistics
+        self.overlapsGradientReduction = overlapsGradientReduction
         self.layout = ReductionLayout(model: model)
+        self.overlappedReduction = OverlappedGradientReduction(communicator: communicator, layout: layout, model: model,
+                                                               overlaps: overlapsGradientReduction)
         self.settingsFingerprint = Self.fingerprint(
             [String(globalBatchSize), String(microShardCount), mode.rawValue, batchNormStatistics.rawValue]
                 + model.layers.map { "\($0.name):\(type(of: $0))" } + model.variables.map { "\($0.name)\($0.value.shape)" })

@@ -111,21 +111,9 @@ public struct GlobalBatchReducer {
     /// ``sum(microShardSums:width:)``, except that in ``ReductionMode/fast``, where the rank adds
     /// its vectors before the all-reduce, `partials` may be any number of partial sums that
     /// together cover this rank's rows (e.g. one vector for all of them).
-    ///
-    /// A single large partial is summed in place: the all-reduce works on its memory, with the
-    /// status appended to its spare capacity (``reusableVector(count:)`` has room for it), and
-    /// it is handed back as the result. Pass it with `consume` so that nothing else holds it.
-    func sum<Scalar: CommunicatorScalar>(rankPartials partials: consuming [[Scalar]], width: Int) throws -> [Scalar] {
+    func sum<Scalar: CommunicatorScalar>(rankPartials partials: [[Scalar]], width: Int) throws -> [Scalar] {
         guard mode == .fast else { return try sum(microShardSums: partials, width: width) }
         let wellFormed = partials.allSatisfy { $0.count == width }
-        if wellFormed, partials.count == 1, width >= Self.largeVectorMinimumWidth {
-            let operation = "sum(rankPartials:width:)"
-            try agreeOnWidthUnlessAgreed(width, operation: operation)
-            var sums = partials.removeLast()
-            try allReduceInPlace(&sums, status: 0, localShapeError: nil, operation: operation)
-            scratch.keepResult(sums)
-            return sums
-        }
         return try sum(microShardSums: partials, width: width, localShapeError: wellFormed ? nil
                        : DistributedError.shapeMismatch(operation: "sum(rankPartials:width:)", expected: partials.count * width,
                                                         actual: partials.reduce(0) { $0 + $1.count }))
@@ -190,17 +178,11 @@ public struct GlobalBatchReducer {
         guard sums.removeLast() == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: nil) }
     }
 
-    /// A vector of `count` values (contents undefined) for ``sum(rankPartials:width:)`` to
-    /// reduce in place: the memory of the last large result handed out, once its holder has let
-    /// go of it, with room for the status. ``ReductionMode/fast`` only.
-    func reusableVector<Scalar: CommunicatorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
-        scratch.reusableResult(Scalar.self, count: count)
-    }
-
     /// Widths from which ``ReductionMode/ordered`` folds along the ranks rather than
     /// all-gathering every micro-shard's sums (a gradient vector, not a BatchNormalization
-    /// layer's sums, whose one collective costs less than the chain's messages), and from which
-    /// ``ReductionMode/fast`` reuses its result and sums a single vector in place.
+    /// layer's sums, whose one collective costs less than the chain's messages), from which
+    /// ``ReductionMode/fast`` reuses its result, and from which a gradient is large enough for
+    /// the overlapped reduction (``OverlappedGradientReduction``) to reduce it where it is.
     static let largeVectorMinimumWidth = 4096
 
     /// Ordered mode for small widths: every rank all-gathers every micro-shard's sums (with the

@@ -31,6 +31,10 @@ import Training
 /// `--images 1` puts Reshape([2, 2, 1]) -> BatchNormalization (statistics over N·H·W) -> Flatten
 /// in front. `--reference 1`: also trains the same model in this one process with
 /// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
+/// `--overlap 0`: `fast` mode reduces the gradients after the backward pass instead of during it.
+/// `--optimizer sgd`: SGD(0.1) instead of Adam(0.01), whose first steps move every weight by
+/// about the learning rate whatever the gradient's size, so that rounding differences of a
+/// near-zero gradient can flip a step's sign (comparisons with a tolerance need SGD).
 /// `--recalibrate 1`: after training, `recalibrateBatchNormalization` on the rows scaled by 3
 /// plus 40, reporting the `recalibrated` moving statistics and, computed alone by
 /// `Sequential.recalibratingBatchNormalization`, `recalibrated-reference`.
@@ -80,14 +84,16 @@ enum DataParallelCheck {
         if options.values["dropout"] == "1" { layers.append(Dropout(rate: 0.25)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
-        var trainer = try DataParallelTrainer(model: model, optimizer: Adam(learningRate: 0.01),
+        let chosenOptimizer: any Optimizer = options.values["optimizer"] == "sgd" ? SGD(learningRate: 0.1) : Adam(learningRate: 0.01)
+        var trainer = try DataParallelTrainer(model: model, optimizer: chosenOptimizer,
                                               loss: .sparseCategoricalCrossentropy, communicator: world,
                                               globalBatchSize: options.int("batch"),
                                               microShardCount: options.int("micro-shards"), mode: mode,
                                               batchNormStatistics: options.values["bn-statistics"].map {
                                                   guard let scope = BatchNormStatisticsScope(rawValue: $0) else { fail("unknown --bn-statistics") }
                                                   return scope
-                                              } ?? .synchronized)
+                                              } ?? .synchronized,
+                                              overlapsGradientReduction: options.values["overlap"] != "0")
         if options.values["predict-only"] == "1" {
             do {
                 report.bits("predictions", try trainer.predict(data).scalars)

@@ -61,12 +61,28 @@ extension MPIRunTests {
     }
 
     /// Item 3 (fast): every rank of a run holds the same weights after every step (same hashes),
-    /// within 1e-5 of the ordered world-of-one result.
-    @Test func fastDataParallelTrainingAgreesAcrossRanksWithinTolerance() throws {
-        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: Self.trainArguments(mode: .ordered, batchNorm: true))
+    /// within 1e-5 of the ordered world-of-one result. With 1,024 hidden units the hidden Dense
+    /// kernel (4,096 values) is reduced where the backward pass wrote it, by a nonblocking
+    /// all-reduce started before the earlier layers' backward passes (the image
+    /// BatchNormalization's collectives among them): reducing a copy instead, so that each rank
+    /// kept its own gradient, made the ranks' hashes differ and 99 % of the values miss the
+    /// tolerance. In that wide model, rounding differences move some pre-activations across
+    /// ReLU's kink over the 8 steps (with SGD, `--optimizer sgd`, as with Adam), and 3 % of the
+    /// values differ from the ordered run by up to 5e-3 whether or not the reduction overlaps
+    /// the backward pass (the same bits both ways, measured): there at most 5 % may.
+    @Test(arguments: [8, 1024])
+    func fastDataParallelTrainingAgreesAcrossRanksWithinTolerance(hidden: Int) throws {
+        var ordered = Self.trainArguments(mode: .ordered, batchNorm: true), fast = Self.trainArguments(mode: .fast, batchNorm: true)
+        if hidden != 8 {
+            for key in ["hidden", "images", "optimizer"] {
+                let value = ["hidden": String(hidden), "images": "1", "optimizer": "sgd"][key]
+                (ordered[key], fast[key]) = (value, value)
+            }
+        }
+        let alone = try MPIRun.start(ranks: nil, check: "train", arguments: ordered)
         let reference = try Self.floats(#require(alone.reports[0]?["weights"], "\(alone.output)"))
         for ranks in [2, 4] {
-            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: Self.trainArguments(mode: .fast, batchNorm: true))
+            let run = try MPIRun.start(ranks: ranks, check: "train", arguments: fast)
             #expect(run.status == 0, "\(run.output)")
             let first = try #require(run.reports[0], "\(run.output)")
             for rank in 1..<ranks {
@@ -74,8 +90,36 @@ extension MPIRunTests {
             }
             let weights = try Self.floats(#require(first["weights"]))
             #expect(weights.count == reference.count)
-            for (value, expected) in zip(weights, reference) {
-                #expect(abs(value - expected) <= 1e-5 * max(1, abs(expected)), "\(ranks) ranks: \(value) vs \(expected)")
+            let far = zip(weights, reference).filter { abs($0 - $1) > 1e-5 * max(1, abs($1)) }
+            if hidden == 8 {
+                #expect(far.isEmpty, "\(ranks) ranks: \(far.prefix(10))")
+            } else {
+                #expect(far.count * 20 <= weights.count, "\(ranks) ranks: \(far.count) of \(weights.count) beyond 1e-5")
+            }
+        }
+    }
+
+    /// Fast mode's overlapped reduction against the same reductions started after the backward
+    /// pass (`--overlap 0`), with the 1,024-unit model whose hidden kernel is reduced in place
+    /// while the image BatchNormalization's backward pass (and its collectives) still run: every
+    /// step's hash and loss and the final weights are bitwise the same on every rank, on 2 and 4
+    /// ranks. A reduction that read the kernel before the layer wrote it, or an optimizer that
+    /// read it before the reduction completed, would differ.
+    @Test func fastModesOverlappedReductionEqualsTheReductionAfterTheBackwardPassBitwise() throws {
+        var arguments = Self.trainArguments(mode: .fast, batchNorm: true)
+        (arguments["hidden"], arguments["images"]) = ("1024", "1")
+        var after = arguments
+        after["overlap"] = "0"
+        for ranks in [2, 4] {
+            let overlapped = try MPIRun.start(ranks: ranks, check: "train", arguments: arguments)
+            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: after)
+            #expect(overlapped.status == 0 && reference.status == 0, "\(overlapped.output)\n\(reference.output)")
+            let expected = try #require(reference.reports[0], "\(reference.output)")
+            #expect(Self.stepLabels.allSatisfy { expected[$0] != nil } && expected["weights"] != nil)
+            for rank in 0..<ranks {
+                for label in Self.stepLabels + ["weights", "losses"] {
+                    #expect(overlapped.reports[rank]?[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
+                }
             }
         }
     }
@@ -131,8 +175,10 @@ extension MPIRunTests {
     /// ending the ranks (so `mpirun` does not end the job for them), rank 1 throws its own
     /// error and rank 0 a typed error saying another rank failed, and both return from the
     /// step (a rank left waiting would trip the watchdog). The same for `predict`'s all-gather.
-    /// With 1,024 hidden units through `ordered` mode's chain along the ranks.
-    @Test(arguments: [(ReductionMode.ordered, false, 8), (.fast, false, 8), (.ordered, true, 8), (.ordered, false, 1024)])
+    /// With 1,024 hidden units through `ordered` mode's chain along the ranks, and in `fast` mode
+    /// with the failed rank reducing zeros in place of its hidden kernel's gradient.
+    @Test(arguments: [(ReductionMode.ordered, false, 8), (.fast, false, 8), (.ordered, true, 8), (.ordered, false, 1024),
+                      (.fast, false, 1024)])
     func theOtherRanksStopWithATypedErrorInsteadOfWaiting(mode: ReductionMode, predictOnly: Bool, hidden: Int) throws {
         var arguments = Self.trainArguments(mode: mode, batchNorm: false)
         arguments["hidden"] = String(hidden)

@@ -48,25 +48,6 @@ import Testing
         }
     }
 
-    /// Fast mode sums a rank's one large vector in its own memory (the all-reduce in place, the
-    /// status in its spare capacity) instead of copying it into another array first, and hands
-    /// that memory back, with the values summed (in a world of one: unchanged) and the status gone.
-    @Test func fastModeSumsARanksSingleLargeVectorInPlace() throws {
-        let reducer = try Self.reducer(rows: 8, microShards: 8, mode: .fast)
-        let width = GlobalBatchReducer.largeVectorMinimumWidth
-        let values = TestData.floats(width, seed: 3)
-        var vector = reducer.reusableVector(Float.self, count: width)
-        vector.withUnsafeMutableBufferPointer { buffer in for index in buffer.indices { buffer[index] = values[index] } }
-        let address = vector.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let sums = try reducer.sum(rankPartials: [consume vector], width: width)
-        #expect(TestData.bits(sums) == TestData.bits(values))
-        #expect(sums.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == address)
-        // The next step's vector is the same memory again once the result is let go of.
-        let kept = sums.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        _ = consume sums
-        #expect(reducer.reusableVector(Float.self, count: width).withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == kept)
-    }
-
     @Test func aPlanForAnotherWorldSizeIsRefused() throws {
         let world = try Communicator.world(environment: [:])
         #expect(throws: DistributedError.invalidPlan(reason: "plan is for 2 ranks, the world has 1")) {

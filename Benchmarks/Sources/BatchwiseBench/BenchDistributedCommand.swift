@@ -48,6 +48,9 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(help: "Let waiting ranks poll without yielding the core (mpi_yield_when_idle=0); by default they yield, as the tests' settings do.")
     var busyPoll = false
 
+    @Flag(inversion: .prefixedNo, help: "In fast mode, start each large gradient's all-reduce during the backward pass (default) or, with --no-overlap, all of them after it (the same results; an A/B of the overlap in one binary).")
+    var overlap = true
+
     @Option(help: .hidden)
     var resultFile: String?
 
@@ -110,6 +113,8 @@ struct BenchDistributedCommand: ParsableCommand {
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
         // The mechanism the runs used (the setting, no figure), in the table and the JSON alike.
         rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
+        rows.append(BenchRow(workload: "fast mode's gradient all-reduces start \(overlap ? "during" : "after") the backward pass",
+                             batchwise: nil, peer: nil, unit: "setting"))
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
@@ -124,6 +129,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let this = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
             + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
+            + (overlap ? [] : ["--no-overlap"])
         let environment = ProcessInfo.processInfo.environment.merging([
             SingleCopyMechanism.environmentVariable: singleCopy,
             "OMPI_MCA_mpi_yield_when_idle": busyPoll ? "0" : "1",
@@ -155,7 +161,8 @@ struct BenchDistributedCommand: ParsableCommand {
         for mode in ReductionMode.allCases {
             var trainer = try DataParallelTrainer(model: try Self.model(), optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
                                                   communicator: world, globalBatchSize: Self.globalBatch,
-                                                  microShardCount: Self.microShards, mode: mode)
+                                                  microShardCount: Self.microShards, mode: mode,
+                                                  overlapsGradientReduction: overlap)
             for step in 0..<5 { _ = try trainer.step(data, epoch: 0, step: step % 8) }
             try world.barrier()
             let (collectivesBefore, collectiveCPUBefore) = (world.secondsInCollectives, world.cpuSecondsInCollectives)

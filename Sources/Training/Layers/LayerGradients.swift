@@ -55,6 +55,13 @@ public struct LayerGradients: Sendable, Equatable {
         }
     }
 
+    /// Lets `body` change each stored gradient in place, in ``names``' order: a gradient whose
+    /// storage nothing else holds is not copied (a reducer adds it up across processes where
+    /// the backward pass wrote it).
+    public mutating func updateEach(_ body: (_ localName: String, _ value: inout Tensor<Float>) throws -> Void) rethrows {
+        for index in values.indices { try body(names[index], &values[index]) }
+    }
+
     /// The gradient at `index` in ``names``' order.
     func value(at index: Int) -> Tensor<Float> { values[index] }
 

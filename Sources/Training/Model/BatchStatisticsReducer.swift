@@ -38,6 +38,14 @@ public protocol BatchStatisticsReducer {
     /// drawing random numbers per example (Dropout) draws the same for an example whichever
     /// process holds it; nil (the default) when unknown, and then the step refuses such layers.
     func firstGlobalExample(ofSegment segment: Int) -> Int?
+
+    /// Called once per layer after its backward pass, from the last layer to the first (every
+    /// layer, with or without gradients, also when a segment failed), with each segment's
+    /// gradients of that layer (`gradients[k]`: segment `k`'s, empty for a segment without rows
+    /// or after a failure). The gradients are final when this is called: a reducer may start
+    /// adding them up across processes while the earlier layers' backward passes run, and
+    /// change them in place (the step hands on what it leaves there). The default does nothing.
+    func backwardPassFinished(layer index: Int, named layerName: String, gradients: inout [LayerGradients]) throws
 }
 
 extension BatchStatisticsReducer {
@@ -46,6 +54,9 @@ extension BatchStatisticsReducer {
 
     /// Unknown: a step through this reducer refuses layers that draw random numbers.
     public func firstGlobalExample(ofSegment segment: Int) -> Int? { nil }
+
+    /// Nothing: the gradients are added up after the step.
+    public func backwardPassFinished(layer index: Int, named layerName: String, gradients: inout [LayerGradients]) throws {}
 }
 
 /// The reducer of a step whose segments are the whole batch: adds them in segment order.

@@ -147,27 +147,33 @@ extension Sequential {
         var gradients = h.map { _ in Gradients.laidOut(for: layers, reusing: nil) }
         for i in stride(from: last, through: 0, by: -1) {
             let layer = layers[i]
+            var layerGradients = h.map { _ in LayerGradients() }
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode) {
                 let result = try global.erasedBackward(segments: upstream, tapes: tapes[i], reducer: reducer,
                                                        needsInputGradient: i > 0, localFailure: &failure)
                 for k in h.indices {
-                    if var layerGradients = result.gradients[k] { gradients[k].store(&layerGradients, layer: i) }
+                    if let computed = result.gradients[k] { layerGradients[k] = computed }
                     upstream[k] = result.inputs[k]
                 }
             } else {
                 for k in h.indices {
                     guard let g = upstream[k], let tape = tapes[i][k] else { continue }
                     do {
-                        var layerGradients = LayerGradients()
                         upstream[k] = try layer.erasedBackward(g, tape: tape, fromLogits: fused && i == last,
-                                                               gradients: &layerGradients, needsInputGradient: i > 0)
-                        gradients[k].store(&layerGradients, layer: i)
+                                                               gradients: &layerGradients[k], needsInputGradient: i > 0)
                     } catch {
+                        layerGradients[k] = LayerGradients()
                         if failure == nil { failure = error }
                     }
                 }
             }
-            if failure != nil { upstream = upstream.map { _ in nil } }
+            if failure != nil {
+                upstream = upstream.map { _ in nil }
+                layerGradients = h.map { _ in LayerGradients() }
+            }
+            // The reducer may start adding this layer's gradients up while the earlier layers run.
+            try reducer.backwardPassFinished(layer: i, named: layer.name, gradients: &layerGradients)
+            for k in h.indices where !layerGradients[k].isEmpty { gradients[k].store(&layerGradients[k], layer: i) }
         }
         if let failure { throw failure }
         for k in h.indices where live[k] {

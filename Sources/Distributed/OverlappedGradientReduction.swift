@@ -1,0 +1,197 @@
+import Tensors
+import Training
+
+/// ``ReductionMode/fast``'s reduction of a step's gradients while the backward pass still runs
+/// (a rank's rows in one segment): as each layer's backward pass finishes, its large gradients
+/// (``GlobalBatchReducer/largeVectorMinimumWidth`` values or more, such as a Dense kernel) are
+/// summed over the ranks in place, where the layer wrote them, by a nonblocking all-reduce
+/// (`MPI_Iallreduce`) each, and the earlier layers' backward passes run meanwhile; the small
+/// ones are copied into one vector with the loss and the rank's status, reduced last. Before
+/// the optimizer reads anything, ``finish(failed:)`` waits for all of them.
+///
+/// Instead of copying every gradient into one vector, reducing it and copying it back into
+/// tensors (about a megabyte each way for the benchmark's model), the large gradients are
+/// reduced where they are and handed to the optimizer as they are. On two ranks each sum is
+/// `a + b` either way, so the results are bitwise those of one all-reduce of the whole vector;
+/// on more ranks Open MPI's order of additions may differ between message sizes (fast mode's
+/// last bits depend on the rank count anyway), and every rank still gets the same bits.
+///
+/// Every rank starts the same collectives in the same order: one per large gradient of each
+/// layer, last layer first (zeros where a failed rank has none), then the small vector. MPI
+/// calls stay on the communicator's thread: the backward pass calls
+/// ``layerFinished(named:gradients:)`` there between layers, and each call also lets the
+/// started reductions progress (Open MPI moves their data only inside MPI calls). Time in
+/// those calls counts as time in collectives (``Communicator/secondsInCollectives``).
+final class OverlappedGradientReduction {
+    private let communicator: Communicator
+    private let layout: ReductionLayout
+    /// Each layer's gradient slots (indices into `layout.gradients`), by layer name.
+    private let slotsByLayer: [String: [Int]]
+    /// The layers' names in backward order: the order every rank starts their reductions in.
+    private let backwardOrder: [String]
+    /// Where each small slot sits in `small` (nil for a large one).
+    private let smallOffsets: [Int?]
+    /// The small gradients, then the loss summed over the rank's rows, then the status.
+    private var small: [Float]
+    private var lossIndex: Int { small.count - 2 }
+    /// The large gradients being reduced in place (nil before their layer finished).
+    private var reduced: [Tensor<Float>?]
+    /// Zeros reduced in place of a large gradient this rank could not compute, kept for the next failure.
+    private var zeros: [Int: Tensor<Float>] = [:]
+    private let pending = PendingCollectives()
+    /// False: the reductions start in ``finish(failed:)``, after the backward pass, in the same
+    /// order and with the same algorithm (so with the same bits), instead of as each layer finishes.
+    private let overlaps: Bool
+    /// The large gradients' memory, in the order their reductions start, while `overlaps` is false.
+    private var deferred: [UnsafeMutableBufferPointer<Float>] = []
+    /// How many layers have started their reductions this step (``finish(failed:)`` starts the
+    /// rest of `backwardOrder` when a step stopped early).
+    private var layersFinished = 0
+    /// Whether this rank holds rows this step, and so must have every gradient (set by the step).
+    var expectsGradients = false
+    /// The first layer lacking a gradient although this rank has rows.
+    private var layerMissingGradient: String?
+    /// This rank's loss times its rows, set by the step before ``finish(failed:)``.
+    var localLossSum: Float = 0
+    /// What ``finish(failed:)`` reduced, until ``takeResult()`` hands it out.
+    private var result: (gradients: Gradients, lossSum: Float)?
+
+    private static let operation = "data-parallel step (overlapped gradient reduction)"
+
+    init(communicator: Communicator, layout: ReductionLayout, model: Sequential, overlaps: Bool) {
+        self.communicator = communicator
+        self.layout = layout
+        self.overlaps = overlaps
+        var slotsByLayer: [String: [Int]] = [:]
+        var smallOffsets: [Int?] = []
+        var smallCount = 0
+        for (index, slot) in layout.gradients.enumerated() {
+            slotsByLayer[ReductionLayout.split(slot.name).layer, default: []].append(index)
+            if slot.range.count >= GlobalBatchReducer.largeVectorMinimumWidth {
+                smallOffsets.append(nil)
+            } else {
+                smallOffsets.append(smallCount)
+                smallCount += slot.range.count
+            }
+        }
+        self.slotsByLayer = slotsByLayer
+        self.smallOffsets = smallOffsets
+        self.backwardOrder = model.layers.reversed().map(\.name)
+        self.small = Bits.zeros(Float.self, count: smallCount + 2)
+        self.reduced = layout.gradients.map { _ in nil }
+    }
+
+    /// Starts the reductions of the layer `layerName`'s gradients (`gradients`: this rank's,
+    /// empty when it has none), in the order of the layout; large ones are reduced in place
+    /// and must not be touched until ``finish(failed:)`` returns. Then lets every started
+    /// reduction progress.
+    func layerFinished(named layerName: String, gradients: inout LayerGradients) throws {
+        // Counted, not compared by name: every rank's step calls this for the same layers, and
+        // the slots go by the variables' names.
+        layersFinished += 1
+        var present: [String: Bool] = [:]
+        try gradients.updateEach { localName, value in
+            let name = "\(layerName)/\(localName)"
+            guard let index = slotsByLayer[layerName]?.first(where: { layout.gradients[$0].name == name }),
+                  value.scalarCount == layout.gradients[index].range.count else { return }
+            present[name] = true
+            try take(&value, slot: index)
+        }
+        for index in slotsByLayer[layerName] ?? [] where present[layout.gradients[index].name] == nil {
+            if expectsGradients && layerMissingGradient == nil { layerMissingGradient = layerName }
+            try takeZeros(slot: index)
+        }
+        if overlaps { try communicator.progress(pending, operation: Self.operation) }
+    }
+
+    /// A large gradient starts its reduction where it is; a small one is copied into `small`.
+    private func take(_ value: inout Tensor<Float>, slot index: Int) throws {
+        if let offset = smallOffsets[index] {
+            value.withUnsafeBufferPointer { source in
+                small.withUnsafeMutableBufferPointer { target in
+                    Bits.copy(source.baseAddress!, to: target.baseAddress!.advanced(by: offset), count: source.count)
+                }
+            }
+            return
+        }
+        // The tensor's storage outlives this call: `reduced` holds it (as does the step's
+        // result) until finish(failed:) has waited for the reduction.
+        let buffer = value.withUnsafeMutableBufferPointer { $0 }
+        reduced[index] = value
+        if overlaps {
+            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        } else {
+            deferred.append(buffer)
+        }
+    }
+
+    private func takeZeros(slot index: Int) throws {
+        let slot = layout.gradients[index]
+        if let offset = smallOffsets[index] {
+            small.withUnsafeMutableBufferPointer { Bits.zero(UnsafeMutableBufferPointer(rebasing: $0[offset..<(offset + slot.range.count)])) }
+            return
+        }
+        var value = zeros.removeValue(forKey: index) ?? Tensor<Float>(zeros: slot.shape)
+        value.withUnsafeMutableBufferPointer { Bits.zero($0) }
+        try take(&value, slot: index)
+        zeros[index] = value
+    }
+
+    /// Completes the step's reduction on every rank, whatever happened to this one: starts
+    /// zeros for the layers whose backward pass did not finish (so that every rank starts the
+    /// same collectives), reduces the small vector with ``localLossSum`` and the status
+    /// (`failed`, or a missing gradient), and waits for everything. Keeps the reduced gradients
+    /// and the global loss sum for ``takeResult()``, or throws: `TrainingError.missingGradients(layer:)`
+    /// on a rank with rows whose step left a gradient out, else
+    /// ``DistributedError/otherRankInputRejected(operation:rank:)`` when any rank failed.
+    func finish(failed: Bool) throws {
+        defer { reset() }
+        while layersFinished < backwardOrder.count {
+            var none = LayerGradients()
+            try layerFinished(named: backwardOrder[layersFinished], gradients: &none)
+        }
+        for buffer in deferred {
+            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        }
+        small[lossIndex] = localLossSum
+        small[small.count - 1] = failed || layerMissingGradient != nil ? 1 : 0
+        try small.withUnsafeMutableBufferPointer { buffer in
+            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        }
+        try communicator.waitAll(pending, operation: Self.operation)
+        if let layerMissingGradient { throw TrainingError.missingGradients(layer: layerMissingGradient) }
+        guard small[small.count - 1] == 0 else { throw DistributedError.otherRankInputRejected(operation: Self.operation, rank: nil) }
+        let gradients = try layout.gradients.enumerated().map { index, slot in
+            let value: Tensor<Float>
+            if let offset = smallOffsets[index] {
+                value = try Tensor(shape: slot.shape, scalars: Array(small[offset..<(offset + slot.range.count)]))
+            } else {
+                value = reduced[index]!
+            }
+            return NamedVariable(name: slot.name, value: value, isTrainable: true)
+        }
+        result = (Gradients(named: gradients), small[lossIndex])
+    }
+
+    /// The gradients and loss sum the last ``finish(failed:)`` reduced (moved out).
+    func takeResult() -> (gradients: Gradients, lossSum: Float) {
+        defer { result = nil }
+        return result!
+    }
+
+    /// Waits for the reductions a failed step started (every rank started the same ones before
+    /// the collective that failed), so that none writes into memory freed later.
+    func abandon() {
+        try? communicator.waitAll(pending, operation: Self.operation)
+        reset()
+    }
+
+    private func reset() {
+        layersFinished = 0
+        deferred.removeAll(keepingCapacity: true)
+        expectsGradients = false
+        layerMissingGradient = nil
+        localLossSum = 0
+        for index in reduced.indices { reduced[index] = nil }
+    }
+}
