@@ -22,7 +22,22 @@ extension Sequential {
         x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode = .training,
         reusing spare: consuming Gradients? = nil
     ) throws -> TrainingStep {
+        try trainingStep(x: x, y: y, loss: loss, mode: mode, reusing: spare, typedLayerLimit: TypedTrainingStep.layerLimit)
+    }
+
+    /// ``trainingStep(x:y:loss:mode:reusing:)`` through ``TypedTrainingStep`` for models of at
+    /// most `typedLayerLimit` layers, else through a list of type-erased tapes (tests compare
+    /// the two bit for bit).
+    func trainingStep(x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode,
+                      reusing spare: consuming Gradients?, typedLayerLimit: Int) throws -> TrainingStep {
         try checkInput(x)
+        if layers.count <= typedLayerLimit {
+            var step = TypedTrainingStep(mode: mode, loss: loss, targets: y, last: layers.count - 1,
+                                         gradients: Gradients.laidOut(for: layers, reusing: spare.take()))
+            _ = try layers[0].typedStep(x, index: 0, layers: layers, step: &step)
+            return TrainingStep(loss: step.value, predictions: step.predictions, gradients: step.gradients,
+                                stateUpdate: step.stateUpdate)
+        }
         var tapes: [any Sendable] = []
         tapes.reserveCapacity(layers.count)
         var stateUpdate = ModelStateUpdate()
