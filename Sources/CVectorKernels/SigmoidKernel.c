@@ -77,54 +77,40 @@ static inline __m256 expf8(__m256 x) {
     return _mm256_set_m128(expf4(_mm256_extractf128_ps(x, 1)), expf4(_mm256_castps256_ps128(x)));
 }
 
+/// The sigmoid (`sigmoid` 1) or expf itself (0) of eight lanes.
 __attribute__((target("avx2,fma")))
-static void sigmoid_avx2(const float *x, float *out, ptrdiff_t count) {
-    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+static inline __m256 block(__m256 x, int sigmoid) {
+    if (!sigmoid) return expf8(x);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 e = expf8(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)));
+    return _mm256_div_ps(one, _mm256_add_ps(one, e));
+}
+
+__attribute__((target("avx2,fma")))
+static void apply_avx2(const float *x, float *out, ptrdiff_t count, int sigmoid) {
     ptrdiff_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        __m256 e = expf8(_mm256_xor_ps(_mm256_loadu_ps(x + i), sign));
-        _mm256_storeu_ps(out + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-    }
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, block(_mm256_loadu_ps(x + i), sigmoid));
     if (i < count) {   // the last lanes through a padded block, so they take the same code
         float lanes[8] = {0};
         memcpy(lanes, x + i, (size_t)(count - i) * sizeof(float));
-        __m256 e = expf8(_mm256_xor_ps(_mm256_loadu_ps(lanes), sign));
-        _mm256_storeu_ps(lanes, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-        memcpy(out + i, lanes, (size_t)(count - i) * sizeof(float));
-    }
-}
-
-__attribute__((target("avx2,fma")))
-static void expf_avx2(const float *x, float *out, ptrdiff_t count) {
-    ptrdiff_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, expf8(_mm256_loadu_ps(x + i)));
-    if (i < count) {
-        float lanes[8] = {0};
-        memcpy(lanes, x + i, (size_t)(count - i) * sizeof(float));
-        _mm256_storeu_ps(lanes, expf8(_mm256_loadu_ps(lanes)));
+        _mm256_storeu_ps(lanes, block(_mm256_loadu_ps(lanes), sigmoid));
         memcpy(out + i, lanes, (size_t)(count - i) * sizeof(float));
     }
 }
 #endif
 
-int bw_sigmoid_glibc_expf(const float *x, float *out, ptrdiff_t count) {
+/// The kernel (`sigmoid` 1: the sigmoid, 0: expf) when the CPU has AVX2 and FMA.
+static int run(const float *x, float *out, ptrdiff_t count, int sigmoid) {
 #if BW_SIGMOID_X86_64
     if (bw_cpu_has_avx2_fma()) {
-        if (count > 0) sigmoid_avx2(x, out, count);
+        if (count > 0) apply_avx2(x, out, count, sigmoid);
         return 1;
     }
 #endif
-    (void)x; (void)out; (void)count;
+    (void)x; (void)out; (void)count; (void)sigmoid;
     return 0;
 }
 
-int bw_expf_glibc(const float *x, float *out, ptrdiff_t count) {
-#if BW_SIGMOID_X86_64
-    if (bw_cpu_has_avx2_fma()) {
-        if (count > 0) expf_avx2(x, out, count);
-        return 1;
-    }
-#endif
-    (void)x; (void)out; (void)count;
-    return 0;
-}
+int bw_sigmoid_glibc_expf(const float *x, float *out, ptrdiff_t count) { return run(x, out, count, 1); }
+
+int bw_expf_glibc(const float *x, float *out, ptrdiff_t count) { return run(x, out, count, 0); }
