@@ -38,9 +38,9 @@ import Tensors
                 var (x, y) = batches[step % batches.count]
                 if step >= 4 { (x, y) = (try x.rows(0..<20), try y.rows(0..<20)) }   // a smaller batch
                 let a = try typed.trainingStep(x: x, y: y, loss: workload.loss, mode: .training,
-                                               reusing: typedSpare.take(), typedLayerLimit: .max)
+                                               reusing: typedSpare.take(), typed: true)
                 let b = try listed.trainingStep(x: x, y: y, loss: workload.loss, mode: .training,
-                                                reusing: listedSpare.take(), typedLayerLimit: 0)
+                                                reusing: listedSpare.take(), typed: false)
                 #expect(a.loss.bitPattern == b.loss.bitPattern, "\(workload.name) step \(step)")
                 #expect(Reuse.bits(a.predictions) == Reuse.bits(b.predictions), "\(workload.name) step \(step)")
                 #expect(Reuse.bits(a.gradients) == Reuse.bits(b.gradients), "\(workload.name) step \(step)")
@@ -83,9 +83,24 @@ import Tensors
         let x = Tensor<Float>(converting: randomTensor([8, 2], seed: 1))
         let step = try model.trainingStep(x: x, y: x, loss: .meanSquaredError)
         let listed = try model.trainingStep(x: x, y: x, loss: .meanSquaredError, mode: .training, reusing: nil,
-                                            typedLayerLimit: 0)
+                                            typed: false)
+        #expect(!model.takesTypedStep(rows: 8))
         #expect(Reuse.bits(step.gradients) == Reuse.bits(listed.gradients))
         #expect(step.gradients.named.count == 2 * layers.count)
+    }
+
+    /// The seed model's batches take the typed step; a model with a wide layer, or batches so
+    /// large that an activation passes ``TypedTrainingStep/scalarLimit``, take the list.
+    @Test func smallActivationsTakeTheTypedStepAndLargeOnesTheList() throws {
+        let seed = try Reuse.workloads()[0].model
+        #expect(seed.takesTypedStep(rows: 32))
+        #expect(seed.takesTypedStep(rows: TypedTrainingStep.scalarLimit / 8))
+        #expect(!seed.takesTypedStep(rows: TypedTrainingStep.scalarLimit / 8 + 1))
+        #expect(!seed.takesTypedStep(rows: .max))
+        let wide = try Sequential(inputFeatures: 4, [Dense(units: 1024), BatchNormalization(), ActivationLayer(.relu),
+                                                     Dense(units: 1)])
+        #expect(wide.takesTypedStep(rows: 16))
+        #expect(!wide.takesTypedStep(rows: 17))
     }
 
     /// Runs `steps` seed-model steps with `optimizer` on `model` from batch `first` on.

@@ -13,6 +13,8 @@ import Tensors
 struct TypedTrainingStep {
     /// Models with more layers take the list: a frame per layer must fit any thread's stack.
     static let layerLimit = 32
+    /// Activations with more scalars take the list (``Sequential/takesTypedStep(rows:)``).
+    static let scalarLimit = 1 << 14
 
     let mode: ExecutionMode
     let loss: Loss
