@@ -78,7 +78,7 @@ static inline __m256 expf8(__m256 x) {
 }
 
 /// The sigmoid (`sigmoid` 1) or expf itself (0) of eight lanes.
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma"), always_inline))
 static inline __m256 block(__m256 x, int sigmoid) {
     if (!sigmoid) return expf8(x);
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -86,8 +86,9 @@ static inline __m256 block(__m256 x, int sigmoid) {
     return _mm256_div_ps(one, _mm256_add_ps(one, e));
 }
 
-__attribute__((target("avx2,fma")))
-static void apply_avx2(const float *x, float *out, ptrdiff_t count, int sigmoid) {
+/// Inlined into each entry below, so that `sigmoid` is a constant there.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void apply_avx2(const float *x, float *out, ptrdiff_t count, int sigmoid) {
     ptrdiff_t i = 0;
     for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, block(_mm256_loadu_ps(x + i), sigmoid));
     if (i < count) {   // the last lanes through a padded block, so they take the same code
@@ -97,13 +98,19 @@ static void apply_avx2(const float *x, float *out, ptrdiff_t count, int sigmoid)
         memcpy(out + i, lanes, (size_t)(count - i) * sizeof(float));
     }
 }
+
+__attribute__((target("avx2,fma")))
+static void sigmoid_avx2(const float *x, float *out, ptrdiff_t count) { apply_avx2(x, out, count, 1); }
+
+__attribute__((target("avx2,fma")))
+static void expf_avx2(const float *x, float *out, ptrdiff_t count) { apply_avx2(x, out, count, 0); }
 #endif
 
 /// The kernel (`sigmoid` 1: the sigmoid, 0: expf) when the CPU has AVX2 and FMA.
 static int run(const float *x, float *out, ptrdiff_t count, int sigmoid) {
 #if BW_SIGMOID_X86_64
     if (bw_cpu_has_avx2_fma()) {
-        if (count > 0) apply_avx2(x, out, count, sigmoid);
+        if (count > 0) (sigmoid ? sigmoid_avx2 : expf_avx2)(x, out, count);
         return 1;
     }
 #endif

@@ -76,16 +76,14 @@ extension Sequential {
     }
 
     /// Whether a step on batches of `rows` examples takes ``TypedTrainingStep``: a model of at
-    /// most ``TypedTrainingStep/layerLimit`` layers whose every activation (each layer's input
-    /// and the output, over the batch) has at most ``TypedTrainingStep/scalarLimit`` scalars.
-    /// The typed step saves a fixed few hundred instructions per layer, which only small
-    /// activations notice; large ones keep the list, which is where passes that span layers
-    /// are written.
+    /// most ``TypedTrainingStep/layerLimit`` layers whose every activation (the input and each
+    /// layer's output, over the batch: ``widestExample``) has at most
+    /// ``TypedTrainingStep/scalarLimit`` scalars. The typed step saves a fixed few hundred
+    /// instructions per layer, which only small activations notice; large ones keep the list,
+    /// which is where passes that span layers are written.
     func takesTypedStep(rows: Int) -> Bool {
         guard layers.count <= TypedTrainingStep.layerLimit else { return false }
-        var widest = outputFeatures
-        for layer in layers { widest = max(widest, layer.inputShape?.reduce(1, *) ?? .max) }
-        let (scalars, overflow) = rows.multipliedReportingOverflow(by: widest)
+        let (scalars, overflow) = rows.multipliedReportingOverflow(by: widestExample)
         return !overflow && scalars <= TypedTrainingStep.scalarLimit
     }
 
