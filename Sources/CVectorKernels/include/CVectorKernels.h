@@ -54,5 +54,6 @@ double bw_unordered_squared_sum_avx(const float *x, ptrdiff_t count, ptrdiff_t *
 // The short-patch convolution products and the tiny-product kernel, declared in headers of their own.
 #include "CConvolutionKernels.h"
 #include "CTinyProducts.h"
+#include "CSigmoidKernel.h"
 
 #endif

@@ -56,9 +56,14 @@ enum LossMath {
                     let t = ys[i]
                     if fromLogits {
                         let z = g[i]
-                        let per = max(z, 0) - z * t + S.logarithmOnePlus(S.exponential(-abs(z)))
+                        // One exponential per scalar: exp(−|z|) is exp(−z) when z ≥ 0 (also −0)
+                        // and exp(z) when z < 0, the same arguments, so the same bits.
+                        let e = S.exponential(-abs(z))
+                        let per = max(z, 0) - z * t + S.logarithmOnePlus(e)
                         total += Double(per)
-                        let sig = z >= 0 ? 1 / (1 + S.exponential(-z)) : S.exponential(z) / (1 + S.exponential(z))
+                        let sig = z >= 0 ? 1 / (1 + e)
+                            : z < 0 ? e / (1 + e)
+                            : S.exponential(z) / (1 + S.exponential(z))   // NaN: its own sign and payload
                         g[i] = (sig - t) * scale
                     } else {
                         let (q, inside) = clipped(g[i])

@@ -22,7 +22,22 @@ extension Sequential {
         x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode = .training,
         reusing spare: consuming Gradients? = nil
     ) throws -> TrainingStep {
+        try trainingStep(x: x, y: y, loss: loss, mode: mode, reusing: spare, typed: nil)
+    }
+
+    /// ``trainingStep(x:y:loss:mode:reusing:)`` through ``TypedTrainingStep`` (`typed` true)
+    /// or through a list of type-erased tapes (false); nil picks the typed step where
+    /// ``takesTypedStep(rows:)`` says so. Tests compare the two bit for bit.
+    func trainingStep(x: Tensor<Float>, y: Tensor<Float>, loss: Loss, mode: ExecutionMode,
+                      reusing spare: consuming Gradients?, typed: Bool?) throws -> TrainingStep {
         try checkInput(x)
+        if typed ?? takesTypedStep(rows: x.shape[0]) {
+            var step = TypedTrainingStep(mode: mode, loss: loss, targets: y, last: layers.count - 1,
+                                         gradients: Gradients.laidOut(for: layers, reusing: spare.take()))
+            _ = try layers[0].typedStep(x, index: 0, layers: layers, step: &step)
+            return TrainingStep(loss: step.value, predictions: step.predictions, gradients: step.gradients,
+                                stateUpdate: step.stateUpdate)
+        }
         var tapes: [any Sendable] = []
         tapes.reserveCapacity(layers.count)
         var stateUpdate = ModelStateUpdate()
@@ -76,6 +91,18 @@ extension Sequential {
             i -= 1
         }
         return TrainingStep(loss: value, predictions: predictions, gradients: gradients, stateUpdate: stateUpdate)
+    }
+
+    /// Whether a step on batches of `rows` examples takes ``TypedTrainingStep``: a model of at
+    /// most ``TypedTrainingStep/layerLimit`` layers whose every activation (the input and each
+    /// layer's output, over the batch: ``widestExample``) has at most
+    /// ``TypedTrainingStep/scalarLimit`` scalars. The typed step saves a fixed few hundred
+    /// instructions per layer, which only small activations notice; large ones keep the list,
+    /// which is where passes that span layers are written.
+    func takesTypedStep(rows: Int) -> Bool {
+        guard layers.count <= TypedTrainingStep.layerLimit else { return false }
+        let (scalars, overflow) = rows.multipliedReportingOverflow(by: widestExample)
+        return !overflow && scalars <= TypedTrainingStep.scalarLimit
     }
 
     /// Writes a step's state changes into the model: each layer's new moving statistics

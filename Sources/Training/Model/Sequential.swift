@@ -33,6 +33,12 @@ public struct Sequential: Sendable {
     public let outputShape: [Int]
     /// The layers, built and named.
     public internal(set) var layers: [any Layer]
+    /// The most scalars of one example at any point of the model (the input, every layer's
+    /// output), fixed when built: how a step tells small activations from large ones without
+    /// asking every layer for its shape (``takesTypedStep(rows:)``). Layers are only ever
+    /// removed (BatchNormalization folding) or replaced by layers of the same shapes, so it
+    /// stays an upper bound.
+    let widestExample: Int
 
     /// The number of values in one input example: the input width of a `[batch, features]` model.
     public var inputFeatures: Int { inputShape.reduce(1, *) }
@@ -76,6 +82,7 @@ public struct Sequential: Sendable {
         var used = Set(layers.map(\.name).filter { !$0.isEmpty })
         var counters: [String: Int] = [:]
         var shape = inputShape
+        var widest = inputShape.reduce(1, *)
         for (index, original) in layers.enumerated() {
             var layer = original
             if layer.name.isEmpty {
@@ -94,9 +101,11 @@ public struct Sequential: Sendable {
                 throw TrainingError.invalidArgument(layer: layer.name, message: "two layers are named '\(layer.name)'")
             }
             shape = try layer.build(inputShape: shape, seed: SplitMix64.derivedSeed(seed, UInt64(index)))
+            widest = max(widest, shape.reduce(1, *))
             built.append(layer)
         }
         self.layers = built
+        self.widestExample = widest
         self.outputShape = shape
     }
 

@@ -141,7 +141,7 @@ public protocol MomentEstimatingOptimizer: KerasOptimizer {
 
 extension MomentEstimatingOptimizer {
     public static var hasAMSGradOption: Bool { true }
-    public var slotGroups: [[String]] { [["momentum", "velocity"]] }
+    public var slotGroups: [[String]] { momentEstimatingSlotGroups }
 
     public func encodeKerasConfig<Config: KerasConfigWriting>(to config: inout Config) {
         config.set("beta_1", beta1)
@@ -158,3 +158,7 @@ extension MomentEstimatingOptimizer {
                     beta2: try config["beta_2"]?.number() ?? 0.999, epsilon: try config["epsilon"]?.number() ?? 1e-7)
     }
 }
+
+/// ``MomentEstimatingOptimizer/slotGroups``: one constant list, so that an update neither
+/// builds it nor compares its names (``OptimizerCore/LayoutCache`` finds it equal by identity).
+private let momentEstimatingSlotGroups = [["momentum", "velocity"]]

@@ -36,6 +36,8 @@ public struct OptimizerCore: Sendable, Equatable {
     public internal(set) var iterations: Int64 = 0
     private var store: SlotStore?
     private var pendingSlots: [String: Tensor<Float>] = [:]
+    /// The last call's layout, reused while the optimizer describes the same slots.
+    private var layoutCache = LayoutCache()
     /// Whether an optimizer with Adam's rule takes the fused pass (``AdamKernel/Extras``)
     /// rather than one pass per stage; both give the same bits (tests compare them).
     var fusesAdam = true
@@ -50,6 +52,16 @@ public struct OptimizerCore: Sendable, Equatable {
     mutating func restore(_ state: OptimizerState) {
         iterations = state.iterations
         if store != nil { store!.restore(state.slots) } else { pendingSlots = state.slots }
+    }
+
+    /// ``makeStore(_:)`` when the store may not be laid out for `layout`: not when the cache
+    /// answered with the layout the store was made for (comparing the slot names built them).
+    private mutating func prepareStore(_ layout: Layout, cached: Bool) {
+        let key = LayoutCache.StoreKey(useEMA: layout.options.useEMA,
+                                       accumulates: layout.options.gradientAccumulationSteps != nil)
+        if cached, store != nil, layoutCache.storeKey == key { return }
+        makeStore(layout)
+        layoutCache.storeKey = key
     }
 
     /// A store laid out for `layout`, carrying over the slots the previous layout shares with it
@@ -82,23 +94,33 @@ public struct OptimizerCore: Sendable, Equatable {
     @_specialize(where O == SGD)
     mutating func apply<O: KerasOptimizer>(_ optimizer: O, gradients stepGradients: Gradients,
                                            to model: inout Sequential) throws {
+        let (layout, cached) = layoutCache.layout(for: optimizer)
+        prepareStore(layout, cached: cached)
         var gradients: [Tensor<Float>] = []
-        var shapes: [[Int]] = []
         gradients.reserveCapacity(stepGradients.valueCount)
-        shapes.reserveCapacity(stepGradients.valueCount)
-        // Where the weights and gradients are, for placing new slot buffers (SlotPlacement).
-        let placing = store?.needsPreparation ?? true
+        // New slot buffers need the shapes and where the weights and gradients are (SlotPlacement);
+        // existing ones are checked against the shapes in this pass (no list of shapes per step).
+        let placing = store!.needsPreparation
+        var shapes: [[Int]] = []
         var neighbours: [[Int]] = []
-        try model.updateTrainableVariables(using: stepGradients) { _, value, gradient in
+        let slots = placing ? [] : store!.slots
+        var mismatch: Int?
+        try model.updateTrainableVariables(using: stepGradients) { index, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }
             gradients.append(gradient)
-            shapes.append(value.shape)
-            if placing { neighbours.append([SlotPlacement.address(of: value), SlotPlacement.address(of: gradient)]) }
+            if placing {
+                shapes.append(value.shape)
+                neighbours.append([SlotPlacement.address(of: value), SlotPlacement.address(of: gradient)])
+            } else if mismatch == nil, index >= slots.count || (slots[index].first.map { $0.shape != value.shape } ?? false) {
+                mismatch = index
+            }
         }
-        try withPlan(optimizer, gradients: gradients, shapes: shapes, names: { model.trainableVariableNames },
-                     neighbours: neighbours) { plan, slots in
+        if !placing { try Self.checkSlots(count: slots.count, variables: gradients.count, mismatch: mismatch,
+                                          names: { model.trainableVariableNames }) }
+        try withPlan(optimizer, layout: layout, gradients: gradients, shapes: placing ? shapes : nil,
+                     names: { model.trainableVariableNames }, neighbours: neighbours) { plan, slots in
             // The first pass found every gradient (the plan holds them): this one only visits the values.
             try model.updateTrainableVariablesInOrder { index, value in
                 Self.update(&value, index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
@@ -111,9 +133,11 @@ public struct OptimizerCore: Sendable, Equatable {
     mutating func apply<O: KerasOptimizer>(
         _ optimizer: O, gradients: [Tensor<Float>], to values: inout [Tensor<Float>], names: () -> [String]
     ) throws {
-        let neighbours = store?.needsPreparation ?? true
+        let (layout, cached) = layoutCache.layout(for: optimizer)
+        prepareStore(layout, cached: cached)
+        let neighbours = store!.needsPreparation
             ? zip(values, gradients).map { [SlotPlacement.address(of: $0), SlotPlacement.address(of: $1)] } : []
-        try withPlan(optimizer, gradients: gradients, shapes: values.map(\.shape), names: names,
+        try withPlan(optimizer, layout: layout, gradients: gradients, shapes: values.map(\.shape), names: names,
                      neighbours: neighbours) { plan, slots in
             for index in values.indices {
                 Self.update(&values[index], index: index, plan: plan, optimizer: optimizer, slots: &slots[index])
@@ -140,19 +164,21 @@ public struct OptimizerCore: Sendable, Equatable {
         let overwritesWithAverage: Bool
     }
 
-    /// Prepares the slots, plans the call, runs `body` with the plan and the slot buffers
-    /// (moved out of the store so that they stay uniquely referenced), and counts the call.
-    /// `neighbours` are the variables' weight and gradient addresses (empty when not needed).
+    /// Prepares the slots of the store laid out for `layout` (``prepareStore(_:cached:)``),
+    /// plans the call, runs `body` with the plan and the slot buffers (moved out of the store
+    /// so that they stay uniquely referenced), and counts the call. `shapes` are the
+    /// variables' shapes (nil: the caller checked them against the existing slots);
+    /// `neighbours` their weight and gradient addresses (empty when not needed).
     private mutating func withPlan<O: KerasOptimizer>(
-        _ optimizer: O, gradients: [Tensor<Float>], shapes: [[Int]], names: () -> [String], neighbours: [[Int]],
-        _ body: (Plan, inout [[Tensor<Float>]]) throws -> Void
+        _ optimizer: O, layout: Layout, gradients: [Tensor<Float>], shapes: [[Int]]?, names: () -> [String],
+        neighbours: [[Int]], _ body: (Plan, inout [[Tensor<Float>]]) throws -> Void
     ) throws {
-        let layout = optimizer.slotLayout
-        makeStore(layout)
-        if store!.needsPreparation {
-            try store!.prepare(names: names(), shapes: shapes, neighbours: neighbours)
-        } else {
-            try checkSlots(for: shapes, names: names)
+        if let shapes {
+            if store!.needsPreparation {
+                try store!.prepare(names: names(), shapes: shapes, neighbours: neighbours)
+            } else {
+                try checkSlots(for: shapes, names: names)
+            }
         }
         var slots = store!.take()
         defer { store!.put(slots) }
@@ -165,11 +191,20 @@ public struct OptimizerCore: Sendable, Equatable {
     /// Catches an optimizer reused on a model with other variables (slots are by position).
     private func checkSlots(for shapes: [[Int]], names: () -> [String]) throws {
         let slots = store!.slots
-        guard slots.count == shapes.count else {
+        let mismatch = shapes.indices.first { index in
+            slots.indices.contains(index) && (slots[index].first.map { $0.shape != shapes[index] } ?? false)
+        }
+        try Self.checkSlots(count: slots.count, variables: shapes.count, mismatch: mismatch, names: names)
+    }
+
+    /// The error for `count` slot lists against `variables` variables, or for the first
+    /// variable (`mismatch`) whose shape is not its slots'.
+    private static func checkSlots(count: Int, variables: Int, mismatch: Int?, names: () -> [String]) throws {
+        guard count == variables else {
             throw TrainingError.optimizerStateMismatch(
                 variable: names().first ?? "#0", message: "this optimizer was built for another model's variables")
         }
-        for (index, shape) in shapes.enumerated() where slots[index].first.map({ $0.shape != shape }) ?? false {
+        if let index = mismatch {
             let all = names()
             throw TrainingError.optimizerStateMismatch(
                 variable: index < all.count ? all[index] : "#\(index)",
