@@ -38,19 +38,19 @@ enum OptimizerAttributes {
 
     /// The optimizer the attributes describe; names the attribute at fault.
     static func read(from file: HDF5File, name: String) throws -> OptimizerConfig {
-        let kind: String = try file.readAttribute("kind", of: group, as: String.self)
+        let reader = Reader(file: file, key: nil, name: name)
+        let kind = try reader.required("kind").string()
         guard let optimizerType = KerasOptimizerTypes.type(named: kind) else {
             throw CheckpointError.unsupportedOptimizer(file: name, path: "\(group)@kind", className: kind, option: nil, value: nil)
         }
         let learningRate: LearningRate
         if try file.hasAttribute(scheduleAttribute, of: group) {
-            let text = try file.readAttribute(scheduleAttribute, of: group, as: String.self)
+            let text = try reader.required(scheduleAttribute).string()
             let json = try KerasJSON.parse(text, file: "\(name)@\(group)/\(scheduleAttribute)")
             learningRate = try KerasOptimizerCodec.learningRate(from: KerasJSON(value: ["learning_rate": json.value], path: json.path, file: json.file))
         } else {
-            learningRate = .constant(try file.readAttribute("learning_rate", of: group, as: Float.self))
+            learningRate = .constant(try reader.required("learning_rate").float())
         }
-        let reader = Reader(file: file, key: nil, name: name)
         do {
             let options = try OptimizerOptions.decodeKerasConfig(reader, learningRate: learningRate)
             return try OptimizerConfig(optimizerType.decodeKerasConfig(reader, options: options))
@@ -112,6 +112,8 @@ enum OptimizerAttributes {
         }
 
         func number() throws -> Double { try read(Double.self) }
+        /// Read as stored (float32), not through `number()`, so the rate is not rounded twice.
+        func float() throws -> Float { try read(Float.self) }
         func integer() throws -> Int { Int(try read(Int64.self)) }
         func bool() throws -> Bool { try read(Int8.self) != 0 }
         func string() throws -> String { try read(String.self) }

@@ -55,6 +55,7 @@ extension TrainJob {
     /// The settings checks of ``prepared()`` that read no file, so that a launcher can refuse a
     /// job before starting its processes.
     public func checkDataParallelSettings() throws {
+        try checkOutput()
         if let shuffleBuffer, shuffleBuffer > 0 {
             throw WorkflowError.invalidSetting(
                 file: nil, setting: .shuffleBuffer,

@@ -130,6 +130,7 @@ public struct TrainJob: Sendable {
 
     /// Runs the job and returns the full history and the trained model (what was saved).
     public func runReturningModel(progress: ProgressStyle = .automatic) throws -> (history: History, model: Sequential) {
+        try checkOutput()
         var start = try startingPoint()
         try requirePipelinePosition(start.snapshot)
         let lossValue = try resolvedLoss(start)
@@ -301,19 +302,39 @@ public struct TrainJob: Sendable {
     /// checkpoint holds `final`, the last end-of-epoch snapshot.
     func saveResult(model: Sequential, optimizer trained: any Optimizer, final: TrainingSnapshot?,
                     config optimizer: OptimizerConfig, loss: Loss) throws {
-        let name = output.lastPathComponent.lowercased()
-        if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") {
+        switch try outputFormat() {
+        case .keras:
             try KerasModelFile.save(model, optimizer: trained, loss: loss, to: output)
-        } else if name.hasSuffix(".h5") {
+        case .native:
             guard let final else {
                 throw WorkflowError.invalidSetting(file: output.path, setting: .epochs,
                                                    problem: "no epoch ran, so there is nothing to save")
             }
             try NativeCheckpoint.save(final, optimizer: optimizer, to: output, loss: loss)
-        } else {
-            throw WorkflowError.invalidSetting(
-                file: output.path, setting: .output,
-                problem: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
+        }
+    }
+
+    /// The formats ``output``'s name can select.
+    enum OutputFormat { case keras, native }
+
+    /// The format ``output``'s name selects: `.keras` / `.weights.h5`, or `.h5` for a native checkpoint.
+    func outputFormat() throws -> OutputFormat {
+        let name = output.lastPathComponent.lowercased()
+        if name.hasSuffix(".keras") || name.hasSuffix(".weights.h5") { return .keras }
+        if name.hasSuffix(".h5") { return .native }
+        throw WorkflowError.invalidSetting(
+            file: output.path, setting: .output,
+            problem: "cannot tell the format from the name; use .h5 (native checkpoint), .keras or .weights.h5")
+    }
+
+    /// Refuses an ``output`` whose name no format reads or whose folder does not exist before
+    /// the first epoch: found only at the save, either would throw the whole run away.
+    func checkOutput() throws {
+        _ = try outputFormat()
+        let folder = output.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw WorkflowError.unwritableOutput(file: output.path, message: "the folder \(folder.path) does not exist")
         }
     }
 }
