@@ -45,7 +45,37 @@ struct KerasOptionErrorTests {
              path: "$.config.layers[1].config",
              message: "layer 'r': cannot reshape examples of shape [8, 8, 2] (128 values) to [5, 5]; "
                 + "the target shape must hold the same number of values, with at most one -1"),
+        Case(layer: #"{"class_name": "BatchNormalization", "config": {"name": "bn", "momentum": 1.5}}"#,
+             path: "$.config.layers[1].config.momentum", message: "layer 'bn' (BatchNormalization): momentum 1.5 is outside [0, 1]"),
+        Case(layer: #"{"class_name": "Conv2D", "config": {"name": "c", "filters": 0, "kernel_size": 3}}"#,
+             path: "$.config.layers[1].config.filters", message: "layer 'c' (Conv2D): filters 0 is outside 1...100000000"),
+        Case(layer: #"{"class_name": "DepthwiseConv2D", "config": {"name": "w", "kernel_size": 3, "depth_multiplier": 0}}"#,
+             path: "$.config.layers[1].config.depth_multiplier", message: "layer 'w' (DepthwiseConv2D): depth_multiplier 0 is outside 1...100000000"),
+        Case(layer: #"{"class_name": "Conv2D", "config": {"name": "c", "filters": 4}}"#,
+             path: "$.config.layers[1].config", message: "layer 'c' (Conv2D): missing \"kernel_size\""),
+        Case(layer: #"{"class_name": "Reshape", "config": {"name": "r", "target_shape": [0, 128]}}"#,
+             path: "$.config.layers[1].config.target_shape",
+             message: "layer 'r' (Reshape): target_shape [0,128] is not a list of positive sizes (one may be -1)"),
     ]
+
+    /// Options Batchwise cannot reproduce: the layer, class, option and value are named.
+    static let unsupportedCases: [(layer: String, name: String, className: String, option: String, value: String)] = [
+        (#"{"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": 3, "groups": 2}}"#, "c", "Conv2D", "groups", "2"),
+        (#"{"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": 3, "padding": "causal"}}"#, "c", "Conv2D", "padding", "causal"),
+        (#"{"class_name": "Flatten", "config": {"name": "f"}}, {"class_name": "Dense", "config": {"name": "d", "units": 2, "lora_rank": 4}}"#,
+         "d", "Dense", "lora_rank", "4"),
+        (#"{"class_name": "ReLU", "config": {"name": "r", "negative_slope": 0.1}}"#, "r", "ReLU", "negative_slope", "0.1"),
+    ]
+
+    @Test("a layer option Batchwise cannot reproduce names the layer, class, option and value")
+    func unsupportedLayerOption() throws {
+        for item in Self.unsupportedCases {
+            #expect(throws: CheckpointError.unsupportedLayer(file: "o.json", layer: item.name, className: item.className,
+                                                             option: item.option, value: item.value)) {
+                try KerasModelConfig.model(fromJSON: Self.imageModel(item.layer), file: "o.json")
+            }
+        }
+    }
 
     @Test("a layer option out of range names the layer, the option and its value", arguments: layerCases)
     func layerOption(_ item: Case) throws {
@@ -82,6 +112,8 @@ struct KerasOptionErrorTests {
         Case(layer: optimizer("SGD", #""learning_rate": {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 100, "warmup_target": 0.2, "warmup_steps": 0}}"#),
              path: "$.config.learning_rate.config.warmup_steps",
              message: "schedule CosineDecay: warmup_steps 0.0 is not positive while warmup_target is set"),
+        Case(layer: optimizer("Adam", #""learning_rate": 0.001, "use_ema": true, "ema_overwrite_frequency": 0"#),
+             path: "$.config.ema_overwrite_frequency", message: "optimizer Adam: ema_overwrite_frequency 0 is below 1"),
     ]
 
     @Test("an optimizer or schedule option out of range names its JSON path", arguments: optimizerCases)

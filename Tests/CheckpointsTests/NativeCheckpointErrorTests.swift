@@ -88,6 +88,14 @@ struct NativeCheckpointErrorTests {
         }
     }
 
+    @Test("an iterator state that does not decode names its dataset")
+    func undecodableIteratorState() throws {
+        let url = try Self.damaged { try $0.write([UInt8]("{not json".utf8), to: "/iterator_state") }
+        let error = #expect(throws: CheckpointError.self) { try NativeCheckpoint.load(from: url) }
+        guard case let .invalidCheckpoint(file, object, reason)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(file == url.path && object == "/iterator_state" && reason.hasPrefix("cannot decode the iterator state: "), "\(reason)")
+    }
+
     @Test("a loss Batchwise does not have is refused by name")
     func unknownLoss() throws {
         let url = try Self.damaged { try $0.setAttribute("loss", "hinge") }

@@ -112,6 +112,22 @@ struct HDF5ErrorMessageTests {
         }
     }
 
+    @Test("writing values a dataset's type cannot hold, and asking the kind of nothing")
+    func writeTypeAndKind() throws {
+        try withFile { file, path in
+            let x = try file.dataset(at: "/x")
+            #expect(throws: HDF5Error.elementTypeMismatch(file: path, object: "/x", stored: "float32", requested: "Double (float64)")) {
+                try x.write([Double](repeating: 0.1, count: 8))
+            }
+            #expect(throws: HDF5Error.elementTypeMismatch(file: path, object: "/x", stored: "float32", requested: "Int64 (int64)")) {
+                try x.writeRows([Int64](repeating: 1, count: 2), startingAt: 0)
+            }
+            #expect(throws: HDF5Error.notFound(file: path, object: "/nope")) { try file.kind(of: "nope") }
+            let values = try x.read(as: Float.self).values
+            #expect(values == (0..<8).map(Float.init), "the data is untouched")
+        }
+    }
+
     @Test("a JSON rendering of a non-finite attribute is refused naming its path")
     func nonFiniteJSON() throws {
         let error = #expect(throws: JSONText.UnsupportedValue.self) { try JSONText.serialize(["a": ["b": Double.nan]]) }

@@ -99,6 +99,10 @@ struct TrainJobSettingErrorTests {
         sgd.weightDecay = nil
         sgd.clipnorm = .infinity
         expectRefused(sgd, .invalidSetting(file: nil, setting: .clipnorm, problem: "clipnorm inf is not positive"))
+        sgd.clipnorm = 1
+        sgd.clipvalue = 0.5
+        expectRefused(sgd, .invalidSetting(file: nil, setting: .clipvalue,
+                                           problem: "clipvalue 0.5 is set together with clipnorm; Keras allows one clipping option"))
     }
 
     @Test("counts and the validation split out of range")
@@ -114,6 +118,9 @@ struct TrainJobSettingErrorTests {
         negative.epochs = -1
         #expect(throws: WorkflowError.invalidSetting(file: nil, setting: .epochs, problem: "epochs must be at least 0, got -1")) {
             try negative.checkDataParallelSettings()
+        }
+        #expect(throws: WorkflowError.invalidSetting(file: nil, setting: .batchSize, problem: "batch size must be positive, got 0")) {
+            try zeroBatch.checkDataParallelSettings()
         }
         var buffered = try job(folder)
         buffered.shuffleBuffer = 16
