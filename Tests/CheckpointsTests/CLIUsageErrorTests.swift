@@ -97,4 +97,23 @@ struct CLIUsageErrorTests {
         expectRefusal(try batchwise(common + ["--save", onnx.path, "--ranks", "2"]), status: 1, ["\(onnx.path): cannot tell the format"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.hasPrefix("out") })
     }
+
+    /// `--ranks` starts mpirun: without it on PATH, or when this process is already an MPI
+    /// rank, that is said before any rank starts.
+    @Test("--ranks without mpirun on PATH, or inside an MPI launch, says why")
+    func ranksLauncher() throws {
+        let folder = try DataFileFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = try DataFileFixtures.writeData(folder, x: DataFileFixtures.goodX, xShape: [8, 3], y: [0, 1, 0, 1, 1, 0, 1, 0])
+        let save = folder.appendingPathComponent("out.keras")
+        let arguments = ["train", "--layers", "dense:1:sigmoid", "--inputs", "3", "--data", data.path, "--loss", "binary_crossentropy",
+                         "--optimizer", "sgd", "--quiet", "--save", save.path, "--ranks", "2"]
+        let executable = try #require(ChildProcess.built("batchwise"))
+        let noMPI = try ChildProcess.run(executable, arguments, deadline: 60, environment: ["PATH": folder.path])
+        expectRefusal(noMPI, status: 1, ["--ranks starts Open MPI's mpirun, which is not on PATH"])
+        let inside = try ChildProcess.run(executable, arguments, deadline: 60,
+                                          environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"])
+        expectRefusal(inside, status: 64, ["--ranks starts mpirun itself; under mpirun leave it out (every process is already a rank)"])
+        #expect(!FileManager.default.fileExists(atPath: save.path))
+    }
 }

@@ -42,4 +42,45 @@ struct KerasOptimizerStateErrorTests {
         #expect(trainer.model.trainableVariables.contains { $0.name == owner && $0.value.shape == original }, "\(variable)")
         #expect(error?.localizedDescription.contains(variable) == true, "\(String(describing: error?.localizedDescription))")
     }
+
+    /// A writable copy of the tf.keras full-model fixture (Adam, with /optimizer_weights).
+    private func legacyCopy(_ folder: URL) throws -> URL {
+        let url = folder.appendingPathComponent("legacy.h5")
+        try FileManager.default.copyItem(at: KerasFixtures.url("seed_model.h5"), to: url)
+        return url
+    }
+
+    @Test("a tf.keras Adam moment of the wrong shape names the dataset, variable and shapes")
+    func legacySlotShape() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try legacyCopy(folder)
+        let intact = try KerasModelFile.load(url)
+        let kernel = try #require(intact.model.trainableVariables.first { $0.name == "dense/kernel" }).value.shape
+        let slot = "/optimizer_weights/Adam/m/dense/kernel:0"
+        let file = try HDF5File.open(at: url, mode: .readWrite)
+        try file.write([Float](repeating: 0, count: 7), shape: [7], to: slot)
+        try file.close()
+        #expect(throws: CheckpointError.variableShapeMismatch(file: url.path, path: slot, layer: "optimizer", variable: "dense/kernel/momentum",
+                                                              expected: kernel, found: [7])) {
+            try KerasModelFile.load(url)
+        }
+    }
+
+    @Test("a tf.keras optimizer weight for a variable the model does not have names it")
+    func legacySlotForUnknownVariable() throws {
+        let folder = try NativeFixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try legacyCopy(folder)
+        let file = try HDF5File.open(at: url, mode: .readWrite)
+        var names = try file.readAttribute("weight_names", of: "/optimizer_weights", as: [String].self)
+        try file.write([Float](repeating: 0, count: 8), shape: [8], to: "/optimizer_weights/Adam/m/ghost/kernel:0")
+        names.append("Adam/m/ghost/kernel:0")
+        try file.setAttribute("weight_names", names, on: "/optimizer_weights")
+        try file.close()
+        #expect(throws: CheckpointError.invalidFile(
+            file: url.path, message: "/optimizer_weights/Adam/m/ghost/kernel:0: the model has no trainable variable 'ghost/kernel'")) {
+            try KerasModelFile.load(url)
+        }
+    }
 }

@@ -151,6 +151,30 @@ struct TrainJobSettingErrorTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("every-epoch.h5").path), "the job trained first")
     }
 
+    @Test("a resume with another momentum than the checkpoint's names both values")
+    func resumeMomentum() throws {
+        let folder = try DataFileFixtures.folder()
+        var first = try job(folder, output: "first.h5")
+        first.momentum = 0.9
+        try first.run(progress: .quiet)
+        var resumed = try job(folder, output: "second.h5")
+        resumed.model = nil
+        resumed.optimizer = nil
+        resumed.resume = first.output
+        resumed.momentum = 0.5
+        expectRefused(resumed, .resumeOptionConflict(file: first.output.path, setting: .momentum, checkpoint: "0.9", given: "0.5"))
+        resumed.momentum = 0.9
+        #expect(throws: Never.self) { try resumed.run(progress: .quiet) }
+    }
+
+    @Test("zero epochs into a native checkpoint have nothing to save")
+    func zeroEpochsNative() throws {
+        let folder = try DataFileFixtures.folder()
+        var none = try job(folder)
+        none.epochs = 0
+        expectRefused(none, .invalidSetting(file: none.output.path, setting: .epochs, problem: "no epoch ran, so there is nothing to save"))
+    }
+
     @Test("an output in a folder that does not exist is refused before training")
     func outputFolderBeforeTraining() throws {
         let folder = try DataFileFixtures.folder()
