@@ -204,6 +204,18 @@ struct KerasFileErrorTests {
         #expect(model.variables == before, "a refused load leaves the model as it was")
     }
 
+    @Test("a weights file whose /layers is a dataset, not a group, is not Keras 3 weights")
+    func layersNotAGroup() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("odd.weights.h5")
+        try HDF5File.atomicWrite(to: url) { try $0.write([Float(1)], to: "/layers") }
+        var model = try NativeFixtures.model()
+        #expect(throws: CheckpointError.missingObject(file: url.path, path: "/layers", message: "not a Keras 3 weights file (no /layers group)")) {
+            try KerasModelFile.loadWeights(url, into: &model)
+        }
+    }
+
     @Test("legacy weights with a misplaced or missing weight_names name the group and weight")
     func legacyWeightNames() throws {
         let folder = try folder()

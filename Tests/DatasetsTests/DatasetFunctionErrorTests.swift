@@ -64,3 +64,37 @@ struct DatasetFunctionErrorTests {
         }
     }
 }
+
+/// Two row sources paired as features and targets must read the same files with the same rows.
+@Suite("Aligned HDF5 rows over different files or row counts name the file and path")
+struct AlignedRowsErrorTests {
+    @Test("targets over other files, or with fewer rows, are refused naming the file and the targets' path")
+    func misaligned() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bw-aligned-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = folder.appendingPathComponent("a.h5"), b = folder.appendingPathComponent("b.h5")
+        for url in [a, b] {
+            try HDF5File.atomicWrite(to: url) { file in
+                try file.write([Float](repeating: 0, count: 8), shape: [4, 2], to: "/x")
+                try file.write([Float](repeating: 1, count: 3), to: "/y")
+            }
+        }
+        let x = try HDF5RowSource(files: [a], path: "/x", as: Float.self)
+        do {
+            _ = try HDF5AlignedRows(x, try HDF5RowSource(files: [b], path: "/y", as: Float.self))
+            Issue.record("other files accepted")
+        } catch let DatasetError.mismatchedLayout(file, path, expected, found) {
+            #expect(file == b.path && path == "/y" && expected == "the files of /x: [\"\(a.path)\"]" && found == "other files",
+                    "\(file) \(path) \(expected) \(found)")
+        }
+        do {
+            _ = try HDF5AlignedRows(x, try HDF5RowSource(files: [a], path: "/y", as: Float.self))
+            Issue.record("3 target rows for 4 feature rows accepted")
+        } catch let error as DatasetError {
+            guard case let .mismatchedLayout(file, path, _, _) = error else { Issue.record("got \(error)"); return }
+            #expect(file == a.path && path == "/y")
+            #expect(error.localizedDescription.contains("3") && error.localizedDescription.contains("4"), "\(error.localizedDescription)")
+        }
+    }
+}

@@ -91,3 +91,35 @@ struct TrainerArgumentErrorTests {
         }
     }
 }
+
+/// More trainer and model arguments: evaluating endless data, re-calibrating with a batch size
+/// of 0, and reading a variable that is not there.
+@Suite("Evaluation, re-calibration and variable reads refuse arguments naming them")
+struct TrainerMoreArgumentErrorTests {
+    @Test("evaluate on endless data needs a step count")
+    func evaluateEndless() throws {
+        let trainer = try TrainerArgumentErrorTests.trainer()
+        let endless = try Slices(TrainerArgumentErrorTests.x, TrainerArgumentErrorTests.y).repeat().batch(3)
+            .map { ($0.0, $0.1) }.eraseToAnyDataset()
+        #expect(throws: TrainingError.stepsRequired(argument: "data", cardinality: "\(Cardinality.infinite)")) {
+            try trainer.evaluate(endless)
+        }
+        #expect(try trainer.evaluate(endless, steps: 1)["loss"] != nil)
+    }
+
+    @Test("re-calibrating BatchNormalization with a batch size of 0")
+    func recalibrateZeroBatch() throws {
+        let model = try Sequential(inputFeatures: 2, [BatchNormalization(), Dense(units: 1)], seed: 1)
+        #expect(throws: TrainingError.invalidCount(argument: "batchSize", message: "must be positive, got 0")) {
+            try model.recalibratingBatchNormalization(on: TrainerArgumentErrorTests.x, batchSize: 0)
+        }
+    }
+
+    @Test("reading a variable that is not there lists those that are")
+    func unknownVariableRead() throws {
+        let model = try Sequential(inputFeatures: 2, [Dense(units: 1, name: "d")], seed: 1)
+        #expect(throws: TrainingError.unknownVariable(name: "d/gamma", available: ["d/kernel", "d/bias"])) {
+            try model.variable("d/gamma")
+        }
+    }
+}
