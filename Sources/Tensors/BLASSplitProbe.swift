@@ -64,6 +64,11 @@ enum SplitProbe {
         let alphaIsOne: Bool, betaKind: Int
     }
 
+    /// The most scalars a probe allocates (operands, start values and two outputs): 2^25, 128
+    /// MiB of `Float`. A larger shape is not probed and stays whole, on one thread: slower,
+    /// never different bits.
+    static let maximumProbeScalars = 1 << 25
+
     /// The plan for this shape, probing it first if it is new; `nil`: keep it whole.
     static func plan<S: BLASScalar>(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: S, beta: S, parts: Int, gemm: RawGEMM<S>
@@ -81,8 +86,9 @@ enum SplitProbe {
     static func probe<S: BLASScalar>(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: S, beta: S, parts: Int, gemm: RawGEMM<S>
     ) -> SplitPlan? {
+        BLASThreads.ensureOneLibraryThread()   // the unsplit call is the one-thread call
         let candidates = BLASThreads.candidates(m: m, n: n, k: k, parts: parts)
-        guard !candidates.isEmpty else { return nil }
+        guard !candidates.isEmpty, m * k + k * n + 3 * m * n <= maximumProbeScalars else { return nil }
         var generator = ProbeValues(seed: UInt64(m &* 31 &+ n &* 17 &+ k))
         let a = (0..<(m * k)).map { _ in S(generator.next()) }
         let b = (0..<(k * n)).map { _ in S(generator.next()) }

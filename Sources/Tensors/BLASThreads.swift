@@ -34,8 +34,9 @@ import Synchronization
 public enum BLASThreads {
     /// The most threads one product may use: its parts run on at most this many threads of
     /// Batchwise's own. Starts as OpenBLAS's own count before Batchwise set it to one
-    /// (`OPENBLAS_NUM_THREADS`, else the number of cores); values below 1 are taken as 1.
-    /// It changes speed only, never a product's bits.
+    /// (`OPENBLAS_NUM_THREADS`, or what the program set with `openblas_set_num_threads` before
+    /// Batchwise's first product, else the number of cores): an explicit choice of threads
+    /// becomes Batchwise's. Values below 1 are taken as 1. It changes speed only, never bits.
     public static var maximum: Int {
         get {
             let value = storedMaximum.load(ordering: .relaxed)

@@ -100,6 +100,15 @@ import Testing
         #expect(split.scalars.map(\.bitPattern) == unsplit.scalars.map(\.bitPattern))
     }
 
+    /// A shape too large to probe within ``SplitProbe/maximumProbeScalars`` is not probed (no
+    /// 320 MB of probe operands for a 4096³ product) and stays whole.
+    @Test func aShapeTooLargeToProbeStaysWhole() {
+        #expect(SplitProbe.probe(transposeA: false, transposeB: false, m: 4096, n: 4096, k: 4096, alpha: Float(1),
+                                 beta: Float(0), parts: 2, gemm: Float.cblasGEMM) == nil)
+        #expect(SplitProbe.probe(transposeA: false, transposeB: false, m: 1024, n: 2048, k: 64, alpha: Float(1),
+                                 beta: Float(1), parts: 2, gemm: Float.cblasGEMM) != nil)
+    }
+
     /// A split the probe rejects is not used: on a kernel that computes a scalar by its place
     /// in the tiles (OpenBLAS 0.3.21's Haswell/Zen sgemm), the column cut of the MLP's forward
     /// product changes bits, and the plan is then another split or none; the product keeps
