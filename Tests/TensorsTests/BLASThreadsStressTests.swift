@@ -22,13 +22,13 @@ extension BLASThreadsTests {
     }
 
     /// Runs `products` `rounds` times on this thread while another thread keeps going through
-    /// the small-product path (each product in a one-thread scope of its own) and through
+    /// small products (whole on the caller's thread) and through
     /// explicit ``BLASThreads/onOneThread(_:)`` scopes, from before the first product to after
     /// the last; returns, per product, the rounds whose bits differed from the product's bits
     /// alone, and checks the other thread's products the same way.
     func stressed(_ products: [Operands], rounds: Int) -> [[Int]] {
         let small = [
-            Operands(GEMMCase(m: 128, k: 64, n: 64, transposeA: false, transposeB: false, beta: 1), seed: 100),  // 0.5M: the rule
+            Operands(GEMMCase(m: 128, k: 64, n: 64, transposeA: false, transposeB: false, beta: 1), seed: 100),  // 0.5M: whole
             Operands(GEMMCase(m: 64, k: 96, n: 64, transposeA: false, transposeB: true, beta: 0), seed: 101),
         ]
         let expected = products.map { $0.bits() }, expectedSmall = small.map { $0.bits() }
@@ -38,7 +38,7 @@ extension BLASThreadsTests {
             var round = 0
             while !progress.stop.load(ordering: .acquiring) {
                 let product = small[round % small.count]
-                // Rounds 0, 1 mod 4: the small-product rule opens the scope; 2, 3: an explicit scope.
+                // Rounds 0, 1 mod 4: no scope; 2, 3: an explicit scope (every thread's products stay whole while it is open).
                 let bits = round % 4 < 2 ? product.bits() : BLASThreads.onOneThread { product.bits() }
                 if bits != expectedSmall[round % small.count] { progress.smallMismatches.wrappingAdd(1, ordering: .relaxed) }
                 round += 1
@@ -68,7 +68,7 @@ extension BLASThreadsTests {
             let products = [
                 Operands(GEMMCase(m: 301, k: 203, n: 257, transposeA: false, transposeB: false, beta: 0), seed: 1),  // 15.7M: threaded
                 Operands(GEMMCase(m: 128, k: 256, n: 64, transposeA: false, transposeB: false, beta: 0), seed: 2),   // 2.1M: direct-eligible
-                Operands(GEMMCase(m: 96, k: 512, n: 48, transposeA: true, transposeB: false, beta: 1), seed: 3),     // 2.4M: the rule
+                Operands(GEMMCase(m: 96, k: 512, n: 48, transposeA: true, transposeB: false, beta: 1), seed: 3),     // 2.4M: whole
             ]
             let changed = stressed(products, rounds: 12)
             for (product, rounds) in zip(products, changed) { #expect(rounds.isEmpty, "\(product.c) changed in rounds \(rounds)") }
