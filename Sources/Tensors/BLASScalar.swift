@@ -52,15 +52,25 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // Small products stay on the calling thread and large ones are split over threads of
-        // our own (BLASThreads), except those whose OpenBLAS path depends on the thread count.
-        BLASThreads.multiply(m: m, n: n, k: k,
-                             directEligible: !transposeA && !transposeB && alpha == 1 && beta == 0) { rows, columns in
-            let (a, b, c) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
-                                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                        transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(rows.count), Int32(columns.count), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+        // Large products are split over threads of our own where that keeps their bits (BLASThreads).
+        BLASThreads.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, gemm: cblasGEMM)
+    }
+
+    /// One `cblas_sgemm` call on row-major buffers, through the column-major interface with the
+    /// operands swapped when `columnMajor` (the same computation, never the direct kernel).
+    @usableFromInline
+    static func cblasGEMM(
+        columnMajor: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let (opA, opB) = (transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans)
+        if columnMajor {
+            cblas_sgemm(CblasColMajor, opB, opA, Int32(n), Int32(m), Int32(k), alpha, b, Int32(ldb), a, Int32(lda),
+                        beta, c, Int32(ldc))
+        } else {
+            cblas_sgemm(CblasRowMajor, opA, opB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                         beta, c, Int32(ldc))
         }
     }
@@ -77,13 +87,25 @@ extension Double: BLASScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        // Small products stay on the calling thread and large ones are split (BLASThreads).
-        BLASThreads.multiply(m: m, n: n, k: k, directEligible: false) { rows, columns in
-            let (a, b, c) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
-                                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-            cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                        transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(rows.count), Int32(columns.count), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+        // Large products are split over threads of our own where that keeps their bits (BLASThreads).
+        BLASThreads.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, gemm: cblasGEMM)
+    }
+
+    /// One `cblas_dgemm` call on row-major buffers (column-major with the operands swapped when
+    /// `columnMajor`; dgemm has no direct kernel, so both forms compute the same).
+    @usableFromInline
+    static func cblasGEMM(
+        columnMajor: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        let (opA, opB) = (transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans)
+        if columnMajor {
+            cblas_dgemm(CblasColMajor, opB, opA, Int32(n), Int32(m), Int32(k), alpha, b, Int32(ldb), a, Int32(lda),
+                        beta, c, Int32(ldc))
+        } else {
+            cblas_dgemm(CblasRowMajor, opA, opB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                         beta, c, Int32(ldc))
         }
     }

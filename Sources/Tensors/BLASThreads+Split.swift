@@ -1,23 +1,23 @@
 import Synchronization
 
 /// Large products split over threads of our own (issue 19): each part is a single-threaded
-/// gemm over a run of the output's rows or of its columns, the parts run side by side on
-/// Batchwise's own product workers (`ProductWorkers`, persistent threads that spin briefly
-/// between hand-offs; the caller takes parts too, so a busy machine degrades to the one-thread
-/// loop), and OpenBLAS stays at one thread, so its workers never spin in
-/// `sched_yield` between products.
+/// gemm over a run of the output's rows or of its columns, and the parts run side by side on
+/// Batchwise's product workers (`ProductWorkers`; the caller takes parts too, so a busy
+/// machine degrades to the one-thread loop). OpenBLAS itself stays at one thread.
 ///
-/// A part keeps the whole inner dimension, so every output scalar sums the same terms in the
-/// same order as one unsplit single-threaded call, as long as every part stays above
-/// OpenBLAS's small-matrix limit (``minimumPartMultiplyAdds``); `BLASSplitTests` checks it bit
-/// for bit on the MLP's shapes and odd ones. OpenBLAS's own threads do not give these bits for
-/// inner dimensions above its block depth (about 384): threaded, OpenBLAS 0.3.21 blocks the
-/// inner dimension differently, so a split product equals the one-thread product, not the one
-/// OpenBLAS's two threads would have made.
+/// A part keeps the whole inner dimension, so OpenBLAS blocks it as the unsplit call does; but
+/// whether a part computes every output scalar exactly as the unsplit call does depends on the
+/// kernel (stop 19, OpenBLAS 0.3.21): with the AVX-512 kernels any cut into large parts did,
+/// while the Haswell/Zen sgemm kernel computes a scalar differently by its place in the
+/// kernel's tiles, so only cuts at multiples of 12 rows keep the bits there (no column cut
+/// did), and a part small enough for OpenBLAS's small-matrix or direct kernel rounds
+/// differently again. So a split is never assumed: ``SplitProbe`` tries each candidate on its
+/// first use for a shape, against the unsplit call, and only a candidate whose every scalar
+/// had the unsplit call's bits is used (`BLASSplitTests` and `BLASThreadBitsTests` check it).
 extension BLASThreads {
-    /// Whether products above the one-thread limit are split over ``maximum`` threads of our
-    /// own (each part on one OpenBLAS thread) instead of being handed to OpenBLAS's threads.
-    /// On by default; off, such products go to OpenBLAS's own threads as before issue 19.
+    /// Whether products above ``singleThreadedMultiplyAdds`` are split over ``maximum``
+    /// threads of our own where that keeps their bits (on by default); off, every product runs
+    /// whole on the calling thread. Either way the bits are the same.
     public static var splitsLargeProducts: Bool {
         get { storedSplits.load(ordering: .relaxed) }
         set { storedSplits.store(newValue, ordering: .relaxed) }
@@ -27,64 +27,78 @@ extension BLASThreads {
     /// lines and whole micro-kernel tiles (OpenBLAS's widest single-precision unroll is 16).
     static let columnAlignment = 64
 
-    /// The fewest output rows one part takes: each part packs the whole other operand, so a
-    /// part of few rows spends more of its time packing than multiplying (columns are cut then).
+    /// Row cuts of the second candidate fall on multiples of this: OpenBLAS 0.3.21's
+    /// Haswell/Zen sgemm and dgemm drivers hand the kernel the output's rows (its column-major
+    /// `n`) in blocks of 3 x 4, and a scalar's bits depend on its place in such a block.
+    static let rowAlignment = 12
+
+    /// The fewest output rows one part of the first candidate takes: each part packs the whole
+    /// other operand, so a part of few rows spends more of its time packing than multiplying.
     static let minimumPartRows = 16
 
     /// Every part has more multiply-adds than this (2^20), for its bits as much as for speed:
-    /// OpenBLAS computes products of up to 100³ multiply-adds with its "small matrix" kernel,
-    /// which sums the whole inner dimension at once, while the blocked kernel of a larger
-    /// product sums it in blocks of about 384 terms. A part that fell under that limit would
-    /// round differently from the unsplit product (seen on 200 x 17 x 700 cut at any row below 84).
+    /// OpenBLAS computes products of up to 100³ multiply-adds with its "small matrix" kernel
+    /// (AVX-512 builds), which sums the whole inner dimension at once, while the blocked kernel
+    /// of a larger product sums it in blocks of about 384 terms.
     static let minimumPartMultiplyAdds = 1 << 20
 
     private static let storedSplits = Atomic<Bool>(true)
 
     /// How a product is split: along its rows or its columns, at `cuts` (`parts + 1` ascending offsets).
-    struct Split: Equatable {
+    struct Split: Hashable {
         let byRows: Bool
         let cuts: [Int]
     }
 
-    /// Forces every product that ``split(m:n:k:parts:)`` can cut into (at most) this many
-    /// parts in the current task, whatever the settings and scopes of other threads: tests use
-    /// it to take the split path in a process whose other tests change the settings.
+    /// Forces every product that can be cut into (at most) this many parts in the current
+    /// task, whatever the settings and scopes of other threads: tests use it to take the split
+    /// path in a process whose other tests change the settings.
     @TaskLocal static var forcedParts: Int?
 
-    /// How a product of `m × n` outputs and `k` terms each is split: `nil` when it is not
-    /// (within the one-thread limit, direct-kernel eligible, one thread allowed, inside a
-    /// one-thread scope, or too small to cut).
-    static func split(m: Int, n: Int, k: Int, directEligible: Bool) -> Split? {
-        let multiplyAdds = m * n * k
+    /// How many parts a product of `m × n` outputs and `k` terms each may be cut into now, or
+    /// `nil` when it stays whole (within the one-thread limit, one thread allowed, inside a
+    /// one-thread scope, or too small to cut into parts above ``minimumPartMultiplyAdds``).
+    static func parts(m: Int, n: Int, k: Int) -> Int? {
         // The small products of a small model return here, before any other look-up.
-        guard multiplyAdds > 2 * minimumPartMultiplyAdds, !directEligible else { return nil }
-        if let parts = forcedParts { return split(m: m, n: n, k: k, parts: parts) }
-        guard splitsLargeProducts, activeScopes == 0, multiplyAdds > singleThreadedMultiplyAdds else { return nil }
-        return split(m: m, n: n, k: k, parts: maximum)
+        guard m * n * k > 2 * minimumPartMultiplyAdds else { return nil }
+        if let parts = forcedParts { return parts > 1 ? parts : nil }
+        guard splitsLargeProducts, activeScopes == 0, m * n * k > singleThreadedMultiplyAdds else { return nil }
+        let parts = maximum
+        return parts > 1 ? parts : nil
     }
 
-    /// Whether a product of `m × n` outputs and `k` terms each, not direct-kernel eligible,
-    /// would be split now: its bits are then the one-thread bits, so code that runs it whole
-    /// on one thread beside other work (Dense's backward pass) gets the same result.
+    /// Whether a product of `m × n` outputs and `k` terms each is large enough to be split now.
+    /// Speed only (Dense's backward pass then runs two whole products side by side instead):
+    /// split or whole, a product has the same bits.
     package static func splitsProduct(m: Int, n: Int, k: Int) -> Bool {
-        split(m: m, n: n, k: k, directEligible: false) != nil
+        parts(m: m, n: n, k: k) != nil
+    }
+
+    /// The splits to try for a product, best first: runs of at least ``minimumPartRows`` rows
+    /// or of whole multiples of ``columnAlignment`` columns (``split(m:n:k:parts:)``), then runs
+    /// of whole multiples of ``rowAlignment`` rows. Duplicates and `nil`s are dropped.
+    static func candidates(m: Int, n: Int, k: Int, parts: Int) -> [Split] {
+        var result: [Split] = []
+        for candidate in [split(m: m, n: n, k: k, parts: parts), splitAlignedRows(m: m, n: n, k: k, parts: parts)] {
+            if let candidate, !result.contains(candidate) { result.append(candidate) }
+        }
+        return result
     }
 
     /// At most `parts` runs of at least ``minimumPartRows`` rows or of whole multiples of
     /// ``columnAlignment`` columns (the last one ragged), each of more than
     /// ``minimumPartMultiplyAdds``; `nil` when fewer than two such runs fit. Every part packs
     /// the whole of the operand it does not cut, so the cut goes through the larger output
-    /// side: columns when there are fewer rows (the `m × k` left operand is packed twice, not
-    /// the `k × n` right one). Single-threaded, two parts of the MLP's 128 x 256 x 784 forward
-    /// product cost 1.6% more CPU than the whole by columns and 4.0% by rows; of its
-    /// 784 x 256 x 128 kernel gradient, 1.3% by rows and 3.4% by columns.
+    /// side: columns when there are fewer rows. Single-threaded, two parts of the MLP's
+    /// 128 x 256 x 784 forward product cost 1.6% more CPU than the whole by columns and 4.0%
+    /// by rows; of its 784 x 256 x 128 kernel gradient, 1.3% by rows and 3.4% by columns.
     static func split(m: Int, n: Int, k: Int, parts: Int) -> Split? {
         m < n ? splitColumns(m: m, n: n, k: k, parts: parts) ?? splitRows(m: m, n: n, k: k, parts: parts)
               : splitRows(m: m, n: n, k: k, parts: parts) ?? splitColumns(m: m, n: n, k: k, parts: parts)
     }
 
-    // Parts are cut as evenly as whole rows (or column blocks) allow; the smallest has the
-    // floor of the even share, and there are fewer parts when that would be too small.
+    // Parts are cut as evenly as whole rows (or blocks) allow; the smallest has the floor of
+    // the even share, and there are fewer parts when that would be too small.
     private static func splitRows(m: Int, n: Int, k: Int, parts: Int) -> Split? {
         var rowParts = Swift.min(parts, m / minimumPartRows)
         while rowParts > 1, (m / rowParts) * n * k <= minimumPartMultiplyAdds { rowParts -= 1 }
@@ -93,47 +107,21 @@ extension BLASThreads {
     }
 
     private static func splitColumns(m: Int, n: Int, k: Int, parts: Int) -> Split? {
-        let blocks = n / columnAlignment
-        var columnParts = Swift.min(parts, blocks)
-        while columnParts > 1, (blocks / columnParts) * columnAlignment * m * k <= minimumPartMultiplyAdds { columnParts -= 1 }
-        guard columnParts > 1 else { return nil }
-        return Split(byRows: false, cuts: (0...columnParts).map { $0 == columnParts ? n : blocks * $0 / columnParts * columnAlignment })
+        guard let cuts = alignedCuts(length: n, alignment: columnAlignment, otherSide: m, k: k, parts: parts) else { return nil }
+        return Split(byRows: false, cuts: cuts)
     }
 
-    /// Runs a product of `m × n` outputs (`k` terms each) through `part`, which computes the
-    /// outputs in the given rows and columns: split over threads when ``split(m:n:k:directEligible:)``
-    /// says so, else once over everything, on one thread when it is small (``multiply(multiplyAdds:directEligible:_:)``).
-    @usableFromInline
-    static func multiply(m: Int, n: Int, k: Int, directEligible: Bool,
-                         _ part: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
-        guard let split = split(m: m, n: n, k: k, directEligible: directEligible) else {
-            if keepsSplitBits(multiplyAdds: m * n * k, directEligible: directEligible) {
-                onOneThread { part(0..<m, 0..<n) }
-            } else {
-                multiply(multiplyAdds: m * n * k, directEligible: directEligible) { part(0..<m, 0..<n) }
-            }
-            return
-        }
-        onOneThread {
-            ProductWorkers.forEachPart(split.cuts.count - 1) { index in
-                let run = split.cuts[index]..<split.cuts[index + 1]
-                if split.byRows { part(run, 0..<n) } else { part(0..<m, run) }
-            }
-        }
+    /// Runs of whole multiples of ``rowAlignment`` rows (the last one ragged).
+    static func splitAlignedRows(m: Int, n: Int, k: Int, parts: Int) -> Split? {
+        guard let cuts = alignedCuts(length: m, alignment: rowAlignment, otherSide: n, k: k, parts: parts) else { return nil }
+        return Split(byRows: true, cuts: cuts)
+    }
+
+    private static func alignedCuts(length: Int, alignment: Int, otherSide: Int, k: Int, parts: Int) -> [Int]? {
+        let blocks = length / alignment
+        var count = Swift.min(parts, blocks)
+        while count > 1, (blocks / count) * alignment * otherSide * k <= minimumPartMultiplyAdds { count -= 1 }
+        guard count > 1 else { return nil }
+        return (0...count).map { $0 == count ? length : blocks * $0 / count * alignment }
     }
 }
-
-extension BLASThreads {
-    /// Whether a product the split would have taken, but that is not split (it cannot be cut
-    /// into two large enough parts, or another thread's one-thread scope is open), still runs
-    /// on one thread: so that with ``splitsLargeProducts`` on, every product but the
-    /// direct-kernel ones has the one-thread bits. Without this, such a product could start on
-    /// OpenBLAS's threads just as another thread's scope closed, and OpenBLAS's threads round
-    /// inner dimensions of about 384–768 differently. While any scope is open OpenBLAS is at one
-    /// thread anyway, so holding it there costs nothing.
-    static func keepsSplitBits(multiplyAdds: Int, directEligible: Bool) -> Bool {
-        splitsLargeProducts && !directEligible
-            && multiplyAdds > Swift.max(singleThreadedMultiplyAdds, 2 * minimumPartMultiplyAdds)
-    }
-}
-

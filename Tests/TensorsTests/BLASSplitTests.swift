@@ -25,14 +25,18 @@ import Testing
         // Too narrow either way, or one part.
         #expect(BLASThreads.split(m: 1, n: 127, k: 1 << 20, parts: 2) == nil)
         #expect(BLASThreads.split(m: 128, n: 256, k: 784, parts: 1) == nil)
-        // Never split: small, direct-kernel eligible, inside a scope.
+        // Aligned rows: multiples of 12, the last part ragged.
+        #expect(BLASThreads.splitAlignedRows(m: 128, n: 256, k: 784, parts: 2) == .init(byRows: true, cuts: [0, 60, 128]))
+        #expect(BLASThreads.splitAlignedRows(m: 784, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 384, 784]))
+        #expect(BLASThreads.candidates(m: 128, n: 256, k: 784, parts: 2).count == 2)
+        // Never split: small, one part, inside a scope.
         BLASThreads.$forcedParts.withValue(2) {
-            #expect(BLASThreads.split(m: 128, n: 10, k: 1600, directEligible: false) == nil)
-            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: true) == nil)
-            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false)?.byRows == false)
+            #expect(BLASThreads.parts(m: 128, n: 10, k: 1600) == nil)
+            #expect(BLASThreads.parts(m: 128, n: 256, k: 784) == 2)
         }
+        BLASThreads.$forcedParts.withValue(1) { #expect(BLASThreads.parts(m: 128, n: 256, k: 784) == nil) }
         BLASThreads.onOneThread {
-            #expect(BLASThreads.split(m: 128, n: 256, k: 784, directEligible: false) == nil)
+            if BLASThreads.forcedParts == nil { #expect(BLASThreads.parts(m: 128, n: 256, k: 784) == nil) }
         }
     }
 
@@ -64,13 +68,16 @@ import Testing
     func aSplitProductHasTheOneThreadBits(_ c: GEMMCase) {
         let operands = c.operands(seed: 21)
         func product() -> [UInt32] { c.productBits(operands) }
-        let split = BLASThreads.$forcedParts.withValue(4) { () -> [UInt32]? in
-            guard BLASThreads.split(m: c.m, n: c.n, k: c.k, directEligible: false) != nil else { return nil }
-            return product()
-        }
-        #expect(split != nil, "\(c) was not split")
+        let split = BLASThreads.$forcedParts.withValue(4) { product() }
         let unsplit = BLASThreads.onOneThread { product() }   // no split inside a scope
         #expect(split == unsplit, "\(c)")
+        // Every shape that can be cut into runs of 12 rows has a split that keeps the bits (so
+        // the MLP's products use both threads). Shapes of few rows may stay whole: on the
+        // Haswell/Zen kernels no column cut keeps the bits.
+        if BLASThreads.splitAlignedRows(m: c.m, n: c.n, k: c.k, parts: 4) != nil {
+            let plans = SplitProbe.known.filter { $0.key.m == c.m && $0.key.n == c.n && $0.key.k == c.k && $0.key.parts == 4 }
+            #expect(plans.values.contains { $0 != nil }, "\(c) was not split")
+        }
         // And the product is a product: one entry against a Double dot product.
         let (i, j) = (c.m - 1, c.n / 2)
         let dot = (0..<c.k).reduce(0.0) { sum, t in
@@ -86,20 +93,53 @@ import Testing
         let a = try Tensor<Double>(shape: [k, m], scalars: (0..<(m * k)).map { _ in rng.nextNormal() })
         let b = try Tensor<Double>(shape: [n, k], scalars: (0..<(k * n)).map { _ in rng.nextNormal() })
         let split = try BLASThreads.$forcedParts.withValue(3) {
-            #expect(BLASThreads.split(m: m, n: n, k: k, directEligible: false)?.cuts == [0, 43, 86, 129])
+            #expect(BLASThreads.candidates(m: m, n: n, k: k, parts: 3).first?.cuts == [0, 43, 86, 129])
             return try Tensor.matmul(a, b, transposeA: true, transposeB: true)
         }
         let unsplit = try BLASThreads.onOneThread { try Tensor.matmul(a, b, transposeA: true, transposeB: true) }
         #expect(split.scalars.map(\.bitPattern) == unsplit.scalars.map(\.bitPattern))
     }
 
-    /// A product too narrow to cut in two (16 rows, one 64-column block) is still held on one
-    /// thread, so it gets the bits a split would give; direct-kernel products and products the
-    /// rule already keeps on one thread are not affected.
-    @Test func aLargeProductThatCannotBeCutStaysOnOneThread() {
-        #expect(BLASThreads.split(m: 16, n: 64, k: 8192, parts: 2) == nil)
-        #expect(BLASThreads.keepsSplitBits(multiplyAdds: 16 * 64 * 8192, directEligible: false))
-        #expect(!BLASThreads.keepsSplitBits(multiplyAdds: 16 * 64 * 8192, directEligible: true))
-        #expect(!BLASThreads.keepsSplitBits(multiplyAdds: 1 << 18, directEligible: false))
+    /// A shape too large to probe within ``SplitProbe/maximumProbeScalars`` is not probed (no
+    /// 320 MB of probe operands for a 4096³ product) and stays whole.
+    @Test func aShapeTooLargeToProbeStaysWhole() {
+        #expect(SplitProbe.probe(transposeA: false, transposeB: false, m: 4096, n: 4096, k: 4096, alpha: Float(1),
+                                 beta: Float(0), parts: 2, gemm: Float.cblasGEMM) == nil)
+        #expect(SplitProbe.probe(transposeA: false, transposeB: false, m: 1024, n: 2048, k: 64, alpha: Float(1),
+                                 beta: Float(1), parts: 2, gemm: Float.cblasGEMM) != nil)
+    }
+
+    /// A split the probe rejects is not used: on a kernel that computes a scalar by its place
+    /// in the tiles (OpenBLAS 0.3.21's Haswell/Zen sgemm), the column cut of the MLP's forward
+    /// product changes bits, and the plan is then another split or none; the product keeps
+    /// the unsplit bits either way (checked above).
+    @Test func theProbeKeepsOnlySplitsWithTheUnsplitBits() {
+        let c = GEMMCase(m: 128, k: 400, n: 256, transposeA: false, transposeB: false, beta: 1)
+        let operands = c.operands(seed: 23)
+        for split in BLASThreads.candidates(m: c.m, n: c.n, k: c.k, parts: 2) {
+            var whole = operands.initial, parted = operands.initial
+            operands.a.withUnsafeBufferPointer { pa in
+                operands.b.withUnsafeBufferPointer { pb in
+                    Float.cblasGEMM(columnMajor: false, transposeA: false, transposeB: false, m: c.m, n: c.n, k: c.k, alpha: 1,
+                                    a: pa.baseAddress!, lda: c.k, b: pb.baseAddress!, ldb: c.n, beta: 1, c: &whole, ldc: c.n)
+                    parted.withUnsafeMutableBufferPointer { pc in
+                        for index in 0..<(split.cuts.count - 1) {
+                            let run = split.cuts[index]..<split.cuts[index + 1]
+                            let (rows, columns) = split.byRows ? (run, 0..<c.n) : (0..<c.m, run)
+                            let (ra, rb, rc) = partOperands(transposeA: false, transposeB: false, rows: rows, columns: columns,
+                                                            a: pa.baseAddress!, lda: c.k, b: pb.baseAddress!, ldb: c.n,
+                                                            c: pc.baseAddress!, ldc: c.n)
+                            Float.cblasGEMM(columnMajor: false, transposeA: false, transposeB: false, m: rows.count,
+                                            n: columns.count, k: c.k, alpha: 1, a: ra, lda: c.k, b: rb, ldb: c.n, beta: 1, c: rc, ldc: c.n)
+                        }
+                    }
+                }
+            }
+            let keepsBits = whole.map(\.bitPattern) == parted.map(\.bitPattern)
+            let plan = SplitProbe.probe(transposeA: false, transposeB: false, m: c.m, n: c.n, k: c.k, alpha: Float(1), beta: Float(1),
+                                        parts: 2, gemm: Float.cblasGEMM)
+            // A split that changes these operands' bits is never the plan.
+            if !keepsBits { #expect(plan?.split != split, "\(split) changes bits but was chosen") }
+        }
     }
 }

@@ -30,11 +30,11 @@ struct BatchwiseBenchCommand: ParsableCommand {
     /// executable they start), so a killed parent leaves no benchmark running.
     static func main() {
         bw_honour_die_with_parent_request_or_exit("batchwise-bench")
-        // For A/B runs of BLASThreads' small-product rule (0 leaves every product to OpenBLAS).
+        // For A/B runs of BLASThreads' one-thread limit (0 splits every product that can be cut).
         if let limit = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SINGLE_THREAD_LIMIT"].flatMap({ Int($0) }) {
             BLASThreads.singleThreadedMultiplyAdds = limit
         }
-        // For A/B runs of the split of large products over threads of our own (0 hands them to OpenBLAS's threads).
+        // For A/B runs of the split of large products over threads of our own (0 runs them whole on one thread).
         if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BLAS_SPLIT"] == "0" {
             BLASThreads.splitsLargeProducts = false
         }

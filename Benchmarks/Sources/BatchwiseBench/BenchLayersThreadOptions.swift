@@ -4,8 +4,6 @@ import Foundation
 /// `batchwise-bench layers --thread-options`: the BN MLP's training step and its products
 /// alone under each way of using the cores (issue 19 item 1), in one process, interleaved in
 /// rotated rounds (a b c d, then b c d a, ...) so neither load drift nor position favours one:
-/// - `openblas_threads`: large products on OpenBLAS's own threads (``BLASThreads/maximum``
-///   as at start-up, the split off), the default before issue 19;
 /// - `one_blas_thread`: every product on the caller's thread (`BLASThreads.maximum = 1`);
 /// - `split_products`: large products split over threads of our own, one OpenBLAS thread each
 ///   (``BLASThreads/splitsLargeProducts``, the default now), on Batchwise's product workers;
@@ -25,8 +23,9 @@ enum MLPThreadOptionsBench {
 
     /// The options with `threads` as the multi-threaded maximum.
     static func options(threads: Int) -> [Option] {
-        [Option(name: "openblas_threads", maximum: threads, splits: false),
-         Option(name: "one_blas_thread", maximum: 1, splits: false),
+        // (OpenBLAS's own threads, the default before issue 19, are gone: since stop 19 OpenBLAS
+        // stays at one thread for the process, because its threads change products' bits.)
+        [Option(name: "one_blas_thread", maximum: 1, splits: false),
          Option(name: "split_products", maximum: threads, splits: true),
          Option(name: "split_dispatch", maximum: threads, splits: true, usesDispatch: true),
          Option(name: "split_unfused_bn_relu", maximum: threads, splits: true, fusesNormalizationReLU: false)]

@@ -8,13 +8,13 @@ import Tensors
 /// product on its own core does the same arithmetic with one hand-off instead of two and
 /// without the split's cost of packing the uncut operand twice (1–7% more CPU per product,
 /// docs/perf/layers.md). The bits are those of one unsplit single-threaded call either way:
-/// a split part computes what the unsplit call computes, which is what `BLASSplitTests` and
+/// a product is only split where that keeps them (stop 19), which is what `BLASSplitTests` and
 /// `DenseSideBySideTests` check.
 extension DenseMath {
     /// ``backward(x:kernel:dz:kernelGradient:biasGradient:wantsParameters:wantsBias:wantsInput:)``
     /// for a layer that wants both the parameter and the input gradients: the two products on
     /// two threads, then the bias sums. `nil` (nothing done) when the products are not both
-    /// ones the split would take, so that their bits could differ from the split's.
+    /// large enough for the split (speed only: split or whole, their bits are the same).
     static func backwardSideBySide<S: BLASScalar>(
         x: Tensor<S>, kernel: Tensor<S>, dz: Tensor<S>,
         kernelGradient: inout Tensor<S>?, biasGradient: inout Tensor<S>?, wantsBias: Bool
