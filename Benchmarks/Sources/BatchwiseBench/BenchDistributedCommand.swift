@@ -51,6 +51,9 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "In fast mode, start each large gradient's all-reduce during the backward pass (default) or, with --no-overlap, all of them after it (the same results; an A/B of the overlap in one binary).")
     var overlap = true
 
+    @Option(help: "How fast mode's gradients travel between the ranks: shared-memory (default: an MPI-3 shared-memory window when every rank is on this node, else the collectives) or collectives (Open MPI's all-reduce); an A/B in one binary.")
+    var transport: ReductionTransport = .sharedMemory
+
     @Option(help: .hidden)
     var resultFile: String?
 
@@ -110,10 +113,19 @@ struct BenchDistributedCommand: ParsableCommand {
                                      batchwise: 100 * (many["\(mode).fastestReduction"] ?? 0) / idle, peer: nil, unit: "%"))
             }
         }
+        if many["shared.reduction"] != nil {
+            rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (median after a barrier)",
+                                 batchwise: many["shared.reduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["shared.fastestReduction"], peer: nil, unit: "ms"))
+        }
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
         // The mechanism the runs used (the setting, no figure), in the table and the JSON alike.
         rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
         rows.append(BenchRow(workload: "fast mode's gradient all-reduces start \(overlap ? "during" : "after") the backward pass",
+                             batchwise: nil, peer: nil, unit: "setting"))
+        let window = many["fast.window"] == 1
+        rows.append(BenchRow(workload: "fast mode's transport: \(transport.rawValue) asked, \(window ? "shared-memory window" : "collectives") used",
                              batchwise: nil, peer: nil, unit: "setting"))
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
@@ -129,7 +141,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let this = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
             + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
-            + (overlap ? [] : ["--no-overlap"])
+            + (overlap ? [] : ["--no-overlap"]) + ["--transport", transport.rawValue]
         let environment = ProcessInfo.processInfo.environment.merging([
             SingleCopyMechanism.environmentVariable: singleCopy,
             "OMPI_MCA_mpi_yield_when_idle": busyPoll ? "0" : "1",
@@ -162,7 +174,7 @@ struct BenchDistributedCommand: ParsableCommand {
             var trainer = try DataParallelTrainer(model: try Self.model(), optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
                                                   communicator: world, globalBatchSize: Self.globalBatch,
                                                   microShardCount: Self.microShards, mode: mode,
-                                                  overlapsGradientReduction: overlap)
+                                                  overlapsGradientReduction: overlap, transport: transport)
             for step in 0..<5 { _ = try trainer.step(data, epoch: 0, step: step % 8) }
             try world.barrier()
             let (collectivesBefore, collectiveCPUBefore) = (world.secondsInCollectives, world.cpuSecondsInCollectives)
@@ -187,6 +199,10 @@ struct BenchDistributedCommand: ParsableCommand {
             figures["\(mode.rawValue).work"] = slowestWork * 1e3
             // On cores of its own a step would take the slowest rank's work plus the undisturbed transfer.
             figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + fastestReduction
+            if mode == .fast { figures["fast.window"] = trainer.usesSharedMemoryWindow ? 1 : 0 }
+        }
+        if let shared = try SharedMemoryAllReduce.open(on: world, capacity: Self.gradientValues + 2) {
+            (figures["shared.reduction"], figures["shared.fastestReduction"]) = try sharedMemoryMilliseconds(world, shared)
         }
         if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
         guard world.rank == 0, let resultFile else { return }
@@ -220,6 +236,22 @@ struct BenchDistributedCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         for step in 0..<steps { try train(step) }
         return Double(steps * Self.globalBatch) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Median and fastest milliseconds of one sum of the model's gradient values (with the loss
+    /// and status) through a shared-memory window after a barrier, as ``reductionMilliseconds(_:mode:)``.
+    private func sharedMemoryMilliseconds(_ world: Communicator, _ shared: SharedMemoryAllReduce) throws -> (median: Double, fastest: Double) {
+        let values = (0..<shared.capacity).map { Float($0 % 97) * 0.01 }
+        var times: [Double] = []
+        for iteration in 0..<(20 + iterations) {
+            var sums = values
+            try world.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try shared.sum(&sums)
+            if iteration >= 20 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        }
+        times.sort()
+        return (times[times.count / 2], times[0])
     }
 
     /// Median and fastest milliseconds of one reduction of the model's step vector after a
@@ -259,3 +291,6 @@ enum SingleCopyChoice: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// `--transport shared-memory|collectives`.
+extension ReductionTransport: ExpressibleByArgument {}

@@ -1,0 +1,121 @@
+@testable import Distributed
+import Foundation
+import Testing
+
+/// Stop 19's decision whether a shared-memory window carries fast mode's reduction, and how its
+/// slices cut the values, without MPI.
+struct SharedMemoryDecisionTests {
+    /// The window is used only when every rank is on this node and every rank allocated its
+    /// segment; ranks split over nodes (here 3 of 4, and the single rank of the other node,
+    /// which sees 1 of 4) fall back, as does a world of one.
+    @Test func theWindowIsUsedOnlyWhenEveryRankSharesTheNodeAndAllocated() {
+        #expect(SharedMemoryDecision.decide(worldRanks: 2, nodeRanks: 2, allocatedOnEveryRank: true) == .useWindow)
+        #expect(SharedMemoryDecision.decide(worldRanks: 4, nodeRanks: 4, allocatedOnEveryRank: true) == .useWindow)
+        #expect(SharedMemoryDecision.decide(worldRanks: 4, nodeRanks: 3, allocatedOnEveryRank: true)
+                == .fallBack(reason: "3 of 4 ranks share this node"))
+        #expect(SharedMemoryDecision.decide(worldRanks: 4, nodeRanks: 1, allocatedOnEveryRank: false)
+                == .fallBack(reason: "1 of 4 ranks share this node"))
+        #expect(SharedMemoryDecision.decide(worldRanks: 2, nodeRanks: 2, allocatedOnEveryRank: false)
+                == .fallBack(reason: "MPI_Win_allocate_shared failed on a rank"))
+        #expect(SharedMemoryDecision.decide(worldRanks: 1, nodeRanks: 1, allocatedOnEveryRank: true)
+                == .fallBack(reason: "a world of one has nothing to exchange"))
+    }
+
+    /// The ranks' slices cover every value once, in order, and start on 64-byte boundaries, for
+    /// counts smaller than the ranks, uneven ones and the benchmark's 271,373 values.
+    @Test(arguments: [1, 2, 3, 4, 8])
+    func slicesPartitionTheValuesOnCacheLineBoundaries(ranks: Int) {
+        for count in [0, 1, 15, 17, 100_003, 271_373] {
+            let slices = (0..<ranks).map { SharedMemoryWindow.slice(of: $0, ranks: ranks, count: count) }
+            #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == count, "\(ranks) ranks, \(count) values")
+            for (left, right) in zip(slices, slices.dropFirst()) { #expect(left.upperBound == right.lowerBound) }
+            for slice in slices.dropFirst() where slice.lowerBound < count { #expect(slice.lowerBound % 16 == 0) }
+        }
+    }
+
+    /// A world of one opens no window (nothing to exchange): the trainer keeps the collectives'
+    /// path, whose world-of-one calls do nothing.
+    @Test func aWorldOfOneOpensNoWindow() throws {
+        let world = try Communicator.world(environment: [:])
+        #expect(try SharedMemoryAllReduce.open(on: world, capacity: 10) == nil)
+    }
+}
+
+#if os(Linux)
+extension MPIRunTests {
+    /// Files Open MPI's shared-memory window component (`osc/sm`) backs its segments with, in
+    /// `/dev/shm` and the session directories under the temporary directory.
+    static func windowBackingFiles() -> Set<String> {
+        var found: Set<String> = []
+        var folders = ["/dev/shm"]
+        let temporary = FileManager.default.temporaryDirectory.path
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where entry.hasPrefix("ompi.") {
+            folders.append("\(temporary)/\(entry)")
+        }
+        for folder in folders {
+            guard let walker = FileManager.default.enumerator(atPath: folder) else { continue }
+            for case let path as String in walker where path.contains("osc_sm") || path.contains("osc.sm") { found.insert("\(folder)/\(path)") }
+        }
+        return found
+    }
+
+    /// `SharedMemoryAllReduce` against `MPI_Allreduce` of the same values (of many magnitudes,
+    /// different on every rank) in three exchanges through one window (100,003 values, a third
+    /// of them, none): bitwise equal on 2 ranks, within 1e-5 on 4 (where Open MPI adds in
+    /// another order), and the same bits on every rank. No backing file is left behind.
+    @Test func sharedMemorySumsEqualMPIAllreduceBitwiseOnTwoRanksAndWithinToleranceOnFour() throws {
+        let before = Self.windowBackingFiles()
+        for ranks in [2, 4] {
+            let run = try MPIRun.start(ranks: ranks, check: "shared-memory-sum", arguments: ["count": "100003"])
+            #expect(run.status == 0, "\(run.output)")
+            let first = try #require(run.reports[0], "\(run.output)")
+            #expect(first["opened"] == ["yes"], "\(ranks) ranks: no window")
+            for round in 0..<3 {
+                let mpi = try Self.floats(#require(first["mpi-\(round)"])), shared = try Self.floats(#require(first["shared-\(round)"]))
+                #expect(mpi.count == [100_003, 33_334, 0][round])
+                #expect(shared.count == mpi.count)
+                if ranks == 2 {
+                    #expect(first["shared-\(round)"] == first["mpi-\(round)"], "round \(round): not bitwise MPI_Allreduce's sums")
+                } else {
+                    let far = zip(shared, mpi).filter { abs($0 - $1) > 1e-5 * max(1, abs($1)) }
+                    #expect(far.isEmpty, "round \(round): \(far.prefix(5))")
+                }
+                for rank in 1..<ranks { #expect(run.reports[rank]?["shared-\(round)"] == first["shared-\(round)"], "rank \(rank)") }
+            }
+        }
+        #expect(Self.windowBackingFiles().subtracting(before).isEmpty, "shared-memory segments outlived the runs")
+    }
+
+    /// Fast mode with the gradients through the shared-memory window against the collectives
+    /// (the 1,024-unit model with images BatchNormalization, whose hidden kernel is a large
+    /// gradient; 51 rows: the last step's 3 rows leave a rank without rows): on 2 ranks every
+    /// step's hash and loss, the epoch losses and the weights are bitwise those of the
+    /// collectives on every rank; on 4 ranks (the 8-unit model) every rank holds the same
+    /// weights after every step, within 1e-5 of the collectives' run. The report confirms which
+    /// transport carried the gradients.
+    @Test func fastModeThroughSharedMemoryMatchesTheCollectives() throws {
+        var wide = Self.trainArguments(mode: .fast, batchNorm: true)
+        (wide["hidden"], wide["images"], wide["optimizer"]) = ("1024", "1", "sgd")
+        for (ranks, base) in [(2, wide), (4, Self.trainArguments(mode: .fast, batchNorm: true))] {
+            var shared = base, collectives = base
+            (shared["transport"], collectives["transport"]) = ("shared-memory", "collectives")
+            let window = try MPIRun.start(ranks: ranks, check: "train", arguments: shared)
+            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: collectives)
+            #expect(window.status == 0 && reference.status == 0, "\(window.output)\n\(reference.output)")
+            let expected = try #require(reference.reports[0], "\(reference.output)")
+            let first = try #require(window.reports[0], "\(window.output)")
+            #expect(first["transport"] == ["shared-memory-window"] && expected["transport"] == ["collectives"])
+            for rank in 0..<ranks {
+                for label in Self.stepLabels + ["weights", "losses"] {
+                    #expect(window.reports[rank]?[label] == first[label], "\(ranks) ranks, rank \(rank): \(label)")
+                    if ranks == 2 { #expect(window.reports[rank]?[label] == expected[label], "rank \(rank): \(label)") }
+                }
+            }
+            let weights = try Self.floats(#require(first["weights"])), collectiveWeights = try Self.floats(#require(expected["weights"]))
+            #expect(weights.count == collectiveWeights.count)
+            let far = zip(weights, collectiveWeights).filter { abs($0 - $1) > 1e-5 * max(1, abs($1)) }
+            #expect(far.isEmpty, "\(ranks) ranks: \(far.prefix(5))")
+        }
+    }
+}
+#endif
