@@ -55,7 +55,7 @@ public final class Communicator {
     private let owner: pthread_t
     private var finalizedWorldOfOne = false
     /// Shared-memory windows opened on this world, freed before `MPI_Finalize` (SharedMemoryWindow.swift).
-    var openWindows: [WeakWindow] = []
+    let sharedWindows = SharedWindowPool()
 
     private init(rank: Int, size: Int, usesMPI: Bool, threadLevel: ThreadLevel?, owner: pthread_t) {
         self.rank = rank
@@ -84,7 +84,7 @@ public final class Communicator {
     /// owning thread, after the last collective.
     public func finalize() throws {
         try enter("finalize()")
-        openWindows.forEach { $0.window?.release() }
+        sharedWindows.releaseAll()
         if usesMPI { try MPIProcess.shared.finalize(rank: rank) } else { finalizedWorldOfOne = true }
     }
 

@@ -116,14 +116,18 @@ public struct DataParallelTrainer {
     /// same order, so the results are bitwise the same; only the timing differs
     /// (docs/distributed.md, "Stop 18").
     public let overlapsGradientReduction: Bool
-    /// In ``ReductionMode/fast`` with a rank's rows in one segment: how the gradients travel
-    /// between the ranks (``ReductionTransport/sharedMemory``, the default, falls back to
+    /// How the gradients travel between the ranks, in ``ReductionMode/fast`` with a rank's rows
+    /// in one segment and in ``ReductionMode/ordered``'s fold of the micro-shards' gradient sums
+    /// (``ReductionTransport/sharedMemory``, the default, falls back to
     /// ``ReductionTransport/collectives`` by itself when the ranks do not share one node;
     /// docs/distributed.md, "Stop 19").
     public let transport: ReductionTransport
-    /// Whether fast mode's gradients travel through a shared-memory window: false until the
-    /// first fast step has decided it (on every rank alike), and whenever the collectives carry them.
-    public var usesSharedMemoryWindow: Bool { overlappedReduction.window != nil }
+    /// Whether the gradients travel through a shared-memory window (fast mode's reduction, or
+    /// ordered mode's fold of the micro-shards' sums): false until the first step has decided
+    /// it (on every rank alike), and whenever the collectives carry them.
+    public var usesSharedMemoryWindow: Bool {
+        overlappedReduction.window != nil || reducers.values.contains { $0.usesSharedMemoryWindow }
+    }
 
     let layout: ReductionLayout
     /// What every rank must share for the step's collectives to have the same lengths on all
@@ -153,9 +157,9 @@ public struct DataParallelTrainer {
     ///     ``BatchNormStatisticsScope/perLayer`` to follow each layer's `synchronized` flag.
     ///   - overlapsGradientReduction: in fast mode, start each large gradient's reduction during
     ///     the backward pass (true, the default) or after it; the same results either way.
-    ///   - transport: in fast mode, ``ReductionTransport/sharedMemory`` (the default: a
-    ///     shared-memory window when every rank is on one node, else the collectives) or
-    ///     ``ReductionTransport/collectives``; the same bits on 2 ranks.
+    ///   - transport: ``ReductionTransport/sharedMemory`` (the default: a shared-memory window
+    ///     when every rank is on one node, else the collectives) or ``ReductionTransport/collectives``;
+    ///     the same bits on 2 ranks in fast mode, and always in ordered mode.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
                 globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
                 batchNormStatistics: BatchNormStatisticsScope = .synchronized, overlapsGradientReduction: Bool = true,
@@ -307,6 +311,8 @@ public struct DataParallelTrainer {
         var reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
         // reduceRankMicroShards agrees on the step's widths before its first collective.
         reducer.widthsAgreedByCaller = true
+        // Every rank creates the reducer for a row count at the same point of the same step.
+        if transport == .sharedMemory { try reducer.useSharedMemoryWindow(width: layout.width) }
         reducers[rowCount] = reducer
         return reducer
     }

@@ -1,8 +1,8 @@
 internal import CMPI
 import Foundation
 
-/// How ``ReductionMode/fast``'s gradient reduction moves the values between the ranks
-/// (docs/distributed.md, "Stop 19").
+/// How ``ReductionMode/fast``'s gradient reduction and ``ReductionMode/ordered``'s fold of the
+/// micro-shards' gradient sums move the values between the ranks (docs/distributed.md, "Stop 19").
 public enum ReductionTransport: String, Sendable, CaseIterable {
     /// When every rank runs on one machine: each rank writes its gradients into its segment of
     /// an MPI-3 shared-memory window (`MPI_Win_allocate_shared`), sums a fixed slice of the
@@ -39,19 +39,23 @@ enum SharedMemoryDecision: Equatable {
 /// gives the peers' addresses); a passive-target epoch over all of them is opened once
 /// (`MPI_Win_lock_all` with `MPI_MODE_NOCHECK`), and each exchange synchronises with
 /// `MPI_Win_sync` (the memory barrier of MPI's unified model) around an `MPI_Barrier` of the
-/// node's communicator. All calls stay on the communicator's thread; the window and its
-/// communicator are freed by ``release()``, which ``Communicator/finalize()`` and `deinit`
-/// call, so no segment outlives the job.
+/// node's communicator. All calls stay on the communicator's thread.
+///
+/// An exchange leaves nothing behind in the window, so every later exchange that fits reuses
+/// it, whoever asks (``SharedWindowPool``). Windows are freed only by ``Communicator/finalize()``,
+/// where every rank frees them at the same point in the same order: `MPI_Win_free` is a
+/// collective, and freeing in `deinit` made ranks whose objects died at different points wait
+/// for each other forever (a 4-rank resume test hung that way).
 final class SharedMemoryWindow {
-    private let communicator: Communicator
+    let communicator: Communicator
     private var node: MPI_Comm?
-    private var window: MPI_Win?
+    private(set) var window: MPI_Win?
     /// Every rank's segment, by rank (node ranks are world ranks: the split keeps their order).
-    private let segments: [UnsafeMutablePointer<Float>]
+    let segments: [UnsafeMutablePointer<Float>]
     /// The values a segment holds.
     let capacity: Int
     /// A block of this rank's slice's totals before they are written out.
-    private let totals: UnsafeMutableBufferPointer<Float>
+    let totals: UnsafeMutableBufferPointer<Float>
 
     private init(communicator: Communicator, node: MPI_Comm?, window: MPI_Win?, segments: [UnsafeMutablePointer<Float>], capacity: Int) {
         self.communicator = communicator
@@ -79,6 +83,9 @@ final class SharedMemoryWindow {
     /// otherwise.
     static func open(on communicator: Communicator, capacity: Int, operation: String) throws
         -> (window: SharedMemoryWindow?, decision: SharedMemoryDecision) {
+        let pool = communicator.sharedWindows
+        if let fitting = pool.windows.last(where: { $0.capacity >= capacity }) { return (fitting, .useWindow) }
+        if let notOneNode = pool.notOneNode { return (nil, notOneNode) }
         // Not counted in `collectivesEntered`: a one-time set-up on a trainer's first step, not
         // one of a step's collectives (which tests compare between a first and a later step).
         try communicator.enter(operation, counting: false)
@@ -110,6 +117,8 @@ final class SharedMemoryWindow {
             guard decision == .useWindow else {
                 if allocated { MPI_Win_free(&window) }
                 MPI_Comm_free(&node)
+                // Whether the ranks share a node does not change; a failed allocation may not recur.
+                if Int(nodeRanks) != size { pool.notOneNode = decision }
                 return (nil, decision)
             }
             try MPICalls.check(MPI_Win_set_errhandler(window, bw_MPI_ERRORS_RETURN()), "MPI_Win_set_errhandler", rank: rank)
@@ -127,7 +136,7 @@ final class SharedMemoryWindow {
             }
             try MPICalls.check(MPI_Win_lock_all(Int32(bw_MPI_MODE_NOCHECK()), window), "MPI_Win_lock_all", rank: rank)
             let opened = SharedMemoryWindow(communicator: communicator, node: node, window: window, segments: segments, capacity: capacity)
-            communicator.openWindows.append(WeakWindow(window: opened))
+            pool.windows.append(opened)
             return (opened, decision)
         }
     }
@@ -166,7 +175,7 @@ final class SharedMemoryWindow {
 
     /// Values summed at a time: a block of totals stays in the L1 cache while every rank's
     /// block is added to it and it is written out.
-    private static let block = 4096
+    static let block = 4096
 
     /// `local[i] = s₀[i] + s₁[i] + …` in rank order for the `count` values at `offset`, with
     /// this rank's values read from `local`, the totals also written into the other segments.
@@ -198,15 +207,15 @@ final class SharedMemoryWindow {
 
     /// Stores before it are visible to every rank after it, loads after it see every rank's
     /// stores before it (`MPI_Win_sync`, `MPI_Barrier`, `MPI_Win_sync`).
-    private func synchronize(rank: Int) throws {
+    func synchronize(rank: Int) throws {
         try MPICalls.check(MPI_Win_sync(window), "MPI_Win_sync", rank: rank)
         try MPICalls.check(MPI_Barrier(node), "MPI_Barrier", rank: rank)
         try MPICalls.check(MPI_Win_sync(window), "MPI_Win_sync", rank: rank)
     }
 
-    /// Ends the epoch and frees the window and the node's communicator (collective: every rank
-    /// releases its window at the same point, as ``Communicator/finalize()`` does). Nothing
-    /// after MPI_Finalize, and nothing twice.
+    /// Ends the epoch and frees the window and the node's communicator: a collective, which only
+    /// ``Communicator/finalize()`` calls (every rank at the same point). Nothing after
+    /// MPI_Finalize, and nothing twice.
     func release() {
         guard window != nil else { return }
         if MPIProcess.shared.isRunning {
@@ -218,13 +227,20 @@ final class SharedMemoryWindow {
     }
 
     deinit {
-        // Only from the thread that owns MPI (enter refuses others, and calls after finalize).
-        if (try? communicator.enter("SharedMemoryWindow.deinit", counting: false)) != nil { release() }
         totals.deallocate()
     }
 }
 
-/// A window the communicator frees before `MPI_Finalize`, without keeping it alive.
-struct WeakWindow {
-    weak var window: SharedMemoryWindow?
+/// The shared-memory windows opened on a communicator, kept until ``Communicator/finalize()``
+/// frees them, and whether its ranks share one node (once known not to, nothing is tried again).
+/// Every rank asks for the same capacities in the same order, so every rank's pool is the same.
+final class SharedWindowPool {
+    fileprivate(set) var windows: [SharedMemoryWindow] = []
+    fileprivate(set) var notOneNode: SharedMemoryDecision?
+
+    /// Frees every window, in the order they were opened (the same on every rank).
+    func releaseAll() {
+        windows.forEach { $0.release() }
+        windows = []
+    }
 }

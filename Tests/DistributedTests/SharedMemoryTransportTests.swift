@@ -117,5 +117,29 @@ extension MPIRunTests {
             #expect(far.isEmpty, "\(ranks) ranks: \(far.prefix(5))")
         }
     }
+
+    /// Ordered mode folding the micro-shards' gradient sums through the window (the 1,024-unit
+    /// model: a vector of over 8,000 values; 51 rows, a short last step) against the fold along
+    /// the ranks: every step's hash and loss, the epoch losses and the weights are bitwise the
+    /// same on every rank of 2 and 4 ranks (the 1/2/4-rank test checks them against a world of one).
+    @Test func orderedModeThroughSharedMemoryEqualsTheFoldAlongTheRanksBitwise() throws {
+        var base = Self.trainArguments(mode: .ordered, batchNorm: true)
+        (base["hidden"], base["images"]) = ("1024", "1")
+        for ranks in [2, 4] {
+            var shared = base, collectives = base
+            (shared["transport"], collectives["transport"]) = ("shared-memory", "collectives")
+            let window = try MPIRun.start(ranks: ranks, check: "train", arguments: shared)
+            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: collectives)
+            #expect(window.status == 0 && reference.status == 0, "\(window.output)\n\(reference.output)")
+            let expected = try #require(reference.reports[0], "\(reference.output)")
+            #expect(window.reports[0]?["transport"] == ["shared-memory-window"] && expected["transport"] == ["collectives"])
+            #expect(expected["weights"] != nil)
+            for rank in 0..<ranks {
+                for label in Self.stepLabels + ["weights", "losses"] {
+                    #expect(window.reports[rank]?[label] == expected[label], "\(ranks) ranks, rank \(rank): \(label)")
+                }
+            }
+        }
+    }
 }
 #endif
