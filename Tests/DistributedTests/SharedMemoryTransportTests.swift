@@ -86,6 +86,20 @@ extension MPIRunTests {
         #expect(Self.windowBackingFiles().subtracting(before).isEmpty, "shared-memory segments outlived the runs")
     }
 
+    /// The `train` check with `arguments` on `ranks` ranks, with `--transport shared-memory` and
+    /// with `--transport collectives`: both must end well, each reporting the transport asked
+    /// for. Returns the window's run and the collectives' rank 0 report.
+    static func runWithBothTransports(ranks: Int, _ arguments: [String: String]) throws -> (window: MPIRun, expected: [String: [String]]) {
+        var shared = arguments, collectives = arguments
+        (shared["transport"], collectives["transport"]) = ("shared-memory", "collectives")
+        let window = try MPIRun.start(ranks: ranks, check: "train", arguments: shared)
+        let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: collectives)
+        #expect(window.status == 0 && reference.status == 0, "\(window.output)\n\(reference.output)")
+        let expected = try #require(reference.reports[0], "\(reference.output)")
+        #expect(window.reports[0]?["transport"] == ["shared-memory-window"] && expected["transport"] == ["collectives"])
+        return (window, expected)
+    }
+
     /// Fast mode with the gradients through the shared-memory window against the collectives
     /// (the 1,024-unit model with images BatchNormalization, whose hidden kernel is a large
     /// gradient; 51 rows: the last step's 3 rows leave a rank without rows): on 2 ranks every
@@ -97,14 +111,8 @@ extension MPIRunTests {
         var wide = Self.trainArguments(mode: .fast, batchNorm: true)
         (wide["hidden"], wide["images"], wide["optimizer"]) = ("1024", "1", "sgd")
         for (ranks, base) in [(2, wide), (4, Self.trainArguments(mode: .fast, batchNorm: true))] {
-            var shared = base, collectives = base
-            (shared["transport"], collectives["transport"]) = ("shared-memory", "collectives")
-            let window = try MPIRun.start(ranks: ranks, check: "train", arguments: shared)
-            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: collectives)
-            #expect(window.status == 0 && reference.status == 0, "\(window.output)\n\(reference.output)")
-            let expected = try #require(reference.reports[0], "\(reference.output)")
+            let (window, expected) = try Self.runWithBothTransports(ranks: ranks, base)
             let first = try #require(window.reports[0], "\(window.output)")
-            #expect(first["transport"] == ["shared-memory-window"] && expected["transport"] == ["collectives"])
             for rank in 0..<ranks {
                 for label in Self.stepLabels + ["weights", "losses"] {
                     #expect(window.reports[rank]?[label] == first[label], "\(ranks) ranks, rank \(rank): \(label)")
@@ -126,13 +134,7 @@ extension MPIRunTests {
         var base = Self.trainArguments(mode: .ordered, batchNorm: true)
         (base["hidden"], base["images"]) = ("1024", "1")
         for ranks in [2, 4] {
-            var shared = base, collectives = base
-            (shared["transport"], collectives["transport"]) = ("shared-memory", "collectives")
-            let window = try MPIRun.start(ranks: ranks, check: "train", arguments: shared)
-            let reference = try MPIRun.start(ranks: ranks, check: "train", arguments: collectives)
-            #expect(window.status == 0 && reference.status == 0, "\(window.output)\n\(reference.output)")
-            let expected = try #require(reference.reports[0], "\(reference.output)")
-            #expect(window.reports[0]?["transport"] == ["shared-memory-window"] && expected["transport"] == ["collectives"])
+            let (window, expected) = try Self.runWithBothTransports(ranks: ranks, base)
             #expect(expected["weights"] != nil)
             for rank in 0..<ranks {
                 for label in Self.stepLabels + ["weights", "losses"] {

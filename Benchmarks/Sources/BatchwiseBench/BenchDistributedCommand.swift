@@ -113,6 +113,12 @@ struct BenchDistributedCommand: ParsableCommand {
                                      batchwise: 100 * (many["\(mode).transfer"] ?? 0) / idle, peer: nil, unit: "%"))
             }
         }
+        if many["ordered.sharedReduction"] != nil {
+            rows.append(BenchRow(workload: "ordered_shared_memory_fold_alone_\(ranks)_ranks (median after a barrier)",
+                                 batchwise: many["ordered.sharedReduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "ordered_shared_memory_fold_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["ordered.sharedFastestReduction"], peer: nil, unit: "ms"))
+        }
         if many["shared.reduction"] != nil {
             rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (median after a barrier)",
                                  batchwise: many["shared.reduction"], peer: nil, unit: "ms"))
@@ -124,9 +130,11 @@ struct BenchDistributedCommand: ParsableCommand {
         rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
         rows.append(BenchRow(workload: "fast mode's gradient all-reduces start \(overlap ? "during" : "after") the backward pass",
                              batchwise: nil, peer: nil, unit: "setting"))
-        let window = many["fast.window"] == 1
-        rows.append(BenchRow(workload: "fast mode's transport: \(transport.rawValue) asked, \(window ? "shared-memory window" : "collectives") used",
-                             batchwise: nil, peer: nil, unit: "setting"))
+        for mode in ReductionMode.allCases.map(\.rawValue) {
+            let used = many["\(mode).window"] == 1 ? "shared-memory window" : "collectives"
+            rows.append(BenchRow(workload: "\(mode) mode's transport: \(transport.rawValue) asked, \(used) used",
+                                 batchwise: nil, peer: nil, unit: "setting"))
+        }
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
@@ -192,7 +200,11 @@ struct BenchDistributedCommand: ParsableCommand {
             try world.allReduceSum(&sums)
             let slowestWork = try world.allGather([computeCPU / Double(steps)]).map { $0[0] }.max() ?? 0
             let (step, collectives) = (sums[0] / Double(world.size * steps), sums[1] / Double(world.size * steps))
-            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode)
+            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode, window: false)
+            if mode == .ordered, transport == .sharedMemory, world.size > 1 {
+                (figures["ordered.sharedReduction"], figures["ordered.sharedFastestReduction"])
+                    = try reductionMilliseconds(world, mode: mode, window: true)
+            }
             figures["\(mode.rawValue).samples"] = Double(Self.globalBatch) / step
             figures["\(mode.rawValue).step"] = step * 1e3
             figures["\(mode.rawValue).collectives"] = collectives * 1e3
@@ -202,11 +214,12 @@ struct BenchDistributedCommand: ParsableCommand {
             figures["\(mode.rawValue).work"] = slowestWork * 1e3
             // On cores of its own a step would take the slowest rank's work plus the undisturbed transfer.
             // The transfer fast mode's steps use: the window's when it carries the gradients.
-            let window = mode == .fast && trainer.usesSharedMemoryWindow
-            let transfer = window ? figures["shared.fastestReduction"] ?? fastestReduction : fastestReduction
+            let window = trainer.usesSharedMemoryWindow
+            let transfer = window ? figures[mode == .fast ? "shared.fastestReduction" : "ordered.sharedFastestReduction"] ?? fastestReduction
+                : fastestReduction
             figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + transfer
             figures["\(mode.rawValue).transfer"] = transfer
-            if mode == .fast { figures["fast.window"] = window ? 1 : 0 }
+            figures["\(mode.rawValue).window"] = window ? 1 : 0
         }
         if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
         guard world.rank == 0, let resultFile else { return }
@@ -259,12 +272,13 @@ struct BenchDistributedCommand: ParsableCommand {
     }
 
     /// Median and fastest milliseconds of one reduction of the model's step vector after a
-    /// barrier: the transfer without waiting for a slower rank (the fastest: without being
+    /// barrier (with `window`, `ordered` mode's fold through the shared-memory window): the transfer without waiting for a slower rank (the fastest: without being
     /// descheduled on a busy machine either).
-    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode) throws -> (median: Double, fastest: Double) {
+    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode, window: Bool) throws -> (median: Double, fastest: Double) {
         let count = Self.gradientValues
         let plan = try MicroShardPlan(globalBatchSize: Self.globalBatch, microShardCount: Self.microShards, rankCount: world.size)
-        let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
+        var reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
+        if window { try reducer.useSharedMemoryWindow(width: count) }
         let partials = plan.microShards(ofRank: world.rank).map { shard in (0..<count).map { Float(($0 + shard) % 97) * 0.01 } }
         for _ in 0..<20 { _ = try reducer.sum(microShardSums: partials, width: count) }
         var times: [Double] = []
