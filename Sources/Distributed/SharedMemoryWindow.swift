@@ -23,12 +23,14 @@ enum SharedMemoryDecision: Equatable {
 
     /// `useWindow` only when every rank of the world is on this node (`nodeRanks`, the size of
     /// `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`'s communicator, equals `worldRanks`: then
-    /// it does on every rank) and every rank allocated its segment.
-    static func decide(worldRanks: Int, nodeRanks: Int, allocatedOnEveryRank: Bool) -> SharedMemoryDecision {
+    /// it does on every rank), every rank found room for the segments in the backing
+    /// directory, and every rank allocated its segment.
+    static func decide(worldRanks: Int, nodeRanks: Int, roomOnEveryRank: Bool = true, allocatedOnEveryRank: Bool) -> SharedMemoryDecision {
         guard worldRanks > 1 else { return .fallBack(reason: "a world of one has nothing to exchange") }
         guard nodeRanks == worldRanks else {
             return .fallBack(reason: "\(nodeRanks) of \(worldRanks) ranks share this node")
         }
+        guard roomOnEveryRank else { return .fallBack(reason: "too little free space for the window in its backing directory") }
         guard allocatedOnEveryRank else { return .fallBack(reason: "MPI_Win_allocate_shared failed on a rank") }
         return .useWindow
     }
@@ -101,8 +103,14 @@ final class SharedMemoryWindow {
             try MPICalls.check(MPI_Comm_size(node, &nodeRanks), "MPI_Comm_size", rank: rank)
             var base: UnsafeMutableRawPointer?
             var window: MPI_Win?
+            // A tmpfs too small for the node's segments (Docker's default /dev/shm holds 64 MB)
+            // might fail only when a page is first touched (SIGBUS): every rank checks the room
+            // first, and all of them allocate or none (MPI_Win_allocate_shared is a collective).
+            var noRoom: Int64 = Int(nodeRanks) == size && Self.freeBackingBytes() < (capacity + 1) * MemoryLayout<Float>.stride * size * 2 ? 1 : 0
+            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &noRoom, 1, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
+                               "MPI_Allreduce", rank: rank)
             var allocated = false
-            if Int(nodeRanks) == size {
+            if Int(nodeRanks) == size && noRoom == 0 {
                 let bytes = MPI_Aint(max(capacity, 1) * MemoryLayout<Float>.stride)
                 let code = withUnsafeMutablePointer(to: &base) {
                     MPI_Win_allocate_shared(bytes, Int32(MemoryLayout<Float>.stride), bw_MPI_INFO_NULL(), node, $0, &window)
@@ -113,7 +121,8 @@ final class SharedMemoryWindow {
             var failures: Int64 = allocated ? 0 : 1
             try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &failures, 1, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
                                "MPI_Allreduce", rank: rank)
-            let decision = SharedMemoryDecision.decide(worldRanks: size, nodeRanks: Int(nodeRanks), allocatedOnEveryRank: failures == 0)
+            let decision = SharedMemoryDecision.decide(worldRanks: size, nodeRanks: Int(nodeRanks), roomOnEveryRank: noRoom == 0,
+                                                       allocatedOnEveryRank: failures == 0)
             guard decision == .useWindow else {
                 if allocated { MPI_Win_free(&window) }
                 MPI_Comm_free(&node)
@@ -203,6 +212,15 @@ final class SharedMemoryWindow {
             guard let base = piece.baseAddress, first < end else { continue }
             body(base + (first - pieceStart), first, end - first)
         }
+    }
+
+    /// Free bytes in the directory Open MPI's `osc/sm` backs windows with (its
+    /// `osc_sm_backing_directory` setting, `/dev/shm` on Linux by default); 0 if unknown.
+    static func freeBackingBytes(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        let directory = environment["OMPI_MCA_osc_sm_backing_directory"] ?? "/dev/shm"
+        var stats = statvfs()
+        guard statvfs(directory, &stats) == 0 else { return 0 }
+        return Int(stats.f_bavail) * Int(stats.f_frsize)
     }
 
     /// Stores before it are visible to every rank after it, loads after it see every rank's

@@ -17,6 +17,9 @@ import Foundation
 //   kill-rank                    rank --rank kills itself with SIGKILL after a barrier
 //   train                        DataParallelTrainer on a small MLP (DataParallelCheck.swift)
 //
+// `--backing-directory DIR` (any check) sets Open MPI's `osc_sm_backing_directory` for the
+// shared-memory windows first: a directory that does not exist leaves no room for them.
+//
 // Errors end the process with status 1 and the line "rank <r>: <error>" on stderr.
 
 // A rank dies with the process that started it (mpirun, or a test): killing the launcher
@@ -157,6 +160,7 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
 let arguments = CommandLine.arguments.dropFirst()
 guard let check = arguments.first else { fail("usage: DistributedCheckHelper <check> [--key value]...") }
 let options = Options(arguments.dropFirst())
+if let directory = options.values["backing-directory"] { setenv("OMPI_MCA_osc_sm_backing_directory", directory, 1) }
 var rank: Int?
 do {
     let world = try Communicator.world()

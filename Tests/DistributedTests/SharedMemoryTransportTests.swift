@@ -5,8 +5,8 @@ import Testing
 /// Stop 19's decision whether a shared-memory window carries fast mode's reduction, and how its
 /// slices cut the values, without MPI.
 struct SharedMemoryDecisionTests {
-    /// The window is used only when every rank is on this node and every rank allocated its
-    /// segment; ranks split over nodes (here 3 of 4, and the single rank of the other node,
+    /// The window is used only when every rank is on this node, found room for the segments
+    /// and allocated its segment; ranks split over nodes (here 3 of 4, and the single rank of the other node,
     /// which sees 1 of 4) fall back, as does a world of one.
     @Test func theWindowIsUsedOnlyWhenEveryRankSharesTheNodeAndAllocated() {
         #expect(SharedMemoryDecision.decide(worldRanks: 2, nodeRanks: 2, allocatedOnEveryRank: true) == .useWindow)
@@ -17,6 +17,8 @@ struct SharedMemoryDecisionTests {
                 == .fallBack(reason: "1 of 4 ranks share this node"))
         #expect(SharedMemoryDecision.decide(worldRanks: 2, nodeRanks: 2, allocatedOnEveryRank: false)
                 == .fallBack(reason: "MPI_Win_allocate_shared failed on a rank"))
+        #expect(SharedMemoryDecision.decide(worldRanks: 2, nodeRanks: 2, roomOnEveryRank: false, allocatedOnEveryRank: false)
+                == .fallBack(reason: "too little free space for the window in its backing directory"))
         #expect(SharedMemoryDecision.decide(worldRanks: 1, nodeRanks: 1, allocatedOnEveryRank: true)
                 == .fallBack(reason: "a world of one has nothing to exchange"))
     }
@@ -31,6 +33,13 @@ struct SharedMemoryDecisionTests {
             for (left, right) in zip(slices, slices.dropFirst()) { #expect(left.upperBound == right.lowerBound) }
             for slice in slices.dropFirst() where slice.lowerBound < count { #expect(slice.lowerBound % 16 == 0) }
         }
+    }
+
+    /// The room check reads the backing directory Open MPI's setting names, `/dev/shm` by
+    /// default; a directory that does not exist has no room.
+    @Test func theRoomCheckReadsTheBackingDirectory() {
+        #expect(SharedMemoryWindow.freeBackingBytes(environment: ["OMPI_MCA_osc_sm_backing_directory": "/nonexistent-\(getpid())"]) == 0)
+        #expect(SharedMemoryWindow.freeBackingBytes(environment: ["OMPI_MCA_osc_sm_backing_directory": NSTemporaryDirectory()]) > 0)
     }
 
     /// A world of one opens no window (nothing to exchange): the trainer keeps the collectives'
@@ -123,6 +132,30 @@ extension MPIRunTests {
             #expect(weights.count == collectiveWeights.count)
             let far = zip(weights, collectiveWeights).filter { abs($0 - $1) > 1e-5 * max(1, abs($1)) }
             #expect(far.isEmpty, "\(ranks) ranks: \(far.prefix(5))")
+        }
+    }
+
+    /// Without room for the window in its backing directory (here one that does not exist, as
+    /// Docker's 64 MB /dev/shm would be for a large model), no rank allocates one: every rank
+    /// decides alike, `SharedMemoryAllReduce.open` returns nil, and the trainers of both modes
+    /// carry the gradients by the collectives, with bitwise their results.
+    @Test func withoutRoomForTheWindowEveryRankFallsBackToTheCollectives() throws {
+        let missing = "/nonexistent-batchwise-\(getpid())"
+        let sum = try MPIRun.start(ranks: 2, check: "shared-memory-sum", arguments: ["count": "1000", "backing-directory": missing])
+        #expect(sum.status == 0, "\(sum.output)")
+        for rank in 0..<2 { #expect(sum.reports[rank]?["opened"] == ["no"], "rank \(rank): \(sum.output)") }
+        for mode in ReductionMode.allCases {
+            var arguments = Self.trainArguments(mode: mode, batchNorm: true)
+            (arguments["hidden"], arguments["images"]) = ("1024", "1")
+            var noRoom = arguments, collectives = arguments
+            (noRoom["backing-directory"], collectives["transport"]) = (missing, "collectives")
+            let fallback = try MPIRun.start(ranks: 2, check: "train", arguments: noRoom)
+            let reference = try MPIRun.start(ranks: 2, check: "train", arguments: collectives)
+            #expect(fallback.status == 0 && reference.status == 0, "\(fallback.output)\n\(reference.output)")
+            for rank in 0..<2 {
+                #expect(fallback.reports[rank]?["transport"] == ["collectives"], "\(mode) rank \(rank)")
+                #expect(fallback.reports[rank]?["weights"] != nil && fallback.reports[rank]?["weights"] == reference.reports[rank]?["weights"])
+            }
         }
     }
 
