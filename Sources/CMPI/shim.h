@@ -19,6 +19,7 @@ BW_MPI_HANDLE(MPI_Op, MPI_SUM)
 BW_MPI_HANDLE(MPI_Op, MPI_MIN)
 BW_MPI_HANDLE(MPI_Op, MPI_MAX)
 BW_MPI_HANDLE(MPI_Errhandler, MPI_ERRORS_RETURN)
+BW_MPI_HANDLE(MPI_Info, MPI_INFO_NULL)
 
 static inline __attribute__((always_inline)) void *bw_MPI_IN_PLACE(void) { return MPI_IN_PLACE; }
 
@@ -28,5 +29,8 @@ static inline __attribute__((always_inline)) int bw_MPI_THREAD_SINGLE(void) { re
 static inline __attribute__((always_inline)) int bw_MPI_THREAD_FUNNELED(void) { return MPI_THREAD_FUNNELED; }
 static inline __attribute__((always_inline)) int bw_MPI_THREAD_SERIALIZED(void) { return MPI_THREAD_SERIALIZED; }
 static inline __attribute__((always_inline)) int bw_MPI_THREAD_MULTIPLE(void) { return MPI_THREAD_MULTIPLE; }
+// Shared-memory windows (SharedMemoryWindow.swift): the split type and the lock assertion.
+static inline __attribute__((always_inline)) int bw_MPI_COMM_TYPE_SHARED(void) { return MPI_COMM_TYPE_SHARED; }
+static inline __attribute__((always_inline)) int bw_MPI_MODE_NOCHECK(void) { return MPI_MODE_NOCHECK; }
 
 #endif

@@ -54,6 +54,8 @@ public final class Communicator {
 
     private let owner: pthread_t
     private var finalizedWorldOfOne = false
+    /// Shared-memory windows opened on this world, freed before `MPI_Finalize` (SharedMemoryWindow.swift).
+    let sharedWindows = SharedWindowPool()
 
     private init(rank: Int, size: Int, usesMPI: Bool, threadLevel: ThreadLevel?, owner: pthread_t) {
         self.rank = rank
@@ -82,6 +84,7 @@ public final class Communicator {
     /// owning thread, after the last collective.
     public func finalize() throws {
         try enter("finalize()")
+        sharedWindows.releaseAll()
         if usesMPI { try MPIProcess.shared.finalize(rank: rank) } else { finalizedWorldOfOne = true }
     }
 

@@ -45,6 +45,8 @@ extension DataParallelTrainer {
         try communicator.agree(on: [("epoch", epoch), ("step", step), ("rows in the dataset", data.count),
                                     ("values reduced per row", width), ("model and trainer settings", settingsFingerprint)],
                                operation: "data-parallel step")
+        // Fast mode's shared-memory window opens on the first step, at the same point on every rank.
+        try overlapped?.prepareTransport()
         let firstRow = step * globalBatchSize
         guard epoch >= 0 else { throw DataParallelError.invalidArgument(argument: "epoch", reason: "must be >= 0, got \(epoch)") }
         guard step >= 0, firstRow < data.count else {

@@ -116,6 +116,18 @@ public struct DataParallelTrainer {
     /// same order, so the results are bitwise the same; only the timing differs
     /// (docs/distributed.md, "Stop 18").
     public let overlapsGradientReduction: Bool
+    /// How the gradients travel between the ranks, in ``ReductionMode/fast`` with a rank's rows
+    /// in one segment and in ``ReductionMode/ordered``'s fold of the micro-shards' gradient sums
+    /// (``ReductionTransport/sharedMemory``, the default, falls back to
+    /// ``ReductionTransport/collectives`` by itself when the ranks do not share one node;
+    /// docs/distributed.md, "Stop 19").
+    public let transport: ReductionTransport
+    /// Whether the gradients travel through a shared-memory window (fast mode's reduction, or
+    /// ordered mode's fold of the micro-shards' sums): false until the first step has decided
+    /// it (on every rank alike), and whenever the collectives carry them.
+    public var usesSharedMemoryWindow: Bool {
+        overlappedReduction.window != nil || reducers.values.contains { $0.usesSharedMemoryWindow }
+    }
 
     let layout: ReductionLayout
     /// What every rank must share for the step's collectives to have the same lengths on all
@@ -145,9 +157,13 @@ public struct DataParallelTrainer {
     ///     ``BatchNormStatisticsScope/perLayer`` to follow each layer's `synchronized` flag.
     ///   - overlapsGradientReduction: in fast mode, start each large gradient's reduction during
     ///     the backward pass (true, the default) or after it; the same results either way.
+    ///   - transport: ``ReductionTransport/sharedMemory`` (the default: a shared-memory window
+    ///     when every rank is on one node, else the collectives) or ``ReductionTransport/collectives``;
+    ///     the same bits on 2 ranks in fast mode, and always in ordered mode.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
                 globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
-                batchNormStatistics: BatchNormStatisticsScope = .synchronized, overlapsGradientReduction: Bool = true) throws {
+                batchNormStatistics: BatchNormStatisticsScope = .synchronized, overlapsGradientReduction: Bool = true,
+                transport: ReductionTransport = .sharedMemory) throws {
         guard globalBatchSize >= 1 else {
             throw DataParallelError.invalidArgument(argument: "globalBatchSize", reason: "must be at least 1, got \(globalBatchSize)")
         }
@@ -168,11 +184,12 @@ public struct DataParallelTrainer {
         self.mode = mode
         self.batchNormStatistics = batchNormStatistics
         self.overlapsGradientReduction = overlapsGradientReduction
+        self.transport = transport
         self.layout = ReductionLayout(model: model)
         self.overlappedReduction = OverlappedGradientReduction(communicator: communicator, layout: layout, model: model,
-                                                               overlaps: overlapsGradientReduction)
+                                                               overlaps: overlapsGradientReduction, transport: transport)
         self.settingsFingerprint = Self.fingerprint(
-            [String(globalBatchSize), String(microShardCount), mode.rawValue, batchNormStatistics.rawValue]
+            [String(globalBatchSize), String(microShardCount), mode.rawValue, batchNormStatistics.rawValue, transport.rawValue]
                 + model.layers.map { "\($0.name):\(type(of: $0))" } + model.variables.map { "\($0.name)\($0.value.shape)" })
     }
 
@@ -294,6 +311,8 @@ public struct DataParallelTrainer {
         var reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
         // reduceRankMicroShards agrees on the step's widths before its first collective.
         reducer.widthsAgreedByCaller = true
+        // Every rank creates the reducer for a row count at the same point of the same step.
+        if transport == .sharedMemory { try reducer.useSharedMemoryWindow(width: layout.width) }
         reducers[rowCount] = reducer
         return reducer
     }

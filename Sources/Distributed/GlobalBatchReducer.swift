@@ -40,6 +40,27 @@ public struct GlobalBatchReducer {
     /// rows and the model's layout before the step's first collective): the reductions then
     /// skip their own check, one small collective each.
     var widthsAgreedByCaller = false
+    /// Ordered mode's shared-memory window for the large folds, when every rank shares the node
+    /// (``useSharedMemoryWindow(width:)``).
+    private var sharedWindow: SharedMemoryWindow?
+    /// Whether ``useSharedMemoryWindow(width:)`` opened a window.
+    var usesSharedMemoryWindow: Bool { sharedWindow != nil }
+
+    /// In ``ReductionMode/ordered`` on ranks of one node: folds sums of up to `width` values
+    /// through an MPI-3 shared-memory window from now on, every rank a slice of the columns at
+    /// once (the same additions in the same order, so the same bits; docs/distributed.md,
+    /// "Stop 19"), instead of along the ranks one after the other. A collective: every rank
+    /// calls it at the same point. Returns whether the window is in use; false (on every rank
+    /// alike) in fast mode, a world of one, when not every rank shares this node, or when
+    /// the window cannot be allocated: the fold along the ranks then stays.
+    @discardableResult
+    public mutating func useSharedMemoryWindow(width: Int) throws -> Bool {
+        guard mode == .ordered, plan.rankCount > 1 else { return false }
+        let counts = (0..<plan.rankCount).map { plan.microShards(ofRank: $0).count }
+        sharedWindow = try SharedMemoryWindow.open(on: communicator, capacity: SharedMemoryWindow.foldCapacity(width: width, microShardCounts: counts),
+                                                   operation: "useSharedMemoryWindow(width:)").window
+        return sharedWindow != nil
+    }
 
     /// A reducer, or ``DistributedError/invalidPlan(reason:)`` if the plan is for another
     /// number of ranks than the communicator has.
@@ -133,6 +154,9 @@ public struct GlobalBatchReducer {
         let status: Scalar = localShapeError == nil ? 0 : 1
         switch mode {
         case .ordered where plan.rankCount > 1 && width >= Self.largeVectorMinimumWidth:
+            if let folded = try foldThroughWindow(microShardSums, width: width, localShapeError: localShapeError, operation: operation) {
+                return folded
+            }
             return try foldInMicroShardOrderAlongRanks(microShardSums, width: width, status: status,
                                                       localShapeError: localShapeError, operation: operation)
         case .ordered:
@@ -258,6 +282,31 @@ public struct GlobalBatchReducer {
         if let localShapeError { throw localShapeError }
         let failed = total.removeLast()
         guard failed == 0 else { throw DistributedError.otherRankInputRejected(operation: operation, rank: Int(failed) - 1) }
+        scratch.keepResult(total)
+        return total
+    }
+
+    /// Ordered mode's large fold through the shared-memory window, or nil (on every rank alike:
+    /// the scalar type, the widths and the plan are agreed) when there is none or it is too small.
+    private func foldThroughWindow<Scalar: CommunicatorScalar>(
+        _ partials: [[Scalar]], width: Int, localShapeError: DistributedError?, operation: String
+    ) throws -> [Scalar]? {
+        let counts = (0..<plan.rankCount).map { plan.microShards(ofRank: $0).count }
+        guard Scalar.self == Float.self, let window = sharedWindow,
+              SharedMemoryWindow.foldCapacity(width: width, microShardCounts: counts) <= window.capacity else { return nil }
+        let valid = localShapeError == nil
+        // The partials' memory outlives the fold: `partials` holds it.
+        let sources = valid ? partials.map { $0.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: Float.self) } } : []
+        var total = scratch.reusableResult(Scalar.self, count: width)
+        let failed: Int?
+        do {
+            failed = try total.withUnsafeMutableBufferPointer { buffer in
+                try window.foldInMicroShardOrder(sources, into: UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Float.self),
+                                                 width: width, microShardCounts: counts, valid: valid, operation: operation)
+            }
+        } catch { throw localShapeError ?? error }
+        if let localShapeError { throw localShapeError }
+        if let failed { throw DistributedError.otherRankInputRejected(operation: operation, rank: failed) }
         scratch.keepResult(total)
         return total
     }

@@ -22,6 +22,11 @@ import Training
 /// ``layerFinished(named:gradients:)`` there between layers, and each call also lets the
 /// started reductions progress (Open MPI moves their data only inside MPI calls). Time in
 /// those calls counts as time in collectives (``Communicator/secondsInCollectives``).
+///
+/// With ``ReductionTransport/sharedMemory`` on ranks of one node (stop 19), ``finish(failed:)``
+/// sums the same pieces (the large gradients where the layers wrote them, then the small
+/// vector) through a ``SharedMemoryWindow`` instead: nothing is started during the backward
+/// pass, and on 2 ranks every sum is the same `a + b`, so the bits are those of the collectives.
 final class OverlappedGradientReduction {
     private let communicator: Communicator
     private let layout: ReductionLayout
@@ -42,6 +47,14 @@ final class OverlappedGradientReduction {
     /// False: the reductions start in ``finish(failed:)``, after the backward pass, in the same
     /// order and with the same algorithm (so with the same bits), instead of as each layer finishes.
     private let overlaps: Bool
+    /// The transport asked for; ``prepareTransport()`` opens the window on the first step.
+    let transport: ReductionTransport
+    /// The shared-memory window carrying the reduction, when the ranks share a node.
+    private(set) var window: SharedMemoryWindow?
+    /// Why the collectives carry it although shared memory was asked for (nil before the first step).
+    private(set) var transportDecision: SharedMemoryDecision?
+    /// Whether the large gradients' collectives start during the backward pass.
+    private var startsCollectivesEarly: Bool { overlaps && window == nil }
     /// The large gradients' memory, in the order their reductions start, while `overlaps` is false.
     private var deferred: [UnsafeMutableBufferPointer<Float>] = []
     /// How many layers have started their reductions this step (``finish(failed:)`` starts the
@@ -58,10 +71,11 @@ final class OverlappedGradientReduction {
 
     private static let operation = "data-parallel step (overlapped gradient reduction)"
 
-    init(communicator: Communicator, layout: ReductionLayout, model: Sequential, overlaps: Bool) {
+    init(communicator: Communicator, layout: ReductionLayout, model: Sequential, overlaps: Bool, transport: ReductionTransport) {
         self.communicator = communicator
         self.layout = layout
         self.overlaps = overlaps
+        self.transport = transport
         var slotsByLayer: [String: [Int]] = [:]
         var smallOffsets: [Int?] = []
         var smallCount = 0
@@ -101,7 +115,16 @@ final class OverlappedGradientReduction {
             if expectsGradients && layerMissingGradient == nil { layerMissingGradient = layerName }
             try takeZeros(slot: index)
         }
-        if overlaps { try communicator.progress(pending, operation: Self.operation) }
+        if startsCollectivesEarly { try communicator.progress(pending, operation: Self.operation) }
+    }
+
+    /// Opens the shared-memory window on the first step when ``transport`` asks for it (a
+    /// collective: every rank calls it at the same point of the step, after the step's
+    /// agreement), or records why the collectives carry the reduction instead.
+    func prepareTransport() throws {
+        guard transport == .sharedMemory, transportDecision == nil else { return }
+        let capacity = layout.gradients.indices.reduce(small.count) { $0 + (smallOffsets[$1] == nil ? layout.gradients[$1].range.count : 0) }
+        (window, transportDecision) = try SharedMemoryWindow.open(on: communicator, capacity: capacity, operation: Self.operation)
     }
 
     /// A large gradient starts its reduction where it is; a small one is copied into `small`.
@@ -118,7 +141,7 @@ final class OverlappedGradientReduction {
         // result) until finish(failed:) has waited for the reduction.
         let buffer = value.withUnsafeMutableBufferPointer { $0 }
         reduced[index] = value
-        if overlaps {
+        if startsCollectivesEarly {
             try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
         } else {
             deferred.append(buffer)
@@ -150,15 +173,19 @@ final class OverlappedGradientReduction {
             var none = LayerGradients()
             try layerFinished(named: backwardOrder[layersFinished], gradients: &none)
         }
-        for buffer in deferred {
-            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
-        }
         small[lossIndex] = localLossSum
         small[small.count - 1] = failed || layerMissingGradient != nil ? 1 : 0
-        try small.withUnsafeMutableBufferPointer { buffer in
-            try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+        if let window {
+            try small.withUnsafeMutableBufferPointer { try window.allReduceSum(deferred + [$0], operation: Self.operation) }
+        } else {
+            for buffer in deferred {
+                try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+            }
+            try small.withUnsafeMutableBufferPointer { buffer in
+                try communicator.startAllReduceSum(agreedLength: buffer, pending: pending, operation: Self.operation)
+            }
+            try communicator.waitAll(pending, operation: Self.operation)
         }
-        try communicator.waitAll(pending, operation: Self.operation)
         if let layerMissingGradient { throw TrainingError.missingGradients(layer: layerMissingGradient) }
         guard small[small.count - 1] == 0 else { throw DistributedError.otherRankInputRejected(operation: Self.operation, rank: nil) }
         let gradients = try layout.gradients.enumerated().map { index, slot in

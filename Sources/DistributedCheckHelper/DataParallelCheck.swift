@@ -32,6 +32,8 @@ import Training
 /// in front. `--reference 1`: also trains the same model in this one process with
 /// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
 /// `--overlap 0`: `fast` mode reduces the gradients after the backward pass instead of during it.
+/// `--transport shared-memory|collectives`: `fast` mode's transport (default: the trainer's);
+/// the report's `transport` line says whether a shared-memory window carried the gradients.
 /// `--optimizer sgd`: SGD(0.1) instead of Adam(0.01), whose first steps move every weight by
 /// about the learning rate whatever the gradient's size, so that rounding differences of a
 /// near-zero gradient can flip a step's sign (comparisons with a tolerance need SGD).
@@ -93,7 +95,11 @@ enum DataParallelCheck {
                                                   guard let scope = BatchNormStatisticsScope(rawValue: $0) else { fail("unknown --bn-statistics") }
                                                   return scope
                                               } ?? .synchronized,
-                                              overlapsGradientReduction: options.values["overlap"] != "0")
+                                              overlapsGradientReduction: options.values["overlap"] != "0",
+                                              transport: options.values["transport"].map {
+                                                  guard let transport = ReductionTransport(rawValue: $0) else { fail("unknown --transport") }
+                                                  return transport
+                                              } ?? .sharedMemory)
         if options.values["predict-only"] == "1" {
             do {
                 report.bits("predictions", try trainer.predict(data).scalars)
@@ -137,6 +143,7 @@ enum DataParallelCheck {
             report.add("error", [error.errorDescription ?? "\(error)"])
             return
         }
+        report.add("transport", [trainer.usesSharedMemoryWindow ? "shared-memory-window" : "collectives"])
         if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
         report.bits("losses", history["loss"] ?? [])

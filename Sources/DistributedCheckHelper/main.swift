@@ -12,9 +12,13 @@ import Foundation
 //   collectives                  barrier, broadcast, all-gather of uneven buffers, all-reduce sums
 //   reduce                       GlobalBatchReducer.sumRows over the rows in --input
 //   batchnorm                    SynchronizedBatchNorm moments and gradient sums
+//   shared-memory-sum            SharedMemoryAllReduce against MPI_Allreduce (allReduceSum), --count values
 //   length-mismatch              allReduceSum with a different length on every rank
 //   kill-rank                    rank --rank kills itself with SIGKILL after a barrier
 //   train                        DataParallelTrainer on a small MLP (DataParallelCheck.swift)
+//
+// `--backing-directory DIR` (any check) sets Open MPI's `osc_sm_backing_directory` for the
+// shared-memory windows first: a directory that does not exist leaves no room for them.
 //
 // Errors end the process with status 1 and the line "rank <r>: <error>" on stderr.
 
@@ -114,6 +118,24 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
         report.bits("variance", moments.variance)
         report.bits("sumDy", sums.sumDy)
         report.bits("sumDyXmu", sums.sumDyXmu)
+    case "shared-memory-sum":
+        // Values of many magnitudes and signs, different on every rank, so that the order of
+        // the additions shows in the last bits; three exchanges through the same window (the
+        // second shorter, the third empty), each against MPI_Allreduce of the same values.
+        let count = options.int("count")
+        let shared = try SharedMemoryAllReduce.open(on: world, capacity: count)
+        report.add("opened", [shared == nil ? "no" : "yes"])
+        for (round, length) in [count, count / 3, 0].enumerated() {
+            var reference = (0..<length).map { index -> Float in
+                let seed = UInt32(truncatingIfNeeded: (index &* 2_654_435_761) ^ (world.rank &* 40_503) ^ (round &* 7_919))
+                return Float(Int32(bitPattern: seed) % 10_000) * Float(1 << (seed % 17)) * 1e-7
+            }
+            var values = reference
+            try world.allReduceSum(&reference)
+            try shared?.sum(&values)
+            report.bits("mpi-\(round)", reference)
+            report.bits("shared-\(round)", values)
+        }
     case "length-mismatch":
         var values = [Float](repeating: 1, count: 3 + world.rank)
         do {
@@ -138,6 +160,7 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
 let arguments = CommandLine.arguments.dropFirst()
 guard let check = arguments.first else { fail("usage: DistributedCheckHelper <check> [--key value]...") }
 let options = Options(arguments.dropFirst())
+if let directory = options.values["backing-directory"] { setenv("OMPI_MCA_osc_sm_backing_directory", directory, 1) }
 var rank: Int?
 do {
     let world = try Communicator.world()

@@ -51,6 +51,9 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "In fast mode, start each large gradient's all-reduce during the backward pass (default) or, with --no-overlap, all of them after it (the same results; an A/B of the overlap in one binary).")
     var overlap = true
 
+    @Option(help: "How fast mode's gradients travel between the ranks: shared-memory (default: an MPI-3 shared-memory window when every rank is on this node, else the collectives) or collectives (Open MPI's all-reduce); an A/B in one binary.")
+    var transport: ReductionTransport = .sharedMemory
+
     @Option(help: .hidden)
     var resultFile: String?
 
@@ -107,14 +110,31 @@ struct BenchDistributedCommand: ParsableCommand {
                                      batchwise: Double(Self.globalBatch) / idle * 1e3, peer: Double(Self.globalBatch) / single * 1e3,
                                      unit: "samples/s"))
                 rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share_if_idle (estimate)",
-                                     batchwise: 100 * (many["\(mode).fastestReduction"] ?? 0) / idle, peer: nil, unit: "%"))
+                                     batchwise: 100 * (many["\(mode).transfer"] ?? 0) / idle, peer: nil, unit: "%"))
             }
+        }
+        if many["ordered.sharedReduction"] != nil {
+            rows.append(BenchRow(workload: "ordered_shared_memory_fold_alone_\(ranks)_ranks (median after a barrier)",
+                                 batchwise: many["ordered.sharedReduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "ordered_shared_memory_fold_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["ordered.sharedFastestReduction"], peer: nil, unit: "ms"))
+        }
+        if many["shared.reduction"] != nil {
+            rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (median after a barrier)",
+                                 batchwise: many["shared.reduction"], peer: nil, unit: "ms"))
+            rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (fastest)",
+                                 batchwise: many["shared.fastestReduction"], peer: nil, unit: "ms"))
         }
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
         // The mechanism the runs used (the setting, no figure), in the table and the JSON alike.
         rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
         rows.append(BenchRow(workload: "fast mode's gradient all-reduces start \(overlap ? "during" : "after") the backward pass",
                              batchwise: nil, peer: nil, unit: "setting"))
+        for mode in ReductionMode.allCases.map(\.rawValue) {
+            let used = many["\(mode).window"] == 1 ? "shared-memory window" : "collectives"
+            rows.append(BenchRow(workload: "\(mode) mode's transport: \(transport.rawValue) asked, \(used) used",
+                                 batchwise: nil, peer: nil, unit: "setting"))
+        }
         print(json ? try BenchReport.json(rows) : BenchReport.table(rows))
     }
 
@@ -129,7 +149,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let this = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let arguments = [mpirun, "--allow-run-as-root", "-np", String(ranks)] + (ranks > 2 ? ["--oversubscribe"] : [])
             + [this, "distributed", "--steps", String(steps), "--iterations", String(iterations), "--result-file", result.path]
-            + (overlap ? [] : ["--no-overlap"])
+            + (overlap ? [] : ["--no-overlap"]) + ["--transport", transport.rawValue]
         let environment = ProcessInfo.processInfo.environment.merging([
             SingleCopyMechanism.environmentVariable: singleCopy,
             "OMPI_MCA_mpi_yield_when_idle": busyPoll ? "0" : "1",
@@ -158,11 +178,14 @@ struct BenchDistributedCommand: ParsableCommand {
         let y = Tensor((0..<rows).map { _ in Float(rng.nextIndex(below: 10)) })
         let data = try Slices(x, y)
         var figures: [String: Double] = [:]
+        if let shared = try SharedMemoryAllReduce.open(on: world, capacity: Self.gradientValues + 2) {
+            (figures["shared.reduction"], figures["shared.fastestReduction"]) = try sharedMemoryMilliseconds(world, shared)
+        }
         for mode in ReductionMode.allCases {
             var trainer = try DataParallelTrainer(model: try Self.model(), optimizer: Adam(), loss: .sparseCategoricalCrossentropy,
                                                   communicator: world, globalBatchSize: Self.globalBatch,
                                                   microShardCount: Self.microShards, mode: mode,
-                                                  overlapsGradientReduction: overlap)
+                                                  overlapsGradientReduction: overlap, transport: transport)
             for step in 0..<5 { _ = try trainer.step(data, epoch: 0, step: step % 8) }
             try world.barrier()
             let (collectivesBefore, collectiveCPUBefore) = (world.secondsInCollectives, world.cpuSecondsInCollectives)
@@ -177,7 +200,11 @@ struct BenchDistributedCommand: ParsableCommand {
             try world.allReduceSum(&sums)
             let slowestWork = try world.allGather([computeCPU / Double(steps)]).map { $0[0] }.max() ?? 0
             let (step, collectives) = (sums[0] / Double(world.size * steps), sums[1] / Double(world.size * steps))
-            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode)
+            let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode, window: false)
+            if mode == .ordered, transport == .sharedMemory, world.size > 1 {
+                (figures["ordered.sharedReduction"], figures["ordered.sharedFastestReduction"])
+                    = try reductionMilliseconds(world, mode: mode, window: true)
+            }
             figures["\(mode.rawValue).samples"] = Double(Self.globalBatch) / step
             figures["\(mode.rawValue).step"] = step * 1e3
             figures["\(mode.rawValue).collectives"] = collectives * 1e3
@@ -186,7 +213,13 @@ struct BenchDistributedCommand: ParsableCommand {
             figures["\(mode.rawValue).fastestReduction"] = fastestReduction
             figures["\(mode.rawValue).work"] = slowestWork * 1e3
             // On cores of its own a step would take the slowest rank's work plus the undisturbed transfer.
-            figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + fastestReduction
+            // The transfer fast mode's steps use: the window's when it carries the gradients.
+            let window = trainer.usesSharedMemoryWindow
+            let transfer = window ? figures[mode == .fast ? "shared.fastestReduction" : "ordered.sharedFastestReduction"] ?? fastestReduction
+                : fastestReduction
+            figures["\(mode.rawValue).idleStep"] = slowestWork * 1e3 + transfer
+            figures["\(mode.rawValue).transfer"] = transfer
+            figures["\(mode.rawValue).window"] = window ? 1 : 0
         }
         if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
         guard world.rank == 0, let resultFile else { return }
@@ -222,13 +255,30 @@ struct BenchDistributedCommand: ParsableCommand {
         return Double(steps * Self.globalBatch) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
+    /// Median and fastest milliseconds of one sum of the model's gradient values (with the loss
+    /// and status) through a shared-memory window after a barrier, as ``reductionMilliseconds(_:mode:)``.
+    private func sharedMemoryMilliseconds(_ world: Communicator, _ shared: SharedMemoryAllReduce) throws -> (median: Double, fastest: Double) {
+        let values = (0..<shared.capacity).map { Float($0 % 97) * 0.01 }
+        var times: [Double] = []
+        for iteration in 0..<(20 + iterations) {
+            var sums = values
+            try world.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try shared.sum(&sums)
+            if iteration >= 20 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        }
+        times.sort()
+        return (times[times.count / 2], times[0])
+    }
+
     /// Median and fastest milliseconds of one reduction of the model's step vector after a
-    /// barrier: the transfer without waiting for a slower rank (the fastest: without being
+    /// barrier (with `window`, `ordered` mode's fold through the shared-memory window): the transfer without waiting for a slower rank (the fastest: without being
     /// descheduled on a busy machine either).
-    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode) throws -> (median: Double, fastest: Double) {
+    private func reductionMilliseconds(_ world: Communicator, mode: ReductionMode, window: Bool) throws -> (median: Double, fastest: Double) {
         let count = Self.gradientValues
         let plan = try MicroShardPlan(globalBatchSize: Self.globalBatch, microShardCount: Self.microShards, rankCount: world.size)
-        let reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
+        var reducer = try GlobalBatchReducer(communicator: world, plan: plan, mode: mode)
+        if window { try reducer.useSharedMemoryWindow(width: count) }
         let partials = plan.microShards(ofRank: world.rank).map { shard in (0..<count).map { Float(($0 + shard) % 97) * 0.01 } }
         for _ in 0..<20 { _ = try reducer.sum(microShardSums: partials, width: count) }
         var times: [Double] = []
@@ -259,3 +309,6 @@ enum SingleCopyChoice: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// `--transport shared-memory|collectives`.
+extension ReductionTransport: ExpressibleByArgument {}
