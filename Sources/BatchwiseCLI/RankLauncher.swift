@@ -22,7 +22,9 @@ import Darwin
 /// and every rank ties itself to `mpirun` (``DataParallelTrain``). SIGINT, SIGTERM and SIGHUP
 /// sent to this process are forwarded to `mpirun`, which ends its ranks. `mpirun`'s standard
 /// error passes through; when the job fails, a last line names the failed ranks it and they
-/// reported, and the exit status is the job's.
+/// reported, and the exit status is the job's. Open MPI's shared-memory segments go to a
+/// directory of the job's own, removed when `mpirun` has ended (``SegmentDirectory``), so a
+/// killed rank leaves no file in `/dev/shm`.
 ///
 /// ```swift
 /// let status = try RankLauncher.run(ranks: 2, commandLine: CommandLine.arguments)
@@ -42,6 +44,11 @@ enum RankLauncher {
         var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }
         // A request to die with this process's parent is this process's alone (main() honoured it).
         environment[BW_DIE_WITH_PARENT_VARIABLE] = nil
+        let segments = try SegmentDirectory(environment: ProcessInfo.processInfo.environment)
+        defer { segments.remove() }
+        environment.merge(segments.settings(environment: ProcessInfo.processInfo.environment)) { $1 }
+        if let path = segments.path { print("batchwise train: shared-memory segments in \(path) (removed when the job ends)") }
+        fflush(nil)
         let (status, errorText) = try spawnAndWait(arguments, environment: environment)
         guard status != 0 else { return 0 }
         let failed = failedRanks(in: errorText)

@@ -58,10 +58,20 @@ import Glibc
 
     /// `mpirun -np ranks batchwise ARGUMENTS`, not tied to this process (the ranks tie themselves to mpirun).
     private func underMPI(ranks: Int, _ arguments: [String]) throws -> ChildProcess {
-        let mpirun = try #require(Self.mpirun, "mpirun is not installed (make deps installs openmpi-bin)")
         let batchwise = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
-        return try ChildProcess.run(URL(fileURLWithPath: mpirun), ["-np", String(ranks), batchwise.path] + arguments,
-                                    deadline: 120, captureStandardOutput: true, environment: Self.mpiEnvironment,
+        return try mpirun(["-np", String(ranks), batchwise.path] + arguments, captureStandardOutput: true)
+    }
+
+    /// `mpirun ARGUMENTS` with the tests' settings and Open MPI's message segments in a folder
+    /// of the run's own, removed afterwards: ranks that end after another rank failed leave
+    /// theirs behind (in /dev/shm by default).
+    private func mpirun(_ arguments: [String], captureStandardOutput: Bool = false) throws -> ChildProcess {
+        let mpirun = try #require(Self.mpirun, "mpirun is not installed (make deps installs openmpi-bin)")
+        let segments = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-segments-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: segments, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: segments) }
+        return try ChildProcess.run(URL(fileURLWithPath: mpirun), arguments, deadline: 120, captureStandardOutput: captureStandardOutput,
+                                    environment: Self.mpiEnvironment.merging(["OMPI_MCA_btl_vader_backing_directory": segments.path]) { $1 },
                                     tiedToThisProcess: false)
     }
 
@@ -87,6 +97,16 @@ import Glibc
         #expect(two.stdout.components(separatedBy: "Epoch 1/2:").count == 2, "\(two.stdout)")
         #expect(two.stdout.contains("on 2 ranks"), "\(two.stdout)")
 
+        // Segment directories of launchers killed with SIGKILL: the next launch removes those
+        // whose pid is gone and that are over an hour old, and keeps the others.
+        let dead = Self.exitedPID(), stale = "/dev/shm/batchwise-mpi-\(dead)-stale\(getpid())"
+        let recent = "/dev/shm/batchwise-mpi-\(dead)-recent\(getpid())", living = "/dev/shm/batchwise-mpi-1-living\(getpid())"
+        for path in [stale, recent, living] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        defer { for path in [stale, recent, living] { try? FileManager.default.removeItem(atPath: path) } }
+        for path in [stale, living] {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7_200)], ofItemAtPath: path)
+        }
+
         let midway = folder.appendingPathComponent("midway.h5")
         let launched = try batchwise(trainArguments(folder, save: "ranks.h5",
                                                     extra: ["--ranks", "2", "--checkpoint", midway.path, "--every", "4"]))
@@ -95,6 +115,10 @@ import Glibc
                 && launched.stdout.contains("OPENBLAS_NUM_THREADS=1")
                 && launched.stdout.contains("OMPI_MCA_btl_vader_single_copy_mechanism=\(Self.expectedSingleCopy) "), "\(launched.stdout)")
         #expect(digest(launched) == digest(one), "\(launched.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: recent)
+                && FileManager.default.fileExists(atPath: living))
+        let segments = launched.stdout.split(separator: "\n").first { $0.hasPrefix("batchwise train: shared-memory segments in /dev/shm/batchwise-mpi-") }
+        #expect(segments != nil && !FileManager.default.fileExists(atPath: String(segments!.split(separator: " ")[5])), "\(launched.stdout)")
         let checkpoint = try NativeCheckpoint.load(from: folder.appendingPathComponent("ranks.h5"))
         #expect(checkpoint.snapshot.epoch == 2 && checkpoint.snapshot.globalStep == 6)
         // Written by 2 ranks after step 4 (epoch 1, step 1), resumed on 1 rank: the same model.
@@ -189,11 +213,8 @@ import Glibc
         #expect(launched.stderr.split(separator: "\n").last?.hasSuffix(": ranks 0, 1 failed") == true, "\(launched.stderr)")
 
         // Rank 1 alone lacks its file (mpirun's MPMD form gives each rank its own command line).
-        let mpirun = try #require(Self.mpirun), executable = try #require(ChildProcess.built("batchwise")).path
-        let own = try ChildProcess.run(URL(fileURLWithPath: mpirun),
-                                       ["-np", "1", executable] + trainArguments(folder, save: "own.keras")
-                                        + [":", "-np", "1", executable] + arguments,
-                                       deadline: 120, environment: Self.mpiEnvironment, tiedToThisProcess: false)
+        let executable = try #require(ChildProcess.built("batchwise")).path
+        let own = try mpirun(["-np", "1", executable] + trainArguments(folder, save: "own.keras") + [":", "-np", "1", executable] + arguments)
         #expect(own.status != 0 && !own.timedOut)
         let ownLines = lines(own, mentioning: "missing.h5")
         #expect(ownLines.count == 1 && ownLines.first?.hasPrefix("batchwise train: rank 1 failed: ") == true, "\(own.stderr)")
@@ -241,9 +262,20 @@ import Glibc
     func aKilledRankEndsTheJobNamingItAndNothingIsLeft() throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try interruptedRun(folder, signal: SIGKILL) { Self.rank(1, mentioning: folder.path) }
+        var segments: (directory: String, files: [String])?
+        let run = try interruptedRun(folder, signal: SIGKILL) {
+            guard let victim = Self.rank(1, mentioning: folder.path) else { return nil }
+            segments = Self.segmentDirectory(of: victim).map { ($0, (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? []) }
+            return victim
+        }
         #expect(run.stderr.split(separator: "\n").last?.hasSuffix("rank 1 failed") == true, "\(run.stderr)")
         expectNothingLeft(folder)
+        // The ranks kept their shared-memory segments in the launcher's directory (the killed
+        // rank's could not be removed by Open MPI), and the launcher removed it after the job.
+        let (directory, files) = try #require(segments, "rank 1 had no OMPI_MCA_btl_vader_backing_directory")
+        #expect(directory.hasPrefix("/dev/shm/batchwise-mpi-") && files.contains { $0.hasPrefix("vader_segment.") }, "\(directory): \(files)")
+        #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) outlived the job")
+        #expect(run.stdout.contains("shared-memory segments in \(directory)"), "\(run.stdout)")
         // The last checkpoint loads.
         #expect(try NativeCheckpoint.load(from: folder.appendingPathComponent("run.h5")).snapshot.globalStep >= 1)
     }
@@ -253,9 +285,15 @@ import Glibc
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // The launcher is the one process with --ranks on its command line.
+        var segments: String?
         let run = try interruptedRun(folder, signal: signal) {
-            Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
+            segments = Self.rank(0, mentioning: folder.path).flatMap(Self.segmentDirectory(of:))
+            return Self.processes(mentioning: folder.path).first { $0.commandLine.contains("--ranks") }?.pid
         }
+        let directory = try #require(segments, "rank 0 had no OMPI_MCA_btl_vader_backing_directory")
+        // Killed with SIGKILL, the launcher cannot remove it (a later launch does, after an hour).
+        if signal == SIGKILL { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) outlived the job")
         if signal == SIGTERM {
             // Forwarded to mpirun, which ends the ranks; the launcher reports the job's end.
             #expect(run.signal == nil && run.stderr.contains("batchwise train: the job on 2 ranks ended with status"), "\(run.stderr)")
@@ -272,6 +310,23 @@ import Glibc
                   let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
             return (pid, String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self))
         }
+    }
+
+    /// The pid of a child that has ended and been reaped: a pid no process has (until reused).
+    static func exitedPID() -> pid_t {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try? child.run()
+        child.waitUntilExit()
+        return child.processIdentifier
+    }
+
+    /// The shared-memory segment directory Open MPI was told to use in process `pid`.
+    static func segmentDirectory(of pid: pid_t) -> String? {
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        let prefix = "OMPI_MCA_btl_vader_backing_directory="
+        return environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            .first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
     }
 
     /// The process of rank `rank` among those whose command line mentions `text`.

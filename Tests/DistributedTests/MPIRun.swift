@@ -66,7 +66,9 @@ struct MPIRun {
             command = helperCommand
         }
         let outputFile = folder.appendingPathComponent("output.txt")
-        let pid = try spawn(command, output: outputFile)
+        // Open MPI's message segments in the run's folder, removed with it: a rank that is
+        // killed (the kill-rank check) cannot remove its own from /dev/shm.
+        let pid = try spawn(command, output: outputFile, extra: ["OMPI_MCA_btl_vader_backing_directory": folder.path])
         let status = waitStatus(of: pid, within: deadline)
         if status == nil {
             kill(-pid, SIGKILL)
@@ -98,7 +100,7 @@ struct MPIRun {
 
     /// posix_spawn in a new process group (so the watchdog can kill mpirun and its ranks at
     /// once), stdout and stderr to `output`, nothing else inherited.
-    private static func spawn(_ command: [String], output: URL) throws -> pid_t {
+    private static func spawn(_ command: [String], output: URL, extra: [String: String]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -110,7 +112,7 @@ struct MPIRun {
         defer { posix_spawnattr_destroy(&attributes) }
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(extra) { $1 }
         let argv = command.map { strdup($0) } + [nil]
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
