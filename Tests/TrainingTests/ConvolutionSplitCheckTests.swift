@@ -26,6 +26,17 @@ import Testing
         #expect(ConvolutionSplitCheck.firstKeepingBits([3], whole: 1, key: { key($0, rows: -102) }, compute: { [UInt8($0)] }) == 1)
     }
 
+    @Test func aShapeTooLargeToCheckIsNotSplit() throws {
+        // 512 MNIST images (28x28, 3x3 valid, 32 filters): a check would need 37.5 M scalars, above 2^25.
+        let g = try WindowGeometry(input: (28, 28), window: (3, 3), strides: (1, 1), padding: .valid, layer: "test")
+        #expect(ConvolutionSplitCheck.imageCheckScalars(geometry: g, images: 512, channels: 1, filters: 32) > ConvolutionSplitCheck.maximumCheckScalars)
+        #expect(ConvolutionSplitCheck.forwardParts(4, Float.self, geometry: g, images: 512, channels: 1, filters: 32,
+                                                   bias: true, keepsPatches: true) == 1)
+        #expect(ConvolutionSplitCheck.inputGradientParts(4, Float.self, geometry: g, images: 512, channels: 1, filters: 32) == 1)
+        // Not split because not checked (no verdict recorded), not because a check rejected the split.
+        #expect(!ConvolutionSplitCheck.known.keys.contains { $0.geometry == g && $0.images == 512 })
+    }
+
     @Test func imageCutsFallOnMultiplesOf12PatchRows() {
         // Images per cut: 676 positions (28x28 valid 3x3) = 4 · 169 → 3 images; 121 → 12; 1,600 → 3; 144 → 1.
         #expect(ConvolutionSplitCheck.imageAlignment(positions: 676) == 3)

@@ -26,6 +26,16 @@ enum ConvolutionSplitCheck {
     /// this many rows (the kernel's 3 x 4 blocks); image parts are cut there when they can be.
     static let rowAlignment = 12
 
+    /// The most scalars a check allocates (operands, patches and two results): 2^25, 128 MiB of
+    /// `Float`, as ``/Tensors/SplitProbe``. A larger shape is not checked and is not split:
+    /// slower, never different bits.
+    static let maximumCheckScalars = 1 << 25
+
+    /// Scalars a check of an image split of `n` images allocates: inputs, patches and two results.
+    static func imageCheckScalars(geometry g: WindowGeometry, images n: Int, channels: Int, filters: Int) -> Int {
+        n * (3 * g.inputHeight * g.inputWidth * channels + g.outputPositions * (3 * filters + g.windowHeight * g.windowWidth * channels))
+    }
+
     /// Images per aligned cut: the fewest whole images whose patch rows are a multiple of ``rowAlignment``.
     static func imageAlignment(positions: Int) -> Int {
         var (a, b) = (max(1, positions), rowAlignment)
@@ -54,7 +64,9 @@ enum ConvolutionSplitCheck {
     /// Image parts for a forward convolution: `planned` or fewer, down to 1, that keep the bits.
     static func forwardParts<S: BLASScalar>(_ planned: Int, _: S.Type, geometry g: WindowGeometry, images n: Int,
                                             channels: Int, filters: Int, bias: Bool, keepsPatches: Bool) -> Int {
-        guard planned > 1, n > 1 else { return 1 }
+        guard planned > 1, n > 1,
+              imageCheckScalars(geometry: g, images: n, channels: channels, filters: filters) <= maximumCheckScalars
+        else { return 1 }
         let pass = Pass.forward(bias: bias, keepsPatches: keepsPatches)
         return firstKeepingBits(Array((2...min(planned, n)).reversed()), whole: 1, key: {
             Key(scalarSize: MemoryLayout<S>.size, pass: pass, geometry: g, images: n, channels: channels, filters: filters, split: $0)
@@ -71,7 +83,9 @@ enum ConvolutionSplitCheck {
     /// Image parts for an input gradient: `planned` or fewer, down to 1, that keep the bits.
     static func inputGradientParts<S: BLASScalar>(_ planned: Int, _: S.Type, geometry g: WindowGeometry, images n: Int,
                                                   channels: Int, filters: Int) -> Int {
-        guard planned > 1, n > 1 else { return 1 }
+        guard planned > 1, n > 1,
+              imageCheckScalars(geometry: g, images: n, channels: channels, filters: filters) <= maximumCheckScalars
+        else { return 1 }
         return firstKeepingBits(Array((2...min(planned, n)).reversed()), whole: 1, key: {
             Key(scalarSize: MemoryLayout<S>.size, pass: .inputGradient, geometry: g, images: n, channels: channels,
                 filters: filters, split: $0)
@@ -91,7 +105,7 @@ enum ConvolutionSplitCheck {
     static func kernelGradientWidth<S: BLASScalar>(_ planned: Int, _: S.Type, rows: Int, depth: Int, filters: Int,
                                                    byTaps: Bool) -> Int {
         let extent = byTaps ? depth : filters
-        guard planned < extent else { return extent }
+        guard planned < extent, rows * (depth + filters) + 2 * depth * filters <= maximumCheckScalars else { return extent }
         return firstKeepingBits([planned], whole: extent, key: {
             Key(scalarSize: MemoryLayout<S>.size, pass: .kernelGradient(rows: rows, byTaps: byTaps), geometry: nil,
                 images: 0, channels: depth, filters: filters, split: $0)
