@@ -18,7 +18,7 @@ public enum Padding: String, Sendable, Hashable, CaseIterable {
 
 /// The placement of a 2-D sliding window over an NHWC input: sizes, strides, dilation, the
 /// padding before each axis and the output size. Shared by convolutions and pooling.
-struct WindowGeometry: Equatable, Sendable {
+struct WindowGeometry: Hashable, Sendable {
     let inputHeight: Int, inputWidth: Int
     let windowHeight: Int, windowWidth: Int
     let strideHeight: Int, strideWidth: Int

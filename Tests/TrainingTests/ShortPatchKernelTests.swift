@@ -1,3 +1,6 @@
+#if !canImport(Accelerate)
+import CBLAS
+#endif
 import CVectorKernels
 import Testing
 import Tensors
@@ -15,11 +18,34 @@ import Tensors
         a.count == b.count ? zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count : -1
     }
 
+    /// OpenBLAS's kernel family on this machine (`openblas_get_corename()`), e.g. "Cooperlake" or "Zen".
+    var openBLASCore: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        return String(cString: openblas_get_corename())
+        #endif
+    }
+
     @Test func theKernelsAreCheckedAndTakenOnThisMachine() {
         // Without AVX2 and FMA the kernels are never taken (nothing else to check).
-        guard bw_cpu_has_avx2_fma() == 1 else { return }
-        #expect(ShortPatchProducts.matchesOpenBLAS)
-        #expect(ShortPatchProducts.takesForward(rows: 128 * 26 * 26, depth: 9, filters: 32))
+        guard bw_cpu_has_avx2_fma() == 1 else {
+            #expect(!ShortPatchProducts.matchesOpenBLAS)
+            return
+        }
+        // A wrong order (K blocks of 256 rows instead of OpenBLAS's 320) never matches sgemm, on any kernel family.
+        #expect(!ShortPatchProducts.matches(block: 256, unroll: ShortPatchProducts.kernelGradientUnroll))
+        // The kernels reproduce OpenBLAS 0.3.21's AVX-512 sgemm order: they must match there, and
+        // on the Haswell/Zen kernels (AVX2 without AVX-512), whose order differs, they must not.
+        let core = openBLASCore
+        if ["SkylakeX", "Cooperlake"].contains(core) {
+            #expect(ShortPatchProducts.matchesOpenBLAS, "\(core)")
+        } else if ["Haswell", "Zen"].contains(core) {
+            #expect(!ShortPatchProducts.matchesOpenBLAS, "\(core)")
+        }
+        // Taken exactly when the check matched, and a small product never.
+        #expect(ShortPatchProducts.takesForward(rows: 128 * 26 * 26, depth: 9, filters: 32) == ShortPatchProducts.matchesOpenBLAS)
+        #expect(ShortPatchProducts.takesKernelGradient(rows: 128 * 26 * 26, depth: 9, filters: 16) == ShortPatchProducts.matchesOpenBLAS)
         #expect(!ShortPatchProducts.takesForward(rows: 32 * 64, depth: 9, filters: 16))   // a small product stays with sgemm
     }
 

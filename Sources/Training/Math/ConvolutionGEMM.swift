@@ -7,10 +7,12 @@ import Tensors
 /// unfold, multiply and fold back side by side on `DispatchQueue.concurrentPerform`, each
 /// product on one BLAS thread (``/Tensors/BLASThreads/onOneThread(_:)``): then the unfolding and
 /// the folding run on both cores too, not just sgemm, and no BLAS thread spins between them.
-/// Every output row of a product is the same dot products in the same order whichever rows
-/// share the call, so the parts give the results of one whole-batch product bit for bit
-/// (`ConvolutionKernelTests`). The kernel gradient sums over the batch, so it stays one
-/// product over all images, on OpenBLAS's own threads.
+/// Whether a part's product computes every output row as the whole-batch product does depends
+/// on OpenBLAS's kernel family (the AVX-512 kernels: any large cut; Haswell/Zen: row cuts at
+/// multiples of 12 rows), so parts are cut at whole images whose patch rows are a multiple of
+/// 12 where they can be, and ``ConvolutionSplitCheck`` checks each split once per shape against
+/// the whole computation before it is used (`ConvolutionPartsTests`). The kernel gradient sums
+/// over the batch: its runs cut taps or filters, never images, and are checked the same way.
 ///
 /// Products whose patch rows are short (a grey image's 3x3 window: 9 taps) go to
 /// ``ShortPatchProducts``' kernels instead of sgemm when they are known to give sgemm's bits.
@@ -50,11 +52,13 @@ extension ConvolutionMath {
 
     /// Rows or columns per product of the kernel gradient, of `extent` in all, `perUnit`
     /// multiply-adds each: all of them (one product on OpenBLAS's threads) unless runs of a
-    /// multiple of 8, up to ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
-    static func gradientRunWidth(extent: Int, perUnit: Int, requested: Int? = nil) -> Int {
-        var parts = min(requested ?? imageParts, extent / 8)
+    /// multiple of `multiple` (24 for rows: whole 3 x 4 row blocks of the Haswell/Zen kernels and
+    /// of 8), up to ``imageParts`` of them (or `requested`), each keep ``minimumPartMultiplyAdds``.
+    /// A plan only: ``ConvolutionSplitCheck`` keeps it only where its runs keep the bits.
+    static func gradientRunWidth(extent: Int, perUnit: Int, requested: Int? = nil, multiple: Int = 8) -> Int {
+        var parts = min(requested ?? imageParts, extent / multiple)
         while parts > 1 {
-            let rounded = ((extent + parts - 1) / parts + 7) / 8 * 8
+            let rounded = ((extent + parts - 1) / parts + multiple - 1) / multiple * multiple
             let last = extent - (extent - 1) / rounded * rounded
             if min(rounded, last) * perUnit >= minimumPartMultiplyAdds || requested != nil { return rounded }
             parts -= 1
@@ -73,10 +77,12 @@ extension ConvolutionMath {
     /// within ``keptPatchBudget``, unfolds the whole batch and returns the patch matrix too,
     /// for ``conv2DBackward(x:kernel:upstream:geometry:patches:wantsParameters:wantsBias:wantsInput:imageParts:)``
     /// to take the kernel gradient from without unfolding again. `imageParts` overrides
-    /// ``automaticParts(images:perImage:chunk:)`` (tests compare 1 against several); more parts than
-    /// it allows may round differently.
+    /// ``automaticParts(images:perImage:chunk:)`` (tests compare 1 against several). Either way
+    /// the split is used only when ``ConvolutionSplitCheck`` found it gives the whole batch's
+    /// bits (else fewer parts); `exactParts` skips that check (the check's own runs).
     static func conv2D<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?, geometry g: WindowGeometry,
-                                      keepingPatches: Bool, imageParts requested: Int? = nil) -> (output: Tensor<S>, patches: [S]?) {
+                                      keepingPatches: Bool, imageParts requested: Int? = nil,
+                                      exactParts: Int? = nil) -> (output: Tensor<S>, patches: [S]?) {
         let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
         let depth = g.windowHeight * g.windowWidth * channels
         let positions = g.outputPositions
@@ -88,7 +94,11 @@ extension ConvolutionMath {
         let keeps = keepingPatches && n * positions * depth <= keptPatchBudget
         // Images unfolded per product: the whole part when the patches are kept, else what fits the budget.
         let chunk = keeps ? n : imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
-        let parts = requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk)
+        // `exactParts`: ConvolutionSplitCheck's own runs; every other split is checked to keep the bits first.
+        let parts = exactParts ?? ConvolutionSplitCheck.forwardParts(
+            requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk), S.self, geometry: g,
+            images: n, channels: channels, filters: filters, bias: bias != nil, keepsPatches: keepingPatches)
+        let alignment = ConvolutionSplitCheck.imageAlignment(positions: positions)
         var kept: [S]? = keeps ? uninitializedScalars(n * positions * depth) : nil   // im2col writes every entry
         let out = [S](unsafeUninitializedCapacity: count) { o, initialized in
             x.withUnsafeBufferPointer { xs in
@@ -97,7 +107,7 @@ extension ConvolutionMath {
                         withOptionalMutableBuffer(&kept) { keptBase in
                             let addresses = Addresses(x: xs.baseAddress!, kernel: k.baseAddress!, bias: b,
                                                       patches: keptBase, output: o.baseAddress!)
-                            ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
+                            ParallelParts.forEach(rows: n, parts: parts, alignment: alignment, oneBLASThread: true) { images in
                                 var local: [S] = addresses.patches == nil ? uninitializedScalars(min(chunk, images.count) * positions * depth) : []
                                 local.withUnsafeMutableBufferPointer { scratch in
                                     var first = images.lowerBound
@@ -144,10 +154,12 @@ extension ConvolutionMath {
     /// Each is computed only when asked for. `patches`, the whole batch's patch matrix that
     /// ``conv2D(_:kernel:bias:geometry:keepingPatches:imageParts:)`` kept, saves unfolding `x`
     /// again, and then the input gradient splits into `imageParts` (default
-    /// ``automaticParts(images:perImage:chunk:)``). Same order of work as the forward pass, twice.
+    /// ``automaticParts(images:perImage:chunk:)``), and the kernel gradient into runs
+    /// (``gradientRunWidth(extent:perUnit:requested:multiple:)``), each checked to keep the bits as
+    /// in the forward pass (`exactParts`: unchecked). Same order of work as the forward pass, twice.
     static func conv2DBackward<S: BLASScalar>(
         x: Tensor<S>, kernel: Tensor<S>, upstream dy: Tensor<S>, geometry g: WindowGeometry, patches kept: [S]? = nil,
-        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool, imageParts requested: Int? = nil
+        wantsParameters: Bool, wantsBias: Bool, wantsInput: Bool, imageParts requested: Int? = nil, exactParts: Int? = nil
     ) -> (input: Tensor<S>?, kernel: Tensor<S>?, bias: Tensor<S>?) {
         let n = x.shape[0], channels = x.shape[3], filters = kernel.shape[3]
         let depth = g.windowHeight * g.windowWidth * channels
@@ -159,37 +171,21 @@ extension ConvolutionMath {
         if n > 0, positions > 0, filters > 0, depth > 0, wantsParameters && usesKept {
             // The whole batch's kernel gradient: one product per run of its rows (kernel taps)
             // or of its columns (filters), whichever is longer, so the shorter operand is the
-            // one every run packs again. Each scalar still sums over the whole batch in order,
-            // so the runs give the one product's bits.
+            // one every run packs again. Each scalar still sums over the whole batch in order;
+            // whether a run's product rounds as the whole one does depends on the kernel family,
+            // so the runs are checked first (ConvolutionSplitCheck), else one product.
             let rows = n * positions
             let byTaps = depth >= filters
             let extent = byTaps ? depth : filters
-            let width = gradientRunWidth(extent: extent, perUnit: (byTaps ? filters : depth) * rows, requested: requested)
+            let planned = gradientRunWidth(extent: extent, perUnit: (byTaps ? filters : depth) * rows, requested: requested,
+                                           multiple: byTaps ? 24 : 8)
+            let width = exactParts.map { _ in planned } ?? ConvolutionSplitCheck.kernelGradientWidth(
+                planned, S.self, rows: rows, depth: depth, filters: filters, byTaps: byTaps)
             kept!.withUnsafeBufferPointer { p in
                 dy.withUnsafeBufferPointer { g2 in
                     dKernel.withUnsafeMutableBufferPointer { dk in
-                        let patches = SharedAddress(base: UnsafeMutablePointer(mutating: p.baseAddress!))
-                        let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: g2.baseAddress!))
-                        let gradient = SharedAddress(base: dk.baseAddress!)
-                        let runs = (extent + width - 1) / width
-                        ParallelParts.forEach(rows: runs, parts: runs, oneBLASThread: true) { parts in
-                            for part in parts {
-                                let first = part * width, count = min(width, extent - first)
-                                if byTaps {
-                                    S.gemm(transposeA: true, transposeB: false, m: count, n: filters, k: rows,
-                                           alpha: 1, a: patches.base + first, lda: depth, b: upstream.base, ldb: filters,
-                                           beta: 0, c: gradient.base + first * filters, ldc: filters)
-                                } else if S.self == Float.self, ShortPatchProducts.takesKernelGradient(rows: rows, depth: depth, filters: count) {
-                                    ShortPatchProducts.kernelGradient(floats(UnsafePointer(patches.base)), upstream: floats(UnsafePointer(upstream.base)), rows: rows,
-                                                                      depth: depth, filters: filters, run: first..<(first + count),
-                                                                      into: mutableFloats(gradient.base))
-                                } else {
-                                    S.gemm(transposeA: true, transposeB: false, m: depth, n: count, k: rows,
-                                           alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
-                                           beta: 0, c: gradient.base + first, ldc: filters)
-                                }
-                            }
-                        }
+                        kernelGradientRuns(patches: p.baseAddress!, upstream: g2.baseAddress!, rows: rows, depth: depth,
+                                           filters: filters, byTaps: byTaps, width: width, into: dk.baseAddress!)
                     }
                 }
             }
@@ -198,7 +194,10 @@ extension ConvolutionMath {
         if n > 0, positions > 0, filters > 0, depth > 0, unfolds || wantsInput {
             let chunk = imagesPerChunk(rowsPerImage: positions, width: depth, batch: n)
             // Unfolding for the kernel gradient accumulates over the batch in order: one part.
-            let parts = unfolds ? 1 : requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk)
+            let parts = unfolds ? 1 : exactParts ?? ConvolutionSplitCheck.inputGradientParts(
+                requested ?? automaticParts(images: n, perImage: positions * depth * filters, chunk: chunk), S.self,
+                geometry: g, images: n, channels: channels, filters: filters)
+            let alignment = ConvolutionSplitCheck.imageAlignment(positions: positions)
             x.withUnsafeBufferPointer { xs in
                 kernel.withUnsafeBufferPointer { k in
                     dy.withUnsafeBufferPointer { g2 in
@@ -208,7 +207,7 @@ extension ConvolutionMath {
                                                                   kernelGradient: unfolds ? dk.baseAddress : nil,
                                                                   // An empty array's buffer may still have an address.
                                                                   inputGradient: wantsInput ? d.baseAddress : nil)
-                                ParallelParts.forEach(rows: n, parts: parts, oneBLASThread: true) { images in
+                                ParallelParts.forEach(rows: n, parts: parts, alignment: alignment, oneBLASThread: true) { images in
                                     // im2col or the product writes every entry before it is read.
                                     var patches: [S] = uninitializedScalars(min(chunk, images.count) * positions * depth)
                                     patches.withUnsafeMutableBufferPointer { p in
@@ -245,6 +244,38 @@ extension ConvolutionMath {
         let kernelGradient = wantsParameters ? Tensor(computedShape: kernel.shape, dKernel) : nil
         let biasGradient = wantsParameters && wantsBias ? try! dy.sumOverChannels() : nil
         return (input, kernelGradient, biasGradient)
+    }
+
+    /// The kernel gradient `patchesᵀ·upstream` of `rows` patch rows into `gradient` (`[depth,
+    /// filters]`), one product per run of `width` taps (`byTaps`) or filters, the runs side by
+    /// side, each on one BLAS thread. Each scalar still sums over all rows in order.
+    static func kernelGradientRuns<S: BLASScalar>(
+        patches p: UnsafePointer<S>, upstream u: UnsafePointer<S>, rows: Int, depth: Int, filters: Int, byTaps: Bool, width: Int,
+        into gradientBase: UnsafeMutablePointer<S>
+    ) {
+        let extent = byTaps ? depth : filters
+        let patches = SharedAddress(base: UnsafeMutablePointer(mutating: p))
+        let upstream = SharedAddress(base: UnsafeMutablePointer(mutating: u))
+        let gradient = SharedAddress(base: gradientBase)
+        let runs = (extent + width - 1) / width
+        ParallelParts.forEach(rows: runs, parts: runs, oneBLASThread: true) { parts in
+            for part in parts {
+                let first = part * width, count = min(width, extent - first)
+                if byTaps {
+                    S.gemm(transposeA: true, transposeB: false, m: count, n: filters, k: rows,
+                           alpha: 1, a: patches.base + first, lda: depth, b: upstream.base, ldb: filters,
+                           beta: 0, c: gradient.base + first * filters, ldc: filters)
+                } else if S.self == Float.self, ShortPatchProducts.takesKernelGradient(rows: rows, depth: depth, filters: count) {
+                    ShortPatchProducts.kernelGradient(floats(UnsafePointer(patches.base)), upstream: floats(UnsafePointer(upstream.base)),
+                                                      rows: rows, depth: depth, filters: filters, run: first..<(first + count),
+                                                      into: mutableFloats(gradient.base))
+                } else {
+                    S.gemm(transposeA: true, transposeB: false, m: depth, n: count, k: rows,
+                           alpha: 1, a: patches.base, lda: depth, b: upstream.base + first, ldb: filters,
+                           beta: 0, c: gradient.base + first, ldc: filters)
+                }
+            }
+        }
     }
 
     /// `count` scalars that the caller writes before reading (no zero fill); empty for 0.

@@ -24,8 +24,9 @@ enum ParallelParts {
     /// Calls `body` with `0..<rows` split into `parts` contiguous runs side by side, or once
     /// with the whole range when `parts` is 1. With `oneBLASThread` every product the runs
     /// make stays on its run's thread (``/Tensors/BLASThreads/onOneThread(_:)``). Runs must
-    /// write disjoint memory.
-    static func forEach(rows: Int, parts: Int, oneBLASThread: Bool = false, _ body: (Range<Int>) -> Void) {
+    /// write disjoint memory. Cuts fall on multiples of `alignment` rows (the nearest to an even
+    /// split; a run left empty is skipped).
+    static func forEach(rows: Int, parts: Int, alignment: Int = 1, oneBLASThread: Bool = false, _ body: (Range<Int>) -> Void) {
         let parts = min(parts, rows)
         guard parts > 1 else {
             body(0..<rows)
@@ -35,7 +36,9 @@ enum ParallelParts {
             let task = PartTask(run: escapable)
             let run = {
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    task.run(rows * part / parts..<rows * (part + 1) / parts)
+                    func cut(_ part: Int) -> Int { min(rows, (rows * part / parts + alignment / 2) / alignment * alignment) }
+                    let run = part == parts - 1 ? cut(part)..<rows : cut(part)..<cut(part + 1)
+                    if !run.isEmpty { task.run(run) }
                 }
             }
             if oneBLASThread { BLASThreads.onOneThread(run) } else { run() }

@@ -55,8 +55,14 @@ enum ShortPatchProducts {
 
     /// Whether the kernels give sgemm's bits on this machine: AVX2 and FMA are there, and probe
     /// products (a forward with a bias; a kernel gradient whose rows end in two split blocks)
-    /// agree with sgemm on one thread, as the convolution calls it, in every scalar.
-    static let matchesOpenBLAS: Bool = {
+    /// agree with sgemm on one thread, as the convolution calls it, in every scalar. The order
+    /// is that of OpenBLAS 0.3.21's AVX-512 (SkylakeX, Cooperlake) sgemm kernels; on its
+    /// Haswell/Zen kernels the check fails and sgemm runs.
+    static let matchesOpenBLAS = matches(block: kernelGradientBlock, unroll: kernelGradientUnroll)
+
+    /// The check behind ``matchesOpenBLAS`` with the kernel gradient summed in blocks of
+    /// `block` rows, the last two rounded to `unroll` (tests: a wrong order must not match).
+    static func matches(block: Int, unroll: Int) -> Bool {
         guard bw_cpu_has_avx2_fma() == 1 else { return false }
         let rows = 3_620, depth = 9, filters = 32   // 3,620 = 10·320 + 420: the last 420 rows split 224 + 196
         var generator = SplitMix64(seed: 18)
@@ -67,8 +73,8 @@ enum ShortPatchProducts {
         var viaGEMM = [Float](repeating: 0, count: rows * filters), viaKernel = viaGEMM
         var gradientViaGEMM = [Float](repeating: 0, count: depth * filters), gradientViaKernel = gradientViaGEMM
         guard bw_short_patch_convolution(patches, rows, depth, kernel, bias, filters, &viaKernel) == 1,
-              bw_short_patch_kernel_gradient(patches, upstream, rows, depth, filters, 0, filters, kernelGradientBlock,
-                                             kernelGradientUnroll, &gradientViaKernel) == 1
+              bw_short_patch_kernel_gradient(patches, upstream, rows, depth, filters, 0, filters, block,
+                                             unroll, &gradientViaKernel) == 1
         else { return false }
         for r in 0..<rows { for f in 0..<filters { viaGEMM[r * filters + f] = bias[f] } }
         BLASThreads.onOneThread {
@@ -79,5 +85,5 @@ enum ShortPatchProducts {
         }
         return viaGEMM.map(\.bitPattern) == viaKernel.map(\.bitPattern)
             && gradientViaGEMM.map(\.bitPattern) == gradientViaKernel.map(\.bitPattern)
-    }()
+    }
 }
