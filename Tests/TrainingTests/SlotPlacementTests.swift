@@ -39,9 +39,25 @@ import Tensors
 
     /// Fails when the slots are allocated back to back: glibc then starts consecutive 784×256
     /// buffers 48 bytes apart modulo 4 KiB (or, for mmap'd buffers, at the same offset).
+    /// The placement is best effort: it relies on the allocator handing out consecutive buffers
+    /// from one free space, and another test's thread allocating from the same glibc arena at
+    /// that moment can take the space in between (seen once in a full parallel run). So up to
+    /// five placements are made, and the first whose every slot landed on its offset is checked;
+    /// placement logic that misses its offsets misses them in all five.
     @Test(.enabled(if: mallocIsTheCLibrarys, "the placement follows glibc's malloc; sanitizers replace it"))
     func slotsOfLargeVariablesStartAtStaggeredOffsetsInTheWeightsPhase() throws {
         FreedMemoryRetention.engage()   // as in training: large buffers come from the heap
+        var misses: [String] = []
+        for _ in 0..<5 {
+            misses = try placementMisses()
+            if misses.isEmpty { break }
+        }
+        #expect(misses.isEmpty, "\(misses)")
+    }
+
+    /// One placement of the three shapes' slots next to fresh weights and gradients: what is
+    /// wrong with it (values and shapes are checked outright).
+    func placementMisses() throws -> [String] {
         let weights = Self.shapes.map { Tensor<Float>(repeating: 1, shape: $0) }
         let gradients = Self.shapes.map { Tensor<Float>(repeating: 2, shape: $0) }
         let neighbours = zip(weights, gradients).map { [SlotPlacement.address(of: $0), SlotPlacement.address(of: $1)] }
@@ -53,24 +69,27 @@ import Tensors
                 #expect(slot.scalars.allSatisfy { $0 == [0, 0.5, 0][s] })
             }
         }
+        var misses: [String] = []
         for v in [0, 2] {
             var streams = neighbours[v]
-            for slot in slots[v] {
+            for (s, slot) in slots[v].enumerated() {
                 let address = SlotPlacement.address(of: slot)
                 let phase = neighbours[v][0] % SlotPlacement.alignment
-                #expect(address % SlotPlacement.alignment == phase, "variable \(v)")
-                #expect(address % SlotPlacement.period == SlotPlacement.bestOffset(avoiding: streams, phase: phase),
-                        "variable \(v)")
+                let offset = SlotPlacement.bestOffset(avoiding: streams, phase: phase)
+                if address % SlotPlacement.alignment != phase || address % SlotPlacement.period != offset {
+                    misses.append("variable \(v) slot \(s) at \(address % SlotPlacement.period), wanted \(offset) (phase \(phase))")
+                }
                 streams.append(address)
             }
             // Five streams, two of them anywhere: greedy offsets stay at least 512 bytes apart
             // but for the two fixed ones' own distance and the phase (up to 32 bytes).
             for (i, a) in streams.enumerated() {
                 for b in streams[(i + 1)...] where !(neighbours[v].contains(a) && neighbours[v].contains(b)) {
-                    #expect(SlotPlacement.circularDistance(a, b) >= 512 - 32, "variable \(v)")
+                    if SlotPlacement.circularDistance(a, b) < 512 - 32 { misses.append("variable \(v): streams \(a % 4096), \(b % 4096) too close") }
                 }
             }
         }
+        return misses
     }
 
     static func adamW(accumulating: Bool = false) -> AdamW {
