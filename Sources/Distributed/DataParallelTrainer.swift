@@ -118,9 +118,9 @@ public struct DataParallelTrainer {
     public let overlapsGradientReduction: Bool
     /// How the gradients travel between the ranks, in ``ReductionMode/fast`` with a rank's rows
     /// in one segment and in ``ReductionMode/ordered``'s fold of the micro-shards' gradient sums
-    /// (``ReductionTransport/sharedMemory``, the default, falls back to
-    /// ``ReductionTransport/collectives`` by itself when the ranks do not share one node;
-    /// docs/distributed.md, "Stop 19").
+    /// (``ReductionTransport/automatic``, the default, takes the window in fast mode and the
+    /// collectives in ordered mode; a window falls back to ``ReductionTransport/collectives`` by
+    /// itself when the ranks do not share one node; docs/distributed.md, "Stop 19").
     public let transport: ReductionTransport
     /// Whether the gradients travel through a shared-memory window (fast mode's reduction, or
     /// ordered mode's fold of the micro-shards' sums): false until the first step has decided
@@ -157,13 +157,15 @@ public struct DataParallelTrainer {
     ///     ``BatchNormStatisticsScope/perLayer`` to follow each layer's `synchronized` flag.
     ///   - overlapsGradientReduction: in fast mode, start each large gradient's reduction during
     ///     the backward pass (true, the default) or after it; the same results either way.
-    ///   - transport: ``ReductionTransport/sharedMemory`` (the default: a shared-memory window
-    ///     when every rank is on one node, else the collectives) or ``ReductionTransport/collectives``;
-    ///     the same bits on 2 ranks in fast mode, and always in ordered mode.
+    ///   - transport: ``ReductionTransport/automatic`` (the default: a shared-memory window in
+    ///     fast mode when every rank is on one node, else the collectives),
+    ///     ``ReductionTransport/sharedMemory`` (the window in both modes where it can be had) or
+    ///     ``ReductionTransport/collectives``; the same bits on 2 ranks in fast mode, and always
+    ///     in ordered mode.
     public init(model: Sequential, optimizer: any Optimizer, loss: Loss, communicator: Communicator,
                 globalBatchSize: Int, microShardCount: Int = 8, mode: ReductionMode = .ordered,
                 batchNormStatistics: BatchNormStatisticsScope = .synchronized, overlapsGradientReduction: Bool = true,
-                transport: ReductionTransport = .sharedMemory) throws {
+                transport: ReductionTransport = .automatic) throws {
         guard globalBatchSize >= 1 else {
             throw DataParallelError.invalidArgument(argument: "globalBatchSize", reason: "must be at least 1, got \(globalBatchSize)")
         }
@@ -312,7 +314,7 @@ public struct DataParallelTrainer {
         // reduceRankMicroShards agrees on the step's widths before its first collective.
         reducer.widthsAgreedByCaller = true
         // Every rank creates the reducer for a row count at the same point of the same step.
-        if transport == .sharedMemory { try reducer.useSharedMemoryWindow(width: layout.width) }
+        if transport.usesWindow(in: mode) { try reducer.useSharedMemoryWindow(width: layout.width) }
         reducers[rowCount] = reducer
         return reducer
     }

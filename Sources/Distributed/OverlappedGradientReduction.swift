@@ -122,7 +122,7 @@ final class OverlappedGradientReduction {
     /// collective: every rank calls it at the same point of the step, after the step's
     /// agreement), or records why the collectives carry the reduction instead.
     func prepareTransport() throws {
-        guard transport == .sharedMemory, transportDecision == nil else { return }
+        guard transport.usesWindow(in: .fast), transportDecision == nil else { return }
         let capacity = layout.gradients.indices.reduce(small.count) { $0 + (smallOffsets[$1] == nil ? layout.gradients[$1].range.count : 0) }
         (window, transportDecision) = try SharedMemoryWindow.open(on: communicator, capacity: capacity, operation: Self.operation)
     }

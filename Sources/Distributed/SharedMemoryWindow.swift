@@ -14,6 +14,15 @@ public enum ReductionTransport: String, Sendable, CaseIterable {
     /// Open MPI's all-reduce, one `MPI_Iallreduce` per large gradient during the backward pass
     /// (stop 18), on any number of nodes.
     case collectives
+    /// The default: ``sharedMemory`` in ``ReductionMode/fast`` and ``collectives`` in
+    /// ``ReductionMode/ordered``, whose fold along the ranks spent less of the step in MPI calls
+    /// than the window's fold in every measured pair (docs/distributed.md, "Stop 19").
+    case automatic
+
+    /// Whether the values go through a shared-memory window (where one can be had) in `mode`.
+    public func usesWindow(in mode: ReductionMode) -> Bool {
+        self == .sharedMemory || (self == .automatic && mode == .fast)
+    }
 }
 
 /// Whether a shared-memory window can carry the reduction, decided the same way on every rank.

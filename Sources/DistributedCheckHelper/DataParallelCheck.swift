@@ -32,7 +32,7 @@ import Training
 /// in front. `--reference 1`: also trains the same model in this one process with
 /// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
 /// `--overlap 0`: `fast` mode reduces the gradients after the backward pass instead of during it.
-/// `--transport shared-memory|collectives`: `fast` mode's transport (default: the trainer's);
+/// `--transport automatic|shared-memory|collectives`: the trainer's transport (default: the trainer's, automatic);
 /// the report's `transport` line says whether a shared-memory window carried the gradients.
 /// `--optimizer sgd`: SGD(0.1) instead of Adam(0.01), whose first steps move every weight by
 /// about the learning rate whatever the gradient's size, so that rounding differences of a
@@ -99,7 +99,7 @@ enum DataParallelCheck {
                                               transport: options.values["transport"].map {
                                                   guard let transport = ReductionTransport(rawValue: $0) else { fail("unknown --transport") }
                                                   return transport
-                                              } ?? .sharedMemory)
+                                              } ?? .automatic)
         if options.values["predict-only"] == "1" {
             do {
                 report.bits("predictions", try trainer.predict(data).scalars)

@@ -23,6 +23,14 @@ struct SharedMemoryDecisionTests {
                 == .fallBack(reason: "a world of one has nothing to exchange"))
     }
 
+    /// The default transport takes the window in fast mode only: ordered mode's fold along the
+    /// ranks spent less of the step in MPI calls than the window's fold (docs/distributed.md).
+    @Test func theAutomaticTransportTakesTheWindowInFastModeOnly() {
+        #expect(ReductionTransport.automatic.usesWindow(in: .fast) && !ReductionTransport.automatic.usesWindow(in: .ordered))
+        #expect(ReductionTransport.sharedMemory.usesWindow(in: .fast) && ReductionTransport.sharedMemory.usesWindow(in: .ordered))
+        #expect(!ReductionTransport.collectives.usesWindow(in: .fast) && !ReductionTransport.collectives.usesWindow(in: .ordered))
+    }
+
     /// The ranks' slices cover every value once, in order, and start on 64-byte boundaries, for
     /// counts smaller than the ranks, uneven ones and the benchmark's 271,373 values.
     @Test(arguments: [1, 2, 3, 4, 8])
@@ -93,6 +101,16 @@ extension MPIRunTests {
             }
         }
         #expect(Self.windowBackingFiles().subtracting(before).isEmpty, "shared-memory segments outlived the runs")
+    }
+
+    /// With no transport asked, on 2 ranks of this node: fast mode's gradients go through the
+    /// window and ordered mode's fold through the collectives (``ReductionTransport/automatic``).
+    @Test func theDefaultTransportIsTheWindowInFastModeAndTheCollectivesInOrderedMode() throws {
+        for (mode, expected) in [(ReductionMode.fast, "shared-memory-window"), (.ordered, "collectives")] {
+            let run = try MPIRun.start(ranks: 2, check: "train", arguments: Self.trainArguments(mode: mode, batchNorm: true))
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.reports[0]?["transport"] == [expected], "\(mode): \(run.output)")
+        }
     }
 
     /// The `train` check with `arguments` on `ranks` ranks, with `--transport shared-memory` and

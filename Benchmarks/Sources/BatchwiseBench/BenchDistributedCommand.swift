@@ -51,8 +51,8 @@ struct BenchDistributedCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "In fast mode, start each large gradient's all-reduce during the backward pass (default) or, with --no-overlap, all of them after it (the same results; an A/B of the overlap in one binary).")
     var overlap = true
 
-    @Option(help: "How fast mode's gradients travel between the ranks: shared-memory (default: an MPI-3 shared-memory window when every rank is on this node, else the collectives) or collectives (Open MPI's all-reduce); an A/B in one binary.")
-    var transport: ReductionTransport = .sharedMemory
+    @Option(help: "How the gradients travel between the ranks: automatic (default: in fast mode an MPI-3 shared-memory window when every rank is on this node, in ordered mode the collectives), shared-memory (the window in both modes) or collectives (Open MPI's all-reduce and ordered mode's fold along the ranks); an A/B in one binary.")
+    var transport: ReductionTransport = .automatic
 
     @Option(help: .hidden)
     var resultFile: String?
@@ -201,7 +201,7 @@ struct BenchDistributedCommand: ParsableCommand {
             let slowestWork = try world.allGather([computeCPU / Double(steps)]).map { $0[0] }.max() ?? 0
             let (step, collectives) = (sums[0] / Double(world.size * steps), sums[1] / Double(world.size * steps))
             let (reduction, fastestReduction) = try reductionMilliseconds(world, mode: mode, window: false)
-            if mode == .ordered, transport == .sharedMemory, world.size > 1 {
+            if mode == .ordered, transport.usesWindow(in: .ordered), world.size > 1 {
                 (figures["ordered.sharedReduction"], figures["ordered.sharedFastestReduction"])
                     = try reductionMilliseconds(world, mode: mode, window: true)
             }
@@ -310,5 +310,5 @@ enum SingleCopyChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// `--transport shared-memory|collectives`.
+/// `--transport automatic|shared-memory|collectives`.
 extension ReductionTransport: ExpressibleByArgument {}
