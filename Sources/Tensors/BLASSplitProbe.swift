@@ -11,36 +11,68 @@ typealias RawGEMM<S> = (
     _ a: UnsafePointer<S>, _ lda: Int, _ b: UnsafePointer<S>, _ ldb: Int, _ beta: S, _ c: UnsafeMutablePointer<S>, _ ldc: Int
 ) -> Void
 
-/// How one shape of product is split: the cuts and the call form of the parts.
+/// How one shape of product is computed: whole or split (the cuts and the call form of the
+/// parts), and whether its `beta` 0 call is made as a zero fill and a `beta` 1 call.
 struct SplitPlan: Hashable {
-    let split: BLASThreads.Split
+    /// `nil`: one whole call.
+    let split: BLASThreads.Split?
     let columnMajor: Bool
+    /// Each call's outputs are set to zero first and the call adds the product with `beta` 1
+    /// instead of `beta` 0 (``BLASThreads/zeroFillMultiplyAdds``).
+    let zeroFills: Bool
 }
 
 extension BLASThreads {
     /// `c = alpha·op(a)·op(b) + beta·c` through `gemm`: whole on the calling thread, or split
     /// over threads when ``parts(m:n:k:)`` allows it and ``SplitProbe`` found a split of this
-    /// shape whose parts give the whole call's bits.
+    /// shape whose parts give the whole call's bits; a large `beta` 0 product as a zero fill and
+    /// a `beta` 1 call where the probe found that gives the same bits.
     @usableFromInline
     static func multiply<S: BLASScalar>(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
         b: UnsafePointer<S>, ldb: Int, beta: S, c: UnsafeMutablePointer<S>, ldc: Int, gemm: RawGEMM<S>
     ) {
         ensureOneLibraryThread()
-        guard let parts = parts(m: m, n: n, k: k),
+        let parts = parts(m: m, n: n, k: k)
+        guard parts != nil || (beta == 0 && alpha == 1 && m * n * k > zeroFillMultiplyAdds),
               let plan = SplitProbe.plan(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                         alpha: alpha, beta: beta, parts: parts, gemm: gemm) else {
+                                         alpha: alpha, beta: beta, parts: parts ?? 1, gemm: gemm) else {
             gemm(false, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         let operands = PartOperands(a: a, b: b, c: c)
-        ProductWorkers.forEachPart(plan.split.cuts.count - 1) { index in
-            let run = plan.split.cuts[index]..<plan.split.cuts[index + 1]
-            let (rows, columns) = plan.split.byRows ? (run, 0..<n) : (0..<m, run)
-            let (pa, pb, pc) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
-                                            a: operands.a, lda: lda, b: operands.b, ldb: ldb, c: operands.c, ldc: ldc)
-            gemm(plan.columnMajor, transposeA, transposeB, rows.count, columns.count, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        ProductWorkers.forEachPart(plan.partCount) { index in
+            plan.computePart(index, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                             a: operands.a, lda: lda, b: operands.b, ldb: ldb, beta: beta, c: operands.c, ldc: ldc, gemm: gemm)
         }
+    }
+}
+
+extension SplitPlan {
+    /// How many calls the product takes.
+    var partCount: Int { split.map { $0.cuts.count - 1 } ?? 1 }
+
+    /// Makes call `index` of the plan: the outputs of its run of rows or columns (all of them
+    /// when whole), zeroed first when the plan zero-fills. Each call writes its own outputs only.
+    func computePart<S>(
+        _ index: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
+        b: UnsafePointer<S>, ldb: Int, beta: S, c: UnsafeMutablePointer<S>, ldc: Int, gemm: RawGEMM<S>
+    ) where S: BLASScalar {
+        var (rows, columns) = (0..<m, 0..<n)
+        if let split {
+            let run = split.cuts[index]..<split.cuts[index + 1]
+            if split.byRows { rows = run } else { columns = run }
+        }
+        let (pa, pb, pc) = partOperands(transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
+                                        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        if zeroFills {
+            // Bytewise (a memset): called from other modules this function runs unspecialized,
+            // where a generic `initialize(repeating:)` would fill scalar by scalar. All-zero bits are +0.
+            let rowBytes = columns.count * MemoryLayout<S>.stride
+            for row in 0..<rows.count { UnsafeMutableRawPointer(pc + row * ldc).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes) }
+        }
+        gemm(columnMajor, transposeA, transposeB, rows.count, columns.count, k, alpha, pa, lda, pb, ldb,
+             zeroFills ? 1 : beta, pc, ldc)
     }
 }
 
@@ -56,8 +88,10 @@ private struct PartOperands<S>: @unchecked Sendable {
 /// too when the product is one OpenBLAS's direct kernel might take), the parts run one after
 /// the other on seeded operands (signs, zeros and magnitudes a thousand times apart, so any
 /// other order of the sums shows), and the first whose every output has the unsplit call's
-/// bits is the plan; when none does, the shape is never split. A probe costs a few products
-/// of its shape, once per shape, on the thread that first multiplies it.
+/// bits is the plan; when none does, the shape is never split. A `beta` 0 product is also
+/// tried as a zero fill and a `beta` 1 call (whole, and then each split that way first): kept
+/// only when the whole call so made had the `beta` 0 call's bits. A probe costs a few products
+/// of its shape, once per shape (and number of parts), on the thread that first multiplies it.
 enum SplitProbe {
     struct Key: Hashable {
         let scalarSize: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, parts: Int
@@ -82,13 +116,14 @@ enum SplitProbe {
         return found
     }
 
-    /// Probes every candidate; the first plan whose parts gave the unsplit call's bits.
+    /// Probes every candidate; the first plan whose calls gave the unsplit call's bits: a split
+    /// (zero-filled first, then as called), else the whole call zero-filled; `nil`: none did.
     static func probe<S: BLASScalar>(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: S, beta: S, parts: Int, gemm: RawGEMM<S>
     ) -> SplitPlan? {
         BLASThreads.ensureOneLibraryThread()   // the unsplit call is the one-thread call
         let candidates = BLASThreads.candidates(m: m, n: n, k: k, parts: parts)
-        guard !candidates.isEmpty, m * k + k * n + 3 * m * n <= maximumProbeScalars else { return nil }
+        guard !candidates.isEmpty || (beta == 0 && alpha == 1), m * k + k * n + 3 * m * n <= maximumProbeScalars else { return nil }
         var generator = ProbeValues(seed: UInt64(m &* 31 &+ n &* 17 &+ k))
         let a = (0..<(m * k)).map { _ in S(generator.next()) }
         let b = (0..<(k * n)).map { _ in S(generator.next()) }
@@ -96,37 +131,42 @@ enum SplitProbe {
         let (lda, ldb, ldc) = (transposeA ? m : k, transposeB ? k : n, n)
         var whole = initial
         gemm(false, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, &whole, ldc)
-        // Only an untransposed sgemm with alpha 1 and beta 0 may take the direct kernel.
-        let forms = S.self == Float.self && !transposeA && !transposeB && alpha == 1 && beta == 0 ? [false, true] : [false]
-        for split in candidates {
-            for columnMajor in forms {
-                var parted = initial
-                a.withUnsafeBufferPointer { pa in
-                    b.withUnsafeBufferPointer { pb in
-                        parted.withUnsafeMutableBufferPointer { pc in
-                            for index in 0..<(split.cuts.count - 1) {
-                                let run = split.cuts[index]..<split.cuts[index + 1]
-                                let (rows, columns) = split.byRows ? (run, 0..<n) : (0..<m, run)
-                                let (ra, rb, rc) = partOperands(
-                                    transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
-                                    a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, c: pc.baseAddress!, ldc: ldc)
-                                gemm(columnMajor, transposeA, transposeB, rows.count, columns.count, k, alpha,
-                                     ra, lda, rb, ldb, beta, rc, ldc)
-                            }
+        func givesWholeBits(_ plan: SplitPlan) -> Bool {
+            var parted = initial
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    parted.withUnsafeMutableBufferPointer { pc in
+                        for index in 0..<plan.partCount {
+                            plan.computePart(index, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                             alpha: alpha, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
+                                             beta: beta, c: pc.baseAddress!, ldc: ldc, gemm: gemm)
                         }
                     }
                 }
-                let same = whole.withUnsafeBytes { w in parted.withUnsafeBytes { p in w.elementsEqual(p) } }
-                if same { return SplitPlan(split: split, columnMajor: columnMajor) }
+            }
+            return whole.withUnsafeBytes { w in parted.withUnsafeBytes { p in w.elementsEqual(p) } }
+        }
+        // A zero fill is tried only with alpha 1 (see BLASThreads.zeroFillMultiplyAdds) and kept
+        // only where the whole call keeps its bits with one.
+        let wholeZeroFilled = SplitPlan(split: nil, columnMajor: false, zeroFills: true)
+        let zeroFills = beta == 0 && alpha == 1 && givesWholeBits(wholeZeroFilled)
+        // Only an untransposed sgemm with alpha 1 and beta 0 may take the direct kernel.
+        let forms = S.self == Float.self && !transposeA && !transposeB && alpha == 1 && beta == 0 ? [false, true] : [false]
+        for split in candidates {
+            for zeroFill in zeroFills ? [true, false] : [false] {
+                for columnMajor in forms {
+                    let plan = SplitPlan(split: split, columnMajor: columnMajor, zeroFills: zeroFill)
+                    if givesWholeBits(plan) { return plan }
+                }
             }
         }
-        return nil
+        return zeroFills ? wholeZeroFilled : nil
     }
 
     /// Forgets every verdict (tests: probe again).
     static func reset() { verdicts.withLock { $0.removeAll() } }
 
-    /// The verdicts so far: a plan, or `.some(nil)` for a shape that stays whole.
+    /// The verdicts so far: a plan, or `.some(nil)` for a shape that runs as called, whole.
     static var known: [Key: SplitPlan?] { verdicts.withLock { $0 } }
 
     private static let verdicts = LockedVerdicts()

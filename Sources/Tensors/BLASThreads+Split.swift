@@ -42,6 +42,20 @@ extension BLASThreads {
     /// of a larger product sums it in blocks of about 384 terms.
     static let minimumPartMultiplyAdds = 1 << 20
 
+    /// A `beta` 0, `alpha` 1 product of more than this many multiply-adds (2^21) that is not
+    /// split is still probed (``SplitProbe``), for a zero fill: OpenBLAS's level-3 driver makes a
+    /// `beta` 0 call by setting the output to zero with its beta kernel and then adding the
+    /// product, and on this machine (Zen, 0.3.21) that beta kernel took 5% of the BN MLP's step
+    /// (`perf record`); zeroing the output with a memset and calling with `beta`
+    /// 1 makes the same additions onto the same zeros, and took 3–7% less CPU per product
+    /// (docs/perf/layers.md, "Stop 20"). Kept only where the probe saw the same bits: on AVX-512
+    /// builds a `beta` 0 call may take the direct or small-matrix kernel, which store
+    /// `alpha·sum` instead of adding it to zero. With `alpha` 1 that difference could only be in
+    /// the sign of a zero sum, which accumulators started at +0 never give; with another
+    /// `alpha` it could (`-1·(+0)` is -0, `0 + -0` is +0), and seeded operands would not show
+    /// it, so other `alpha`s are never zero-filled. Smaller products skip the look-up.
+    static let zeroFillMultiplyAdds = 1 << 21
+
     private static let storedSplits = Atomic<Bool>(true)
 
     /// How a product is split: along its rows or its columns, at `cuts` (`parts + 1` ascending offsets).
