@@ -10,7 +10,8 @@ import Synchronization
 /// kernel (stop 19, OpenBLAS 0.3.21): with the AVX-512 kernels any cut into large parts did,
 /// while the Haswell/Zen sgemm kernel computes a scalar differently by its place in the
 /// kernel's tiles, so only cuts at multiples of 12 rows keep the bits there (no column cut
-/// did), and a part small enough for OpenBLAS's small-matrix or direct kernel rounds
+/// did; overlapping column parts did for some shapes but cost more CPU than the row cuts,
+/// docs/perf/layers.md "Stop 20", so they are not candidates), and a part small enough for OpenBLAS's small-matrix or direct kernel rounds
 /// differently again. So a split is never assumed: ``SplitProbe`` tries each candidate on its
 /// first use for a shape, against the unsplit call, and only a candidate whose every scalar
 /// had the unsplit call's bits is used (`BLASSplitTests` and `BLASThreadBitsTests` check it).
