@@ -69,7 +69,9 @@ extension SplitPlan {
             // Bytewise (a memset): called from other modules this function runs unspecialized,
             // where a generic `initialize(repeating:)` would fill scalar by scalar. All-zero bits are +0.
             let rowBytes = columns.count * MemoryLayout<S>.stride
-            for row in 0..<rows.count { UnsafeMutableRawPointer(pc + row * ldc).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes) }
+            for row in 0..<rows.count {
+                UnsafeMutableRawPointer(pc + row * ldc).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes)
+            }
         }
         gemm(columnMajor, transposeA, transposeB, rows.count, columns.count, k, alpha, pa, lda, pb, ldb,
              zeroFills ? 1 : beta, pc, ldc)
