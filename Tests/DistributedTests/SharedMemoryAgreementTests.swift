@@ -24,9 +24,10 @@ extension MPIRunTests {
     /// rank must agree: nobody waits in `MPI_Win_allocate_shared` or `MPI_Win_free` for a rank
     /// that is not there (the run ends within its deadline), both ranks see no window, and fast
     /// mode's trainer carries the gradients by the collectives on both ranks, with bitwise the
-    /// weights of a run that asked for the collectives.
+    /// weights of a run that asked for the collectives. No window's backing file is left.
     @Test(.timeLimit(.minutes(5)))
     func aWindowThatFailsOnOneRankOnlyMakesEveryRankFallBackToTheCollectives() throws {
+        let before = Self.windowBackingFiles()
         let arguments = Self.trainArguments(mode: .fast, batchNorm: true)
         var collectives = arguments
         collectives["transport"] = "collectives"
@@ -48,6 +49,8 @@ extension MPIRunTests {
                         "\(failure), rank \(rank)")
             }
         }
+        // A window kept unfreed (`lose`) goes with its process: no backing file outlives the runs.
+        #expect(Self.windowBackingFiles().subtracting(before).isEmpty, "shared-memory segments outlived the runs")
     }
 }
 #endif
