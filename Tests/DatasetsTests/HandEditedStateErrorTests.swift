@@ -154,4 +154,15 @@ struct HandEditedStateErrorTests {
         state.counters[1] = -3
         expectIncompatible("a global position >= 0", "global position -3") { _ = try data.makeIterator(resumingFrom: state) }
     }
+
+    @Test("a shuffle state that pulled more elements than its input has")
+    func shuffleInputTooShort() throws {
+        let data = stream(20).shuffle(bufferSize: 4, seed: 1)
+        var iterator = data.makeIterator()
+        _ = try iterator.next()
+        var state = iterator.state
+        try #require(state.kind == "shuffle" && state.counters.count == 3)
+        state.counters[0] = 30
+        expectIncompatible("shuffle input of 30 elements", "an input that ended after 20") { _ = try data.makeIterator(resumingFrom: state) }
+    }
 }
