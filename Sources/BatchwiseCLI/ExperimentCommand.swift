@@ -22,6 +22,17 @@ struct ExperimentCommand: ParsableCommand {
         guard stepsPerEpoch > 0 else { throw ValidationError("--steps-per-epoch must be positive") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard shift.isFinite else { throw ValidationError("--shift must be a finite number") }
+        // Refused before the experiment runs, which takes minutes: the chart is written last.
+        if let plot {
+            let folder = URL(fileURLWithPath: plot).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--plot \(plot): the folder \(folder) does not exist")
+            }
+            guard !(FileManager.default.fileExists(atPath: plot, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw ValidationError("--plot \(plot) is a folder; give a file name for the chart")
+            }
+        }
     }
 
     func run() throws {

@@ -55,25 +55,11 @@ struct SegmentDirectory {
     }
 
     /// Removes the segment directories in `directory` of launchers that no longer exist (killed
-    /// with SIGKILL before they could remove theirs) and that were last modified over
-    /// `minimumAge` seconds ago: another container sharing the directory has pids this one
-    /// cannot see, and a job that still runs keeps its segments. Failures are ignored: a
-    /// cleanup must never fail the job that runs it.
+    /// with SIGKILL before they could remove theirs), as ``StaleFolderSweep`` decides: a job
+    /// that still runs keeps its segments.
     @discardableResult
     static func removeStale(in directory: URL, minimumAge: TimeInterval = 3_600, now: Date = Date()) -> [URL] {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return [] }
-        var removed: [URL] = []
-        for name in names where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, rest.dropFirst(digits.count).hasPrefix("-"), let pid = Int32(digits),
-                  !HDF5File.processExists(pid) else { continue }
-            let folder = directory.appendingPathComponent(name)
-            guard let modified = (try? manager.attributesOfItem(atPath: folder.path))?[.modificationDate] as? Date,
-                  now.timeIntervalSince(modified) > minimumAge else { continue }
-            if (try? manager.removeItem(at: folder)) != nil { removed.append(folder) }
-        }
-        return removed
+        StaleFolderSweep.remove(in: directory, ownerPID: { StaleFolderSweep.ownerPID(ofFolderNamed: $0, prefix: prefix) },
+                                minimumAge: minimumAge, now: now)
     }
 }

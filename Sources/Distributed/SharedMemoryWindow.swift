@@ -112,28 +112,38 @@ final class SharedMemoryWindow {
             try MPICalls.check(MPI_Comm_size(node, &nodeRanks), "MPI_Comm_size", rank: rank)
             var base: UnsafeMutableRawPointer?
             var window: MPI_Win?
-            // A tmpfs too small for the node's segments (Docker's default /dev/shm holds 64 MB)
-            // might fail only when a page is first touched (SIGBUS): every rank checks the room
-            // first, and all of them allocate or none (MPI_Win_allocate_shared is a collective).
-            var noRoom: Int64 = Int(nodeRanks) == size && Self.freeBackingBytes() < (capacity + 1) * MemoryLayout<Float>.stride * size * 2 ? 1 : 0
-            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &noRoom, 1, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
+            let injected = InjectedWindowFailure(rank: rank)
+            // MPI_Win_allocate_shared is a collective: a rank that skipped it would leave the
+            // others waiting in it forever. So every rank first says whether it can take part:
+            // a tmpfs too small for the node's segments (Docker's default /dev/shm holds 64 MB)
+            // might fail only when a page is first touched (SIGBUS), so room is checked here.
+            // All of them allocate, or none (MPI_MAX of [no room, refused]).
+            let noRoomHere = Int(nodeRanks) == size && Self.freeBackingBytes() < (capacity + 1) * MemoryLayout<Float>.stride * size * 2
+            var refusals: [Int64] = [noRoomHere ? 1 : 0, injected == .refuse ? 1 : 0]
+            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &refusals, 2, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
                                "MPI_Allreduce", rank: rank)
-            var allocated = false
-            if Int(nodeRanks) == size && noRoom == 0 {
+            let (noRoom, refused) = (refusals[0] != 0, refusals[1] != 0)
+            var holdsWindow = false
+            if Int(nodeRanks) == size && !noRoom && !refused {
                 let bytes = MPI_Aint(max(capacity, 1) * MemoryLayout<Float>.stride)
                 let code = withUnsafeMutablePointer(to: &base) {
                     MPI_Win_allocate_shared(bytes, Int32(MemoryLayout<Float>.stride), bw_MPI_INFO_NULL(), node, $0, &window)
                 }
-                allocated = code == bw_MPI_SUCCESS()
+                holdsWindow = code == bw_MPI_SUCCESS() && injected != .lose
             }
-            // Every rank learns whether every rank could allocate (MPI_MAX of the failures).
-            var failures: Int64 = allocated ? 0 : 1
-            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &failures, 1, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
+            let allocated = holdsWindow && injected != .fail
+            // Every rank learns whether every rank allocated, and whether every rank holds a
+            // window handle (MPI_MAX of [failed, holds none]), before anything depends on it.
+            var failures: [Int64] = [allocated ? 0 : 1, holdsWindow ? 0 : 1]
+            try MPICalls.check(MPI_Allreduce(bw_MPI_IN_PLACE(), &failures, 2, bw_MPI_INT64_T(), bw_MPI_MAX(), bw_MPI_COMM_WORLD()),
                                "MPI_Allreduce", rank: rank)
-            let decision = SharedMemoryDecision.decide(worldRanks: size, nodeRanks: Int(nodeRanks), roomOnEveryRank: noRoom == 0,
-                                                       allocatedOnEveryRank: failures == 0)
+            let decision = SharedMemoryDecision.decide(worldRanks: size, nodeRanks: Int(nodeRanks), roomOnEveryRank: !noRoom,
+                                                       allocatedOnEveryRank: failures[0] == 0)
             guard decision == .useWindow else {
-                if allocated { MPI_Win_free(&window) }
+                // MPI_Win_free is a collective over the window's ranks: only when every rank
+                // holds the window can they all free it. Otherwise a rank that got one keeps it
+                // (unused, until MPI_Finalize) rather than wait for a rank that has none.
+                if holdsWindow && failures[1] == 0 { MPI_Win_free(&window) }
                 MPI_Comm_free(&node)
                 // Whether the ranks share a node does not change; a failed allocation may not recur.
                 if Int(nodeRanks) != size { pool.notOneNode = decision }
@@ -255,6 +265,28 @@ final class SharedMemoryWindow {
 
     deinit {
         totals.deallocate()
+    }
+}
+
+/// A test's way to make one rank's window allocation go wrong (DistributedTests): the
+/// environment variable `BATCHWISE_TEST_SHARED_WINDOW_FAILURE=<rank>:<kind>` makes that rank
+/// `refuse` to allocate (before the collective), `fail` (allocate, then report a failure while
+/// every rank holds the window), or `lose` (allocate, then act as a rank whose call failed and
+/// left it no window: nobody may free it collectively). Every other rank, and every run
+/// without the variable, is unaffected.
+enum InjectedWindowFailure: String, Equatable {
+    case refuse
+    case fail
+    case lose
+
+    static let variable = "BATCHWISE_TEST_SHARED_WINDOW_FAILURE"
+
+    /// The failure asked of `rank`, or nil.
+    init?(rank: Int, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard let value = environment[Self.variable] else { return nil }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, Int(parts[0]) == rank, let kind = Self(rawValue: String(parts[1])) else { return nil }
+        self = kind
     }
 }
 

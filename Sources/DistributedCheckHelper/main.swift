@@ -19,6 +19,8 @@ import Foundation
 //
 // `--backing-directory DIR` (any check) sets Open MPI's `osc_sm_backing_directory` for the
 // shared-memory windows first: a directory that does not exist leaves no room for them.
+// `--window-failure RANK:refuse|fail|lose` (any check) makes that rank's window allocation go wrong
+// (BATCHWISE_TEST_SHARED_WINDOW_FAILURE, SharedMemoryWindow.swift).
 //
 // Errors end the process with status 1 and the line "rank <r>: <error>" on stderr.
 
@@ -161,6 +163,7 @@ let arguments = CommandLine.arguments.dropFirst()
 guard let check = arguments.first else { fail("usage: DistributedCheckHelper <check> [--key value]...") }
 let options = Options(arguments.dropFirst())
 if let directory = options.values["backing-directory"] { setenv("OMPI_MCA_osc_sm_backing_directory", directory, 1) }
+if let failure = options.values["window-failure"] { setenv("BATCHWISE_TEST_SHARED_WINDOW_FAILURE", failure, 1) }
 var rank: Int?
 do {
     let world = try Communicator.world()

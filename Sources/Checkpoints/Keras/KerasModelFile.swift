@@ -84,6 +84,10 @@ public enum KerasModelFile {
     /// when given, optimizer and loss as `compile_config`) or `.weights.h5` (weights and
     /// optimizer state). Both are written to a temporary file and renamed into place.
     public static func save(_ model: Sequential, optimizer: (any Optimizer)? = nil, loss: Loss? = nil, to url: URL) throws {
+        // Refused before anything is written, naming the file (the writers only know the optimizer).
+        if let optimizer, !(optimizer is any KerasOptimizer) {
+            throw CheckpointError.unsupported(file: url.path, what: "optimizer \(type(of: optimizer)) has no Keras equivalent")
+        }
         let name = url.lastPathComponent.lowercased()
         if name.hasSuffix(".weights.h5") {
             try HDF5File.atomicWrite(to: url, inMemory: true) { try KerasWeightsWriter.write(model, optimizer: optimizer, to: $0) }

@@ -84,7 +84,7 @@ public enum NativeCheckpoint {
         _ = try? HDF5File.removeStaleTemporaries(of: url)
         do {
             try HDF5File.atomicWrite(to: url, inMemory: true, durability: durability) { file in
-                try NativeCheckpointWriter(file: file).write(snapshot, optimizer: optimizer, loss: loss,
+                try NativeCheckpointWriter(file: file, destination: url.path).write(snapshot, optimizer: optimizer, loss: loss,
                                                              architecture: json, created: created)
             }
         } catch let error as CheckpointError {

@@ -8,10 +8,20 @@ import Training
 /// is stored at `/model/dense_1/kernel`.
 ///
 /// ```swift
-/// try HDF5File.atomicWrite(to: url) { try NativeCheckpointWriter(file: $0).write(snapshot, optimizer: config, architecture: nil) }
+/// try HDF5File.atomicWrite(to: url) {
+///     try NativeCheckpointWriter(file: $0, destination: url.path).write(snapshot, optimizer: config, architecture: nil)
+/// }
 /// ```
 struct NativeCheckpointWriter {
     let file: HDF5File
+    /// The path the checkpoint is published at, which errors name (`file` is a temporary
+    /// that is gone by the time the caller sees the error); the file's own path by default.
+    let destination: String
+
+    init(file: HDF5File, destination: String? = nil) {
+        self.file = file
+        self.destination = destination ?? file.path
+    }
 
     func write(_ snapshot: TrainingSnapshot, optimizer: OptimizerConfig, loss: Loss? = nil, architecture: String?,
                created: Date = Date()) throws {
@@ -105,7 +115,7 @@ struct NativeCheckpointWriter {
             for key in state.values.keys.sorted() { try file.setAttribute(key, state.values[key]!, on: group) }
             for key in state.settings.keys.sorted() {
                 guard state.values[key] == nil else {
-                    throw CheckpointError.invalidCheckpoint(file: file.path, object: group,
+                    throw CheckpointError.invalidCheckpoint(file: destination, object: group,
                                                             reason: "'\(key)' is both a value and a setting of the callback state")
                 }
                 try file.setAttribute(key, state.settings[key]!, on: group)
@@ -117,7 +127,7 @@ struct NativeCheckpointWriter {
     /// Log names become HDF5 link names, so they must be one non-empty path component.
     private func checkLogName(_ name: String, in group: String) throws {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-            throw CheckpointError.invalidCheckpoint(file: file.path, object: group,
+            throw CheckpointError.invalidCheckpoint(file: destination, object: group,
                                                     reason: "log name '\(name)' cannot be an HDF5 link name")
         }
     }
