@@ -21,7 +21,9 @@ import Glibc
 /// settings the tests use (docs/distributed.md) except the single-copy mechanism, which `--single-copy`
 /// picks (default `auto`: the environment's, else `cma` where cross-memory attach works here, else
 /// `none`, as `batchwise train --ranks` does), once per rank count, and prints one report whose last
-/// row names the mechanism used.
+/// row names the mechanism used. The 1-rank and the N-rank runs alternate `--slices` times (3 by
+/// default: 1, N, 1, N, 1, N), combined as if back to back, with each slice's scaling and share
+/// range beside them (``DistributedSlices``), so that a burst of outside load falls on both sides.
 /// The peer of a 1-rank row is one process training the same model with whole 256-row steps
 /// (`Sequential.trainingStep`, no micro-shards, no MPI).
 struct BenchDistributedCommand: ParsableCommand {
