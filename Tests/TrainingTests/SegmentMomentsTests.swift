@@ -90,20 +90,7 @@ import Tensors
         let layers = model.layers.filter { $0 is BatchNormalization }.count
         #expect(reducer.merges.count == layers)
         #expect(reducer.sums.count == layers - (images ? 1 : 0))   // backward only, none for a first layer
-        let steps = segmented.segments.compactMap { $0 }
-        let predictions = try Tensor.stacking(steps.flatMap { step in (0..<step.predictions.rowCount).map { step.predictions.row($0) } })
-        SegmentedTrainingStepTests.expectClose(predictions.scalars, whole.predictions.scalars, "predictions")
-        for gradient in whole.gradients.named {
-            let sum = try steps.map { try #require($0.gradients[gradient.name]) }.dropFirst()
-                .reduce(try #require(steps[0].gradients[gradient.name])) { try $0 + $1 }
-            SegmentedTrainingStepTests.expectClose(sum.scalars, gradient.value.scalars, gradient.name)
-        }
-        for (layer, update) in whole.stateUpdate.layers {
-            for (variable, value) in update.variables {
-                let segmentedValue = try #require(segmented.stateUpdate.layers[layer]?.variables[variable])
-                SegmentedTrainingStepTests.expectClose(segmentedValue.scalars, value.scalars, "\(layer)/\(variable)")
-            }
-        }
+        try SegmentedTrainingStepTests.expectWholeBatch(segmented, whole)
         let alone = try model.trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy,
                                            batchStatistics: OneRoundReducer(globalExampleCount: 11))
         let step = try #require(alone.segments.first ?? nil)
