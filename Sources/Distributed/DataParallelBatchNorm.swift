@@ -72,6 +72,15 @@ extension GlobalBatchReducer: BatchStatisticsReducer {
     public func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
         try sum(rankPartials: segmentSums, width: width)
     }
+
+    /// In ``ReductionMode/fast``: synchronized BatchNormalization's forward statistics in one
+    /// round (``mergedMoments(_:width:)``) instead of two; ordered mode keeps the two rounds,
+    /// whose additions in micro-shard order make it bitwise independent of the rank count.
+    public var mergesMomentsInOneRound: Bool { mode == .fast }
+
+    public func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
+        try mergedMoments(segments, width: width)
+    }
 }
 
 /// A step's ``GlobalBatchReducer`` as `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`
@@ -90,6 +99,12 @@ struct DataParallelBatchStatistics: BatchStatisticsReducer {
 
     func sum(segmentSums: [[Float]], width: Int) throws -> [Float] {
         try reducer.sum(segmentSums: segmentSums, width: width)
+    }
+
+    var mergesMomentsInOneRound: Bool { reducer.mergesMomentsInOneRound }
+
+    func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
+        try reducer.mergeMoments(segments, width: width)
     }
 
     func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { synchronizedLayers.contains(layer) }

@@ -34,7 +34,7 @@ public struct GlobalBatchReducer {
     public let plan: MicroShardPlan
     /// Ordered (rank-count independent, the default) or fast.
     public let mode: ReductionMode
-    private let scratch = ReductionScratch()
+    let scratch = ReductionScratch()
     /// True when the caller has checked, once per step, that every rank reduces the same
     /// widths over the same plan (``DataParallelTrainer`` agrees on the step, the dataset's
     /// rows and the model's layout before the step's first collective): the reductions then
@@ -183,7 +183,7 @@ public struct GlobalBatchReducer {
 
     /// The step's one check that every rank reduces the same width over the same plan, unless
     /// the caller made it (``widthsAgreedByCaller``).
-    private func agreeOnWidthUnlessAgreed(_ width: Int, operation: String) throws {
+    func agreeOnWidthUnlessAgreed(_ width: Int, operation: String) throws {
         guard !widthsAgreedByCaller else { return }
         try communicator.agree(on: [("values per row", width), ("rows in the global batch", plan.globalBatchSize),
                                     ("micro-shards", plan.microShardCount)], operation: operation)

@@ -69,21 +69,9 @@ import Tensors
         let segmented = try model.trainingStep(segments: parts, loss: .sparseCategoricalCrossentropy)
         #expect(segmented.segments.map { $0 != nil } == [true, false, true, false])
         let steps = segmented.segments.compactMap { $0 }
-        let predictions = try Tensor.stacking(steps.flatMap { step in (0..<step.predictions.rowCount).map { step.predictions.row($0) } })
-        Self.expectClose(predictions.scalars, whole.predictions.scalars, "predictions")
         let meanLoss = (steps[0].loss * 4 + steps[1].loss * 7) / 11
         #expect(abs(meanLoss - whole.loss) <= 1e-6)
-        for gradient in whole.gradients.named {
-            let sum = try steps.map { try #require($0.gradients[gradient.name]) }.dropFirst()
-                .reduce(try #require(steps[0].gradients[gradient.name])) { try $0 + $1 }
-            Self.expectClose(sum.scalars, gradient.value.scalars, gradient.name)
-        }
-        for (layer, update) in whole.stateUpdate.layers {
-            for (variable, value) in update.variables {
-                let segmentedValue = try #require(segmented.stateUpdate.layers[layer]?.variables[variable])
-                Self.expectClose(segmentedValue.scalars, value.scalars, "\(layer)/\(variable)")
-            }
-        }
+        try Self.expectWholeBatch(segmented, whole)
         // Each segment alone (ghost batches) normalises differently.
         let ghost = try model.trainingStep(x: x.rows(0..<4), y: y.rows(0..<4), loss: .sparseCategoricalCrossentropy)
         #expect(zip(ghost.predictions.scalars, steps[0].predictions.scalars).contains { abs($0 - $1) > 1e-3 })
@@ -145,6 +133,26 @@ import Tensors
         #expect(throws: TrainingError.self) {
             try Self.mlp().trainingStep(segments: [(x, y)], loss: .sparseCategoricalCrossentropy,
                                         batchStatistics: LocalBatchStatistics(globalExampleCount: 3))
+        }
+    }
+
+    /// The segments' predictions (in order), summed gradients and moving statistics are the
+    /// whole batch's, up to the order of additions.
+    static func expectWholeBatch(_ segmented: SegmentedTrainingStep, _ whole: TrainingStep,
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let steps = segmented.segments.compactMap { $0 }
+        let predictions = try Tensor.stacking(steps.flatMap { step in (0..<step.predictions.rowCount).map { step.predictions.row($0) } })
+        expectClose(predictions.scalars, whole.predictions.scalars, "predictions", sourceLocation: sourceLocation)
+        for gradient in whole.gradients.named {
+            let sum = try steps.map { try #require($0.gradients[gradient.name]) }.dropFirst()
+                .reduce(try #require(steps[0].gradients[gradient.name])) { try $0 + $1 }
+            expectClose(sum.scalars, gradient.value.scalars, gradient.name, sourceLocation: sourceLocation)
+        }
+        for (layer, update) in whole.stateUpdate.layers {
+            for (variable, value) in update.variables {
+                let segmentedValue = try #require(segmented.stateUpdate.layers[layer]?.variables[variable])
+                expectClose(segmentedValue.scalars, value.scalars, "\(layer)/\(variable)", sourceLocation: sourceLocation)
+            }
         }
     }
 

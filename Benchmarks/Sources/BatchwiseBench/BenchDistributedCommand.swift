@@ -21,7 +21,9 @@ import Glibc
 /// settings the tests use (docs/distributed.md) except the single-copy mechanism, which `--single-copy`
 /// picks (default `auto`: the environment's, else `cma` where cross-memory attach works here, else
 /// `none`, as `batchwise train --ranks` does), once per rank count, and prints one report whose last
-/// row names the mechanism used.
+/// row names the mechanism used. The 1-rank and the N-rank runs alternate `--slices` times (3 by
+/// default: 1, N, 1, N, 1, N), combined as if back to back, with each slice's scaling and share
+/// range beside them (``DistributedSlices``), so that a burst of outside load falls on both sides.
 /// The peer of a 1-rank row is one process training the same model with whole 256-row steps
 /// (`Sequential.trainingStep`, no micro-shards, no MPI).
 struct BenchDistributedCommand: ParsableCommand {
@@ -54,6 +56,9 @@ struct BenchDistributedCommand: ParsableCommand {
     @Option(help: "How the gradients travel between the ranks: automatic (default: in fast mode an MPI-3 shared-memory window when every rank is on this node, in ordered mode the collectives), shared-memory (the window in both modes) or collectives (Open MPI's all-reduce and ordered mode's fold along the ranks); an A/B in one binary.")
     var transport: ReductionTransport = .automatic
 
+    @Option(help: "Alternate the 1-rank and the N-rank run this many times (1, N, 1, N, ...) and combine them (samples/s from the total time, the share from the total time in MPI calls); the report adds each slice's scaling and share range.")
+    var slices = 3
+
     @Option(help: .hidden)
     var resultFile: String?
 
@@ -83,9 +88,15 @@ struct BenchDistributedCommand: ParsableCommand {
 
     /// Runs the measurement under mpirun with 1 rank and with `ranks`, then prints the report.
     private func launch() throws {
+        guard slices >= 1 else { throw ValidationError("--slices must be at least 1, got \(slices)") }
         let mechanism = singleCopy.setting(environment: ProcessInfo.processInfo.environment)
-        let one = try runUnderMPI(ranks: 1, singleCopy: mechanism)
-        let many = try runUnderMPI(ranks: ranks, singleCopy: mechanism)
+        var (ones, manys): ([[String: Double]], [[String: Double]]) = ([], [])
+        for _ in 0..<slices {
+            ones.append(try runUnderMPI(ranks: 1, singleCopy: mechanism))
+            manys.append(try runUnderMPI(ranks: ranks, singleCopy: mechanism))
+        }
+        let sliced = DistributedSlices(one: ones, many: manys)
+        let (one, many) = (DistributedSlices.combine(ones), DistributedSlices.combine(manys))
         var rows: [BenchRow] = []
         for mode in ReductionMode.allCases.map(\.rawValue) {
             let name = "bn_mlp_fit_\(mode)_batch_\(Self.globalBatch)"
@@ -104,6 +115,17 @@ struct BenchDistributedCommand: ParsableCommand {
                                  batchwise: many["\(mode).fastestReduction"], peer: nil, unit: "ms"))
             rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_work_per_rank (CPU outside collectives, peer: 1 rank)",
                                  batchwise: many["\(mode).work"], peer: one["\(mode).work"], unit: "ms", lowerIsBetter: true))
+            if slices > 1, let scaling = sliced.scalingRange(mode: mode), let share = sliced.shareRange(mode: mode) {
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks scaling per slice (lowest)", batchwise: scaling.lowest, peer: nil, unit: "x"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks scaling per slice (highest)", batchwise: scaling.highest, peer: nil, unit: "x"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share per slice (lowest)", batchwise: share.lowest,
+                                     peer: nil, unit: "%"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_communication_share per slice (highest)", batchwise: share.highest,
+                                     peer: nil, unit: "%"))
+                rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks slices meeting >= 1.7x and <= 15 % (of \(slices))",
+                                     batchwise: Double(sliced.slicesMeeting(mode: mode, minimumScaling: 1.7, maximumShare: 15)),
+                                     peer: nil, unit: "slices"))
+            }
             if let idle = many["\(mode).idleStep"], let single = one["\(mode).idleStep"], idle > 0 {
                 // Estimates from CPU time and the fastest transfer, for a machine where each rank has a core.
                 rows.append(BenchRow(workload: "\(name)_\(ranks)_ranks_if_idle (estimate: work + fastest transfer, peer: 1 rank)",
@@ -125,6 +147,11 @@ struct BenchDistributedCommand: ParsableCommand {
             rows.append(BenchRow(workload: "shared_memory_reduction_alone_\(ranks)_ranks (fastest)",
                                  batchwise: many["shared.fastestReduction"], peer: nil, unit: "ms"))
         }
+        rows.append(BenchRow(workload: "threads one product may use per rank (BLASThreads.maximum; peer: 1 rank)",
+                             batchwise: many["threads.blas"], peer: one["threads.blas"], unit: "threads"))
+        rows.append(BenchRow(workload: "product worker threads per rank besides its own (ProductWorkers; peer: 1 rank)",
+                             batchwise: many["threads.workers"], peer: one["threads.workers"], unit: "threads"))
+        rows.append(BenchRow(workload: "alternating slices of 1-rank and \(ranks)-rank runs", batchwise: Double(slices), peer: nil, unit: "slices"))
         rows.append(BenchRow(workload: "load average (1 min) at the end", batchwise: many["load"], peer: nil, unit: "load"))
         // The mechanism the runs used (the setting, no figure), in the table and the JSON alike.
         rows.append(BenchRow(workload: "single-copy mechanism: \(mechanism)", batchwise: nil, peer: nil, unit: "setting"))
@@ -222,6 +249,10 @@ struct BenchDistributedCommand: ParsableCommand {
             figures["\(mode.rawValue).window"] = window ? 1 : 0
         }
         if world.size == 1 { figures["plain.samples"] = try plainSamplesPerSecond(x: x, y: y) }
+        // Whether a rank could spread its products over more than its one core (the most of any rank).
+        let threads = try world.allGather([Double(BLASThreads.maximum), Double(ProductWorkers.workerLimit)])
+        figures["threads.blas"] = threads.map { $0[0] }.max()
+        figures["threads.workers"] = threads.map { $0[1] }.max()
         guard world.rank == 0, let resultFile else { return }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.flatMap { Double($0) }
         figures["load"] = load

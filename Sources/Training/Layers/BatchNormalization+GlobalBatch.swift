@@ -81,12 +81,20 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         if localFailure != nil { rows = segments.map { _ in nil } }
         let zeros = [Float](repeating: 0, count: features)
         let scale = 1 / Float(count)
-        // Σx per column, rows in order: the first loop of BatchNormMath.moments.
-        let columnSums = rows.map { (try? $0?.sumAlongBatch().scalars) ?? zeros }
-        var mean = try reducer.sum(segmentSums: columnSums, width: features)
-        for j in 0..<features { mean[j] *= scale }
-        var variance = try reducer.sum(segmentSums: rows.map { $0.map { Self.centredSquares($0, mean: mean) } ?? zeros },
+        var mean: [Float], variance: [Float]
+        if reducer.mergesMomentsInOneRound {
+            // One round: each segment's moments around its own mean, merged by the reducer.
+            let merged = try reducer.mergeMoments(rows.map { $0.map(Self.segmentMoments) ?? .empty(width: features) },
+                                                  width: features)
+            (mean, variance) = (merged.mean, merged.centredSquares)
+        } else {
+            // Σx per column, rows in order: the first loop of BatchNormMath.moments.
+            let columnSums = rows.map { (try? $0?.sumAlongBatch().scalars) ?? zeros }
+            mean = try reducer.sum(segmentSums: columnSums, width: features)
+            for j in 0..<features { mean[j] *= scale }
+            variance = try reducer.sum(segmentSums: rows.map { $0.map { Self.centredSquares($0, mean: mean) } ?? zeros },
                                        width: features)
+        }
         for j in 0..<features { variance[j] *= scale }
         // The inverse deviations and the moving-average update of the global moments come from
         // the code a one-process pass runs (forwardStatistics), so the two cannot drift apart.
@@ -172,6 +180,35 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
     }
 
     private var gammaIfScaled: [Float]? { scale ? gamma.scalars : nil }
+
+    /// A segment's row count, mean and centred sums around that mean, computed as one process
+    /// computes a whole batch's (so that one segment merged alone gives the ordinary step's bits).
+    private static func segmentMoments(_ x: Tensor<Float>) -> SegmentMoments {
+        let count = x.shape[0]
+        var mean = (try? x.sumAlongBatch().scalars) ?? [Float](repeating: 0, count: x.shape[1])
+        let scale = 1 / Float(count)
+        for j in mean.indices { mean[j] *= scale }
+        let (sums, squares) = centredSumsAndSquares(x, mean: mean)
+        return SegmentMoments(count: count, mean: mean, centredSums: sums, centredSquares: squares)
+    }
+
+    /// `Σ (x − mean)` and `Σ (x − mean)²` per column, rows in order (the squares as ``centredSquares(_:mean:)``).
+    private static func centredSumsAndSquares(_ x: Tensor<Float>, mean: [Float]) -> (sums: [Float], squares: [Float]) {
+        let columns = x.shape[1]
+        var sums = [Float](repeating: 0, count: columns), squares = [Float](repeating: 0, count: columns)
+        x.withUnsafeBufferPointer { xs in
+            var offset = 0
+            while offset < xs.count {
+                for j in 0..<columns {
+                    let d = xs[offset + j] - mean[j]
+                    sums[j] += d
+                    squares[j] += d * d
+                }
+                offset += columns
+            }
+        }
+        return (sums, squares)
+    }
 
     /// `Σ (x − mean)²` per column, rows in order (the second loop of ``BatchNormMath/moments(_:)``).
     private static func centredSquares(_ x: Tensor<Float>, mean: [Float]) -> [Float] {

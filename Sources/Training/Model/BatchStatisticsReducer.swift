@@ -29,6 +29,20 @@ public protocol BatchStatisticsReducer {
     /// on the process count.
     func sum(segmentSums: [[Float]], width: Int) throws -> [Float]
 
+    /// Whether synchronized BatchNormalization takes its forward statistics from this reducer
+    /// in one round (``mergeMoments(_:width:)``: each segment's row count, mean and centred
+    /// sums around its own mean, merged) instead of two (``sum(segmentSums:width:)`` of `Σx`,
+    /// then of `Σ(x − mean)²` around the global mean). False by default: the two rounds add in
+    /// an order a reducer can keep independent of the process count; one round halves the
+    /// synchronisation points where the last bits may depend on it.
+    var mergesMomentsInOneRound: Bool { get }
+
+    /// The global batch's per-column mean and centred sums `Σ(x − mean)²` from every segment of
+    /// every process (`segments[k]`: this process's segment `k`, ``SegmentMoments/empty(width:)``
+    /// for one without rows), merged by ``SegmentMoments/merged(_:width:)``. Called only when
+    /// ``mergesMomentsInOneRound`` is true; the default merges this process's segments alone.
+    func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float])
+
     /// Whether the BatchNormalization layer named `layer` normalises with the statistics of the
     /// whole global batch through this reducer (true, the default) or each segment with its
     /// own (false: ghost batches, whose moving-statistic updates the step reports per segment).
@@ -54,6 +68,15 @@ extension BatchStatisticsReducer {
 
     /// Unknown: a step through this reducer refuses layers that draw random numbers.
     public func firstGlobalExample(ofSegment segment: Int) -> Int? { nil }
+
+    /// Two rounds (`Σx`, then the centred sums around the global mean).
+    public var mergesMomentsInOneRound: Bool { false }
+
+    /// This process's segments merged, as if they were the whole batch.
+    public func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
+        let merged = SegmentMoments.merged(segments, width: width)
+        return (merged.mean, merged.centredSquares)
+    }
 
     /// Nothing: the gradients are added up after the step.
     public func backwardPassFinished(layer index: Int, named layerName: String, gradients: inout [LayerGradients]) throws {}
