@@ -74,7 +74,7 @@ extension GlobalBatchReducer: BatchStatisticsReducer {
     }
 
     /// In ``ReductionMode/fast``: synchronized BatchNormalization's forward statistics in one
-    /// round (``mergedMoments(_:width:)``) instead of two; ordered mode keeps the two rounds,
+    /// round (`mergedMoments(_:width:)`) instead of two; ordered mode keeps the two rounds,
     /// whose additions in micro-shard order make it bitwise independent of the rank count.
     public var mergesMomentsInOneRound: Bool { mode == .fast }
 
