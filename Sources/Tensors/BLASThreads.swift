@@ -36,7 +36,9 @@ public enum BLASThreads {
     /// Batchwise's own. Starts as OpenBLAS's own count before Batchwise set it to one
     /// (`OPENBLAS_NUM_THREADS`, or what the program set with `openblas_set_num_threads` before
     /// Batchwise's first product, else the number of cores): an explicit choice of threads
-    /// becomes Batchwise's. Values below 1 are taken as 1. It changes speed only, never bits.
+    /// becomes Batchwise's. Values below 1 are taken as 1. At 1, the rest of Batchwise's own
+    /// parallel work (an optimizer's chunks, a layer's two backward products side by side) stays
+    /// on the calling thread too. It changes speed only, never bits.
     public static var maximum: Int {
         get {
             let value = storedMaximum.load(ordering: .relaxed)

@@ -32,8 +32,18 @@ package enum ProductWorkers {
     /// Calls `body` once for every index in `0..<parts`, side by side on the calling thread and
     /// the workers (at most one worker per extra core), and returns when all calls have returned.
     /// Runs the parts in order on the calling thread when `parts` is 1, when there is one core,
-    /// or when the workers are taken.
+    /// when ``BLASThreads/maximum`` is 1, or when the workers are taken.
+    ///
+    /// ``BLASThreads/maximum`` at 1 keeps every part on the caller, not only a product's: a
+    /// data-parallel rank started with `OPENBLAS_NUM_THREADS=1` (as `batchwise train --ranks`
+    /// and the tests start them) but not bound to a core (Open MPI binds none when it
+    /// oversubscribes, 3 or 4 ranks on 2 cores) would otherwise still hand an optimizer's chunks
+    /// to a worker of its own: twice as many busy threads as cores, each spinning after its part.
     package static func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
+        if parts > 1, BLASThreads.maximum <= 1 {
+            for part in 0..<parts { body(part) }
+            return
+        }
         if parts > 1, usesDispatch {
             withoutActuallyEscaping(body) { escapable in
                 let job = PartJob(run: escapable)
@@ -74,8 +84,12 @@ package enum ProductWorkers {
     /// park, not spin, when there is no work).
     package static var parks: Int { PartPool.shared?.parks.load(ordering: .sequentiallyConsistent) ?? 0 }
 
+    /// Workers ``forEachPart(_:_:)`` may use now: one per core beyond the caller's, none while
+    /// ``BLASThreads/maximum`` is 1.
+    package static var workerLimit: Int { BLASThreads.maximum <= 1 ? 0 : PartPool.shared?.capacity ?? 0 }
+
     /// Workers this process may start: one per core beyond the caller's.
-    package static var workerLimit: Int { PartPool.shared?.capacity ?? 0 }
+    package static var workerCapacity: Int { PartPool.shared?.capacity ?? 0 }
 
     /// The cores the calling thread may run on (threads it starts inherit that): the machine's,
     /// or fewer when it is bound to some of them. `mpirun` binds each of up to two ranks to a

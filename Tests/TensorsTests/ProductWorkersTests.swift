@@ -78,7 +78,7 @@ import Testing
     /// to start, so the caller cannot run both (a worker must take one), and each runs once.
     /// (The 30-second bound on the wait only keeps a failure from hanging the suite.)
     @Test func aWorkerTakesPartsBesideTheCaller() {
-        guard ProductWorkers.workerLimit > 0 else { return }   // one core: no workers
+        guard ProductWorkers.workerCapacity > 0 else { return }   // one core: no workers
         let arrived = Atomic<Int>(0), timedOut = Atomic<Bool>(false)
         var threads = [UInt](repeating: 0, count: 2), calls = [Int](repeating: 0, count: 2)
         var ran = false
@@ -114,10 +114,37 @@ import Testing
     /// (A worker that never parked would keep a core busy for nothing; the wait's 60-second
     /// bound only keeps such a failure from hanging the suite.)
     @Test func idleWorkersPark() {
-        guard ProductWorkers.workerLimit > 0 else { return }   // one core: no workers
+        guard ProductWorkers.workerCapacity > 0 else { return }   // one core: no workers
         let before = ProductWorkers.parks
-        #expect(Self.counts(parts: 2) == [1, 1])
+        // On the workers themselves (not through forEachPart, which another suite's
+        // `BLASThreads.maximum = 1` would keep on this thread): until this job gets them.
+        var ran = false
+        for _ in 0..<100_000 where !ran { ran = ProductWorkers.runOnWorkers(2) { _ in } }
+        #expect(ran)
         #expect(ProductWorkers.waitUntilParked(after: before, timeout: 60))
+    }
+
+    /// With `BLASThreads.maximum` at 1 every part runs on the calling thread, even with workers
+    /// idle: each of eight parts takes a millisecond, so a worker left free to claim parts would
+    /// take some of them. Every part still runs once, in order.
+    @Test func oneThreadAtMostKeepsEveryPartOnTheCaller() {
+        guard ProductWorkers.workerCapacity > 0 else { return }   // one core: no workers anyway
+        let saved = BLASThreads.maximum
+        BLASThreads.maximum = 1
+        defer { BLASThreads.maximum = saved }
+        #expect(ProductWorkers.workerLimit == 0)
+        let caller = UInt(pthread_self())
+        var threads = [UInt](repeating: 0, count: 8), order = [Int]()
+        threads.withUnsafeMutableBufferPointer { t in
+            let out = OutputAddress(base: t.baseAddress!)
+            ProductWorkers.forEachPart(8) { part in
+                out.base[part] = UInt(pthread_self())
+                order.append(part)
+                usleep(1_000)
+            }
+        }
+        #expect(threads == [UInt](repeating: caller, count: 8))
+        #expect(order == Array(0..<8))
     }
 }
 
