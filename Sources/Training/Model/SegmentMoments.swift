@@ -23,6 +23,8 @@ public struct SegmentMoments: Sendable, Equatable {
     /// Per-column `Σ(x − mean)²` around ``mean`` (zeros without rows).
     public var centredSquares: [Float]
 
+    /// One segment's statistics as given: `mean`, `centredSums` and `centredSquares` have one
+    /// entry per column.
     public init(count: Int, mean: [Float], centredSums: [Float], centredSquares: [Float]) {
         self.count = count
         self.mean = mean
