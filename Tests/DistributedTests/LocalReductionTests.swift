@@ -1,5 +1,6 @@
 @testable import Distributed
 import Testing
+import Training
 
 /// The reductions in a world of one, against independent references.
 @Suite struct LocalReductionTests {
@@ -84,6 +85,29 @@ import Testing
         #expect(throws: DistributedError.shapeMismatch(operation: "gradientSums: upstream", expected: 4, actual: 3)) {
             try SynchronizedBatchNorm.gradientSums(of: [Float](repeating: 1, count: 4), upstream: [1, 2, 3], mean: [0, 0],
                                                    features: 2, reducer: reducer)
+        }
+    }
+
+    /// Fast mode's one-round merge (`mergeMoments`) in a world of one, against the closed form:
+    /// rows {1, 1; 3, 3, 3, 3} have mean 7/3 and Σ(x − mean)² = 2·(4/3)² + 4·(2/3)² + the
+    /// segments' own centred sums; a segment of the wrong width is refused, naming the operation.
+    @Test func fastModeMergesMomentsInOneRoundAndRefusesAWrongWidth() throws {
+        let reducer = try Self.reducer(rows: 6, microShards: 2, mode: .fast)
+        #expect(reducer.mergesMomentsInOneRound)
+        let a = SegmentMoments(count: 2, mean: [1, 2], centredSums: [0, 0], centredSquares: [0.5, 2])
+        let b = SegmentMoments(count: 4, mean: [3, -1], centredSums: [0, 0], centredSquares: [1, 4])
+        let merged = try reducer.mergeMoments([a, b], width: 2)
+        let mean: Double = 14.0 / 6
+        let (below, above): (Double, Double) = (1 - mean, 3 - mean)
+        let expectedMean: [Double] = [mean, 0]
+        let expectedSquares: [Double] = [1.5 + 2 * below * below + 4 * above * above, 6 + 2 * 4 + 4 * 1]
+        for column in 0..<2 {
+            #expect(abs(Double(merged.mean[column]) - expectedMean[column]) <= 1e-6)
+            #expect(abs(Double(merged.centredSquares[column]) - expectedSquares[column]) <= 1e-5 * expectedSquares[column])
+        }
+        let wrong = SegmentMoments(count: 4, mean: [3, -1, 0], centredSums: [0, 0, 0], centredSquares: [1, 4, 0])
+        #expect(throws: DistributedError.shapeMismatch(operation: "mergeMoments(_:width:)", expected: 4, actual: 5)) {
+            try reducer.mergeMoments([a, wrong], width: 2)
         }
     }
 }
