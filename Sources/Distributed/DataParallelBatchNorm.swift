@@ -74,13 +74,10 @@ extension GlobalBatchReducer: BatchStatisticsReducer {
     }
 
     /// In ``ReductionMode/fast``: synchronized BatchNormalization's forward statistics in one
-    /// round (`mergedMoments(_:width:)`) instead of two; ordered mode keeps the two rounds,
-    /// whose additions in micro-shard order make it bitwise independent of the rank count.
+    /// round (``mergeMoments(_:width:)``, GlobalBatchReducer+Moments.swift) instead of two;
+    /// ordered mode keeps the two rounds, whose additions in micro-shard order make it bitwise
+    /// independent of the rank count.
     public var mergesMomentsInOneRound: Bool { mode == .fast }
-
-    public func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
-        try mergedMoments(segments, width: width)
-    }
 }
 
 /// A step's ``GlobalBatchReducer`` as `Sequential.trainingStep(segments:loss:mode:batchStatistics:)`

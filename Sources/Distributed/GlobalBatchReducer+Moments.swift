@@ -2,14 +2,14 @@ import Training
 
 extension GlobalBatchReducer {
     /// The global batch's per-column mean and centred sums `Σ(x − mean)²` in **one** collective:
-    /// each rank merges its segments' moments (``SegmentMoments/merged(_:width:)``), every rank
+    /// each rank merges its segments' moments (`SegmentMoments.merged(_:width:)`), every rank
     /// all-gathers every rank's row count, centre, residual and centred sums and status, and
     /// every rank merges the ranks' moments in rank order, so every rank gets the same bits.
     /// Chan's merge adds differences of means, never differences of squares, so it is as stable
     /// as the global mean first and the centred sums after it, which take two collectives
     /// (docs/distributed.md, "Stop 20"). A rank whose segments are malformed (a wrong width)
     /// sends zeros and status 1, and every rank throws.
-    func mergedMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
+    public func mergeMoments(_ segments: [SegmentMoments], width: Int) throws -> (mean: [Float], centredSquares: [Float]) {
         let operation = "mergeMoments(_:width:)"
         try agreeOnWidthUnlessAgreed(width, operation: operation)
         let wellFormed = segments.allSatisfy {

@@ -12,8 +12,8 @@ import Synchronization
 /// kernel's tiles, so only cuts at multiples of 12 rows keep the bits there (no column cut
 /// did; overlapping column parts did for some shapes but cost more CPU than the row cuts,
 /// docs/perf/layers.md "Stop 20", so they are not candidates), and a part small enough for
-/// OpenBLAS's small-matrix or direct kernel rounds differently again. So a split is never assumed: ``SplitProbe`` tries each candidate on its
-/// first use for a shape, against the unsplit call, and only a candidate whose every scalar
+/// OpenBLAS's small-matrix or direct kernel rounds differently again. So a split is never
+/// assumed: ``SplitProbe`` tries each candidate on its first use for a shape, against the unsplit call, and only a candidate whose every scalar
 /// had the unsplit call's bits is used (`BLASSplitTests` and `BLASThreadBitsTests` check it).
 extension BLASThreads {
     /// Whether products above ``singleThreadedMultiplyAdds`` are split over ``maximum``

@@ -40,18 +40,16 @@ package enum ProductWorkers {
     /// oversubscribes, 3 or 4 ranks on 2 cores) would otherwise still hand an optimizer's chunks
     /// to a worker of its own: twice as many busy threads as cores, each spinning after its part.
     package static func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
-        if parts > 1, BLASThreads.maximum <= 1 {
-            for part in 0..<parts { body(part) }
-            return
-        }
-        if parts > 1, usesDispatch {
-            withoutActuallyEscaping(body) { escapable in
-                let job = PartJob(run: escapable)
-                DispatchQueue.concurrentPerform(iterations: parts) { job.run($0) }
+        if parts > 1, BLASThreads.maximum > 1 {
+            if usesDispatch {
+                withoutActuallyEscaping(body) { escapable in
+                    let job = PartJob(run: escapable)
+                    DispatchQueue.concurrentPerform(iterations: parts) { job.run($0) }
+                }
+                return
             }
-            return
+            if runOnWorkers(parts, body) { return }
         }
-        if parts > 1, runOnWorkers(parts, body) { return }
         for part in 0..<parts { body(part) }
     }
 
