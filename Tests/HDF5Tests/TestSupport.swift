@@ -10,9 +10,21 @@ func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     return try body(directory)
 }
 
+/// Serializes `capturingStandardError` across the suites swift-testing runs in parallel.
+///
+/// Descriptor 2 is one per process. Two unserialized captures interleave as save A, save B
+/// (which saves A's capture file), restore A, restore B: descriptor 2 is then left on A's
+/// deleted file and swift-testing's own report, written to standard error, is lost from there
+/// on; the run exits 0 without its "Test run with N tests passed" summary (the sanitizer CI
+/// step failed that way, stop 20).
+private let standardErrorCapture = NSLock()
+
 /// Captures everything written to file descriptor 2 while `body` runs.
-/// Other code in the process may write too, so callers look for HDF5 text, not emptiness.
+/// Other code in the process may write too (swift-testing's progress lines included), so
+/// callers look for HDF5 text, not emptiness.
 func capturingStandardError(_ body: () throws -> Void) rethrows -> String {
+    standardErrorCapture.lock()
+    defer { standardErrorCapture.unlock() }
     let path = NSTemporaryDirectory() + "stderr-\(getpid())-\(UUID().uuidString)"
     let capture = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o600)
     let saved = dup(2)
