@@ -56,11 +56,12 @@ public struct SequenceDataset<Base: Sequence>: Dataset {
     public func makeIterator(resumingFrom state: IteratorState) throws -> Iterator {
         try state.expect("sequence", counters: 1, parameters: stateParameters)
         var iterator = makeIterator()
-        for _ in 0..<Swift.max(0, state.counters[0]) {
+        for skipped in 0..<Swift.max(0, state.counters[0]) {
             if iterator.next() == nil {
+                // The message reads "the saved state is for FOUND but this stage is EXPECTED".
                 throw DatasetError.incompatibleState(
-                    expected: "a sequence of at least \(state.counters[0]) elements",
-                    found: "a shorter sequence")
+                    expected: "a sequence that ends after \(skipped) elements",
+                    found: "position \(state.counters[0]) of a sequence")
             }
         }
         return iterator
