@@ -76,3 +76,15 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
         }
     }
 }
+
+extension CheckpointError {
+    /// This error naming `file` when it names none: writers deep inside a save (a layer's
+    /// Keras entry, the JSON text) do not know which file they write for.
+    func naming(file: String) -> CheckpointError {
+        switch self {
+        case let .unsupported("", what): return .unsupported(file: file, what: what)
+        case let .invalidModelConfig("", path, message): return .invalidModelConfig(file: file, path: path, message: message)
+        default: return self
+        }
+    }
+}

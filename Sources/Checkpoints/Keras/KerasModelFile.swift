@@ -92,9 +92,15 @@ public enum KerasModelFile {
         if name.hasSuffix(".weights.h5") {
             try HDF5File.atomicWrite(to: url, inMemory: true) { try KerasWeightsWriter.write(model, optimizer: optimizer, to: $0) }
         } else if name.hasSuffix(".keras") {
-            let compile = optimizer == nil && loss == nil ? nil : try KerasCompileConfig.object(optimizer: optimizer, loss: loss)
-            // Like Keras, an uncompiled model gets an empty compile_config rather than none.
-            let config = try KerasModelConfig.serialize(KerasModelConfig.object(for: model, compileConfig: compile ?? [:]))
+            let compile: [String: Any]?
+            let config: String
+            do {
+                compile = optimizer == nil && loss == nil ? nil : try KerasCompileConfig.object(optimizer: optimizer, loss: loss)
+                // Like Keras, an uncompiled model gets an empty compile_config rather than none.
+                config = try KerasModelConfig.serialize(KerasModelConfig.object(for: model, compileConfig: compile ?? [:]))
+            } catch let error as CheckpointError {
+                throw error.naming(file: url.path)   // the config writers know no file name
+            }
             let metadata = try KerasModelConfig.serialize(["keras_version": "3.15.1", "date_saved": savedDate()])
             try KerasArchive.write(to: url, config: config, metadata: metadata) { weightsURL in
                 // Keras ignores /optimizer without a compile_config; keep the file consistent.
