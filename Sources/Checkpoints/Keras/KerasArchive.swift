@@ -28,7 +28,7 @@ enum KerasArchive {
         let target = FileManager.default.temporaryDirectory
             .appendingPathComponent("batchwise-keras-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).weights.h5")
         do {
-            _ = try archive.extract(weights, to: target)
+            try DamagedMember.check(try archive.extract(weights, to: target), of: weights)
         } catch {
             try? FileManager.default.removeItem(at: target)
             throw CheckpointError.invalidFile(file: name, message: "cannot extract model.weights.h5: \(error)")
@@ -44,10 +44,11 @@ enum KerasArchive {
         // The header's size can lie (a zip bomb): count what actually comes out.
         struct TooLarge: Error {}
         do {
-            _ = try archive.extract(entry) { chunk in
+            let checksum = try archive.extract(entry) { chunk in
                 guard data.count + chunk.count <= JSONLimits.maximumBytes else { throw TooLarge() }
                 data.append(chunk)
             }
+            try DamagedMember.check(checksum, of: entry)
         } catch is TooLarge {
             throw CheckpointError.invalidModelConfig(
                 file: file + "/" + member, path: "$", message: "the member is larger than \(JSONLimits.maximumBytes) bytes")
@@ -58,6 +59,21 @@ enum KerasArchive {
             throw CheckpointError.invalidFile(file: file, message: "\(member) is not UTF-8 text")
         }
         return text
+    }
+
+    /// A member whose bytes do not have the CRC-32 the archive records for it. ZIPFoundation's
+    /// `extract` returns the checksum of what it read but does not compare it, so without this
+    /// a changed byte in model.weights.h5 loaded as a silently different weight.
+    struct DamagedMember: Error, CustomStringConvertible {
+        let found: CRC32
+        let recorded: CRC32
+        var description: String {
+            "the member is damaged: its CRC-32 is \(String(found, radix: 16)), the archive records \(String(recorded, radix: 16))"
+        }
+
+        static func check(_ checksum: CRC32, of entry: Entry) throws {
+            guard checksum == entry.checksum else { throw DamagedMember(found: checksum, recorded: entry.checksum) }
+        }
     }
 
     /// Writes the archive next to `url` under a temporary name, then renames it over `url`,
