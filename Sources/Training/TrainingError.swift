@@ -72,6 +72,8 @@ public enum TrainingError: Error, Equatable, Sendable, LocalizedError {
         case let .invalidArgument(layer, message):
             return "layer '\(layer)': \(message)"
         case let .unknownVariable(name, available):
+            // Parameterless layers (Flatten, pooling, ...) have nothing to list.
+            guard !available.isEmpty else { return "no variable named '\(name)'; there are no variables to set there" }
             return "no variable named '\(name)'; the model has \(available.joined(separator: ", "))"
         case let .missingGradients(layer):
             return "layer '\(layer)' has no gradients in the step: pass an optimizer the gradients of Sequential.trainingStep"
