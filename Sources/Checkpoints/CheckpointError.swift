@@ -47,7 +47,8 @@ public enum CheckpointError: Error, Equatable, Sendable, LocalizedError {
     public var errorDescription: String? {
         switch self {
         case let .unsupported(file, what):
-            return "\(file): \(what)"
+            // OptimizerConfig(_:) refuses an optimizer before any file is involved.
+            return file.isEmpty ? what : "\(file): \(what)"
         case let .variableMismatch(file, differences):
             return "\(file): the checkpoint does not match the model (\(differences.count) "
                 + "difference\(differences.count == 1 ? "" : "s")): " + differences.joined(separator: "; ")
