@@ -110,19 +110,25 @@ extension Sequential {
     /// - Throws: ``TrainingError/unknownVariable(name:available:)`` for an update naming a
     ///   layer or variable the model does not have.
     public mutating func apply(_ update: ModelStateUpdate) throws {
-        for entry in update.entries {
+        // By index, reading each entry in place: iterating the entries (and zipping the names
+        // with the values) copied every entry and pair, a retain and a release of each of
+        // their strings, lists and tensors on every step.
+        let entries = update.entries
+        for e in entries.indices {
+            let layerName = entries[e].layerName
             let index: Int
-            if let position = entry.layerIndex, position < layers.count, layers[position].name == entry.layerName {
+            if let position = entries[e].layerIndex, position < layers.count, layers[position].name == layerName {
                 index = position
-            } else if let found = layers.firstIndex(where: { $0.name == entry.layerName }) {
+            } else if let found = layers.firstIndex(where: { $0.name == layerName }) {
                 index = found
             } else {
-                throw TrainingError.unknownVariable(name: entry.layerName, available: layers.map(\.name))
+                throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
             }
-            for (variable, value) in zip(entry.update.variableNames, entry.update.variableValues) {
-                try layers[index].setVariable(variable, to: value)
+            let names = entries[e].update.variableNames
+            for v in names.indices {
+                try layers[index].setVariable(names[v], to: entries[e].update.variableValues[v])
             }
-            if let state = entry.update.randomState { try layers[index].setRandomState(state) }
+            if let state = entries[e].update.randomState { try layers[index].setRandomState(state) }
         }
     }
 
