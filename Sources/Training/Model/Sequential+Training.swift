@@ -177,6 +177,16 @@ extension Sequential {
         using gradients: Gradients,
         _ update: (_ index: Int, _ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
     ) throws {
+        try updateTrainableVariables(handingOver: gradients) { index, value, gradient in try update(index, &value, gradient) }
+    }
+
+    /// ``updateTrainableVariables(using:_:)`` handing each gradient over to `update`, which
+    /// may keep it without a copy: an optimizer's first pass keeps every gradient, and a copy
+    /// retained and released both of each tensor's buffers.
+    mutating func updateTrainableVariables(
+        handingOver gradients: Gradients,
+        _ update: (_ index: Int, _ value: inout Tensor<Float>, _ gradient: consuming Tensor<Float>) throws -> Void
+    ) throws {
         var index = 0
         for i in layers.indices {
             let layerName = layers[i].name

@@ -114,17 +114,17 @@ public struct OptimizerCore: Sendable, Equatable {
         var neighbours: [[Int]] = []
         let slots = placing ? [] : store!.slots
         var mismatch: Int?
-        try model.updateTrainableVariables(using: stepGradients) { index, value, gradient in
+        try model.updateTrainableVariables(handingOver: stepGradients) { index, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }
-            gradients.append(gradient)
             if placing {
                 shapes.append(value.shape)
                 neighbours.append([SlotPlacement.address(of: value), SlotPlacement.address(of: gradient)])
             } else if mismatch == nil, index >= slots.count || (!slots[index].isEmpty && slots[index][0].shape != value.shape) {
                 mismatch = index
             }
+            gradients.append(gradient)   // handed over: its last use
         }
         if !placing { try Self.checkSlots(count: slots.count, variables: gradients.count, mismatch: mismatch,
                                           names: { model.trainableVariableNames }) }
