@@ -28,9 +28,11 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable, Hashable {
         self.storage = scalars
     }
 
-    /// Creates a tensor whose shape is already known to match, for internal fast paths.
+    /// Creates a tensor whose shape is already known to match, for internal fast paths (and
+    /// the package's layers: a small model's step made a dozen tensors whose counts it had
+    /// just computed from their shapes, and checked each shape again).
     @usableFromInline
-    init(uncheckedShape shape: [Int], scalars: [Scalar]) {
+    package init(uncheckedShape shape: [Int], scalars: [Scalar]) {
         self.shape = shape
         self.storage = scalars
     }

@@ -67,7 +67,7 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
                     for i in 0..<count { out[i] = 1 / (1 + S.exponential(-x[i])) }
                 }
             }
-            return try! Tensor(shape: values.shape, scalars: scalars)
+            return Tensor(uncheckedShape: values.shape, scalars: scalars)   // as many scalars as `values`
         }
         guard self == .relu else {
             var out = values

@@ -102,8 +102,9 @@ public struct Dense: Layer {
         let dx = DenseMath.backward(x: tape.input, kernel: kernel, dz: dz, kernelGradient: &kernelGradient,
                                     biasGradient: &biasGradient, wantsParameters: isTrainable,
                                     wantsBias: useBias, wantsInput: needsInputGradient)
-        gradients["kernel"] = kernelGradient
-        gradients["bias"] = biasGradient
+        // Moved in, not copied: a copy retained and released both of each tensor's buffers.
+        gradients["kernel"] = kernelGradient.take()
+        gradients["bias"] = biasGradient.take()
         return dx
     }
 

@@ -69,6 +69,11 @@ public struct LayerGradients: Sendable, Equatable {
     /// reference and can overwrite it in place; nil when there is none.
     public mutating func reusableBuffer(_ localName: String) -> Tensor<Float>? {
         guard let index = spareNames.firstIndex(of: localName) else { return nil }
+        // The last one (a layer's last variable) without `remove(at:)`'s general shift.
+        if index == spareNames.count - 1 {
+            spareNames.removeLast()
+            return spareValues.removeLast()
+        }
         spareNames.remove(at: index)
         return spareValues.remove(at: index)
     }

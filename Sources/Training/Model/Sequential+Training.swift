@@ -110,19 +110,25 @@ extension Sequential {
     /// - Throws: ``TrainingError/unknownVariable(name:available:)`` for an update naming a
     ///   layer or variable the model does not have.
     public mutating func apply(_ update: ModelStateUpdate) throws {
-        for entry in update.entries {
+        // By index, reading each entry in place: iterating the entries (and zipping the names
+        // with the values) copied every entry and pair, a retain and a release of each of
+        // their strings, lists and tensors on every step.
+        let entries = update.entries
+        for e in entries.indices {
+            let layerName = entries[e].layerName
             let index: Int
-            if let position = entry.layerIndex, position < layers.count, layers[position].name == entry.layerName {
+            if let position = entries[e].layerIndex, position < layers.count, layers[position].name == layerName {
                 index = position
-            } else if let found = layers.firstIndex(where: { $0.name == entry.layerName }) {
+            } else if let found = layers.firstIndex(where: { $0.name == layerName }) {
                 index = found
             } else {
-                throw TrainingError.unknownVariable(name: entry.layerName, available: layers.map(\.name))
+                throw TrainingError.unknownVariable(name: layerName, available: layers.map(\.name))
             }
-            for (variable, value) in zip(entry.update.variableNames, entry.update.variableValues) {
-                try layers[index].setVariable(variable, to: value)
+            let names = entries[e].update.variableNames
+            for v in names.indices {
+                try layers[index].setVariable(names[v], to: entries[e].update.variableValues[v])
             }
-            if let state = entry.update.randomState { try layers[index].setRandomState(state) }
+            if let state = entries[e].update.randomState { try layers[index].setRandomState(state) }
         }
     }
 
@@ -170,6 +176,16 @@ extension Sequential {
     public mutating func updateTrainableVariables(
         using gradients: Gradients,
         _ update: (_ index: Int, _ value: inout Tensor<Float>, _ gradient: Tensor<Float>) throws -> Void
+    ) throws {
+        try updateTrainableVariables(handingOver: gradients) { index, value, gradient in try update(index, &value, gradient) }
+    }
+
+    /// ``updateTrainableVariables(using:_:)`` handing each gradient over to `update`, which
+    /// may keep it without a copy: an optimizer's first pass keeps every gradient, and a copy
+    /// retained and released both of each tensor's buffers.
+    mutating func updateTrainableVariables(
+        handingOver gradients: Gradients,
+        _ update: (_ index: Int, _ value: inout Tensor<Float>, _ gradient: consuming Tensor<Float>) throws -> Void
     ) throws {
         var index = 0
         for i in layers.indices {

@@ -49,9 +49,23 @@ public struct Adam: MomentEstimatingOptimizer, FusableAdamRule {
     static func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
                        step: OptimizerStep, beta1: Double, beta2: Double, epsilon: Double,
                        extras: AdamKernel.Extras = .none) {
+        update(&value, gradient: gradient, slots: &slots, alpha: stepSize(step, beta1: beta1, beta2: beta2),
+               beta1: beta1, beta2: beta2, epsilon: epsilon, extras: extras)
+    }
+
+    /// The bias-corrected step size `α = lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ)`: the same number for
+    /// every variable of one update, so a caller updating several computes it once (its two
+    /// `powf` calls cost more than Adam's arithmetic on a small variable).
+    static func stepSize(_ step: OptimizerStep, beta1: Double, beta2: Double) -> Float {
         // Keras casts β to float32 before the powers and evaluates 1 − β in double.
         let t = Float(step.iterations + 1)
-        let alpha = step.learningRate * (1 - powf(Float(beta2), t)).squareRoot() / (1 - powf(Float(beta1), t))
+        return step.learningRate * (1 - powf(Float(beta2), t)).squareRoot() / (1 - powf(Float(beta1), t))
+    }
+
+    /// Adam's rule with the step size `alpha` from ``stepSize(_:beta1:beta2:)``.
+    static func update(_ value: inout Tensor<Float>, gradient: Tensor<Float>, slots: inout [Tensor<Float>],
+                       alpha: Float, beta1: Double, beta2: Double, epsilon: Double,
+                       extras: AdamKernel.Extras = .none) {
         // Both slots are reached through the slot array's buffer, so they stay uniquely
         // referenced (no CoW copies) without moving one out through a placeholder tensor,
         // which cost an allocation per variable and step.

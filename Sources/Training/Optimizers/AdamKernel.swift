@@ -103,7 +103,9 @@ enum AdamKernel {
         oneMinusBeta2: Float, epsilon: Float, extras: Extras, wide: Bool
     ) {
         var i = 0
-        if wide {
+        // Fewer than eight scalars never reach the AVX loop: the call and its arguments are
+        // skipped (a small model's biases and normalization variables have one to eight).
+        if wide, count >= 8 {
             var arguments = bw_adam_arguments(
                 w: w, g: g, m: m, v: v, average: extras.average, count: count, alpha: alpha,
                 one_minus_beta1: oneMinusBeta1, one_minus_beta2: oneMinusBeta2, epsilon: epsilon,

@@ -19,7 +19,7 @@ public struct OptimizerCore: Sendable, Equatable {
         let ruleSlots: [String]
         let initialValues: [Float]
         let scalars: [(name: String, initial: Float)]
-        let options: OptimizerOptions
+        var options: OptimizerOptions
 
         var averageIndex: Int? { options.useEMA ? ruleSlots.count : nil }
         var accumulatorIndex: Int? {
@@ -59,9 +59,18 @@ public struct OptimizerCore: Sendable, Equatable {
     private mutating func prepareStore(_ layout: Layout, cached: Bool) {
         let key = LayoutCache.StoreKey(useEMA: layout.options.useEMA,
                                        accumulates: layout.options.gradientAccumulationSteps != nil)
-        if cached, store != nil, layoutCache.storeKey == key { return }
+        if cached, hasStore, layoutCache.storeKey == key { return }
         makeStore(layout)
         layoutCache.storeKey = key
+    }
+
+    /// Whether the store exists, asked without copying it: `store != nil` passed the whole
+    /// store to the comparison, a retain and a release of each of its arrays on every step.
+    private var hasStore: Bool {
+        switch store {
+        case .some: true
+        case .none: false
+        }
     }
 
     /// A store laid out for `layout`, carrying over the slots the previous layout shares with it
@@ -105,17 +114,17 @@ public struct OptimizerCore: Sendable, Equatable {
         var neighbours: [[Int]] = []
         let slots = placing ? [] : store!.slots
         var mismatch: Int?
-        try model.updateTrainableVariables(using: stepGradients) { index, value, gradient in
+        try model.updateTrainableVariables(handingOver: stepGradients) { index, value, gradient in
             guard value.shape == gradient.shape else {
                 throw TrainingError.shapeMismatch(layer: "gradient", expected: value.shape, found: gradient.shape)
             }
-            gradients.append(gradient)
             if placing {
                 shapes.append(value.shape)
                 neighbours.append([SlotPlacement.address(of: value), SlotPlacement.address(of: gradient)])
-            } else if mismatch == nil, index >= slots.count || (slots[index].first.map { $0.shape != value.shape } ?? false) {
+            } else if mismatch == nil, index >= slots.count || (!slots[index].isEmpty && slots[index][0].shape != value.shape) {
                 mismatch = index
             }
+            gradients.append(gradient)   // handed over: its last use
         }
         if !placing { try Self.checkSlots(count: slots.count, variables: gradients.count, mismatch: mismatch,
                                           names: { model.trainableVariableNames }) }
@@ -236,7 +245,7 @@ public struct OptimizerCore: Sendable, Equatable {
         }
         var fused: FusedAdam?
         if updates {
-            fused = fusing ? FusedAdam(optimizer, options: options, gradients: grads) : nil
+            fused = fusing ? FusedAdam(optimizer, options: options, gradients: grads, step: step) : nil
             if fused == nil { GradientTransforms.clip(&grads, options: options) }
             optimizer.updateScalars(&scalars, step: step)
         }
@@ -275,9 +284,12 @@ public struct OptimizerCore: Sendable, Equatable {
 struct FusedAdam {
     let beta1: Double, beta2: Double, epsilon: Double
     let gradientScale: Float?
+    /// The call's step size (``Adam/stepSize(_:beta1:beta2:)``), computed once for all variables.
+    let alpha: Float
 
     /// Nil when the optimizer's rule is not Adam's or `clipnorm`/`clipvalue` clip element-wise.
-    init?<O: KerasOptimizer>(_ optimizer: O, options: OptimizerOptions, gradients: [Tensor<Float>]) {
+    init?<O: KerasOptimizer>(_ optimizer: O, options: OptimizerOptions, gradients: [Tensor<Float>],
+                             step: OptimizerStep) {
         // Adam and AdamW are read as themselves: the cast to the protocol boxes the optimizer
         // (an allocation and a conformance look-up on every step).
         let adam: (beta1: Double, beta2: Double, epsilon: Double)
@@ -302,6 +314,7 @@ struct FusedAdam {
         beta1 = adam.beta1
         beta2 = adam.beta2
         epsilon = adam.epsilon
+        alpha = Adam.stepSize(step, beta1: adam.beta1, beta2: adam.beta2)
     }
 
     /// Decay, clipping factor, Adam and the EMA of one variable in one pass; the average slot is
@@ -311,7 +324,7 @@ struct FusedAdam {
         var extras = AdamKernel.Extras(gradientScale: gradientScale,
                                        decay: plan.weightDecay.map { ($0, plan.step.learningRate) })
         guard let slot = plan.averageIndex else {
-            Adam.update(&value, gradient: gradient, slots: &slots, step: plan.step, beta1: beta1, beta2: beta2,
+            Adam.update(&value, gradient: gradient, slots: &slots, alpha: alpha, beta1: beta1, beta2: beta2,
                         epsilon: epsilon, extras: extras)
             return
         }
@@ -321,7 +334,7 @@ struct FusedAdam {
         extras.emaMomentum = plan.emaMomentum
         average.withUnsafeMutableBufferPointer { a in
             extras.average = a.baseAddress
-            Adam.update(&value, gradient: gradient, slots: &slots, step: plan.step, beta1: beta1, beta2: beta2,
+            Adam.update(&value, gradient: gradient, slots: &slots, alpha: alpha, beta1: beta1, beta2: beta2,
                         epsilon: epsilon, extras: extras)
         }
     }

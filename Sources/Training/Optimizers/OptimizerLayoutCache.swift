@@ -25,12 +25,10 @@ extension OptimizerCore {
         /// The layout of `optimizer` and whether its slots are the cached ones.
         mutating func layout<O: KerasOptimizer>(for optimizer: O) -> (layout: Layout, cached: Bool) {
             let groups = optimizer.slotGroups
-            if let cached = layout, groups == self.groups, Self.sameScalars(optimizer.scalarSlots, cached.scalars),
-               Self.sameInitialValues(optimizer, cached) {
-                let current = Layout(ruleSlots: cached.ruleSlots, initialValues: cached.initialValues,
-                                     scalars: cached.scalars, options: optimizer.options)
-                return (current, true)
-            }
+            // The cached layout is checked and given the current options in place (a mutating
+            // call through `?.`): binding it or unwrapping it with `!` copied it each time, a
+            // retain and a release of each of its lists.
+            if groups == self.groups, layout?.refresh(for: optimizer) == true { return (layout!, true) }
             let fresh = optimizer.slotLayout
             self.groups = groups
             layout = fresh
@@ -38,12 +36,12 @@ extension OptimizerCore {
             return (fresh, false)
         }
 
-        private static func sameScalars(_ a: [(name: String, initial: Float)], _ b: [(name: String, initial: Float)]) -> Bool {
+        static func sameScalars(_ a: [(name: String, initial: Float)], _ b: [(name: String, initial: Float)]) -> Bool {
             a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.initial.bitPattern == $1.initial.bitPattern }
         }
 
         /// Whether each rule slot starts at the cached value (Adagrad's depends on its settings).
-        private static func sameInitialValues<O: KerasOptimizer>(_ optimizer: O, _ cached: Layout) -> Bool {
+        static func sameInitialValues<O: KerasOptimizer>(_ optimizer: O, _ cached: Layout) -> Bool {
             zip(cached.ruleSlots, cached.initialValues).allSatisfy {
                 optimizer.initialValue(ofSlot: $0).bitPattern == $1.bitPattern
             }
@@ -51,5 +49,16 @@ extension OptimizerCore {
 
         /// A cache never makes two optimizer states differ.
         static func == (lhs: LayoutCache, rhs: LayoutCache) -> Bool { true }
+    }
+}
+
+extension OptimizerCore.Layout {
+    /// Whether `optimizer` describes this layout's rule slots and scalars (its slot groups
+    /// compared by the caller); if so, takes its current options.
+    mutating func refresh<O: KerasOptimizer>(for optimizer: O) -> Bool {
+        guard OptimizerCore.LayoutCache.sameScalars(optimizer.scalarSlots, scalars),
+              OptimizerCore.LayoutCache.sameInitialValues(optimizer, self) else { return false }
+        options = optimizer.options
+        return true
     }
 }
