@@ -4,7 +4,8 @@ import Foundation
 /// `epoch,<log names sorted>` and one row per epoch (zero-based), values as Swift prints a
 /// `Double` (the shortest text that reads back the same, as Python's `repr`), `NA` for a log an
 /// epoch lacks. With `append`, an existing non-empty file is continued without a new header
-/// (a resumed run); otherwise the file is replaced.
+/// (a resumed run), and a file it cannot continue (not text, or without that header) is refused
+/// in ``trainingWillBegin()``, before the first step; otherwise the file is replaced.
 ///
 /// Rows are appended and flushed epoch by epoch, so the file is complete up to the last epoch
 /// if the process dies. An epoch cut short by a stop is not written: a resume redoes it.
@@ -29,11 +30,18 @@ public struct CSVLogger: TrainingCallback {
         self.append = append
     }
 
+    /// A file to continue is read before the first step: one that is not text or has no
+    /// CSVLogger header is refused before any epoch is spent, not when the first one ends.
+    public mutating func trainingWillBegin() throws {
+        if columns == nil, isContinuing { columns = try existingColumns() }
+    }
+
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
         guard event.isComplete else { return .proceed }
         var text = ""
         if columns == nil {
-            let continuing = append && ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) > 0
+            // Read here too for callers that drive a callback without `fit`.
+            let continuing = isContinuing
             columns = continuing ? try existingColumns() : event.logs.keys.sorted()
             if !continuing {
                 try write(Data(), replacing: true)
@@ -44,6 +52,11 @@ public struct CSVLogger: TrainingCallback {
         text += (["\(event.epoch)"] + values).joined(separator: separator) + "\n"
         try write(Data(text.utf8), replacing: false)
         return .proceed
+    }
+
+    /// Whether an existing, non-empty file is continued rather than replaced.
+    private var isContinuing: Bool {
+        append && ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) > 0
     }
 
     /// The header of the file being continued, so that columns stay aligned.

@@ -112,6 +112,7 @@ public struct Trainer: Sendable {
         stopReason = nil
         var callbacks = callbacks
         if let snapshot { try callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
+        for i in callbacks.indices { try callbacks[i].trainingWillBegin() }
         var display = ProgressDisplay(style: progress, write: progressOutput)
         warnings = TrainingWarning.check(model: model, loss: loss)
         for warning in warnings { display.note("Warning: \(warning)") }

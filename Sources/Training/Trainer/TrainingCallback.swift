@@ -17,6 +17,11 @@ import Tensors
 /// }
 /// ```
 public protocol TrainingCallback: Sendable {
+    /// Called once by `fit` before its first step (after a resumed callback's state is
+    /// restored), so that a callback can refuse what it was given — a file it cannot continue,
+    /// an option that does not fit the run — before any epoch is spent (Keras's
+    /// `on_train_begin`). An error thrown here ends `fit` before training starts.
+    mutating func trainingWillBegin() throws
     /// Called after each optimizer step.
     mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision
     /// Called after each epoch, once validation has run.
@@ -33,6 +38,7 @@ public protocol TrainingCallback: Sendable {
 }
 
 extension TrainingCallback {
+    public mutating func trainingWillBegin() throws {}
     public mutating func stepDidEnd(_ event: StepEvent, snapshot: () throws -> TrainingSnapshot)
         throws -> CallbackDecision { .proceed }
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot)
