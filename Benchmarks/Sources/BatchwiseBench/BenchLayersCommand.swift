@@ -153,9 +153,7 @@ struct LayersWorkload {
         var spare: Gradients?
         // One step as Trainer.fit takes it, reusing the last step's gradient storage.
         func train(on batch: (x: Tensor<Float>, y: Tensor<Float>)) throws {
-            let step = try model.trainingStep(x: batch.x, y: batch.y, loss: loss, reusing: spare.take())
-            try model.apply(step.stateUpdate)
-            try optimizer.apply(step.gradients, to: &model)
+            let step = try optimizer.trainingStep(&model, x: batch.x, y: batch.y, loss: loss, reusing: spare.take())
             spare = step.gradients
             lastLoss = step.loss
         }
