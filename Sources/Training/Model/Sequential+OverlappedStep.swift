@@ -20,9 +20,17 @@ import Tensors
 /// options need all gradients first (``OptimizerOptions/updatesEachVariableAlone``), the first
 /// step (slots not laid out), models without the pattern, small models (the typed step).
 extension Sequential {
-    /// Overrides whether ``Optimizer/trainingStep(_:x:y:loss:reusing:)`` may take the overlapped
-    /// step, in the current task: tests compare the two schedules.
-    @TaskLocal static var overlapsOptimizer = true
+    /// Whether ``Optimizer/trainingStep(_:x:y:loss:reusing:)`` may take the overlapped step (on
+    /// by default; benchmarks turn it off to compare).
+    package static var overlapsOptimizerUpdates: Bool {
+        get { storedOverlapsOptimizerUpdates.load(ordering: .relaxed) }
+        set { storedOverlapsOptimizerUpdates.store(newValue, ordering: .relaxed) }
+    }
+
+    private static let storedOverlapsOptimizerUpdates = Atomic<Bool>(true)
+
+    /// Overrides ``overlapsOptimizerUpdates`` in the current task: tests compare the two schedules.
+    @TaskLocal static var overlapsOptimizer: Bool?
 
     /// Steps that took the overlapped schedule since the process started (tests: it is taken).
     package static var overlappedSteps: Int { overlappedStepCount.load(ordering: .relaxed) }
@@ -34,7 +42,7 @@ extension Sequential {
     /// BatchNormalization and variable-free layers from it up (their variables are moved out
     /// and back in place). The highest such layer; nil when there is none.
     func overlappedDenseIndex(rows: Int) -> Int? {
-        guard Self.overlapsOptimizer, !takesTypedStep(rows: rows), layers.count >= 4 else { return nil }
+        guard Self.overlapsOptimizer ?? Self.overlapsOptimizerUpdates, !takesTypedStep(rows: rows), layers.count >= 4 else { return nil }
         var index = layers.count - 1
         while index >= 3 {
             let layer = layers[index]
