@@ -47,10 +47,6 @@ struct BatchwiseBenchCommand: ParsableCommand {
         if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_BN_RELU_FUSION"] == "0" {
             Sequential.fusesNormalizationReLU = false
         }
-        // For A/B runs of the optimizer's update overlapped with the backward pass (0: every gradient, then the update).
-        if ProcessInfo.processInfo.environment["BATCHWISE_BENCH_OVERLAPPED_UPDATE"] == "0" {
-            Sequential.overlapsOptimizerUpdates = false
-        }
         if let spin = ProcessInfo.processInfo.environment["BATCHWISE_BENCH_WORKER_SPIN_US"].flatMap({ Int($0) }) {
             ProductWorkers.spinNanoseconds = spin * 1000
         }

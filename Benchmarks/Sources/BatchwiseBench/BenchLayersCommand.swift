@@ -153,7 +153,9 @@ struct LayersWorkload {
         var spare: Gradients?
         // One step as Trainer.fit takes it, reusing the last step's gradient storage.
         func train(on batch: (x: Tensor<Float>, y: Tensor<Float>)) throws {
-            let step = try optimizer.trainingStep(&model, x: batch.x, y: batch.y, loss: loss, reusing: spare.take())
+            let step = try model.trainingStep(x: batch.x, y: batch.y, loss: loss, reusing: spare.take())
+            try model.apply(step.stateUpdate)
+            try optimizer.apply(step.gradients, to: &model)
             spare = step.gradients
             lastLoss = step.loss
         }

@@ -21,7 +21,8 @@ extension DenseMath {
     ) -> Tensor<S>? {
         guard x.rank == 2, dz.rank == 2, kernel.rank == 2 else { return nil }
         let batch = x.shape[0], inputs = kernel.shape[0], units = kernel.shape[1]
-        guard takesSideBySide(batch: batch, inputs: inputs, units: units) else { return nil }
+        guard BLASThreads.splitsProduct(m: inputs, n: units, k: batch),
+              BLASThreads.splitsProduct(m: batch, n: inputs, k: units) else { return nil }
         var dk: Tensor<S>
         if let spare = kernelGradient, spare.shape == kernel.shape {
             kernelGradient = nil   // drop our reference so the write below needs no copy
@@ -38,7 +39,20 @@ extension DenseMath {
                         dk.withUnsafeMutableBufferPointer { pdk in
                             let buffers = SideBySideBuffers(x: px.baseAddress!, dz: pdz.baseAddress!, kernel: pw.baseAddress!,
                                                             kernelGradient: pdk.baseAddress!, inputGradient: pdx.baseAddress!)
-                            sideBySideProducts(buffers, batch: batch, inputs: inputs, units: units)
+                            // Inside the scope neither product is split: each is one call on one OpenBLAS thread.
+                            BLASThreads.onOneThread {
+                                ProductWorkers.forEachPart(2) { part in
+                                    if part == 0 {
+                                        S.gemm(transposeA: true, transposeB: false, m: inputs, n: units, k: batch, alpha: 1,
+                                               a: buffers.x, lda: inputs, b: buffers.dz, ldb: units,
+                                               beta: 0, c: buffers.kernelGradient, ldc: units)
+                                    } else {
+                                        S.gemm(transposeA: false, transposeB: true, m: batch, n: inputs, k: units, alpha: 1,
+                                               a: buffers.dz, lda: units, b: buffers.kernel, ldb: units,
+                                               beta: 0, c: buffers.inputGradient, ldc: inputs)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -50,43 +64,11 @@ extension DenseMath {
         if wantsBias { columnSums(dz, into: &biasGradient) } else { biasGradient = nil }
         return dx
     }
-
-    /// Whether a layer with `inputs` inputs and `units` units on `batch` rows takes
-    /// ``backwardSideBySide(x:kernel:dz:kernelGradient:biasGradient:wantsBias:)``.
-    static func takesSideBySide(batch: Int, inputs: Int, units: Int) -> Bool {
-        BLASThreads.splitsProduct(m: inputs, n: units, k: batch) && BLASThreads.splitsProduct(m: batch, n: inputs, k: units)
-    }
-
-    /// The two products on two threads, each one whole single-threaded call: part 0 the input
-    /// gradient, then `afterInputGradient` on the same thread; part 1 the kernel gradient, then
-    /// `afterKernelGradient`. Part 1 may wait for something part 0 does (never the other way
-    /// round): when the parts run one after the other on one thread, part 0 runs first.
-    static func sideBySideProducts<S: BLASScalar>(
-        _ buffers: SideBySideBuffers<S>, batch: Int, inputs: Int, units: Int,
-        afterInputGradient: () -> Void = {}, afterKernelGradient: () -> Void = {}
-    ) {
-        // Inside the scope neither product is split: each is one call on one OpenBLAS thread.
-        BLASThreads.onOneThread {
-            ProductWorkers.forEachPart(2) { part in
-                if part == 0 {
-                    S.gemm(transposeA: false, transposeB: true, m: batch, n: inputs, k: units, alpha: 1,
-                           a: buffers.dz, lda: units, b: buffers.kernel, ldb: units,
-                           beta: 0, c: buffers.inputGradient, ldc: inputs)
-                    afterInputGradient()
-                } else {
-                    S.gemm(transposeA: true, transposeB: false, m: inputs, n: units, k: batch, alpha: 1,
-                           a: buffers.x, lda: inputs, b: buffers.dz, ldb: units,
-                           beta: 0, c: buffers.kernelGradient, ldc: units)
-                    afterKernelGradient()
-                }
-            }
-        }
-    }
 }
 
 /// The operands and outputs of the two products, shared with the worker that runs one of them
 /// (each product writes its own output only).
-struct SideBySideBuffers<S>: @unchecked Sendable {
+private struct SideBySideBuffers<S>: @unchecked Sendable {
     let x: UnsafePointer<S>, dz: UnsafePointer<S>, kernel: UnsafePointer<S>
     let kernelGradient: UnsafeMutablePointer<S>, inputGradient: UnsafeMutablePointer<S>
 }

@@ -38,20 +38,6 @@ extension Sequential {
             return TrainingStep(loss: step.value, predictions: step.predictions, gradients: step.gradients,
                                 stateUpdate: step.stateUpdate)
         }
-        var forward = try erasedForwardPass(x, mode: mode)
-        let (value, top, fused) = try lossAndUpstream(&forward, y: y, loss: loss)
-        var upstream = top
-        var gradients = Gradients.laidOut(for: layers, reusing: spare)
-        var i = layers.count - 1
-        while i >= 0, let g = upstream {
-            (upstream, i) = try backwardLayers(at: i, upstream: g, tapes: forward.tapes, fromLogits: fused, gradients: &gradients)
-        }
-        return TrainingStep(loss: value, predictions: forward.predictions, gradients: gradients, stateUpdate: forward.stateUpdate)
-    }
-
-    /// The forward pass of the list-of-tapes step: every layer's tape, the state update, the
-    /// model's output and the last layer's logits (when it has them).
-    func erasedForwardPass(_ x: Tensor<Float>, mode: ExecutionMode) throws -> ErasedForwardPass {
         var tapes: [any Sendable] = []
         tapes.reserveCapacity(layers.count)
         var stateUpdate = ModelStateUpdate()
@@ -77,38 +63,34 @@ extension Sequential {
             lastLogits = pass.logits
             index += 1
         }
-        return ErasedForwardPass(tapes: tapes, stateUpdate: stateUpdate, predictions: h, lastLogits: lastLogits)
-    }
-
-    /// The batch-mean loss of a forward pass and its gradient at the model's output (at the
-    /// logits when `fused`: the last layer's activation is folded into the loss).
-    func lossAndUpstream(_ forward: inout ErasedForwardPass, y: Tensor<Float>, loss: Loss) throws
-        -> (value: Float, upstream: Tensor<Float>?, fused: Bool)
-    {
+        let predictions = h
         let last = layers.count - 1
-        if let activation = loss.fusableActivation, layers[last].outputActivation == activation,
-           let logits = forward.lastLogits.take() {
+        let value: Float
+        var upstream: Tensor<Float>?
+        let fused: Bool
+        if let activation = loss.fusableActivation, layers[last].outputActivation == activation, let logits = lastLogits.take() {
             // The logits are handed over (no other reference), so the gradient overwrites them.
             let result = try LossMath.valueAndGradient(Loss(loss.kind, fromLogits: true), predictions: logits, targets: y)
-            return (result.value, result.gradient, true)
+            (value, upstream, fused) = (result.value, result.gradient, true)
+        } else {
+            let result = try loss.valueAndGradient(predictions: predictions, targets: y)
+            (value, upstream, fused) = (result.value, result.gradient, false)
         }
-        let result = try loss.valueAndGradient(predictions: forward.predictions, targets: y)
-        return (result.value, result.gradient, false)
-    }
-
-    /// The backward pass of the layer at `index` (of a normalization–ReLU pair when `index` is
-    /// its ReLU), from the gradient at its output; returns its input gradient and the index of
-    /// the next layer down. `fromLogits`: the step's loss was fused with the last layer's activation.
-    func backwardLayers(at index: Int, upstream g: Tensor<Float>, tapes: [any Sendable], fromLogits: Bool,
-                        gradients: inout Gradients) throws -> (upstream: Tensor<Float>?, next: Int) {
-        if let input = try backwardNormalizationReLU(reluAt: index, upstream: g, tapes: tapes, gradients: &gradients) {
-            return (input, index - 2)
+        var gradients = Gradients.laidOut(for: layers, reusing: spare)
+        var i = last
+        while i >= 0, let g = upstream {
+            if let input = try backwardNormalizationReLU(reluAt: i, upstream: g, tapes: tapes, gradients: &gradients) {
+                upstream = input
+                i -= 2
+                continue
+            }
+            var layerGradients = gradients.takeReusable(layer: i)
+            upstream = try layers[i].erasedBackward(g, tape: tapes[i], fromLogits: fused && i == last,
+                                                   gradients: &layerGradients, needsInputGradient: i > 0)
+            gradients.store(&layerGradients, layer: i)
+            i -= 1
         }
-        var layerGradients = gradients.takeReusable(layer: index)
-        let input = try layers[index].erasedBackward(g, tape: tapes[index], fromLogits: fromLogits && index == layers.count - 1,
-                                                    gradients: &layerGradients, needsInputGradient: index > 0)
-        gradients.store(&layerGradients, layer: index)
-        return (input, index - 1)
+        return TrainingStep(loss: value, predictions: predictions, gradients: gradients, stateUpdate: stateUpdate)
     }
 
     /// Whether a step on batches of `rows` examples takes ``TypedTrainingStep``: a model of at
@@ -220,12 +202,4 @@ extension Sequential {
             }
         }
     }
-}
-
-/// What the list-of-tapes forward pass hands to the loss and the backward pass.
-struct ErasedForwardPass {
-    var tapes: [any Sendable]
-    var stateUpdate: ModelStateUpdate
-    var predictions: Tensor<Float>
-    var lastLogits: Tensor<Float>?
 }

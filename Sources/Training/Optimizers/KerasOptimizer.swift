@@ -117,25 +117,6 @@ extension KerasOptimizer {
         try core.apply(self, gradients: gradients, to: &model)
     }
 
-    /// The step with the update of each layer's variables as soon as their gradients are final
-    /// (Sequential+OverlappedStep.swift) where the options and the model allow it; else the
-    /// step, then the update from all gradients. The same bits either way.
-    public mutating func trainingStep(_ model: inout Sequential, x: Tensor<Float>, y: Tensor<Float>, loss: Loss,
-                                      reusing spare: consuming Gradients?) throws -> TrainingStep {
-        var spare = spare
-        var core = OptimizerCore()
-        swap(&core, &self.core)
-        let overlapped = Result {
-            try model.overlappedTrainingStep(x: x, y: y, loss: loss, optimizer: self, core: &core, reusing: &spare)
-        }
-        swap(&core, &self.core)
-        if let step = try overlapped.get() {
-            try model.apply(step.stateUpdate)
-            return step
-        }
-        return try orderedTrainingStep(&model, x: x, y: y, loss: loss, reusing: spare.take())
-    }
-
     /// One update of `values` (the trainable variables, always in the same order) by
     /// `gradients`, for callers that hold gradients as values rather than in a model's layers;
     /// `names` are the variables' names, used for the state's keys and in errors.

@@ -27,32 +27,9 @@ public protocol Optimizer: Sendable {
     /// `Trainer.fit` calls it once at the end; checkpoints taken during training hold the
     /// values before it, so a resume continues the training weights.
     func finalizeVariableValues(of model: inout Sequential) throws
-    /// One training step of `model` on a batch and this optimizer's update from it: what
-    /// ``Sequential/trainingStep(x:y:loss:mode:reusing:)`` in training mode,
-    /// ``Sequential/apply(_:)`` with the step's state update and ``apply(_:to:)`` with its
-    /// gradients do, with the same results (`Trainer.fit` steps through this). A
-    /// ``KerasOptimizer`` may update a layer's variables while the layers below it are still in
-    /// their backward pass, which hides part of the update behind the backward pass on two cores.
-    mutating func trainingStep(_ model: inout Sequential, x: Tensor<Float>, y: Tensor<Float>, loss: Loss,
-                               reusing spare: consuming Gradients?) throws -> TrainingStep
 }
 
 extension Optimizer {
     /// Nothing to finalize: the variables are final as trained.
     public func finalizeVariableValues(of model: inout Sequential) throws {}
-
-    /// The step, its state update, then the update from all its gradients.
-    public mutating func trainingStep(_ model: inout Sequential, x: Tensor<Float>, y: Tensor<Float>, loss: Loss,
-                                      reusing spare: consuming Gradients?) throws -> TrainingStep {
-        try orderedTrainingStep(&model, x: x, y: y, loss: loss, reusing: spare)
-    }
-
-    /// ``trainingStep(_:x:y:loss:reusing:)`` with every gradient computed before the update.
-    mutating func orderedTrainingStep(_ model: inout Sequential, x: Tensor<Float>, y: Tensor<Float>, loss: Loss,
-                                      reusing spare: consuming Gradients?) throws -> TrainingStep {
-        let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training, reusing: spare)
-        try model.apply(step.stateUpdate)
-        try apply(step.gradients, to: &model)
-        return step
-    }
 }

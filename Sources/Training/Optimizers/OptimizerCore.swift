@@ -34,10 +34,10 @@ public struct OptimizerCore: Sendable, Equatable {
 
     /// Completed calls of the update (Keras's `_iterations`).
     public internal(set) var iterations: Int64 = 0
-    var store: SlotStore?
+    private var store: SlotStore?
     private var pendingSlots: [String: Tensor<Float>] = [:]
     /// The last call's layout, reused while the optimizer describes the same slots.
-    var layoutCache = LayoutCache()
+    private var layoutCache = LayoutCache()
     /// Whether an optimizer with Adam's rule takes the fused pass (``AdamKernel/Extras``)
     /// rather than one pass per stage; both give the same bits (tests compare them).
     var fusesAdam = true
@@ -56,7 +56,7 @@ public struct OptimizerCore: Sendable, Equatable {
 
     /// ``makeStore(_:)`` when the store may not be laid out for `layout`: not when the cache
     /// answered with the layout the store was made for (comparing the slot names built them).
-    mutating func prepareStore(_ layout: Layout, cached: Bool) {
+    private mutating func prepareStore(_ layout: Layout, cached: Bool) {
         let key = LayoutCache.StoreKey(useEMA: layout.options.useEMA,
                                        accumulates: layout.options.gradientAccumulationSteps != nil)
         if cached, hasStore, layoutCache.storeKey == key { return }
@@ -255,21 +255,13 @@ public struct OptimizerCore: Sendable, Equatable {
                     overwritesWithAverage: options.emaOverwriteFrequency.map { (iterations + 1) % Int64($0) == 0 } ?? false)
     }
 
-    /// ``update(_:gradient:plan:optimizer:slots:)`` with the plan's gradient of the variable at
-    /// `index` (an accumulation micro-step has none: the rule does not run).
-    static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, index: Int, plan: Plan, optimizer: O,
-                                          slots: inout [Tensor<Float>]) {
-        update(&value, gradient: plan.updates ? plan.gradients[index] : Tensor(uncheckedShape: [0], scalars: []),
-               plan: plan, optimizer: optimizer, slots: &slots)
-    }
-
     /// One variable's part of the call, as Keras orders it: weight decay, the rule, the EMA
     /// (and its overwrite). Keras runs each stage over all variables before the next; no stage
     /// reads another variable, so doing them variable by variable gives the same values.
-    static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, gradient: Tensor<Float>, plan: Plan, optimizer: O,
+    static func update<O: KerasOptimizer>(_ value: inout Tensor<Float>, index: Int, plan: Plan, optimizer: O,
                                           slots: inout [Tensor<Float>]) {
         if plan.updates, let fused = plan.fusedAdam {
-            fused.update(&value, gradient: gradient, plan: plan, slots: &slots)
+            fused.update(&value, gradient: plan.gradients[index], plan: plan, slots: &slots)
             if let slot = plan.averageIndex, plan.overwritesWithAverage { value = slots[slot] }
             return
         }
@@ -277,7 +269,7 @@ public struct OptimizerCore: Sendable, Equatable {
             if let decay = plan.weightDecay {
                 GradientTransforms.decay(&value, rate: decay, learningRate: plan.step.learningRate)
             }
-            optimizer.update(&value, gradient: gradient, slots: &slots, scalars: plan.scalars, step: plan.step)
+            optimizer.update(&value, gradient: plan.gradients[index], slots: &slots, scalars: plan.scalars, step: plan.step)
         }
         if let slot = plan.averageIndex {
             GradientTransforms.average(value, into: &slots[slot], momentum: plan.emaMomentum)

@@ -130,9 +130,10 @@ public struct Trainer: Sendable {
                     }
                     break
                 }
-                // The step, its state update and the optimizer's update (overlapped where bitwise the same).
-                let step = try optimizer.trainingStep(&model, x: x, y: y, loss: loss, reusing: spareGradients.take())
+                let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training, reusing: spareGradients.take())
                 let (batchLoss, predictions) = (step.loss, step.predictions)
+                try model.apply(step.stateUpdate)
+                try optimizer.apply(step.gradients, to: &model)
                 spareGradients = step.gradients
                 try run.record(loss: batchLoss, predictions: predictions, targets: y, metrics: metrics)
                 run.stepInEpoch += 1
