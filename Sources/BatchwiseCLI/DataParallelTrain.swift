@@ -59,6 +59,9 @@ enum DataParallelTrain {
         } catch let failure as FailedOnEveryRank {
             try RankFailureReport.endAlike(world, writing: world.rank != 0 ? nil
                 : RankFailureReport.named(Array(0..<world.size)) + " failed: " + RankFailureReport.line(failure.error))
+        } catch let DistributedError.rankDisagreement(operation, _, quantity, local, _, _) {
+            // Every rank throws it at the same point of the same step: reported once, naming each rank's value.
+            try RankFailureReport.endDisagreement(world, operation: operation, quantity: quantity, local: local)
         } catch let error as DataParallelError {
             switch error {
             case .otherRankFailed(_, _, _, .otherRankInputRejected):

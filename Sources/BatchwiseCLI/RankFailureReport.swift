@@ -39,6 +39,28 @@ enum RankFailureReport {
         try end(world, writing: line.map { [$0] } ?? [])
     }
 
+    /// Ends this rank after a step's agreement check found the ranks disagreeing
+    /// (``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``,
+    /// thrown by every rank at the same point): one all-gather of every rank's value, then rank 0
+    /// writes one line naming which rank has which (`ranks 0, 1 failed: data-parallel step: the
+    /// ranks disagree on rows in the dataset (rank 0: 96; rank 1: 97)`), so the user sees the
+    /// rank at fault, not only the smallest and largest value.
+    static func endDisagreement(_ world: Communicator, operation: String, quantity: String, local: Int) throws -> Never {
+        let values = try world.allGather([Double(local)]).map { $0.first ?? .nan }
+        var order: [Double] = [], ranks: [Double: [Int]] = [:]
+        for (rank, value) in values.enumerated() {
+            if ranks[value] == nil { order.append(value) }
+            ranks[value, default: []].append(rank)
+        }
+        // The settings' fingerprint is a hash: which ranks share one says more than its value.
+        let counted = quantity != DataParallelTrainer.settingsQuantity
+        let groups = order.map { value in named(ranks[value] ?? []) + (counted ? ": \(Int(value))" : "") }
+        let detail = counted ? "(" + groups.joined(separator: "; ") + ")"
+            : "(" + groups.joined(separator: " | ") + " hold different models or settings)"
+        try endAlike(world, writing: world.rank != 0 ? nil
+            : named(Array(0..<world.size)) + " failed: \(operation): the ranks disagree on \(quantity) " + detail)
+    }
+
     /// One line per distinct message of `messages` (indexed by rank, nil where the rank had
     /// none), in the order of the first rank that had it, naming every rank that had it.
     static func lines(messages: [String?]) -> [String] {

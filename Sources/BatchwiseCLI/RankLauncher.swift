@@ -141,9 +141,13 @@ enum RankLauncher {
         return (signalNumber == 0 ? (status >> 8) & 0xff : 128 + signalNumber, collected.text)
     }
 
-    static func executableOnPath(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// The first `name` on `PATH`, in its folder with symbolic links resolved: Open MPI reads an
+    /// absolute `mpirun` path as its installation prefix (the folder above `bin`), and `/bin/mpirun`
+    /// on a merged-/usr system (`/bin` a link to `usr/bin`) gives the prefix `/`, which mpirun
+    /// refuses ("A prefix was supplied to mpirun that only contained slashes").
+    static func executableOnPath(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+        path?.split(separator: ":").first { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+            .map { URL(fileURLWithPath: String($0)).resolvingSymlinksInPath().appendingPathComponent(name).path }
     }
 
     /// `word` as a POSIX shell reads it back: bare when it is only safe characters, else in single quotes.

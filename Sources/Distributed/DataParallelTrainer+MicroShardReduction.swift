@@ -7,6 +7,10 @@ import Training
 /// rank's rows of a global batch, cutting them into micro-shards, and entering the reducer's
 /// collectives even when this rank failed, so that no rank is left waiting.
 extension DataParallelTrainer {
+    /// The quantity a step's agreement check names when the ranks' models or trainer settings
+    /// differ (its value is a hash of them, so a report names the ranks that share one rather than the values).
+    public static let settingsQuantity = "model and trainer settings"
+
     /// The sums over global batch `step` of pass `epoch` of `width` values per micro-shard:
     /// `microShard(x, y)` gives one micro-shard's sums from its rows, a micro-shard without rows
     /// contributes zeros, and the reducer adds them over all ranks. This rank reads only its own
@@ -43,7 +47,7 @@ extension DataParallelTrainer {
         // One small collective per step instead of a length check before each of its
         // collectives: ranks that agree on these run collectives of the same lengths.
         try communicator.agree(on: [("epoch", epoch), ("step", step), ("rows in the dataset", data.count),
-                                    ("values reduced per row", width), ("model and trainer settings", settingsFingerprint)],
+                                    ("values reduced per row", width), (Self.settingsQuantity, settingsFingerprint)],
                                operation: "data-parallel step")
         // Fast mode's shared-memory window opens on the first step, at the same point on every rank.
         try overlapped?.prepareTransport()

@@ -33,7 +33,8 @@ public enum DistributedError: Error, LocalizedError, Equatable, Sendable {
     /// positive number, or MPI reports a different rank or size than the launcher announced.
     case inconsistentLaunch(variable: String, value: String, reason: String)
     /// A ``MicroShardPlan`` or a reduction got arguments that do not describe a global batch
-    /// (e.g. fewer micro-shards than ranks, or partial sums of different widths).
+    /// (e.g. a negative global batch size, fewer than one micro-shard or rank, or partial sums of
+    /// different widths; more ranks than micro-shards is valid: the ranks past them hold no rows).
     case invalidPlan(reason: String)
     /// A buffer's length does not match what the operation expects (rows × features and the like).
     case shapeMismatch(operation: String, expected: Int, actual: Int)

@@ -25,9 +25,13 @@ import Training
 /// `--predict-only 1`: no training, only `predict` of the untrained model (`predictions`).
 /// `--bn-statistics synchronized|ghostBatch|perLayer` (default: the trainer's default, synchronized);
 /// `--bn-flag 1` gives the hidden BatchNormalization `synchronized: true` (the images' one keeps
-/// false); `--dropout 1` puts Dropout(0.25) after it. `--report-errors 1` with `--fail-rank` also
+/// false); `--dropout 1` puts Dropout(0.25) after it. `--report-errors 1` with `--fail-rank` or `--flaky` also
 /// reports `collectives`: how many collectives this rank entered in one healthy step (a copy of
 /// the trainer on readable rows) and in the failed one.
+/// `--flaky forward|backward --flaky-rank r`: a custom layer (`FlakyLayer`, named `flaky`) after
+/// the hidden Dense throws in that pass on rank r during `fit` (not in the healthy step that
+/// `--report-errors 1` counts collectives in): in front of the hidden BatchNormalization for
+/// `forward`, behind it for `backward`, so that the other ranks go on into its sums.
 /// `--images 1` puts Reshape([2, 2, 1]) -> BatchNormalization (statistics over N·H·W) -> Flatten
 /// in front. `--reference 1`: also trains the same model in this one process with
 /// `Sequential.trainingStep` on each whole global batch and reports its `reference-weights`.
@@ -80,9 +84,19 @@ enum DataParallelCheck {
             ? [Reshape(targetShape: [2, 2, 1]), BatchNormalization(momentum: 0.8), Flatten()] : []
         let hidden = options.values["hidden"].flatMap(Int.init) ?? 8
         layers.append(Dense(units: mismatch == "model" ? hidden + 1 : hidden, activation: .relu))
+        let flakyPass = options.values["flaky"].map { name in
+            guard let pass = FlakyLayer.Pass(rawValue: name) else { fail("unknown --flaky") }
+            return pass
+        }
+        let flakyTrigger = FlakyLayer.Trigger()
+        let flaky = flakyPass.map { pass in
+            FlakyLayer(failingPass: options.values["flaky-rank"].flatMap(Int.init) == rank ? pass : nil, rank: rank, trigger: flakyTrigger)
+        }
+        if let flaky, flakyPass == .forward { layers.append(flaky) }
         if options.values["batchnorm"] == "1" {
             layers.append(BatchNormalization(momentum: 0.9, synchronized: options.values["bn-flag"] == "1"))
         }
+        if let flaky, flakyPass == .backward { layers.append(flaky) }
         if options.values["dropout"] == "1" { layers.append(Dropout(rate: 0.25)) }
         layers.append(Dense(units: classes, activation: .softmax))
         let model = try Sequential(inputFeatures: features, layers, seed: 5)
@@ -109,12 +123,13 @@ enum DataParallelCheck {
             return
         }
         var healthyStepCollectives: Int?
-        if failingRank != nil, options.values["report-errors"] == "1" {
+        if failingRank != nil || flaky != nil, options.values["report-errors"] == "1" {
             var healthy = trainer
             let before = world.collectivesEntered
             _ = try healthy.step(try source.globalShuffle(seed: 11), epoch: 0, step: 0)
             healthyStepCollectives = world.collectivesEntered - before
         }
+        flakyTrigger.armed = true
         let collectivesBeforeFit = world.collectivesEntered
         let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
         let stopAfter = options.values["stop-after"].flatMap(Int.init)

@@ -42,13 +42,19 @@ private struct GradientlessScale: Layer {
 /// Fast mode's overlapped reduction (world of one): a rank with rows whose step left a
 /// trainable variable's gradient out fails (`rankFailed` carrying `missingGradients`, which
 /// names the layer), and the weights stay as they were, instead of the reduction filling in
-/// zeros for it. Ordered mode, which reduces after the step, the same.
+/// zeros for it. Ordered mode, which reduces after the step, the same, with and without
+/// synchronized BatchNormalization.
 struct MissingGradientTests {
-    @Test(arguments: [ReductionMode.fast, .ordered])
-    func aLayerWithoutItsGradientIsNamedNotReducedAsZeros(mode: ReductionMode) throws {
+    /// With BatchNormalization (synchronized statistics) the ordered step is the segmented one,
+    /// whose per-micro-shard sums check the gradients separately.
+    @Test(arguments: [(ReductionMode.fast, false), (.ordered, false), (.ordered, true)])
+    func aLayerWithoutItsGradientIsNamedNotReducedAsZeros(mode: ReductionMode, batchNorm: Bool) throws {
         let x = try Tensor(shape: [8, 3], scalars: (0..<24).map { Float($0 % 5) / 4 - 0.5 })
         let y = Tensor((0..<8).map { Float($0 % 2) })
-        let model = try Sequential(inputFeatures: 3, [GradientlessScale(), Dense(units: 2, activation: .softmax)], seed: 4)
+        var layers: [any Layer] = [GradientlessScale()]
+        if batchNorm { layers.append(BatchNormalization()) }
+        layers.append(Dense(units: 2, activation: .softmax))
+        let model = try Sequential(inputFeatures: 3, layers, seed: 4)
         let before = model.variables.map { $0.value.scalars }
         var trainer = try DataParallelTrainer(
             model: model, optimizer: SGD(learningRate: 0.1), loss: .sparseCategoricalCrossentropy,

@@ -69,14 +69,7 @@ extension MPIRunTests {
     /// many collectives it entered in the failed step, and both equal those of a healthy step.
     @Test(arguments: ReductionMode.allCases)
     func aFailingRankStopsSynchronizedBatchNormTrainingOnEveryRank(mode: ReductionMode) throws {
-        var arguments = Self.trainArguments(mode: mode, batchNorm: true)
-        arguments["fail-rank"] = "1"
-        arguments["report-errors"] = "1"
-        let run = try MPIRun.start(ranks: 2, check: "train", arguments: arguments, deadline: 60)
-        #expect(run.status == 0, "\(run.output)")
-        let failed = run.reports[1]?["error"]?.joined(separator: " ") ?? ""
-        let stopped = run.reports[0]?["error"]?.joined(separator: " ") ?? ""
-        #expect(failed.hasPrefix("rank 1 failed in epoch 0, step 0:") && failed.contains("cannot open /data/rank-1.h5"), "\(failed)")
+        let (run, _, stopped) = try Self.runWithAFailedRank(Self.trainArguments(mode: mode, batchNorm: true))
         #expect(stopped.hasPrefix("rank 0 stopped in epoch 0, step 0 because another rank failed"), "\(stopped)")
         for rank in 0..<2 {
             let counts = run.reports[rank]?["collectives"]?.compactMap { Int($0) } ?? []

@@ -47,6 +47,7 @@ extension TrainJob {
         var data = try TrainingData(files: [data] + moreData, x: x, y: y,
                                     sparseTargets: loss.kind == .sparseCategoricalCrossentropy)
         try data.validate(for: start.model, loss: loss)
+        try requireDataParallelPosition(start.snapshot, data: data)
         return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
                         snapshot: start.snapshot, rows: data.trainingRows(), shuffleSeed: shuffleBuffer == 0 ? nil : seed,
                         architecture: try? KerasModelConfig.json(for: start.model))
