@@ -93,7 +93,7 @@ public struct Unbatched<Base: Dataset, Element>: Dataset {
 
         /// `counters`: [offset in the batch `children[0]` reads next, that batch's index in the
         /// epoch]; `children`: [base before that batch]. After a resume from a 0.1.0 state
-        /// (which had no index) only [offset]: see ``Unbatched/makeIterator(resumingFrom:)``.
+        /// (which had no index) only [offset]: see `makeIterator(resumingFrom:)`.
         public var state: IteratorState {
             let inBatch = offset < pending.count
             let offsetNow = inBatch ? offset : 0, batchIndex = inBatch ? nextBatch.index - 1 : nextBatch.index
