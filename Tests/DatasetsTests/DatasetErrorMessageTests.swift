@@ -126,7 +126,7 @@ struct DatasetErrorMessageTests {
         var iterator = data.makeIterator()
         _ = try iterator.next()
         var state = iterator.state
-        try #require(state.kind == "unbatch" && state.counters == [1])
+        try #require(state.kind == "unbatch" && state.counters == [1, 0])
         state.counters[0] = 7
         expectError("cannot resume: the saved state is for 'offset 7' but this pipeline stage is 'an offset within 3 rows'",
                     { _ = try data.makeIterator(resumingFrom: state) }, matches: incompatible("an offset within 3 rows", "offset 7"))

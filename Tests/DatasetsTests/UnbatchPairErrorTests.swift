@@ -19,7 +19,7 @@ struct UnbatchPairErrorTests {
             _ = try pipeline.collect()
             Issue.record("unbatched")
         } catch let DatasetError.invalidArgument(stage, reason) {
-            #expect(stage == "unbatch" && reason == "features [3, 2] and labels \(labelShape) differ in rows", "\(reason)")
+            #expect(stage == "unbatch" && reason == "features [3, 2] and labels \(labelShape) differ in rows (input batch 0 of this epoch, 0-based)", "\(reason)")
         }
         #expect(try Self.pairs(Tensor(repeating: 0, shape: [3, 1])).unbatch().collect().count == 3)
     }

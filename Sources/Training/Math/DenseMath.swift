@@ -9,6 +9,7 @@ enum DenseMath {
     /// `z = x · kernel + bias` for x `[N, in]`, kernel `[in, out]`, bias `[out]`.
     static func affine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S> {
         let n = x.shape[0], units = kernel.shape[1]
+        if n == 1, let z = singleRowAffine(x, kernel: kernel, bias: bias) { return z }
         guard let bias, n > 0 else { return Tensor.product(x, kernel) }
         // Seeding the output rows with the bias lets gemm add the product in one pass. The
         // first row is the bias, then the rows written so far are copied after themselves
@@ -30,6 +31,27 @@ enum DenseMath {
         var z = Tensor(uncheckedShape: [n, units], scalars: seeded)
         Tensor.matmul(x, kernel, transposeA: false, transposeB: false, accumulate: true, into: &z)
         return z
+    }
+
+    /// ``affine(_:kernel:bias:)`` of one row in `Float` through ``SingleRowProducts`` (the
+    /// same bits as gemm, without packing the kernel every call); nil when its probe did not
+    /// match gemm for this shape, or for `Double`.
+    static func singleRowAffine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S>? {
+        guard S.self == Float.self, x.shape[0] == 1 else { return nil }
+        let k = kernel.shape[0], units = kernel.shape[1]
+        var computed = false
+        let scalars = x.withUnsafeBufferPointer { px in
+            kernel.withUnsafeBufferPointer { pk in
+                [S](count: units) { out in
+                    if let bias { bias.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: units) } }
+                    computed = SingleRowProducts.multiply(
+                        UnsafeRawPointer(px.baseAddress!).assumingMemoryBound(to: Float.self),
+                        kernel: UnsafeRawPointer(pk.baseAddress!).assumingMemoryBound(to: Float.self), k: k, n: units,
+                        accumulate: bias != nil, into: UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self))
+                }
+            }
+        }
+        return computed ? Tensor(uncheckedShape: [1, units], scalars: scalars) : nil
     }
 
     /// Gradients of the affine map from ∂L/∂z: ∂kernel = xᵀ·dz and ∂bias = Σ dz are written
