@@ -135,8 +135,12 @@ struct RankZeroReport {
         epochStart = DispatchTime.now().uptimeNanoseconds
         guard !quiet else { return }
         let loss = snapshot.history["loss"]?.last.map { String(format: "%.4f", $0) } ?? "-"
+        // The training metrics (Keras's "accuracy" by default) after the loss, as the single-process train prints them.
+        let metrics = snapshot.history.names.filter { $0 != "loss" }.compactMap { name in
+            snapshot.history[name]?.last.map { " - \(name): " + String(format: "%.4f", $0) }
+        }
         print("Epoch \(result.epoch + 1)/\(job.epochs): \(steps) steps on \(ranks) rank\(ranks == 1 ? "" : "s"), "
-              + String(format: "%.1fs", seconds) + " - loss: \(loss)")
+              + String(format: "%.1fs", seconds) + " - loss: \(loss)" + metrics.joined())
         fflush(nil)
     }
 }

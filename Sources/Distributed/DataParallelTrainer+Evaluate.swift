@@ -22,12 +22,7 @@ extension DataParallelTrainer {
             let (sums, _) = try reduceMicroShards(data, epoch: epoch, step: step, width: width) { x, y -> [Double] in
                 let rows = Double(x.rowCount)
                 let pass = try model.loss(x: x, y: y, loss: loss, mode: .inference)
-                return try [Double(pass.loss) * rows] + metrics.map { metric in
-                    var fresh = metric
-                    fresh.reset()
-                    try fresh.update(predictions: pass.predictions, targets: y)
-                    return fresh.result * rows
-                }
+                return try [Double(pass.loss) * rows] + Self.metricSums(metrics, predictions: pass.predictions, targets: y)
             }
             for index in 0..<width { totals[index] += sums[index] }
         }

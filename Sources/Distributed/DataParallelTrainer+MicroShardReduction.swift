@@ -38,16 +38,17 @@ extension DataParallelTrainer {
     /// `contribution`'s backward pass has started the gradients' reductions, and
     /// ``OverlappedGradientReduction/finish(failed:)`` completes them instead of the reducer's
     /// sum: the sums returned are then empty, and the gradients are the reduction's result.
+    /// `extraQuantities` join the step's one agreement check (e.g. the training metrics).
     mutating func reduceRankMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
         _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool, segmentPerRank: Bool,
-        overlapped: OverlappedGradientReduction? = nil,
+        overlapped: OverlappedGradientReduction? = nil, agreeing extraQuantities: [(name: String, value: Int)] = [],
         contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
         try Self.checkRows(data)
         // One small collective per step instead of a length check before each of its
         // collectives: ranks that agree on these run collectives of the same lengths.
         try communicator.agree(on: [("epoch", epoch), ("step", step), ("rows in the dataset", data.count),
-                                    ("values reduced per row", width), (Self.settingsQuantity, settingsFingerprint)],
+                                    ("values reduced per row", width), (Self.settingsQuantity, settingsFingerprint)] + extraQuantities,
                                operation: "data-parallel step")
         // Fast mode's shared-memory window opens on the first step, at the same point on every rank.
         try overlapped?.prepareTransport()

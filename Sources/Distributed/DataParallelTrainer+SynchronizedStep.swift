@@ -16,7 +16,7 @@ extension DataParallelTrainer {
     /// alone (then a rank's rows stay cut into micro-shards in fast mode too); their moving
     /// statistics are the row-weighted mean of the micro-shards' updates, reduced with the gradients.
     mutating func synchronizedStep<Data: RandomAccessDataset>(
-        _ data: Data, epoch: Int, step: Int, routing: BatchNormRouting
+        _ data: Data, epoch: Int, step: Int, routing: BatchNormRouting, metrics: [any Metric]
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         let segmentPerRank = mode == .fast && routing.perMicroShard.isEmpty
@@ -25,10 +25,13 @@ extension DataParallelTrainer {
         // Fast mode with a rank's rows in one segment reduces the gradients while the backward
         // pass runs, where the layers wrote them (OverlappedGradientReduction).
         let overlapped = segmentPerRank ? overlappedReduction : nil
+        // Each segment's metric sums from the predictions of its forward pass (zeros without rows).
+        var metricPartials: [[Double]] = []
         let values: [Float], rowCount: Int
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
                                                        entersCollectivesAfterReadFailure: true,
-                                                       segmentPerRank: segmentPerRank, overlapped: overlapped) { reducer, segments in
+                                                       segmentPerRank: segmentPerRank, overlapped: overlapped,
+                                                       agreeing: Self.metricAgreement(metrics)) { reducer, segments in
             let plan = reducer.plan
             let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
                 : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }
@@ -42,6 +45,12 @@ extension DataParallelTrainer {
                 throw CollectiveFailure(error: error)
             }
             stateUpdate = result.stateUpdate
+            if !metrics.isEmpty {
+                metricPartials = try zip(segments, result.segments).map { segment, step in
+                    guard let segment, let step else { return [Double](repeating: 0, count: metrics.count) }
+                    return try Self.metricSums(metrics, predictions: step.predictions, targets: segment.y)
+                }
+            }
             if overlapped != nil {
                 if let segment = segments[0], let step = result.segments[0] {
                     overlapped?.localLossSum = step.loss * Float(segment.x.rowCount)
@@ -58,7 +67,8 @@ extension DataParallelTrainer {
             let (gradients, totalLoss) = overlapped.takeResult()
             try self.model.apply(stateUpdate)
             try optimizer.apply(gradients, to: &self.model)
-            return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: totalLoss / Float(rowCount))
+            return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: totalLoss / Float(rowCount),
+                                          metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
         }
         // Read, not written: the reducer reuses the vector's memory in the next step.
         let meanLoss = values[layout.lossIndex] / Float(rowCount)
@@ -68,6 +78,7 @@ extension DataParallelTrainer {
         }
         try self.model.apply(stateUpdate)
         try optimizer.apply(layout.gradients(from: values), to: &self.model)
-        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: meanLoss)
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: meanLoss,
+                                      metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
     }
 }

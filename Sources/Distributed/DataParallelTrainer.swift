@@ -196,7 +196,7 @@ public struct DataParallelTrainer {
     }
 
     /// FNV-1a of the texts, kept to 62 bits (``Communicator/agree(on:operation:)`` negates it).
-    private static func fingerprint(_ texts: [String]) -> Int {
+    static func fingerprint(_ texts: [String]) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in texts.joined(separator: "\u{1F}").utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         return Int(hash >> 2)
@@ -208,9 +208,16 @@ public struct DataParallelTrainer {
     }
 
     /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
-    /// global mean loss (`"loss"`: the step losses weighted by their row counts). Epoch `e` reads
-    /// the dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every
-    /// epoch, identically on every rank.
+    /// global mean loss (`"loss"`: the step losses weighted by their row counts) and training
+    /// metrics (under each metric's Keras name, e.g. `"accuracy"`). Epoch `e` reads the
+    /// dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every epoch, identically on every rank.
+    ///
+    /// The metrics are exact global values, as `Trainer.fit`'s: each micro-shard's metric on the
+    /// predictions of its training-mode forward pass (the step's own, no extra pass), times its
+    /// rows, summed over the ranks (in ``ReductionMode/ordered`` in micro-shard order, so the
+    /// epoch's value is bitwise the same with 1, 2, 4 ... ranks) and over the epoch, then divided
+    /// by the epoch's rows. They cost one small collective per step; `metrics: []` records the
+    /// loss alone, as Keras's `compile()` without metrics does, and leaves the step as it was.
     ///
     /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
     /// `e` whatever the number of ranks, so a snapshot taken with one rank count resumes on
@@ -220,9 +227,12 @@ public struct DataParallelTrainer {
     /// - Parameters:
     ///   - data: the unsharded, unbatched `(features, targets)` rows in the global order.
     ///   - epochs: the total number of passes, counting those before a resume.
+    ///   - metrics: `nil` (the default) picks what `Trainer` picks (`Trainer.defaultMetrics(model:loss:)`:
+    ///     Keras's "accuracy" for the loss and output width, none for mean squared error); `[]`
+    ///     records none. Each must be a mean over rows (the accuracies are). Every rank must pass the same.
     ///   - snapshot: a snapshot handed to `afterStep` by an earlier run (possibly on another
     ///     number of ranks): training continues at its epoch and step, with its model,
-    ///     optimizer state, history and unfinished epoch's loss sum.
+    ///     optimizer state, history and unfinished epoch's loss and metric sums.
     ///   - afterStep: called on every rank after every step with its result and a snapshot of
     ///     the state after it (identical on every rank); a throw stops training on this rank,
     ///     so throw on every rank alike.
@@ -232,11 +242,13 @@ public struct DataParallelTrainer {
     /// averages of the weights, identically on every rank.
     @discardableResult
     public mutating func fit<Data: RandomAccessDataset>(
-        _ data: Data, epochs: Int, resumingFrom snapshot: TrainingSnapshot? = nil,
+        _ data: Data, epochs: Int, metrics: [any Metric]? = nil, resumingFrom snapshot: TrainingSnapshot? = nil,
         afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
     ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
         guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
         try Self.checkRows(data)
+        let metrics = metrics ?? Trainer.defaultMetrics(model: model, loss: loss)
+        let metricNames = metrics.map(\.name)
         var position = TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
                                         stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
         if let snapshot {
@@ -257,14 +269,14 @@ public struct DataParallelTrainer {
         while position.epoch < epochs {
             if position.stepInEpoch >= steps {
                 // An empty dataset, or a snapshot of a longer pass: the epoch ends here.
-                Self.endEpoch(&position)
+                Self.endEpoch(&position, metricNames: metricNames)
                 continue
             }
-            let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch)
-            position.runningSums["loss", default: RunningSum()].add(Double(result.loss), weight: Double(result.rowCount))
+            let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch, metrics: metrics)
+            Self.accumulate(result, into: &position.runningSums)
             position.stepInEpoch += 1
             position.globalStep += 1
-            if position.stepInEpoch == steps { Self.endEpoch(&position) }
+            if position.stepInEpoch == steps { Self.endEpoch(&position, metricNames: metricNames) }
             position.model = model
             position.optimizerState = optimizer.state
             try afterStep(result, position)
@@ -275,18 +287,21 @@ public struct DataParallelTrainer {
         return position.history
     }
 
-    /// Records the finished epoch's mean loss and moves the position to the next epoch's start.
-    private static func endEpoch(_ position: inout TrainingSnapshot) {
-        position.history.record(epoch: position.epoch, logs: ["loss": position.runningSums["loss", default: RunningSum()].mean])
+    /// Records the finished epoch's mean loss and metrics and moves the position to the next epoch's start.
+    private static func endEpoch(_ position: inout TrainingSnapshot, metricNames: [String]) {
+        var logs = ["loss": position.runningSums["loss", default: RunningSum()].mean]
+        for name in metricNames { logs[name] = position.runningSums[name, default: RunningSum()].mean }
+        position.history.record(epoch: position.epoch, logs: logs)
         position.epoch += 1
         position.stepInEpoch = 0
         position.runningSums = [:]
     }
 
-    /// One step: global batch `step` of pass `epoch` of `data`. Every rank must call it with
-    /// the same arguments.
+    /// One step: global batch `step` of pass `epoch` of `data`, with the global sums of
+    /// `metrics` (none by default) in the result's ``DataParallelStepResult/metricSums``. Every
+    /// rank must call it with the same arguments.
     public mutating func step<Data: RandomAccessDataset>(
-        _ data: Data, epoch: Int, step: Int
+        _ data: Data, epoch: Int, step: Int, metrics: [any Metric] = []
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         // Synchronized BatchNormalization, Dropout and fast mode without ghost batches take the
         // segmented step; the rest (ghost batches alone, or ordered mode without either) one
@@ -294,17 +309,29 @@ public struct DataParallelTrainer {
         let routing = BatchNormRouting(model: model, scope: batchNormStatistics)
         let drawsRandomNumbers = model.layers.contains { $0.randomState != nil }
         if drawsRandomNumbers || !routing.synchronized.isEmpty || (routing.perMicroShard.isEmpty && mode == .fast) {
-            return try synchronizedStep(data, epoch: epoch, step: step, routing: routing)
+            return try synchronizedStep(data, epoch: epoch, step: step, routing: routing, metrics: metrics)
         }
         let (model, loss, layout) = (self.model, self.loss, self.layout)
-        let (totals, rowCount) = try reduceMicroShards(data, epoch: epoch, step: step, width: layout.width) { x, y in
-            let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training)
-            return try layout.sums(of: step, rowCount: x.rowCount, model: model)
+        // Each micro-shard's metric sums, in the rank's micro-shard order (zeros without rows).
+        var metricPartials: [[Double]] = []
+        let (totals, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
+                                                           entersCollectivesAfterReadFailure: false, segmentPerRank: false,
+                                                           agreeing: Self.metricAgreement(metrics)) { _, segments in
+            try segments.map { segment in
+                guard let (x, y) = segment else {
+                    metricPartials.append([Double](repeating: 0, count: metrics.count))
+                    return layout.zeros
+                }
+                let step = try model.trainingStep(x: x, y: y, loss: loss, mode: .training)
+                metricPartials.append(try Self.metricSums(metrics, predictions: step.predictions, targets: y))
+                return try layout.sums(of: step, rowCount: x.rowCount, model: model)
+            }
         }
         let means = totals.map { $0 / Float(rowCount) }
         try self.model.apply(layout.stateUpdate(from: means, model: model))
         try optimizer.apply(layout.gradients(from: means), to: &self.model)
-        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: means[layout.lossIndex])
+        return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: means[layout.lossIndex],
+                                      metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
     }
 
     mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
@@ -330,4 +357,13 @@ public struct DataParallelStepResult: Equatable, Sendable {
     public var rowCount: Int
     /// The loss's mean over the global batch's rows, from the sums all ranks reduced.
     public var loss: Float
+    /// Each metric's sum over the global batch's rows (its value on each micro-shard times the
+    /// micro-shard's rows, reduced over the ranks; for an accuracy the correct predictions):
+    /// divided by ``rowCount``, the batch's value. Empty for a step without metrics.
+    public var metricSums: [String: Double] = [:]
+
+    /// A step's result.
+    public init(epoch: Int, step: Int, rowCount: Int, loss: Float, metricSums: [String: Double] = [:]) {
+        (self.epoch, self.step, self.rowCount, self.loss, self.metricSums) = (epoch, step, rowCount, loss, metricSums)
+    }
 }

@@ -44,6 +44,10 @@ import Training
 /// `--recalibrate 1`: after training, `recalibrateBatchNormalization` on the rows scaled by 3
 /// plus 40, reporting the `recalibrated` moving statistics and, computed alone by
 /// `Sequential.recalibratingBatchNormalization`, `recalibrated-reference`.
+/// Every run reports `accuracies`, the History's epoch "accuracy" (the fit's default metric);
+/// `--metrics none` trains without metrics. `--count-accuracy 1`: after every step, rank by
+/// rank, the model as it was before the step predicts the whole global batch in training mode
+/// and the correct predictions are counted; `counted-accuracies` are each epoch's count over its rows.
 enum DataParallelCheck {
     static let features = 4, classes = 3
 
@@ -135,8 +139,11 @@ enum DataParallelCheck {
         let stopAfter = options.values["stop-after"].flatMap(Int.init)
         let optimizer = try OptimizerConfig(trainer.optimizer)
         let history: History
+        let metrics: [any Metric]? = options.values["metrics"] == "none" ? [] : nil
+        var counter = options.values["count-accuracy"] == "1" ? AccuracyCounter(model: resumed?.model ?? model) : nil
         do {
-            history = try trainer.fit(data, epochs: options.int("epochs"), resumingFrom: resumed) { step, snapshot in
+            history = try trainer.fit(data, epochs: options.int("epochs"), metrics: metrics, resumingFrom: resumed) { step, snapshot in
+                try counter?.count(step, data: data, batch: options.int("batch"), after: snapshot.model)
                 report.add("step-\(step.epoch)-\(step.step)",
                            [hash(snapshot.model), String(step.loss.bitPattern, radix: 16), String(step.rowCount)])
                 guard snapshot.globalStep == stopAfter else { return }
@@ -162,6 +169,8 @@ enum DataParallelCheck {
         if options.values["log-reads"] == "1" { report.add("reads", reads.indices.sorted().map(String.init)) }
         report.bits("weights", trainer.model.variables.flatMap(\.value.scalars))
         report.bits("losses", history["loss"] ?? [])
+        report.bits("accuracies", history["accuracy"] ?? [])
+        if let counter { report.bits("counted-accuracies", counter.epochAccuracies) }
         let evaluation = try trainer.evaluate(data, metrics: [SparseCategoricalAccuracy()])
         report.bits("evaluation", [evaluation["loss"] ?? .nan, evaluation["accuracy"] ?? .nan])
         report.bits("predictions", try trainer.predict(data).scalars)
@@ -226,5 +235,37 @@ enum DataParallelCheck {
             }
         }
         return String(hash, radix: 16)
+    }
+}
+
+/// An independent count of the training accuracy `fit` records: the model before each step
+/// predicts the step's whole global batch in one training-mode forward pass (global batch
+/// statistics, as synchronized BatchNormalization uses), and the rows whose largest output is
+/// the label are counted.
+struct AccuracyCounter {
+    var model: Sequential
+    private var correct: [Int: Int] = [:], rows: [Int: Int] = [:]
+
+    init(model: Sequential) { self.model = model }
+
+    var epochAccuracies: [Double] {
+        rows.keys.sorted().map { Double(correct[$0, default: 0]) / Double(rows[$0, default: 1]) }
+    }
+
+    mutating func count<Data: RandomAccessDataset>(
+        _ step: DataParallelStepResult, data: Data, batch: Int, after trained: Sequential
+    ) throws where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        let start = step.step * batch
+        let elements = try (start..<min(start + batch, data.count)).map { try data.element(at: $0, epoch: UInt64(step.epoch)) }
+        let outputs = try model(Tensor.stacking(elements.map(\.0)), mode: .training)
+        let width = outputs.shape[1]
+        let scalars = outputs.scalars
+        for (row, element) in elements.enumerated() {
+            let values = scalars[(row * width)..<((row + 1) * width)]
+            let predicted = values.indices.max { values[$0] < values[$1] }! - row * width
+            if Float(predicted) == element.1.scalars[0] { correct[step.epoch, default: 0] += 1 }
+        }
+        rows[step.epoch, default: 0] += elements.count
+        model = trained
     }
 }

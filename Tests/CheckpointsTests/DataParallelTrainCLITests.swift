@@ -96,6 +96,13 @@ import Glibc
         #expect(digest(one).count == 1 && digest(two) == digest(one), "\(one.stdout)\n\(two.stdout)")
         #expect(two.stdout.components(separatedBy: "Epoch 1/2:").count == 2, "\(two.stdout)")
         #expect(two.stdout.contains("on 2 ranks"), "\(two.stdout)")
+        // Each epoch's line ends with the training accuracy, the same value on 1 and 2 ranks (ordered mode).
+        let accuracies = { (run: ChildProcess) in
+            run.stdout.split(separator: "\n").filter { $0.hasPrefix("Epoch ") }.map { $0.components(separatedBy: " - accuracy: ").last ?? "" }
+        }
+        #expect(accuracies(two).count == 2 && accuracies(two).allSatisfy { Double($0).map { $0 >= 0 && $0 <= 1 } ?? false },
+                "\(two.stdout)")
+        #expect(accuracies(two) == accuracies(one), "\(one.stdout)\n\(two.stdout)")
 
         // Segment directories of launchers killed with SIGKILL: the next launch removes those
         // whose pid is gone and that are over an hour old, and keeps the others.

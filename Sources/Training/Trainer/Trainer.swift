@@ -50,8 +50,14 @@ public struct Trainer: Sendable {
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
-        self.metrics = metrics ?? (loss.kind == .meanSquaredError ? []
-            : [kerasAccuracy(outputFeatures: model.outputFeatures, loss: loss)])
+        self.metrics = metrics ?? Self.defaultMetrics(model: model, loss: loss)
+    }
+
+    /// The metrics a trainer given none records: Keras's "accuracy" resolved for the loss and
+    /// the output width (binary, sparse categorical or categorical), none for mean squared error.
+    /// `DataParallelTrainer.fit` (Distributed) picks the same, so both histories have the same keys.
+    public static func defaultMetrics(model: Sequential, loss: Loss) -> [any Metric] {
+        loss.kind == .meanSquaredError ? [] : [kerasAccuracy(outputFeatures: model.outputFeatures, loss: loss)]
     }
 
     /// Trains for `epochs` epochs.
