@@ -69,4 +69,22 @@ import Tensors
             #expect(bw_single_row_verdict(key) == 1, "\(inputs) -> \(units) stayed with gemm")
         }
     }
+
+    @Test("a shape recorded as refused is not computed: singleRowAffine gives nil and the layer takes gemm")
+    func refusedShapeStaysWithGEMM() throws {
+        // A shape no other test uses, marked refused before its first use.
+        let (inputs, units) = (13, 11)
+        bw_single_row_record(SingleRowProducts.shapeKey(k: inputs, n: units, accumulate: true), 0)
+        #expect(!SingleRowProducts.accepts(k: inputs, n: units, accumulate: true))
+        var layer = Dense(units: units, seed: 7)
+        _ = try layer.build(inputShape: [inputs], seed: 0)
+        let x = try Tensor(shape: [1, inputs], scalars: Self.operand(inputs, seed: 5))
+        #expect(DenseMath.singleRowAffine(x, kernel: layer.kernel, bias: layer.bias) == nil)
+        var expected = try Tensor(shape: [1, units], scalars: layer.bias.scalars)
+        Tensor.matmul(x, layer.kernel, transposeA: false, transposeB: false, accumulate: true, into: &expected)
+        #expect(try layer(x, mode: .inference).scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern))
+        // Sizes out of the key's range are refused without a probe.
+        #expect(!SingleRowProducts.accepts(k: 0, n: 4, accumulate: false))
+        #expect(!SingleRowProducts.accepts(k: 4, n: 1 << 26, accumulate: false))
+    }
 }

@@ -39,6 +39,8 @@ enum DenseMath {
     static func singleRowAffine<S: BLASScalar>(_ x: Tensor<S>, kernel: Tensor<S>, bias: Tensor<S>?) -> Tensor<S>? {
         guard S.self == Float.self, x.shape[0] == 1 else { return nil }
         let k = kernel.shape[0], units = kernel.shape[1]
+        // Ask first: a shape that stays with gemm should not pay for an output it throws away.
+        guard SingleRowProducts.accepts(k: k, n: units, accumulate: bias != nil) else { return nil }
         var computed = false
         let scalars = x.withUnsafeBufferPointer { px in
             kernel.withUnsafeBufferPointer { pk in

@@ -21,11 +21,10 @@ enum SingleRowProducts {
     /// multiple of it.
     static let unroll = 8
 
-    /// Writes `x · kernel` (plus `c`'s values when `accumulate`) into `c` for `x` of `k`
-    /// scalars, `kernel` `[k, n]` row-major and `c` of `n`, and returns true; returns false
-    /// without touching `c` when the shape's probe did not match gemm (or the kernel cannot run).
-    static func multiply(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, k: Int, n: Int,
-                         accumulate: Bool, into c: UnsafeMutablePointer<Float>) -> Bool {
+    /// Whether `multiply` takes this shape: probes it on its first use in the process and
+    /// remembers the verdict. Callers ask before they allocate an output, so a shape that stays
+    /// with gemm costs one table lookup a call and nothing else.
+    static func accepts(k: Int, n: Int, accumulate: Bool) -> Bool {
         guard n > 0, k > 0, n < 1 << 26, k < 1 << 26 else { return false }
         let key = shapeKey(k: k, n: n, accumulate: accumulate)
         var verdict = bw_single_row_verdict(key)
@@ -35,7 +34,17 @@ enum SingleRowProducts {
             bw_single_row_record(key, matches ? 1 : 0)
             verdict = matches ? 1 : 0
         }
-        return verdict == 1 && bw_single_row_sgemm(n, k, x, kernel, n, accumulate ? 1 : 0, c, block, unroll) == 1
+        return verdict == 1
+    }
+
+    /// Writes `x · kernel` (plus `c`'s values when `accumulate`) into `c` for `x` of `k`
+    /// scalars, `kernel` `[k, n]` row-major and `c` of `n`, and returns true; returns false
+    /// without touching `c` when the shape is not one ``accepts(k:n:accumulate:)`` takes (or
+    /// the kernel cannot run).
+    static func multiply(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, k: Int, n: Int,
+                         accumulate: Bool, into c: UnsafeMutablePointer<Float>) -> Bool {
+        accepts(k: k, n: n, accumulate: accumulate)
+            && bw_single_row_sgemm(n, k, x, kernel, n, accumulate ? 1 : 0, c, block, unroll) == 1
     }
 
     /// A nonzero key for the verdict table: each size is below 2^26.
