@@ -68,12 +68,10 @@ package enum NativeFixtures {
         return folder
     }
 
-    /// A fresh empty folder under the system temporary directory.
+    /// A fresh empty folder under the system temporary directory, removed when the test
+    /// process exits (``TestFolders``).
     package static func folder(_ label: String = #function) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("bw-native-\(label.filter(\.isLetter))-\(ProcessInfo.processInfo.globallyUniqueString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestFolders.make(prefix: "bw-native", label: label)
     }
 }
 
