@@ -14,13 +14,17 @@ import Darwin
 /// up over failed jobs until the machine restarts. The launcher points both segment settings
 /// (`btl_vader_backing_directory` for messages, `osc_sm_backing_directory` for the
 /// shared-memory windows) at a fresh directory and removes it once `mpirun` has ended, however
-/// the job ended. A setting the environment gives is left alone (and nothing is created for it).
+/// the job ended. `mpirun`'s session folder (`orte_tmpdir_base`: `ompi.<host>.<uid>/pid.<n>`,
+/// which `mpirun` removes only when it exits normally) goes into the same directory, so a
+/// killed job leaves nothing in the temporary directory either. A setting the environment gives
+/// is left alone (and nothing is created for it).
 /// Only a launcher killed with SIGKILL cannot remove its directory: the name carries its pid,
 /// and the next launch on the machine removes such directories (``removeStale(in:minimumAge:now:)``).
 struct SegmentDirectory {
-    static let variables = ["OMPI_MCA_btl_vader_backing_directory", "OMPI_MCA_osc_sm_backing_directory"]
+    static let variables = ["OMPI_MCA_btl_vader_backing_directory", "OMPI_MCA_osc_sm_backing_directory",
+                            "OMPI_MCA_orte_tmpdir_base"]
 
-    /// The directory, or nil when the environment sets both variables.
+    /// The directory, or nil when the environment sets every one of ``variables``.
     let path: String?
 
     static let prefix = "batchwise-mpi-"

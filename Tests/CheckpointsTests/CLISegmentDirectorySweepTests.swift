@@ -13,11 +13,12 @@ import Glibc
 /// `mpirun` on PATH checks that directory, so no MPI job runs.
 @Suite(.timeLimit(.minutes(3)))
 struct CLISegmentDirectorySweepTests {
-    /// An `mpirun` that succeeds only if both segment settings name one existing directory.
+    /// An `mpirun` that succeeds only if both segment settings and the session folder's base
+    /// name one existing directory.
     private static let standIn = """
         #!/bin/sh
         d="$OMPI_MCA_btl_vader_backing_directory"
-        if [ -n "$d" ] && [ -d "$d" ] && [ "$d" = "$OMPI_MCA_osc_sm_backing_directory" ]; then
+        if [ -n "$d" ] && [ -d "$d" ] && [ "$d" = "$OMPI_MCA_osc_sm_backing_directory" ] && [ "$d" = "$OMPI_MCA_orte_tmpdir_base" ]; then
           echo "stand-in mpirun: segments in $d"; exit 0
         fi
         echo "stand-in mpirun: no segment directory ($d)" >&2; exit 3
@@ -25,7 +26,8 @@ struct CLISegmentDirectorySweepTests {
 
     @Test func theLauncherRemovesOldSegmentDirectoriesOfDeadLaunchersOnly() throws {
         let inherited = ProcessInfo.processInfo.environment
-        try #require(inherited["OMPI_MCA_btl_vader_backing_directory"] == nil && inherited["OMPI_MCA_osc_sm_backing_directory"] == nil,
+        try #require(inherited["OMPI_MCA_btl_vader_backing_directory"] == nil && inherited["OMPI_MCA_osc_sm_backing_directory"] == nil
+                     && inherited["OMPI_MCA_orte_tmpdir_base"] == nil,
                      "the test's environment chooses the segment directory itself")
         let folder = try DataFileFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -63,7 +63,9 @@ import CheckpointsTestSupport
     func aLaunchEnvironmentThatMPIContradictsIsNamed() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try batchwise(Self.trainArguments(folder, extra: []), environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"])
+        // MPI_Init without mpirun makes a singleton's session folder: keep it in the test's folder.
+        let run = try batchwise(Self.trainArguments(folder, extra: []), environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0",
+                                                                                      "OMPI_MCA_orte_tmpdir_base": folder.path])
         Self.expectRefusedBeforeLaunch(run, status: 1, [], folder: folder)
         #expect(run.stderr == "batchwise train: rank 0 failed: the MPI launch is inconsistent: OMPI_COMM_WORLD_SIZE=2: "
                 + "MPI_Comm_size reports 1\n", "\(run.stderr)")

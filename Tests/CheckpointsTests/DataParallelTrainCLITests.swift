@@ -62,16 +62,17 @@ import Glibc
         return try mpirun(["-np", String(ranks), batchwise.path] + arguments, captureStandardOutput: true)
     }
 
-    /// `mpirun ARGUMENTS` with the tests' settings and Open MPI's message segments in a folder
-    /// of the run's own, removed afterwards: ranks that end after another rank failed leave
-    /// theirs behind (in /dev/shm by default).
+    /// `mpirun ARGUMENTS` with the tests' settings and Open MPI's message segments (and
+    /// mpirun's session folder) in a folder of the run's own, removed afterwards: ranks that end
+    /// after another rank failed leave theirs behind (in /dev/shm by default).
     private func mpirun(_ arguments: [String], captureStandardOutput: Bool = false) throws -> ChildProcess {
         let mpirun = try #require(Self.mpirun, "mpirun is not installed (make deps installs openmpi-bin)")
         let segments = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-segments-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: segments, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: segments) }
         return try ChildProcess.run(URL(fileURLWithPath: mpirun), arguments, deadline: 120, captureStandardOutput: captureStandardOutput,
-                                    environment: Self.mpiEnvironment.merging(["OMPI_MCA_btl_vader_backing_directory": segments.path]) { $1 },
+                                    environment: Self.mpiEnvironment.merging(["OMPI_MCA_btl_vader_backing_directory": segments.path,
+                                                                             "OMPI_MCA_orte_tmpdir_base": segments.path]) { $1 },
                                     tiedToThisProcess: false)
     }
 

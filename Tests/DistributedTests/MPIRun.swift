@@ -66,9 +66,11 @@ struct MPIRun {
             command = helperCommand
         }
         let outputFile = folder.appendingPathComponent("output.txt")
-        // Open MPI's message segments in the run's folder, removed with it: a rank that is
-        // killed (the kill-rank check) cannot remove its own from /dev/shm.
-        let pid = try spawn(command, output: outputFile, extra: ["OMPI_MCA_btl_vader_backing_directory": folder.path])
+        // Open MPI's message segments and its session folder in the run's folder, removed with
+        // it: a rank that is killed (the kill-rank check) cannot remove its own from /dev/shm,
+        // and an mpirun that is killed leaves its session folder in the temporary directory.
+        let pid = try spawn(command, output: outputFile, extra: ["OMPI_MCA_btl_vader_backing_directory": folder.path,
+                                                                 "OMPI_MCA_orte_tmpdir_base": folder.path])
         let status = waitStatus(of: pid, within: deadline)
         if status == nil {
             kill(-pid, SIGKILL)
