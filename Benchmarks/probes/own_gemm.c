@@ -477,7 +477,7 @@ int main(int argc, char **argv) {
                100.0 * vsOB / count, ownAbs, ownRel, obAbs, obRel);
         free(cut); free(ob);
     }
-    printf("(cuts differing from the whole own call / cuts tried; '2 thr': row-shared and column modes differing; "
+    printf("(cuts differing from the whole own call / cuts tried; '2 thr': two-thread modes (rows shared, columns, rows private) differing; "
            "'vs OB': share of scalars whose bits differ from one OpenBLAS call; errors against a double reference, "
            "rel = |error| / sum |a||b|)\n\n");
 
