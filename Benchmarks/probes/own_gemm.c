@@ -430,7 +430,7 @@ int main(int argc, char **argv) {
     }
 
     /* ---- bits and accuracy */
-    printf("%-28s %9s %9s %9s %9s %8s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "2 thr", "packA", "vs OB",
+    printf("%-28s %9s %9s %6s %6s %6s %8s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "grids", "2 thr", "packA", "vs OB",
            "own abs", "own rel", "OB abs", "OB rel");
     for (int s = 0; s < shapeCount; s++) {
         Gemm *g = &gemms[s];
@@ -453,6 +453,18 @@ int main(int argc, char **argv) {
             ownPart(&x, 0, g->m, c, g->n, &workspaces[1], 0);
             colBad += differing(whole, cut, count) != 0;
         }
+        unsigned draw = 12345u + s;   /* 40 grids of four parts, rows and columns cut at drawn places */
+        int gridBad = 0;
+        for (int t = 0; t < 40; t++) {
+            draw = draw * 1664525u + 1013904223u; int r = 1 + (int)((draw >> 8) % (unsigned)(g->m - 1));
+            draw = draw * 1664525u + 1013904223u; int c = 1 + (int)((draw >> 8) % (unsigned)(g->n - 1));
+            memcpy(cut, starts[s], count * sizeof(float));
+            ownPart(&x, 0, r, 0, c, &workspaces[0], 0);
+            ownPart(&x, r, g->m, c, g->n, &workspaces[1], 0);
+            ownPart(&x, 0, r, c, g->n, &workspaces[0], 0);
+            ownPart(&x, r, g->m, 0, c, &workspaces[1], 0);
+            gridBad += differing(whole, cut, count) != 0;
+        }
         int rowCut = g->m / 2, colCut = (g->n / 2 / NR) * NR;
         for (int mode = 0; mode < 3; mode++) {
             if (mode == 1 && colCut == 0) continue;
@@ -473,11 +485,11 @@ int main(int argc, char **argv) {
         char rows[32], cols[32];
         snprintf(rows, sizeof rows, "%d/%d", rowBad, rowTried);
         snprintf(cols, sizeof cols, "%d/%d", colBad, colTried);
-        printf("%-28s %9s %9s %9d %9d %7.1f%% | %10.2e %10.2e | %10.2e %10.2e\n", shapes[s].name, rows, cols, twoBad, packBad,
+        printf("%-28s %9s %9s %3d/40 %6d %6d %7.1f%% | %10.2e %10.2e | %10.2e %10.2e\n", shapes[s].name, rows, cols, gridBad, twoBad, packBad,
                100.0 * vsOB / count, ownAbs, ownRel, obAbs, obRel);
         free(cut); free(ob);
     }
-    printf("(cuts differing from the whole own call / cuts tried; '2 thr': two-thread modes (rows shared, columns, rows private) differing; "
+    printf("(cuts differing from the whole own call / cuts tried; 'grids': four parts, one row and one column cut; '2 thr': two-thread modes (rows shared, columns, rows private) differing; "
            "'vs OB': share of scalars whose bits differ from one OpenBLAS call; errors against a double reference, "
            "rel = |error| / sum |a||b|)\n\n");
 
