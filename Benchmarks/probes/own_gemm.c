@@ -36,6 +36,7 @@
 
 enum { MR = 6, NR = 16, UNROLL = 8 };
 static int kBlock = 320;   /* 0: one chain over the whole inner dimension */
+static int directB = 0;     /* 1: an untransposed op(B)'s full panels are read in place, not packed */
 static int mcBlock = 132;  /* rows of op(A) per pass over the B panels (cache blocking only) */
 
 /* ---------------------------------------------------------------- the product's description */
@@ -60,9 +61,12 @@ static int panels(int n) { return (n + NR - 1) / NR; }
 /* ---------------------------------------------------------------- packing of op(B) */
 /* Packed layout of the whole op(B): block of rows [p0, p0+kc) at offset panels(n)·NR·p0,
  * within it panel jp (columns jp·16..+16, zero beyond n) at jp·NR·kc, row-major kc x 16. */
+static int readsBInPlace(const Gemm *g, int jp) { return directB && !g->tb && jp * NR + NR <= g->n; }
+
 static void packB(const Gemm *g, int p0, int kc, int jp0, int jp1, float *packed) {
     float *block = packed + (size_t)panels(g->n) * NR * p0;
     for (int jp = jp0; jp < jp1; jp++) {
+        if (readsBInPlace(g, jp)) continue;
         float *dest = block + (size_t)jp * NR * kc;
         int j0 = jp * NR, width = g->n - j0 < NR ? g->n - j0 : NR;
         if (!g->tb) {
@@ -89,7 +93,7 @@ static void packB(const Gemm *g, int p0, int kc, int jp0, int jp1, float *packed
 /* acc[r][0..16) = sum over p of a(r, p)·b(p, 0..16), one FMA chain per lane from +0, where
  * a(r, p) = a[r·rs + p·cs]. Then lanes [c0, c1) of rows [0, rows) are added to C (or to +0). */
 static inline __attribute__((always_inline)) void tile(int kc, const float *a, long rs, long cs,
-                                                       const float *b, float *c, int ldc, int rows,
+                                                       const float *b, long bs, float *c, int ldc, int rows,
                                                        int c0, int c1, int onZero) {
     __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00;
     __m256 s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
@@ -103,7 +107,7 @@ static inline __attribute__((always_inline)) void tile(int kc, const float *a, l
         x = _mm256_broadcast_ss(a + 4 * rs); s40 = _mm256_fmadd_ps(x, b0, s40); s41 = _mm256_fmadd_ps(x, b1, s41);
         x = _mm256_broadcast_ss(a + 5 * rs); s50 = _mm256_fmadd_ps(x, b0, s50); s51 = _mm256_fmadd_ps(x, b1, s51);
         a += cs;
-        b += NR;
+        b += bs;
     }
     const __m256 acc[MR][2] = {{s00, s01}, {s10, s11}, {s20, s21}, {s30, s31}, {s40, s41}, {s50, s51}};
     if (rows == MR && c0 == 0 && c1 == NR) {
@@ -127,11 +131,18 @@ static inline __attribute__((always_inline)) void tile(int kc, const float *a, l
 
 /* op(A) stored with unit row stride (A transposed, or packed): a(r, p) = a[r + p·cs]. */
 static void tileColumnA(int kc, const float *a, long cs, const float *b, float *c, int ldc, int rows, int c0, int c1, int onZero) {
-    tile(kc, a, 1, cs, b, c, ldc, rows, c0, c1, onZero);
+    tile(kc, a, 1, cs, b, NR, c, ldc, rows, c0, c1, onZero);
+}
+/* The same with op(B) read in place (untransposed B, a full 16-column panel): b(p, j) = b[p·bs + j]. */
+static void tileColumnADirect(int kc, const float *a, long cs, const float *b, long bs, float *c, int ldc, int rows, int c0, int c1, int onZero) {
+    tile(kc, a, 1, cs, b, bs, c, ldc, rows, c0, c1, onZero);
+}
+static void tileRowADirect(int kc, const float *a, long rs, const float *b, long bs, float *c, int ldc, int rows, int c0, int c1, int onZero) {
+    tile(kc, a, rs, 1, b, bs, c, ldc, rows, c0, c1, onZero);
 }
 /* op(A) = A untransposed: a(r, p) = a[r·rs + p]. */
 static void tileRowA(int kc, const float *a, long rs, const float *b, float *c, int ldc, int rows, int c0, int c1, int onZero) {
-    tile(kc, a, rs, 1, b, c, ldc, rows, c0, c1, onZero);
+    tile(kc, a, rs, 1, b, NR, c, ldc, rows, c0, c1, onZero);
 }
 
 /* ---------------------------------------------------------------- a part of a product */
@@ -188,13 +199,23 @@ static void runPart(const Part *part) {
                         part->edge[p * MR + r] = edgeRow + r < icEnd ? opAt(g, edgeRow + r, p0 + p) : 0.0f;
             for (int jp = jp0; jp < jp1; jp++) {
                 const float *panel = block + (size_t)jp * NR * kc;
+                const int direct = readsBInPlace(g, jp);
+                const float *inPlace = g->b + (size_t)p0 * g->ldb + (size_t)jp * NR;
                 int cBegin = jp * NR > part->j0 ? jp * NR : part->j0;
                 int cEnd = jp * NR + NR < part->j1 ? jp * NR + NR : part->j1;
                 for (int ir = ic; ir < icEnd; ir += MR) {
                     const int rows = icEnd - ir < MR ? icEnd - ir : MR;
                     float *c = g->c + (size_t)ir * g->ldc + cBegin;
                     const int c0 = cBegin - jp * NR, c1 = cEnd - jp * NR;
-                    if (part->packedA) {
+                    if (direct && part->packedA) {
+                        tileColumnADirect(kc, part->packedA + (size_t)(ir - ic) * kc, MR, inPlace, g->ldb, c, g->ldc, rows, c0, c1, onZero);
+                    } else if (direct && rows < MR) {
+                        tileColumnADirect(kc, part->edge, MR, inPlace, g->ldb, c, g->ldc, rows, c0, c1, onZero);
+                    } else if (direct && g->ta) {
+                        tileColumnADirect(kc, g->a + (size_t)p0 * g->lda + ir, g->lda, inPlace, g->ldb, c, g->ldc, rows, c0, c1, onZero);
+                    } else if (direct) {
+                        tileRowADirect(kc, g->a + (size_t)ir * g->lda + p0, g->lda, inPlace, g->ldb, c, g->ldc, rows, c0, c1, onZero);
+                    } else if (part->packedA) {
                         tileColumnA(kc, part->packedA + (size_t)(ir - ic) * kc, MR, panel, c, g->ldc, rows, c0, c1, onZero);
                     } else if (rows < MR) {
                         tileColumnA(kc, part->edge, MR, panel, c, g->ldc, rows, c0, c1, onZero);
@@ -405,6 +426,7 @@ int main(int argc, char **argv) {
     int repetitions = argc > 1 ? atoi(argv[1]) : 301;
     if (argc > 2) kBlock = atoi(argv[2]);
     if (argc > 3) mcBlock = atoi(argv[3]);
+    if (argc > 4) directB = atoi(argv[4]);
     openblas_set_num_threads(1);
     for (int t = 0; t < 2; t++) {
         workspaces[t].packed = scratch(maxPacked);
@@ -417,8 +439,9 @@ int main(int argc, char **argv) {
     char line[256];
     if (load && fgets(line, sizeof line, load)) printf("load at start: %s", line);
     if (load) pclose(load);
-    printf("OpenBLAS %s, core %s; k block %d (%s), micro-kernel %dx%d, %d repetitions\n\n",
-           openblas_get_config(), openblas_get_corename(), kBlock, kBlock ? "OpenBLAS's rule" : "one chain", MR, NR, repetitions);
+    printf("OpenBLAS %s, core %s; k block %d (%s), micro-kernel %dx%d, rows per pass %d, untransposed op(B) %s, %d repetitions\n\n",
+           openblas_get_config(), openblas_get_corename(), kBlock, kBlock ? "OpenBLAS's rule" : "one chain", MR, NR, mcBlock,
+           directB ? "read in place" : "packed", repetitions);
 
     Gemm gemms[shapeCount];
     float *starts[shapeCount], *reference[shapeCount];
@@ -430,7 +453,7 @@ int main(int argc, char **argv) {
     }
 
     /* ---- bits and accuracy */
-    printf("%-28s %9s %9s %6s %6s %6s %8s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "grids", "2 thr", "packA", "vs OB",
+    printf("%-28s %9s %9s %6s %6s %6s %8s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "grids", "2 thr", "pack", "vs OB",
            "own abs", "own rel", "OB abs", "OB rel");
     for (int s = 0; s < shapeCount; s++) {
         Gemm *g = &gemms[s];
@@ -475,6 +498,11 @@ int main(int argc, char **argv) {
         memcpy(cut, starts[s], count * sizeof(float));
         ownPart(&x, 0, g->m, 0, g->n, &workspaces[0], 1);
         packBad = differing(whole, cut, count) != 0;
+        memcpy(cut, starts[s], count * sizeof(float));   /* op(B) packed if read in place here, and back */
+        directB = !directB;
+        ownPart(&x, 0, g->m, 0, g->n, &workspaces[0], 0);
+        directB = !directB;
+        packBad += differing(whole, cut, count) != 0;
         memcpy(ob, starts[s], count * sizeof(float));
         Gemm o = *g; o.c = ob;
         openblasWhole(&o);
@@ -490,6 +518,7 @@ int main(int argc, char **argv) {
         free(cut); free(ob);
     }
     printf("(cuts differing from the whole own call / cuts tried; 'grids': four parts, one row and one column cut; '2 thr': two-thread modes (rows shared, columns, rows private) differing; "
+           "'pack': the whole call with op(A) packed, and with op(B) packed or read in place the other way, differing; "
            "'vs OB': share of scalars whose bits differ from one OpenBLAS call; errors against a double reference, "
            "rel = |error| / sum |a||b|)\n\n");
 
