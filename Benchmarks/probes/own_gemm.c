@@ -61,6 +61,22 @@ static int panels(int n) { return (n + NR - 1) / NR; }
 /* ---------------------------------------------------------------- packing of op(B) */
 /* Packed layout of the whole op(B): block of rows [p0, p0+kc) at offset panels(n)·NR·p0,
  * within it panel jp (columns jp·16..+16, zero beyond n) at jp·NR·kc, row-major kc x 16. */
+/* r[i] (eight floats of row i) becomes column i: r[i][j] ← r[j][i]. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) { t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
 static int readsBInPlace(const Gemm *g, int jp) { return directB && !g->tb && jp * NR + NR <= g->n; }
 
 static void packB(const Gemm *g, int p0, int kc, int jp0, int jp1, float *packed) {
@@ -79,8 +95,19 @@ static void packB(const Gemm *g, int p0, int kc, int jp0, int jp1, float *packed
                     for (int c = 0; c < NR; c++) dest[p * NR + c] = c < width ? src[c] : 0.0f;
                 }
             }
+        } else if (width == NR) {   /* op(B) = Bᵀ: 8x8 blocks transposed in registers */
+            int p = 0;
+            for (; p + 8 <= kc; p += 8)
+                for (int half = 0; half < 2; half++) {
+                    __m256 r[8];
+                    for (int c = 0; c < 8; c++) r[c] = _mm256_loadu_ps(g->b + (size_t)(j0 + 8 * half + c) * g->ldb + p0 + p);
+                    transpose8(r);
+                    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dest + (p + i) * NR + 8 * half, r[i]);
+                }
+            for (; p < kc; p++)
+                for (int c = 0; c < NR; c++) dest[p * NR + c] = g->b[(size_t)(j0 + c) * g->ldb + p0 + p];
         } else {
-            if (width < NR) memset(dest, 0, sizeof(float) * NR * kc);
+            memset(dest, 0, sizeof(float) * NR * kc);
             for (int c = 0; c < width; c++) {
                 const float *src = g->b + (size_t)(j0 + c) * g->ldb + p0;
                 for (int p = 0; p < kc; p++) dest[p * NR + c] = src[p];
