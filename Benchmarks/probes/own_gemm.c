@@ -6,7 +6,8 @@
  *   cc -O3 -mavx2 -mfma -o /tmp/own_gemm Benchmarks/probes/own_gemm.c \
  *      -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lpthread -lm && /tmp/own_gemm
  * Arguments: repetitions per timing (default 301, after 30 untimed), k block (default 320,
- * OpenBLAS's GEMM_Q rule; 0 = one FMA chain over the whole inner dimension).
+ * OpenBLAS's GEMM_Q rule; 0 = one FMA chain over the whole inner dimension), rows of op(A) per
+ * pass (default 132), 1 to read an untransposed op(B) in place instead of packing it (default 0).
  *
  * The summation order of every output scalar (documented in docs/perf/layers.md, "Stop 23"):
  *   the inner dimension is cut into blocks by its length alone (OpenBLAS's level-3 rule:
@@ -480,7 +481,7 @@ int main(int argc, char **argv) {
     }
 
     /* ---- bits and accuracy */
-    printf("%-28s %9s %9s %6s %6s %6s %8s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "grids", "2 thr", "pack", "vs OB",
+    printf("%-28s %9s %9s %6s %6s %6s %8s %7s | %10s %10s | %10s %10s\n", "bits", "row cuts", "col cuts", "grids", "2 thr", "pack", "vs OB", "6-11/12",
            "own abs", "own rel", "OB abs", "OB rel");
     for (int s = 0; s < shapeCount; s++) {
         Gemm *g = &gemms[s];
@@ -533,21 +534,42 @@ int main(int argc, char **argv) {
         memcpy(ob, starts[s], count * sizeof(float));
         Gemm o = *g; o.c = ob;
         openblasWhole(&o);
-        size_t vsOB = differing(whole, ob, count);
+        size_t vsOB = differing(whole, ob, count), vsOBLowerHalves = 0;
+        for (int i = 0; i < (g->m / 12) * 12; i++)   /* rows 6..11 of each 12 of OpenBLAS's tiles */
+            if (i % 12 >= 6) vsOBLowerHalves += differing(whole + (size_t)i * g->n, ob + (size_t)i * g->n, g->n);
         double ownAbs, ownRel, obAbs, obRel;
         errors(g, starts[s], whole, &ownAbs, &ownRel);
         errors(g, starts[s], ob, &obAbs, &obRel);
         char rows[32], cols[32];
         snprintf(rows, sizeof rows, "%d/%d", rowBad, rowTried);
         snprintf(cols, sizeof cols, "%d/%d", colBad, colTried);
-        printf("%-28s %9s %9s %3d/40 %6d %6d %7.1f%% | %10.2e %10.2e | %10.2e %10.2e\n", shapes[s].name, rows, cols, gridBad, twoBad, packBad,
-               100.0 * vsOB / count, ownAbs, ownRel, obAbs, obRel);
+        printf("%-28s %9s %9s %3d/40 %6d %6d %7.1f%% %7zu | %10.2e %10.2e | %10.2e %10.2e\n", shapes[s].name, rows, cols, gridBad, twoBad, packBad,
+               100.0 * vsOB / count, vsOBLowerHalves, ownAbs, ownRel, obAbs, obRel);
         free(cut); free(ob);
     }
     printf("(cuts differing from the whole own call / cuts tried; 'grids': four parts, one row and one column cut; '2 thr': two-thread modes (rows shared, columns, rows private) differing; "
            "'pack': the whole call with op(A) packed, and with op(B) packed or read in place the other way, differing; "
-           "'vs OB': share of scalars whose bits differ from one OpenBLAS call; errors against a double reference, "
+           "'vs OB': share of scalars whose bits differ from one OpenBLAS call, '6-11/12': how many of them lie in rows 6..11 of "
+           "each 12 (below the last multiple of 12); errors against a double reference, "
            "rel = |error| / sum |a||b|)\n\n");
+
+    /* ---- one-row products against OpenBLAS: the same order as OpenBLAS's for one row (stop 22's kernel) */
+    {
+        const int ks[] = {784, 256, 10, 128, 320, 321, 640, 641, 700, 1000}, ns[] = {256, 256, 256, 10, 64, 100, 33, 256, 200, 77};
+        size_t differ = 0, total = 0;
+        for (int t = 0; t < 10; t++)
+            for (int beta = 0; beta < 2; beta++) {
+                Shape one = {"one row", 0, 0, 1, ns[t], ks[t], beta, 0, 0, 0};
+                Gemm g = makeGemm(&one, 7 + t);
+                float *start = filled(g.n, 99), *own = scratch(g.n), *ob = scratch(g.n);
+                memcpy(own, start, g.n * sizeof(float)); memcpy(ob, start, g.n * sizeof(float));
+                Gemm w = g; w.c = own; ownPart(&w, 0, 1, 0, g.n, &workspaces[0], 0);
+                Gemm o = g; o.c = ob; openblasWhole(&o);
+                differ += differing(own, ob, g.n); total += g.n;
+                free((void *)g.a); free((void *)g.b); free(g.c); free(start); free(own); free(ob);
+            }
+        printf("one-row products (20: k from 10 to 1000, beta 0 and 1) against OpenBLAS: %zu of %zu scalars differ\n\n", differ, total);
+    }
 
     /* ---- speed: every variant of a product in turn, per repetition; medians of three clocks:
      * wall (the caller's, hand-offs included: noise when other processes hold a core), CPU (both
