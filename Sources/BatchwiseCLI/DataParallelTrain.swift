@@ -74,10 +74,12 @@ enum DataParallelTrain {
                 throw error
             }
         } catch where report.stepsRun == 0 {
-            // Before the first step only the validation data's check can fail this way
-            // (DataParallelTrainer+Validation.swift): it ends with one all-gather that every rank
-            // leaves throwing, its own error or that another rank's check failed, so every rank
-            // is here. The ranks that failed name themselves, once per distinct error.
+            // Before the first step has ended, an error that is neither a rank's failure nor a
+            // disagreement (both above) comes from the validation data's check, which ends with
+            // one all-gather that every rank leaves throwing (its own error, or that another
+            // rank's check failed; DataParallelTrainer+Validation.swift), or from applying the
+            // first step's reduced gradients, alike on every rank: every rank is here. The ranks
+            // that failed name themselves, once per distinct error.
             let learntOnly: Bool
             if case DistributedError.otherRankInputRejected(DataParallelTrainer.validationCheck, _) = error { learntOnly = true } else {
                 learntOnly = false
