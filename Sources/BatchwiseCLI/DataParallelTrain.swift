@@ -11,9 +11,10 @@ import Glibc
 /// `batchwise train` as one rank of an MPI job (`mpirun -np N batchwise train ...`, or
 /// ``RankLauncher`` for `--ranks N`): the job is resolved as a single process resolves it
 /// (``/Workflows/TrainJob/prepared()``), then `DataParallelTrainer` trains it with
-/// `--batch-size` as the global batch, each rank reading only its rows of each step. Rank 0
-/// alone prints progress and the weights' SHA-256 and writes `--checkpoint` and `--save`; all
-/// ranks hold the same weights after every step.
+/// `--batch-size` as the global batch, each rank reading only its rows of each step. With
+/// `--validation-split`, the rows a single-process run holds out are scored after every epoch,
+/// each rank scoring its share. Rank 0 alone prints progress and the weights' SHA-256 and
+/// writes `--checkpoint` and `--save`; all ranks hold the same weights after every step.
 ///
 /// An error is one line naming the rank or ranks that had it, written once, and exit status 1
 /// (``RankFailureReport``): an error of every rank alike once, by rank 0 (`batchwise train:
@@ -72,6 +73,20 @@ enum DataParallelTrain {
             default:
                 throw error
             }
+        } catch where report.stepsRun == 0 {
+            // Before the first step has ended, an error that is neither a rank's failure nor a
+            // disagreement (both above) comes from the validation data's check, which ends with
+            // one all-gather that every rank leaves throwing (its own error, or that another
+            // rank's check failed; DataParallelTrainer+Validation.swift), or from applying the
+            // first step's reduced gradients, alike on every rank: every rank is here. The ranks
+            // that failed name themselves, once per distinct error.
+            let learntOnly: Bool
+            if case DistributedError.otherRankInputRejected(DataParallelTrainer.validationCheck, _) = error { learntOnly = true } else {
+                learntOnly = false
+            }
+            guard learntOnly || !(error is DistributedError) else { throw error }
+            try RankFailureReport.agreeing(on: world) { if !learntOnly { throw error } }
+            throw error
         }
         if world.rank == 0 {
             try job.save(trainer.model, optimizer: trainer.optimizer, final: report.lastEpochEnd ?? prepared.snapshot,
@@ -85,7 +100,8 @@ enum DataParallelTrain {
         _ trainer: inout DataParallelTrainer, rows: Rows, job: TrainJob, report: inout RankZeroReport
     ) throws where Rows.Element == (Tensor<Float>, Tensor<Float>) {
         let steps = trainer.stepsPerEpoch(rowCount: rows.count)
-        try trainer.fit(rows, epochs: job.epochs, resumingFrom: report.prepared.snapshot) { result, snapshot in
+        try trainer.fit(rows, epochs: job.epochs, validationData: report.prepared.validationRows,
+                        resumingFrom: report.prepared.snapshot) { result, snapshot in
             // The loss is the same on every rank, so every rank stops alike.
             guard result.loss.isFinite else {
                 throw FailedOnEveryRank(
@@ -117,6 +133,8 @@ struct RankZeroReport {
     let ranks: Int
     let quiet: Bool
     private(set) var lastEpochEnd: TrainingSnapshot?
+    /// The steps this process has run (0 until the first one ended).
+    private(set) var stepsRun = 0
     private var epochStart = DispatchTime.now().uptimeNanoseconds
 
     init(job: TrainJob, prepared: TrainJob.Prepared, rank: Int, ranks: Int, quiet: Bool) {
@@ -124,6 +142,7 @@ struct RankZeroReport {
     }
 
     mutating func stepEnded(_ result: DataParallelStepResult, snapshot: TrainingSnapshot, steps: Int) throws {
+        stepsRun += 1
         let epochEnded = snapshot.stepInEpoch == 0 && snapshot.epoch == result.epoch + 1
         if epochEnded { lastEpochEnd = snapshot }
         guard rank == 0 else { return }
@@ -135,8 +154,9 @@ struct RankZeroReport {
         epochStart = DispatchTime.now().uptimeNanoseconds
         guard !quiet else { return }
         let loss = snapshot.history["loss"]?.last.map { String(format: "%.4f", $0) } ?? "-"
-        // The training metrics (Keras's "accuracy" by default) after the loss, as the single-process train prints them.
-        let metrics = snapshot.history.names.filter { $0 != "loss" }.compactMap { name in
+        // The training metrics (Keras's "accuracy" by default) after the loss, then the
+        // validation loss and metrics, in the single-process train's (Keras's) order.
+        let metrics = Trainer.logOrder(snapshot.history.names).filter { $0 != "loss" }.compactMap { name in
             snapshot.history[name]?.last.map { " - \(name): " + String(format: "%.4f", $0) }
         }
         print("Epoch \(result.epoch + 1)/\(job.epochs): \(steps) steps on \(ranks) rank\(ranks == 1 ? "" : "s"), "

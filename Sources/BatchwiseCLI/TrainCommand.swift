@@ -69,8 +69,10 @@ struct TrainCommand: ParsableCommand {
         progress and writes --checkpoint and --save, and every rank holds the same weights. --ranks 2 runs the same \
         command under mpirun on this machine (and prints the mpirun command). --reduction ordered (the default) \
         trains bitwise the same model on 1, 2, 4 or 8 ranks at the same --batch-size; fast is quicker across many \
-        nodes and equal within rounding. The data is shuffled globally or not at all (no --shuffle-buffer, no \
-        --validation-split). A failed rank ends the job with an error naming the rank (docs/distributed.md).
+        nodes and equal within rounding. The data is shuffled globally or not at all (no --shuffle-buffer). \
+        --validation-split holds out the rows a single-process run holds out; the ranks score them after every \
+        epoch and rank 0 prints val_loss and val_accuracy as a single process does. A failed rank ends the job \
+        with an error naming the rank (docs/distributed.md).
         """
     )
 

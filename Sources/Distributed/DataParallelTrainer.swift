@@ -230,6 +230,10 @@ public struct DataParallelTrainer {
     ///   - metrics: `nil` (the default) picks what `Trainer` picks (`Trainer.defaultMetrics(model:loss:)`:
     ///     Keras's "accuracy" for the loss and output width, none for mean squared error); `[]`
     ///     records none. Each must be a mean over rows (the accuracies are). Every rank must pass the same.
+    ///   - validationData: unsharded, unbatched `(features, targets)` rows scored in inference
+    ///     mode after every epoch, recorded as `val_loss` and `val_` + each metric's name (as
+    ///     `Trainer.fit`'s `validationData`), exact global values on every rank; checked before
+    ///     the first step (DataParallelTrainer+Validation.swift).
     ///   - snapshot: a snapshot handed to `afterStep` by an earlier run (possibly on another
     ///     number of ranks): training continues at its epoch and step, with its model,
     ///     optimizer state, history and unfinished epoch's loss and metric sums.
@@ -242,7 +246,8 @@ public struct DataParallelTrainer {
     /// averages of the weights, identically on every rank.
     @discardableResult
     public mutating func fit<Data: RandomAccessDataset>(
-        _ data: Data, epochs: Int, metrics: [any Metric]? = nil, resumingFrom snapshot: TrainingSnapshot? = nil,
+        _ data: Data, epochs: Int, metrics: [any Metric]? = nil, validationData: ValidationRows? = nil,
+        resumingFrom snapshot: TrainingSnapshot? = nil,
         afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
     ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
         guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
@@ -265,18 +270,23 @@ public struct DataParallelTrainer {
             optimizer.state = snapshot.optimizerState
             position = snapshot
         }
+        if position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
         let steps = stepsPerEpoch(rowCount: data.count)
         while position.epoch < epochs {
             if position.stepInEpoch >= steps {
                 // An empty dataset, or a snapshot of a longer pass: the epoch ends here.
-                Self.endEpoch(&position, metricNames: metricNames)
+                Self.endEpoch(&position, metricNames: metricNames,
+                              validation: try validationLogs(validationData, metrics: metrics, epoch: position.epoch))
                 continue
             }
             let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch, metrics: metrics)
             Self.accumulate(result, into: &position.runningSums)
             position.stepInEpoch += 1
             position.globalStep += 1
-            if position.stepInEpoch == steps { Self.endEpoch(&position, metricNames: metricNames) }
+            if position.stepInEpoch == steps {
+                Self.endEpoch(&position, metricNames: metricNames,
+                              validation: try validationLogs(validationData, metrics: metrics, epoch: position.epoch))
+            }
             position.model = model
             position.optimizerState = optimizer.state
             try afterStep(result, position)
@@ -287,9 +297,11 @@ public struct DataParallelTrainer {
         return position.history
     }
 
-    /// Records the finished epoch's mean loss and metrics and moves the position to the next epoch's start.
-    private static func endEpoch(_ position: inout TrainingSnapshot, metricNames: [String]) {
-        var logs = ["loss": position.runningSums["loss", default: RunningSum()].mean]
+    /// Records the finished epoch's mean loss and metrics (and `validation`'s `val_*` logs) and
+    /// moves the position to the next epoch's start.
+    private static func endEpoch(_ position: inout TrainingSnapshot, metricNames: [String], validation: [String: Double]) {
+        var logs = validation
+        logs["loss"] = position.runningSums["loss", default: RunningSum()].mean
         for name in metricNames { logs[name] = position.runningSums[name, default: RunningSum()].mean }
         position.history.record(epoch: position.epoch, logs: logs)
         position.epoch += 1

@@ -16,6 +16,7 @@ import Foundation
 //   length-mismatch              allReduceSum with a different length on every rank
 //   kill-rank                    rank --rank kills itself with SIGKILL after a barrier
 //   train                        DataParallelTrainer on a small MLP (DataParallelCheck.swift)
+//   validate                     DataParallelTrainer.fit with validation data (ValidationCheck.swift)
 //   world-misuse                 Communicator.world() from another thread and after finalize (WorldMisuseCheck.swift)
 //
 // `--backing-directory DIR` (any check) sets Open MPI's `osc_sm_backing_directory` for the
@@ -155,6 +156,8 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
         fail("the barrier returned although rank \(options.int("rank")) was killed", rank: world.rank)
     case "train":
         try DataParallelCheck.run(options, world: world, report: report)
+    case "validate":
+        try ValidationCheck.run(options, world: world, report: report)
     case "world-misuse":
         try WorldMisuseCheck.run(options, world: world, report: report)
     default:

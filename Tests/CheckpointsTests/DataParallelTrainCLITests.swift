@@ -25,7 +25,7 @@ import Glibc
 
     /// A folder whose unique name is in every command line of a run, with `d.h5`: 96 rows of 4
     /// features and a class label in 0..<3; `nanAtRow` puts a NaN into that row's features.
-    private func folder(nanAtRow: Int? = nil, _ label: String = #function) throws -> URL {
+    func folder(nanAtRow: Int? = nil, _ label: String = #function) throws -> URL {
         let folder = try NativeFixtures.folder(label)
         var x: [Float] = (0..<(96 * 4)).map { index -> Float in Float((index * 37) % 101) / 50 - 1 }
         if let nanAtRow { x[nanAtRow * 4 + 1] = Float.nan }
@@ -80,7 +80,7 @@ import Glibc
         run.stdout.split(separator: "\n").filter { $0.hasPrefix("weights sha256: ") }.map { String($0.dropFirst(16)) }
     }
 
-    private func expectNothingLeft(_ folder: URL) {
+    func expectNothingLeft(_ folder: URL) {
         let left = ProcessLifetimeTests.livingProcesses(mentioning: folder.path)
         #expect(left.isEmpty, "processes outlived the run: \(left)")
     }

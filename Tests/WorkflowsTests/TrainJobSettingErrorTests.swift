@@ -129,11 +129,9 @@ struct TrainJobSettingErrorTests {
             problem: "data-parallel training shuffles all rows or none; a buffered shuffle of 16 rows is not supported")) {
             try buffered.checkDataParallelSettings()
         }
-        var held = try job(folder)
-        held.validationSplit = 0.25
         #expect(throws: WorkflowError.invalidSetting(file: nil, setting: .validationSplit,
-                                                     problem: "data-parallel training does not hold out validation rows yet")) {
-            try held.prepared()
+                                                     problem: "validation split must be in [0, 1), got 1.0")) {
+            try split.checkDataParallelSettings()
         }
     }
 

@@ -283,12 +283,18 @@ public struct Trainer: Sendable {
 
     /// Keras's log order: loss, metrics, then the validation versions.
     static func ordered(_ logs: [String: Double]) -> [(String, Double)] {
+        logOrder(logs.keys).map { ($0, logs[$0]!) }
+    }
+
+    /// Log names in Keras's order, as `fit`'s progress lines print them: `loss`, the metrics,
+    /// `val_loss`, the validation metrics (each group by name).
+    public static func logOrder(_ names: some Sequence<String>) -> [String] {
         func rank(_ key: String) -> (Int, String) {
             let validation = key.hasPrefix("val_") ? 2 : 0
             let isLoss = key == "loss" || key == "val_loss"
             return (validation + (isLoss ? 0 : 1), key)
         }
-        return logs.sorted { rank($0.key) < rank($1.key) }.map { ($0.key, $0.value) }
+        return names.sorted { rank($0) < rank($1) }
     }
 }
 

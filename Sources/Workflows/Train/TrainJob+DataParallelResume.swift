@@ -9,7 +9,8 @@ extension TrainJob {
     /// (`iteratorState`); data-parallel training ignores that state and continues at the
     /// snapshot's epoch and step in its own order: all rows shuffled with ``seed`` (the default
     /// shuffle of a plain run), or the file order when ``shuffleBuffer`` is 0, in batches of
-    /// ``batchSize``. That is the same position only if the checkpointed run read this order.
+    /// ``batchSize``, over the rows ``validationSplit`` leaves for training. That is the same
+    /// position only if the checkpointed run read this order.
     /// The state is therefore restored into the pipeline a plain run of this job would read in
     /// that order, whose stages check their kinds and settings (a buffered shuffle, no shuffle,
     /// another seed, batch size or row count); a state they refuse is
@@ -19,7 +20,7 @@ extension TrainJob {
     func requireDataParallelPosition(_ snapshot: TrainingSnapshot?, data: TrainingData) throws {
         guard let state = snapshot?.iteratorState else { return }
         let order: TrainingData.Order = shuffleBuffer == 0 ? .sequential : .shuffled
-        let (pipeline, _) = try data.pipelines(batchSize: batchSize, order: order, seed: seed, validationSplit: 0)
+        let (pipeline, _) = try data.pipelines(batchSize: batchSize, order: order, seed: seed, validationSplit: validationSplit)
         do {
             _ = try pipeline.makeIterator(resumingFrom: state)
         } catch {

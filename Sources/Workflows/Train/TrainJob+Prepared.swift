@@ -8,7 +8,7 @@ extension TrainJob {
     /// What a job trains, resolved as ``run(progress:)`` resolves it, for a trainer other than
     /// ``/Training/Trainer`` (the data-parallel trainer of the Distributed module, which the
     /// workflows do not depend on): the starting model and optimizer, the loss, the snapshot a
-    /// resume continues, and the training rows with their order.
+    /// resume continues, the training rows with their order and the validation rows.
     ///
     /// ```swift
     /// let prepared = try job.prepared()
@@ -26,8 +26,13 @@ extension TrainJob {
         public var loss: Loss
         /// The snapshot a resumed checkpoint holds, or nil for a new run.
         public var snapshot: TrainingSnapshot?
-        /// The training rows in file order, values checked as they are read.
+        /// The training rows in file order, values checked as they are read: all rows, or the
+        /// first ones of a ``TrainJob/validationSplit``.
         public var rows: TrainingRows
+        /// The rows ``TrainJob/validationSplit`` holds out (the last ones, as a single-process
+        /// run holds them out: ``TrainingData/splitPoint(validationSplit:)``), in file order;
+        /// nil without a split.
+        public var validationRows: TrainingRows?
         /// The seed of the rows' `globalShuffle(seed:)`, or nil to keep the file order.
         public var shuffleSeed: UInt64?
         /// The model's Keras architecture JSON, written into checkpoints (nil if it has none).
@@ -36,9 +41,10 @@ extension TrainJob {
 
     /// Resolves the job for a trainer that cuts batches from random-access rows itself: the
     /// model, optimizer and loss as ``run(progress:)`` would use them, and the data checked
-    /// against them. Such a trainer shuffles globally or not at all and holds out no rows, so a
-    /// ``shuffleBuffer`` above 0 or a ``validationSplit`` above 0 is a
-    /// ``WorkflowError/invalidSetting(file:setting:problem:)``; so is an ``epochs`` below 0.
+    /// against them and split into training and validation rows as ``run(progress:)`` splits
+    /// them. Such a trainer shuffles globally or not at all, so a ``shuffleBuffer`` above 0 is a
+    /// ``WorkflowError/invalidSetting(file:setting:problem:)``; so is an ``epochs`` below 0 or a
+    /// ``validationSplit`` outside `[0, 1)`.
     public func prepared() throws -> Prepared {
         try checkDataParallelSettings()
         var start = try startingPoint()
@@ -47,10 +53,11 @@ extension TrainJob {
         var data = try TrainingData(files: [data] + moreData, x: x, y: y,
                                     sparseTargets: loss.kind == .sparseCategoricalCrossentropy)
         try data.validate(for: start.model, loss: loss)
+        let (rows, validationRows) = try data.trainingRows(validationSplit: validationSplit)
         try requireDataParallelPosition(start.snapshot, data: data)
         return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
-                        snapshot: start.snapshot, rows: data.trainingRows(), shuffleSeed: shuffleBuffer == 0 ? nil : seed,
-                        architecture: try? KerasModelConfig.json(for: start.model))
+                        snapshot: start.snapshot, rows: rows, validationRows: validationRows,
+                        shuffleSeed: shuffleBuffer == 0 ? nil : seed, architecture: try? KerasModelConfig.json(for: start.model))
     }
 
     /// The settings checks of ``prepared()`` that read no file, so that a launcher can refuse a
@@ -62,10 +69,7 @@ extension TrainJob {
                 file: nil, setting: .shuffleBuffer,
                 problem: "data-parallel training shuffles all rows or none; a buffered shuffle of \(shuffleBuffer) rows is not supported")
         }
-        guard validationSplit == 0 else {
-            throw WorkflowError.invalidSetting(file: nil, setting: .validationSplit,
-                                               problem: "data-parallel training does not hold out validation rows yet")
-        }
+        try TrainingData.checkValidationSplit(validationSplit)
         guard batchSize > 0 else {
             throw WorkflowError.invalidSetting(file: nil, setting: .batchSize, problem: "batch size must be positive, got \(batchSize)")
         }

@@ -136,10 +136,7 @@ public struct TrainingData: Sendable {
     /// Keras 3's `validation_split`: the first `floor(rows × (1 − split))` rows train, the rest
     /// validate, and a split leaving either side empty is an error.
     public func splitPoint(validationSplit: Double) throws -> Int {
-        guard (0..<1).contains(validationSplit) else {
-            throw WorkflowError.invalidSetting(file: nil, setting: .validationSplit,
-                                               problem: "validation split must be in [0, 1), got \(validationSplit)")
-        }
+        try Self.checkValidationSplit(validationSplit)
         guard validationSplit > 0 else { return rows }
         let trainRows = Int((Double(rows) * (1 - validationSplit)).rounded(.down))
         guard trainRows > 0, trainRows < rows else {
@@ -149,6 +146,15 @@ public struct TrainingData: Sendable {
                     + "\(rows - trainRows) validation rows; both need at least one")
         }
         return trainRows
+    }
+
+    /// Refuses a validation split outside `[0, 1)` (``WorkflowError/invalidSetting(file:setting:problem:)``),
+    /// before any file is opened.
+    static func checkValidationSplit(_ validationSplit: Double) throws {
+        guard (0..<1).contains(validationSplit) else {
+            throw WorkflowError.invalidSetting(file: nil, setting: .validationSplit,
+                                               problem: "validation split must be in [0, 1), got \(validationSplit)")
+        }
     }
 
     /// The stored element types of `x` and `y` in `file`.
