@@ -41,8 +41,7 @@ extension DataParallelTrainer {
     static func accumulate(_ result: DataParallelStepResult, into sums: inout [String: RunningSum]) {
         sums["loss", default: RunningSum()].add(Double(result.loss), weight: Double(result.rowCount))
         for (name, sum) in result.metricSums {
-            sums[name, default: RunningSum()].total += sum
-            sums[name, default: RunningSum()].weight += Double(result.rowCount)
+            sums[name, default: RunningSum()].add(sum: sum, weight: Double(result.rowCount))
         }
     }
 }

@@ -90,6 +90,12 @@ public struct RunningSum: Sendable, Equatable, Codable {
         total += value * weight
         self.weight += weight
     }
+    /// Adds `sum`, already weighted, over `weight` more (e.g. a batch's correct predictions
+    /// over its rows): unlike ``add(_:weight:)``, nothing is multiplied, so an exact sum stays exact.
+    public mutating func add(sum: Double, weight: Double) {
+        total += sum
+        self.weight += weight
+    }
     /// The weighted mean, 0 before any value.
     public var mean: Double { weight == 0 ? 0 : total / weight }
 }
