@@ -39,8 +39,10 @@ extension DataParallelTrainer {
     /// ``OverlappedGradientReduction/finish(failed:)`` completes them instead of the reducer's
     /// sum: the sums returned are then empty, and the gradients are the reduction's result.
     /// `extraQuantities` join the step's one agreement check (e.g. the training metrics).
+    /// `forGradients` (a training step's gradients) lets the reducer open its shared-memory window.
     mutating func reduceRankMicroShards<Data: RandomAccessDataset, Scalar: CommunicatorScalar>(
-        _ data: Data, epoch: Int, step: Int, width: Int, entersCollectivesAfterReadFailure: Bool, segmentPerRank: Bool,
+        _ data: Data, epoch: Int, step: Int, width: Int, forGradients: Bool = false,
+        entersCollectivesAfterReadFailure: Bool, segmentPerRank: Bool,
         overlapped: OverlappedGradientReduction? = nil, agreeing extraQuantities: [(name: String, value: Int)] = [],
         contribution: (_ reducer: GlobalBatchReducer, _ segments: [(x: Tensor<Float>, y: Tensor<Float>)?]) throws -> [[Scalar]]
     ) throws -> (sums: [Scalar], rowCount: Int) where Data.Element == (Tensor<Float>, Tensor<Float>) {
@@ -58,7 +60,7 @@ extension DataParallelTrainer {
             throw DataParallelError.invalidArgument(argument: "step", reason: "\(step) is not in 0..<\(stepsPerEpoch(rowCount: data.count))")
         }
         let rowCount = min(globalBatchSize, data.count - firstRow)
-        let reducer = try reducer(rowCount: rowCount)
+        let reducer = try reducer(rowCount: rowCount, forGradients: forGradients)
         let plan = reducer.plan, rank = communicator.rank
         precondition(!segmentPerRank || mode == .fast, "one segment per rank needs the fast reduction")
         let shards = segmentPerRank ? 0..<1 : plan.microShards(ofRank: rank)

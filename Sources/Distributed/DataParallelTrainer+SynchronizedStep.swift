@@ -28,7 +28,7 @@ extension DataParallelTrainer {
         // Each segment's metric sums from the predictions of its forward pass (zeros without rows).
         var metricPartials: [[Double]] = []
         let values: [Float], rowCount: Int
-        (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
+        (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width, forGradients: true,
                                                        entersCollectivesAfterReadFailure: true,
                                                        segmentPerRank: segmentPerRank, overlapped: overlapped,
                                                        agreeing: Self.metricAgreement(metrics)) { reducer, segments in

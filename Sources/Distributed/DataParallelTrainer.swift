@@ -139,6 +139,8 @@ public struct DataParallelTrainer {
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
+    /// Row counts whose reducer tried to open the window (whatever it answered): never again.
+    private var windowAttemptedRowCounts: Set<Int> = []
 
     /// A trainer for `model`, or a ``DataParallelError``: ``DataParallelError/invalidArgument(argument:reason:)``
     /// for a batch size or micro-shard count below 1, ``DataParallelError/unsupportedLayer(layer:reason:)``
@@ -326,7 +328,7 @@ public struct DataParallelTrainer {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         // Each micro-shard's metric sums, in the rank's micro-shard order (zeros without rows).
         var metricPartials: [[Double]] = []
-        let (totals, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width,
+        let (totals, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width, forGradients: true,
                                                            entersCollectivesAfterReadFailure: false, segmentPerRank: false,
                                                            agreeing: Self.metricAgreement(metrics)) { _, segments in
             try segments.map { segment in
@@ -346,16 +348,34 @@ public struct DataParallelTrainer {
                                       metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
     }
 
-    mutating func reducer(rowCount: Int) throws -> GlobalBatchReducer {
-        if let reducer = reducers[rowCount] { return reducer }
-        let plan = try MicroShardPlan(globalBatchSize: rowCount, microShardCount: microShardCount, rankCount: communicator.size)
-        var reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
-        // reduceRankMicroShards agrees on the step's widths before its first collective.
-        reducer.widthsAgreedByCaller = true
-        // Every rank creates the reducer for a row count at the same point of the same step.
-        if transport.usesWindow(in: mode) { try reducer.useSharedMemoryWindow(width: layout.width) }
+    /// The reducer for global batches of `rowCount` rows. Only the gradients' reductions
+    /// (`forGradients`) open its shared-memory window (megabytes in /dev/shm per rank):
+    /// evaluation, validation and recalibration reduce a few values, and a row count only they
+    /// use (a short last validation batch) must not cost one; they reuse a reducer with a
+    /// window (the same bits, ``GlobalBatchReducer/useSharedMemoryWindow(width:)``).
+    mutating func reducer(rowCount: Int, forGradients: Bool = false) throws -> GlobalBatchReducer {
+        var reducer: GlobalBatchReducer
+        if let existing = reducers[rowCount] {
+            reducer = existing
+        } else {
+            let plan = try MicroShardPlan(globalBatchSize: rowCount, microShardCount: microShardCount, rankCount: communicator.size)
+            reducer = try GlobalBatchReducer(communicator: communicator, plan: plan, mode: mode)
+            // reduceRankMicroShards agrees on the step's widths before its first collective.
+            reducer.widthsAgreedByCaller = true
+        }
+        // A collective, at the same point of the same step on every rank (every rank's reducers
+        // and attempts evolve alike); tried once per row count, a refusal (false on every rank) too.
+        if forGradients, transport.usesWindow(in: mode), !windowAttemptedRowCounts.contains(rowCount) {
+            windowAttemptedRowCounts.insert(rowCount)
+            try reducer.useSharedMemoryWindow(width: layout.width)
+        }
         reducers[rowCount] = reducer
         return reducer
+    }
+
+    /// The global batch row counts whose reducer folds through a shared-memory window.
+    package var rowCountsWithSharedMemoryWindow: Set<Int> {
+        Set(reducers.filter { $0.value.usesSharedMemoryWindow }.keys)
     }
 }
 
