@@ -139,8 +139,6 @@ public struct DataParallelTrainer {
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
-    /// Row counts whose reducer tried to open the window (whatever it answered): never again.
-    private var windowAttemptedRowCounts: Set<Int> = []
 
     /// A trainer for `model`, or a ``DataParallelError``: ``DataParallelError/invalidArgument(argument:reason:)``
     /// for a batch size or micro-shard count below 1, ``DataParallelError/unsupportedLayer(layer:reason:)``
@@ -354,6 +352,8 @@ public struct DataParallelTrainer {
     /// use (a short last validation batch) must not cost one; they reuse a reducer with a
     /// window (the same bits, ``GlobalBatchReducer/useSharedMemoryWindow(width:)``).
     mutating func reducer(rowCount: Int, forGradients: Bool = false) throws -> GlobalBatchReducer {
+        let opensWindow = forGradients && transport.usesWindow(in: mode)
+        if let existing = reducers[rowCount], !opensWindow || existing.windowAttempted { return existing }
         var reducer: GlobalBatchReducer
         if let existing = reducers[rowCount] {
             reducer = existing
@@ -364,11 +364,8 @@ public struct DataParallelTrainer {
             reducer.widthsAgreedByCaller = true
         }
         // A collective, at the same point of the same step on every rank (every rank's reducers
-        // and attempts evolve alike); tried once per row count, a refusal (false on every rank) too.
-        if forGradients, transport.usesWindow(in: mode), !windowAttemptedRowCounts.contains(rowCount) {
-            windowAttemptedRowCounts.insert(rowCount)
-            try reducer.useSharedMemoryWindow(width: layout.width)
-        }
+        // evolve alike); tried once per reducer, a refusal (false on every rank) too.
+        if opensWindow { try reducer.useSharedMemoryWindow(width: layout.width) }
         reducers[rowCount] = reducer
         return reducer
     }

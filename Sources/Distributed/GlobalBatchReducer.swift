@@ -45,6 +45,9 @@ public struct GlobalBatchReducer {
     private var sharedWindow: SharedMemoryWindow?
     /// Whether ``useSharedMemoryWindow(width:)`` opened a window.
     var usesSharedMemoryWindow: Bool { sharedWindow != nil }
+    /// Whether ``useSharedMemoryWindow(width:)`` was called, whatever it answered: a caller that
+    /// asks once per reducer does not repeat its collective every step.
+    private(set) var windowAttempted = false
 
     /// In ``ReductionMode/ordered`` on ranks of one node: folds sums of up to `width` values
     /// through an MPI-3 shared-memory window from now on, every rank a slice of the columns at
@@ -55,6 +58,7 @@ public struct GlobalBatchReducer {
     /// the window cannot be allocated: the fold along the ranks then stays.
     @discardableResult
     public mutating func useSharedMemoryWindow(width: Int) throws -> Bool {
+        windowAttempted = true
         guard mode == .ordered, plan.rankCount > 1 else { return false }
         let counts = (0..<plan.rankCount).map { plan.microShards(ofRank: $0).count }
         sharedWindow = try SharedMemoryWindow.open(on: communicator, capacity: SharedMemoryWindow.foldCapacity(width: width, microShardCounts: counts),
