@@ -19,6 +19,11 @@ public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
     /// Another rank failed in step `step` of epoch `epoch` (it throws ``rankFailed(rank:epoch:step:message:)``);
     /// this rank learnt of it through the step's reduction. `rank` is this rank.
     case otherRankFailed(rank: Int, epoch: Int, step: Int, underlying: DistributedError)
+    /// A callback of `fit` threw on rank `failedRank` (the lowest, if several did) in `phase`
+    /// (e.g. `"stepDidEnd after epoch 1, step 3"`); `rank` is this rank, whose callbacks did not
+    /// throw, and `message` the failed rank's error. The rank whose callback threw throws that
+    /// error itself, as `Trainer.fit` does; every rank stops at the same point.
+    case callbackFailedOnOtherRank(rank: Int, failedRank: Int, phase: String, message: String)
 
     /// One line naming the rank, step, layer or setting at fault.
     public var errorDescription: String? {
@@ -34,6 +39,8 @@ public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
         case let .otherRankFailed(rank, epoch, step, underlying):
             return "rank \(rank) stopped in epoch \(epoch), step \(step) because another rank failed "
                 + "(\(underlying.errorDescription ?? "\(underlying)"))"
+        case let .callbackFailedOnOtherRank(rank, failedRank, phase, message):
+            return "rank \(rank) stopped because a callback failed on rank \(failedRank) in \(phase): \(message)"
         }
     }
 }

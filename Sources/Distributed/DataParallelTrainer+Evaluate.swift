@@ -15,10 +15,19 @@ extension DataParallelTrainer {
     public mutating func evaluate<Data: RandomAccessDataset>(
         _ data: Data, metrics: [any Metric] = [], epoch: Int = 0
     ) throws -> [String: Double] where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        try evaluate(data, metrics: metrics, epoch: epoch, steps: nil)
+    }
+
+    /// ``evaluate(_:metrics:epoch:)`` over the first `steps` global batches only (all with `nil`):
+    /// rows `0 ..< min(count, steps·globalBatchSize)` (`fit`'s `validationSteps`).
+    mutating func evaluate<Data: RandomAccessDataset>(
+        _ data: Data, metrics: [any Metric], epoch: Int, steps: Int?
+    ) throws -> [String: Double] where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss) = (self.model, self.loss)
         let width = 1 + metrics.count
         var totals = [Double](repeating: 0, count: width)
-        for step in 0..<stepsPerEpoch(rowCount: data.count) {
+        let stepCount = min(stepsPerEpoch(rowCount: data.count), steps ?? .max)
+        for step in 0..<stepCount {
             let (sums, _) = try reduceMicroShards(data, epoch: epoch, step: step, width: width) { x, y -> [Double] in
                 let rows = Double(x.rowCount)
                 let pass = try model.loss(x: x, y: y, loss: loss, mode: .inference)
@@ -26,7 +35,7 @@ extension DataParallelTrainer {
             }
             for index in 0..<width { totals[index] += sums[index] }
         }
-        let count = Double(max(data.count, 1))
+        let count = Double(max(min(data.count, stepCount * globalBatchSize), 1))
         var results = ["loss": totals[0] / count]
         for (index, metric) in metrics.enumerated() { results[metric.name] = totals[index + 1] / count }
         return results

@@ -16,7 +16,8 @@ extension DataParallelTrainer {
     /// alone (then a rank's rows stay cut into micro-shards in fast mode too); their moving
     /// statistics are the row-weighted mean of the micro-shards' updates, reduced with the gradients.
     mutating func synchronizedStep<Data: RandomAccessDataset>(
-        _ data: Data, epoch: Int, step: Int, routing: BatchNormRouting, metrics: [any Metric]
+        _ data: Data, epoch: Int, step: Int, routing: BatchNormRouting, metrics: [any Metric],
+        agreeing extraQuantities: [(name: String, value: Int)] = []
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         let segmentPerRank = mode == .fast && routing.perMicroShard.isEmpty
@@ -31,7 +32,7 @@ extension DataParallelTrainer {
         (values, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width, forGradients: true,
                                                        entersCollectivesAfterReadFailure: true,
                                                        segmentPerRank: segmentPerRank, overlapped: overlapped,
-                                                       agreeing: Self.metricAgreement(metrics)) { reducer, segments in
+                                                       agreeing: Self.metricAgreement(metrics) + extraQuantities) { reducer, segments in
             let plan = reducer.plan
             let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
                 : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }

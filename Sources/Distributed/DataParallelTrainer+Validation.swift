@@ -63,7 +63,7 @@ extension DataParallelTrainer {
     }
 
     /// The end-of-epoch validation logs: `val_loss` and `val_` + each metric's name over every
-    /// row of pass `epoch` of `data` (none without `data`). Every rank enters the same
+    /// row of pass `epoch` of `data`, or its first `steps` global batches (none without `data`). Every rank enters the same
     /// collectives (one reduction per global batch of validation rows, with `1 + metrics.count`
     /// values per micro-shard), so uneven shards and ranks without rows do not hang; in
     /// ``ReductionMode/ordered`` the values are bitwise the same for any number of ranks.
@@ -71,15 +71,16 @@ extension DataParallelTrainer {
     /// ``DataParallelError/rankFailed(rank:epoch:step:message:)`` saying it was validating
     /// (`step` counts the validation batches), and the others throw
     /// ``DataParallelError/otherRankFailed(rank:epoch:step:underlying:)``.
-    mutating func validationLogs(_ data: ValidationRows?, metrics: [any Metric], epoch: Int) throws -> [String: Double] {
+    mutating func validationLogs(_ data: ValidationRows?, steps: Int? = nil, metrics: [any Metric],
+                                 epoch: Int) throws -> [String: Double] {
         guard let data else { return [:] }
         let values: [String: Double]
         do {
-            values = try evaluate(data, metrics: metrics, epoch: epoch)
+            values = try evaluate(data, metrics: metrics, epoch: epoch, steps: steps)
         } catch let DataParallelError.rankFailed(rank, epoch, step, message) {
             throw DataParallelError.rankFailed(
                 rank: rank, epoch: epoch, step: step,
-                message: "validating (batch \(step + 1) of \(stepsPerEpoch(rowCount: data.count)) of the validation rows): \(message)")
+                message: "validating (batch \(step + 1) of \(min(stepsPerEpoch(rowCount: data.count), steps ?? .max)) of the validation rows): \(message)")
         }
         return Dictionary(uniqueKeysWithValues: values.map { ("val_" + $0.key, $0.value) })
     }

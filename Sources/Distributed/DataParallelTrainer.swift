@@ -122,6 +122,9 @@ public struct DataParallelTrainer {
     /// collectives in ordered mode; a window falls back to ``ReductionTransport/collectives`` by
     /// itself when the ranks do not share one node; docs/distributed.md, "Stop 19").
     public let transport: ReductionTransport
+    /// Why the last `fit` stopped before its last epoch (a callback's `.stop`, agreed by every
+    /// rank: DataParallelTrainer+Callbacks.swift), as `Trainer.stopReason`; nil when it did not.
+    public internal(set) var stopReason: String?
     /// Whether the gradients travel through a shared-memory window (fast mode's reduction, or
     /// ordered mode's fold of the micro-shards' sums): false until the first step has decided
     /// it (on every rank alike), and whenever the collectives carry them.
@@ -207,113 +210,19 @@ public struct DataParallelTrainer {
         (rowCount + globalBatchSize - 1) / globalBatchSize
     }
 
-    /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
-    /// global mean loss (`"loss"`: the step losses weighted by their row counts) and training
-    /// metrics (under each metric's Keras name, e.g. `"accuracy"`). Epoch `e` reads the
-    /// dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every epoch, identically on every rank.
-    ///
-    /// The metrics are exact global values, as `Trainer.fit`'s: each micro-shard's metric on the
-    /// predictions of its training-mode forward pass (the step's own, no extra pass), times its
-    /// rows, summed over the ranks (in ``ReductionMode/ordered`` in micro-shard order, so the
-    /// epoch's value is bitwise the same with 1, 2, 4 ... ranks) and over the epoch, then divided
-    /// by the epoch's rows. They cost one small collective per step; `metrics: []` records the
-    /// loss alone, as Keras's `compile()` without metrics does, and leaves the step as it was.
-    ///
-    /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
-    /// `e` whatever the number of ranks, so a snapshot taken with one rank count resumes on
-    /// another. Rank 0 saves it (e.g. with the Checkpoints module's `NativeCheckpoint.save`);
-    /// resumed with the same `globalBatchSize` and `microShardCount` in
-    /// ``ReductionMode/ordered``, the run ends bitwise identical to an uninterrupted one.
-    /// - Parameters:
-    ///   - data: the unsharded, unbatched `(features, targets)` rows in the global order.
-    ///   - epochs: the total number of passes, counting those before a resume.
-    ///   - metrics: `nil` (the default) picks what `Trainer` picks (`Trainer.defaultMetrics(model:loss:)`:
-    ///     Keras's "accuracy" for the loss and output width, none for mean squared error); `[]`
-    ///     records none. Each must be a mean over rows (the accuracies are). Every rank must pass the same.
-    ///   - validationData: unsharded, unbatched `(features, targets)` rows scored in inference
-    ///     mode after every epoch, recorded as `val_loss` and `val_` + each metric's name (as
-    ///     `Trainer.fit`'s `validationData`), exact global values on every rank; checked before
-    ///     the first step (DataParallelTrainer+Validation.swift).
-    ///   - snapshot: a snapshot handed to `afterStep` by an earlier run (possibly on another
-    ///     number of ranks): training continues at its epoch and step, with its model,
-    ///     optimizer state, history and unfinished epoch's loss and metric sums.
-    ///   - afterStep: called on every rank after every step with its result and a snapshot of
-    ///     the state after it (identical on every rank); a throw stops training on this rank,
-    ///     so throw on every rank alike.
-    ///
-    /// When training ends, the optimizer finalizes the variables as `Trainer.fit` (Training)
-    /// does (`finalizeVariableValues(of:)`): with `useEMA` on, ``model`` then holds the moving
-    /// averages of the weights, identically on every rank.
-    @discardableResult
-    public mutating func fit<Data: RandomAccessDataset>(
-        _ data: Data, epochs: Int, metrics: [any Metric]? = nil, validationData: ValidationRows? = nil,
-        resumingFrom snapshot: TrainingSnapshot? = nil,
-        afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
-    ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
-        guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
-        try Self.checkRows(data)
-        let metrics = metrics ?? Trainer.defaultMetrics(model: model, loss: loss)
-        let metricNames = metrics.map(\.name)
-        var position = TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
-                                        stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
-        if let snapshot {
-            if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
-                throw DataParallelError.invalidArgument(
-                    argument: "resumingFrom", reason: "holds the state of \(trained), but the trainer's optimizer is \(optimizer.identity)")
-            }
-            let (saved, current) = (snapshot.model.variables, model.variables)
-            guard saved.map(\.name) == current.map(\.name), saved.map(\.value.shape) == current.map(\.value.shape) else {
-                throw DataParallelError.invalidArgument(
-                    argument: "resumingFrom", reason: "holds a model with variables \(saved.map(\.name)), the trainer's has \(current.map(\.name))")
-            }
-            model = snapshot.model
-            optimizer.state = snapshot.optimizerState
-            position = snapshot
-        }
-        if position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
-        let steps = stepsPerEpoch(rowCount: data.count)
-        while position.epoch < epochs {
-            if position.stepInEpoch >= steps {
-                // An empty dataset, or a snapshot of a longer pass: the epoch ends here.
-                Self.endEpoch(&position, metricNames: metricNames,
-                              validation: try validationLogs(validationData, metrics: metrics, epoch: position.epoch))
-                continue
-            }
-            let result = try self.step(data, epoch: position.epoch, step: position.stepInEpoch, metrics: metrics)
-            Self.accumulate(result, into: &position.runningSums)
-            position.stepInEpoch += 1
-            position.globalStep += 1
-            if position.stepInEpoch == steps {
-                Self.endEpoch(&position, metricNames: metricNames,
-                              validation: try validationLogs(validationData, metrics: metrics, epoch: position.epoch))
-            }
-            position.model = model
-            position.optimizerState = optimizer.state
-            try afterStep(result, position)
-        }
-        // As Trainer.fit and Keras's fit: with use_ema the model ends holding the averages. The
-        // snapshots handed to afterStep keep the training weights, so a resume stays exact.
-        if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
-        return position.history
-    }
-
-    /// Records the finished epoch's mean loss and metrics (and `validation`'s `val_*` logs) and
-    /// moves the position to the next epoch's start.
-    private static func endEpoch(_ position: inout TrainingSnapshot, metricNames: [String], validation: [String: Double]) {
-        var logs = validation
-        logs["loss"] = position.runningSums["loss", default: RunningSum()].mean
-        for name in metricNames { logs[name] = position.runningSums[name, default: RunningSum()].mean }
-        position.history.record(epoch: position.epoch, logs: logs)
-        position.epoch += 1
-        position.stepInEpoch = 0
-        position.runningSums = [:]
-    }
-
     /// One step: global batch `step` of pass `epoch` of `data`, with the global sums of
     /// `metrics` (none by default) in the result's ``DataParallelStepResult/metricSums``. Every
     /// rank must call it with the same arguments.
     public mutating func step<Data: RandomAccessDataset>(
         _ data: Data, epoch: Int, step: Int, metrics: [any Metric] = []
+    ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        try self.step(data, epoch: epoch, step: step, metrics: metrics, agreeing: [])
+    }
+
+    /// ``step(_:epoch:step:metrics:)`` with `extraQuantities` in the step's agreement check
+    /// (`fit`'s callbacks: DataParallelTrainer+Callbacks.swift).
+    mutating func step<Data: RandomAccessDataset>(
+        _ data: Data, epoch: Int, step: Int, metrics: [any Metric], agreeing extraQuantities: [(name: String, value: Int)]
     ) throws -> DataParallelStepResult where Data.Element == (Tensor<Float>, Tensor<Float>) {
         // Synchronized BatchNormalization, Dropout and fast mode without ghost batches take the
         // segmented step; the rest (ghost batches alone, or ordered mode without either) one
@@ -321,14 +230,15 @@ public struct DataParallelTrainer {
         let routing = BatchNormRouting(model: model, scope: batchNormStatistics)
         let drawsRandomNumbers = model.layers.contains { $0.randomState != nil }
         if drawsRandomNumbers || !routing.synchronized.isEmpty || (routing.perMicroShard.isEmpty && mode == .fast) {
-            return try synchronizedStep(data, epoch: epoch, step: step, routing: routing, metrics: metrics)
+            return try synchronizedStep(data, epoch: epoch, step: step, routing: routing, metrics: metrics,
+                                        agreeing: extraQuantities)
         }
         let (model, loss, layout) = (self.model, self.loss, self.layout)
         // Each micro-shard's metric sums, in the rank's micro-shard order (zeros without rows).
         var metricPartials: [[Double]] = []
         let (totals, rowCount) = try reduceRankMicroShards(data, epoch: epoch, step: step, width: layout.width, forGradients: true,
                                                            entersCollectivesAfterReadFailure: false, segmentPerRank: false,
-                                                           agreeing: Self.metricAgreement(metrics)) { _, segments in
+                                                           agreeing: Self.metricAgreement(metrics) + extraQuantities) { _, segments in
             try segments.map { segment in
                 guard let (x, y) = segment else {
                     metricPartials.append([Double](repeating: 0, count: metrics.count))

@@ -17,6 +17,7 @@ import Foundation
 //   kill-rank                    rank --rank kills itself with SIGKILL after a barrier
 //   train                        DataParallelTrainer on a small MLP (DataParallelCheck.swift)
 //   validate                     DataParallelTrainer.fit with validation data (ValidationCheck.swift)
+//   callbacks                    DataParallelTrainer.fit with callbacks (CallbackCheck.swift)
 //   evaluate-window              no shared-memory window for a row count only evaluate uses (EvaluationWindowCheck.swift)
 //   world-misuse                 Communicator.world() from another thread and after finalize (WorldMisuseCheck.swift)
 //
@@ -159,6 +160,8 @@ func run(_ check: String, _ options: Options, world: Communicator, report: Repor
         try DataParallelCheck.run(options, world: world, report: report)
     case "validate":
         try ValidationCheck.run(options, world: world, report: report)
+    case "callbacks":
+        try CallbackCheck.run(options, world: world, report: report)
     case "evaluate-window":
         try EvaluationWindowCheck.run(options, world: world, report: report)
     case "world-misuse":

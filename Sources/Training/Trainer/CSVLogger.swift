@@ -22,6 +22,9 @@ public struct CSVLogger: TrainingCallback {
     /// Whether to continue an existing file instead of replacing it.
     public let append: Bool
     private var columns: [String]?
+    /// False on the ranks of a data-parallel `fit` (Distributed) other than rank 0: the file is
+    /// read and written by rank 0 only.
+    package var writesFile = true
 
     /// Keras's defaults: comma-separated, replacing the file.
     public init(url: URL, separator: String = ",", append: Bool = false) {
@@ -33,11 +36,11 @@ public struct CSVLogger: TrainingCallback {
     /// A file to continue is read before the first step: one that is not text or has no
     /// CSVLogger header is refused before any epoch is spent, not when the first one ends.
     public mutating func trainingWillBegin() throws {
-        if columns == nil, isContinuing { columns = try existingColumns() }
+        if writesFile, columns == nil, isContinuing { columns = try existingColumns() }
     }
 
     public mutating func epochDidEnd(_ event: EpochEvent, snapshot: () throws -> TrainingSnapshot) throws -> CallbackDecision {
-        guard event.isComplete else { return .proceed }
+        guard event.isComplete, writesFile else { return .proceed }
         var text = ""
         if columns == nil {
             // Read here too for callers that drive a callback without `fit`.

@@ -86,7 +86,7 @@ extension Array where Element == any TrainingCallback {
     }
 
     /// Every resumable callback's state, by stored name; empty states (nothing to continue) are left out.
-    func resumableStates(optimizer: any Optimizer) -> [String: CallbackState] {
+    package func resumableStates(optimizer: any Optimizer) -> [String: CallbackState] {
         var states: [String: CallbackState] = [:]
         for (index, name) in resumableStateNames() {
             guard let state = (self[index] as? any ResumableCallback)?.resumableState(optimizer: optimizer),
@@ -97,7 +97,7 @@ extension Array where Element == any TrainingCallback {
     }
 
     /// Gives each resumable callback the state `states` holds under its name.
-    mutating func restore(_ states: [String: CallbackState], optimizer: inout any Optimizer) throws {
+    package mutating func restore(_ states: [String: CallbackState], optimizer: inout any Optimizer) throws {
         for (index, name) in resumableStateNames() {
             guard let state = states[name], var callback = self[index] as? any ResumableCallback else { continue }
             try callback.restore(state, optimizer: &optimizer)

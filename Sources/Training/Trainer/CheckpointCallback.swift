@@ -38,6 +38,9 @@ public struct CheckpointCallback: ResumableCallback {
     public private(set) var best: Double?
     /// Where the last save was, so that a stop right after a scheduled save does not save twice.
     private var savedPosition: (epoch: Int, stepInEpoch: Int, globalStep: Int)?
+    /// False on the ranks of a data-parallel `fit` (Distributed) other than rank 0: the callback
+    /// keeps its schedule and state as everywhere, but `save` is called on rank 0 only.
+    package var callsSave = true
 
     /// Calls `save` with a snapshot at each point `frequency` names; an error from `save` stops `fit` and reaches its caller.
     public init(frequency: Frequency, save: @escaping @Sendable (TrainingSnapshot) throws -> Void) {
@@ -68,7 +71,7 @@ public struct CheckpointCallback: ResumableCallback {
 
     private mutating func saveIfFinite(_ snapshot: TrainingSnapshot) throws {
         guard snapshot.holdsOnlyFiniteValues else { return }
-        try save(snapshot)
+        if callsSave { try save(snapshot) }
         savedPosition = (snapshot.epoch, snapshot.stepInEpoch, snapshot.globalStep)
     }
 }

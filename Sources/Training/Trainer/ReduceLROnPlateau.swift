@@ -117,7 +117,7 @@ extension CallbackDecision {
     /// Applies ``scaleLearningRate(factor:minimum:)`` to `optimizer` as Keras's
     /// `ReduceLROnPlateau` does (in double, from and to the float32 rate, only while the rate
     /// is above the minimum); other decisions change nothing.
-    func applyLearningRateChange(to optimizer: inout any Optimizer) throws {
+    package func applyLearningRateChange(to optimizer: inout any Optimizer) throws {
         guard case let .scaleLearningRate(factor, minimum) = self else { return }
         if let described = optimizer as? any KerasOptimizer, case .schedule(let schedule) = described.options.learningRate {
             throw TrainingError.invalidArgument(

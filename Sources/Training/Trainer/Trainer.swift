@@ -118,7 +118,7 @@ public struct Trainer: Sendable {
         stopReason = nil
         var callbacks = callbacks
         if let snapshot { try callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
-        for i in callbacks.indices { try callbacks[i].trainingWillBegin() }
+        try callbacks.trainingWillBegin()
         var display = ProgressDisplay(style: progress, write: progressOutput)
         warnings = TrainingWarning.check(model: model, loss: loss)
         for warning in warnings { display.note("Warning: \(warning)") }
@@ -147,12 +147,8 @@ public struct Trainer: Sendable {
                 display.step(run.stepInEpoch) { run.runningLogs(metrics) }
                 let event = StepEvent(epoch: run.epoch, step: run.stepInEpoch, globalStep: run.globalStep, loss: batchLoss,
                                       inputs: x, targets: y)
-                for i in callbacks.indices {
-                    // Called on a copy, so that the snapshot closure may read every callback's state.
-                    var callback = callbacks[i]
-                    let decision = try callback.stepDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
-                    callbacks[i] = callback
-                    if case let .stop(reason) = decision { stopReason = reason }
+                if let reason = try callbacks.stepDidEnd(event, snapshot: { run.snapshot(of: self, callbacks: $0) }) {
+                    stopReason = reason
                 }
                 if stopReason != nil { break }
             }
@@ -172,29 +168,9 @@ public struct Trainer: Sendable {
             let isComplete = stopReason == nil
             run.finishEpoch(logs: logs)
             let event = EpochEvent(epoch: run.epoch - 1, logs: logs, model: model, isComplete: isComplete)
-            var savesDue: [Int] = []
-            for i in callbacks.indices {
-                var callback = callbacks[i]
-                var decision = CallbackDecision.proceed
-                if var saver = callback as? any EpochEndSaver {
-                    if try saver.judgeEpoch(event) { savesDue.append(i) }
-                    callback = saver
-                } else {
-                    decision = try callback.epochDidEnd(event) { run.snapshot(of: self, callbacks: callbacks) }
-                }
-                callbacks[i] = callback
-                if case let .stop(reason) = decision, stopReason == nil { stopReason = reason }
-                try decision.applyLearningRateChange(to: &optimizer)
-            }
-            // Saved once every callback has judged the epoch: the snapshot holds all their states after it.
-            if !savesDue.isEmpty {
-                let snapshot = run.snapshot(of: self, callbacks: callbacks)
-                for i in savesDue {
-                    guard var saver = callbacks[i] as? any EpochEndSaver else { continue }
-                    try saver.saveJudgedEpoch(snapshot)
-                    callbacks[i] = saver
-                }
-            }
+            stopReason = try callbacks.epochDidEnd(event, stopReason: stopReason,
+                                                   snapshot: { run.snapshot(of: self, callbacks: $0) },
+                                                   apply: { try $0.applyLearningRateChange(to: &optimizer) })
             if let stopReason {
                 if isComplete { try announceStop(stopReason, run: run, to: &callbacks) }
                 break
@@ -203,9 +179,7 @@ public struct Trainer: Sendable {
         // Keras's fit: `finalize_variable_values` (EMA weights) before `on_train_end`, so a
         // callback restoring its best weights still wins.
         if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
-        for i in callbacks.indices {
-            if let replacement = callbacks[i].trainingDidEnd(model: model) { model = replacement }
-        }
+        model = callbacks.trainingDidEnd(model: model)
         if let stopReason, progress != .quiet {
             display.note(stopReason)
         }
@@ -216,11 +190,7 @@ public struct Trainer: Sendable {
     private func announceStop<Train: Dataset>(_ reason: String, run: FitRun<Train>,
                                               to callbacks: inout [any TrainingCallback]) throws {
         let event = StopEvent(epoch: run.epoch, stepInEpoch: run.stepInEpoch, globalStep: run.globalStep, reason: reason)
-        for i in callbacks.indices {
-            var callback = callbacks[i]
-            try callback.trainingDidStop(event) { run.snapshot(of: self, callbacks: callbacks) }
-            callbacks[i] = callback
-        }
+        try callbacks.trainingDidStop(event) { run.snapshot(of: self, callbacks: $0) }
     }
 
     /// The loss and metrics over a dataset, in `mode` (inference by default). Nothing in the

@@ -87,6 +87,11 @@ public struct StepEvent: Sendable {
     public let inputs: Tensor<Float>
     /// The batch's targets, row for row with ``inputs``.
     public let targets: Tensor<Float>
+
+    /// The event `fit` (or the data-parallel `fit`, Distributed) hands its callbacks.
+    package init(epoch: Int, step: Int, globalStep: Int, loss: Float, inputs: Tensor<Float>, targets: Tensor<Float>) {
+        (self.epoch, self.step, self.globalStep, self.loss, self.inputs, self.targets) = (epoch, step, globalStep, loss, inputs, targets)
+    }
 }
 
 /// The end of one epoch, after validation, as ``TrainingCallback/epochDidEnd(_:snapshot:)``
@@ -107,7 +112,7 @@ public struct EpochEvent: Sendable {
     /// position is not an epoch boundary (``TrainingCallback/trainingDidStop(_:snapshot:)`` had it).
     public let isComplete: Bool
 
-    init(epoch: Int, logs: [String: Double], model: Sequential, isComplete: Bool = true) {
+    package init(epoch: Int, logs: [String: Double], model: Sequential, isComplete: Bool = true) {
         self.epoch = epoch
         self.logs = logs
         self.model = model
@@ -129,4 +134,9 @@ public struct StopEvent: Sendable {
     public let globalStep: Int
     /// Why training stopped, as ``Trainer/stopReason`` reports it.
     public let reason: String
+
+    /// The event `fit` (or the data-parallel `fit`, Distributed) hands its callbacks.
+    package init(epoch: Int, stepInEpoch: Int, globalStep: Int, reason: String) {
+        (self.epoch, self.stepInEpoch, self.globalStep, self.reason) = (epoch, stepInEpoch, globalStep, reason)
+    }
 }

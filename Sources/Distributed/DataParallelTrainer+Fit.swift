@@ -1,0 +1,199 @@
+import Datasets
+import Tensors
+import Training
+
+extension DataParallelTrainer {
+    /// Trains up to `epochs` full passes over `data` and returns the history of each epoch's
+    /// global mean loss (`"loss"`: the step losses weighted by their row counts) and training
+    /// metrics (under each metric's Keras name, e.g. `"accuracy"`). Epoch `e` reads the
+    /// dataset's pass `e`, so a `globalShuffle(seed:)` reshuffles every epoch, identically on every rank.
+    ///
+    /// The metrics are exact global values, as `Trainer.fit`'s: each micro-shard's metric on the
+    /// predictions of its training-mode forward pass (the step's own, no extra pass), times its
+    /// rows, summed over the ranks (in ``ReductionMode/ordered`` in micro-shard order, so the
+    /// epoch's value is bitwise the same with 1, 2, 4 ... ranks) and over the epoch, then divided
+    /// by the epoch's rows. They cost one small collective per step; `metrics: []` records the
+    /// loss alone, as Keras's `compile()` without metrics does, and leaves the step as it was.
+    ///
+    /// The position in the data is global: epoch `e`, step `s` is rows `s·B ..< (s+1)·B` of pass
+    /// `e` whatever the number of ranks, so a snapshot taken with one rank count resumes on
+    /// another. Rank 0 saves it (a `CheckpointCallback` in `callbacks`, or `afterStep` with the
+    /// Checkpoints module's `NativeCheckpoint.save`); resumed with the same `globalBatchSize` and
+    /// `microShardCount` in ``ReductionMode/ordered``, the run ends bitwise identical to an
+    /// uninterrupted one.
+    ///
+    /// **Callbacks** are `Trainer.fit`'s (`EarlyStopping`, `ReduceLROnPlateau`, `CSVLogger`,
+    /// `CheckpointCallback`, `TerminateOnNonFiniteLoss`, `TimeBudgetStop`, your own), called on
+    /// every rank with the same events in the same order as `Trainer.fit` calls them, and the
+    /// global logs the History records (DataParallelTrainer+Callbacks.swift): a `.stop` on any
+    /// rank stops every rank at the same step, a throw on any rank fails every rank there,
+    /// `CheckpointCallback`'s `save` and `CSVLogger`'s file run on rank 0 only, and their
+    /// snapshots hold the global position, so they resume on any number of ranks.
+    /// - Parameters:
+    ///   - data: the unsharded, unbatched `(features, targets)` rows in the global order.
+    ///   - epochs: the total number of passes, counting those before a resume.
+    ///   - metrics: `nil` (the default) picks what `Trainer` picks (`Trainer.defaultMetrics(model:loss:)`:
+    ///     Keras's "accuracy" for the loss and output width, none for mean squared error); `[]`
+    ///     records none. Each must be a mean over rows (the accuracies are). Every rank must pass the same.
+    ///   - validationData: unsharded, unbatched `(features, targets)` rows scored in inference
+    ///     mode after every epoch, recorded as `val_loss` and `val_` + each metric's name (as
+    ///     `Trainer.fit`'s `validationData`), exact global values on every rank; checked before
+    ///     the first step (DataParallelTrainer+Validation.swift).
+    ///   - validationSteps: score only the first `validationSteps` global batches of
+    ///     `validationData` (rows `0 ..< validationSteps·globalBatchSize` of its pass `e` after
+    ///     epoch `e`), as `Trainer.fit`'s `validationSteps` takes the first batches of a pipeline
+    ///     batched at the global batch size; `nil` scores every row. At least 1, and only with
+    ///     `validationData` (``DataParallelError/invalidArgument(argument:reason:)`` otherwise):
+    ///     the rows are random-access and finite, so it is never required, only a way to validate on less.
+    ///   - callbacks: run after every step and epoch, in order, on every rank (above); every
+    ///     rank must pass the same kinds in the same order (checked with the first step:
+    ///     ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``).
+    ///     Without callbacks no collective is added to a step.
+    ///   - snapshot: a snapshot handed to `afterStep` or a `CheckpointCallback` by an earlier run
+    ///     (possibly on another number of ranks): training continues at its epoch and step, with
+    ///     its model, optimizer state, history, unfinished epoch's loss and metric sums, and the
+    ///     states of the resumable callbacks.
+    ///   - afterStep: called on every rank after every step (and after that step's callbacks) with
+    ///     its result and a snapshot of the state after it (identical on every rank); a throw
+    ///     stops training on this rank, so throw on every rank alike (a callback's throw is agreed).
+    ///
+    /// When training ends, the optimizer finalizes the variables as `Trainer.fit` (Training)
+    /// does (`finalizeVariableValues(of:)`): with `useEMA` on, ``model`` then holds the moving
+    /// averages of the weights, identically on every rank; then each callback's
+    /// `trainingDidEnd(model:)` may hand back a model to keep (`EarlyStopping`'s best), the same on every rank.
+    @discardableResult
+    public mutating func fit<Data: RandomAccessDataset>(
+        _ data: Data, epochs: Int, metrics: [any Metric]? = nil, validationData: ValidationRows? = nil,
+        validationSteps: Int? = nil, callbacks: [any TrainingCallback] = [],
+        resumingFrom snapshot: TrainingSnapshot? = nil,
+        afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
+    ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
+        guard epochs >= 0 else { throw DataParallelError.invalidArgument(argument: "epochs", reason: "must be >= 0, got \(epochs)") }
+        if let validationSteps {
+            guard validationSteps >= 1 else {
+                throw DataParallelError.invalidArgument(argument: "validationSteps", reason: "must be at least 1, got \(validationSteps)")
+            }
+            guard validationData != nil else {
+                throw DataParallelError.invalidArgument(argument: "validationSteps", reason: "limits validationData, but there is none")
+            }
+        }
+        try Self.checkRows(data)
+        let metrics = metrics ?? Trainer.defaultMetrics(model: model, loss: loss)
+        let metricNames = metrics.map(\.name)
+        var position = try startingPosition(resumingFrom: snapshot)
+        stopReason = nil
+        var run = CallbackRun(callbacks, communicator: communicator)
+        if let snapshot { try run.callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
+        try run.begin()
+        if position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
+        let steps = stepsPerEpoch(rowCount: data.count)
+        let noRows = Tensor<Float>(zeros: [0])
+        while position.epoch < epochs {
+            var result: DataParallelStepResult?
+            if position.stepInEpoch < steps {
+                let stepResult = try agreedStep(data, position: position, metrics: metrics, run: &run)
+                Self.accumulate(stepResult, into: &position.runningSums)
+                position.stepInEpoch += 1
+                position.globalStep += 1
+                result = stepResult
+                if run.isActive {
+                    // No rank holds the global batch: the event's rows are empty (a NaN guard names the model).
+                    let event = StepEvent(epoch: position.epoch, step: position.stepInEpoch, globalStep: position.globalStep,
+                                          loss: stepResult.loss, inputs: noRows, targets: noRows)
+                    let current = position
+                    stopReason = try run.agree(phase: "stepDidEnd (epoch \(position.epoch), step \(position.stepInEpoch - 1))",
+                                               learningRate: { optimizer.learningRate }) { callbacks in
+                        try callbacks.stepDidEnd(event) { callbackSnapshot(current, callbacks: $0) }
+                    }
+                }
+            }
+            if let reason = stopReason {
+                // The exact position, before the partial epoch is closed: what a resume needs.
+                try announceStop(reason, position: position, run: &run)
+            }
+            if stopReason != nil || position.stepInEpoch >= steps {
+                // An epoch ends: all its steps ran (an empty dataset, or a snapshot of a longer
+                // pass, ends it at once), or a callback stopped inside it (partial logs, no validation).
+                let isComplete = stopReason == nil
+                let validation = isComplete
+                    ? try validationLogs(validationData, steps: validationSteps, metrics: metrics, epoch: position.epoch) : [:]
+                let logs = Self.endEpoch(&position, metricNames: metricNames, validation: validation)
+                if run.isActive {
+                    let event = EpochEvent(epoch: position.epoch - 1, logs: logs, model: model, isComplete: isComplete)
+                    let (current, stoppedBefore) = (position, stopReason)
+                    stopReason = try run.agree(phase: "epochDidEnd (epoch \(position.epoch - 1))",
+                                               learningRate: { optimizer.learningRate }) { callbacks in
+                        try callbacks.epochDidEnd(event, stopReason: stoppedBefore,
+                                                  snapshot: { callbackSnapshot(current, callbacks: $0) },
+                                                  apply: { try $0.applyLearningRateChange(to: &optimizer) })
+                    }
+                    if let reason = stopReason, isComplete { try announceStop(reason, position: position, run: &run) }
+                }
+            }
+            if let result {
+                position = callbackSnapshot(position, callbacks: run.callbacks)
+                try afterStep(result, position)
+            }
+            if stopReason != nil { break }
+        }
+        try run.end()
+        // As Trainer.fit and Keras's fit: with use_ema the model ends holding the averages. The
+        // snapshots handed to afterStep keep the training weights, so a resume stays exact.
+        if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
+        model = run.callbacks.trainingDidEnd(model: model)
+        return position.history
+    }
+
+    /// Where `fit` starts: the beginning, or `snapshot` (its model and optimizer state taken over).
+    private mutating func startingPosition(resumingFrom snapshot: TrainingSnapshot?) throws -> TrainingSnapshot {
+        guard let snapshot else {
+            return TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
+                                    stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
+        }
+        if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
+            throw DataParallelError.invalidArgument(
+                argument: "resumingFrom", reason: "holds the state of \(trained), but the trainer's optimizer is \(optimizer.identity)")
+        }
+        let (saved, current) = (snapshot.model.variables, model.variables)
+        guard saved.map(\.name) == current.map(\.name), saved.map(\.value.shape) == current.map(\.value.shape) else {
+            throw DataParallelError.invalidArgument(
+                argument: "resumingFrom", reason: "holds a model with variables \(saved.map(\.name)), the trainer's has \(current.map(\.name))")
+        }
+        model = snapshot.model
+        optimizer.state = snapshot.optimizerState
+        return snapshot
+    }
+
+    /// Records the finished epoch's mean loss and metrics (and `validation`'s `val_*` logs),
+    /// moves the position to the next epoch's start and returns the epoch's logs.
+    private static func endEpoch(_ position: inout TrainingSnapshot, metricNames: [String],
+                                 validation: [String: Double]) -> [String: Double] {
+        var logs = validation
+        logs["loss"] = position.runningSums["loss", default: RunningSum()].mean
+        for name in metricNames { logs[name] = position.runningSums[name, default: RunningSum()].mean }
+        position.history.record(epoch: position.epoch, logs: logs)
+        position.epoch += 1
+        position.stepInEpoch = 0
+        position.runningSums = [:]
+        return logs
+    }
+
+    /// `position` with the model, the optimizer's state and the resumable `callbacks`' states now.
+    func callbackSnapshot(_ position: TrainingSnapshot, callbacks: [any TrainingCallback]) -> TrainingSnapshot {
+        var snapshot = position
+        snapshot.model = model
+        snapshot.optimizerState = optimizer.state
+        snapshot.callbackStates = callbacks.resumableStates(optimizer: optimizer)
+        return snapshot
+    }
+
+    /// Tells every callback, on every rank, where training stopped (`trainingDidStop`), and agrees that none threw.
+    private func announceStop(_ reason: String, position: TrainingSnapshot, run: inout CallbackRun) throws {
+        let event = StopEvent(epoch: position.epoch, stepInEpoch: position.stepInEpoch, globalStep: position.globalStep, reason: reason)
+        _ = try run.agree(phase: "trainingDidStop (epoch \(position.epoch), after step \(position.stepInEpoch))",
+                          learningRate: { optimizer.learningRate }) { callbacks in
+            try callbacks.trainingDidStop(event) { callbackSnapshot(position, callbacks: $0) }
+            return nil
+        }
+    }
+}
