@@ -20,11 +20,14 @@ import Training
 ///   --checkpoint PATH [--checkpoint-steps N]  CheckpointCallback (every epoch, or every N steps) saving a
 ///                                      native checkpoint; every rank counts the `save` calls it saw (`saves`)
 ///   --csv PATH                         CSVLogger; `%r` in PATH is replaced by the rank
-///   (always)                           a recorder of every event (`events`)
+///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks at all
 ///
 /// `--resume PATH` continues from a checkpoint. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
-/// (the stop reason, or `none`), `saves` and `events`; with `--report-errors 1` an error is
+/// (the stop reason, or `none`), `saves`, `events`, `collectives` (entered during `fit`) and
+/// `collective-seconds` (their wall time, waiting included, as decimal text); `--count-parts 1`
+/// first counts, on copies of the trainer, the collectives of one `step` (`step-collectives`)
+/// and of one `evaluate` of the validation rows (`evaluate-collectives`) with fit's default metrics; with `--report-errors 1` an error is
 /// reported as `error <description>` instead of failing. `--compare-trainer 1` (a world of one)
 /// also runs `Trainer.fit` with the same callbacks on the same global batches and reports its
 /// `trainer-events`, `trainer-stop`, `trainer-losses` and `trainer-val-losses`.
@@ -102,6 +105,7 @@ enum CallbackCheck {
 
     static func callbacks(_ options: Options, rank: Int, log: EventLog, saves: SaveCounter,
                           optimizer: OptimizerConfig) throws -> [any TrainingCallback] {
+        guard options.values["bare"] != "1" else { return [] }
         var callbacks: [any TrainingCallback] = [Recorder(log: log)]
         let minDelta = options.values["min-delta"].flatMap(Double.init) ?? 0
         if let patience = options.values["early-stopping"].flatMap(Int.init) {
@@ -159,7 +163,18 @@ enum CallbackCheck {
         let (log, saves) = (EventLog(), SaveCounter())
         let epochs = options.int("epochs")
         let validationSteps = options.values["validation-steps"].flatMap(Int.init)
+        if options.values["count-parts"] == "1" {
+            let metrics = Trainer.defaultMetrics(model: model, loss: .sparseCategoricalCrossentropy)
+            var copy = trainer
+            var before = world.collectivesEntered
+            _ = try copy.step(data, epoch: 0, step: 0, metrics: metrics)
+            report.add("step-collectives", [String(world.collectivesEntered - before)])
+            before = world.collectivesEntered
+            _ = try copy.evaluate(try Slices(xv, yv), metrics: metrics, epoch: 0)
+            report.add("evaluate-collectives", [String(world.collectivesEntered - before)])
+        }
         let history: History
+        let (collectivesBefore, secondsBefore) = (world.collectivesEntered, world.secondsInCollectives)
         do {
             history = try trainer.fit(data, epochs: epochs, validationData: try Slices(xv, yv), validationSteps: validationSteps,
                                       callbacks: callbacks(options, rank: world.rank, log: log, saves: saves, optimizer: optimizer),
@@ -177,6 +192,8 @@ enum CallbackCheck {
         report.add("stop", [trainer.stopReason?.replacingOccurrences(of: " ", with: "_") ?? "none"])
         report.add("saves", [String(saves.value)])
         report.add("events", log.all)
+        report.add("collectives", [String(world.collectivesEntered - collectivesBefore)])
+        report.add("collective-seconds", [String(world.secondsInCollectives - secondsBefore)])
         guard options.values["compare-trainer"] == "1" else { return }
         let trainerLog = EventLog()
         var alone = Trainer(model: resumed?.model ?? model, optimizer: SGD(learningRate: 0.1), loss: .sparseCategoricalCrossentropy)

@@ -180,3 +180,33 @@ extension MPIRunTests {
     }
 }
 #endif
+
+#if os(Linux)
+extension MPIRunTests {
+    /// The callbacks' cost in collectives, counted on 2 ranks (4 steps and one validation per
+    /// epoch): without callbacks each further epoch costs exactly its 4 steps' and its
+    /// validation's collectives (counted alone on copies of the trainer), so a fit without
+    /// callbacks adds none per step (the callbacks' kinds ride in the step's agreement check);
+    /// with callbacks it is one all-reduce more per step and per epoch (10 over 2 epochs).
+    @Test func callbacksCostOneCollectivePerStepAndEpochAndNoneWithout() throws {
+        var counts: [String: Int] = [:]
+        var parts: (step: Int, evaluate: Int)?
+        for (name, epochs, extra) in [("bare2", 2, ["bare": "1", "count-parts": "1"]), ("bare3", 3, ["bare": "1"]), ("recorder2", 2, [:])] {
+            let run = try MPIRun.start(ranks: 2, check: "callbacks", arguments: Self.callbackArguments(epochs: epochs, extra), deadline: 60)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<2 {
+                let count = try #require(run.reports[rank]?["collectives"]?.first.flatMap { Int($0) }, "\(run.output)")
+                if rank == 0 { counts[name] = count } else { #expect(count == counts[name], "\(name): ranks differ") }
+            }
+            if let step = run.reports[0]?["step-collectives"]?.first.flatMap({ Int($0) }),
+               let evaluate = run.reports[0]?["evaluate-collectives"]?.first.flatMap({ Int($0) }) {
+                parts = (step, evaluate)
+            }
+        }
+        let (step, evaluate) = try #require(parts, "no counts of a step's and an evaluation's collectives")
+        #expect(step >= 2 && evaluate >= 2, "\(step) \(evaluate)")
+        #expect(counts["bare3"] == counts["bare2"].map { $0 + 4 * step + evaluate }, "\(counts), step \(step), evaluate \(evaluate)")
+        #expect(counts["recorder2"] == counts["bare2"].map { $0 + 8 + 2 }, "\(counts)")
+    }
+}
+#endif
