@@ -49,6 +49,9 @@ extension DataParallelTrainer {
     ///     rank must pass the same kinds in the same order (checked with the first step:
     ///     ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)``).
     ///     Without callbacks no collective is added to a step.
+    ///   - progress: `Trainer.fit`'s progress display (a bar or a line per epoch, the global logs,
+    ///     and why training stopped), printed by rank 0 only; `.quiet` (the default, unlike
+    ///     `Trainer.fit`'s `.automatic`) prints nothing, so that a library call under `mpirun` stays silent.
     ///   - snapshot: a snapshot handed to `afterStep` or a `CheckpointCallback` by an earlier run
     ///     (possibly on another number of ranks): training continues at its epoch and step, with
     ///     its model, optimizer state, history, unfinished epoch's loss and metric sums, and the
@@ -64,7 +67,7 @@ extension DataParallelTrainer {
     @discardableResult
     public mutating func fit<Data: RandomAccessDataset>(
         _ data: Data, epochs: Int, metrics: [any Metric]? = nil, validationData: ValidationRows? = nil,
-        validationSteps: Int? = nil, callbacks: [any TrainingCallback] = [],
+        validationSteps: Int? = nil, callbacks: [any TrainingCallback] = [], progress: ProgressStyle = .quiet,
         resumingFrom snapshot: TrainingSnapshot? = nil,
         afterStep: (_ result: DataParallelStepResult, _ snapshot: TrainingSnapshot) throws -> Void = { _, _ in }
     ) throws -> History where Data.Element == (Tensor<Float>, Tensor<Float>) {
@@ -88,7 +91,13 @@ extension DataParallelTrainer {
         if position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
         let steps = stepsPerEpoch(rowCount: data.count)
         let noRows = Tensor<Float>(zeros: [0])
+        var display = ProgressDisplay(style: communicator.rank == 0 ? progress : .quiet)
+        var epochShown: Int?
         while position.epoch < epochs {
+            if epochShown != position.epoch {
+                display.beginEpoch(position.epoch, of: epochs, steps: steps)
+                epochShown = position.epoch
+            }
             var result: DataParallelStepResult?
             if position.stepInEpoch < steps {
                 let stepResult = try agreedStep(data, position: position, metrics: metrics, run: &run)
@@ -96,6 +105,9 @@ extension DataParallelTrainer {
                 position.stepInEpoch += 1
                 position.globalStep += 1
                 result = stepResult
+                display.step(position.stepInEpoch) {
+                    Trainer.logOrder(position.runningSums.keys).map { ($0, position.runningSums[$0]?.mean ?? 0) }
+                }
                 if run.isActive {
                     // No rank holds the global batch: the event's rows are empty (a NaN guard names the model).
                     let event = StepEvent(epoch: position.epoch, step: position.stepInEpoch, globalStep: position.globalStep,
@@ -117,7 +129,9 @@ extension DataParallelTrainer {
                 let isComplete = stopReason == nil
                 let validation = isComplete
                     ? try validationLogs(validationData, steps: validationSteps, metrics: metrics, epoch: position.epoch) : [:]
+                let stepsRun = position.stepInEpoch
                 let logs = Self.endEpoch(&position, metricNames: metricNames, validation: validation)
+                display.endEpoch(position.epoch - 1, stepsRun: stepsRun, logs: Trainer.logOrder(logs.keys).map { ($0, logs[$0]!) })
                 if run.isActive {
                     let event = EpochEvent(epoch: position.epoch - 1, logs: logs, model: model, isComplete: isComplete)
                     let (current, stoppedBefore) = (position, stopReason)
@@ -141,6 +155,7 @@ extension DataParallelTrainer {
         // snapshots handed to afterStep keep the training weights, so a resume stays exact.
         if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }
         model = run.callbacks.trainingDidEnd(model: model)
+        if let stopReason { display.note(stopReason) }
         return position.history
     }
 

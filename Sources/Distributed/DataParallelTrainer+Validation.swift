@@ -2,7 +2,7 @@ import Datasets
 import Tensors
 import Training
 
-/// Validation data in ``DataParallelTrainer/fit(_:epochs:metrics:validationData:resumingFrom:afterStep:)``,
+/// Validation data in ``DataParallelTrainer/fit(_:epochs:metrics:validationData:validationSteps:callbacks:progress:resumingFrom:afterStep:)``,
 /// as Keras's `fit(validation_data=...)` under a distribution strategy and `Trainer.fit`'s
 /// `validationData` (Training): after every epoch each rank scores its rows of the validation
 /// data in inference mode (BatchNormalization with its moving statistics, Dropout off) through

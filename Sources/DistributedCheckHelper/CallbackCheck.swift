@@ -22,7 +22,7 @@ import Training
 ///   --csv PATH                         CSVLogger; `%r` in PATH is replaced by the rank
 ///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks at all
 ///
-/// `--resume PATH` continues from a checkpoint. `--validation-steps N` passes validationSteps.
+/// `--resume PATH` continues from a checkpoint; `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
 /// (the stop reason, or `none`), `saves`, `events`, `collectives` (entered during `fit`) and
 /// `collective-seconds` (their wall time, waiting included, as decimal text); `--count-parts 1`
@@ -178,7 +178,7 @@ enum CallbackCheck {
         do {
             history = try trainer.fit(data, epochs: epochs, validationData: try Slices(xv, yv), validationSteps: validationSteps,
                                       callbacks: callbacks(options, rank: world.rank, log: log, saves: saves, optimizer: optimizer),
-                                      resumingFrom: resumed)
+                                      progress: options.values["progress"] == "lines" ? .lines : .quiet, resumingFrom: resumed)
         } catch where options.values["report-errors"] == "1" {
             report.add("error", [(error as? any LocalizedError)?.errorDescription ?? "\(error)"])
             report.add("saves", [String(saves.value)])

@@ -208,5 +208,21 @@ extension MPIRunTests {
         #expect(counts["bare3"] == counts["bare2"].map { $0 + 4 * step + evaluate }, "\(counts), step \(step), evaluate \(evaluate)")
         #expect(counts["recorder2"] == counts["bare2"].map { $0 + 8 + 2 }, "\(counts)")
     }
+
+    /// `progress: .lines` on 2 ranks stopped inside epoch 2 by rank 1's budget: rank 0 alone
+    /// prints, once, the complete epoch's line with the global logs, the stopped epoch's line
+    /// and why training stopped.
+    @Test func progressIsPrintedByRankZeroOnly() throws {
+        let run = try MPIRun.start(ranks: 2, check: "callbacks",
+                                   arguments: Self.callbackArguments(epochs: 4, ["stop-at-step": "6", "stop-rank": "1", "progress": "lines"]),
+                                   deadline: 60)
+        #expect(run.status == 0, "\(run.output)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(run.output)")
+        #expect(lines.first?.hasPrefix("Epoch 1/4: 4 steps, ") == true && lines.first?.contains(" - loss: 1.2145 - accuracy: 0.3922 - val_loss: 1.1225") == true,
+                "\(run.output)")
+        #expect(lines.dropFirst().first?.hasPrefix("Epoch 2/4: 2 steps, ") == true, "\(run.output)")
+        #expect(lines.last == "time budget of 6.0 s used up after step 6 (rank 1)", "\(run.output)")
+    }
 }
 #endif

@@ -19,7 +19,7 @@ public enum ProgressStyle: Sendable {
 
 /// Draws the progress of one `fit` call. Costs one clock read per step; the bar is redrawn
 /// at most every `redrawInterval` seconds, so printing never shows in the step time.
-struct ProgressDisplay {
+package struct ProgressDisplay {
     private let style: ProgressStyle
     private let write: (String) -> Void
     private let redrawInterval: Double
@@ -28,7 +28,7 @@ struct ProgressDisplay {
     private var epochs = 0
     private var steps: Int?
 
-    init(style: ProgressStyle, write: ((String) -> Void)? = nil, redrawInterval: Double = 0.1) {
+    package init(style: ProgressStyle, write: ((String) -> Void)? = nil, redrawInterval: Double = 0.1) {
         if case .automatic = style {
             self.style = isatty(STDOUT_FILENO) == 1 ? .bar : .lines
         } else {
@@ -40,7 +40,7 @@ struct ProgressDisplay {
         self.redrawInterval = redrawInterval
     }
 
-    mutating func beginEpoch(_ epoch: Int, of epochs: Int, steps: Int?) {
+    package mutating func beginEpoch(_ epoch: Int, of epochs: Int, steps: Int?) {
         self.epochs = epochs
         self.steps = steps
         epochStart = DispatchTime.now().uptimeNanoseconds
@@ -48,7 +48,7 @@ struct ProgressDisplay {
         if case .bar = style { write("Epoch \(epoch + 1)/\(epochs)\n") }
     }
 
-    mutating func step(_ step: Int, logs: () -> [(String, Double)]) {
+    package mutating func step(_ step: Int, logs: () -> [(String, Double)]) {
         guard case .bar = style else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         guard Double(now &- lastDraw) / 1e9 >= redrawInterval || step == steps else { return }
@@ -56,7 +56,7 @@ struct ProgressDisplay {
         write("\r" + barLine(step: step, now: now, logs: logs()) + "\u{1B}[K")
     }
 
-    mutating func endEpoch(_ epoch: Int, stepsRun: Int, logs: [(String, Double)]) {
+    package mutating func endEpoch(_ epoch: Int, stepsRun: Int, logs: [(String, Double)]) {
         let now = DispatchTime.now().uptimeNanoseconds
         switch style {
         case .bar:
@@ -71,7 +71,7 @@ struct ProgressDisplay {
     }
 
     /// A line outside the bar (why training stopped, for instance).
-    func note(_ text: String) {
+    package func note(_ text: String) {
         if case .quiet = style { return }
         write(text + "\n")
     }
