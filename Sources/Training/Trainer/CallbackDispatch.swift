@@ -2,7 +2,7 @@
 /// (Distributed), so that both call the same methods in the same order: each callback in list
 /// order, on a copy written back after the call (a `snapshot` taken by a later callback holds
 /// the earlier ones' new states), and at an epoch's end the ``CheckpointCallback``s' saves after
-/// every callback has judged the epoch (``EpochEndSaver``).
+/// every callback has judged the epoch (`EpochEndSaver`).
 ///
 /// `snapshot(callbacks)` builds the caller's ``TrainingSnapshot`` with the states of `callbacks`.
 extension Array where Element == any TrainingCallback {
@@ -26,7 +26,7 @@ extension Array where Element == any TrainingCallback {
         return stopReason
     }
 
-    /// ``TrainingCallback/epochDidEnd(_:snapshot:)`` of each (an ``EpochEndSaver`` judges the epoch
+    /// ``TrainingCallback/epochDidEnd(_:snapshot:)`` of each (an `EpochEndSaver` judges the epoch
     /// instead and saves once all have judged it), `apply` with each decision (a learning-rate
     /// change); the first `.stop`'s reason, if there was none before (`stopReason`).
     package mutating func epochDidEnd(_ event: EpochEvent, stopReason: String?,
