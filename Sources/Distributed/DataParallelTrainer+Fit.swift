@@ -57,8 +57,9 @@ extension DataParallelTrainer {
     ///     its model, optimizer state, history, unfinished epoch's loss and metric sums, and the
     ///     states of the resumable callbacks.
     ///   - afterStep: called on every rank after every step (and after that step's callbacks) with
-    ///     its result and a snapshot of the state after it (identical on every rank); a throw
-    ///     stops training on this rank, so throw on every rank alike (a callback's throw is agreed).
+    ///     its result and a snapshot of the state after it (identical on every rank; after a
+    ///     callback's stop inside an epoch, the exact position, not the closed partial epoch); a
+    ///     throw stops training on this rank, so throw on every rank alike (a callback's throw is agreed).
     ///
     /// When training ends, the optimizer finalizes the variables as `Trainer.fit` (Training)
     /// does (`finalizeVariableValues(of:)`): with `useEMA` on, ``model`` then holds the moving
@@ -99,6 +100,9 @@ extension DataParallelTrainer {
                 epochShown = position.epoch
             }
             var result: DataParallelStepResult?
+            // After a stop inside an epoch, afterStep gets the exact position (what a resume
+            // needs), as a CheckpointCallback's trainingDidStop does, not the closed partial epoch.
+            var stoppedAt: TrainingSnapshot?
             if position.stepInEpoch < steps {
                 let stepResult = try agreedStep(data, position: position, metrics: metrics, run: &run)
                 Self.accumulate(stepResult, into: &position.runningSums)
@@ -122,6 +126,7 @@ extension DataParallelTrainer {
             if let reason = stopReason {
                 // The exact position, before the partial epoch is closed: what a resume needs.
                 try announceStop(reason, position: position, run: &run)
+                stoppedAt = callbackSnapshot(position, callbacks: run.callbacks)
             }
             if stopReason != nil || position.stepInEpoch >= steps {
                 // An epoch ends: all its steps ran (an empty dataset, or a snapshot of a longer
@@ -146,7 +151,7 @@ extension DataParallelTrainer {
             }
             if let result {
                 position = callbackSnapshot(position, callbacks: run.callbacks)
-                try afterStep(result, position)
+                try afterStep(result, stoppedAt ?? position)
             }
             if stopReason != nil { break }
         }

@@ -24,7 +24,8 @@ import Training
 ///
 /// `--resume PATH` continues from a checkpoint; `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
-/// (the stop reason, or `none`), `saves`, `events`, `collectives` (entered during `fit`) and
+/// (the stop reason, or `none`), `saves`, `events`, `after-step` (the epoch and step of the last
+/// snapshot `afterStep` got), `collectives` (entered during `fit`) and
 /// `collective-seconds` (their wall time, waiting included, as decimal text); `--count-parts 1`
 /// first counts, on copies of the trainer, the collectives of one `step` (`step-collectives`)
 /// and of one `evaluate` of the validation rows (`evaluate-collectives`) with fit's default metrics; with `--report-errors 1` an error is
@@ -175,10 +176,12 @@ enum CallbackCheck {
         }
         let history: History
         let (collectivesBefore, secondsBefore) = (world.collectivesEntered, world.secondsInCollectives)
+        var lastPosition = "none"
         do {
             history = try trainer.fit(data, epochs: epochs, validationData: try Slices(xv, yv), validationSteps: validationSteps,
                                       callbacks: callbacks(options, rank: world.rank, log: log, saves: saves, optimizer: optimizer),
-                                      progress: options.values["progress"] == "lines" ? .lines : .quiet, resumingFrom: resumed)
+                                      progress: options.values["progress"] == "lines" ? .lines : .quiet,
+                                      resumingFrom: resumed) { _, snapshot in lastPosition = "\(snapshot.epoch):\(snapshot.stepInEpoch)" }
         } catch where options.values["report-errors"] == "1" {
             report.add("error", [(error as? any LocalizedError)?.errorDescription ?? "\(error)"])
             report.add("saves", [String(saves.value)])
@@ -192,6 +195,7 @@ enum CallbackCheck {
         report.add("stop", [trainer.stopReason?.replacingOccurrences(of: " ", with: "_") ?? "none"])
         report.add("saves", [String(saves.value)])
         report.add("events", log.all)
+        report.add("after-step", [lastPosition])
         report.add("collectives", [String(world.collectivesEntered - collectivesBefore)])
         report.add("collective-seconds", [String(world.secondsInCollectives - secondsBefore)])
         guard options.values["compare-trainer"] == "1" else { return }

@@ -59,8 +59,10 @@ extension MPIRunTests {
                 "\(events)")
         #expect(events.suffix(2) == ["epoch:1:false:accuracy,loss:2", "end"], "\(events)")
         #expect(first["losses"]?.count == 2, "\(first)")
+        // afterStep's last snapshot is the exact stop position (epoch 1 after 2 steps), not the closed partial epoch.
+        #expect(first["after-step"] == ["1:2"], "\(first)")
         for rank in 1..<ranks {
-            for key in Self.callbackReportKeys {
+            for key in Self.callbackReportKeys + ["after-step"] {
                 #expect(run.reports[rank]?[key] == first[key], "rank \(rank), \(key): \(run.output)")
             }
         }
