@@ -17,10 +17,12 @@ import Training
 ///   --throw-at-step N --throw-rank r   a callback that throws "disk full on rank r" after global step N on rank r
 ///   --begin-fail-rank r                a callback whose trainingWillBegin throws on rank r
 ///   --rogue-rate-rank r                a callback that halves the learning rate after epoch 0 on rank r only
+///   --extra-callback-rank r            an EpochHook on rank r only (ranks passing other callbacks)
 ///   --checkpoint PATH [--checkpoint-steps N]  CheckpointCallback (every epoch, or every N steps) saving a
 ///                                      native checkpoint; every rank counts the `save` calls it saw (`saves`)
 ///   --csv PATH                         CSVLogger; `%r` in PATH is replaced by the rank
-///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks at all
+///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks
+///                                      at all (but `--extra-callback-rank`'s)
 ///
 /// `--resume PATH` continues from a checkpoint; `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
@@ -106,7 +108,8 @@ enum CallbackCheck {
 
     static func callbacks(_ options: Options, rank: Int, log: EventLog, saves: SaveCounter,
                           optimizer: OptimizerConfig) throws -> [any TrainingCallback] {
-        guard options.values["bare"] != "1" else { return [] }
+        let extra: [any TrainingCallback] = options.values["extra-callback-rank"].flatMap(Int.init) == rank ? [EpochHook { _ in }] : []
+        guard options.values["bare"] != "1" else { return extra }
         var callbacks: [any TrainingCallback] = [Recorder(log: log)]
         let minDelta = options.values["min-delta"].flatMap(Double.init) ?? 0
         if let patience = options.values["early-stopping"].flatMap(Int.init) {
@@ -132,6 +135,7 @@ enum CallbackCheck {
         if let rogue = options.values["rogue-rate-rank"].flatMap(Int.init) {
             callbacks.append(RogueRate(halves: rogue == rank))
         }
+        callbacks += extra
         if let path = options.values["checkpoint"] {
             let frequency: CheckpointCallback.Frequency = options.values["checkpoint-steps"].flatMap(Int.init).map { .everySteps($0) } ?? .everyEpoch
             callbacks.append(CheckpointCallback(frequency: frequency) { snapshot in

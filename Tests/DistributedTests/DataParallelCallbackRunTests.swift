@@ -96,6 +96,24 @@ extension MPIRunTests {
         for rank in 0..<2 { #expect(begin.reports[rank]?["events"] == ["begin"], "rank \(rank): \(begin.output)") }
     }
 
+    /// Rank 1 passing one callback more than rank 0 (and rank 0 alone passing any, with
+    /// `--bare`): both ranks throw the first step's disagreement on the callbacks' kinds instead
+    /// of entering different collectives.
+    @Test func ranksPassingOtherCallbacksFailTheFirstStepInsteadOfHanging() throws {
+        let expected = "data-parallel step: the ranks disagree on fit's callbacks (their kinds, in order)"
+        for extra in [["extra-callback-rank": "1"], ["bare": "1", "extra-callback-rank": "0"]] {
+            let run = try MPIRun.start(ranks: 2, check: "callbacks",
+                                       arguments: Self.callbackArguments(epochs: 2, extra.merging(["report-errors": "1"]) { $1 }),
+                                       deadline: 60)
+            #expect(run.status == 0, "\(run.output)")
+            for rank in 0..<2 {
+                let error = run.reports[rank]?["error"]?.joined(separator: " ") ?? ""
+                #expect(error.hasPrefix(expected), "\(extra), rank \(rank): \(error)")
+                #expect(run.reports[rank]?["events"]?.contains { $0.hasPrefix("step:") } != true, "\(extra), rank \(rank): a step ran")
+            }
+        }
+    }
+
     /// A callback that changes the learning rate on one rank only: every rank throws the
     /// disagreement after that epoch instead of training on with different weights.
     @Test func learningRatesThatDifferAfterAnEpochFailEveryRank() throws {
