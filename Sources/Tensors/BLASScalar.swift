@@ -33,19 +33,25 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // Tiny products (a small model's step) skip sgemm's per-call work when a probe of their
-        // shape showed the kernel gives sgemm's bits (TinyProducts).
-        if alpha == 1, beta == 0 || beta == 1,
-           TinyProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                 b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc) {
-            return
+        // alpha 1, beta 0 or 1 (every product a layer makes): tiny products (a small model's
+        // step) through the tiny-product kernel where a probe of their shape showed it gives the
+        // own kernel's bits (TinyProducts), the others through Batchwise's own kernel, split
+        // over threads with the same bits for any cut (OwnProducts). Other products, and every
+        // product on a machine without AVX2 and FMA, go to OpenBLAS.
+        if alpha == 1, beta == 0 || beta == 1 {
+            if TinyProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                     b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc)
+                || OwnProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                        b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc) {
+                return
+            }
         }
         openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` through OpenBLAS
-    /// whatever the size: the reference the tiny-product kernel is probed against.
+    /// whatever the size (split over threads where ``SplitProbe`` found a cut that keeps the bits).
     @inlinable @inline(__always)
     static func openBLASGemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

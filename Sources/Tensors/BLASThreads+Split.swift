@@ -132,7 +132,10 @@ extension BLASThreads {
         return Split(byRows: true, cuts: cuts)
     }
 
-    private static func alignedCuts(length: Int, alignment: Int, otherSide: Int, k: Int, parts: Int) -> [Int]? {
+    /// Cuts of `length` into at most `parts` runs of whole multiples of `alignment` (the last
+    /// one ragged), fewer when a run would not have more than ``minimumPartMultiplyAdds``
+    /// (`otherSide · k` multiply-adds per unit of length); `nil` when fewer than two fit.
+    static func alignedCuts(length: Int, alignment: Int, otherSide: Int, k: Int, parts: Int) -> [Int]? {
         let blocks = length / alignment
         var count = Swift.min(parts, blocks)
         while count > 1, (blocks / count) * alignment * otherSide * k <= minimumPartMultiplyAdds { count -= 1 }
