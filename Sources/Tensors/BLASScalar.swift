@@ -11,6 +11,10 @@ import CBLAS
 public protocol BLASScalar: TensorScalar, BinaryFloatingPoint {
     /// `c = alpha · op(a) · op(b) + beta · c` on row-major buffers; `op` transposes when asked.
     /// `m × k` times `k × n` gives `m × n`; `lda`, `ldb`, `ldc` are the row strides as stored.
+    /// `Float` with `alpha` 1 and `beta` 0 or 1 on a CPU with AVX2 and FMA runs Batchwise's own
+    /// kernel, whose order of summation per scalar is documented (`OwnProducts`); every other
+    /// product runs OpenBLAS's (Accelerate's) gemm. Either way a product's bits do not depend
+    /// on the thread count (``BLASThreads``).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,

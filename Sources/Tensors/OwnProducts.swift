@@ -32,6 +32,9 @@ enum OwnProducts {
     /// Row runs are multiples of the kernel's 6-row tiles.
     static let rowAlignment = 6
 
+    /// Products with more rows than this many times their columns are cut by rows (``split(m:n:k:parts:)``).
+    static let rowsPerColumnForColumnCuts = 4
+
     /// `c = op(a)·op(b)` (plus `c` when `accumulate`) through the kernel, split over the product
     /// workers when ``BLASThreads/parts(m:n:k:)`` allows it; false, without touching `c`, when
     /// the machine lacks AVX2 and FMA.
@@ -73,15 +76,17 @@ enum OwnProducts {
     }
 
     /// How a product of `m × n` outputs and `k` terms is cut into at most `parts` runs: columns
-    /// in multiples of ``columnAlignment`` when every part gets at least two panels (each part
-    /// then packs only its own columns of `op(b)` and reads `op(a)` in place; stop 23 measured
-    /// column halves as the fastest two-thread mode of every BN-MLP product), else rows in
-    /// multiples of ``rowAlignment`` (a narrow product, as a convolution's im2col product with
-    /// few filters, where each part packs the small `op(b)` whole). Each part has more than
-    /// ``BLASThreads/minimumPartMultiplyAdds``; `nil`: too small to cut. Speed only: any cut
-    /// has the same bits.
+    /// in multiples of ``columnAlignment`` when every part gets at least two panels and there
+    /// are at most ``rowsPerColumnForColumnCuts`` times as many rows as columns (each part then
+    /// packs only its own columns of `op(b)`, but reads all of `op(a)`; stop 23 measured column
+    /// halves as the fastest two-thread mode of every BN-MLP product, up to dW1's 784 x 256),
+    /// else rows in multiples of ``rowAlignment`` (a tall narrow product, as a convolution's
+    /// im2col product, 15,488 x 64 in the MNIST CNN, where a column cut would read the large
+    /// `op(a)` once per part while a row cut packs the small `op(b)` once per part). Each part
+    /// has more than ``BLASThreads/minimumPartMultiplyAdds``; `nil`: too small to cut. Speed
+    /// only: any cut has the same bits.
     static func split(m: Int, n: Int, k: Int, parts: Int) -> BLASThreads.Split? {
-        if n >= 2 * columnAlignment * parts,
+        if n >= 2 * columnAlignment * parts, m <= rowsPerColumnForColumnCuts * n,
            let cuts = BLASThreads.alignedCuts(length: n, alignment: columnAlignment, otherSide: m, k: k, parts: parts) {
             return .init(byRows: false, cuts: cuts)
         }

@@ -181,6 +181,10 @@ import Testing
         #expect(OwnProducts.split(m: 3000, n: 16, k: 75, parts: 2) == .init(byRows: true, cuts: [0, 1500, 3000]))
         #expect(OwnProducts.split(m: 100, n: 40, k: 1000, parts: 2) == .init(byRows: true, cuts: [0, 48, 100]))
         #expect(OwnProducts.split(m: 5, n: 20, k: 1 << 20, parts: 2) == nil)   // no two runs of 6 rows or 2 panels
+        // Tall products (a convolution's im2col product) by rows even when wide enough for columns.
+        #expect(OwnProducts.split(m: 15_488, n: 64, k: 288, parts: 2) == .init(byRows: true, cuts: [0, 7740, 15_488]))
+        #expect(OwnProducts.split(m: 1024, n: 256, k: 128, parts: 2) == .init(byRows: false, cuts: [0, 128, 256]))
+        #expect(OwnProducts.split(m: 1025, n: 256, k: 128, parts: 2) == .init(byRows: true, cuts: [0, 510, 1025]))
     }
 
     /// The error against a `Double` product stays within the blocked chain's bound: at most
