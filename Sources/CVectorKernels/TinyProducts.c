@@ -77,7 +77,7 @@ static void outer_product(const operands *o, ptrdiff_t m, ptrdiff_t n, int accum
                 _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), _mm256_fmadd_ps(_mm256_set1_ps(*a), b, zero)));
         } else {
             for (ptrdiff_t i = 0; i < m; i++, a += o->a_row, c += ldc)
-                _mm256_storeu_ps(c, _mm256_fmadd_ps(_mm256_set1_ps(*a), b, zero));
+                _mm256_storeu_ps(c, _mm256_add_ps(zero, _mm256_fmadd_ps(_mm256_set1_ps(*a), b, zero)));
         }
         return;
     }
@@ -92,7 +92,7 @@ static void outer_product(const operands *o, ptrdiff_t m, ptrdiff_t n, int accum
                                                           _mm256_fmadd_ps(a_lanes, _mm256_loadu_ps(b + j), zero)));
             } else {
                 for (ptrdiff_t j = 0; j < n; j += 8)
-                    _mm256_storeu_ps(c + j, _mm256_fmadd_ps(a_lanes, _mm256_loadu_ps(b + j), zero));
+                    _mm256_storeu_ps(c + j, _mm256_add_ps(zero, _mm256_fmadd_ps(a_lanes, _mm256_loadu_ps(b + j), zero)));
             }
         }
         return;
@@ -105,12 +105,12 @@ static void outer_product(const operands *o, ptrdiff_t m, ptrdiff_t n, int accum
         if (o->b_column == 1) {
             for (; j + 8 <= n; j += 8) {
                 const __m256 product = _mm256_fmadd_ps(a_lanes, _mm256_loadu_ps(o->b + j), zero);
-                _mm256_storeu_ps(c_i + j, accumulate ? _mm256_add_ps(_mm256_loadu_ps(c_i + j), product) : product);
+                _mm256_storeu_ps(c_i + j, _mm256_add_ps(accumulate ? _mm256_loadu_ps(c_i + j) : zero, product));
             }
         }
         for (; j < n; j++) {
             const float product = fmaf(a_i, o->b[j * o->b_column], 0);
-            c_i[j] = accumulate ? c_i[j] + product : product;
+            c_i[j] = (accumulate ? c_i[j] : 0.0f) + product;
         }
     }
 }
@@ -129,13 +129,13 @@ static void tiny_sgemm(const operands *o, ptrdiff_t m, ptrdiff_t n, int accumula
                 const __m256 sum = column_block(o, i, j);
                 if (ldc == 1) {
                     float *out = c + i;
-                    _mm256_storeu_ps(out, accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), sum) : sum);
+                    _mm256_storeu_ps(out, _mm256_add_ps(accumulate ? _mm256_loadu_ps(out) : _mm256_setzero_ps(), sum));
                 } else {
                     float lanes[8];
                     _mm256_storeu_ps(lanes, sum);
                     for (int l = 0; l < 8; l++) {
                         float *out = c + (i + l) * ldc + j;
-                        *out = accumulate ? *out + lanes[l] : lanes[l];
+                        *out = (accumulate ? *out : 0.0f) + lanes[l];
                     }
                 }
             }
@@ -147,12 +147,12 @@ static void tiny_sgemm(const operands *o, ptrdiff_t m, ptrdiff_t n, int accumula
         if (o->b_column == 1) {
             for (; j + 8 <= n; j += 8) {
                 const __m256 sum = row_block(o, i, j);
-                _mm256_storeu_ps(c_i + j, accumulate ? _mm256_add_ps(_mm256_loadu_ps(c_i + j), sum) : sum);
+                _mm256_storeu_ps(c_i + j, _mm256_add_ps(accumulate ? _mm256_loadu_ps(c_i + j) : _mm256_setzero_ps(), sum));
             }
         }
         for (; j < n; j++) {
             const float sum = dot(o, i, j);
-            c_i[j] = accumulate ? c_i[j] + sum : sum;
+            c_i[j] = (accumulate ? c_i[j] : 0.0f) + sum;
         }
     }
 }

@@ -11,6 +11,10 @@ import CBLAS
 public protocol BLASScalar: TensorScalar, BinaryFloatingPoint {
     /// `c = alpha · op(a) · op(b) + beta · c` on row-major buffers; `op` transposes when asked.
     /// `m × k` times `k × n` gives `m × n`; `lda`, `ldb`, `ldc` are the row strides as stored.
+    /// `Float` with `alpha` 1 and `beta` 0 or 1 on a CPU with AVX2 and FMA runs Batchwise's own
+    /// kernel, whose order of summation per scalar is documented (`OwnProducts`); every other
+    /// product runs OpenBLAS's (Accelerate's) gemm. Either way a product's bits do not depend
+    /// on the thread count (``BLASThreads``).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
@@ -33,19 +37,25 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // Tiny products (a small model's step) skip sgemm's per-call work when a probe of their
-        // shape showed the kernel gives sgemm's bits (TinyProducts).
-        if alpha == 1, beta == 0 || beta == 1,
-           TinyProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                 b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc) {
-            return
+        // alpha 1, beta 0 or 1 (every product a layer makes): tiny products (a small model's
+        // step) through the tiny-product kernel where a probe of their shape showed it gives the
+        // own kernel's bits (TinyProducts), the others through Batchwise's own kernel, split
+        // over threads with the same bits for any cut (OwnProducts). Other products, and every
+        // product on a machine without AVX2 and FMA, go to OpenBLAS.
+        if alpha == 1, beta == 0 || beta == 1 {
+            if TinyProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                     b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc)
+                || OwnProducts.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                        b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc) {
+                return
+            }
         }
         openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` through OpenBLAS
-    /// whatever the size: the reference the tiny-product kernel is probed against.
+    /// whatever the size (split over threads where ``SplitProbe`` found a cut that keeps the bits).
     @inlinable @inline(__always)
     static func openBLASGemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

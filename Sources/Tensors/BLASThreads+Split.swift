@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Large products split over threads of our own (issue 19): each part is a single-threaded
+/// Large OpenBLAS products split over threads of our own (issue 19): each part is a single-threaded
 /// gemm over a run of the output's rows or of its columns, and the parts run side by side on
 /// Batchwise's product workers (`ProductWorkers`; the caller takes parts too, so a busy
 /// machine degrades to the one-thread loop). OpenBLAS itself stays at one thread.
@@ -15,6 +15,9 @@ import Synchronization
 /// OpenBLAS's small-matrix or direct kernel rounds differently again. So a split is never
 /// assumed: ``SplitProbe`` tries each candidate on its first use for a shape, against the unsplit call, and only a candidate whose every scalar
 /// had the unsplit call's bits is used (`BLASSplitTests` and `BLASThreadBitsTests` check it).
+/// This is the path of `Double` products, of `Float` products with another `alpha` or `beta`,
+/// and of every product on a CPU without AVX2 and FMA; the other `Float` products run the own
+/// kernel, whose parts keep the bits by construction (`OwnProducts`, which reuses ``parts(m:n:k:)``).
 extension BLASThreads {
     /// Whether products above ``singleThreadedMultiplyAdds`` are split over ``maximum``
     /// threads of our own where that keeps their bits (on by default); off, every product runs
@@ -132,7 +135,10 @@ extension BLASThreads {
         return Split(byRows: true, cuts: cuts)
     }
 
-    private static func alignedCuts(length: Int, alignment: Int, otherSide: Int, k: Int, parts: Int) -> [Int]? {
+    /// Cuts of `length` into at most `parts` runs of whole multiples of `alignment` (the last
+    /// one ragged), fewer when a run would not have more than ``minimumPartMultiplyAdds``
+    /// (`otherSide · k` multiply-adds per unit of length); `nil` when fewer than two fit.
+    static func alignedCuts(length: Int, alignment: Int, otherSide: Int, k: Int, parts: Int) -> [Int]? {
         let blocks = length / alignment
         var count = Swift.min(parts, blocks)
         while count > 1, (blocks / count) * alignment * otherSide * k <= minimumPartMultiplyAdds { count -= 1 }

@@ -7,7 +7,10 @@ import Synchronization
 ///
 /// **A product's bits never depend on the number of cores, on these settings, on
 /// `OPENBLAS_NUM_THREADS` or on what other threads do** (issue 19, stop 19): every product has
-/// the bits of one single-threaded OpenBLAS call for the same arguments. OpenBLAS's own threads
+/// the bits of one unsplit single-threaded call for the same arguments. `Float` products with
+/// `alpha` 1 and `beta` 0 or 1 on a CPU with AVX2 and FMA run Batchwise's own kernel, whose
+/// order per scalar does not depend on the cut, so they are split by runs of columns or rows
+/// without a probe (`OwnProducts`, stop 24); the rest run OpenBLAS, as follows. OpenBLAS's own threads
 /// cannot give that: threaded, OpenBLAS 0.3.21 blocks inner dimensions between about 384 and 768
 /// differently, and its AVX-512 "direct" sgemm kernel is chosen by a rule that counts the
 /// threads available. So Batchwise sets OpenBLAS to one thread for the whole process before

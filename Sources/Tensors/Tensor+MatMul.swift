@@ -1,5 +1,6 @@
 extension Tensor where Scalar: BLASScalar {
-    /// The matrix product `op(a) · op(b)` of two rank-2 tensors, through BLAS gemm.
+    /// The matrix product `op(a) · op(b)` of two rank-2 tensors, through ``BLASScalar``'s gemm
+    /// (for `Float` on a CPU with AVX2 and FMA Batchwise's own kernel, else OpenBLAS or Accelerate).
     ///
     /// ```swift
     /// let x = try Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])

@@ -7,13 +7,16 @@ import CVectorKernels
 /// interface and kernel dispatch (docs/perf/layers.md).
 ///
 /// The kernel sums each output as a fused multiply-add chain in order from zero and then adds
-/// the old output when accumulating, which is what OpenBLAS 0.3.21 does for such products on
-/// this machine; but that order is OpenBLAS's, not a documented one, and its small-matrix
-/// kernels choose their order by shape and transposition (some of them reduce the inner
-/// dimension in vector lanes). So every shape is probed on its first use in the process: the
-/// kernel and sgemm multiply the same random operands (with zeros of both signs and values
-/// of very different sizes), and only a shape whose every output has sgemm's bits goes to the
-/// kernel from then on; other shapes, and every product without AVX2 and FMA, stay with sgemm.
+/// it to the old output when accumulating (to +0 otherwise): for up to 320 terms that is the
+/// order of the product path it stands in for, Batchwise's own kernel (``OwnProducts``; OpenBLAS
+/// 0.3.21 sums such products in that order too on this machine). Every shape is still probed on
+/// its first use in the process, against the path the product would take without this kernel
+/// (`Float.blockedGemm`: the own kernel, or OpenBLAS on a machine without AVX2 and FMA, whose
+/// small-matrix kernels choose their order by shape and transposition): both multiply the same
+/// random operands (with zeros of both signs and values of very different sizes), and only a
+/// shape whose every output has that path's bits goes to the kernel from then on (a shape of
+/// more than 320 terms, whose own-kernel order is blocked, does not). Other shapes, and every
+/// product without AVX2 and FMA, stay with that path.
 @usableFromInline
 enum TinyProducts {
     /// The largest product (m·n·k) the kernel takes: beyond a few thousand multiply-adds the
@@ -21,7 +24,7 @@ enum TinyProducts {
     @usableFromInline static let maximumMultiplyAdds = 4096
 
     /// `c = op(a)·op(b)` (plus `c` when `accumulate`) through the kernel, when the shape is
-    /// tiny and its probe matched sgemm; false, without touching `c`, otherwise.
+    /// tiny and its probe matched `Float.blockedGemm`; false, without touching `c`, otherwise.
     @usableFromInline
     static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -51,7 +54,7 @@ enum TinyProducts {
     }
 
     /// Whether the kernel (summing in reverse when `reversed`, which tests use to check that
-    /// the probe notices a wrong order) gives sgemm's bits for this shape on three sets of
+    /// the probe notices a wrong order) gives `Float.blockedGemm`'s bits for this shape on three sets of
     /// operands, packed as a layer stores them. Operands mix zeros of both signs (a zero
     /// product's sign is where a plain multiply and an FMA from +0 part), ordinary values and
     /// values a thousand times larger, so that any other order of the sums rounds differently.
@@ -72,8 +75,8 @@ enum TinyProducts {
         for _ in 0..<3 {
             let a = operand(m * k), b = operand(k * n), start = operand(m * n)
             var viaGEMM = start, viaKernel = start
-            Float.openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                               a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: &viaGEMM, ldc: n)
+            Float.blockedGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: &viaGEMM, ldc: n)
             guard bw_tiny_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb,
                                 accumulate ? 1 : 0, &viaKernel, n, reversed ? 1 : 0) == 1,
                   viaGEMM.map(\.bitPattern) == viaKernel.map(\.bitPattern)

@@ -67,10 +67,15 @@ import Testing
     ])
     func aSplitProductHasTheOneThreadBits(_ c: GEMMCase) {
         let operands = c.operands(seed: 21)
-        func product() -> [UInt32] { c.productBits(operands) }
-        let split = BLASThreads.$forcedParts.withValue(4) { product() }
-        let unsplit = BLASThreads.onOneThread { product() }   // no split inside a scope
-        #expect(split == unsplit, "\(c)")
+        // Float.gemm (the own sgemm, split by runs of columns or rows without a probe) and its
+        // OpenBLAS path (split where the probe found a cut that keeps the bits).
+        for viaOpenBLAS in [false, true] {
+            func product() -> [UInt32] { c.productBits(operands, viaOpenBLAS: viaOpenBLAS) }
+            let split = BLASThreads.$forcedParts.withValue(4) { product() }
+            let unsplit = BLASThreads.onOneThread { product() }   // no split inside a scope
+            #expect(split == unsplit, "\(c) via OpenBLAS \(viaOpenBLAS)")
+        }
+        let unsplit = BLASThreads.onOneThread { c.productBits(operands, viaOpenBLAS: true) }
         // Every shape that can be cut into runs of 12 rows has a split that keeps the bits (so
         // the MLP's products use both threads). Shapes of few rows may stay whole: on the
         // Haswell/Zen kernels no column cut keeps the bits.

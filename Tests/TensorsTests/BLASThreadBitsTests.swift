@@ -1,8 +1,9 @@
 import Testing
 @testable import Tensors
 
-/// Stop 19: every product has the bits of one single-threaded OpenBLAS call for the same
-/// arguments, whatever the number of threads it may use and whatever another thread does:
+/// Stop 19: every product has the bits of one unsplit single-threaded call for the same
+/// arguments (the own sgemm's, or OpenBLAS's for other `beta`s and without AVX2 and FMA),
+/// whatever the number of threads it may use and whatever another thread does:
 /// shapes with inner dimensions above OpenBLAS's block depth (400, 512, 700), whose bits
 /// OpenBLAS's own threads change, in every transpose, untransposed with beta 0 (OpenBLAS's
 /// direct-kernel case on AVX-512 machines) and odd sizes.
@@ -15,13 +16,23 @@ extension BLASThreadsTests {
          GEMMCase(m: 200, k: k, n: 17, transposeA: true, transposeB: true, beta: 0.5)]
     }
 
-    /// The product through a single `cblas_sgemm` call (OpenBLAS is at one thread for the process).
-    static func oneCallBits(_ c: GEMMCase, _ operands: (a: [Float], b: [Float], initial: [Float])) -> [UInt32] {
+    /// The product in one unsplit call on the calling thread: the own sgemm for `alpha` 1 and
+    /// `beta` 0 or 1 on a machine with AVX2 and FMA (``OwnProducts``), else one `cblas_sgemm`
+    /// call (OpenBLAS is at one thread for the process), as also when `viaOpenBLAS`.
+    static func oneCallBits(_ c: GEMMCase, _ operands: (a: [Float], b: [Float], initial: [Float]),
+                            viaOpenBLAS: Bool = false) -> [UInt32] {
         BLASThreads.ensureOneLibraryThread()
         var out = operands.initial
-        Float.cblasGEMM(columnMajor: false, transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
-                        alpha: 1, a: operands.a, lda: c.transposeA ? c.m : c.k, b: operands.b, ldb: c.transposeB ? c.k : c.n,
-                        beta: c.beta, c: &out, ldc: c.n)
+        let (lda, ldb) = (c.transposeA ? c.m : c.k, c.transposeB ? c.k : c.n)
+        if !viaOpenBLAS, c.beta == 0 || c.beta == 1, OwnProducts.available {
+            let done = OwnProducts.computePart(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
+                                               a: operands.a, lda: lda, b: operands.b, ldb: ldb, accumulate: c.beta == 1,
+                                               c: &out, ldc: c.n, rows: 0..<c.m, columns: 0..<c.n)
+            #expect(done)
+        } else {
+            Float.cblasGEMM(columnMajor: false, transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
+                            alpha: 1, a: operands.a, lda: lda, b: operands.b, ldb: ldb, beta: c.beta, c: &out, ldc: c.n)
+        }
         return out.map(\.bitPattern)
     }
 

@@ -6,6 +6,9 @@ import Testing
 /// `beta` 0 call's bits. Each product here must have the bits of one `beta` 0 `cblas_sgemm`
 /// call on 1, 2 and 3 parts and whole inside a one-thread scope, also when its output holds
 /// NaN before the call (`beta` 0 never reads it, so a zero fill must cover every output).
+/// Since stop 24 `Float.gemm` takes these products to the own sgemm (``OwnProducts``), which
+/// needs no zero fill; the OpenBLAS path is tested here directly, as `Float.gemm` takes it
+/// without AVX2 and FMA (and for `Double`).
 @Suite struct BLASZeroFillTests {
     static let cases = [
         // The BN MLP's beta-0 products: the kernel gradients xᵀ·dz and an input gradient dz·Wᵀ.
@@ -22,13 +25,13 @@ import Testing
     func aZeroFilledProductHasTheBetaZeroCallsBits(_ c: GEMMCase) {
         var operands = c.operands(seed: 51)
         operands.initial = [Float](repeating: .nan, count: c.m * c.n)
-        let reference = BLASThreadsTests.oneCallBits(c, operands)
+        let reference = BLASThreadsTests.oneCallBits(c, operands, viaOpenBLAS: true)
         #expect(!reference.contains { Float(bitPattern: $0).isNaN })
         for parts in [1, 2, 3] {
-            let same = BLASThreads.$forcedParts.withValue(parts) { c.productBits(operands) } == reference
+            let same = BLASThreads.$forcedParts.withValue(parts) { c.productBits(operands, viaOpenBLAS: true) } == reference
             #expect(same, "\(c) in \(parts) parts")
         }
-        let whole = BLASThreads.onOneThread { c.productBits(operands) } == reference
+        let whole = BLASThreads.onOneThread { c.productBits(operands, viaOpenBLAS: true) } == reference
         #expect(whole, "\(c) whole")
         #if !canImport(Darwin)
         // On OpenBLAS a transposed product never takes a direct or small-matrix kernel, so its

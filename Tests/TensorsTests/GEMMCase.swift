@@ -13,15 +13,23 @@ struct GEMMCase: Sendable, CustomStringConvertible {
         return (a, b, (0..<(m * n)).map { _ in Float(rng.nextNormal()) })
     }
 
-    /// The bits of `beta · initial + op(a) · op(b)` through `Float.gemm`, as the settings now stand.
-    func productBits(_ operands: (a: [Float], b: [Float], initial: [Float])) -> [UInt32] {
+    /// The bits of `beta · initial + op(a) · op(b)` through `Float.gemm`, as the settings now
+    /// stand, or (`viaOpenBLAS`) through its OpenBLAS path (``SplitProbe``'s plans), which
+    /// `Float.gemm` takes for other `alpha`s and `beta`s and on machines without AVX2 and FMA.
+    func productBits(_ operands: (a: [Float], b: [Float], initial: [Float]), viaOpenBLAS: Bool = false) -> [UInt32] {
         var out = operands.initial
         operands.a.withUnsafeBufferPointer { pa in
             operands.b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { pc in
-                    Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                               a: pa.baseAddress!, lda: transposeA ? m : k, b: pb.baseAddress!,
-                               ldb: transposeB ? k : n, beta: beta, c: pc.baseAddress!, ldc: n)
+                    let (a, b, c) = (pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                    let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+                    if viaOpenBLAS {
+                        Float.openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                           a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
+                    } else {
+                        Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
+                    }
                 }
             }
         }

@@ -2,9 +2,10 @@ import CVectorKernels
 import Testing
 @testable import Tensors
 
-/// The tiny-product kernel (an AVX2 FMA chain per output) against OpenBLAS's sgemm, bit for
-/// bit, on the seed model's six products and on odd shapes, and the per-shape probe that
-/// decides which of them the kernel takes.
+/// The tiny-product kernel (an AVX2 FMA chain per output) against the product path it stands in
+/// for (`Float.blockedGemm`: the own sgemm with AVX2 and FMA, else OpenBLAS), bit for bit, on
+/// the seed model's six products and on odd shapes, and the per-shape probe that decides which
+/// of them the kernel takes.
 @Suite struct TinyProductsTests {
     /// The products of one batch-32 step of the seed model (BN, Dense 8, BN, Dense 1 on one
     /// feature): both Dense forwards (bias-seeded, so accumulating), both kernel gradients
@@ -37,12 +38,12 @@ import Testing
         return out.map(\.bitPattern)
     }
 
-    /// sgemm's bits for `c`, never through the kernel.
-    func openBLASBits(_ c: GEMMCase, _ operands: (a: [Float], b: [Float], initial: [Float])) -> [UInt32] {
+    /// The product path's bits for `c` (the own sgemm, or OpenBLAS), never through the kernel.
+    func blockedBits(_ c: GEMMCase, _ operands: (a: [Float], b: [Float], initial: [Float])) -> [UInt32] {
         var out = operands.initial
-        Float.openBLASGemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k, alpha: 1,
-                           a: operands.a, lda: c.transposeA ? c.m : c.k, b: operands.b, ldb: c.transposeB ? c.k : c.n,
-                           beta: c.beta, c: &out, ldc: c.n)
+        Float.blockedGemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k, alpha: 1,
+                          a: operands.a, lda: c.transposeA ? c.m : c.k, b: operands.b, ldb: c.transposeB ? c.k : c.n,
+                          beta: c.beta, c: &out, ldc: c.n)
         return out.map(\.bitPattern)
     }
 
@@ -50,13 +51,13 @@ import Testing
     func differences(_ a: [UInt32], _ b: [UInt32]) -> Int { zip(a, b).filter { $0 != $1 }.count }
 
     @Test(arguments: seedModelProducts)
-    func theSeedModelsProductsHaveSGEMMsBitsAndTakeTheKernel(_ c: GEMMCase) throws {
+    func theSeedModelsProductsHaveTheProductPathsBitsAndTakeTheKernel(_ c: GEMMCase) throws {
         try #require(bw_cpu_has_avx2_fma() == 1, "no AVX2 and FMA: the kernel is never taken")
         for seed in UInt64(1)...4 {
             let operands = c.operands(seed: seed)
-            #expect(differences(kernelBits(c, operands), openBLASBits(c, operands)) == 0, "\(c) seed \(seed)")
+            #expect(differences(kernelBits(c, operands), blockedBits(c, operands)) == 0, "\(c) seed \(seed)")
             // Through Float.gemm, which probes the shape first and then takes the kernel.
-            #expect(differences(c.productBits(operands), openBLASBits(c, operands)) == 0, "\(c) seed \(seed)")
+            #expect(differences(c.productBits(operands), blockedBits(c, operands)) == 0, "\(c) seed \(seed)")
         }
         // The probe takes the kernel for this shape on this machine...
         #expect(TinyProducts.probeMatches(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
@@ -68,11 +69,11 @@ import Testing
     }
 
     @Test(arguments: oddProducts)
-    func everyTinyProductThroughGEMMHasSGEMMsBits(_ c: GEMMCase) {
-        // Whichever way the probe decided for this shape, Float.gemm gives sgemm's bits.
+    func everyTinyProductThroughGEMMHasTheProductPathsBits(_ c: GEMMCase) {
+        // Whichever way the probe decided for this shape, Float.gemm gives the product path's bits.
         for seed in UInt64(5)...7 {
             let operands = c.operands(seed: seed)
-            #expect(differences(c.productBits(operands), openBLASBits(c, operands)) == 0, "\(c) seed \(seed)")
+            #expect(differences(c.productBits(operands), blockedBits(c, operands)) == 0, "\(c) seed \(seed)")
         }
     }
 
@@ -84,7 +85,27 @@ import Testing
             #expect(TinyProducts.probeMatches(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n,
                                               k: c.k, accumulate: c.beta == 1), "\(c)")
             let operands = c.operands(seed: 9)
-            #expect(differences(kernelBits(c, operands, reversed: true), openBLASBits(c, operands)) > 0, "\(c)")
+            #expect(differences(kernelBits(c, operands, reversed: true), blockedBits(c, operands)) > 0, "\(c)")
+        }
+    }
+
+    /// A `beta` 0 output whose chain rounds to -0 (negative products below the smallest
+    /// subnormal) is stored as +0, as the own sgemm stores `+0 + sum`: otherwise the tiny kernel
+    /// would differ from the path it stands in for in a zero's sign, which the probe's operands
+    /// never show. Every store path: the outer products (eight wide, multiples of eight, other
+    /// widths), columns of eight rows, rows of eight columns and single scalars.
+    @Test func aNegativeZeroSumIsStoredAsPositiveZero() throws {
+        try #require(bw_cpu_has_avx2_fma() == 1, "no AVX2 and FMA: the kernel is never taken")
+        let shapes = Self.seedModelProducts.filter { $0.beta == 0 }
+            + [(32, 1, 16), (3, 1, 7), (13, 5, 3), (9, 2, 16), (3, 5, 7)].map {
+                GEMMCase(m: $0.0, k: $0.1, n: $0.2, transposeA: false, transposeB: false, beta: 0)
+            }
+        for c in shapes {
+            let operands = (a: [Float](repeating: 1e-30, count: c.m * c.k), b: [Float](repeating: -1e-30, count: c.k * c.n),
+                            initial: [Float](repeating: .nan, count: c.m * c.n))
+            let kernel = kernelBits(c, operands)
+            #expect(kernel.allSatisfy { $0 == 0 }, "\(c): \(Set(kernel))")
+            #expect(differences(kernel, blockedBits(c, operands)) == 0, "\(c)")
         }
     }
 

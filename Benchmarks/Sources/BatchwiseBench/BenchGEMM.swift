@@ -2,7 +2,8 @@ import Batchwise
 import Foundation
 
 /// The matrix products of one training step of the BN MLP (784-256-256-10, batch 128), run
-/// alone through the same `Float.gemm` (OpenBLAS sgemm) the layers call: the rate the step's
+/// alone through the same `Float.gemm` the layers call (Batchwise's own sgemm on a CPU with AVX2
+/// and FMA since stop 24, else OpenBLAS's): the rate the step's
 /// GEMM work could reach on this machine, for the "fraction of the machine's GEMM rate" row.
 ///
 /// Per step: the three forward products `x · W` (added onto the output, `beta` 1, as `DenseMath`

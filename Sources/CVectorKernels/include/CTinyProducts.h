@@ -2,9 +2,10 @@
 // 1-8 units per layer: 32x8x1, 32x1x8, 1x8x32 ...): OpenBLAS spends far more instructions on
 // its interface, checks and kernel dispatch than on the few hundred multiply-adds. Compiled
 // for AVX2 with FMA and used only after bw_cpu_has_avx2_fma() said yes and a probe of the same
-// shape matched sgemm bit for bit (Tensors' TinyProducts). Each output scalar is the fused
+// shape matched the product path's bits (Tensors' TinyProducts). Each output scalar is the fused
 // multiply-add chain over the inner dimension in order from zero, then added to the old output
-// when accumulating: the order OpenBLAS 0.3.21 computes such products in.
+// when accumulating and to +0 otherwise: for up to 320 terms the order of Batchwise's own sgemm
+// (COwnSgemm.h), and the order OpenBLAS 0.3.21 computes such products in.
 #ifndef BATCHWISE_CTINYPRODUCTS_H
 #define BATCHWISE_CTINYPRODUCTS_H
 
@@ -13,7 +14,8 @@
 /// c = op(a)·op(b) (+ c when `accumulate` is 1) for row-major buffers, `m x k` times `k x n`,
 /// op transposing when `transpose_a` / `transpose_b` is 1; `lda`, `ldb`, `ldc` are the row
 /// strides as stored. c[i][j] = fma(op(a)[i][k-1], op(b)[k-1][j], ... fma(op(a)[i][0],
-/// op(b)[0][j], 0)), then c_old[i][j] + that sum when accumulating. `reversed` (tests only) sums
+/// op(b)[0][j], 0)), then c_old[i][j] + that sum when accumulating and +0 + that sum otherwise
+/// (a sum of -0 stores +0, as the own sgemm's). `reversed` (tests only) sums
 /// the terms from the last to the first instead, to show that a test notices a wrong order.
 /// Returns 0 without touching memory when bw_cpu_has_avx2_fma() is 0 or a size is not positive,
 /// else 1.

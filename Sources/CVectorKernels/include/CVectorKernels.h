@@ -56,5 +56,6 @@ double bw_unordered_squared_sum_avx(const float *x, ptrdiff_t count, ptrdiff_t *
 #include "CTinyProducts.h"
 #include "CSigmoidKernel.h"
 #include "CSingleRowProducts.h"
+#include "COwnSgemm.h"
 
 #endif
