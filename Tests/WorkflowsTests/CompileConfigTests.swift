@@ -29,7 +29,7 @@ import CheckpointsTestSupport
         child.model = job.model
         try child.loadStartingPoint().write(to: folder.appendingPathComponent("start.h5"))
         return [job, prepared].map { candidate in
-            #expect(throws: WorkflowError.self) { try candidate.run(progress: .quiet) } as? WorkflowError
+            #expect(throws: WorkflowError.self) { try candidate.run(progress: .quiet) }
         }
     }
 
