@@ -16,7 +16,7 @@ import CheckpointsTestSupport
             return (-1, "", "")
         }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: output.path, contents: nil))
         defer { try? FileManager.default.removeItem(at: output) }
         let process = Process()
         process.executableURL = executable

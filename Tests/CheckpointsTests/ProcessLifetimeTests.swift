@@ -135,7 +135,7 @@ import Glibc
     func spawnedChildrenInheritNoOpenFiles() throws {
         try Self.asSubreaper { file, pidFile, output in
             let held = output.deletingLastPathComponent().appendingPathComponent("held-open")
-            FileManager.default.createFile(atPath: held.path, contents: Data())
+            #expect(FileManager.default.createFile(atPath: held.path, contents: Data()))
             let handle = try FileHandle(forWritingTo: held)
             defer { try? handle.close() }
             let command = try Self.start(["inspect", file.path], probeBlocksAt: pidFile, output: output)

@@ -168,7 +168,7 @@ struct DataParallelTrainerTests {
 
         let model = try Self.model(batchNorm: true)
         var ghost = try Self.trainer(batchNorm: true, microShards: 4, statistics: .ghostBatch)
-        try ghost.step(try Slices(x, y), epoch: 0, step: 0)
+        _ = try ghost.step(try Slices(x, y), epoch: 0, step: 0)
         let hidden = try model.layers[0](x.rows(0..<Self.batch), mode: .training)
         let units = hidden.shape[1]
         var meanSum = [Double](repeating: 0, count: units), varianceSum = meanSum

@@ -48,7 +48,8 @@ import Tensors
             let saved = Recorder<TrainingSnapshot>()
             _ = try run(callbacks: [TrainerStopResumeTests.StopAfterStep(globalStep: stop),
                                     CheckpointCallback(frequency: .everyEpoch) { saved.append($0) }])
-            let resumed = try run(resumingFrom: try #require(saved.values.last))
+            let snapshot: TrainingSnapshot = try #require(saved.values.last)
+            let resumed = try run(resumingFrom: snapshot)
             #expect(TrainerFixtures.bits(resumed.model) == TrainerFixtures.bits(straight.model), "stop at step \(stop)")
             #expect(resumed.optimizer.state == straight.optimizer.state, "stop at step \(stop)")
         }
