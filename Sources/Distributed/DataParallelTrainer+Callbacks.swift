@@ -24,7 +24,8 @@ import Training
 /// The stop and failure messages travel in a second, all-gather, only when there is one. A fit
 /// without callbacks enters none of these collectives. That the ranks pass the same callbacks
 /// (their kinds, in order), and that none failed in `trainingWillBegin`, rides in the first
-/// step's agreement check (no collective of its own).
+/// step's agreement check (no collective of its own; when no step runs at all, `fit` ends with
+/// one such all-reduce instead).
 ///
 /// Side effects happen once: `CheckpointCallback` calls its `save` and `CSVLogger` reads and
 /// writes its file on rank 0 only (on the others they keep the same schedule and state, so the
@@ -102,10 +103,13 @@ struct CallbackRun {
         beginAgreed = true
     }
 
-    /// After the last epoch: a `trainingWillBegin` failure that no collective carried (no step
-    /// or epoch ran: a resume at the end).
-    func end() throws {
-        if let beginFailure, !beginAgreed { throw beginFailure }
+    /// After the last epoch: when no step or epoch ran (`epochs` 0, or a resume at the end), no
+    /// collective has carried `trainingWillBegin`'s outcome yet, so one small agreement does, on
+    /// every rank (with callbacks or not: none of them ran a step, so all are here), and a
+    /// failure on one rank fails every rank instead of that rank alone.
+    mutating func end() throws {
+        guard !beginAgreed else { return }
+        _ = try agree(phase: "trainingWillBegin", learningRate: { 0 }) { _ in nil }
     }
 
     /// Runs `body` on the callbacks and agrees with every rank on the outcome (see the type's

@@ -71,7 +71,7 @@ extension MPIRunTests {
     /// A callback throwing on rank 1 after global step 3: rank 1 throws its own error, rank 0 an
     /// error naming rank 1, its phase and its message, both after step 3 (no fourth step); as a
     /// program, the job fails with both lines. A trainingWillBegin failing on rank 1 stops both
-    /// before any step.
+    /// before any step, also when there is none to run (epochs 0).
     @Test func aCallbackThrowingOnOneRankFailsEveryRankNamingIt() throws {
         let arguments = Self.callbackArguments(epochs: 2, ["throw-at-step": "3", "throw-rank": "1"])
         let reported = try MPIRun.start(ranks: 2, check: "callbacks", arguments: arguments.merging(["report-errors": "1"]) { $1 },
@@ -87,13 +87,18 @@ extension MPIRunTests {
         let job = try MPIRun.start(ranks: 2, check: "callbacks", arguments: arguments, deadline: 60)
         #expect(job.status != 0 && job.output.contains("rank 1: disk full on rank 1"), "\(job.output)")
 
-        let begin = try MPIRun.start(ranks: 2, check: "callbacks",
-                                     arguments: Self.callbackArguments(epochs: 2, ["begin-fail-rank": "1", "report-errors": "1"]),
-                                     deadline: 60)
-        #expect(begin.reports[1]?["error"]?.joined(separator: " ") == "disk full on rank 1", "\(begin.output)")
-        #expect(begin.reports[0]?["error"]?.joined(separator: " ").hasPrefix(
-            "rank 0 stopped because a callback failed on rank 1 in trainingWillBegin") == true, "\(begin.output)")
-        for rank in 0..<2 { #expect(begin.reports[rank]?["events"] == ["begin"], "rank \(rank): \(begin.output)") }
+        // Also with no step to run (epochs 0): the begin agreement alone must carry the failure.
+        for epochs in [2, 0] {
+            let begin = try MPIRun.start(ranks: 2, check: "callbacks",
+                                         arguments: Self.callbackArguments(epochs: epochs, ["begin-fail-rank": "1", "report-errors": "1"]),
+                                         deadline: 60)
+            #expect(begin.reports[1]?["error"]?.joined(separator: " ") == "disk full on rank 1", "epochs \(epochs): \(begin.output)")
+            #expect(begin.reports[0]?["error"]?.joined(separator: " ").hasPrefix(
+                "rank 0 stopped because a callback failed on rank 1 in trainingWillBegin") == true, "epochs \(epochs): \(begin.output)")
+            for rank in 0..<2 {
+                #expect(begin.reports[rank]?["events"] == ["begin"], "epochs \(epochs), rank \(rank): \(begin.output)")
+            }
+        }
     }
 
     /// Rank 1 passing one callback more than rank 0 (and rank 0 alone passing any, with
