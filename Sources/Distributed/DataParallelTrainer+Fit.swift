@@ -84,7 +84,7 @@ extension DataParallelTrainer {
         try Self.checkRows(data)
         let metrics = metrics ?? Trainer.defaultMetrics(model: model, loss: loss)
         let metricNames = metrics.map(\.name)
-        var position = try startingPosition(resumingFrom: snapshot)
+        var position = try startingPosition(resumingFrom: snapshot, rows: data.count)
         stopReason = nil
         var run = CallbackRun(callbacks, communicator: communicator)
         if let snapshot { try run.callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
@@ -164,11 +164,15 @@ extension DataParallelTrainer {
         return position.history
     }
 
-    /// Where `fit` starts: the beginning, or `snapshot` (its model and optimizer state taken over).
-    private mutating func startingPosition(resumingFrom snapshot: TrainingSnapshot?) throws -> TrainingSnapshot {
-        guard let snapshot else {
-            return TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
-                                    stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
+    /// Where `fit` starts: the beginning, or `snapshot` (its model and optimizer state taken
+    /// over, its recorded data-parallel settings checked); either way recording this trainer's
+    /// settings for `rows` training rows (DataParallelTrainer+PositionSettings.swift).
+    private mutating func startingPosition(resumingFrom snapshot: TrainingSnapshot?, rows: Int) throws -> TrainingSnapshot {
+        guard var snapshot else {
+            var start = TrainingSnapshot(model: model, optimizerState: optimizer.state, iteratorState: nil, epoch: 0,
+                                         stepInEpoch: 0, globalStep: 0, history: History(), optimizerIdentity: optimizer.identity)
+            start.positionSettings = positionSettings(rows: rows)
+            return start
         }
         if let trained = snapshot.optimizerIdentity, trained != optimizer.identity {
             throw DataParallelError.invalidArgument(
@@ -179,6 +183,8 @@ extension DataParallelTrainer {
             throw DataParallelError.invalidArgument(
                 argument: "resumingFrom", reason: "holds a model with variables \(saved.map(\.name)), the trainer's has \(current.map(\.name))")
         }
+        try checkPositionSettings(of: snapshot, rows: rows)
+        snapshot.positionSettings = positionSettings(rows: rows)
         model = snapshot.model
         optimizer.state = snapshot.optimizerState
         return snapshot

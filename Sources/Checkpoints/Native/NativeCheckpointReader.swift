@@ -69,6 +69,7 @@ struct NativeCheckpointReader {
             globalStep: Int(try attribute("global_step", of: "/") as Int64),
             history: try history(), runningSums: try runningSums(), optimizerIdentity: optimizer.identity)
         snapshot.callbackStates = try callbackStates(model: model)
+        snapshot.positionSettings = try positionSettings()
         return LoadedCheckpoint(snapshot: snapshot, optimizer: optimizer, loss: try storedLoss(),
                                 architecture: architecture,
                                 batchwiseVersion: try attribute("batchwise_version", of: "/"),
@@ -180,6 +181,21 @@ struct NativeCheckpointReader {
         } catch {
             throw CheckpointError.invalidCheckpoint(file: name, object: "/iterator_state", reason: error.localizedDescription)
         }
+    }
+
+    /// `/position_settings`' string attributes (absent in checkpoints of `Trainer.fit` and in
+    /// those written before data-parallel training recorded its settings).
+    private func positionSettings() throws -> [String: String] {
+        let group = "/position_settings"
+        guard try file.exists(group) else { return [:] }
+        var settings: [String: String] = [:]
+        for key in try file.attributeNames(of: group) {
+            guard try file.attributeInfo(key, of: group).elementType == .string else {
+                throw CheckpointError.invalidCheckpoint(file: name, object: "\(group)/\(key)", reason: "a position setting must be a string attribute")
+            }
+            settings[key] = try attribute(key, of: group) as String
+        }
+        return settings
     }
 
     private func history() throws -> History {

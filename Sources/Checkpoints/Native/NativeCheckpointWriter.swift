@@ -89,6 +89,12 @@ struct NativeCheckpointWriter {
             try file.writeUnretained([UInt8](try state.encoded()), to: "/iterator_state")
             try file.setAttribute("encoding", "IteratorState JSON (UTF-8 bytes)", on: "/iterator_state")
         }
+        if !snapshot.positionSettings.isEmpty {
+            try file.createGroup("/position_settings")
+            for key in snapshot.positionSettings.keys.sorted() {
+                try file.setAttribute(key, snapshot.positionSettings[key]!, on: "/position_settings")
+            }
+        }
         try file.createGroup("/history/logs")
         try file.writeUnretained(snapshot.history.epochs.map(Int64.init), to: "/history/epochs")
         for name in snapshot.history.names {

@@ -41,6 +41,15 @@ public struct TrainingSnapshot: Sendable {
     /// stored name; a resumed `fit` hands each back to its callback. Empty in snapshots built by
     /// hand or read from checkpoints written before states were saved: those callbacks start fresh.
     public var callbackStates: [String: CallbackState] = [:]
+    /// The settings that decide which rows the position (``epoch``, ``stepInEpoch``) names and
+    /// how a step combines them, by name, as text, for a trainer whose position is not a pipeline
+    /// state: `DataParallelTrainer` (Distributed) records its global batch size, row count,
+    /// reduction mode, micro-shard count and BatchNormalization scope, and refuses to resume a
+    /// snapshot that records other values than its own (the same position would then name
+    /// other rows, or the steps would sum differently). Empty for `Trainer.fit`, whose
+    /// ``iteratorState`` checks its own settings, in snapshots built by hand, and in checkpoints
+    /// written before these were recorded: those resume unchecked.
+    public var positionSettings: [String: String] = [:]
 
     /// A snapshot; ``CheckpointCallback`` builds them during `fit`, and code that saves a finished model builds one by hand.
     public init(model: Sequential, optimizerState: OptimizerState, iteratorState: IteratorState?,
