@@ -17,10 +17,11 @@ import CheckpointsTestSupport
     static let epochs = 40
 
     /// A BN-MLP trained with SGD on `folder`'s data, a quarter held out, saving to `save`.
-    static func trainArguments(_ folder: URL, save: String, epochs: Int = epochs, extra: [String] = []) -> [String] {
+    static func trainArguments(_ folder: URL, save: String, epochs: Int = epochs, learningRate: Float = 0.01,
+                               extra: [String] = []) -> [String] {
         ["train", "--layers", "dense:8:relu,batch_normalization,dense:3:softmax", "--inputs", "4",
          "--data", folder.appendingPathComponent("d.h5").path, "--loss", "sparse_categorical_crossentropy",
-         "--optimizer", "sgd", "--learning-rate", "0.01", "--seed", "3", "--batch-size", "32", "--epochs", "\(epochs)",
+         "--optimizer", "sgd", "--learning-rate", "\(learningRate)", "--seed", "3", "--batch-size", "32", "--epochs", "\(epochs)",
          "--validation-split", "0.25", "--save", folder.appendingPathComponent(save).path] + extra
     }
 
@@ -48,7 +49,8 @@ import CheckpointsTestSupport
     /// `--early-stopping-patience 2 --restore-best-weights`: the same seeded model, SGD and
     /// batches (rows 0..<72 in file order, then 72..<96 held out), `Trainer.fit` with
     /// `EarlyStopping(monitor: "val_loss", patience: 2, restoreBest: true)` and a `CSVLogger`.
-    private func reference(_ folder: URL) throws -> (history: History, model: Sequential) {
+    private func reference(_ folder: URL, epochs: Int = epochs, learningRate: Float = 0.01, callbacks: [any TrainingCallback]? = nil)
+        throws -> (history: History, model: Sequential) {
         let x = (0..<(96 * 4)).map { index -> Float in Float((index * 37) % 101) / 50 - 1 }
         let y = (0..<96).map { row -> Float in Float((row * 7) % 3) }
         func rows(_ range: Range<Int>) throws -> AnyDataset<Trainer.Batch> {
@@ -58,11 +60,11 @@ import CheckpointsTestSupport
         }
         let model = try Sequential(inputShape: [4], [Dense(units: 8, activation: .relu), BatchNormalization(),
                                                      Dense(units: 3, activation: .softmax)], seed: 3)
-        var trainer = Trainer(model: model, optimizer: OptimizerConfig.sgd(learningRate: 0.01, momentum: 0, nesterov: false).makeOptimizer(),
+        var trainer = Trainer(model: model, optimizer: OptimizerConfig.sgd(learningRate: learningRate, momentum: 0, nesterov: false).makeOptimizer(),
                               loss: Loss(.sparseCategoricalCrossentropy))
-        let history = try trainer.fit(try rows(0..<72), epochs: Self.epochs, validationData: try rows(72..<96),
-                                      callbacks: [EarlyStopping(monitor: "val_loss", patience: 2, restoreBest: true),
-                                                  CSVLogger(url: folder.appendingPathComponent("reference.csv"))],
+        let history = try trainer.fit(try rows(0..<72), epochs: epochs, validationData: try rows(72..<96),
+                                      callbacks: callbacks ?? [EarlyStopping(monitor: "val_loss", patience: 2, restoreBest: true),
+                                                               CSVLogger(url: folder.appendingPathComponent("reference.csv"))],
                                       progress: .quiet)
         return (history, trainer.model)
     }
@@ -93,6 +95,26 @@ import CheckpointsTestSupport
         #expect(rows == Self.csvRows(expected.history) && rows.count == stopped + 1, "\(rows)")
         #expect(try String(contentsOf: log, encoding: .utf8)
                 == String(contentsOf: folder.appendingPathComponent("reference.csv"), encoding: .utf8))
+    }
+
+    /// `--reduce-lr-on-plateau-patience 1 --reduce-lr-factor 0.5` trains the History and the
+    /// weights of the library's `fit` with `ReduceLROnPlateau(monitor: "val_loss", factor: 0.5,
+    /// patience: 1)`, which reduces the rate of 0.1 from the third epoch on this data.
+    @Test(.timeLimit(.minutes(2)))
+    func reduceLROnPlateauTrainsAsTheLibrarysFit() throws {
+        let folder = try fixtures.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = try reference(folder, epochs: 8, learningRate: 0.1,
+                                     callbacks: [try ReduceLROnPlateau(monitor: "val_loss", factor: 0.5, patience: 1)])
+        let run = try batchwise(Self.trainArguments(folder, save: "out.h5", epochs: 8, learningRate: 0.1, extra: [
+            "--no-shuffle", "--reduce-lr-on-plateau-patience", "1", "--reduce-lr-factor", "0.5"]))
+        #expect(run.status == 0, "\(run.stderr)")
+        let saved = try NativeCheckpoint.load(from: folder.appendingPathComponent("out.h5")).snapshot
+        #expect(saved.history == expected.history && saved.history.epochs.count == 8)
+        #expect(NativeFixtures.bits(saved.model) == NativeFixtures.bits(expected.model))
+        let reduced = try #require(saved.callbackStates["ReduceLROnPlateau"]?.values["learning_rate"], "no reduction was made")
+        // Reduced twice at least (0.1 · 0.5²), so that the reduced rate trained some epochs.
+        #expect(reduced <= 0.025, "\(reduced)")
     }
 
     /// A run checkpointed after 3 epochs and resumed with the same options stops at the epoch,
@@ -173,6 +195,18 @@ import CheckpointsTestSupport
                           naming: ["--csv-log", missing, "does not exist"])
         try expectRefused(Self.trainArguments(folder, save: "out.h5", extra: ["--csv-log", folder.path]),
                           naming: ["--csv-log", "is a folder"])
+
+        // A model file whose optimizer's rate is a schedule, which no reduction can change.
+        let scheduled = folder.appendingPathComponent("scheduled.keras")
+        try KerasModelFile.save(
+            try Sequential(inputShape: [4], [Dense(units: 3, activation: .softmax)], seed: 1),
+            optimizer: Adam(options: OptimizerOptions(learningRate: .schedule(ExponentialDecay(initialLearningRate: 0.01, decaySteps: 3,
+                                                                                               decayRate: 0.5)))),
+            loss: Loss(.sparseCategoricalCrossentropy), to: scheduled)
+        try expectRefused(["train", "--model", scheduled.path, "--data", folder.appendingPathComponent("d.h5").path, "--epochs", "3",
+                           "--validation-split", "0.25", "--save", save.path, "--csv-log", log.path,
+                           "--reduce-lr-on-plateau-patience", "1"],
+                          naming: ["--reduce-lr-on-plateau-patience", "schedule"])
 
         // A checkpoint of a run with early stopping (patience 2) resumed with other settings.
         let checkpoint = folder.appendingPathComponent("run.h5")

@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Training
 
@@ -89,8 +90,15 @@ extension TrainJob {
     /// recorded (``resumeCallbackConflict(file:setting:checkpoint:given:)`` when they differ).
     ///
     /// With ``resume``, ``csvLog`` is continued as Keras's `CSVLogger(append=True)` continues it.
-    func trainingCallbacks(model: Sequential, loss: Loss, resuming snapshot: TrainingSnapshot?) throws -> [any TrainingCallback] {
+    func trainingCallbacks(model: Sequential, loss: Loss, optimizer: OptimizerConfig,
+                           resuming snapshot: TrainingSnapshot?) throws -> [any TrainingCallback] {
         try checkCallbackSettings()
+        if reduceLROnPlateau != nil, case let .schedule(schedule) = optimizer.prototype.options.learningRate {
+            // Found when the first reduction is due otherwise, after epochs of training.
+            throw WorkflowError.invalidSetting(
+                file: (resume ?? self.model)?.path, setting: .reduceLRPatience,
+                problem: "the optimizer's learning rate is a schedule (\(schedule)), which cannot be reduced; set a constant learning rate")
+        }
         let logs = Set(["loss"] + Trainer.defaultMetrics(model: model, loss: loss).map(\.name))
             .union(validationSplit > 0 ? ["val_loss"] + Trainer.defaultMetrics(model: model, loss: loss).map { "val_" + $0.name } : [])
         for (monitor, setting) in [(earlyStopping?.monitor, WorkflowError.Setting.earlyStoppingMonitor),

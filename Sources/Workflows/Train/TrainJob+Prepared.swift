@@ -61,7 +61,8 @@ extension TrainJob {
         return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
                         snapshot: start.snapshot, rows: rows, validationRows: validationRows,
                         shuffleSeed: shuffleBuffer == 0 ? nil : seed, architecture: try? KerasModelConfig.json(for: start.model),
-                        callbacks: try trainingCallbacks(model: start.model, loss: loss, resuming: start.snapshot))
+                        callbacks: try trainingCallbacks(model: start.model, loss: loss, optimizer: optimizer,
+                                                                     resuming: start.snapshot))
     }
 
     /// The settings checks of ``prepared()`` that read no file, so that a launcher can refuse a

@@ -182,7 +182,7 @@ public struct TrainJob: Sendable {
                                           architecture: architecture, durability: checkpointDurability)
             })
         }
-        callbacks += try trainingCallbacks(model: start.model, loss: lossValue, resuming: start.snapshot)
+        callbacks += try trainingCallbacks(model: start.model, loss: lossValue, optimizer: optimizerConfig, resuming: start.snapshot)
         var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
                               loss: lossValue)
         let history = try trainer.fit(train, epochs: fitEpochs(resuming: start.snapshot), validationData: validation, callbacks: callbacks,
