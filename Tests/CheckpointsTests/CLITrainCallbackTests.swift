@@ -117,7 +117,7 @@ import CheckpointsTestSupport
         #expect(reduced <= 0.025, "\(reduced)")
     }
 
-    /// A run checkpointed after 3 epochs and resumed with the same options stops at the epoch,
+    /// A run checkpointed an epoch before its stop and resumed with the same options stops at the epoch,
     /// with the weights and the CSV file (continued, not restarted) of the uninterrupted run.
     @Test(.timeLimit(.minutes(4)))
     func aResumedRunStopsWhereTheUninterruptedOneStops() throws {
@@ -132,7 +132,10 @@ import CheckpointsTestSupport
         #expect(uninterrupted.history.epochs.count > 3 && uninterrupted.history.epochs.count < Self.epochs)
         let log = folder.appendingPathComponent("parts.csv")
         let checkpoint = folder.appendingPathComponent("run.h5")
-        let first = try batchwise(Self.trainArguments(folder, save: "first.h5", epochs: 3, extra: options + [
+        // Checkpointed an epoch before the stop, after the best epoch: early stopping is waiting.
+        let stopped = uninterrupted.history.epochs.count
+        #expect(uninterrupted.callbackStates["EarlyStopping"]?.values["best_epoch"].map { Int($0) < stopped - 2 } == true)
+        let first = try batchwise(Self.trainArguments(folder, save: "first.h5", epochs: stopped - 1, extra: options + [
             "--csv-log", log.path, "--checkpoint", checkpoint.path]))
         #expect(first.status == 0, "\(first.stderr)")
         let resumed = try batchwise(["train", "--resume", checkpoint.path, "--data", folder.appendingPathComponent("d.h5").path,

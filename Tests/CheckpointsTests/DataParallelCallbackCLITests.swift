@@ -4,8 +4,8 @@ import CheckpointsTestSupport
 
 #if os(Linux)
 /// `batchwise train`'s callbacks under `mpirun`: 2 ranks in ordered mode stop at the epoch of 1
-/// rank with its weights, rank 0 alone prints the stop and writes the CSV file, and nothing is
-/// left running.
+/// rank with its weights, rank 0 alone prints the stop and writes the CSV file, a 2-rank run
+/// checkpointed and resumed stops there too, and nothing is left running.
 @Suite(.serialized) struct DataParallelCallbackCLITests {
     private let fixtures = DataParallelTrainCLITests()
 
@@ -34,10 +34,25 @@ import CheckpointsTestSupport
         #expect(digests.0.count == 1 && digests.1 == digests.0, "\(one.stdout)\n\(two.stdout)")
         // The run stopped early, and its CSV file has a row per epoch that ran, the same on 1 and 2 ranks.
         let epochsRun = Int(stops(one).first?.dropFirst("Epoch ".count).prefix { $0.isNumber } ?? "") ?? 0
-        #expect(epochsRun > 1 && epochsRun < CLITrainCallbackTests.epochs, "\(one.stdout)")
+        #expect(epochsRun > 3 && epochsRun < CLITrainCallbackTests.epochs, "\(one.stdout)")
         let rows = try CLITrainCallbackTests.csv(oneLog)
         #expect(rows.count == epochsRun + 1 && rows.first == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"], "\(rows)")
         #expect(try CLITrainCallbackTests.csv(twoLog) == rows)
+
+        // Checkpointed on 2 ranks an epoch before the stop (after the best epoch: early stopping is
+        // waiting) and resumed on 2 ranks: the same stop, weights and CSV rows.
+        let checkpoint = folder.appendingPathComponent("run.h5"), log = folder.appendingPathComponent("parts.csv")
+        let options = ["--early-stopping-patience", "2", "--restore-best-weights", "--csv-log", log.path]
+        let first = try MPIJob.run(["-np", "2", batchwise] + CLITrainCallbackTests.trainArguments(
+            folder, save: "first.keras", epochs: epochsRun - 1, extra: options + ["--checkpoint", checkpoint.path]))
+        #expect(first.status == 0 && !first.timedOut, "\(first.stderr)")
+        let resumed = try MPIJob.run(["-np", "2", batchwise, "train", "--resume", checkpoint.path,
+                                      "--data", folder.appendingPathComponent("d.h5").path, "--epochs", "\(CLITrainCallbackTests.epochs)",
+                                      "--validation-split", "0.25", "--seed", "3",
+                                      "--save", folder.appendingPathComponent("resumed.keras").path] + options)
+        #expect(resumed.status == 0 && !resumed.timedOut, "\(resumed.stderr)")
+        #expect(stops(resumed) == stops(one) && CLITrainCallbackTests.digest(resumed) == digests.0, "\(resumed.stdout)")
+        #expect(try CLITrainCallbackTests.csv(log) == rows)
         fixtures.expectNothingLeft(folder)
     }
 }
