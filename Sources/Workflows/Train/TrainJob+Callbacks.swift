@@ -87,7 +87,7 @@ extension TrainJob {
     /// The job's callbacks for a `fit` of `model` with `loss` (either trainer), checked against
     /// the logs that fit produces (`loss`, the default metrics, `val_` ones with a
     /// ``validationSplit``) and, for a resume, against the settings the checkpointed run
-    /// recorded (``resumeCallbackConflict(file:setting:checkpoint:given:)`` when they differ).
+    /// recorded (``WorkflowError/resumeCallbackConflict(file:setting:checkpoint:given:)`` when they differ).
     ///
     /// With ``resume``, ``csvLog`` is continued as Keras's `CSVLogger(append=True)` continues it.
     func trainingCallbacks(model: Sequential, loss: Loss, optimizer: OptimizerConfig,
@@ -194,7 +194,7 @@ extension TrainJob {
 
 /// Records a job's callback settings in every snapshot (under `/callbacks/batchwise_train` in a
 /// native checkpoint), so that a resume can tell whether it was given the same ones
-/// (``TrainJob/resumeCallbackConflict``). It keeps no state of its own and changes nothing.
+/// (``WorkflowError/resumeCallbackConflict(file:setting:checkpoint:given:)``). It keeps no state of its own and changes nothing.
 struct CallbackSettingsRecord: ResumableCallback {
     static let name = "batchwise_train"
     let settings: [String: String]
@@ -206,6 +206,6 @@ struct CallbackSettingsRecord: ResumableCallback {
         CallbackState(values: ["version": 1], settings: settings)
     }
 
-    /// Nothing to continue: the settings were compared before training (``TrainJob/trainingCallbacks``).
+    /// Nothing to continue: the settings were compared before training (`TrainJob.trainingCallbacks`).
     mutating func restore(_ state: CallbackState, optimizer: inout any Optimizer) throws {}
 }

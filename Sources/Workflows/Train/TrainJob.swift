@@ -145,8 +145,11 @@ public struct TrainJob: Sendable {
     /// What ``runReturningOutcome(progress:)`` returns: the full history, the trained model (what
     /// was saved) and the lines Keras's `EarlyStopping(verbose=1)` prints at the end (``earlyStoppingLines(last:)``).
     public struct Outcome: Sendable {
+        /// The full history, including epochs before a resume.
         public var history: History
+        /// The trained model (what was saved).
         public var model: Sequential
+        /// The lines to print after training (none without early stopping).
         public var earlyStoppingLines: [String]
     }
 
