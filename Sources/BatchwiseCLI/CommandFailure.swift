@@ -30,6 +30,10 @@ enum CommandFailure {
         case let WorkflowError.resumeOptionConflict(file, setting, checkpoint, given):
             return "\(file): \(setting.flag) \(given) conflicts with the checkpoint's \(checkpoint); a resume continues "
                 + "the saved optimizer: drop \(setting.flag) or give the checkpoint's value"
+        case let WorkflowError.resumeCallbackConflict(file, setting, checkpoint, given):
+            return "\(file): \(setting.flag) \(given) differs from the checkpointed run's \(checkpoint); a resume continues "
+                + "the saved callback states: give the checkpoint's \(setting.flag) (\(checkpoint)), or --model \(file) to start "
+                + "a new run from its weights"
         case let WorkflowError.invalidSetting(_, setting, _), let WorkflowError.unsupportedCompileConfig(_, _, _, setting):
             return "\(error.localizedDescription) (\(setting.flag))"
         default:

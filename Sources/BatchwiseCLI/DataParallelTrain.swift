@@ -89,6 +89,9 @@ enum DataParallelTrain {
             throw error
         }
         if world.rank == 0 {
+            if !quiet {
+                for line in job.earlyStoppingLines(last: report.lastEpochEnd ?? prepared.snapshot) { print(line) }
+            }
             try job.save(trainer.model, optimizer: trainer.optimizer, final: report.lastEpochEnd ?? prepared.snapshot,
                          prepared: prepared)
             print("weights sha256: \(SeedExperiment.digest(of: trainer.model))")
@@ -100,8 +103,8 @@ enum DataParallelTrain {
         _ trainer: inout DataParallelTrainer, rows: Rows, job: TrainJob, report: inout RankZeroReport
     ) throws where Rows.Element == (Tensor<Float>, Tensor<Float>) {
         let steps = trainer.stepsPerEpoch(rowCount: rows.count)
-        try trainer.fit(rows, epochs: job.epochs, validationData: report.prepared.validationRows,
-                        resumingFrom: report.prepared.snapshot) { result, snapshot in
+        try trainer.fit(rows, epochs: job.fitEpochs(resuming: report.prepared.snapshot), validationData: report.prepared.validationRows,
+                        callbacks: report.prepared.callbacks, resumingFrom: report.prepared.snapshot) { result, snapshot in
             // The loss is the same on every rank, so every rank stops alike.
             guard result.loss.isFinite else {
                 throw FailedOnEveryRank(

@@ -64,6 +64,13 @@ struct TrainCommand: ParsableCommand {
         features or targets is an error naming the file, dataset, row and column. A loss that becomes NaN or infinite \
         stops training with an error (nothing is saved; the last --checkpoint stays intact).
 
+        Callbacks as Keras's: --early-stopping-patience N stops when the monitored log (--early-stopping-monitor, \
+        default val_loss with --validation-split, else loss) has not improved by --early-stopping-min-delta for N epochs \
+        and prints "Epoch N: early stopping"; --restore-best-weights ends with the best epoch's weights (saved and \
+        hashed). --reduce-lr-on-plateau-patience N multiplies the learning rate by --reduce-lr-factor. --csv-log FILE \
+        writes a row per epoch (rank 0 only); --resume appends to it. Their state is in every checkpoint, so a resume \
+        stops where the uninterrupted run stops; a resume with other settings than the checkpointed run's is refused.
+
         Data-parallel training on Open MPI: started as mpirun -np 2 batchwise train ..., every process is a rank \
         that reads only its rows of each step; --batch-size is the global batch over all ranks, rank 0 alone prints \
         progress and writes --checkpoint and --save, and every rank holds the same weights. --ranks 2 runs the same \
@@ -82,6 +89,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var objective: ObjectiveOptions
     @OptionGroup var schedule: ScheduleOptions
     @OptionGroup var output: TrainOutputOptions
+    @OptionGroup(title: "Callbacks (Keras's EarlyStopping, ReduceLROnPlateau, CSVLogger)") var callbacks: CallbackOptions
     @Flag(help: "No progress output.")
     var quiet = false
     @OptionGroup var isolation: IsolationOptions
@@ -96,7 +104,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         var job = TrainJob(data: URL(fileURLWithPath: data.data.first ?? ""), output: URL(fileURLWithPath: output.save))
-        for group in [start, architecture, data, objective, schedule, output] as [any TrainJobOptions] { group.apply(to: &job) }
+        for group in [start, architecture, data, objective, schedule, output, callbacks] as [any TrainJobOptions] { group.apply(to: &job) }
         if let ranks = parallel.ranks {
             var status: Int32 = 0
             try CommandFailure.reporting(prefix: "batchwise train") {
@@ -112,7 +120,8 @@ struct TrainCommand: ParsableCommand {
         }
         try CommandFailure.reporting(prefix: "batchwise train") {
             try withStartingPoint(job) { job in
-                let trained = try job.runReturningModel(progress: quiet ? .quiet : .automatic)
+                let trained = try job.runReturningOutcome(progress: quiet ? .quiet : .automatic)
+                if !quiet { for line in trained.earlyStoppingLines { print(line) } }
                 print("weights sha256: \(SeedExperiment.digest(of: trained.model))")
             }
         }

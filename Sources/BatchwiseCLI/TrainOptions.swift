@@ -196,6 +196,14 @@ extension WorkflowError.Setting {
         case .shuffleBuffer: "--shuffle-buffer"
         case .resume: "--resume"
         case .output: "--save"
+        case .earlyStoppingPatience: "--early-stopping-patience"
+        case .earlyStoppingMonitor: "--early-stopping-monitor"
+        case .earlyStoppingMinDelta: "--early-stopping-min-delta"
+        case .restoreBestWeights: "--restore-best-weights"
+        case .reduceLRPatience: "--reduce-lr-on-plateau-patience"
+        case .reduceLRFactor: "--reduce-lr-factor"
+        case .reduceLRMonitor: "--reduce-lr-monitor"
+        case .csvLog: "--csv-log"
         }
     }
 }

@@ -51,6 +51,22 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case resume
         /// ``TrainJob/output``.
         case output
+        /// ``TrainJob/EarlyStoppingSettings/patience`` (early stopping on or off).
+        case earlyStoppingPatience
+        /// ``TrainJob/EarlyStoppingSettings/monitor``.
+        case earlyStoppingMonitor
+        /// ``TrainJob/EarlyStoppingSettings/minDelta``.
+        case earlyStoppingMinDelta
+        /// ``TrainJob/EarlyStoppingSettings/restoreBestWeights``.
+        case restoreBestWeights
+        /// ``TrainJob/PlateauSettings/patience`` (the learning-rate reduction on or off).
+        case reduceLRPatience
+        /// ``TrainJob/PlateauSettings/factor``.
+        case reduceLRFactor
+        /// ``TrainJob/PlateauSettings/monitor``.
+        case reduceLRMonitor
+        /// ``TrainJob/csvLog``.
+        case csvLog
     }
 
     /// A data file (training features or targets, prediction inputs) cannot be used with the
@@ -70,6 +86,12 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
     /// resume continues the saved optimizer, so `setting` (``Setting/optimizer`` or one of its
     /// hyper-parameters other than the learning rate) may only repeat the checkpoint's value.
     case resumeOptionConflict(file: String, setting: Setting, checkpoint: String, given: String)
+
+    /// A callback setting given with ``TrainJob/resume`` (early stopping, the learning-rate
+    /// reduction: ``TrainJob/earlyStopping``, ``TrainJob/reduceLROnPlateau``) differs from the one
+    /// the checkpointed run trained with: a resume continues the saved callback states, which
+    /// mean nothing under other settings, so `setting` must repeat the checkpoint's (`"none"`: off).
+    case resumeCallbackConflict(file: String, setting: Setting, checkpoint: String, given: String)
 
     /// An item of a ``LayerSpec`` text (`--layers`) that is not a layer Batchwise can build:
     /// `item` is the offending text, `position` its place in the list (1 for the first item).
@@ -103,6 +125,9 @@ public enum WorkflowError: Error, Equatable, Sendable, LocalizedError {
         case let .resumeOptionConflict(file, setting, checkpoint, given):
             return "\(file): \(setting.rawValue) \(given) conflicts with the checkpoint's \(checkpoint); a resume "
                 + "continues the saved optimizer: leave \(setting.rawValue) unset or give the checkpoint's value"
+        case let .resumeCallbackConflict(file, setting, checkpoint, given):
+            return "\(file): \(setting.rawValue) \(given) differs from the checkpointed run's \(checkpoint); a resume continues "
+                + "the saved callback states: give the checkpoint's value (or start a new run from its weights with model)"
         case let .invalidLayerSpec(spec, item, position, problem):
             return "layer spec \"\(spec)\": item \(position) \"\(item)\": \(problem)"
         case let .unsupportedCompileConfig(file, path, name, setting):

@@ -37,6 +37,9 @@ extension TrainJob {
         public var shuffleSeed: UInt64?
         /// The model's Keras architecture JSON, written into checkpoints (nil if it has none).
         public var architecture: String?
+        /// The job's callbacks (early stopping, learning-rate reduction, CSV log), checked
+        /// against the logs the run records and a resumed checkpoint's settings.
+        public var callbacks: [any TrainingCallback] = []
     }
 
     /// Resolves the job for a trainer that cuts batches from random-access rows itself: the
@@ -57,13 +60,16 @@ extension TrainJob {
         try requireDataParallelPosition(start.snapshot, data: data)
         return Prepared(model: start.model, optimizer: optimizer, optimizerState: start.optimizerState, loss: loss,
                         snapshot: start.snapshot, rows: rows, validationRows: validationRows,
-                        shuffleSeed: shuffleBuffer == 0 ? nil : seed, architecture: try? KerasModelConfig.json(for: start.model))
+                        shuffleSeed: shuffleBuffer == 0 ? nil : seed, architecture: try? KerasModelConfig.json(for: start.model),
+                        callbacks: try trainingCallbacks(model: start.model, loss: loss, optimizer: optimizer,
+                                                                     resuming: start.snapshot))
     }
 
     /// The settings checks of ``prepared()`` that read no file, so that a launcher can refuse a
     /// job before starting its processes.
     public func checkDataParallelSettings() throws {
         try checkOutput()
+        try checkCallbackSettings()
         if let shuffleBuffer, shuffleBuffer > 0 {
             throw WorkflowError.invalidSetting(
                 file: nil, setting: .shuffleBuffer,
@@ -93,6 +99,9 @@ extension TrainJob {
     /// ``run(progress:)`` does: `.keras` / `.weights.h5` with `optimizer`'s state, `.h5` as a
     /// native checkpoint of `final` (the last end-of-epoch snapshot, or the resumed one).
     public func save(_ model: Sequential, optimizer: any Optimizer, final: TrainingSnapshot?, prepared: Prepared) throws {
+        var final = final
+        // Restored best weights are what the run ends with, as in a single-process run.
+        if earlyStopping?.restoreBestWeights == true { final?.model = model }
         try saveResult(model: model, optimizer: optimizer, final: final, config: prepared.optimizer, loss: prepared.loss)
     }
 

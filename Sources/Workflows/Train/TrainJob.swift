@@ -115,6 +115,14 @@ public struct TrainJob: Sendable {
     /// Whether each save to `checkpoint` is fsynced (the default) or only atomic for readers and
     /// killed processes (`.processCrashSafe`, for frequent saves); the final `output` is always synced.
     public var checkpointDurability: HDF5Durability = .synced
+    /// Keras's `EarlyStopping` (TrainJob+Callbacks.swift); its state is in every checkpoint, so
+    /// a resume stops where the uninterrupted run stops (with the same settings only).
+    public var earlyStopping: EarlyStoppingSettings?
+    /// Keras's `ReduceLROnPlateau`; as ``earlyStopping``.
+    public var reduceLROnPlateau: PlateauSettings?
+    /// A CSV file with a row per epoch (Keras's `CSVLogger`), replaced by a new run and continued
+    /// by a resume (Keras's `append=True`).
+    public var csvLog: URL?
 
     /// A job with every option at its default; set the rest as properties before ``run(progress:)``.
     public init(data: URL, output: URL) {
@@ -130,7 +138,25 @@ public struct TrainJob: Sendable {
 
     /// Runs the job and returns the full history and the trained model (what was saved).
     public func runReturningModel(progress: ProgressStyle = .automatic) throws -> (history: History, model: Sequential) {
+        let outcome = try runReturningOutcome(progress: progress)
+        return (outcome.history, outcome.model)
+    }
+
+    /// What ``runReturningOutcome(progress:)`` returns: the full history, the trained model (what
+    /// was saved) and the lines Keras's `EarlyStopping(verbose=1)` prints at the end (``earlyStoppingLines(last:)``).
+    public struct Outcome: Sendable {
+        /// The full history, including epochs before a resume.
+        public var history: History
+        /// The trained model (what was saved).
+        public var model: Sequential
+        /// The lines to print after training (none without early stopping).
+        public var earlyStoppingLines: [String]
+    }
+
+    /// Runs the job: ``runReturningModel(progress:)`` with what early stopping did.
+    public func runReturningOutcome(progress: ProgressStyle = .automatic) throws -> Outcome {
         try checkOutput()
+        try checkCallbackSettings()
         var start = try startingPoint()
         try requirePipelinePosition(start.snapshot)
         let lossValue = try resolvedLoss(start)
@@ -159,17 +185,26 @@ public struct TrainJob: Sendable {
                                           architecture: architecture, durability: checkpointDurability)
             })
         }
+        callbacks += try trainingCallbacks(model: start.model, loss: lossValue, optimizer: optimizerConfig, resuming: start.snapshot)
         var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
                               loss: lossValue)
-        let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
+        let history = try trainer.fit(train, epochs: fitEpochs(resuming: start.snapshot), validationData: validation, callbacks: callbacks,
                                       progress: progress, resumingFrom: start.snapshot)
         var final = last.value ?? start.snapshot
+        let lines = earlyStoppingLines(last: final)
         // The trained model is what fit ends with: with use_ema, the averages it wrote over the
-        // weights (as Keras's model.save after fit holds them); --checkpoint files keep the training weights.
-        if optimizerConfig.prototype.options.useEMA { final?.model = trainer.model }
+        // weights (as Keras's model.save after fit holds them), with restored best weights those;
+        // --checkpoint files keep the training weights.
+        if endsWithOtherWeights(optimizerConfig) { final?.model = trainer.model }
         try saveResult(model: trainer.model, optimizer: trainer.optimizer, final: final,
                        config: optimizerConfig, loss: lossValue)
-        return (history, trainer.model)
+        return Outcome(history: history, model: trainer.model, earlyStoppingLines: lines)
+    }
+
+    /// Whether `fit` ends with other weights than its last snapshot's (use_ema's averages,
+    /// early stopping's restored best), which a native `.h5` output then holds.
+    func endsWithOtherWeights(_ optimizer: OptimizerConfig) -> Bool {
+        optimizer.prototype.options.useEMA || earlyStopping?.restoreBestWeights == true
     }
 
     /// Whether the job builds its model here (``layers`` or a `.json` architecture) rather
