@@ -70,6 +70,10 @@ enum DataParallelTrain {
                 try RankFailureReport.endAlike(world, writing: nil)
             case .rankFailed, .otherRankFailed:
                 try RankFailureReport.endAlike(world, writing: RankFailureReport.line(error))
+            case let .invalidArgument("resumingFrom", reason) where job.resume != nil:
+                // Every rank read the same checkpoint and refuses it alike (its settings, optimizer
+                // or model): rank 0 says so once, naming the file and the options that decide them.
+                try RankFailureReport.endAlike(world, writing: world.rank != 0 ? nil : Self.resumeRefusal(reason, file: job.resume!))
             default:
                 throw error
             }
@@ -112,6 +116,18 @@ enum DataParallelTrain {
             }
             try report.stepEnded(result, snapshot: snapshot, steps: steps)
         }
+    }
+
+    /// The line for a checkpoint every rank refused (`DataParallelTrainer.fit`'s `resumingFrom`
+    /// reason), in the command line's terms: the options that set a data-parallel position's settings.
+    static func resumeRefusal(_ reason: String, file: URL) -> String {
+        let text = reason.replacingOccurrences(of: "this trainer: ", with: "this run: ")
+        guard text.contains("data-parallel settings"), let advice = text.range(of: "; resume with the recorded settings") else {
+            return "\(file.path): the checkpoint \(text)"
+        }
+        return "\(file.path): the checkpoint \(text[..<advice.lowerBound]); resume with the options that recorded them "
+            + "(--batch-size, --data and --validation-split, --reduction, --micro-shards, --batch-norm-statistics), "
+            + "or start a new run from its weights with --model"
     }
 
     /// An error that every rank raises at the same point (from the same global values).
