@@ -12,12 +12,16 @@ extension Tensor where Scalar: BLASScalar {
         guard rank == 2 else { throw .rankMismatch(operation: "sumAlongBatch", expected: 2, found: shape) }
         let columns = shape[1]
         var out = Tensor(zeros: [columns])
+        let rows = shape[0]
+        // Over raw pointers, each column in row order: the loop indexed by `offset + c` stayed
+        // scalar (its overflow checks), about 9 instructions a value (callgrind); this one
+        // vectorizes across the columns with the same additions, so the same bits.
         withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { sums in
-                var offset = 0
-                while offset < x.count {
-                    for c in 0..<columns { sums[c] += x[offset + c] }
-                    offset += columns
+                guard var row = x.baseAddress, let total = sums.baseAddress else { return }
+                for _ in 0..<rows {
+                    for c in 0..<columns { total[c] += row[c] }
+                    row += columns
                 }
             }
         }

@@ -89,10 +89,10 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
             (mean, variance) = (merged.mean, merged.centredSquares)
         } else {
             // Σx per column, rows in order: the first loop of BatchNormMath.moments.
-            let columnSums = rows.map { (try? $0?.sumAlongBatch().scalars) ?? zeros }
+            let columnSums = rows.map { $0.map(BatchNormMath.columnSums) ?? zeros }
             mean = try reducer.sum(segmentSums: columnSums, width: features)
             for j in 0..<features { mean[j] *= scale }
-            variance = try reducer.sum(segmentSums: rows.map { $0.map { Self.centredSquares($0, mean: mean) } ?? zeros },
+            variance = try reducer.sum(segmentSums: rows.map { $0.map { BatchNormMath.centredSquares($0, mean: mean) } ?? zeros },
                                        width: features)
         }
         for j in 0..<features { variance[j] *= scale }
@@ -155,8 +155,9 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
         do {
             inputs = try zip(parts, upstream).map { part, upstream in
                 guard let part, let upstream else { return nil }
-                let dx = Self.inputGradient(x: part.tape.input, upstream: part.g, mean: part.tape.mean, inverseStd: part.tape.inverseStd,
-                                            gamma: gammaIfScaled, sumG: sumG, sumGX: sumGX, count: count)
+                let dx = BatchNormMath.inputGradient(x: part.tape.input, upstream: part.g, mean: part.tape.mean,
+                                                     inverseStd: part.tape.inverseStd, gamma: gammaIfScaled,
+                                                     sumG: sumG, sumGX: sumGX, count: count)
                 return try dx.reshaped(to: upstream.shape)
             }
         } catch {
@@ -185,69 +186,10 @@ extension BatchNormalization: GlobalBatchStatisticsLayer {
     /// computes a whole batch's (so that one segment merged alone gives the ordinary step's bits).
     private static func segmentMoments(_ x: Tensor<Float>) -> SegmentMoments {
         let count = x.shape[0]
-        var mean = (try? x.sumAlongBatch().scalars) ?? [Float](repeating: 0, count: x.shape[1])
+        var mean = BatchNormMath.columnSums(x)
         let scale = 1 / Float(count)
         for j in mean.indices { mean[j] *= scale }
-        let (sums, squares) = centredSumsAndSquares(x, mean: mean)
+        let (sums, squares) = BatchNormMath.centredSumsAndSquares(x, mean: mean)
         return SegmentMoments(count: count, mean: mean, centredSums: sums, centredSquares: squares)
-    }
-
-    /// `Σ (x − mean)` and `Σ (x − mean)²` per column, rows in order (the squares as ``centredSquares(_:mean:)``).
-    private static func centredSumsAndSquares(_ x: Tensor<Float>, mean: [Float]) -> (sums: [Float], squares: [Float]) {
-        let columns = x.shape[1]
-        var sums = [Float](repeating: 0, count: columns), squares = [Float](repeating: 0, count: columns)
-        x.withUnsafeBufferPointer { xs in
-            var offset = 0
-            while offset < xs.count {
-                for j in 0..<columns {
-                    let d = xs[offset + j] - mean[j]
-                    sums[j] += d
-                    squares[j] += d * d
-                }
-                offset += columns
-            }
-        }
-        return (sums, squares)
-    }
-
-    /// `Σ (x − mean)²` per column, rows in order (the second loop of ``BatchNormMath/moments(_:)``).
-    private static func centredSquares(_ x: Tensor<Float>, mean: [Float]) -> [Float] {
-        let columns = x.shape[1]
-        var sums = [Float](repeating: 0, count: columns)
-        x.withUnsafeBufferPointer { xs in
-            var offset = 0
-            while offset < xs.count {
-                for j in 0..<columns {
-                    let d = xs[offset + j] - mean[j]
-                    sums[j] += d * d
-                }
-                offset += columns
-            }
-        }
-        return sums
-    }
-
-    /// `dx = gamma·inv · (g − (Σg + x̂·Σ(g·x̂)) / N)` with the global sums and row count: the
-    /// closed form of ``BatchNormMath/backward(x:upstream:mean:inverseStd:gamma:batchStatistics:wantsInput:)``.
-    private static func inputGradient(x: Tensor<Float>, upstream: Tensor<Float>, mean: [Float], inverseStd: [Float],
-                                      gamma: [Float]?, sumG: [Float], sumGX: [Float], count: Int) -> Tensor<Float> {
-        let columns = x.shape[1]
-        var scale = inverseStd
-        if let gamma { for j in 0..<columns { scale[j] *= gamma[j] } }
-        let invN = 1 / Float(count)
-        var dx = upstream
-        x.withUnsafeBufferPointer { xs in
-            dx.withUnsafeMutableBufferPointer { d in
-                var offset = 0
-                while offset < d.count {
-                    for j in 0..<columns {
-                        let xh = (xs[offset + j] - mean[j]) * inverseStd[j]
-                        d[offset + j] = scale[j] * (d[offset + j] - invN * (sumG[j] + xh * sumGX[j]))
-                    }
-                    offset += columns
-                }
-            }
-        }
-        return dx
     }
 }
