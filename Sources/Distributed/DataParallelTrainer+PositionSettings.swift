@@ -9,12 +9,18 @@ extension DataParallelTrainer {
     /// micro-shard count and the BatchNormalization scope decide how a step sums them (in
     /// `ordered` mode, the bits). The rank count is not among them: a snapshot resumes on any.
     func positionSettings(rows: Int) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: positionSettingList(rows: rows).map { ($0.key, $0.value) })
+    }
+
+    /// The settings as (key, description, value), in the order errors name them: the one list
+    /// both the recorded dictionary and the refusal's wording come from.
+    private func positionSettingList(rows: Int) -> [(key: String, description: String, value: String)] {
         [
-            "global_batch_size": String(globalBatchSize),
-            "rows": String(rows),
-            "reduction": mode.rawValue,
-            "micro_shards": String(microShardCount),
-            "batch_norm_statistics": batchNormStatistics.rawValue,
+            ("global_batch_size", "global batch size", String(globalBatchSize)),
+            ("rows", "training rows", String(rows)),
+            ("reduction", "reduction mode", mode.rawValue),
+            ("micro_shards", "micro-shard count", String(microShardCount)),
+            ("batch_norm_statistics", "BatchNormalization statistics", batchNormStatistics.rawValue),
         ]
     }
 
@@ -25,12 +31,13 @@ extension DataParallelTrainer {
     func checkPositionSettings(of snapshot: TrainingSnapshot, rows: Int) throws {
         let recorded = snapshot.positionSettings
         guard !recorded.isEmpty else { return }
-        let current = positionSettings(rows: rows)
-        let differences = Self.settingNames.compactMap { key -> String? in
-            let (saved, now) = (recorded[key] ?? "none", current[key] ?? "none")
-            return saved == now ? nil : "\(Self.describe(key)) \(saved) (this trainer: \(now))"
+        let current = positionSettingList(rows: rows)
+        let differences = current.compactMap { setting -> String? in
+            let saved = recorded[setting.key] ?? "none"
+            return saved == setting.value ? nil : "\(setting.description) \(saved) (this trainer: \(setting.value))"
         }
-        let unknown = recorded.keys.filter { current[$0] == nil }.sorted()
+        let known = Set(current.map(\.key))
+        let unknown = recorded.keys.filter { !known.contains($0) }.sorted()
         guard differences.isEmpty, unknown.isEmpty else {
             var reason = "was written with other data-parallel settings"
             if !differences.isEmpty { reason += ": " + differences.joined(separator: ", ") }
@@ -38,20 +45,6 @@ extension DataParallelTrainer {
             reason += "; resume with the recorded settings (a resumed run continues the same rows and sums only with them), "
                 + "or start a new run from its model"
             throw DataParallelError.invalidArgument(argument: "resumingFrom", reason: reason)
-        }
-    }
-
-    /// The recorded settings in the order errors name them.
-    private static let settingNames = ["global_batch_size", "rows", "reduction", "micro_shards", "batch_norm_statistics"]
-
-    private static func describe(_ key: String) -> String {
-        switch key {
-        case "global_batch_size": "global batch size"
-        case "rows": "training rows"
-        case "reduction": "reduction mode"
-        case "micro_shards": "micro-shard count"
-        case "batch_norm_statistics": "BatchNormalization statistics"
-        default: key
         }
     }
 }
