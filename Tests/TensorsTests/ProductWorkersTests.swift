@@ -21,6 +21,19 @@ import Testing
         return calls
     }
 
+    /// Runs a job on the workers once they are free: other suites running at the same time may
+    /// hold them, for seconds at a time under a sanitizer. Tries until `timeout` seconds have
+    /// passed (a count of tries ran out in under a second while an address-sanitized suite held
+    /// them); `false` when the workers were never free.
+    static func runOnWorkersWhenFree(_ parts: Int, timeout: Double = 120, _ body: (Int) -> Void) -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
+        repeat {
+            if ProductWorkers.runOnWorkers(parts, body) { return true }
+            usleep(200)
+        } while DispatchTime.now().uptimeNanoseconds < deadline
+        return false
+    }
+
     /// A thread bound to one core (as `mpirun` binds a rank) counts one usable core, so a bound
     /// rank starts no worker to share its core with; unbound, every online core counts.
     @Test func aThreadBoundToOneCoreCountsOneCore() throws {
@@ -85,18 +98,17 @@ import Testing
         threads.withUnsafeMutableBufferPointer { t in
             calls.withUnsafeMutableBufferPointer { c in
                 let (threadOut, callsOut) = (OutputAddress(base: t.baseAddress!), OutputAddress(base: c.baseAddress!))
-                // Other suites may hold the workers for a moment: try until this job gets them.
-                for _ in 0..<100_000 where !ran {
-                    ran = ProductWorkers.runOnWorkers(2) { part in
-                        callsOut.base[part] += 1
-                        threadOut.base[part] = UInt(pthread_self())
-                        arrived.add(1, ordering: .sequentiallyConsistent)
-                        let deadline = DispatchTime.now().uptimeNanoseconds + 30_000_000_000
-                        while arrived.load(ordering: .sequentiallyConsistent) < 2 {
-                            if DispatchTime.now().uptimeNanoseconds > deadline {
-                                timedOut.store(true, ordering: .relaxed)
-                                break
-                            }
+                // Other suites may hold the workers (for seconds under a sanitizer): try until
+                // this job gets them, bounded in time, not in tries.
+                ran = Self.runOnWorkersWhenFree(2) { part in
+                    callsOut.base[part] += 1
+                    threadOut.base[part] = UInt(pthread_self())
+                    arrived.add(1, ordering: .sequentiallyConsistent)
+                    let deadline = DispatchTime.now().uptimeNanoseconds + 30_000_000_000
+                    while arrived.load(ordering: .sequentiallyConsistent) < 2 {
+                        if DispatchTime.now().uptimeNanoseconds > deadline {
+                            timedOut.store(true, ordering: .relaxed)
+                            break
                         }
                     }
                 }
@@ -118,8 +130,7 @@ import Testing
         let before = ProductWorkers.parks
         // On the workers themselves (not through forEachPart, which another suite's
         // `BLASThreads.maximum = 1` would keep on this thread): until this job gets them.
-        var ran = false
-        for _ in 0..<100_000 where !ran { ran = ProductWorkers.runOnWorkers(2) { _ in } }
+        let ran = Self.runOnWorkersWhenFree(2) { _ in }
         #expect(ran)
         #expect(ProductWorkers.waitUntilParked(after: before, timeout: 60))
     }
