@@ -49,10 +49,13 @@ public protocol TrainingCallback: Sendable {
     /// trained). ``trainingDidStop(_:snapshot:)`` is not called again: the run that stopped
     /// announced the stop (and a ``CheckpointCallback`` saved it) at this very position.
     ///
-    /// Only a callback whose stop depends on state it restores needs this: one that decides
-    /// from the events alone (``TerminateOnNonFiniteLoss``, a `.stop` of your own on a given
-    /// step) decides again, the same way, when the resumed run gets there; and
-    /// ``TimeBudgetStop`` stops a run on purpose so that a resume continues it.
+    /// A callback that stops inside an epoch needs none: its snapshot is mid-epoch, and the
+    /// resumed run decides again, the same way, when it gets there (``TerminateOnNonFiniteLoss``,
+    /// a `.stop` of your own after a given step); ``TimeBudgetStop`` stops a run on purpose so that
+    /// a resume continues it. A callback of your own that returns `.stop` from
+    /// ``epochDidEnd(_:snapshot:)`` does need it: the resumed run starts after that epoch and never
+    /// judges it again. Keep what decided the stop in its state (``ResumableCallback``) and answer
+    /// here when `position` is the boundary after that epoch, as ``EarlyStopping`` does.
     func stopReason(resumingAt position: ResumePosition) -> String?
 }
 
