@@ -106,10 +106,12 @@ public struct EarlyStopping: ResumableCallback {
         return stopReason(best: best)
     }
 
-    /// Whether the run that wrote `snapshot` had stopped there by this callback's rule: its
-    /// state under ``stateName`` restored and asked ``stopReason(resumingAt:)`` at the snapshot's
-    /// position (what a `fit` resumed from it would stop with); `nil` without such a state.
-    /// `batchwise train` prints Keras's "Epoch N: early stopping" from it.
+    /// The reason the run that wrote `snapshot` had stopped there, by this callback's settings:
+    /// its state under ``stateName`` restored and asked ``stopReason(resumingAt:)`` at the
+    /// snapshot's position (what a `fit` resumed from it stops with); `nil` when it had not
+    /// stopped there or the snapshot has no such state. Throws as ``restore(_:optimizer:)`` does
+    /// for a state of another monitor or direction. `batchwise train` prints Keras's
+    /// "Epoch N: early stopping" from it.
     public func stopReason(resumingFrom snapshot: TrainingSnapshot) throws -> String? {
         guard let state = snapshot.callbackStates[stateName] else { return nil }
         var restored = self
