@@ -112,7 +112,7 @@ enum DataParallelTrain {
         _ trainer: inout DataParallelTrainer, rows: Rows, job: TrainJob, report: inout RankZeroReport
     ) throws where Rows.Element == (Tensor<Float>, Tensor<Float>) {
         let steps = trainer.stepsPerEpoch(rowCount: rows.count)
-        try trainer.fit(rows, epochs: job.fitEpochs(resuming: report.prepared.snapshot), validationData: report.prepared.validationRows,
+        try trainer.fit(rows, epochs: job.epochs, validationData: report.prepared.validationRows,
                         callbacks: report.prepared.callbacks, resumingFrom: report.prepared.snapshot) { result, snapshot in
             // The loss is the same on every rank, so every rank stops alike.
             guard result.loss.isFinite else {

@@ -22,7 +22,8 @@ import Training
 ///   ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)`` on every rank.
 ///
 /// The stop and failure messages travel in a second, all-gather, only when there is one. A fit
-/// without callbacks enters none of these collectives. That the ranks pass the same callbacks
+/// without callbacks enters none of these collectives (but a resumed one enters one, at its start:
+/// ``agreeOnResumedStop(at:learningRate:)``). That the ranks pass the same callbacks
 /// (their kinds, in order), and that none failed in `trainingWillBegin`, rides in the first
 /// step's agreement check (no collective of its own; when no step runs at all, `fit` ends with
 /// one such all-reduce instead).
@@ -110,6 +111,16 @@ struct CallbackRun {
     mutating func end() throws {
         guard !beginAgreed else { return }
         _ = try agree(phase: "trainingWillBegin", learningRate: { 0 }) { _ in nil }
+    }
+
+    /// The callbacks' ``TrainingCallback/stopReason(resumingAt:)`` at a resumed `fit`'s start,
+    /// agreed by every rank (every rank given a snapshot enters it, callbacks or not, so that
+    /// nothing hangs): the ranks restored the same states and so decide alike, but should one
+    /// answer otherwise, every rank still stops, or none. Carries a `trainingWillBegin` failure as
+    /// the first step's check would.
+    mutating func agreeOnResumedStop(at position: ResumePosition, learningRate: Float) throws -> String? {
+        try agree(phase: "stopReason(resumingAt:) (epoch \(position.epoch), step \(position.stepInEpoch))",
+                  learningRate: { learningRate }) { $0.stopReason(resumingAt: position) }
     }
 
     /// Runs `body` on the callbacks and agrees with every rank on the outcome (see the type's

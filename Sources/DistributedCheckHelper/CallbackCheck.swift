@@ -18,6 +18,8 @@ import Training
 ///   --begin-fail-rank r                a callback whose trainingWillBegin throws on rank r
 ///   --rogue-rate-rank r                a callback that halves the learning rate after epoch 0 on rank r only
 ///   --extra-callback-rank r            an EpochHook on rank r only (ranks passing other callbacks)
+///   --resume-stop-rank r               a callback that says, on rank r only, that a resumed run had stopped
+///                                      where it resumes (`stopReason(resumingAt:)`: ranks that decide otherwise)
 ///   --checkpoint PATH [--checkpoint-steps N]  CheckpointCallback (every epoch, or every N steps) saving a
 ///                                      native checkpoint; every rank counts the `save` calls it saw (`saves`)
 ///   --csv PATH                         CSVLogger; `%r` in PATH is replaced by the rank
@@ -99,6 +101,14 @@ enum CallbackCheck {
         }
     }
 
+    /// Answers a resume with "stopped before epoch N" where `stops` (one rank: a decision the others do not share).
+    struct ResumeStop: TrainingCallback {
+        let stops: Bool
+        func stopReason(resumingAt position: ResumePosition) -> String? {
+            stops ? "stopped before epoch \(position.epoch + 1)" : nil
+        }
+    }
+
     final class SaveCounter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
@@ -134,6 +144,9 @@ enum CallbackCheck {
         }
         if let rogue = options.values["rogue-rate-rank"].flatMap(Int.init) {
             callbacks.append(RogueRate(halves: rogue == rank))
+        }
+        if let stopping = options.values["resume-stop-rank"].flatMap(Int.init) {
+            callbacks.append(ResumeStop(stops: stopping == rank))
         }
         callbacks += extra
         if let path = options.values["checkpoint"] {
