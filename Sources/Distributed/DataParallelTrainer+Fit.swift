@@ -58,7 +58,7 @@ extension DataParallelTrainer {
     ///     states of the resumable callbacks. A snapshot taken where a callback had stopped
     ///     training (`EarlyStopping`'s last epoch) trains nothing more, on every rank alike: `fit`
     ///     ends at once as that run ended, returning its History (`TrainingCallback.stopReason(resumingAt:)`,
-    ///     agreed in one small collective that every rank given a snapshot enters).
+    ///     agreed in one small collective that every rank enters at the start of every `fit`).
     ///   - afterStep: called on every rank after every step (and after that step's callbacks) with
     ///     its result and a snapshot of the state after it (identical on every rank; after a
     ///     callback's stop inside an epoch, the exact position, not the closed partial epoch); a
@@ -92,7 +92,10 @@ extension DataParallelTrainer {
         var run = CallbackRun(callbacks, communicator: communicator)
         if let snapshot { try run.callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
         try run.begin()
-        if snapshot != nil { stopReason = try run.agreeOnResumedStop(at: ResumePosition(position), learningRate: optimizer.learningRate) }
+        // Entered by every rank, snapshot or not: a snapshot given to some ranks only (loaded on
+        // rank 0 alone) must not leave the others in another collective; the first step's
+        // agreement then names the differing positions.
+        stopReason = try run.agreeOnResumedStop(at: ResumePosition(position), learningRate: optimizer.learningRate)
         if stopReason == nil, position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
         let steps = stepsPerEpoch(rowCount: data.count)
         let noRows = Tensor<Float>(zeros: [0])
@@ -159,7 +162,6 @@ extension DataParallelTrainer {
             }
             if stopReason != nil { break }
         }
-        try run.end()
         // As Trainer.fit and Keras's fit: with use_ema the model ends holding the averages. The
         // snapshots handed to afterStep keep the training weights, so a resume stays exact.
         if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }

@@ -26,7 +26,7 @@ import Training
 ///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks
 ///                                      at all (but `--extra-callback-rank`'s)
 ///
-/// `--resume PATH` continues from a checkpoint; `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
+/// `--resume PATH` continues from a checkpoint (`--resume-rank r`: on rank r only); `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
 /// (the stop reason, or `none`), `saves`, `events`, `after-step` (the epoch and step of the last
 /// snapshot `afterStep` got), `collectives` (entered during `fit`) and
@@ -177,7 +177,11 @@ enum CallbackCheck {
                                               communicator: world, globalBatchSize: batch,
                                               microShardCount: options.int("micro-shards"), mode: mode)
         let optimizer = try OptimizerConfig(trainer.optimizer)
-        let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
+        // `--resume-rank r`: only rank r loads the checkpoint (a misuse the trainer must refuse, not hang on).
+        let loads = options.values["resume-rank"].flatMap(Int.init).map { $0 == world.rank } ?? true
+        let resumed = try options.values["resume"].flatMap { path in
+            loads ? try NativeCheckpoint.load(from: URL(fileURLWithPath: path), into: model).snapshot : nil
+        }
         let (log, saves) = (EventLog(), SaveCounter())
         let epochs = options.int("epochs")
         let validationSteps = options.values["validation-steps"].flatMap(Int.init)

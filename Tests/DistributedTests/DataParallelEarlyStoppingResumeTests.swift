@@ -64,5 +64,28 @@ extension MPIRunTests {
             #expect(resumed.reports[rank]?["losses"] == first.reports[rank]?["losses"], "rank \(rank): \(resumed.output)")
         }
     }
+
+    /// A snapshot given to rank 0 only (a checkpoint loaded there alone): every rank enters the
+    /// resumed-stop agreement at `fit`'s start all the same, so none waits in another collective,
+    /// and the first step's agreement refuses the differing positions on every rank.
+    @Test func aSnapshotGivenToOneRankOnlyIsRefusedOnEveryRankWithoutHanging() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-dp-es-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("checkpoint.h5").path
+        let first = try MPIRun.start(ranks: 2, check: "callbacks", arguments: Self.callbackArguments(epochs: 2, ["checkpoint": checkpoint]),
+                                     deadline: 60)
+        #expect(first.status == 0, "\(first.output)")
+        let resumed = try MPIRun.start(ranks: 2, check: "callbacks",
+                                       arguments: Self.callbackArguments(epochs: 4, ["resume": checkpoint, "resume-rank": "0",
+                                                                                     "report-errors": "1"]),
+                                       deadline: 60)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        for rank in 0..<2 {
+            let error = resumed.reports[rank]?["error"]?.joined(separator: " ") ?? ""
+            #expect(error.contains("epoch"), "rank \(rank) did not refuse the differing positions: \(resumed.output)")
+            #expect(resumed.reports[rank]?["events"]?.contains("step") != true, "rank \(rank): \(resumed.output)")
+        }
+    }
 }
 #endif
