@@ -47,21 +47,16 @@ extension MPIRunTests {
     /// to stop before any step (the reason naming rank 1), and none is left waiting in a step's
     /// collectives (the run is bounded in time).
     @Test func aResumedStopDecidedOnOneRankStopsEveryRankBeforeAnyStep() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-dp-es-resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let checkpoint = folder.appendingPathComponent("checkpoint.h5").path
-        let first = try MPIRun.start(ranks: 2, check: "callbacks", arguments: Self.callbackArguments(epochs: 2, ["checkpoint": checkpoint]),
-                                     deadline: 60)
-        #expect(first.status == 0, "\(first.output)")
-        let resumed = try MPIRun.start(ranks: 2, check: "callbacks",
-                                       arguments: Self.callbackArguments(epochs: 4, ["resume": checkpoint, "resume-stop-rank": "1"]),
-                                       deadline: 60)
-        #expect(resumed.status == 0, "\(resumed.output)")
-        for rank in 0..<2 {
-            #expect(resumed.reports[rank]?["stop"] == ["stopped_before_epoch_3_(rank_1)"], "rank \(rank): \(resumed.output)")
-            #expect(resumed.reports[rank]?["events"] == ["begin", "end"], "rank \(rank): \(resumed.output)")
-            #expect(resumed.reports[rank]?["losses"] == first.reports[rank]?["losses"], "rank \(rank): \(resumed.output)")
+        try Self.afterTwoCheckpointedEpochs { checkpoint, first in
+            let resumed = try MPIRun.start(ranks: 2, check: "callbacks",
+                                           arguments: Self.callbackArguments(epochs: 4, ["resume": checkpoint, "resume-stop-rank": "1"]),
+                                           deadline: 60)
+            #expect(resumed.status == 0, "\(resumed.output)")
+            for rank in 0..<2 {
+                #expect(resumed.reports[rank]?["stop"] == ["stopped_before_epoch_3_(rank_1)"], "rank \(rank): \(resumed.output)")
+                #expect(resumed.reports[rank]?["events"] == ["begin", "end"], "rank \(rank): \(resumed.output)")
+                #expect(resumed.reports[rank]?["losses"] == first.reports[rank]?["losses"], "rank \(rank): \(resumed.output)")
+            }
         }
     }
 
@@ -69,23 +64,32 @@ extension MPIRunTests {
     /// resumed-stop agreement at `fit`'s start all the same, so none waits in another collective,
     /// and the first step's agreement refuses the differing positions on every rank.
     @Test func aSnapshotGivenToOneRankOnlyIsRefusedOnEveryRankWithoutHanging() throws {
+        try Self.afterTwoCheckpointedEpochs { checkpoint, _ in
+            let resumed = try MPIRun.start(ranks: 2, check: "callbacks",
+                                           arguments: Self.callbackArguments(epochs: 4, ["resume": checkpoint, "resume-rank": "0",
+                                                                                         "report-errors": "1"]),
+                                           deadline: 60)
+            #expect(resumed.status == 0, "\(resumed.output)")
+            for rank in 0..<2 {
+                let error = resumed.reports[rank]?["error"]?.joined(separator: " ") ?? ""
+                #expect(error == "data-parallel step: the ranks disagree on epoch (rank \(rank): \(rank == 0 ? 2 : 0), smallest 0, largest 2)",
+                        "rank \(rank) did not refuse the differing positions: \(resumed.output)")
+                #expect(resumed.reports[rank]?["events"]?.contains("step") != true, "rank \(rank): \(resumed.output)")
+            }
+        }
+    }
+
+    /// A 2-rank run of 2 epochs whose CheckpointCallback saves every epoch's end, in a folder of
+    /// its own (removed afterwards): `body` gets the checkpoint's path and the run.
+    static func afterTwoCheckpointedEpochs(_ body: (String, MPIRun) throws -> Void) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchwise-dp-es-resume-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let checkpoint = folder.appendingPathComponent("checkpoint.h5").path
-        let first = try MPIRun.start(ranks: 2, check: "callbacks", arguments: Self.callbackArguments(epochs: 2, ["checkpoint": checkpoint]),
+        let first = try MPIRun.start(ranks: 2, check: "callbacks", arguments: callbackArguments(epochs: 2, ["checkpoint": checkpoint]),
                                      deadline: 60)
         #expect(first.status == 0, "\(first.output)")
-        let resumed = try MPIRun.start(ranks: 2, check: "callbacks",
-                                       arguments: Self.callbackArguments(epochs: 4, ["resume": checkpoint, "resume-rank": "0",
-                                                                                     "report-errors": "1"]),
-                                       deadline: 60)
-        #expect(resumed.status == 0, "\(resumed.output)")
-        for rank in 0..<2 {
-            let error = resumed.reports[rank]?["error"]?.joined(separator: " ") ?? ""
-            #expect(error.contains("epoch"), "rank \(rank) did not refuse the differing positions: \(resumed.output)")
-            #expect(resumed.reports[rank]?["events"]?.contains("step") != true, "rank \(rank): \(resumed.output)")
-        }
+        try body(checkpoint, first)
     }
 }
 #endif
