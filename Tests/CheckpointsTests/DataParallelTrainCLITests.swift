@@ -145,6 +145,22 @@ import Glibc
             + "settings: global batch size 32 (this run: 16), micro-shard count 8 (this run: 4); resume with --batch-size 32, "
             + "--micro-shards 8, or start a new run from its weights with --model"], "\(other.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("other.keras").path))
+        // A checkpoint recording another reduction mode and a setting this version does not know
+        // (edited here): both named, with the option that gives the recorded mode.
+        var edited = try NativeCheckpoint.load(from: midway)
+        edited.snapshot.positionSettings["reduction"] = "fast"
+        edited.snapshot.positionSettings["gradient_accumulation"] = "2"
+        let foreign = folder.appendingPathComponent("foreign.h5")
+        try NativeCheckpoint.save(edited.snapshot, optimizer: edited.optimizer, to: foreign, loss: edited.loss,
+                                  architecture: edited.architecture)
+        let newer = try underMPI(ranks: 1, ["train", "--resume", foreign.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                            "--seed", "3", "--batch-size", "32", "--epochs", "2",
+                                            "--save", folder.appendingPathComponent("newer.keras").path])
+        #expect(newer.status != 0 && newer.stderr.split(separator: "\n").filter { $0.contains("other data-parallel settings") } == [
+            "batchwise train: \(foreign.path): the checkpoint was written with other data-parallel settings: reduction mode fast "
+                + "(this run: ordered); resume with --reduction fast; it records settings this version does not know "
+                + "(gradient_accumulation): resume it with the version that wrote it, or start a new run from its weights with --model",
+        ], "\(newer.stderr)")
         // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
         let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
                                    "--epochs", "2", "--save", folder.appendingPathComponent("alone.keras").path])
