@@ -36,7 +36,7 @@ extension DataParallelTrainer {
             let plan = reducer.plan
             let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
                 : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }
-            let statistics = DataParallelBatchStatistics(reducer: reducer, synchronizedLayers: routing.synchronized,
+            let statistics = DataParallelBatchStatistics(reducer: reducer, routing: routing,
                                                          segmentStarts: starts, overlapped: overlapped)
             overlapped?.expectsGradients = segments.first.map { $0 != nil } ?? false
             let result: SegmentedTrainingStep

@@ -87,7 +87,7 @@ extension Sequential {
         for (layerIndex, layer) in layers.enumerated() {
             var layerTapes: [(any Sendable)?] = h.map { _ in nil }
             if let global = layer as? any GlobalBatchStatisticsLayer, global.usesGlobalBatchStatistics(in: mode),
-               reducer.synchronizesBatchStatistics(ofLayer: layer.name) {
+               reducer.synchronizesBatchStatistics(ofLayerAt: layerIndex, named: layer.name) {
                 let result = try global.erasedForward(segments: h, mode: mode, reducer: reducer, localFailure: &failure)
                 if !result.stateUpdate.isEmpty { stateUpdate.set(result.stateUpdate, layer: layer.name, index: layerIndex) }
                 for k in h.indices {
