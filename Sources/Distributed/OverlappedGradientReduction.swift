@@ -99,8 +99,11 @@ final class OverlappedGradientReduction {
         self.smallOffsets = smallOffsets
         self.small = Bits.zeros(Float.self, count: smallCount + 2)
         self.reduced = layout.gradients.map { _ in nil }
-        let output = Gradients(named: layout.gradients.map {
-            NamedVariable(name: $0.name, value: Tensor<Float>(zeros: $0.shape), isTrainable: true)
+        // The large ones are placeholders: each step puts the reduced tensors in their place.
+        let output = Gradients(named: layout.gradients.indices.map { index in
+            let slot = layout.gradients[index]
+            return NamedVariable(name: slot.name, value: Tensor<Float>(zeros: smallOffsets[index] == nil ? [0] : slot.shape),
+                                 isTrainable: true)
         })
         self.outputLocations = layout.gradients.map { output.location(of: $0.name)! }
         self.output = output
