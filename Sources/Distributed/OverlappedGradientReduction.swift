@@ -72,7 +72,9 @@ final class OverlappedGradientReduction {
     private var result: (gradients: Gradients, lossSum: Float)?
     /// The gradients handed to the optimizer, laid out once as `Gradients(named:)` lays out
     /// `layout.gradients`; each step puts the large gradients in and writes the small ones
-    /// into the tensors kept from the last step (in place once the optimizer has let go).
+    /// into the tensors kept from the last step (in place once the optimizer has let go). It
+    /// holds the last step's large gradients until the next step's replace them (about a
+    /// megabyte for the benchmark's model).
     private var output: Gradients
     /// Where each slot of `layout.gradients` sits in `output`.
     private let outputLocations: [(layer: Int, position: Int)]
