@@ -70,9 +70,14 @@ enum DataParallelTrain {
                 try RankFailureReport.endAlike(world, writing: nil)
             case .rankFailed, .otherRankFailed:
                 try RankFailureReport.endAlike(world, writing: RankFailureReport.line(error))
+            case let .positionSettingsDiffer(differences, unknown) where job.resume != nil:
+                // Every rank read the same checkpoint and refuses it alike: rank 0 says so once,
+                // naming the file, each difference and the options that give the recorded values.
+                try RankFailureReport.endAlike(world, writing: world.rank != 0 ? nil
+                    : Self.positionRefusal(differences, unknown: unknown, file: job.resume!))
             case let .invalidArgument("resumingFrom", reason) where job.resume != nil:
-                // Every rank read the same checkpoint and refuses it alike (its settings, optimizer
-                // or model): rank 0 says so once, naming the file and the options that decide them.
+                // Every rank read the same checkpoint and refuses it alike (its optimizer or
+                // model): rank 0 says so once, naming the file.
                 try RankFailureReport.endAlike(world, writing: world.rank != 0 ? nil : Self.resumeRefusal(reason, file: job.resume!))
             default:
                 throw error
@@ -107,7 +112,7 @@ enum DataParallelTrain {
         _ trainer: inout DataParallelTrainer, rows: Rows, job: TrainJob, report: inout RankZeroReport
     ) throws where Rows.Element == (Tensor<Float>, Tensor<Float>) {
         let steps = trainer.stepsPerEpoch(rowCount: rows.count)
-        try trainer.fit(rows, epochs: job.fitEpochs(resuming: report.prepared.snapshot), validationData: report.prepared.validationRows,
+        try trainer.fit(rows, epochs: job.epochs, validationData: report.prepared.validationRows,
                         callbacks: report.prepared.callbacks, resumingFrom: report.prepared.snapshot) { result, snapshot in
             // The loss is the same on every rank, so every rank stops alike.
             guard result.loss.isFinite else {
@@ -118,16 +123,41 @@ enum DataParallelTrain {
         }
     }
 
-    /// The line for a checkpoint every rank refused (`DataParallelTrainer.fit`'s `resumingFrom`
-    /// reason), in the command line's terms: the options that set a data-parallel position's settings.
+    /// The line for a checkpoint every rank refused for its optimizer or model (`DataParallelTrainer.fit`'s
+    /// `resumingFrom` reason), naming the file.
     static func resumeRefusal(_ reason: String, file: URL) -> String {
-        let text = reason.replacingOccurrences(of: "this trainer: ", with: "this run: ")
-        guard text.contains("data-parallel settings"), let advice = text.range(of: "; resume with the recorded settings") else {
-            return "\(file.path): the checkpoint \(text)"
+        "\(file.path): the checkpoint \(reason)"
+    }
+
+    /// The refusal of a checkpoint recorded with other data-parallel settings: each difference,
+    /// then the options that give the recorded values (or, for settings this version does not
+    /// know, that a newer version wrote it).
+    static func positionRefusal(_ differences: [PositionSettingDifference], unknown: [String], file: URL) -> String {
+        var line = "\(file.path): the checkpoint was written with other data-parallel settings"
+        if !differences.isEmpty {
+            line += ": " + differences.map { "\($0.setting.description) \($0.recorded) (this run: \($0.current))" }
+                .joined(separator: ", ")
+            // A setting the checkpoint does not record ("none") has no option value to give.
+            let options = differences.filter { $0.recorded != "none" }.map(Self.option)
+            if !options.isEmpty { line += "; resume with " + options.joined(separator: ", ") }
         }
-        return "\(file.path): the checkpoint \(text[..<advice.lowerBound]); resume with the options that recorded them "
-            + "(--batch-size, --data and --validation-split, --reduction, --micro-shards, --batch-norm-statistics), "
-            + "or start a new run from its weights with --model"
+        if !unknown.isEmpty {
+            line += "; it records settings this version does not know (\(unknown.joined(separator: ", "))): "
+                + "resume it with the version that wrote it"
+        }
+        return line + ", or start a new run from its weights with --model"
+    }
+
+    /// The option (with the recorded value) that sets `difference`'s setting in `batchwise train`.
+    private static func option(_ difference: PositionSettingDifference) -> String {
+        switch difference.setting {
+        case .globalBatchSize: "--batch-size \(difference.recorded)"
+        case .rows: "the --data and --validation-split that give \(difference.recorded) training rows"
+        case .reduction: "--reduction \(difference.recorded)"
+        case .microShards: "--micro-shards \(difference.recorded)"
+        case .batchNormStatistics:
+            "--batch-norm-statistics \(BatchNormStatisticsScope(rawValue: difference.recorded)?.argumentName ?? difference.recorded)"
+        }
     }
 
     /// An error that every rank raises at the same point (from the same global values).

@@ -113,7 +113,7 @@ static void gradient_avx2(const float *patches, const float *upstream, ptrdiff_t
     }
     ptrdiff_t first = 0;
     while (first < rows) {
-        // OpenBLAS's level-3 driver: whole blocks while two remain, then the rest in two halves.
+        // The own sgemm's blocks (bw_own_sgemm_block_length): whole blocks while two remain, then the rest in two halves.
         ptrdiff_t length = rows - first;
         if (length >= 2 * block) length = block;
         else if (length > block) length = (length / 2 + unroll - 1) / unroll * unroll;

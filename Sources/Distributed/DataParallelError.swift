@@ -24,6 +24,11 @@ public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
     /// throw, and `message` the failed rank's error. The rank whose callback threw throws that
     /// error itself, as `Trainer.fit` does; every rank stops at the same point.
     case callbackFailedOnOtherRank(rank: Int, failedRank: Int, phase: String, message: String)
+    /// `fit(resumingFrom:)` was given a snapshot recorded with other data-parallel settings
+    /// (``PositionSetting``): resumed, its position would name other rows or its steps would sum
+    /// differently. `differences` lists each setting whose value differs, `unknown` the recorded
+    /// settings this version does not know (refused, not ignored). Every rank throws it alike.
+    case positionSettingsDiffer(differences: [PositionSettingDifference], unknown: [String])
 
     /// One line naming the rank, step, layer or setting at fault.
     public var errorDescription: String? {
@@ -41,6 +46,15 @@ public enum DataParallelError: Error, LocalizedError, Equatable, Sendable {
                 + "(\(underlying.errorDescription ?? "\(underlying)"))"
         case let .callbackFailedOnOtherRank(rank, failedRank, phase, message):
             return "rank \(rank) stopped because a callback failed on rank \(failedRank) in \(phase): \(message)"
+        case let .positionSettingsDiffer(differences, unknown):
+            var reason = "was written with other data-parallel settings"
+            if !differences.isEmpty {
+                reason += ": " + differences.map { "\($0.setting.description) \($0.recorded) (this trainer: \($0.current))" }
+                    .joined(separator: ", ")
+            }
+            if !unknown.isEmpty { reason += "; settings this version does not know: \(unknown.joined(separator: ", "))" }
+            return "data-parallel training: resumingFrom \(reason); resume with the recorded settings (a resumed run continues "
+                + "the same rows and sums only with them), or start a new run from its model"
         }
     }
 }

@@ -22,10 +22,11 @@ import Training
 ///   ``DistributedError/rankDisagreement(operation:rank:quantity:local:minimum:maximum:)`` on every rank.
 ///
 /// The stop and failure messages travel in a second, all-gather, only when there is one. A fit
-/// without callbacks enters none of these collectives. That the ranks pass the same callbacks
-/// (their kinds, in order), and that none failed in `trainingWillBegin`, rides in the first
-/// step's agreement check (no collective of its own; when no step runs at all, `fit` ends with
-/// one such all-reduce instead).
+/// without callbacks enters none of these collectives per step (every `fit` enters one at its
+/// start: ``agreeOnResumedStop(at:learningRate:)``, which also carries `trainingWillBegin`'s
+/// outcome, so a failure there on one rank fails every rank before any step). That the ranks
+/// pass the same callbacks (their kinds, in order) rides in the first step's agreement check
+/// (no collective of its own).
 ///
 /// Side effects happen once: `CheckpointCallback` calls its `save` and `CSVLogger` reads and
 /// writes its file on rank 0 only (on the others they keep the same schedule and state, so the
@@ -35,10 +36,10 @@ struct CallbackRun {
     /// This rank's callbacks.
     var callbacks: [any TrainingCallback]
     let communicator: Communicator
-    /// A `trainingWillBegin` failure not yet agreed on (it is, in the first step's agreement check).
+    /// A `trainingWillBegin` failure not yet agreed on (it is, in ``agreeOnResumedStop(at:learningRate:)``).
     private var beginFailure: (any Error)?
-    /// Whether the ranks have agreed on `trainingWillBegin`'s outcome (in the first step's
-    /// agreement check, or in the first ``agree(phase:learningRate:_:)`` when no step came before it).
+    /// Whether the ranks have agreed on `trainingWillBegin`'s outcome (in the first
+    /// ``agree(phase:learningRate:_:)``, at `fit`'s start).
     private var beginAgreed = false
 
     /// The quantity of the step's agreement check that says whether a `trainingWillBegin` failed
@@ -103,13 +104,16 @@ struct CallbackRun {
         beginAgreed = true
     }
 
-    /// After the last epoch: when no step or epoch ran (`epochs` 0, or a resume at the end), no
-    /// collective has carried `trainingWillBegin`'s outcome yet, so one small agreement does, on
-    /// every rank (with callbacks or not: none of them ran a step, so all are here), and a
-    /// failure on one rank fails every rank instead of that rank alone.
-    mutating func end() throws {
-        guard !beginAgreed else { return }
-        _ = try agree(phase: "trainingWillBegin", learningRate: { 0 }) { _ in nil }
+    /// The callbacks' ``TrainingCallback/stopReason(resumingAt:)`` at a `fit`'s start (its
+    /// snapshot's position, or the beginning), agreed by every rank: every rank enters it at the
+    /// start of every `fit`, callbacks or snapshot or not, so that a snapshot given to some ranks
+    /// only leaves none waiting (the first step's agreement names the differing positions). The
+    /// ranks restored the same states and so decide alike, but should one answer otherwise,
+    /// every rank still stops, or none. Carries a `trainingWillBegin` failure as
+    /// the first step's check would.
+    mutating func agreeOnResumedStop(at position: ResumePosition, learningRate: Float) throws -> String? {
+        // stopReason(resumingAt:) does not throw: a failure agreed here is trainingWillBegin's.
+        try agree(phase: "trainingWillBegin", learningRate: { learningRate }) { $0.stopReason(resumingAt: position) }
     }
 
     /// Runs `body` on the callbacks and agrees with every rank on the outcome (see the type's
@@ -120,7 +124,7 @@ struct CallbackRun {
         var failure: (any Error)?
         var phase = phase
         if !beginAgreed, let beginFailure {
-            // No step came first (an empty dataset): this is the first collective that can carry it.
+            // The first agreement of the fit (at its start) carries it.
             (failure, phase) = (beginFailure, "trainingWillBegin")
         } else {
             do { stop = try body(&callbacks) } catch { failure = error }

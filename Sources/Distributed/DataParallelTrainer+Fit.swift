@@ -55,7 +55,10 @@ extension DataParallelTrainer {
     ///   - snapshot: a snapshot handed to `afterStep` or a `CheckpointCallback` by an earlier run
     ///     (possibly on another number of ranks): training continues at its epoch and step, with
     ///     its model, optimizer state, history, unfinished epoch's loss and metric sums, and the
-    ///     states of the resumable callbacks.
+    ///     states of the resumable callbacks. A snapshot taken where a callback had stopped
+    ///     training (`EarlyStopping`'s last epoch) trains nothing more, on every rank alike: `fit`
+    ///     ends at once as that run ended, returning its History (`TrainingCallback.stopReason(resumingAt:)`,
+    ///     agreed in one small collective that every rank enters at the start of every `fit`).
     ///   - afterStep: called on every rank after every step (and after that step's callbacks) with
     ///     its result and a snapshot of the state after it (identical on every rank; after a
     ///     callback's stop inside an epoch, the exact position, not the closed partial epoch); a
@@ -89,12 +92,16 @@ extension DataParallelTrainer {
         var run = CallbackRun(callbacks, communicator: communicator)
         if let snapshot { try run.callbacks.restore(snapshot.callbackStates, optimizer: &optimizer) }
         try run.begin()
-        if position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
+        // Entered by every rank, snapshot or not: a snapshot given to some ranks only (loaded on
+        // rank 0 alone) must not leave the others in another collective; the first step's
+        // agreement then names the differing positions.
+        stopReason = try run.agreeOnResumedStop(at: ResumePosition(position), learningRate: optimizer.learningRate)
+        if stopReason == nil, position.epoch < epochs { try checkValidationData(validationData, epoch: position.epoch) }
         let steps = stepsPerEpoch(rowCount: data.count)
         let noRows = Tensor<Float>(zeros: [0])
         var display = ProgressDisplay(style: communicator.rank == 0 ? progress : .quiet)
         var epochShown: Int?
-        while position.epoch < epochs {
+        while stopReason == nil, position.epoch < epochs {
             if epochShown != position.epoch {
                 display.beginEpoch(position.epoch, of: epochs, steps: steps)
                 epochShown = position.epoch
@@ -155,7 +162,6 @@ extension DataParallelTrainer {
             }
             if stopReason != nil { break }
         }
-        try run.end()
         // As Trainer.fit and Keras's fit: with use_ema the model ends holding the averages. The
         // snapshots handed to afterStep keep the training weights, so a resume stays exact.
         if epochs > 0 { try optimizer.finalizeVariableValues(of: &model) }

@@ -18,13 +18,15 @@ import Training
 ///   --begin-fail-rank r                a callback whose trainingWillBegin throws on rank r
 ///   --rogue-rate-rank r                a callback that halves the learning rate after epoch 0 on rank r only
 ///   --extra-callback-rank r            an EpochHook on rank r only (ranks passing other callbacks)
+///   --resume-stop-rank r               a callback that says, on rank r only, that a resumed run had stopped
+///                                      where it resumes (`stopReason(resumingAt:)`: ranks that decide otherwise)
 ///   --checkpoint PATH [--checkpoint-steps N]  CheckpointCallback (every epoch, or every N steps) saving a
 ///                                      native checkpoint; every rank counts the `save` calls it saw (`saves`)
 ///   --csv PATH                         CSVLogger; `%r` in PATH is replaced by the rank
 ///   (always)                           a recorder of every event (`events`), unless `--bare 1`: no callbacks
 ///                                      at all (but `--extra-callback-rank`'s)
 ///
-/// `--resume PATH` continues from a checkpoint; `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
+/// `--resume PATH` continues from a checkpoint (`--resume-rank r`: on rank r only); `--progress lines` prints rank 0's progress. `--validation-steps N` passes validationSteps.
 /// Reports `losses`, `val-losses` (bits), `weights` (a hash), `learning-rate` (bits), `stop`
 /// (the stop reason, or `none`), `saves`, `events`, `after-step` (the epoch and step of the last
 /// snapshot `afterStep` got), `collectives` (entered during `fit`) and
@@ -99,6 +101,14 @@ enum CallbackCheck {
         }
     }
 
+    /// Answers a resume with "stopped before epoch N" where `stops` (one rank: a decision the others do not share).
+    struct ResumeStop: TrainingCallback {
+        let stops: Bool
+        func stopReason(resumingAt position: ResumePosition) -> String? {
+            stops ? "stopped before epoch \(position.epoch + 1)" : nil
+        }
+    }
+
     final class SaveCounter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
@@ -135,6 +145,9 @@ enum CallbackCheck {
         if let rogue = options.values["rogue-rate-rank"].flatMap(Int.init) {
             callbacks.append(RogueRate(halves: rogue == rank))
         }
+        if let stopping = options.values["resume-stop-rank"].flatMap(Int.init) {
+            callbacks.append(ResumeStop(stops: stopping == rank))
+        }
         callbacks += extra
         if let path = options.values["checkpoint"] {
             let frequency: CheckpointCallback.Frequency = options.values["checkpoint-steps"].flatMap(Int.init).map { .everySteps($0) } ?? .everyEpoch
@@ -164,7 +177,11 @@ enum CallbackCheck {
                                               communicator: world, globalBatchSize: batch,
                                               microShardCount: options.int("micro-shards"), mode: mode)
         let optimizer = try OptimizerConfig(trainer.optimizer)
-        let resumed = try options.values["resume"].map { try NativeCheckpoint.load(from: URL(fileURLWithPath: $0), into: model).snapshot }
+        // `--resume-rank r`: only rank r loads the checkpoint (a misuse the trainer must refuse, not hang on).
+        let loads = options.values["resume-rank"].flatMap(Int.init).map { $0 == world.rank } ?? true
+        let resumed = try options.values["resume"].flatMap { path in
+            loads ? try NativeCheckpoint.load(from: URL(fileURLWithPath: path), into: model).snapshot : nil
+        }
         let (log, saves) = (EventLog(), SaveCounter())
         let epochs = options.int("epochs")
         let validationSteps = options.values["validation-steps"].flatMap(Int.init)

@@ -27,7 +27,7 @@ import Training
 /// `--bn-flag 1` gives the hidden BatchNormalization `synchronized: true` (the images' one keeps
 /// false); `--dropout 1` puts Dropout(0.25) after it. `--report-errors 1` with `--fail-rank` or `--flaky` also
 /// reports `collectives`: how many collectives this rank entered in one healthy step (a copy of
-/// the trainer on readable rows) and in the failed one.
+/// the trainer on readable rows) and in the failed fit (that step's and the fit's start agreement).
 /// `--flaky forward|backward --flaky-rank r`: a custom layer (`FlakyLayer`, named `flaky`) after
 /// the hidden Dense throws in that pass on rank r during `fit` (not in the healthy step that
 /// `--report-errors 1` counts collectives in): in front of the hidden BatchNormalization for
@@ -130,7 +130,7 @@ enum DataParallelCheck {
         if failingRank != nil || flaky != nil, options.values["report-errors"] == "1" {
             var healthy = trainer
             let before = world.collectivesEntered
-            _ = try healthy.step(try source.globalShuffle(seed: 11), epoch: 0, step: 0)
+            _ = try healthy.step(source.globalShuffle(seed: 11), epoch: 0, step: 0)
             healthyStepCollectives = world.collectivesEntered - before
         }
         flakyTrigger.armed = true

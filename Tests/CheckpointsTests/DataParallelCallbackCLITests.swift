@@ -46,12 +46,24 @@ import CheckpointsTestSupport
         let first = try MPIJob.run(["-np", "2", batchwise] + CLITrainCallbackTests.trainArguments(
             folder, save: "first.keras", epochs: epochsRun - 1, extra: options + ["--checkpoint", checkpoint.path]))
         #expect(first.status == 0 && !first.timedOut, "\(first.stderr)")
-        let resumed = try MPIJob.run(["-np", "2", batchwise, "train", "--resume", checkpoint.path,
-                                      "--data", folder.appendingPathComponent("d.h5").path, "--epochs", "\(CLITrainCallbackTests.epochs)",
-                                      "--validation-split", "0.25", "--seed", "3",
-                                      "--save", folder.appendingPathComponent("resumed.keras").path] + options)
+        let stoppedCheckpoint = folder.appendingPathComponent("stopped.h5")
+        let resume = { (from: URL, save: String, extra: [String]) in
+            try MPIJob.run(["-np", "2", batchwise, "train", "--resume", from.path,
+                            "--data", folder.appendingPathComponent("d.h5").path, "--epochs", "\(CLITrainCallbackTests.epochs)",
+                            "--validation-split", "0.25", "--seed", "3",
+                            "--save", folder.appendingPathComponent(save).path] + options + extra)
+        }
+        let resumed = try resume(checkpoint, "resumed.keras", ["--checkpoint", stoppedCheckpoint.path])
         #expect(resumed.status == 0 && !resumed.timedOut, "\(resumed.stderr)")
         #expect(stops(resumed) == stops(one) && CLITrainCallbackTests.digest(resumed) == digests.0, "\(resumed.stdout)")
+        #expect(try CLITrainCallbackTests.csv(log) == rows)
+
+        // The checkpoint written where it stopped, resumed on 2 ranks: the library's fit trains
+        // nothing more (no epoch line, no CSV row), and the stop line and weights are the same.
+        let finished = try resume(stoppedCheckpoint, "finished.keras", [])
+        #expect(finished.status == 0 && !finished.timedOut, "\(finished.stderr)")
+        #expect(stops(finished) == stops(one) && CLITrainCallbackTests.digest(finished) == digests.0, "\(finished.stdout)")
+        #expect(!finished.stdout.contains("Epoch \(epochsRun + 1)/"), "\(finished.stdout)")
         #expect(try CLITrainCallbackTests.csv(log) == rows)
         fixtures.expectNothingLeft(folder)
     }

@@ -135,15 +135,15 @@ import Glibc
                                               "--save", folder.appendingPathComponent("resumed.keras").path])
         #expect(resumed.status == 0 && digest(resumed) == digest(one), "\(resumed.stderr)\n\(resumed.stdout)")
         // On other data-parallel settings (a global batch of 16 and 4 micro-shards): refused once,
-        // naming the file and both values, before anything is written, not continued at step 1 of other rows.
+        // naming the file, both values and the options that give the recorded ones, before
+        // anything is written, not continued at step 1 of other rows.
         let other = try underMPI(ranks: 2, ["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
                                             "--seed", "3", "--batch-size", "16", "--micro-shards", "4", "--epochs", "2",
                                             "--save", folder.appendingPathComponent("other.keras").path])
         let refusals = other.stderr.split(separator: "\n").filter { $0.contains("the checkpoint was written with other data-parallel settings") }
         #expect(other.status != 0 && refusals == ["batchwise train: \(midway.path): the checkpoint was written with other data-parallel "
-            + "settings: global batch size 32 (this run: 16), micro-shard count 8 (this run: 4); resume with the options that recorded "
-            + "them (--batch-size, --data and --validation-split, --reduction, --micro-shards, --batch-norm-statistics), or start a new "
-            + "run from its weights with --model"], "\(other.stderr)")
+            + "settings: global batch size 32 (this run: 16), micro-shard count 8 (this run: 4); resume with --batch-size 32, "
+            + "--micro-shards 8, or start a new run from its weights with --model"], "\(other.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("other.keras").path))
         // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
         let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,

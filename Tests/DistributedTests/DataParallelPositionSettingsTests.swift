@@ -66,12 +66,18 @@ struct DataParallelPositionSettingsTests {
         let both = #expect(throws: DataParallelError.self) { try trainer.fit(try Slices(x, y), epochs: 2, resumingFrom: snapshot) }
         #expect(both?.errorDescription?.contains(
             "reduction mode ordered (this trainer: fast), micro-shard count 4 (this trainer: 8); ") == true, "\(String(describing: both))")
+        // Typed, for callers that name their own options (the CLI): each difference with both values, in the list's order.
+        #expect(both == .positionSettingsDiffer(differences: [
+            PositionSettingDifference(setting: .reduction, recorded: "ordered", current: "fast"),
+            PositionSettingDifference(setting: .microShards, recorded: "4", current: "8"),
+        ], unknown: []))
 
         snapshot.positionSettings["gradient_accumulation"] = "2"
         var same = try Fixture.trainer(batchNorm: true, microShards: 4)
         let unknown = #expect(throws: DataParallelError.self) { try same.fit(try Slices(x, y), epochs: 2, resumingFrom: snapshot) }
         #expect(unknown?.errorDescription?.contains("settings this version does not know: gradient_accumulation") == true,
                 "\(String(describing: unknown))")
+        #expect(unknown == .positionSettingsDiffer(differences: [], unknown: ["gradient_accumulation"]))
     }
 
     /// A snapshot that records no settings (built by hand, or read from a checkpoint written

@@ -68,6 +68,12 @@ extension Array where Element == any TrainingCallback {
         }
     }
 
+    /// ``TrainingCallback/stopReason(resumingAt:)`` of each: the first reason given, if any
+    /// (the stop of a resumed run that had stopped at `position`).
+    package func stopReason(resumingAt position: ResumePosition) -> String? {
+        lazy.compactMap { $0.stopReason(resumingAt: position) }.first
+    }
+
     /// ``TrainingCallback/trainingDidEnd(model:)`` of each: the model the last one to hand one back gave, else `model`.
     package mutating func trainingDidEnd(model: Sequential) -> Sequential {
         var model = model

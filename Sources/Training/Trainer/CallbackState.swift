@@ -44,8 +44,8 @@ public struct CallbackState: Sendable {
 /// A callback whose progress is part of a ``TrainingSnapshot``, so that a `fit` resumed from
 /// it continues the callback as the uninterrupted run would have: ``ReduceLROnPlateau``
 /// (waiting and cooldown counters, best value, the learning rate it set), ``EarlyStopping``
-/// (epochs waited, best value and epoch, the best model when it restores it) and
-/// ``CheckpointCallback`` (with `.best`, the best value so far).
+/// (epochs waited, best value and epoch, the epoch it stopped after, the best model when it
+/// restores it) and ``CheckpointCallback`` (with `.best`, the best value so far).
 ///
 /// `fit` stores each state under ``stateName`` (repeats get `_1`, `_2`, ... in the order of the
 /// callbacks; a state with no values and no model is not stored) and, when resuming, gives

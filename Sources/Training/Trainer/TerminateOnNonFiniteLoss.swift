@@ -6,6 +6,11 @@
 /// makes `fit` throw ``TrainingError/nonFiniteLoss(epoch:step:loss:cause:)``, so that nothing
 /// after it (a checkpoint callback listed later, a final save) sees the non-finite weights.
 ///
+/// It keeps no state and needs no ``TrainingCallback/stopReason(resumingAt:)``: a snapshot holding
+/// the non-finite weights is never saved (``CheckpointCallback``), so a resume starts from the last
+/// finite checkpoint, trains the same steps again and stops at the same step, as the
+/// uninterrupted run did.
+///
 /// ```swift
 /// try trainer.fit(data, epochs: 10, callbacks: [TerminateOnNonFiniteLoss()])
 /// trainer.stopReason   // "loss became nan at epoch 3, step 17: batch row 4, feature column 2 is nan"

@@ -9,6 +9,10 @@ import Darwin
 /// ``TrainingCallback/trainingDidStop(_:snapshot:)``) saves the exact position and a resumed
 /// `fit` continues bit for bit. The budget counts from when the callback is made.
 ///
+/// A resume continues on purpose (no ``TrainingCallback/stopReason(resumingAt:)``): the budget is
+/// this process's, counted from when the callback is made, and a new one starts with the resumed
+/// `fit`; that the run that wrote the snapshot ran out of time says nothing about the training.
+///
 /// The clock is injectable: tests pass one that advances per reading, so nothing depends on
 /// wall-clock time.
 ///

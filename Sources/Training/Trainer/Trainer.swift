@@ -86,7 +86,9 @@ public struct Trainer: Sendable {
     ///   - snapshot: a snapshot taken by a ``CheckpointCallback``; training continues at
     ///     its epoch and step, with its model, optimizer state, pipeline position and history,
     ///     up to the same total `epochs`; `callbacks` that keep a state (``ResumableCallback``)
-    ///     continue from the snapshot's.
+    ///     continue from the snapshot's. A snapshot taken where a callback had stopped training
+    ///     (``EarlyStopping``'s last epoch) trains nothing more: `fit` ends at once as that run
+    ///     ended, returning its History (``TrainingCallback/stopReason(resumingAt:)``).
     /// When training ends (also after a stop), the optimizer finalizes the model as Keras's `fit`
     /// does (``Optimizer/finalizeVariableValues(of:)``): with `useEMA` on, ``model`` then holds
     /// the moving averages of the weights. Snapshots taken during training hold the training
@@ -125,8 +127,11 @@ public struct Trainer: Sendable {
         let stepsShown = stepsPerEpoch ?? data.cardinality.count
         // Last step's gradients, whose storage the next step overwrites instead of allocating.
         var spareGradients: Gradients?
+        // A snapshot of where a callback had stopped: no further step, as in the run that stopped.
+        let stoppedBefore = snapshot.flatMap { callbacks.stopReason(resumingAt: ResumePosition($0)) }
+        stopReason = stoppedBefore
 
-        epochLoop: while run.epoch < epochs {
+        epochLoop: while stoppedBefore == nil, run.epoch < epochs {
             display.beginEpoch(run.epoch, of: epochs, steps: stepsShown)
             while stepsPerEpoch.map({ run.stepInEpoch < $0 }) ?? true {
                 guard let (x, y) = try run.nextBatch() else {

@@ -35,6 +35,28 @@ public protocol TrainingCallback: Sendable {
     /// the running sums). A stop inside an epoch is reported here before that epoch's partial
     /// logs reach ``epochDidEnd(_:snapshot:)``; ``CheckpointCallback`` saves here.
     mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws
+    /// Asked once by a `fit` resumed from a snapshot, after ``trainingWillBegin()`` and before
+    /// any step, with the snapshot's position: the reason the run that wrote the snapshot stopped
+    /// right there, when the callback's restored state says it did, or `nil` (the default) to
+    /// train on. A resumed snapshot taken where a callback decided to stop (the end-of-epoch
+    /// checkpoint of the epoch ``EarlyStopping`` stopped after) would otherwise train further
+    /// epochs the uninterrupted run never trained: a silently different result.
+    ///
+    /// When any callback answers with a reason, `fit` trains no further step or epoch and ends
+    /// as the uninterrupted run ended: ``Trainer/stopReason`` is that reason, the optimizer
+    /// finalizes the model and ``trainingDidEnd(model:)`` is called (a restored best model is
+    /// handed back), and the returned History is the snapshot's (every epoch the stopped run
+    /// trained). ``trainingDidStop(_:snapshot:)`` is not called again: the run that stopped
+    /// announced the stop (and a ``CheckpointCallback`` saved it) at this very position.
+    ///
+    /// A callback that stops inside an epoch needs none: its snapshot is mid-epoch, and the
+    /// resumed run decides again, the same way, when it gets there (``TerminateOnNonFiniteLoss``,
+    /// a `.stop` of your own after a given step); ``TimeBudgetStop`` stops a run on purpose so that
+    /// a resume continues it. A callback of your own that returns `.stop` from
+    /// ``epochDidEnd(_:snapshot:)`` does need it: the resumed run starts after that epoch and never
+    /// judges it again. Keep what decided the stop in its state (``ResumableCallback``) and answer
+    /// here when `position` is the boundary after that epoch, as ``EarlyStopping`` does.
+    func stopReason(resumingAt position: ResumePosition) -> String?
 }
 
 extension TrainingCallback {
@@ -45,6 +67,7 @@ extension TrainingCallback {
         throws -> CallbackDecision { .proceed }
     public mutating func trainingDidEnd(model: Sequential) -> Sequential? { nil }
     public mutating func trainingDidStop(_ event: StopEvent, snapshot: () throws -> TrainingSnapshot) throws {}
+    public func stopReason(resumingAt position: ResumePosition) -> String? { nil }
 }
 
 /// What a callback tells `fit` to do next.
@@ -138,5 +161,34 @@ public struct StopEvent: Sendable {
     /// The event `fit` (or the data-parallel `fit`, Distributed) hands its callbacks.
     package init(epoch: Int, stepInEpoch: Int, globalStep: Int, reason: String) {
         (self.epoch, self.stepInEpoch, self.globalStep, self.reason) = (epoch, stepInEpoch, globalStep, reason)
+    }
+}
+
+/// Where a resumed `fit` starts (its snapshot's position), as
+/// ``TrainingCallback/stopReason(resumingAt:)`` sees it.
+///
+/// ```swift
+/// if position.isEpochBoundary { print("resuming before epoch \(position.epoch + 1)") }
+/// ```
+public struct ResumePosition: Sendable, Equatable {
+    /// Zero-based epoch the resumed `fit` continues in (the next one, when `stepInEpoch` is 0).
+    public let epoch: Int
+    /// Steps already taken in `epoch`; 0 at an epoch boundary.
+    public let stepInEpoch: Int
+    /// Steps completed since training began (over all epochs and resumes).
+    public let globalStep: Int
+
+    /// Whether the snapshot was taken between epochs, the only place an epoch-end decision
+    /// (``EarlyStopping``'s) can have stopped training: a mid-epoch snapshot is never one.
+    public var isEpochBoundary: Bool { stepInEpoch == 0 }
+
+    /// The position of `snapshot`.
+    public init(_ snapshot: TrainingSnapshot) {
+        (epoch, stepInEpoch, globalStep) = (snapshot.epoch, snapshot.stepInEpoch, snapshot.globalStep)
+    }
+
+    /// A position by its numbers (for callbacks driven by hand in tests).
+    public init(epoch: Int, stepInEpoch: Int, globalStep: Int) {
+        (self.epoch, self.stepInEpoch, self.globalStep) = (epoch, stepInEpoch, globalStep)
     }
 }

@@ -111,10 +111,7 @@ extension TrainJob {
         }
         if let snapshot { try checkResumedCallbackSettings(snapshot) }
         var callbacks: [any TrainingCallback] = []
-        if let settings = earlyStopping {
-            callbacks.append(EarlyStopping(monitor: settings.monitor ?? defaultMonitor, patience: settings.patience,
-                                           minDelta: settings.minDelta, restoreBest: settings.restoreBestWeights))
-        }
+        if let stopping = earlyStoppingCallback { callbacks.append(stopping) }
         if let settings = reduceLROnPlateau {
             callbacks.append(try ReduceLROnPlateau(monitor: settings.monitor ?? defaultMonitor, factor: settings.factor,
                                                    patience: settings.patience))
@@ -158,23 +155,20 @@ extension TrainJob {
         }
     }
 
-    /// The epochs to ask `fit` for when resuming `snapshot`: ``epochs``, or the epochs already
-    /// run when early stopping had stopped the checkpointed run there. `fit` would otherwise
-    /// judge one more epoch (its counters say "stop" only after an epoch), and a resume of a
-    /// finished run would train on where the uninterrupted run stopped.
-    public func fitEpochs(resuming snapshot: TrainingSnapshot?) -> Int {
-        guard let snapshot, earlyStoppingStopped(at: snapshot) else { return epochs }
-        return min(epochs, snapshot.epoch)
+    /// The job's ``/Training/EarlyStopping`` (nil without ``earlyStopping``). A `fit` resumed from
+    /// the checkpoint it stopped at trains nothing more (the library's
+    /// ``/Training/TrainingCallback/stopReason(resumingAt:)``), so a job asks `fit` for ``epochs`` either way.
+    var earlyStoppingCallback: EarlyStopping? {
+        earlyStopping.map { EarlyStopping(monitor: $0.monitor ?? defaultMonitor, patience: $0.patience,
+                                          minDelta: $0.minDelta, restoreBest: $0.restoreBestWeights) }
     }
 
-    /// Whether `snapshot` is where early stopping stopped: an epoch boundary after at least two
-    /// epochs, whose last epoch did not improve on the best and left `patience` epochs waited
-    /// (``/Training/EarlyStopping``'s stop rule, read from its state).
+    /// Whether `snapshot` is where early stopping stopped, as the library reads its state
+    /// (``/Training/EarlyStopping/stopReason(resumingFrom:)``). A state whose settings differ
+    /// counts as no stop: `fit` refused it before training (`TrainingError.incompatibleSnapshot`).
     func earlyStoppingStopped(at snapshot: TrainingSnapshot) -> Bool {
-        guard let settings = earlyStopping, snapshot.stepInEpoch == 0, snapshot.epoch >= 2,
-              let state = snapshot.callbackStates["EarlyStopping"], let wait = state.values["wait"],
-              let best = state.values["best_epoch"] else { return false }
-        return Int(best) != snapshot.epoch - 1 && Int(wait) >= settings.patience
+        guard let stopping = earlyStoppingCallback else { return false }
+        return (try? stopping.stopReason(resumingFrom: snapshot)) != nil
     }
 
     /// What a job's `fit` ending prints, as Keras's `EarlyStopping(verbose=1)` does: the epoch

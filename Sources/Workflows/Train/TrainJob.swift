@@ -188,7 +188,7 @@ public struct TrainJob: Sendable {
         callbacks += try trainingCallbacks(model: start.model, loss: lossValue, optimizer: optimizerConfig, resuming: start.snapshot)
         var trainer = Trainer(model: start.model, optimizer: optimizerConfig.makeOptimizer(state: start.optimizerState),
                               loss: lossValue)
-        let history = try trainer.fit(train, epochs: fitEpochs(resuming: start.snapshot), validationData: validation, callbacks: callbacks,
+        let history = try trainer.fit(train, epochs: epochs, validationData: validation, callbacks: callbacks,
                                       progress: progress, resumingFrom: start.snapshot)
         var final = last.value ?? start.snapshot
         let lines = earlyStoppingLines(last: final)
