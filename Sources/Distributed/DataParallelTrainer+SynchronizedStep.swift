@@ -68,6 +68,7 @@ extension DataParallelTrainer {
             let (gradients, totalLoss) = overlapped.takeResult()
             try self.model.apply(stateUpdate)
             try optimizer.apply(gradients, to: &self.model)
+            overlapped.recycle(consume gradients)
             return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: totalLoss / Float(rowCount),
                                           metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
         }
