@@ -35,29 +35,6 @@ public enum BatchNormStatisticsScope: String, Sendable, CaseIterable {
     }
 }
 
-/// Which of a model's BatchNormalization layers a ``DataParallelTrainer`` step synchronizes and
-/// which normalise per micro-shard, under its ``BatchNormStatisticsScope``.
-struct BatchNormRouting {
-    /// Layers normalising with the global batch's statistics.
-    var synchronized: Set<String> = []
-    /// Layers normalising each micro-shard with its own statistics (ghost batches).
-    var perMicroShard: Set<String> = []
-    /// Those of `perMicroShard` whose moving statistics a training step updates: their
-    /// micro-shards' updates are averaged, weighted by rows, in the step's reduction.
-    var perMicroShardUpdating: Set<String> = []
-
-    init(model: Sequential, scope: BatchNormStatisticsScope) {
-        for case let layer as BatchNormalization in model.layers {
-            if scope.synchronizes(layer) {
-                synchronized.insert(layer.name)
-            } else {
-                perMicroShard.insert(layer.name)
-                if layer.updatesMovingStatistics(in: .training) { perMicroShardUpdating.insert(layer.name) }
-            }
-        }
-    }
-}
-
 /// The ``GlobalBatchReducer`` as the hook through which synchronized BatchNormalization layers
 /// add their micro-shards' sums over all ranks
 /// (`Sequential.trainingStep(segments:loss:mode:batchStatistics:)`): the segments are this
@@ -87,7 +64,8 @@ extension GlobalBatchReducer: BatchStatisticsReducer {
 /// row's global index.
 struct DataParallelBatchStatistics: BatchStatisticsReducer {
     let reducer: GlobalBatchReducer
-    let synchronizedLayers: Set<String>
+    /// The trainer's routing, looked up by layer index (no names hashed per step).
+    let routing: BatchNormRouting
     let segmentStarts: [Int]
     /// Fast mode's reduction of the gradients during the backward pass (one segment per rank), if any.
     var overlapped: OverlappedGradientReduction?
@@ -104,7 +82,11 @@ struct DataParallelBatchStatistics: BatchStatisticsReducer {
         try reducer.mergeMoments(segments, width: width)
     }
 
-    func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { synchronizedLayers.contains(layer) }
+    func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { routing.synchronized.contains(layer) }
+
+    func synchronizesBatchStatistics(ofLayerAt index: Int, named layer: String) -> Bool {
+        routing.synchronizes(layerAt: index, named: layer)
+    }
 
     func firstGlobalExample(ofSegment segment: Int) -> Int? {
         segmentStarts.indices.contains(segment) ? segmentStarts[segment] : nil
@@ -113,6 +95,6 @@ struct DataParallelBatchStatistics: BatchStatisticsReducer {
     func backwardPassFinished(layer index: Int, named layerName: String, gradients: inout [LayerGradients]) throws {
         guard let overlapped else { return }
         precondition(gradients.count == 1, "the overlapped reduction takes one segment per rank")
-        try overlapped.layerFinished(named: layerName, gradients: &gradients[0])
+        try overlapped.layerFinished(at: index, named: layerName, gradients: &gradients[0])
     }
 }

@@ -36,7 +36,7 @@ extension DataParallelTrainer {
             let plan = reducer.plan
             let starts = segmentPerRank ? [plan.rows(ofRank: rank).lowerBound]
                 : plan.microShards(ofRank: rank).map { plan.rows(ofMicroShard: $0).lowerBound }
-            let statistics = DataParallelBatchStatistics(reducer: reducer, synchronizedLayers: routing.synchronized,
+            let statistics = DataParallelBatchStatistics(reducer: reducer, routing: routing,
                                                          segmentStarts: starts, overlapped: overlapped)
             overlapped?.expectsGradients = segments.first.map { $0 != nil } ?? false
             let result: SegmentedTrainingStep
@@ -68,6 +68,7 @@ extension DataParallelTrainer {
             let (gradients, totalLoss) = overlapped.takeResult()
             try self.model.apply(stateUpdate)
             try optimizer.apply(gradients, to: &self.model)
+            overlapped.recycle(consume gradients)
             return DataParallelStepResult(epoch: epoch, step: step, rowCount: rowCount, loss: totalLoss / Float(rowCount),
                                           metricSums: try reduceMetricSums(metricPartials, metrics: metrics, rowCount: rowCount))
         }

@@ -139,6 +139,8 @@ public struct DataParallelTrainer {
     let settingsFingerprint: Int
     /// Fast mode's reduction of the gradients during the backward pass, with its buffers kept between steps.
     let overlappedReduction: OverlappedGradientReduction
+    /// Which BatchNormalization layers the steps synchronize, built once (BatchNormRouting.swift).
+    private(set) var batchNormRouting: BatchNormRouting
     /// A reducer per global batch size (the full one and a short last one), keeping their
     /// all-gather memory between steps.
     private var reducers: [Int: GlobalBatchReducer] = [:]
@@ -191,6 +193,7 @@ public struct DataParallelTrainer {
         self.overlapsGradientReduction = overlapsGradientReduction
         self.transport = transport
         self.layout = ReductionLayout(model: model)
+        self.batchNormRouting = BatchNormRouting(model: model, scope: batchNormStatistics)
         self.overlappedReduction = OverlappedGradientReduction(communicator: communicator, layout: layout, model: model,
                                                                overlaps: overlapsGradientReduction, transport: transport)
         self.settingsFingerprint = Self.fingerprint(
@@ -227,9 +230,11 @@ public struct DataParallelTrainer {
         // Synchronized BatchNormalization, Dropout and fast mode without ghost batches take the
         // segmented step; the rest (ghost batches alone, or ordered mode without either) one
         // step per micro-shard, as before per-layer flags and Dropout existed (the same bits).
-        let routing = BatchNormRouting(model: model, scope: batchNormStatistics)
-        let drawsRandomNumbers = model.layers.contains { $0.randomState != nil }
-        if drawsRandomNumbers || !routing.synchronized.isEmpty || (routing.perMicroShard.isEmpty && mode == .fast) {
+        if !batchNormRouting.matches(model, scope: batchNormStatistics) {
+            batchNormRouting = BatchNormRouting(model: model, scope: batchNormStatistics)
+        }
+        let routing = batchNormRouting
+        if routing.drawsRandomNumbers || !routing.synchronized.isEmpty || (routing.perMicroShard.isEmpty && mode == .fast) {
             return try synchronizedStep(data, epoch: epoch, step: step, routing: routing, metrics: metrics,
                                         agreeing: extraQuantities)
         }

@@ -19,7 +19,7 @@ import Training
 /// Every rank starts the same collectives in the same order: one per large gradient of each
 /// layer, last layer first (zeros where a failed rank has none), then the small vector. MPI
 /// calls stay on the communicator's thread: the backward pass calls
-/// ``layerFinished(named:gradients:)`` there between layers, and each call also lets the
+/// ``layerFinished(at:named:gradients:)`` there between layers, and each call also lets the
 /// started reductions progress (Open MPI moves their data only inside MPI calls). Time in
 /// those calls counts as time in collectives (``Communicator/secondsInCollectives``).
 ///
@@ -30,10 +30,12 @@ import Training
 final class OverlappedGradientReduction {
     private let communicator: Communicator
     private let layout: ReductionLayout
-    /// Each layer's gradient slots (indices into `layout.gradients`), by layer name.
-    private let slotsByLayer: [String: [Int]]
-    /// The layers' names in backward order: the order every rank starts their reductions in.
-    private let backwardOrder: [String]
+    /// Each layer's gradient slots and their local variable names, by the layer's index in the
+    /// model (stop 26: looked up by index and compared as short names, where each step built
+    /// `"<layer>/<variable>"` strings and hashed them into dictionaries).
+    private let slotsOfLayer: GradientSlotTable
+    /// Whether each of the layer's slots got a gradient in ``layerFinished(at:named:gradients:)`` (scratch).
+    private var present: [Bool]
     /// Where each small slot sits in `small` (nil for a large one).
     private let smallOffsets: [Int?]
     /// The small gradients, then the loss summed over the rank's rows, then the status.
@@ -58,7 +60,7 @@ final class OverlappedGradientReduction {
     /// The large gradients' memory, in the order their reductions start, while `overlaps` is false.
     private var deferred: [UnsafeMutableBufferPointer<Float>] = []
     /// How many layers have started their reductions this step (``finish(failed:)`` starts the
-    /// rest of `backwardOrder` when a step stopped early).
+    /// rest, last layer first, when a step stopped early).
     private var layersFinished = 0
     /// Whether this rank holds rows this step, and so must have every gradient (set by the step).
     var expectsGradients = false
@@ -68,6 +70,17 @@ final class OverlappedGradientReduction {
     var localLossSum: Float = 0
     /// What ``finish(failed:)`` reduced, until ``takeResult()`` hands it out.
     private var result: (gradients: Gradients, lossSum: Float)?
+    /// The gradients handed to the optimizer, laid out once as `Gradients(named:)` lays out
+    /// `layout.gradients`: each step puts the large gradients in and writes the small ones into
+    /// the tensors of the last step's value, handed back by ``recycle(_:)`` with its large
+    /// gradients dropped (so that their memory is free for the next backward pass, as before);
+    /// nil while the optimizer holds it, or after a step that did not hand it back.
+    private var output: Gradients?
+    /// The layout with empty placeholders, for the first step (and one after a failed step).
+    private let template: Gradients
+    private let placeholder = Tensor<Float>(zeros: [0])
+    /// Where each slot of `layout.gradients` sits in `output`.
+    private let outputLocations: [(layer: Int, position: Int)]
 
     private static let operation = "data-parallel step (overlapped gradient reduction)"
 
@@ -76,11 +89,9 @@ final class OverlappedGradientReduction {
         self.layout = layout
         self.overlaps = overlaps
         self.transport = transport
-        var slotsByLayer: [String: [Int]] = [:]
         var smallOffsets: [Int?] = []
         var smallCount = 0
-        for (index, slot) in layout.gradients.enumerated() {
-            slotsByLayer[ReductionLayout.split(slot.name).layer, default: []].append(index)
+        for slot in layout.gradients {
             if slot.range.count >= GlobalBatchReducer.largeVectorMinimumWidth {
                 smallOffsets.append(nil)
             } else {
@@ -88,32 +99,40 @@ final class OverlappedGradientReduction {
                 smallCount += slot.range.count
             }
         }
-        self.slotsByLayer = slotsByLayer
+        self.slotsOfLayer = GradientSlotTable(layout: layout, layerNames: model.layers.map(\.name))
+        self.present = [Bool](repeating: false, count: slotsOfLayer.maximumSlotsPerLayer)
         self.smallOffsets = smallOffsets
-        self.backwardOrder = model.layers.reversed().map(\.name)
         self.small = Bits.zeros(Float.self, count: smallCount + 2)
         self.reduced = layout.gradients.map { _ in nil }
+        // The large ones are placeholders: each step puts the reduced tensors in their place.
+        let output = Gradients(named: layout.gradients.indices.map { index in
+            let slot = layout.gradients[index]
+            return NamedVariable(name: slot.name, value: Tensor<Float>(zeros: smallOffsets[index] == nil ? [0] : slot.shape),
+                                 isTrainable: true)
+        })
+        self.outputLocations = layout.gradients.map { output.location(of: $0.name)! }
+        self.template = output
     }
 
-    /// Starts the reductions of the layer `layerName`'s gradients (`gradients`: this rank's,
-    /// empty when it has none), in the order of the layout; large ones are reduced in place
-    /// and must not be touched until ``finish(failed:)`` returns. Then lets every started
-    /// reduction progress.
-    func layerFinished(named layerName: String, gradients: inout LayerGradients) throws {
+    /// Starts the reductions of the gradients of the layer at `layerIndex` in the model, named
+    /// `layerName` (`gradients`: this rank's, empty when it has none), in the order of the
+    /// layout; large ones are reduced in place and must not be touched until
+    /// ``finish(failed:)`` returns. Then lets every started reduction progress.
+    func layerFinished(at layerIndex: Int, named layerName: String, gradients: inout LayerGradients) throws {
         // Counted, not compared by name: every rank's step calls this for the same layers, and
         // the slots go by the variables' names.
         layersFinished += 1
-        var present: [String: Bool] = [:]
+        let slots = slotsOfLayer.slots(ofLayerAt: layerIndex, named: layerName)
+        for position in slots.indices { present[position] = false }
         try gradients.updateEach { localName, value in
-            let name = "\(layerName)/\(localName)"
-            guard let index = slotsByLayer[layerName]?.first(where: { layout.gradients[$0].name == name }),
-                  value.scalarCount == layout.gradients[index].range.count else { return }
-            present[name] = true
-            try take(&value, slot: index)
+            guard let position = slots.firstIndex(where: { $0.localName == localName }),
+                  value.scalarCount == layout.gradients[slots[position].slot].range.count else { return }
+            present[position] = true
+            try take(&value, slot: slots[position].slot)
         }
-        for index in slotsByLayer[layerName] ?? [] where present[layout.gradients[index].name] == nil {
+        for position in slots.indices where !present[position] {
             if expectsGradients && layerMissingGradient == nil { layerMissingGradient = layerName }
-            try takeZeros(slot: index)
+            try takeZeros(slot: slots[position].slot)
         }
         if startsCollectivesEarly { try communicator.progress(pending, operation: Self.operation) }
     }
@@ -169,9 +188,10 @@ final class OverlappedGradientReduction {
     /// ``DistributedError/otherRankInputRejected(operation:rank:)`` when any rank failed.
     func finish(failed: Bool) throws {
         defer { reset() }
-        while layersFinished < backwardOrder.count {
+        while layersFinished < slotsOfLayer.layerNames.count {
             var none = LayerGradients()
-            try layerFinished(named: backwardOrder[layersFinished], gradients: &none)
+            let index = slotsOfLayer.layerNames.count - 1 - layersFinished
+            try layerFinished(at: index, named: slotsOfLayer.layerNames[index], gradients: &none)
         }
         small[lossIndex] = localLossSum
         small[small.count - 1] = failed || layerMissingGradient != nil ? 1 : 0
@@ -188,16 +208,34 @@ final class OverlappedGradientReduction {
         }
         if let layerMissingGradient { throw TrainingError.missingGradients(layer: layerMissingGradient) }
         guard small[small.count - 1] == 0 else { throw DistributedError.otherRankInputRejected(operation: Self.operation, rank: nil) }
-        let gradients = try layout.gradients.enumerated().map { index, slot in
-            let value: Tensor<Float>
+        var output = self.output.take() ?? template
+        for (index, location) in outputLocations.enumerated() {
             if let offset = smallOffsets[index] {
-                value = try Tensor(shape: slot.shape, scalars: Array(small[offset..<(offset + slot.range.count)]))
+                small.withUnsafeBufferPointer { source in
+                    output.updateValue(at: location) { value in
+                        value.withUnsafeMutableBufferPointer { target in
+                            Bits.copy(source.baseAddress!.advanced(by: offset), to: target.baseAddress!, count: target.count)
+                        }
+                    }
+                }
             } else {
-                value = reduced[index]!
+                output.setValue(reduced[index]!, at: location)
             }
-            return NamedVariable(name: slot.name, value: value, isTrainable: true)
         }
-        result = (Gradients(named: gradients), small[lossIndex])
+        result = (output, small[lossIndex])
+    }
+
+    /// Takes back the gradients ``takeResult()`` handed out, once the optimizer is done with
+    /// them: their small tensors are written in place by the next step, and their large ones
+    /// are dropped now, as before stop 26 (held until the next step replaced them, they cost a
+    /// megabyte more while the next backward pass allocates its own, and 400 page faults more
+    /// in `batchwise-bench distributed --work-rows 128`; none per step either way).
+    func recycle(_ gradients: consuming Gradients) {
+        var gradients = gradients
+        for (index, location) in outputLocations.enumerated() where smallOffsets[index] == nil {
+            gradients.setValue(placeholder, at: location)
+        }
+        output = gradients
     }
 
     /// The gradients and loss sum the last ``finish(failed:)`` reduced (moved out).

@@ -66,6 +66,11 @@ struct BenchDistributedCommand: ParsableCommand {
     @Option(help: "Instead of the report: one process, no MPI, prints the CPU and wall milliseconds per step of a rank's work at this many rows (plain forward and backward, Adam, the plain step, a world-of-one data-parallel step in both modes) as JSON; pin it with taskset, and run two at once for the two-core ceiling (docs/distributed.md).")
     var workRows: Int?
 
+    /// With `--work-rows`: time only the parts whose name starts with this (`plain`, `fast`,
+    /// `ordered`, ...), so that `callgrind` counts one part's instructions alone (stop 26).
+    @Option(help: .hidden)
+    var workPart: String?
+
     /// The BN-MLP's trainable values: Dense 784→256, BN 256, Dense 256→256, BN 256, Dense 256→10.
     static let gradientValues = 784 * 256 + 256 + 2 * 256 + 256 * 256 + 256 + 2 * 256 + 256 * 10 + 10
     static let microShards = 8
@@ -74,7 +79,7 @@ struct BenchDistributedCommand: ParsableCommand {
     func run() throws {
         if let workRows {
             guard workRows >= 1 else { throw ValidationError("--work-rows must be at least 1, got \(workRows)") }
-            let figures = try DistributedWork.measure(rows: workRows, steps: steps)
+            let figures = try DistributedWork.measure(rows: workRows, steps: steps, part: workPart)
             print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
             return
         }

@@ -12,12 +12,13 @@ import Foundation
 /// `DataParallelTrainer` step in a world of one in both modes (with `N / 32` micro-shards in
 /// `ordered` mode, the micro-shards a rank holds at 256 rows over `256 / N` ranks).
 enum DistributedWork {
-    static func measure(rows: Int, steps: Int) throws -> [String: Double] {
+    static func measure(rows: Int, steps: Int, part: String? = nil) throws -> [String: Double] {
         var rng = SplitMix64(seed: 1)
         let x = try Tensor(shape: [rows * 8, 784], scalars: (0..<(rows * 8 * 784)).map { _ in Float(rng.nextNormal()) })
         let y = Tensor((0..<(rows * 8)).map { _ in Float(rng.nextIndex(below: 10)) })
         var figures: [String: Double] = [:]
         func timed(_ name: String, _ body: (Int) throws -> Void) rethrows {
+            if let part, !name.hasPrefix(part) { return }
             for step in 0..<5 { try body(step) }
             let (wall, cpu) = (DispatchTime.now().uptimeNanoseconds, Communicator.threadCPUSeconds())
             for step in 0..<steps { try body(step) }

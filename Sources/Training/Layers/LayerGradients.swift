@@ -65,6 +65,12 @@ public struct LayerGradients: Sendable, Equatable {
     /// The gradient at `index` in ``names``' order.
     func value(at index: Int) -> Tensor<Float> { values[index] }
 
+    /// Replaces the gradient at `index` in ``names``' order, keeping its name.
+    mutating func setValue(_ value: Tensor<Float>, at index: Int) { values[index] = value }
+
+    /// Lets `body` change the gradient at `index` in ``names``' order in place.
+    mutating func updateValue(at index: Int, _ body: (inout Tensor<Float>) -> Void) { body(&values[index]) }
+
     /// Last step's gradient of `localName`, moved out so the caller holds the only
     /// reference and can overwrite it in place; nil when there is none.
     public mutating func reusableBuffer(_ localName: String) -> Tensor<Float>? {

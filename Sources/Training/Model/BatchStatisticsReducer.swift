@@ -48,6 +48,11 @@ public protocol BatchStatisticsReducer {
     /// own (false: ghost batches, whose moving-statistic updates the step reports per segment).
     func synchronizesBatchStatistics(ofLayer layer: String) -> Bool
 
+    /// ``synchronizesBatchStatistics(ofLayer:)`` for the model's layer at `index`, named `layer`:
+    /// what the step asks, so that a reducer can answer from a table by index instead of
+    /// hashing the name every step. The default asks by name.
+    func synchronizesBatchStatistics(ofLayerAt index: Int, named layer: String) -> Bool
+
     /// The index in the global batch of segment `segment`'s first example, so that a layer
     /// drawing random numbers per example (Dropout) draws the same for an example whichever
     /// process holds it; nil (the default) when unknown, and then the step refuses such layers.
@@ -65,6 +70,11 @@ public protocol BatchStatisticsReducer {
 extension BatchStatisticsReducer {
     /// Every BatchNormalization layer is synchronized.
     public func synchronizesBatchStatistics(ofLayer layer: String) -> Bool { true }
+
+    /// By name: ``synchronizesBatchStatistics(ofLayer:)``.
+    public func synchronizesBatchStatistics(ofLayerAt index: Int, named layer: String) -> Bool {
+        synchronizesBatchStatistics(ofLayer: layer)
+    }
 
     /// Unknown: a step through this reducer refuses layers that draw random numbers.
     public func firstGlobalExample(ofSegment segment: Int) -> Int? { nil }

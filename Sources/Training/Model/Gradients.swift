@@ -112,6 +112,30 @@ public struct Gradients: Sendable, Equatable {
         layers[position][localName]
     }
 
+    /// Where the gradient named `"<layer>/<variable>"` sits: its layer's position and its place
+    /// in that layer's order, for ``setValue(_:at:)`` and ``updateValue(at:_:)``; nil when this
+    /// value has none of that name. The data-parallel trainer looks its slots up once per
+    /// trainer and writes each step's reduced gradients by position, without hashing or
+    /// splitting names every step (docs/distributed.md, "Stop 26").
+    package func location(of variableName: String) -> (layer: Int, position: Int)? {
+        guard let slash = variableName.lastIndex(of: "/"),
+              let layer = layerNames.firstIndex(of: String(variableName[..<slash])),
+              let position = layers[layer].names.firstIndex(of: String(variableName[variableName.index(after: slash)...]))
+        else { return nil }
+        return (layer, position)
+    }
+
+    /// Replaces the gradient at `location` (from ``location(of:)``).
+    package mutating func setValue(_ value: Tensor<Float>, at location: (layer: Int, position: Int)) {
+        layers[location.layer].setValue(value, at: location.position)
+    }
+
+    /// Lets `body` change the gradient at `location` in place (copied first only when its
+    /// storage is shared).
+    package mutating func updateValue(at location: (layer: Int, position: Int), _ body: (inout Tensor<Float>) -> Void) {
+        layers[location.layer].updateValue(at: location.position, body)
+    }
+
     /// Stores a layer's gradients after its backward pass, leaving `gradients` empty. In place
     /// and swapped rather than copied: a second reference to its arrays would make dropping
     /// the unused spare buffers allocate new ones.
