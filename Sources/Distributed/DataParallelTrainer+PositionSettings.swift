@@ -1,7 +1,7 @@
 import Training
 
 /// A setting a data-parallel position depends on, as recorded in every snapshot
-/// `DataParallelTrainer.fit` hands out (`TrainingSnapshot.positionSettings`, under its ``rawValue``; native checkpoints
+/// `DataParallelTrainer.fit` hands out (`TrainingSnapshot.positionSettings`, under its `rawValue`; native checkpoints
 /// keep them under `/position_settings`).
 ///
 /// A position is an epoch and a step: step `s` is rows `s·globalBatchSize ..< (s+1)·globalBatchSize`
@@ -10,10 +10,15 @@ import Training
 /// decide how a step sums them (in `ordered` mode, the bits). The rank count is not among them:
 /// a snapshot resumes on any.
 public enum PositionSetting: String, CaseIterable, Sendable {
+    /// The global batch size (`global_batch_size`): which rows step `s` names.
     case globalBatchSize = "global_batch_size"
+    /// The number of training rows (`rows`): which rows an epoch's pass goes over.
     case rows
+    /// The ``ReductionMode`` (`reduction`): how a step sums its micro-shards.
     case reduction
+    /// The micro-shard count (`micro_shards`): the order of `ordered` mode's sums.
     case microShards = "micro_shards"
+    /// The ``BatchNormStatisticsScope`` (`batch_norm_statistics`): which statistics normalise.
     case batchNormStatistics = "batch_norm_statistics"
 
     /// How errors name the setting ("global batch size").
@@ -32,12 +37,14 @@ public enum PositionSetting: String, CaseIterable, Sendable {
 /// (``DataParallelError/positionSettingsDiffer(differences:unknown:)``). Values are the
 /// recorded strings: decimal counts, ``ReductionMode`` and ``BatchNormStatisticsScope`` raw values.
 public struct PositionSettingDifference: Equatable, Sendable {
+    /// The setting that differs.
     public let setting: PositionSetting
     /// The snapshot's value (`"none"` when it recorded others but not this one).
     public let recorded: String
     /// The resuming trainer's value.
     public let current: String
 
+    /// A difference of `setting`: `recorded` in the snapshot, `current` in the resuming trainer.
     public init(setting: PositionSetting, recorded: String, current: String) {
         self.setting = setting
         self.recorded = recorded
@@ -46,7 +53,7 @@ public struct PositionSettingDifference: Equatable, Sendable {
 }
 
 extension DataParallelTrainer {
-    /// This trainer's position settings for `rows` training rows, keyed by ``PositionSetting/rawValue``.
+    /// This trainer's position settings for `rows` training rows, keyed by the setting's `rawValue`.
     func positionSettings(rows: Int) -> [String: String] {
         Dictionary(uniqueKeysWithValues: PositionSetting.allCases.map { ($0.rawValue, positionSetting($0, rows: rows)) })
     }

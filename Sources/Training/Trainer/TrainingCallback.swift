@@ -168,6 +168,7 @@ public struct StopEvent: Sendable {
 /// ``TrainingCallback/stopReason(resumingAt:)`` sees it.
 ///
 /// ```swift
+/// let position = ResumePosition(epoch: 3, stepInEpoch: 0, globalStep: 24)
 /// if position.isEpochBoundary { print("resuming before epoch \(position.epoch + 1)") }
 /// ```
 public struct ResumePosition: Sendable, Equatable {
