@@ -161,6 +161,20 @@ import Glibc
                 + "(this run: ordered); resume with --reduction fast; it records settings this version does not know "
                 + "(gradient_accumulation): resume it with the version that wrote it, or start a new run from its weights with --model",
         ], "\(newer.stderr)")
+        // One setting missing from a checkpoint that records the others: named as "none", with no
+        // option to give for it.
+        var partial = try NativeCheckpoint.load(from: midway)
+        partial.snapshot.positionSettings["micro_shards"] = nil
+        let incomplete = folder.appendingPathComponent("incomplete.h5")
+        try NativeCheckpoint.save(partial.snapshot, optimizer: partial.optimizer, to: incomplete, loss: partial.loss,
+                                  architecture: partial.architecture)
+        let missing = try underMPI(ranks: 1, ["train", "--resume", incomplete.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                              "--seed", "3", "--batch-size", "32", "--epochs", "2",
+                                              "--save", folder.appendingPathComponent("missing.keras").path])
+        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").filter { $0.contains("other data-parallel settings") } == [
+            "batchwise train: \(incomplete.path): the checkpoint was written with other data-parallel settings: micro-shard count none "
+                + "(this run: 8), or start a new run from its weights with --model",
+        ], "\(missing.stderr)")
         // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
         let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
                                    "--epochs", "2", "--save", folder.appendingPathComponent("alone.keras").path])
