@@ -57,6 +57,23 @@ import Glibc
     }
 
     /// `mpirun -np ranks batchwise ARGUMENTS`, not tied to this process (the ranks tie themselves to mpirun).
+    /// `checkpoint` with its position settings edited by `edit`, saved as `<name>.h5` in
+    /// `folder` and resumed on one rank under mpirun (global batch 32): the edited file and the
+    /// lines of stderr refusing it for its data-parallel settings (empty if it exited 0).
+    private func refusedResume(of checkpoint: URL, in folder: URL, as name: String,
+                               _ edit: (inout [String: String]) -> Void) throws -> (file: URL, refusals: [String]) {
+        var loaded = try NativeCheckpoint.load(from: checkpoint)
+        edit(&loaded.snapshot.positionSettings)
+        let file = folder.appendingPathComponent("\(name).h5")
+        try NativeCheckpoint.save(loaded.snapshot, optimizer: loaded.optimizer, to: file, loss: loaded.loss,
+                                  architecture: loaded.architecture)
+        let run = try underMPI(ranks: 1, ["train", "--resume", file.path, "--data", folder.appendingPathComponent("d.h5").path,
+                                          "--seed", "3", "--batch-size", "32", "--epochs", "2",
+                                          "--save", folder.appendingPathComponent("\(name).keras").path])
+        guard run.status != 0 else { return (file, []) }
+        return (file, run.stderr.split(separator: "\n").filter { $0.contains("other data-parallel settings") }.map(String.init))
+    }
+
     private func underMPI(ranks: Int, _ arguments: [String]) throws -> ChildProcess {
         let batchwise = try #require(ChildProcess.built("batchwise"), "build the batchwise executable first")
         return try mpirun(["-np", String(ranks), batchwise.path] + arguments, captureStandardOutput: true)
@@ -147,34 +164,18 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("other.keras").path))
         // A checkpoint recording another reduction mode and a setting this version does not know
         // (edited here): both named, with the option that gives the recorded mode.
-        var edited = try NativeCheckpoint.load(from: midway)
-        edited.snapshot.positionSettings["reduction"] = "fast"
-        edited.snapshot.positionSettings["gradient_accumulation"] = "2"
-        let foreign = folder.appendingPathComponent("foreign.h5")
-        try NativeCheckpoint.save(edited.snapshot, optimizer: edited.optimizer, to: foreign, loss: edited.loss,
-                                  architecture: edited.architecture)
-        let newer = try underMPI(ranks: 1, ["train", "--resume", foreign.path, "--data", folder.appendingPathComponent("d.h5").path,
-                                            "--seed", "3", "--batch-size", "32", "--epochs", "2",
-                                            "--save", folder.appendingPathComponent("newer.keras").path])
-        #expect(newer.status != 0 && newer.stderr.split(separator: "\n").filter { $0.contains("other data-parallel settings") } == [
-            "batchwise train: \(foreign.path): the checkpoint was written with other data-parallel settings: reduction mode fast "
-                + "(this run: ordered); resume with --reduction fast; it records settings this version does not know "
-                + "(gradient_accumulation): resume it with the version that wrote it, or start a new run from its weights with --model",
-        ], "\(newer.stderr)")
+        let (foreign, newer) = try refusedResume(of: midway, in: folder, as: "foreign") {
+            $0["reduction"] = "fast"
+            $0["gradient_accumulation"] = "2"
+        }
+        #expect(newer == ["batchwise train: \(foreign.path): the checkpoint was written with other data-parallel settings: "
+            + "reduction mode fast (this run: ordered); resume with --reduction fast; it records settings this version does not "
+            + "know (gradient_accumulation): resume it with the version that wrote it, or start a new run from its weights with --model"])
         // One setting missing from a checkpoint that records the others: named as "none", with no
         // option to give for it.
-        var partial = try NativeCheckpoint.load(from: midway)
-        partial.snapshot.positionSettings["micro_shards"] = nil
-        let incomplete = folder.appendingPathComponent("incomplete.h5")
-        try NativeCheckpoint.save(partial.snapshot, optimizer: partial.optimizer, to: incomplete, loss: partial.loss,
-                                  architecture: partial.architecture)
-        let missing = try underMPI(ranks: 1, ["train", "--resume", incomplete.path, "--data", folder.appendingPathComponent("d.h5").path,
-                                              "--seed", "3", "--batch-size", "32", "--epochs", "2",
-                                              "--save", folder.appendingPathComponent("missing.keras").path])
-        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").filter { $0.contains("other data-parallel settings") } == [
-            "batchwise train: \(incomplete.path): the checkpoint was written with other data-parallel settings: micro-shard count none "
-                + "(this run: 8), or start a new run from its weights with --model",
-        ], "\(missing.stderr)")
+        let (incomplete, missing) = try refusedResume(of: midway, in: folder, as: "incomplete") { $0["micro_shards"] = nil }
+        #expect(missing == ["batchwise train: \(incomplete.path): the checkpoint was written with other data-parallel settings: "
+            + "micro-shard count none (this run: 8), or start a new run from its weights with --model"])
         // A single process cannot continue it mid-epoch (no pipeline state): refused, not restarted.
         let alone = try batchwise(["train", "--resume", midway.path, "--data", folder.appendingPathComponent("d.h5").path,
                                    "--epochs", "2", "--save", folder.appendingPathComponent("alone.keras").path])
